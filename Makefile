@@ -1,0 +1,111 @@
+# memtrace (BPF memory tracer) and libmtpool (pool library).
+# Everything the build makes goes under build/; `make clean` removes it.
+#   make            memtrace, workloads, libmtpool
+#   make demo       trace the bundled demo with a planted leak
+#   make test       unit and end-to-end tests (root for the BPF ones)
+#   make bench      benchmarks, see docs/BENCHMARKS.md
+#   make vmlinux    regenerate vmlinux/x86/vmlinux.h from the running kernel
+# V=1 shows the full commands.
+
+BUILD    ?= build
+ARCH     := x86
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+LLVM_STRIP ?= llvm-strip
+VERSION  := 0.1.0
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+CFLAGS   ?= -O2 -g
+USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
+	-DMT_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -Ibpf -Iuser
+USER_LIBS   := $(shell pkg-config --libs libbpf libdw capstone 2>/dev/null) -lelf -lz -lm -lpthread
+BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
+LIB_OBJS  := $(filter-out $(BUILD)/user/memtrace.o,$(USER_OBJS))
+WL_SRCS   := $(wildcard tools/workloads/*.c)
+WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
+
+.PHONY: all demo test bench vmlinux clean
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS)
+
+all: $(BUILD)/memtrace $(WL_BINS)
+
+# libmtpool: its own rules; it adds to all, POOL_TEST_BINS and POOL_BENCH_BINS.
+-include pool/pool.mk
+
+# Fail early, naming the script, instead of with a cryptic compiler error.
+$(BUILD)/.deps-ok: tools/check-deps.sh
+	$(Q)mkdir -p $(@D)
+	$(Q)./tools/check-deps.sh
+	$(Q)touch $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/.deps-ok
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
+
+# Every user object may include a skeleton; generating them first keeps the
+# order simple and a stale skeleton impossible.
+$(BUILD)/user/%.o: user/%.c $(BPF_SKELS) $(BUILD)/.deps-ok
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/libmt.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/memtrace: $(BUILD)/user/memtrace.o $(BUILD)/libmt.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(USER_LIBS) -o $@
+
+# Workloads keep frame pointers and their own functions, so stacks are exact.
+$(BUILD)/tools/%: tools/workloads/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
+		-MMD -MP $(WARN) -pthread $< -o $@
+
+$(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(BUILD)/libmt.a $(USER_LIBS) -o $@
+
+demo: all
+	./tools/demo.sh
+
+test: all $(UNIT_BINS) $(POOL_TEST_BINS)
+	./tests/run.sh $(BUILD)
+
+bench: all $(POOL_BENCH_BINS)
+	./tools/bench.sh $(BUILD)
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

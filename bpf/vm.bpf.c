@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Kernel-side memory view of one process: its memory syscalls, its page
+ * faults and its resident-set counters.
+ *
+ * Each source has a preferred attach type and fallbacks; user space
+ * (user/mt_vm.c) loads all of them and attaches the first that works:
+ *   syscalls  tracepoint syscalls:sys_{enter,exit}_X  (only these 5 syscalls
+ *             reach BPF) -> raw_tp sys_enter/sys_exit (every syscall of
+ *             every process runs the tgid test: a few ns each)
+ *   faults    tp_btf page_fault_{user,kernel} -> raw_tp
+ *   rss       tracepoint kmem:rss_stat (exact sizes, hashed mm id)
+ *             -> tp_btf/raw_tp rss_stat (mm pointer, the counter's
+ *             global part only: off by up to 32 pages per CPU)
+ *
+ * Costs: the tgid test is first everywhere. A syscall stores its arguments
+ * in task storage at entry and emits one record at a successful exit; the
+ * creating ones (mmap, mremap, brk) also take a user stack and copy 512
+ * bytes of user stack. A fault is one 16-byte record. rss_stat writes the
+ * new value into global data that user space reads in place: no record.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "vm.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* x86_64 syscall numbers: the raw_tp fallback sees every syscall. */
+#define NR_MMAP    9
+#define NR_MUNMAP  11
+#define NR_BRK     12
+#define NR_MREMAP  25
+#define NR_MADVISE 28
+
+#define MADV_DONTNEED        4
+#define MADV_FREE            8
+#define MADV_REMOVE          9
+#define MADV_DONTNEED_LOCKED 24
+
+#define USER_ADDR_END 0x00007ffffffff000ULL  /* x86_64 TASK_SIZE, 4-level */
+#define MAX_ERRNO 4095
+
+const volatile __u32 target_tgid = 0;
+const volatile __u64 wakeup_bytes = 0;  /* force a wakeup past this much data */
+
+/* Set by user space once everything is attached, so a syscall straddling
+ * the attach is never half-seen. */
+__u32 mt_vm_enabled = 0;
+
+struct mt_vm_rss mt_vm_rss = {};
+
+/* Arguments of the memory syscall a thread is inside of. */
+struct vm_thread {
+	__u64 args[5];
+	__u64 old_brk;
+	__s32 nr;       /* -1: none */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct vm_thread);
+} mt_vm_threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);   /* resized by user space before load */
+} mt_vm_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MT_VM_STACK_DEPTH * sizeof(__u64));
+	__uint(max_entries, 1 << 14);
+} mt_vm_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MT_VM_C_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} mt_vm_counters SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&mt_vm_counters, &which);
+
+	if (c)
+		(*c)++;
+}
+
+static __always_inline bool is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == target_tgid && mt_vm_enabled;
+}
+
+static __always_inline __u64 wakeup_flags(void)
+{
+	if (bpf_ringbuf_query(&mt_vm_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline bool releasing_advice(__u64 advice)
+{
+	return advice == MADV_DONTNEED || advice == MADV_FREE ||
+	       advice == MADV_REMOVE || advice == MADV_DONTNEED_LOCKED;
+}
+
+static __always_inline int on_enter(long nr, __u64 a0, __u64 a1, __u64 a2,
+				    __u64 a3, __u64 a4)
+{
+	struct task_struct *task;
+	struct vm_thread *st;
+
+	if (nr == NR_MADVISE && !releasing_advice(a2))
+		return 0;
+	task = bpf_get_current_task_btf();
+	st = bpf_task_storage_get(&mt_vm_threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
+		count(MT_VM_C_STATE_FULL);
+		return 0;
+	}
+	st->nr = nr;
+	st->args[0] = a0;
+	st->args[1] = a1;
+	st->args[2] = a2;
+	st->args[3] = a3;
+	st->args[4] = a4;
+	st->old_brk = nr == NR_BRK ? BPF_CORE_READ(task, mm, brk) : 0;
+	return 0;
+}
+
+/* The return addresses frame-pointer unwinding misses (see MT_VM_SCAN_WORDS). */
+static __always_inline void read_user_stack(struct task_struct *task, struct mt_vm_call *ev)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+	ev->sp = BPF_CORE_READ(regs, sp);
+	ev->fp = BPF_CORE_READ(regs, bp);
+	ev->nscan = MT_VM_SCAN_WORDS;
+	if (bpf_probe_read_user(ev->scan, sizeof(ev->scan), (void *)ev->sp) == 0)
+		return;
+	/* Near the top of the stack the full window crosses its end. */
+	ev->nscan = 8;
+	if (bpf_probe_read_user(ev->scan, 8 * sizeof(__u64), (void *)ev->sp) == 0)
+		return;
+	ev->nscan = 0;
+	count(MT_VM_C_SCAN_FAIL);
+}
+
+static __always_inline int on_exit(void *ctx, long nr, long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mt_vm_call *ev;
+	struct vm_thread *st;
+	__u32 kind;
+
+	st = bpf_task_storage_get(&mt_vm_threads, task, 0, 0);
+	if (!st || st->nr != nr)
+		return 0;
+	st->nr = -1;
+	if ((__u64)ret >= (__u64)-MAX_ERRNO)
+		return 0;
+	switch (nr) {
+	case NR_MMAP: kind = MT_VM_MMAP; break;
+	case NR_MUNMAP: kind = MT_VM_MUNMAP; break;
+	case NR_MREMAP: kind = MT_VM_MREMAP; break;
+	case NR_MADVISE: kind = MT_VM_MADVISE; break;
+	case NR_BRK:
+		/* brk(0) and refused requests leave the break where it was */
+		if ((__u64)ret == st->old_brk)
+			return 0;
+		kind = MT_VM_BRK;
+		break;
+	default:
+		return 0;
+	}
+
+	ev = bpf_ringbuf_reserve(&mt_vm_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(MT_VM_C_RB_FULL_CALL);
+		return 0;
+	}
+	ev->kind = kind;
+	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ret = ret;
+	ev->addr = kind == MT_VM_BRK ? st->old_brk : st->args[0];
+	ev->len = st->args[1];
+	ev->len2 = kind == MT_VM_MREMAP ? st->args[2] : 0;
+	ev->flags = kind == MT_VM_MADVISE ? st->args[2] : st->args[3];
+	ev->prot = kind == MT_VM_MMAP ? (__u32)st->args[2] : 0;
+	ev->fd = kind == MT_VM_MMAP ? (__s32)st->args[4] : -1;
+	ev->sp = 0;
+	ev->fp = 0;
+	ev->nscan = 0;
+	ev->stack_id = -1;
+	if (kind == MT_VM_MMAP || kind == MT_VM_MREMAP || kind == MT_VM_BRK) {
+		/* Only creating calls need a stack: removals are attributed to
+		 * the stack that created the range. */
+		ev->stack_id = bpf_get_stackid(ctx, &mt_vm_stacks, BPF_F_USER_STACK);
+		if (ev->stack_id < 0)
+			count(MT_VM_C_STACK_FAIL);
+		read_user_stack(task, ev);
+	}
+	bpf_ringbuf_submit(ev, wakeup_flags());
+	return 0;
+}
+
+/* Preferred: one tracepoint per syscall, so other syscalls never run BPF. */
+#define SYSCALL_TP(name, nr)						\
+SEC("tracepoint/syscalls/sys_enter_" #name)				\
+int mt_vm_enter_##name(struct syscall_trace_enter *ctx)			\
+{									\
+	if (!is_target())						\
+		return 0;						\
+	return on_enter(nr, ctx->args[0], ctx->args[1], ctx->args[2],	\
+			ctx->args[3], ctx->args[4]);			\
+}									\
+SEC("tracepoint/syscalls/sys_exit_" #name)				\
+int mt_vm_exit_##name(struct syscall_trace_exit *ctx)			\
+{									\
+	if (!is_target())						\
+		return 0;						\
+	return on_exit(ctx, nr, ctx->ret);				\
+}
+
+SYSCALL_TP(mmap, NR_MMAP)
+SYSCALL_TP(munmap, NR_MUNMAP)
+SYSCALL_TP(mremap, NR_MREMAP)
+SYSCALL_TP(brk, NR_BRK)
+SYSCALL_TP(madvise, NR_MADVISE)
+
+static __always_inline bool vm_nr(long nr)
+{
+	return nr == NR_MMAP || nr == NR_MUNMAP || nr == NR_MREMAP ||
+	       nr == NR_BRK || nr == NR_MADVISE;
+}
+
+/* Fallback without tracefs or syscall tracepoints. regs are the user's. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(mt_vm_raw_enter, struct pt_regs *regs, long nr)
+{
+	if (!is_target() || !vm_nr(nr))
+		return 0;
+	return on_enter(nr, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
+			BPF_CORE_READ(regs, dx), BPF_CORE_READ(regs, r10),
+			BPF_CORE_READ(regs, r8));
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(mt_vm_raw_exit, struct pt_regs *regs, long ret)
+{
+	long nr;
+
+	if (!is_target())
+		return 0;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (!vm_nr(nr))
+		return 0;
+	return on_exit(ctx, nr, ret);
+}
+
+static __always_inline int on_fault(__u64 addr, __u64 error_code, __u32 extra)
+{
+	struct mt_vm_fault *ev;
+
+	ev = bpf_ringbuf_reserve(&mt_vm_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(MT_VM_C_RB_FULL_FAULT);
+		return 0;
+	}
+	ev->kind = MT_VM_FAULT;
+	ev->error_code = (__u32)error_code | extra;
+	ev->addr = addr;
+	bpf_ringbuf_submit(ev, wakeup_flags());
+	return 0;
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(mt_vm_fault_user_btf, unsigned long address, struct pt_regs *regs,
+	     unsigned long error_code)
+{
+	if (!is_target())
+		return 0;
+	return on_fault(address, error_code, 0);
+}
+
+SEC("raw_tp/page_fault_user")
+int BPF_PROG(mt_vm_fault_user_raw, unsigned long address, struct pt_regs *regs,
+	     unsigned long error_code)
+{
+	if (!is_target())
+		return 0;
+	return on_fault(address, error_code, 0);
+}
+
+/* The kernel touching the target's memory for it (read() into a fresh
+ * buffer, copy_to_user) also faults pages in. Kernel addresses are not ours. */
+SEC("tp_btf/page_fault_kernel")
+int BPF_PROG(mt_vm_fault_kernel_btf, unsigned long address, struct pt_regs *regs,
+	     unsigned long error_code)
+{
+	if (!is_target() || address >= USER_ADDR_END)
+		return 0;
+	return on_fault(address, error_code, MT_VM_PF_KERNEL);
+}
+
+SEC("raw_tp/page_fault_kernel")
+int BPF_PROG(mt_vm_fault_kernel_raw, unsigned long address, struct pt_regs *regs,
+	     unsigned long error_code)
+{
+	if (!is_target() || address >= USER_ADDR_END)
+		return 0;
+	return on_fault(address, error_code, MT_VM_PF_KERNEL);
+}
+
+static __always_inline void rss_store(int member, __s64 bytes)
+{
+	__u64 sum;
+
+	if (member < 0 || member >= MT_VM_RSS_N)
+		return;
+	if (bytes < 0)
+		bytes = 0;
+	mt_vm_rss.bytes[member] = bytes;
+	mt_vm_rss.ts_ns[member] = bpf_ktime_get_ns();
+	sum = mt_vm_rss.bytes[MT_VM_RSS_FILE] + mt_vm_rss.bytes[MT_VM_RSS_ANON] +
+	      mt_vm_rss.bytes[MT_VM_RSS_SHMEM];
+	if (sum > mt_vm_rss.peak_bytes)
+		mt_vm_rss.peak_bytes = sum;
+}
+
+/*
+ * kmem:rss_stat carries mm_id, a 32-bit hash of the mm pointer, and curr,
+ * whether the mm is current's. An event from a target thread about its own
+ * mm (curr) teaches us the target's mm_id; from then on events from other
+ * tasks about that mm (kswapd reclaiming it, a ptracer writing into it)
+ * count too. A hash collision with another mm would mix in its counters;
+ * with 32 bits and the sizes being absolute values that is harmless and rare.
+ */
+SEC("tracepoint/kmem/rss_stat")
+int mt_vm_rss_tp(struct trace_event_raw_rss_stat *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!mt_vm_enabled)
+		return 0;
+	if (tgid == target_tgid && ctx->curr) {
+		mt_vm_rss.mm_id = ctx->mm_id;
+		mt_vm_rss.mm_known = 1;
+	} else if (!mt_vm_rss.mm_known || ctx->mm_id != mt_vm_rss.mm_id) {
+		return 0;
+	}
+	rss_store(ctx->member, ctx->size);
+	return 0;
+}
+
+/* Fallback: the mm pointer itself, and the percpu counter's global count
+ * (per-CPU deltas below the batch are not yet folded in). */
+static __always_inline int rss_from_mm(struct mm_struct *mm, int member)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__s64 pages;
+
+	if (!mt_vm_enabled)
+		return 0;
+	if (tgid == target_tgid &&
+	    (__u64)mm == (__u64)BPF_CORE_READ(bpf_get_current_task_btf(), mm)) {
+		mt_vm_rss.target_mm = (__u64)mm;
+		mt_vm_rss.mm_known = 1;
+	} else if (!mt_vm_rss.mm_known || (__u64)mm != mt_vm_rss.target_mm) {
+		return 0;
+	}
+	switch (member) {
+	case 0: pages = BPF_CORE_READ(mm, rss_stat[0].count); break;
+	case 1: pages = BPF_CORE_READ(mm, rss_stat[1].count); break;
+	case 2: pages = BPF_CORE_READ(mm, rss_stat[2].count); break;
+	case 3: pages = BPF_CORE_READ(mm, rss_stat[3].count); break;
+	default: return 0;
+	}
+	rss_store(member, pages << 12);
+	return 0;
+}
+
+SEC("tp_btf/rss_stat")
+int BPF_PROG(mt_vm_rss_btf, struct mm_struct *mm, int member)
+{
+	return rss_from_mm(mm, member);
+}
+
+SEC("raw_tp/rss_stat")
+int BPF_PROG(mt_vm_rss_raw, struct mm_struct *mm, int member)
+{
+	return rss_from_mm(mm, member);
+}

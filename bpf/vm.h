@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Records shared by bpf/vm.bpf.c and user/mt_vm*.c: the target's memory
+ * syscalls (mmap, munmap, mremap, brk, madvise), its page faults, and the
+ * resident-set counters the kernel keeps for its mm.
+ *
+ * Two record types share one ring buffer; both start with a __u32 kind so
+ * the reader can tell them apart. That first field is the one exception to
+ * "largest first": the u32 that follows it fills the gap before the u64s.
+ * Fixed-width fields, sizes asserted. Includes nothing.
+ */
+#ifndef MT_VM_H
+#define MT_VM_H
+
+enum mt_vm_kind {
+	MT_VM_MMAP = 1,     /* mmap(addr, len, prot, flags, fd, off) = ret */
+	MT_VM_MUNMAP,       /* munmap(addr, len) = 0 */
+	MT_VM_MREMAP,       /* mremap(addr, len, len2, flags) = ret */
+	MT_VM_BRK,          /* brk: break moved from addr to ret */
+	MT_VM_MADVISE,      /* madvise(addr, len, flags) = 0, releasing advice only */
+	MT_VM_FAULT,        /* struct mt_vm_fault */
+};
+
+#define MT_VM_STACK_DEPTH 32
+/* Words copied from the user stack pointer up at a creating syscall: the
+ * return addresses of frame-pointer-less libc functions (the syscall wrapper,
+ * sbrk, malloc's internals) live there and the frame-pointer walk skips
+ * them, including the first application frame. 512 bytes covers glibc's
+ * malloc -> _int_malloc -> sysmalloc -> mmap chain. */
+#define MT_VM_SCAN_WORDS 64
+
+/* One successful memory syscall, recorded at its exit. */
+struct mt_vm_call {
+	__u32 kind;       /* enum mt_vm_kind */
+	__u32 tid;
+	__u64 ts_ns;      /* bpf_ktime_get_ns() at exit */
+	__u64 ret;        /* mmap/mremap: the mapping's address; brk: new break */
+	__u64 addr;       /* mmap hint, munmap/madvise start, mremap old address,
+			   * brk: the break before the call (mm->brk at entry) */
+	__u64 len;        /* mmap/munmap/madvise length, mremap old length */
+	__u64 len2;       /* mremap new length */
+	__u64 flags;      /* mmap/mremap flags, madvise advice */
+	__u64 sp;         /* user stack pointer at the syscall */
+	__u64 fp;         /* user frame pointer (rbp) at the syscall */
+	__u64 scan[MT_VM_SCAN_WORDS]; /* words at sp..; zero when unread */
+	__s32 stack_id;   /* user stack map id, < 0 when not captured */
+	__u32 prot;       /* mmap prot */
+	__s32 fd;         /* mmap fd, -1 for anonymous */
+	__u32 nscan;      /* words of scan[] read */
+};
+
+/* One page fault taken by a thread of the target. */
+struct mt_vm_fault {
+	__u32 kind;       /* MT_VM_FAULT */
+	__u32 error_code; /* x86 PF error code; MT_VM_PF_KERNEL added by us */
+	__u64 addr;       /* the faulting user address */
+};
+
+/* x86 page-fault error code bits, and ours. */
+#define MT_VM_PF_PROT   0x1u         /* set: protection fault on a present page */
+#define MT_VM_PF_WRITE  0x2u
+#define MT_VM_PF_KERNEL 0x80000000u  /* taken in kernel mode (copy_to_user...) */
+
+/* Resident-set counters of the target's mm, indexes as the kernel's
+ * MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES. */
+#define MT_VM_RSS_FILE   0
+#define MT_VM_RSS_ANON   1
+#define MT_VM_RSS_SWAP   2
+#define MT_VM_RSS_SHMEM  3
+#define MT_VM_RSS_N      4
+
+/* Latest kmem:rss_stat values, in bytes, kept in BPF global data (read by
+ * user space through the skeleton's mmap'ed .bss, no event per change). */
+struct mt_vm_rss {
+	__u64 bytes[MT_VM_RSS_N];
+	__u64 ts_ns[MT_VM_RSS_N];   /* 0: no event seen for that counter yet */
+	__u64 peak_bytes;           /* max of file + anon + shmem seen */
+	__u64 target_mm;            /* raw_tp/tp_btf fallback: the mm pointer */
+	__u32 mm_id;                /* tracepoint: the target's hashed mm id */
+	__u32 mm_known;             /* mm_id/target_mm learned */
+};
+
+/* Drop and error counters, one per-CPU slot each. */
+enum mt_vm_counter {
+	MT_VM_C_RB_FULL_CALL = 0,  /* syscall record lost: the map view is off */
+	MT_VM_C_RB_FULL_FAULT,     /* fault record lost: counts are low */
+	MT_VM_C_STACK_FAIL,        /* stack capture failed: record kept */
+	MT_VM_C_STATE_FULL,        /* no per-thread slot at entry: call lost */
+	MT_VM_C_SCAN_FAIL,         /* user stack words unreadable: record kept */
+	MT_VM_C_COUNT,
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct mt_vm_call) == 88 + 8 * MT_VM_SCAN_WORDS, "mt_vm_call layout");
+_Static_assert(sizeof(struct mt_vm_fault) == 16, "mt_vm_fault layout");
+_Static_assert(sizeof(struct mt_vm_rss) == 88, "mt_vm_rss layout");
+#endif
+
+#endif /* MT_VM_H */

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * memtrace: where a process's memory goes. Attaches BPF uprobes to the
+ * allocator of one process (-p PID) or of a program it launches (-- CMD),
+ * aggregates every allocation and free, and reports live memory per call
+ * stack, rates and leak candidates.
+ *
+ * Life cycle: validate the target -> find its allocator -> load and attach
+ * (all or nothing) -> "attached" line -> event loop -> final report ->
+ * detach. Every exit path detaches: the target runs on unharmed.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "mt_agg.h"
+#include "mt_alloc_lib.h"
+#include "mt_events.h"
+#include "mt_heap.h"
+#include "mt_launch.h"
+#include "mt_log.h"
+#include "mt_opts.h"
+#include "mt_report.h"
+#include "mt_sym.h"
+#include "mt_target.h"
+
+#define NS_PER_S 1000000000ull
+/* Ring-buffer wakeups are batched (BPF_RB_NO_WAKEUP), so the consumer
+ * drains on this timer: 20 ms of events at 1M events/s is 1.3 MB, well
+ * inside the default 16 MB ring. */
+#define DRAIN_MS 20
+
+struct mt_session {
+	struct mt_opts opts;
+	struct mt_target target;
+	struct mt_launch launch;
+	bool launched;
+	struct mt_alloc_lib lib;
+	struct mt_heap *heap;
+	struct mt_events *events;
+	struct mt_agg *agg;
+	struct mt_sym *sym;
+	FILE *json;
+	int sigfd;
+	uint64_t start_ns;
+	uint64_t end_ns;           /* when the target's last event could occur */
+	unsigned stop_signals;     /* SIGINT/SIGTERM received (launch mode) */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !mt_verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !mt_verbose)
+		return 0;
+	/* Warnings are shown only with -v: memtrace prints its own one-line
+	 * error for every failure, with the context libbpf lacks. */
+	if (level == LIBBPF_WARN && !mt_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Opened before anything is attached, so an unwritable path fails early. */
+static int open_json(struct mt_session *s)
+{
+	if (!s->opts.json_path)
+		return 0;
+	if (strcmp(s->opts.json_path, "-") == 0) {
+		s->json = stdout;
+		return 0;
+	}
+	s->json = fopen(s->opts.json_path, "we");
+	if (!s->json) {
+		int err = -errno;
+
+		mt_err("cannot write '%s': %s", s->opts.json_path, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+static int setup_signals(struct mt_session *s)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
+		mt_err("cannot block signals: %s", strerror(errno));
+		return -errno;
+	}
+	s->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sigfd < 0) {
+		mt_err("cannot create a signalfd: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int find_allocator(struct mt_session *s)
+{
+	char **order = NULL;
+	size_t n = 0;
+	int err;
+
+	if (s->launched && !s->opts.lib) {
+		err = mt_launch_load_order(&s->launch, &order, &n);
+		if (err)
+			return err;
+	}
+	err = mt_alloc_lib_find(s->target.pid, s->opts.lib, (const char *const *)order, n, &s->lib);
+	mt_launch_free_order(order, n);
+	if (!err)
+		mt_debug("allocator: '%s' (%u entry points)", s->lib.path, s->lib.neps);
+	return err;
+}
+
+static int attach(struct mt_session *s)
+{
+	struct mt_heap_opts ho = {
+		.pid = s->target.pid,
+		.ringbuf_bytes = s->opts.ringbuf_bytes,
+		.btf_path = s->opts.btf_path,
+	};
+	int err;
+
+	err = mt_heap_open(&ho, &s->heap);
+	if (err)
+		return err;
+	err = mt_heap_attach(s->heap, &s->lib);
+	if (err)
+		return err;
+	s->agg = mt_agg_new(now_ns());
+	if (!s->agg)
+		return -ENOMEM;
+	err = mt_events_new(mt_heap_events_fd(s->heap), mt_heap_stacks_fd(s->heap),
+			    mt_heap_counters_fd(s->heap), s->agg, &s->events);
+	if (err)
+		return err;
+	s->sym = mt_sym_new(s->target.pid);
+	if (!s->sym) {
+		err = -errno;
+		mt_err("cannot read the mappings of PID %d: %s", (int)s->target.pid, strerror(errno));
+		return err;
+	}
+	/* The process may have died while we attached; then say so rather
+	 * than report an empty trace. */
+	if (!s->launched && !mt_target_alive(&s->target)) {
+		mt_err("PID %d exited during attach", (int)s->target.pid);
+		return -ESRCH;
+	}
+	s->start_ns = now_ns();
+	mt_heap_enable(s->heap);
+	return 0;
+}
+
+static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
+{
+	const char *names[MT_AGG_MAX_EPS];
+	struct mt_report_opts ro = {
+		.launch = s->launched,
+		.min_age_ns = (uint64_t)(s->opts.min_age_s * NS_PER_S),
+		.top_sites = final ? s->opts.top : (s->opts.top < 5 ? s->opts.top : 5),
+	};
+	struct mt_report_target rt = { .pid = s->target.pid };
+	struct mt_drops drops = { 0 };
+	struct mt_report r;
+	unsigned i;
+	int err;
+
+	for (i = 0; i < s->lib.neps; i++)
+		names[i] = s->lib.eps[i].name;
+	snprintf(rt.comm, sizeof(rt.comm), "%s", s->target.comm);
+	snprintf(rt.exe, sizeof(rt.exe), "%s", s->target.exe);
+	if (mt_events_drops(s->events, &drops))
+		mt_err("warning: cannot read the drop counters: lost events may be undercounted");
+	err = mt_report_build(&r, s->agg, s->sym, names, s->lib.neps, &rt, &drops, now, !final, &ro);
+	if (err) {
+		mt_err("cannot build the report: %s", strerror(-err));
+		return;
+	}
+	if (f && mt_report_text(f, &r, final))
+		mt_err("cannot write the text report: %s", strerror(errno));
+	if (final && s->json) {
+		err = mt_report_json(s->json, &r);
+		if (!err && s->json != stdout && fflush(s->json))
+			err = -errno;
+		if (err)
+			mt_err("cannot write '%s': %s", s->opts.json_path, strerror(-err));
+	}
+	mt_report_release(&r);
+}
+
+enum stop_reason { STOP_NONE, STOP_SIGNAL, STOP_DURATION, STOP_EXITED, STOP_ERROR };
+
+/* Returns a stop reason once tracing should end. */
+static enum stop_reason handle_signals(struct mt_session *s)
+{
+	struct signalfd_siginfo si;
+	enum stop_reason stop = STOP_NONE;
+
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue;  /* handled by the launch poll below */
+		if (!s->launched) {
+			stop = STOP_SIGNAL;
+			continue;
+		}
+		/* Launch mode: the program decides when tracing ends. A signal
+		 * from kill(2) is passed on (a terminal's Ctrl-C reached it
+		 * already); a second one ends tracing and leaves it running. */
+		if (si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE)
+			kill(s->target.pid, (int)si.ssi_signo);
+		if (++s->stop_signals > 1)
+			stop = STOP_SIGNAL;
+	}
+	if (s->launched) {
+		enum mt_launch_state st = mt_launch_poll(&s->launch, false);
+
+		if (st == MT_LAUNCH_EXITING) {
+			/* Last look while its mappings still exist, then let it go. */
+			if (mt_events_consume(s->events) < 0)
+				stop = STOP_ERROR;
+			mt_sym_refresh(s->sym);
+			s->end_ns = now_ns();
+			mt_launch_resume(&s->launch);
+			st = mt_launch_poll(&s->launch, true);
+		}
+		if (st == MT_LAUNCH_EXITED)
+			stop = STOP_EXITED;
+	}
+	return stop;
+}
+
+static enum stop_reason run(struct mt_session *s)
+{
+	uint64_t deadline = s->opts.duration_s > 0 ? s->start_ns + (uint64_t)(s->opts.duration_s * NS_PER_S) : 0;
+	uint64_t interval = (uint64_t)(s->opts.interval_s * NS_PER_S);
+	uint64_t next_report = interval ? s->start_ns + interval : 0;
+	uint64_t next_refresh = s->start_ns + NS_PER_S;
+	FILE *text = s->json == stdout ? stderr : stdout;
+	struct pollfd pfd[3] = {
+		{ .fd = mt_events_poll_fd(s->events), .events = POLLIN },
+		{ .fd = s->sigfd, .events = POLLIN },
+		{ .fd = s->launched ? -1 : s->target.pidfd, .events = POLLIN },
+	};
+
+	for (;;) {
+		enum stop_reason stop;
+		uint64_t now;
+
+		if (poll(pfd, 3, DRAIN_MS) < 0 && errno != EINTR) {
+			mt_err("poll failed: %s", strerror(errno));
+			return STOP_ERROR;
+		}
+		if (mt_events_consume(s->events) < 0)
+			return STOP_ERROR;
+		stop = handle_signals(s);
+		if (stop)
+			return stop;
+		if (pfd[2].fd >= 0 && (pfd[2].revents & POLLIN)) {
+			s->end_ns = now_ns();
+			return STOP_EXITED;
+		}
+		now = now_ns();
+		if (now >= next_refresh) {
+			/* Pick up libraries mapped since (dlopen) while they exist. */
+			mt_sym_refresh(s->sym);
+			next_refresh = now + NS_PER_S;
+		}
+		if (next_report && now >= next_report) {
+			report(s, text, now, false);
+			next_report += interval;
+		}
+		if (deadline && now >= deadline)
+			return STOP_DURATION;
+	}
+}
+
+static int start_target(struct mt_session *s)
+{
+	int err;
+
+	if (s->opts.pid)
+		return mt_target_open(s->opts.pid, &s->target);
+	err = mt_launch_start(s->opts.cmd, &s->launch);
+	if (err)
+		return err;
+	s->launched = true;
+	err = mt_target_open(s->launch.pid, &s->target);
+	if (err)
+		mt_launch_kill(&s->launch);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct mt_session s = { .sigfd = -1 };
+	enum stop_reason stop = STOP_ERROR;
+	FILE *text;
+	int err, exit_code = 1;
+
+	setlinebuf(stdout);
+	err = mt_opts_parse(argc, argv, &s.opts);
+	if (err)
+		return err == 1 ? 0 : 2;
+	mt_verbose = s.opts.verbose;
+	libbpf_set_print(libbpf_print);
+	s.target.pidfd = -1;
+
+	if (open_json(&s) || setup_signals(&s) || start_target(&s))
+		goto cleanup;
+	if (find_allocator(&s) || attach(&s))
+		goto cleanup;
+
+	if (s.launched) {
+		mt_info("attached to PID %d (%s), tracing until it exits", (int)s.target.pid,
+			s.target.comm);
+		if (mt_launch_resume(&s.launch))
+			goto cleanup;
+	} else {
+		mt_info("attached to PID %d (%s), Ctrl-C to end", (int)s.target.pid, s.target.comm);
+	}
+
+	stop = run(&s);
+	if (stop == STOP_ERROR)
+		goto cleanup;
+	if (mt_events_consume(s.events) < 0)
+		goto cleanup;
+	if (stop != STOP_EXITED) {
+		s.end_ns = now_ns();
+		mt_sym_refresh(s.sym);
+	}
+	text = s.json == stdout ? stderr : stdout;
+	report(&s, text, s.end_ns ? s.end_ns : now_ns(), true);
+	exit_code = 0;
+	if (stop == STOP_EXITED && s.launched)
+		exit_code = s.launch.exit_code;
+	else if (stop == STOP_EXITED)
+		mt_info("PID %d exited", (int)s.target.pid);
+
+cleanup:
+	/* Probes first: the target must never run with a stale consumer. */
+	mt_heap_free(s.heap);
+	if (s.launched && s.launch.state != MT_LAUNCH_EXITED) {
+		if (stop == STOP_ERROR)
+			mt_launch_kill(&s.launch);
+		else
+			mt_launch_detach(&s.launch);
+	}
+	mt_events_free(s.events);
+	mt_sym_free(s.sym);
+	mt_agg_free(s.agg);
+	mt_target_close(&s.target);
+	if (s.json && s.json != stdout && fclose(s.json) && exit_code == 0) {
+		mt_err("cannot write '%s': %s", s.opts.json_path, strerror(errno));
+		exit_code = 1;
+	}
+	if (s.sigfd >= 0)
+		close(s.sigfd);
+	return exit_code;
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+
+#include "heap.h"
+#include "mt_events.h"
+#include "mt_log.h"
+#include "mt_rules.h"
+
+struct mt_events {
+	struct ring_buffer *rb;
+	struct mt_agg *agg;
+	int stacks_fd;
+	int counters_fd;
+	int err;                 /* first error met inside the callback */
+	uint32_t nstack_ids;     /* capacity of site_of_stack */
+	uint32_t *site_of_stack; /* stack id -> site + 1 (0: not seen yet) */
+	uint64_t lost_seen;      /* ring-full drops already given to agg */
+};
+
+/* A stack id always names the same frames (ids are never freed), so one
+ * map lookup per distinct stack is enough. Frame 0 is the call site: the
+ * return probe captures the stack where the ip is the return address. A
+ * failed capture still yields the call site read at entry. */
+static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev)
+{
+	uint64_t frames[MT_AGG_MAX_FRAMES];
+	__u64 raw[MT_MAX_STACK_DEPTH];
+	uint32_t n = 0, i, site;
+
+	if (ev->stack_id >= 0 && (uint32_t)ev->stack_id < e->nstack_ids &&
+	    e->site_of_stack[ev->stack_id])
+		return e->site_of_stack[ev->stack_id] - 1;
+
+	if (ev->stack_id >= 0 && bpf_map_lookup_elem(e->stacks_fd, &ev->stack_id, raw) == 0) {
+		if (raw[0] != ev->callsite && ev->callsite)
+			frames[n++] = ev->callsite;
+		for (i = 0; i < MT_MAX_STACK_DEPTH && raw[i] && n < MT_AGG_MAX_FRAMES; i++)
+			frames[n++] = raw[i];
+	} else if (ev->callsite) {
+		frames[n++] = ev->callsite;
+	}
+	site = mt_agg_site(e->agg, frames, n);
+	if (site != MT_SITE_NONE && ev->stack_id >= 0 && (uint32_t)ev->stack_id < e->nstack_ids)
+		e->site_of_stack[ev->stack_id] = site + 1;
+	return site;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct mt_events *e = ctx;
+	const struct mt_heap_event *ev = data;
+	uint32_t site = MT_SITE_NONE;
+	int err;
+
+	if (len < sizeof(*ev))
+		return 0;
+	if (ev->kind != MT_K_FREE && ev->ret)
+		site = site_of(e, ev);
+	err = mt_rules_apply(e->agg, ev, site);
+	if (err && !e->err)
+		e->err = err;
+	return 0;
+}
+
+int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg *agg,
+		  struct mt_events **out)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	struct mt_events *e;
+	int err;
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->agg = agg;
+	e->stacks_fd = stacks_fd;
+	e->counters_fd = counters_fd;
+	err = bpf_obj_get_info_by_fd(stacks_fd, &info, &info_len);
+	if (err) {
+		mt_err("cannot read the stack map's size: %s", strerror(-err));
+		goto fail;
+	}
+	e->nstack_ids = info.max_entries;
+	e->site_of_stack = calloc(e->nstack_ids, sizeof(*e->site_of_stack));
+	if (!e->site_of_stack) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	e->rb = ring_buffer__new(ringbuf_fd, on_event, e, NULL);
+	if (!e->rb) {
+		err = -errno;
+		mt_err("cannot open the event ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	*out = e;
+	return 0;
+fail:
+	mt_events_free(e);
+	return err;
+}
+
+int mt_events_poll_fd(const struct mt_events *e)
+{
+	return ring_buffer__epoll_fd(e->rb);
+}
+
+int mt_events_consume(struct mt_events *e)
+{
+	int n = ring_buffer__consume(e->rb);
+
+	if (n < 0 && n != -EINTR) {
+		mt_err("cannot read events: %s", strerror(-n));
+		return n;
+	}
+	if (e->err) {
+		mt_err("cannot record events: %s", strerror(-e->err));
+		return e->err;
+	}
+	return n < 0 ? 0 : n;
+}
+
+int mt_events_drops(struct mt_events *e, struct mt_drops *d)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 sums[MT_C_COUNT] = { 0 };
+	__u64 *vals;
+	__u32 k;
+	int err = 0, c;
+
+	if (ncpu <= 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (k = 0; k < MT_C_COUNT; k++) {
+		if (bpf_map_lookup_elem(e->counters_fd, &k, vals)) {
+			err = -errno;
+			break;
+		}
+		for (c = 0; c < ncpu; c++)
+			sums[k] += vals[c];
+	}
+	free(vals);
+	if (err)
+		return err;
+	d->ringbuf_full = sums[MT_C_RB_FULL];
+	d->stack_fail = sums[MT_C_STACK_FAIL];
+	d->state_full = sums[MT_C_STATE_FULL];
+	d->depth_overflow = sums[MT_C_DEPTH_OVERFLOW];
+	/* Every call the kernel side could not deliver is a lost event. */
+	{
+		uint64_t lost = d->ringbuf_full + d->state_full + d->depth_overflow;
+
+		if (lost > e->lost_seen) {
+			mt_agg_lost(e->agg, lost - e->lost_seen);
+			e->lost_seen = lost;
+		}
+	}
+	return 0;
+}
+
+void mt_events_free(struct mt_events *e)
+{
+	if (!e)
+		return;
+	ring_buffer__free(e->rb);
+	free(e->site_of_stack);
+	free(e);
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Messages to the user. Errors follow git's style: lowercase, no final
+ * period, what failed first, the subject quoted, the cause after:
+ *   memtrace: cannot attach uprobe to 'free' in '/usr/lib/.../libc.so.6': Permission denied
+ * A failing function prints exactly one such line where it knows the most
+ * context and returns -errno; its callers only propagate.
+ */
+#ifndef MT_LOG_H
+#define MT_LOG_H
+
+#include <stdbool.h>
+
+extern bool mt_verbose;
+
+void mt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mt_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only with -v. */
+void mt_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* MT_LOG_H */

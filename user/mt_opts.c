@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mt_log.h"
+#include "mt_opts.h"
+
+static const char usage[] =
+"Usage: memtrace [OPTIONS] -p PID\n"
+"       memtrace [OPTIONS] -- CMD [ARGS...]\n"
+"Trace where a process's heap memory goes: allocation rates, live objects\n"
+"and bytes per call stack, and leak candidates, with BPF uprobes.\n"
+"\n"
+"  -p, --pid PID          attach to a running process\n"
+"  -d, --duration SEC     stop after SEC seconds (default: Ctrl-C or exit)\n"
+"  -i, --interval SEC     print a report every SEC seconds\n"
+"      --json FILE        write the final report as JSON to FILE ('-' = stdout;\n"
+"                         the text report then goes to stderr)\n"
+"      --min-age SEC      attach mode: live objects older than SEC at the end\n"
+"                         are leak candidates (default 1)\n"
+"      --top N            sites listed in reports (default 10)\n"
+"      --lib PATH         allocator object to probe (default: found in the target)\n"
+"      --btf PATH         kernel BTF (default /sys/kernel/btf/vmlinux)\n"
+"      --ringbuf-mb N     event ring buffer size in MiB, a power of 2 (default 16)\n"
+"  -v, --verbose          libbpf debug output and probe placement\n"
+"  -h, --help             this help\n"
+"  -V, --version          print the version\n";
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "memtrace: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'memtrace --help' for more information.\n");
+	return 2;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
+{
+	enum { OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF };
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ "min-age", required_argument, NULL, OPT_MIN_AGE },
+		{ "lib", required_argument, NULL, OPT_LIB },
+		{ "btf", required_argument, NULL, OPT_BTF },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->min_age_s = 1.0;
+	o->top = 10;
+	o->ringbuf_bytes = 16u << 20;
+	opterr = 0;
+	/* '+': stop at the first non-option, so CMD's own options stay its. */
+	while ((c = getopt_long(argc, argv, "+p:d:i:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
+				return bad("invalid PID '%s'", optarg);
+			o->pid = (pid_t)v;
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &o->duration_s) || o->duration_s == 0)
+				return bad("invalid duration '%s': seconds > 0 expected", optarg);
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &o->interval_s) || o->interval_s < 0.01)
+				return bad("invalid interval '%s': seconds >= 0.01 expected", optarg);
+			break;
+		case OPT_JSON:
+			o->json_path = optarg;
+			break;
+		case OPT_MIN_AGE:
+			if (parse_seconds(optarg, &o->min_age_s))
+				return bad("invalid --min-age '%s': seconds >= 0 expected", optarg);
+			break;
+		case OPT_LIB:
+			o->lib = optarg;
+			break;
+		case OPT_BTF:
+			o->btf_path = optarg;
+			break;
+		case OPT_TOP:
+			if (parse_uint(optarg, 100000, &v) || v == 0)
+				return bad("invalid --top '%s'", optarg);
+			o->top = (unsigned)v;
+			break;
+		case OPT_RINGBUF:
+			if (parse_uint(optarg, 1024, &v) || v == 0 || (v & (v - 1)))
+				return bad("invalid --ringbuf-mb '%s': a power of 2 up to 1024 expected", optarg);
+			o->ringbuf_bytes = (size_t)v << 20;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		case 'V':
+			printf("memtrace %s\n", MT_VERSION);
+			return 1;
+		case ':':
+			return bad("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			return bad("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		o->cmd = &argv[optind];
+	if (o->pid && o->cmd)
+		return bad("%s", "give either -p PID or -- CMD, not both");
+	if (!o->pid && !o->cmd)
+		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	return 0;
+}

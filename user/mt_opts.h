@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Command-line options of memtrace. */
+#ifndef MT_OPTS_H
+#define MT_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct mt_opts {
+	pid_t pid;              /* -p: attach mode */
+	char **cmd;             /* after --: launch mode */
+	double duration_s;      /* -d, 0 = until Ctrl-C or exit */
+	double interval_s;      /* -i, 0 = final report only */
+	double min_age_s;       /* --min-age, attach mode leak threshold */
+	const char *json_path;  /* --json, "-" = stdout */
+	const char *lib;        /* --lib */
+	const char *btf_path;   /* --btf */
+	unsigned top;           /* --top */
+	size_t ringbuf_bytes;   /* --ringbuf-mb */
+	bool verbose;           /* -v */
+};
+
+/* Parse argv. Returns 0 to run, 1 when -h/-V printed and memtrace should
+ * exit 0, 2 on a usage error (message and usage hint already printed). */
+int mt_opts_parse(int argc, char **argv, struct mt_opts *o);
+
+#endif /* MT_OPTS_H */

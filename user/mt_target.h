@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The traced process: validated once, then watched through a pidfd so its
+ * exit is seen at once and a recycled PID is never mistaken for it.
+ */
+#ifndef MT_TARGET_H
+#define MT_TARGET_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mt_target {
+	pid_t pid;
+	int pidfd;                 /* readable once the process has exited */
+	uint64_t start_time;       /* /proc/PID/stat field 22, in clock ticks */
+	char comm[32];
+	char exe[PATH_MAX];
+};
+
+/* Validate pid as a traceable user process and fill t. Prints one line
+ * and returns -errno (-ESRCH: no such process or a zombie, -EINVAL: a
+ * kernel thread or memtrace itself). */
+int mt_target_open(pid_t pid, struct mt_target *t);
+
+/* Refresh comm and exe (after execve in launch mode). */
+int mt_target_reload(struct mt_target *t);
+
+/* The same process is still running (not exited, PID not reused). */
+bool mt_target_alive(const struct mt_target *t);
+
+void mt_target_close(struct mt_target *t);
+
+#endif /* MT_TARGET_H */
