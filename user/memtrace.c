@@ -197,8 +197,11 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		mt_err("cannot build the report: %s", strerror(-err));
 		return;
 	}
-	if (f && mt_report_text(f, &r, final))
-		mt_err("cannot write the text report: %s", strerror(errno));
+	if (f) {
+		err = mt_report_text(f, &r, final);
+		if (err)
+			mt_err("cannot write the text report: %s", strerror(-err));
+	}
 	if (final && s->json) {
 		err = mt_report_json(s->json, &r);
 		if (!err && s->json != stdout && fflush(s->json))

@@ -30,7 +30,7 @@ struct mt_events {
 static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev)
 {
 	uint64_t frames[MT_AGG_MAX_FRAMES];
-	__u64 raw[MT_MAX_STACK_DEPTH];
+	__u64 raw[MT_MAX_STACK_DEPTH] = { 0 };
 	uint32_t n = 0, i, site;
 
 	if (ev->stack_id >= 0 && (uint32_t)ev->stack_id < e->nstack_ids &&
@@ -46,7 +46,10 @@ static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev)
 		frames[n++] = ev->callsite;
 	}
 	site = mt_agg_site(e->agg, frames, n);
-	if (site != MT_SITE_NONE && ev->stack_id >= 0 && (uint32_t)ev->stack_id < e->nstack_ids)
+	/* Cache only when the stack alone names the site (its frame 0 is the
+	 * call site), so a differing call site can never borrow another's. */
+	if (site != MT_SITE_NONE && ev->stack_id >= 0 && (uint32_t)ev->stack_id < e->nstack_ids &&
+	    n > 0 && frames[0] == raw[0])
 		e->site_of_stack[ev->stack_id] = site + 1;
 	return site;
 }
@@ -62,8 +65,10 @@ static int on_event(void *ctx, void *data, size_t len)
 		return 0;
 	if (ev->kind != MT_K_FREE && ev->ret)
 		site = site_of(e, ev);
+	/* Only running out of memory stops tracing; a malformed record
+	 * (-EINVAL) is counted by the rules and skipped. */
 	err = mt_rules_apply(e->agg, ev, site);
-	if (err && !e->err)
+	if (err == -ENOMEM && !e->err)
 		e->err = err;
 	return 0;
 }
