@@ -271,7 +271,8 @@ void mt_launch_kill(struct mt_launch *l)
 	if (l->pid <= 0 || l->state == MT_LAUNCH_EXITED)
 		return;
 	kill(l->pid, SIGKILL);
+	/* A killed tracee still stops in PTRACE_EVENT_EXIT: let it finish. */
 	while (waitpid(l->pid, &status, __WALL) == l->pid && !WIFEXITED(status) && !WIFSIGNALED(status))
-		;
+		ptrace(PTRACE_CONT, l->pid, NULL, NULL);
 	l->state = MT_LAUNCH_EXITED;
 }

@@ -35,7 +35,7 @@ static int bad(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "memtrace: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'memtrace --help' for more information.\n");
+	fprintf(stderr, " (see memtrace --help)\n");
 	return 2;
 }
 
@@ -92,7 +92,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->ringbuf_bytes = 16u << 20;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
-	while ((c = getopt_long(argc, argv, "+p:d:i:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
