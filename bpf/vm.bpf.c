@@ -191,7 +191,7 @@ static __always_inline int on_exit(void *ctx, long nr, long ret)
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->ret = ret;
 	ev->addr = kind == MT_VM_BRK ? st->old_brk : st->args[0];
-	ev->len = st->args[1];
+	ev->len = kind == MT_VM_BRK ? st->args[0] : st->args[1];  /* brk: requested */
 	ev->len2 = kind == MT_VM_MREMAP ? st->args[2] : 0;
 	ev->flags = kind == MT_VM_MADVISE ? st->args[2] : st->args[3];
 	ev->prot = kind == MT_VM_MMAP ? (__u32)st->args[2] : 0;
@@ -301,12 +301,21 @@ int BPF_PROG(mt_vm_fault_user_raw, unsigned long address, struct pt_regs *regs,
 }
 
 /* The kernel touching the target's memory for it (read() into a fresh
- * buffer, copy_to_user) also faults pages in. Kernel addresses are not ours. */
+ * buffer, copy_to_user) also faults pages in. Kernel addresses are not ours,
+ * and neither are faults with page faults disabled: those are nofault reads
+ * (tracers' user stack walks, ours included, following a stale frame
+ * pointer) that never fault anything in. */
+static __always_inline bool kernel_fault_counts(unsigned long address)
+{
+	return address < USER_ADDR_END &&
+	       !BPF_CORE_READ(bpf_get_current_task_btf(), pagefault_disabled);
+}
+
 SEC("tp_btf/page_fault_kernel")
 int BPF_PROG(mt_vm_fault_kernel_btf, unsigned long address, struct pt_regs *regs,
 	     unsigned long error_code)
 {
-	if (!is_target() || address >= USER_ADDR_END)
+	if (!is_target() || !kernel_fault_counts(address))
 		return 0;
 	return on_fault(address, error_code, MT_VM_PF_KERNEL);
 }
@@ -315,7 +324,7 @@ SEC("raw_tp/page_fault_kernel")
 int BPF_PROG(mt_vm_fault_kernel_raw, unsigned long address, struct pt_regs *regs,
 	     unsigned long error_code)
 {
-	if (!is_target() || address >= USER_ADDR_END)
+	if (!is_target() || !kernel_fault_counts(address))
 		return 0;
 	return on_fault(address, error_code, MT_VM_PF_KERNEL);
 }

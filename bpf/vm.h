@@ -9,8 +9,8 @@
  * "largest first": the u32 that follows it fills the gap before the u64s.
  * Fixed-width fields, sizes asserted. Includes nothing.
  */
-#ifndef MT_VM_H
-#define MT_VM_H
+#ifndef MT_BPF_VM_H
+#define MT_BPF_VM_H
 
 enum mt_vm_kind {
 	MT_VM_MMAP = 1,     /* mmap(addr, len, prot, flags, fd, off) = ret */
@@ -37,7 +37,8 @@ struct mt_vm_call {
 	__u64 ret;        /* mmap/mremap: the mapping's address; brk: new break */
 	__u64 addr;       /* mmap hint, munmap/madvise start, mremap old address,
 			   * brk: the break before the call (mm->brk at entry) */
-	__u64 len;        /* mmap/munmap/madvise length, mremap old length */
+	__u64 len;        /* mmap/munmap/madvise length, mremap old length,
+			   * brk: the break asked for */
 	__u64 len2;       /* mremap new length */
 	__u64 flags;      /* mmap/mremap flags, madvise advice */
 	__u64 sp;         /* user stack pointer at the syscall */
@@ -96,4 +97,4 @@ _Static_assert(sizeof(struct mt_vm_fault) == 16, "mt_vm_fault layout");
 _Static_assert(sizeof(struct mt_vm_rss) == 88, "mt_vm_rss layout");
 #endif
 
-#endif /* MT_VM_H */
+#endif /* MT_BPF_VM_H */

@@ -31,6 +31,7 @@
 #include "mt_report.h"
 #include "mt_sym.h"
 #include "mt_target.h"
+#include "mt_vm.h"
 
 #define NS_PER_S 1000000000ull
 /* Ring-buffer wakeups are batched (BPF_RB_NO_WAKEUP), so the consumer
@@ -48,11 +49,13 @@ struct mt_session {
 	struct mt_events *events;
 	struct mt_agg *agg;
 	struct mt_sym *sym;
+	struct mt_vm *vm;          /* kernel-side memory view, NULL with --no-vm */
 	FILE *json;
 	int sigfd;
 	uint64_t start_ns;
 	uint64_t end_ns;           /* when the target's last event could occur */
 	unsigned stop_signals;     /* SIGINT/SIGTERM received (launch mode) */
+	bool vm_finished;
 };
 
 static uint64_t now_ns(void)
@@ -133,7 +136,7 @@ static int find_allocator(struct mt_session *s)
 	return err;
 }
 
-static int attach(struct mt_session *s)
+static int attach_heap(struct mt_session *s)
 {
 	struct mt_heap_opts ho = {
 		.pid = s->target.pid,
@@ -142,24 +145,44 @@ static int attach(struct mt_session *s)
 	};
 	int err;
 
+	err = find_allocator(s);
+	if (err)
+		return err;
 	err = mt_heap_open(&ho, &s->heap);
 	if (err)
 		return err;
 	err = mt_heap_attach(s->heap, &s->lib);
 	if (err)
 		return err;
+	return mt_events_new(mt_heap_events_fd(s->heap), mt_heap_stacks_fd(s->heap),
+			     mt_heap_counters_fd(s->heap), s->agg, &s->events);
+}
+
+static int attach(struct mt_session *s)
+{
+	int err;
+
 	s->agg = mt_agg_new(now_ns());
 	if (!s->agg)
 		return -ENOMEM;
-	err = mt_events_new(mt_heap_events_fd(s->heap), mt_heap_stacks_fd(s->heap),
-			    mt_heap_counters_fd(s->heap), s->agg, &s->events);
-	if (err)
-		return err;
 	s->sym = mt_sym_new(s->target.pid);
 	if (!s->sym) {
 		err = -errno;
 		mt_err("cannot read the mappings of PID %d: %s", (int)s->target.pid, strerror(errno));
 		return err;
+	}
+	if (!s->opts.no_heap) {
+		err = attach_heap(s);
+		if (err)
+			return err;
+	}
+	if (!s->opts.no_vm) {
+		struct mt_vm_opts vo = { .pid = s->target.pid, .verbose = s->opts.verbose };
+
+		err = mt_vm_open(&vo, &s->vm);
+		if (err)
+			return err;
+		mt_vm_set_sym(s->vm, s->sym);
 	}
 	/* The process may have died while we attached; then say so rather
 	 * than report an empty trace. */
@@ -168,8 +191,33 @@ static int attach(struct mt_session *s)
 		return -ESRCH;
 	}
 	s->start_ns = now_ns();
-	mt_heap_enable(s->heap);
+	if (s->heap)
+		mt_heap_enable(s->heap);
 	return 0;
+}
+
+/* Drain every event source; 0 or -errno. */
+static int consume(struct mt_session *s)
+{
+	if (s->events && mt_events_consume(s->events) < 0)
+		return -EIO;
+	if (s->vm && mt_vm_consume(s->vm) < 0)
+		return -EIO;
+	return 0;
+}
+
+/* The final kernel-side snapshot must be taken while the target lives. */
+static void finish_vm(struct mt_session *s, uint64_t now)
+{
+	if (s->vm && !s->vm_finished) {
+		mt_vm_finish(s->vm, now, s->heap ? mt_agg_totals(s->agg) : NULL);
+		s->vm_finished = true;
+	}
+}
+
+static int vm_text(FILE *f, const struct mt_report *r, bool final, void *vm)
+{
+	return final ? mt_vm_write_text(f, vm) : 0;
 }
 
 static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
@@ -190,13 +238,15 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		names[i] = s->lib.eps[i].name;
 	snprintf(rt.comm, sizeof(rt.comm), "%s", s->target.comm);
 	snprintf(rt.exe, sizeof(rt.exe), "%s", s->target.exe);
-	if (mt_events_drops(s->events, &drops))
+	if (s->events && mt_events_drops(s->events, &drops))
 		mt_err("warning: cannot read the drop counters: lost events may be undercounted");
 	err = mt_report_build(&r, s->agg, s->sym, names, s->lib.neps, &rt, &drops, now, !final, &ro);
 	if (err) {
 		mt_err("cannot build the report: %s", strerror(-err));
 		return;
 	}
+	if (final && s->vm && mt_report_add_extra(&r, "memory", mt_vm_write_json, vm_text, s->vm))
+		mt_err("warning: the memory section is missing from the report");
 	if (f) {
 		err = mt_report_text(f, &r, final);
 		if (err)
@@ -240,10 +290,11 @@ static enum stop_reason handle_signals(struct mt_session *s)
 
 		if (st == MT_LAUNCH_EXITING) {
 			/* Last look while its mappings still exist, then let it go. */
-			if (mt_events_consume(s->events) < 0)
+			if (consume(s))
 				stop = STOP_ERROR;
 			mt_sym_refresh(s->sym);
 			s->end_ns = now_ns();
+			finish_vm(s, s->end_ns);
 			mt_launch_resume(&s->launch);
 			st = mt_launch_poll(&s->launch, true);
 		}
@@ -260,33 +311,37 @@ static enum stop_reason run(struct mt_session *s)
 	uint64_t next_report = interval ? s->start_ns + interval : 0;
 	uint64_t next_refresh = s->start_ns + NS_PER_S;
 	FILE *text = s->json == stdout ? stderr : stdout;
-	struct pollfd pfd[3] = {
-		{ .fd = mt_events_poll_fd(s->events), .events = POLLIN },
+	struct pollfd pfd[4] = {
 		{ .fd = s->sigfd, .events = POLLIN },
 		{ .fd = s->launched ? -1 : s->target.pidfd, .events = POLLIN },
+		{ .fd = s->events ? mt_events_poll_fd(s->events) : -1, .events = POLLIN },
+		{ .fd = s->vm ? mt_vm_poll_fd(s->vm) : -1, .events = POLLIN },
 	};
 
 	for (;;) {
 		enum stop_reason stop;
 		uint64_t now;
 
-		if (poll(pfd, 3, DRAIN_MS) < 0 && errno != EINTR) {
+		if (poll(pfd, 4, DRAIN_MS) < 0 && errno != EINTR) {
 			mt_err("poll failed: %s", strerror(errno));
 			return STOP_ERROR;
 		}
-		if (mt_events_consume(s->events) < 0)
+		if (consume(s))
 			return STOP_ERROR;
 		stop = handle_signals(s);
 		if (stop)
 			return stop;
-		if (pfd[2].fd >= 0 && (pfd[2].revents & POLLIN)) {
+		if (pfd[1].fd >= 0 && (pfd[1].revents & POLLIN)) {
 			s->end_ns = now_ns();
 			return STOP_EXITED;
 		}
 		now = now_ns();
 		if (now >= next_refresh) {
-			/* Pick up libraries mapped since (dlopen) while they exist. */
+			/* Pick up libraries mapped since (dlopen) while they exist,
+			 * and add a point to the memory timeline. */
 			mt_sym_refresh(s->sym);
+			if (s->vm)
+				mt_vm_sample(s->vm, now, mt_agg_totals(s->agg)->c.live_bytes);
 			next_refresh = now + NS_PER_S;
 		}
 		if (next_report && now >= next_report) {
@@ -331,7 +386,7 @@ int main(int argc, char **argv)
 
 	if (open_json(&s) || setup_signals(&s) || start_target(&s))
 		goto cleanup;
-	if (find_allocator(&s) || attach(&s))
+	if (attach(&s))
 		goto cleanup;
 
 	if (s.launched) {
@@ -344,13 +399,12 @@ int main(int argc, char **argv)
 	}
 
 	stop = run(&s);
-	if (stop == STOP_ERROR)
-		goto cleanup;
-	if (mt_events_consume(s.events) < 0)
+	if (stop == STOP_ERROR || consume(&s))
 		goto cleanup;
 	if (stop != STOP_EXITED) {
 		s.end_ns = now_ns();
 		mt_sym_refresh(s.sym);
+		finish_vm(&s, s.end_ns);
 	}
 	text = s.json == stdout ? stderr : stdout;
 	report(&s, text, s.end_ns ? s.end_ns : now_ns(), true);
@@ -363,6 +417,7 @@ int main(int argc, char **argv)
 cleanup:
 	/* Probes first: the target must never run with a stale consumer. */
 	mt_heap_free(s.heap);
+	mt_vm_free(s.vm);
 	if (s.launched && s.launch.state != MT_LAUNCH_EXITED) {
 		if (stop == STOP_ERROR)
 			mt_launch_kill(&s.launch);

@@ -25,6 +25,9 @@ static const char usage[] =
 "                         are leak candidates (default 1)\n"
 "      --top N            sites listed in reports (default 10)\n"
 "      --lib PATH         allocator object to probe (default: found in the target)\n"
+"      --no-heap          no allocator probes: kernel-side memory view only\n"
+"                         (mmap, brk, page faults, RSS), far cheaper\n"
+"      --no-vm            no kernel-side memory view: allocator probes only\n"
 "      --btf PATH         kernel BTF (default /sys/kernel/btf/vmlinux)\n"
 "      --ringbuf-mb N     event ring buffer size in MiB, a power of 2 (default 16)\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
@@ -67,7 +70,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 
 int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 {
-	enum { OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF };
+	enum { OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP, OPT_NO_VM };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -78,6 +81,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "btf", required_argument, NULL, OPT_BTF },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
+		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
+		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -130,6 +135,12 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 				return bad("invalid --ringbuf-mb '%s': a power of 2 up to 1024 expected", optarg);
 			o->ringbuf_bytes = (size_t)v << 20;
 			break;
+		case OPT_NO_HEAP:
+			o->no_heap = true;
+			break;
+		case OPT_NO_VM:
+			o->no_vm = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -149,6 +160,10 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		o->cmd = &argv[optind];
 	if (o->pid && o->cmd)
 		return bad("%s", "give either -p PID or -- CMD, not both");
+	if (o->no_heap && o->no_vm)
+		return bad("%s", "--no-heap and --no-vm leave nothing to trace");
+	if (o->no_heap && o->lib)
+		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
 	return 0;

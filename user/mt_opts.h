@@ -19,6 +19,8 @@ struct mt_opts {
 	unsigned top;           /* --top */
 	size_t ringbuf_bytes;   /* --ringbuf-mb */
 	bool verbose;           /* -v */
+	bool no_heap;           /* --no-heap: kernel-side memory view only */
+	bool no_vm;             /* --no-vm: heap view only */
 };
 
 /* Parse argv. Returns 0 to run, 1 when -h/-V printed and memtrace should
