@@ -51,6 +51,10 @@ struct mt_agg {
 	struct mt_totals t;
 	uint64_t start_ns;
 
+	struct mt_agg_observer obs[MT_AGG_MAX_OBSERVERS];
+	unsigned nobs;
+	uint32_t tid;              /* thread of the current operation */
+
 	/* Interval rates: totals at the start of the current interval. */
 	uint64_t iv_ns, iv_allocs, iv_alloc_bytes, iv_frees;
 };
@@ -296,11 +300,25 @@ static void counts_sub(struct mt_counts *c, uint64_t size)
 	c->live_bytes -= size;
 }
 
+static uint64_t ms_to_ts(const struct mt_agg *a, uint32_t ms)
+{
+	return a->start_ns + (uint64_t)ms * MS;
+}
+
+static void notify_release(struct mt_agg *a, uint64_t ts_ns, const struct mt_live *e)
+{
+	for (unsigned k = 0; k < a->nobs; k++)
+		if (a->obs[k].on_release)
+			a->obs[k].on_release(a->obs[k].arg, ts_ns, a->tid, e->site, e->addr, e->size,
+					     ms_to_ts(a, e->ts_ms));
+}
+
 /* Undo the live entry at slot i in every count it was added to. */
-static void release_slot(struct mt_agg *a, size_t i)
+static void release_slot(struct mt_agg *a, uint64_t ts_ns, size_t i)
 {
 	const struct mt_live *e = &a->live[i];
 
+	notify_release(a, ts_ns, e);
 	counts_sub(&a->t.c, e->size);
 	if (e->site != MT_SITE_NONE)
 		counts_sub(&a->sites[e->site].c, e->size);
@@ -328,6 +346,7 @@ int mt_agg_alloc(struct mt_agg *a, uint64_t ts_ns, uint64_t addr, uint64_t size,
 	if (a->live[i].addr) {
 		/* Its free was lost: the stale block counts as freed and the new
 		 * one takes its slot, so this path cannot fail. */
+		notify_release(a, ts_ns, &a->live[i]);
 		counts_sub(&a->t.c, a->live[i].size);
 		if (a->live[i].site != MT_SITE_NONE)
 			counts_sub(&a->sites[a->live[i].site].c, a->live[i].size);
@@ -348,6 +367,9 @@ int mt_agg_alloc(struct mt_agg *a, uint64_t ts_ns, uint64_t addr, uint64_t size,
 	counts_add(&a->t.c, size);
 	if (site != MT_SITE_NONE)
 		counts_add(&a->sites[site].c, size);
+	for (unsigned k = 0; k < a->nobs; k++)
+		if (a->obs[k].on_alloc)
+			a->obs[k].on_alloc(a->obs[k].arg, ts_ns, a->tid, site, addr, size);
 	return stale;
 }
 
@@ -355,15 +377,42 @@ int mt_agg_release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
 {
 	size_t i;
 
-	(void)ts_ns;
 	if (addr) {
 		i = live_find(a, addr);
 		if (a->live[i].addr) {
-			release_slot(a, i);
+			release_slot(a, ts_ns, i);
 			return 1;
 		}
 	}
 	a->t.untracked_frees++;
+	return 0;
+}
+
+int mt_agg_add_observer(struct mt_agg *a, const struct mt_agg_observer *o)
+{
+	if (a->nobs >= MT_AGG_MAX_OBSERVERS)
+		return -ENOSPC;
+	a->obs[a->nobs++] = *o;
+	return 0;
+}
+
+void mt_agg_set_tid(struct mt_agg *a, uint32_t tid)
+{
+	a->tid = tid;
+}
+
+int mt_agg_live_foreach(const struct mt_agg *a, mt_agg_live_fn fn, void *arg)
+{
+	for (size_t i = 0; i < a->live_cap; i++) {
+		const struct mt_live *e = &a->live[i];
+		int r;
+
+		if (!e->addr)
+			continue;
+		r = fn(arg, e->addr, e->size, e->site, ms_to_ts(a, e->ts_ms));
+		if (r)
+			return r;
+	}
 	return 0;
 }
 

@@ -66,6 +66,23 @@ struct mt_rates {
 	double frees_per_s;
 };
 
+/*
+ * Observers: analyses that need every operation (lifetimes, temporaries,
+ * size classes, trends) subscribe here instead of changing the table. They
+ * run synchronously inside mt_agg_alloc/mt_agg_release, so they must be
+ * cheap (O(1), no I/O). tid is the thread of the current event, set by
+ * mt_agg_set_tid (0 when unknown). A stale replacement reports a release
+ * of the old block before the new allocation.
+ */
+struct mt_agg_observer {
+	void (*on_alloc)(void *arg, uint64_t ts_ns, uint32_t tid, uint32_t site,
+			 uint64_t addr, uint64_t size);
+	void (*on_release)(void *arg, uint64_t ts_ns, uint32_t tid, uint32_t site,
+			   uint64_t addr, uint64_t size, uint64_t alloc_ts_ns);
+	void *arg;
+};
+#define MT_AGG_MAX_OBSERVERS 8
+
 /* start_ns: the clock (CLOCK_MONOTONIC, as bpf_ktime_get_ns) at attach. */
 struct mt_agg *mt_agg_new(uint64_t start_ns);
 void mt_agg_free(struct mt_agg *a);          /* accepts NULL */
@@ -85,6 +102,11 @@ void mt_agg_call(struct mt_agg *a, unsigned ep);
 void mt_agg_failed(struct mt_agg *a);
 void mt_agg_lost(struct mt_agg *a, uint64_t n);
 
+/* Subscribe o (copied); 0 or -ENOSPC. */
+int mt_agg_add_observer(struct mt_agg *a, const struct mt_agg_observer *o);
+/* The thread of the operations that follow (observers see it). */
+void mt_agg_set_tid(struct mt_agg *a, uint32_t tid);
+
 /* Read side. */
 const struct mt_totals *mt_agg_totals(const struct mt_agg *a);
 uint32_t mt_agg_nsites(const struct mt_agg *a);
@@ -95,6 +117,13 @@ uint64_t mt_agg_start_ns(const struct mt_agg *a);
  * starts a new interval at now_ns. */
 void mt_agg_interval(struct mt_agg *a, uint64_t now_ns, struct mt_rates *interval);
 void mt_agg_run_rates(const struct mt_agg *a, uint64_t now_ns, struct mt_rates *run);
+
+/* Call fn for every live object, in table order; stops early and returns
+ * fn's value when it is non-zero. alloc_ts_ns has millisecond resolution.
+ * fn must not change the aggregator. */
+typedef int (*mt_agg_live_fn)(void *arg, uint64_t addr, uint64_t size, uint32_t site,
+			      uint64_t alloc_ts_ns);
+int mt_agg_live_foreach(const struct mt_agg *a, mt_agg_live_fn fn, void *arg);
 
 /* Live objects allocated at or before now_ns - min_age_ns, grouped by site,
  * largest bytes first. *out is malloc'd (caller frees); returns the count or

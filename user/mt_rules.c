@@ -64,6 +64,7 @@ int mt_rules_apply(struct mt_agg *a, const struct mt_heap_event *ev, uint32_t si
 	uint64_t size;
 	int err;
 
+	mt_agg_set_tid(a, ev->tid);
 	mt_agg_call(a, ev->ep);
 	switch (ev->kind) {
 	case MT_K_FREE:

@@ -444,6 +444,86 @@ static void test_free_null(void)
 	mt_agg_free(NULL);
 }
 
+
+/* Observers see every operation with its thread, site and the block's
+ * allocation time; a stale replacement is a release then an alloc. */
+struct obs_log {
+	unsigned allocs, releases;
+	uint64_t alloc_bytes, release_bytes, last_age_ns;
+	uint32_t last_tid, last_site;
+};
+
+static void obs_alloc(void *arg, uint64_t ts, uint32_t tid, uint32_t site, uint64_t addr, uint64_t size)
+{
+	struct obs_log *l = arg;
+
+	(void)ts; (void)addr;
+	l->allocs++;
+	l->alloc_bytes += size;
+	l->last_tid = tid;
+	l->last_site = site;
+}
+
+static void obs_release(void *arg, uint64_t ts, uint32_t tid, uint32_t site, uint64_t addr,
+			uint64_t size, uint64_t alloc_ts)
+{
+	struct obs_log *l = arg;
+
+	(void)addr;
+	l->releases++;
+	l->release_bytes += size;
+	l->last_age_ns = ts - alloc_ts;
+	l->last_tid = tid;
+	l->last_site = site;
+}
+
+static int count_live(void *arg, uint64_t addr, uint64_t size, uint32_t site, uint64_t ts)
+{
+	uint64_t *sum = arg;
+
+	(void)addr; (void)site; (void)ts;
+	*sum += size;
+	return 0;
+}
+
+static void test_observers_and_foreach(void)
+{
+	const uint64_t start = 1000000000ull;
+	struct mt_agg *a = mt_agg_new(start);
+	struct obs_log l = { 0 };
+	struct mt_agg_observer o = { .on_alloc = obs_alloc, .on_release = obs_release, .arg = &l };
+	uint64_t f1[] = { 0x1000 }, sum = 0;
+	uint32_t s1;
+	int i;
+
+	MT_CHECK(a);
+	MT_CHECK(mt_agg_add_observer(a, &o) == 0);
+	s1 = mt_agg_site(a, f1, 1);
+	mt_agg_set_tid(a, 42);
+	for (i = 0; i < 23; i++)
+		MT_CHECK(mt_agg_alloc(a, start + 5000000, 0x10000 + 16 * (uint64_t)i, 10, s1) == 0);
+	MT_CHECK_EQ_U64(l.allocs, 23);
+	MT_CHECK_EQ_U64(l.alloc_bytes, 230);
+	MT_CHECK_EQ_U64(l.last_tid, 42);
+	MT_CHECK_EQ_U64(l.last_site, s1);
+	mt_agg_set_tid(a, 7);
+	MT_CHECK(mt_agg_release(a, start + 25000000, 0x10000) == 1);
+	MT_CHECK_EQ_U64(l.releases, 1);
+	MT_CHECK_EQ_U64(l.last_tid, 7);
+	MT_CHECK_EQ_U64(l.last_age_ns, 20000000);
+	/* untracked: no observer call */
+	MT_CHECK(mt_agg_release(a, start + 26000000, 0x999990) == 0);
+	MT_CHECK_EQ_U64(l.releases, 1);
+	/* stale replacement: one release, one alloc */
+	MT_CHECK(mt_agg_alloc(a, start + 27000000, 0x10010, 99, s1) == 1);
+	MT_CHECK_EQ_U64(l.releases, 2);
+	MT_CHECK_EQ_U64(l.allocs, 24);
+	MT_CHECK(mt_agg_live_foreach(a, count_live, &sum) == 0);
+	MT_CHECK_EQ_U64(sum, 21 * 10 + 99);
+	MT_CHECK_EQ_U64(sum, mt_agg_totals(a)->c.live_bytes);
+	mt_agg_free(a);
+}
+
 int main(void)
 {
 	MT_RUN(test_many_random_release);
@@ -459,5 +539,6 @@ int main(void)
 	MT_RUN(test_leaks_grouping_age_order);
 	MT_RUN(test_leaks_sub_ms);
 	MT_RUN(test_free_null);
+	MT_RUN(test_observers_and_foreach);
 	return mt_test_done();
 }
