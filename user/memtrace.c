@@ -168,7 +168,10 @@ static int attach(struct mt_session *s)
 	s->sym = mt_sym_new(s->target.pid);
 	if (!s->sym) {
 		err = -errno;
-		mt_err("cannot read the mappings of PID %d: %s", (int)s->target.pid, strerror(errno));
+		if (err == -ESRCH)
+			mt_err("PID %d exited during attach", (int)s->target.pid);
+		else
+			mt_err("cannot read the mappings of PID %d: %s", (int)s->target.pid, strerror(errno));
 		return err;
 	}
 	if (!s->opts.no_heap) {

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Bad input: one clear line on stderr, a non-zero exit, no crash, and
+# nothing left attached.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+errors=0
+
+# expect_error EXPECTED_REGEX -- memtrace args...
+expect_error() {
+	local want=$1 rc lines
+	shift 2
+	"$MT" "$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	lines=$(grep -c . "$TMP/err")
+	if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ]; then
+		echo "memtrace $*: exit $rc (expected a clean non-zero exit)"; errors=$((errors + 1))
+	elif [ "$lines" -ne 1 ]; then
+		echo "memtrace $*: $lines lines on stderr, expected 1:"; cat "$TMP/err"; errors=$((errors + 1))
+	elif ! grep -Eq "^memtrace: .*$want" "$TMP/err"; then
+		echo "memtrace $*: '$(cat "$TMP/err")' does not match '$want'"; errors=$((errors + 1))
+	else
+		echo "ok: memtrace $* -> $(cat "$TMP/err")"
+	fi
+	if ! no_memtrace_progs; then
+		echo "memtrace $*: BPF programs left behind"; errors=$((errors + 1))
+	fi
+}
+
+sh -c 'exit 0' & gone=$!; wait $gone
+kthread=$(awk '{ print FILENAME }' /proc/2/stat >/dev/null 2>&1 && echo 2)
+chmod 644 "$TMP" 2>/dev/null; chmod 755 "$TMP"
+printf '#!/bin/sh\n' >"$TMP/noexec"; chmod 644 "$TMP/noexec"
+
+expect_error "no process with PID $gone" -- -p "$gone"
+expect_error "PID $kthread is a kernel thread" -- -p "$kthread"
+expect_error "invalid PID 'abc'" -- -p abc
+expect_error "unknown option '--bogus'" -- --bogus -p 1
+expect_error "option '-p' needs an argument" -- -p
+expect_error "nothing to trace" --
+expect_error "either -p PID or -- CMD" -- -p 1 -- /bin/true
+expect_error "cannot execute '/nonexistent/cmd': No such file" -- -- /nonexistent/cmd
+expect_error "cannot execute '$TMP/noexec': Permission denied" -- -- "$TMP/noexec"
+expect_error "cannot write '/nonexistent/dir/r.json'" -- --json /nonexistent/dir/r.json -- /bin/true
+expect_error "cannot write '$TMP'" -- --json "$TMP" -- /bin/true
+expect_error "cannot read kernel BTF '/nonexistent'" -- --btf /nonexistent -- /bin/true
+expect_error "no allocator entry points \(malloc and free\) in '/bin/true'" -- --lib /bin/true -- /bin/true
+expect_error "invalid duration" -- -d -1 -p 1
+
+# No privileges: the BPF load is refused; the launched child must not survive.
+cp "$MT" "$TMP/memtrace"; chmod 755 "$TMP/memtrace"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/memtrace" -- /bin/sleep 30 >/dev/null 2>"$TMP/err"
+rc=$?
+if [ $rc -eq 0 ] || [ "$(grep -c . "$TMP/err")" -ne 1 ] || ! grep -q "run as root" "$TMP/err"; then
+	echo "unprivileged: exit $rc, stderr: $(cat "$TMP/err")"; errors=$((errors + 1))
+else
+	echo "ok: unprivileged -> $(cat "$TMP/err")"
+fi
+pgrep -x -u 65534 sleep >/dev/null && { echo "unprivileged: launched child left running"; errors=$((errors + 1)); }
+
+# A binary without symbols still traces: frames name their module.
+cp "$WL/wl_exact" "$TMP/stripped"; strip "$TMP/stripped"
+"$MT" --json "$TMP/s.json" -- "$TMP/stripped" 3 3 5 2 1 0 >/dev/null 2>"$TMP/err" || {
+	echo "stripped target: exit $?: $(cat "$TMP/err")"; errors=$((errors + 1)); }
+python3 - "$TMP/s.json" <<'PY' || errors=$((errors + 1))
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["totals"]["live_objects"] == 7, r["totals"]
+top = r["leaks"][0]["stack"][0]
+assert top["module"].endswith("/stripped"), top
+print("ok: stripped target traced, leak frame in module", top["module"], "at", top["module_off"])
+PY
+
+# A target exiting during attach: a clean error or a clean report, never a crash.
+for i in 1 2 3 4 5; do
+	"$WL/wl_exact" 20000 10 1 1 1 0 >/dev/null &
+	t=$!
+	"$MT" -p "$t" --json "$TMP/e.json" >/dev/null 2>"$TMP/err"
+	rc=$?
+	wait "$t" 2>/dev/null
+	if [ $rc -ge 128 ]; then
+		echo "exit during attach: memtrace crashed ($rc)"; errors=$((errors + 1))
+	elif [ $rc -ne 0 ] && ! grep -Eq "exited|no process|No such (process|file)" "$TMP/err"; then
+		echo "exit during attach: unclear error: $(cat "$TMP/err")"; errors=$((errors + 1))
+	fi
+	no_memtrace_progs || { echo "exit during attach: programs left"; errors=$((errors + 1)); }
+done
+echo "ok: targets exiting during attach handled"
+[ $errors -eq 0 ] || fail "$errors bad-input cases misbehaved"
