@@ -45,7 +45,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
 
-all: $(BUILD)/memtrace $(WL_BINS)
+all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static
 
 # libmtpool: its own rules; it adds to all, POOL_TEST_BINS and POOL_BENCH_BINS.
 -include pool/pool.mk
@@ -86,6 +86,13 @@ $(BUILD)/tools/%: tools/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
+		-MMD -MP $(WARN) -pthread $< -o $@
+
+# A statically linked copy: there the executable itself is the allocator.
+$(BUILD)/tools/%_static: tools/workloads/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -static -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 		-MMD -MP $(WARN) -pthread $< -o $@
 
 $(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
