@@ -1,0 +1,125 @@
+# libmtpool: included by the top Makefile, which owns BUILD, CC, Q, msg and WARN.
+#   make build/libmtpool.so build/libmtpool.a build/mtpool.pc
+#   make install PREFIX=/usr/local DESTDIR=
+#   make bench-pool       (writes nothing; see tools/bench_pool/bench_pool.sh)
+# Test binaries land in $(BUILD)/tests/bin/pool_* so tests/run.sh finds them.
+
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PCDIR      ?= $(LIBDIR)/pkgconfig
+POOL_VERSION := $(VERSION)
+
+POOL_SRCS := $(wildcard pool/src/*.c)
+POOL_PIC_OBJS := $(POOL_SRCS:pool/src/%.c=$(BUILD)/pool/%.o)
+POOL_ST_OBJS  := $(POOL_SRCS:pool/src/%.c=$(BUILD)/pool/st/%.o)
+
+# -fno-semantic-interposition lets calls between public functions inside the
+# library bind locally (no PLT hop on the fast paths); -fvisibility=hidden
+# exports only what mtpool.h marks MTPOOL_API.
+POOL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
+	-fvisibility=hidden -fno-semantic-interposition -Ipool/include -Ipool/src
+POOL_LIBS := -lpthread
+
+$(BUILD)/pool/%.o: pool/src/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(POOL_CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/pool/st/%.o: pool/src/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(POOL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libmtpool.so: $(POOL_PIC_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libmtpool.so.0 -Wl,--no-undefined $^ $(POOL_LIBS) -o $@
+	$(Q)ln -sf libmtpool.so $(BUILD)/libmtpool.so.0
+
+$(BUILD)/libmtpool.a: $(POOL_ST_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The .pc bakes in PREFIX: rewrite it when the install paths change (the
+# stamp only changes content when they do, as redis's settings file).
+POOL_PC_VARS := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(POOL_VERSION)
+.PHONY: pool-pc-force
+$(BUILD)/pool/pc-vars: pool-pc-force
+	$(Q)mkdir -p $(@D)
+	$(Q)echo '$(POOL_PC_VARS)' | cmp -s - $@ || echo '$(POOL_PC_VARS)' > $@
+
+$(BUILD)/mtpool.pc: pool/mtpool.pc.in $(BUILD)/pool/pc-vars
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(POOL_VERSION)|g' $< > $@
+
+all: $(BUILD)/libmtpool.so $(BUILD)/libmtpool.a $(BUILD)/mtpool.pc
+
+.PHONY: install install-pool bench-pool
+install: install-pool
+install-pool: $(BUILD)/libmtpool.so $(BUILD)/libmtpool.a $(BUILD)/mtpool.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PCDIR)
+	install -m 644 pool/include/mtpool.h $(DESTDIR)$(INCLUDEDIR)/mtpool.h
+	install -m 755 $(BUILD)/libmtpool.so $(DESTDIR)$(LIBDIR)/libmtpool.so.$(POOL_VERSION)
+	ln -sf libmtpool.so.$(POOL_VERSION) $(DESTDIR)$(LIBDIR)/libmtpool.so.0
+	ln -sf libmtpool.so.0 $(DESTDIR)$(LIBDIR)/libmtpool.so
+	install -m 644 $(BUILD)/libmtpool.a $(DESTDIR)$(LIBDIR)/libmtpool.a
+	install -m 644 $(BUILD)/mtpool.pc $(DESTDIR)$(PCDIR)/mtpool.pc
+
+# --- tests -------------------------------------------------------------------
+# Every tests/pool/NAME.c becomes pool_NAME (static libmtpool). The stress test
+# and the whole library are also built with sanitizers: the library sources
+# are compiled straight into those binaries so they are instrumented too.
+POOL_TEST_SRCS := $(wildcard tests/pool/*.c)
+POOL_TEST_NAMES := $(POOL_TEST_SRCS:tests/pool/%.c=%)
+POOL_TEST_PLAIN := $(POOL_TEST_NAMES:%=$(BUILD)/tests/bin/pool_%)
+POOL_TEST_ASAN  := $(POOL_TEST_NAMES:%=$(BUILD)/tests/bin/pool_%_asan)
+POOL_TEST_TSAN  := $(BUILD)/tests/bin/pool_stress_tsan
+POOL_TEST_BINS  := $(POOL_TEST_PLAIN) $(POOL_TEST_ASAN) $(POOL_TEST_TSAN)
+
+POOL_TEST_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ipool/include -Itests -pthread
+# Sanitizer builds compile the library in, so they depend on all of it.
+POOL_SAN_DEPS    := $(POOL_SRCS) $(wildcard pool/src/*.h) pool/include/mtpool.h tests/mt_test.h
+POOL_ASAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+POOL_TSAN_FLAGS  := -O1 -g -fsanitize=thread
+
+$(BUILD)/tests/bin/pool_%: tests/pool/%.c $(BUILD)/libmtpool.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(POOL_TEST_CFLAGS) -MMD -MP $< $(BUILD)/libmtpool.a -o $@
+
+$(BUILD)/tests/bin/pool_%_asan: tests/pool/%.c $(POOL_SAN_DEPS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(POOL_TEST_CFLAGS) $(POOL_ASAN_FLAGS) -Ipool/src $< $(POOL_SRCS) -o $@
+
+$(BUILD)/tests/bin/pool_stress_tsan: tests/pool/stress.c $(POOL_SAN_DEPS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(POOL_TEST_CFLAGS) $(POOL_TSAN_FLAGS) -Ipool/src $< $(POOL_SRCS) -o $@
+
+# --- benchmark (never part of `make test`) -----------------------------------
+BENCH_POOL_ALLOCS := glibc jemalloc mimalloc tcmalloc
+BENCH_POOL_LIB_glibc    :=
+BENCH_POOL_LIB_jemalloc := -ljemalloc
+BENCH_POOL_LIB_mimalloc := -lmimalloc
+BENCH_POOL_LIB_tcmalloc := -ltcmalloc_minimal
+POOL_BENCH_BINS := $(BENCH_POOL_ALLOCS:%=$(BUILD)/tools/bench_pool_%)
+
+# The allocator library goes first and --no-as-needed keeps it loaded, so its
+# malloc interposes glibc's; the binary prints which one it got. A static
+# pattern rule: a plain one would also match the included
+# $(BUILD)/tools/bench_pool_*.d files and make would "remake" them as binaries.
+$(POOL_BENCH_BINS): $(BUILD)/tools/bench_pool_%: tools/bench_pool/bench_pool.c $(BUILD)/libmtpool.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE -Ipool/include -pthread \
+		-DBENCH_ALLOC='"$*"' $< -Wl,--no-as-needed $(BENCH_POOL_LIB_$*) -Wl,--as-needed \
+		$(BUILD)/libmtpool.a -ldl -lm -o $@
+
+bench-pool: $(POOL_BENCH_BINS)
+	./tools/bench_pool/bench_pool.sh $(BUILD)
+
+# $(BUILD)/pool/*.d, $(BUILD)/pool/st/*.d and $(BUILD)/tests/bin/*.d are
+# picked up by the top Makefile's -include.

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Private to libmtpool: helpers every component uses. */
+#ifndef MTPOOL_INTERNAL_H
+#define MTPOOL_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtpool.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define MT_HIDDEN   __attribute__((visibility("hidden")))
+#define MT_NOINLINE __attribute__((noinline))
+
+/*
+ * Counters owned by one thread but read by stats from any thread. Relaxed
+ * atomics compile to plain moves on x86 (no lock prefix) and keep TSan and
+ * the C memory model satisfied.
+ */
+#define MT_RD(x)    __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define MT_WR(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define MT_INC(x)   MT_WR(x, MT_RD(x) + 1)
+/* Shared counters updated from several threads (slow paths only). */
+#define MT_ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
+
+#define MT_NAME_MAX 48
+
+/* AddressSanitizer annotations: pooled memory is poisoned while cached, so
+ * ASan still reports use after put. Free in builds without ASan. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MT_ASAN 1
+#endif
+#endif
+#ifdef MT_ASAN
+#include <sanitizer/asan_interface.h>
+#define mt_asan_poison(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define mt_asan_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define mt_asan_poison(p, n)   ((void)(p), (void)(n))
+#define mt_asan_unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
+/* env.c: MTPOOL_DISABLE / MTPOOL_DEBUG, read once. */
+#define MT_ENV_DISABLE 0x1
+#define MT_ENV_DEBUG   0x2
+MT_HIDDEN int mt_env(void);
+
+/* debug.c */
+#define MT_POISON_BYTE 0xdb
+MT_HIDDEN void mt_report(const char *what, const char *pool, const void *addr);
+MT_HIDDEN void mt_poison_fill(void *p, size_t n);
+/* Offset of the first byte that is not the poison pattern, or n. */
+MT_HIDDEN size_t mt_poison_check(const void *p, size_t n);
+MT_HIDDEN void mt_copy_name(char *dst, const char *name, const char *dflt);
+
+/* budget.c: bytes a pool reserved from the system, with an optional limit. */
+struct mt_budget {
+	size_t limit;
+	mtpool_budget_fn *on_exceed;
+	void *arg;
+	const char *name;
+	size_t used;      /* atomic */
+	uint64_t denied;  /* atomic */
+};
+MT_HIDDEN void mt_budget_init(struct mt_budget *b, const struct mtpool_budget *cfg,
+			      const char *name);
+/* 0, or -ENOMEM when the limit refuses @n bytes. */
+MT_HIDDEN int mt_budget_charge(struct mt_budget *b, size_t n);
+MT_HIDDEN void mt_budget_uncharge(struct mt_budget *b, size_t n);
+
+#endif /* MTPOOL_INTERNAL_H */

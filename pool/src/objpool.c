@@ -1,0 +1,622 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Fixed-size object pool.
+ *
+ * Three layers, from fast to slow:
+ *   1. a per-thread cache: an array stack of up to tc_cap object pointers,
+ *      touched only by its thread. get/put here cost a TLS load, a slot
+ *      compare and an array access: no lock, no atomic RMW.
+ *   2. the shared depot: an array of pointers under the pool mutex. Thread
+ *      caches exchange half their capacity (a batch) with it, so the mutex
+ *      is taken once per batch/2 operations at worst, and a producer and a
+ *      consumer thread meet there without sharing a cache line per object.
+ *   3. the system: malloc + ctor on a miss, dtor + free when the depot is
+ *      at max_cached.
+ * Objects are whole malloc() blocks, one per object, so the cache bound can
+ * really return memory; an array stack (not an intrusive list) keeps
+ * constructed objects intact while they are cached.
+ *
+ * Pass-through (MTPOOL_DISABLE) and debug pools have no thread caches and
+ * take the slow path on every call, so the fast path never tests a mode.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "objpool.h"
+#include "probes.h"
+#include "tcache.h"
+
+enum mt_mode { MT_MODE_CACHED, MT_MODE_PASS, MT_MODE_DEBUG };
+
+#define MT_TC_DEFAULT 64u
+#define MT_TC_MAX     1024u
+#define MT_QUARANTINE 256u
+
+/*
+ * Only gets are counted on the fast path; puts follow from
+ * count = moved_in - moved_out + puts - gets, and the moves happen on the
+ * slow path. That keeps put to two stores.
+ */
+struct mt_objcache {
+	unsigned count;          /* MT_RD/MT_WR: stats read it */
+	unsigned cap;
+	uint64_t gets;           /* MT_RD/MT_WR */
+	uint64_t moved_in, moved_out;  /* MT_RD/MT_WR, slow path only */
+	struct mt_objcache *next, *prev;  /* pool->caches, under pool->lock */
+	void *items[];
+};
+
+/* Debug mode puts this right before each object. */
+#define MT_DBG_MAGIC 0x6d74706f6f6c4442ull
+#define MT_DBG_LIVE  0x4c495645u
+#define MT_DBG_FREE  0x46524545u
+struct mt_dbg_hdr {
+	uint64_t magic;
+	struct mtpool *pool;
+	uint32_t state;
+	uint32_t pad;
+	uint64_t pad2;
+};
+
+struct mtpool {
+	/* First cache line: everything the fast paths read. */
+	struct mt_owner owner;
+	void (*on_put)(void *obj, void *arg);
+	void *cb_arg;
+	size_t obj_size;
+
+	int mode;
+	bool zero;
+	unsigned tc_cap, batch;
+	size_t align, hdr_size;
+	int (*ctor)(void *obj, void *arg);
+	void (*dtor)(void *obj, void *arg);
+	void (*user_reset)(void *obj, void *arg);
+
+	pthread_mutex_t lock;
+	void **depot;            /* under lock */
+	size_t depot_n, depot_cap, max_cached;
+	struct mt_objcache *caches;
+	void **quar;             /* debug quarantine ring, under lock */
+	unsigned quar_head, quar_n;
+	uint64_t exited_gets, exited_puts;  /* under lock */
+
+	uint64_t gets_slow, puts_slow, created, destroyed;  /* MT_ADD */
+	struct mt_budget budget;
+	char name[MT_NAME_MAX];
+};
+
+static void zero_obj(void *obj, void *arg)
+{
+	memset(obj, 0, ((struct mtpool *)arg)->obj_size);
+}
+
+static struct mt_dbg_hdr *dbg_hdr(void *obj)
+{
+	return (struct mt_dbg_hdr *)obj - 1;
+}
+
+static void *raw_of(const mtpool *p, void *obj)
+{
+	return (char *)obj - p->hdr_size;
+}
+
+/* Memory only: no dtor, no counters beyond the budget. */
+static void obj_free_mem(mtpool *p, void *obj)
+{
+	mt_asan_unpoison(obj, p->obj_size);
+	free(raw_of(p, obj));
+	mt_budget_uncharge(&p->budget, p->hdr_size + p->obj_size);
+	MT_ADD(p->destroyed, 1);
+}
+
+static void obj_destroy(mtpool *p, void *obj)
+{
+	mt_asan_unpoison(obj, p->obj_size);
+	if (p->dtor)
+		p->dtor(obj, p->cb_arg);
+	obj_free_mem(p, obj);
+}
+
+static void *obj_create(mtpool *p)
+{
+	size_t total = p->hdr_size + p->obj_size;
+	void *raw = NULL, *obj;
+
+	if (mt_budget_charge(&p->budget, total))
+		return NULL;
+	if (p->align <= 16) {
+		raw = p->zero ? calloc(1, total) : malloc(total);
+	} else if (posix_memalign(&raw, p->align, total) == 0 && p->zero) {
+		memset(raw, 0, total);
+	}
+	if (!raw)
+		goto fail_budget;
+	obj = (char *)raw + p->hdr_size;
+	if (p->mode == MT_MODE_DEBUG) {
+		struct mt_dbg_hdr *h = dbg_hdr(obj);
+
+		h->magic = MT_DBG_MAGIC;
+		h->pool = p;
+		h->state = MT_DBG_LIVE;
+	}
+	if (p->ctor && p->ctor(obj, p->cb_arg))
+		goto fail_free;
+	MT_ADD(p->created, 1);
+	MT_PROBE2(miss, p, obj);
+	return obj;
+
+fail_free:
+	free(raw);
+fail_budget:
+	mt_budget_uncharge(&p->budget, total);
+	return NULL;
+}
+
+/*
+ * Move up to @n objects into the depot. Returns how many fit; the caller
+ * destroys the rest outside the lock (a dtor may be slow). Called locked.
+ */
+static size_t depot_push(mtpool *p, void *const *objs, size_t n)
+{
+	size_t room;
+
+	if (p->max_cached) {
+		room = p->max_cached > p->depot_n ? p->max_cached - p->depot_n : 0;
+		if (n > room)
+			n = room;
+	}
+	if (p->depot_n + n > p->depot_cap) {
+		size_t cap = p->depot_cap ? p->depot_cap * 2 : 256;
+		void **d;
+
+		while (cap < p->depot_n + n)
+			cap *= 2;
+		if (p->max_cached && cap > p->max_cached)
+			cap = p->max_cached;
+		d = realloc(p->depot, cap * sizeof(*d));
+		if (!d)
+			return 0;
+		p->depot = d;
+		p->depot_cap = cap;
+	}
+	if (n)
+		memcpy(p->depot + p->depot_n, objs, n * sizeof(*objs));
+	p->depot_n += n;
+	return n;
+}
+
+static struct mt_objcache *cache_attach(mtpool *p)
+{
+	struct mt_objcache *c;
+
+	if (!p->owner.idx)
+		return NULL;
+	c = calloc(1, sizeof(*c) + p->tc_cap * sizeof(void *));
+	if (!c)
+		return NULL;
+	c->cap = p->tc_cap;
+	pthread_mutex_lock(&p->lock);
+	c->next = p->caches;
+	if (p->caches)
+		p->caches->prev = c;
+	p->caches = c;
+	pthread_mutex_unlock(&p->lock);
+	if (mt_tcache_attach(&p->owner, c) == 0)
+		return c;
+	pthread_mutex_lock(&p->lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		p->caches = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&p->lock);
+	free(c);
+	return NULL;
+}
+
+/* Registry lock held; runs on the exiting thread that owns @cache. */
+static void objpool_thread_exit(struct mt_owner *o, void *cache)
+{
+	mtpool *p = (mtpool *)o;
+	struct mt_objcache *c = cache;
+	size_t kept, i;
+
+	pthread_mutex_lock(&p->lock);
+	kept = depot_push(p, c->items, c->count);
+	p->exited_gets += c->gets;
+	p->exited_puts += c->count - c->moved_in + c->moved_out + c->gets;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		p->caches = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&p->lock);
+	for (i = kept; i < c->count; i++)
+		obj_destroy(p, c->items[i]);
+	free(c);
+}
+
+/* ---------------------------------------------------------- debug mode */
+
+const char *mt_objpool_owner_name(const void *obj)
+{
+	const struct mt_dbg_hdr *h = (const struct mt_dbg_hdr *)obj - 1;
+
+	return h->magic == MT_DBG_MAGIC ? h->pool->name : "?";
+}
+
+static void *debug_get(mtpool *p)
+{
+	void *obj = NULL;
+	size_t bad;
+
+	/* Reuse only from the older half of the quarantine, so a stale
+	 * pointer's writes have time to show in the poison. */
+	pthread_mutex_lock(&p->lock);
+	if (p->quar_n > MT_QUARANTINE / 2) {
+		obj = p->quar[p->quar_head];
+		p->quar_head = (p->quar_head + 1) % MT_QUARANTINE;
+		p->quar_n--;
+		dbg_hdr(obj)->state = MT_DBG_LIVE;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!obj) {
+		obj = obj_create(p);
+		if (obj)
+			MT_ADD(p->gets_slow, 1);
+		return obj;
+	}
+	mt_asan_unpoison(obj, p->obj_size);
+	bad = mt_poison_check(obj, p->obj_size);
+	if (bad != p->obj_size)
+		mt_report("write after put", p->name, obj);
+	if (p->zero)
+		memset(obj, 0, p->obj_size);
+	if (p->ctor && p->ctor(obj, p->cb_arg)) {
+		obj_free_mem(p, obj);
+		return NULL;
+	}
+	MT_ADD(p->gets_slow, 1);
+	return obj;
+}
+
+static void debug_put(mtpool *p, void *obj)
+{
+	struct mt_dbg_hdr *h = dbg_hdr(obj);
+	const char *err = NULL;
+	void *evict = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	if (h->magic != MT_DBG_MAGIC)
+		err = "put of a foreign object";
+	else if (h->pool != p)
+		err = "put into the wrong pool";
+	else if (h->state != MT_DBG_LIVE)
+		err = "double put";
+	else
+		h->state = MT_DBG_FREE;
+	pthread_mutex_unlock(&p->lock);
+	if (err) {
+		mt_report(err, p->name, obj);
+		return;
+	}
+	if (p->user_reset)
+		p->user_reset(obj, p->cb_arg);
+	if (p->dtor)
+		p->dtor(obj, p->cb_arg);
+	mt_poison_fill(obj, p->obj_size);
+	mt_asan_poison(obj, p->obj_size);
+
+	pthread_mutex_lock(&p->lock);
+	if (p->quar_n == MT_QUARANTINE) {
+		evict = p->quar[p->quar_head];
+		p->quar_head = (p->quar_head + 1) % MT_QUARANTINE;
+		p->quar_n--;
+	}
+	p->quar[(p->quar_head + p->quar_n) % MT_QUARANTINE] = obj;
+	p->quar_n++;
+	pthread_mutex_unlock(&p->lock);
+	MT_ADD(p->puts_slow, 1);
+	if (evict) {
+		mt_asan_unpoison(evict, p->obj_size);
+		if (mt_poison_check(evict, p->obj_size) != p->obj_size)
+			mt_report("write after put", p->name, evict);
+		obj_free_mem(p, evict);
+	}
+}
+
+/* ---------------------------------------------------------- slow paths */
+
+MT_NOINLINE static void *get_slow(mtpool *p, struct mt_objcache *c)
+{
+	void *obj = NULL;
+	size_t n = 0;
+
+	if (p->mode == MT_MODE_PASS) {
+		obj = obj_create(p);
+		if (obj)
+			MT_ADD(p->gets_slow, 1);
+		return obj;
+	}
+	if (p->mode == MT_MODE_DEBUG)
+		return debug_get(p);
+	if (!c)
+		c = cache_attach(p);
+
+	pthread_mutex_lock(&p->lock);
+	if (c) {
+		n = p->depot_n < p->batch ? p->depot_n : p->batch;
+		p->depot_n -= n;
+		if (n)
+			memcpy(c->items, p->depot + p->depot_n, n * sizeof(void *));
+	} else if (p->depot_n) {
+		obj = p->depot[--p->depot_n];
+	}
+	pthread_mutex_unlock(&p->lock);
+
+	if (n) {
+		MT_WR(c->moved_in, c->moved_in + n);
+		MT_PROBE2(refill, p, n);
+		obj = c->items[n - 1];
+		MT_WR(c->count, (unsigned)n - 1);
+	} else if (!obj) {
+		obj = obj_create(p);
+		if (!obj)
+			return NULL;
+		if (c)   /* as if it passed through the cache: keeps puts exact */
+			MT_INC(c->moved_in);
+	}
+	if (c)
+		MT_INC(c->gets);
+	else
+		MT_ADD(p->gets_slow, 1);
+	mt_asan_unpoison(obj, p->obj_size);
+	MT_PROBE2(get, p, obj);
+	return obj;
+}
+
+MT_NOINLINE static void put_slow(mtpool *p, struct mt_objcache *c, void *obj)
+{
+	size_t i, kept;
+
+	if (p->mode == MT_MODE_PASS) {
+		obj_destroy(p, obj);
+		MT_ADD(p->puts_slow, 1);
+		return;
+	}
+	if (p->mode == MT_MODE_DEBUG) {
+		debug_put(p, obj);
+		return;
+	}
+	MT_PROBE2(put, p, obj);
+	if (p->on_put)
+		p->on_put(obj, p->cb_arg);
+	mt_asan_poison(obj, p->obj_size);
+	if (!c)
+		c = cache_attach(p);
+	if (!c) {
+		pthread_mutex_lock(&p->lock);
+		kept = depot_push(p, &obj, 1);
+		pthread_mutex_unlock(&p->lock);
+		if (!kept)
+			obj_destroy(p, obj);
+		MT_ADD(p->puts_slow, 1);
+		return;
+	}
+	if (c->count == c->cap) {
+		/* Full: the oldest batch (bottom of the stack, coldest in cache)
+		 * goes to the depot; the hot top stays. */
+		unsigned n = p->batch;
+
+		pthread_mutex_lock(&p->lock);
+		kept = depot_push(p, c->items, n);
+		pthread_mutex_unlock(&p->lock);
+		for (i = kept; i < n; i++)
+			obj_destroy(p, c->items[i]);
+		memmove(c->items, c->items + n, (c->count - n) * sizeof(void *));
+		MT_WR(c->count, c->count - n);
+		MT_WR(c->moved_out, c->moved_out + n);
+		MT_PROBE2(flush, p, n);
+	}
+	c->items[c->count] = obj;
+	MT_WR(c->count, c->count + 1);
+}
+
+/* Pools with a reset callback or zeroing: the call needs a stack frame,
+ * which the plain fast path below avoids. */
+MT_NOINLINE static void put_reset(mtpool *p, struct mt_objcache *c, void *obj)
+{
+	unsigned n = c->count;
+
+	MT_PROBE2(put, p, obj);
+	p->on_put(obj, p->cb_arg);
+	mt_asan_poison(obj, p->obj_size);
+	c->items[n] = obj;
+	MT_WR(c->count, n + 1);
+}
+
+/* ----------------------------------------------------------- fast paths */
+
+void *mtpool_get(mtpool *p)
+{
+	struct mt_objcache *c = mt_tcache_find(&p->owner);
+
+	if (likely(c != NULL)) {
+		unsigned n = c->count;
+
+		if (likely(n != 0)) {
+			void *obj = c->items[n - 1];
+
+			MT_WR(c->count, n - 1);
+			MT_INC(c->gets);
+			mt_asan_unpoison(obj, p->obj_size);
+			MT_PROBE2(get, p, obj);
+			return obj;
+		}
+	}
+	return get_slow(p, c);
+}
+
+void mtpool_put(mtpool *p, void *obj)
+{
+	struct mt_objcache *c;
+
+	if (unlikely(!obj))
+		return;
+	c = mt_tcache_find(&p->owner);
+	if (likely(c != NULL)) {
+		unsigned n = c->count;
+
+		if (likely(n < c->cap)) {
+			if (p->on_put) {
+				put_reset(p, c, obj);
+				return;
+			}
+			MT_PROBE2(put, p, obj);
+			mt_asan_poison(obj, p->obj_size);
+			c->items[n] = obj;
+			MT_WR(c->count, n + 1);
+			return;
+		}
+	}
+	put_slow(p, c, obj);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+mtpool *mt_objpool_create(size_t obj_size, const struct mtpool_opts *opts, unsigned iflags)
+{
+	static const struct mtpool_opts none;
+	int env = mt_env();
+	size_t align;
+	mtpool *p;
+
+	if (!opts)
+		opts = &none;
+	align = opts->align ? opts->align : 16;
+	if (!obj_size || obj_size > (1u << 30) || (align & (align - 1)) ||
+	    align > 4096 || opts->thread_cache > MT_TC_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	mt_copy_name(p->name, opts->name, "mtpool");
+	p->obj_size = obj_size;
+	p->align = align < sizeof(void *) ? sizeof(void *) : align;
+	p->ctor = opts->ctor;
+	p->dtor = opts->dtor;
+	p->user_reset = opts->reset;
+	p->cb_arg = opts->cb_arg;
+	p->zero = !!(iflags & MT_OBJ_ZERO);
+	p->on_put = p->user_reset;
+	if (p->zero) {
+		p->on_put = zero_obj;
+		p->cb_arg = p;
+	}
+	p->max_cached = opts->max_cached;
+	p->tc_cap = opts->thread_cache ? opts->thread_cache : MT_TC_DEFAULT;
+	if (p->tc_cap < 2)
+		p->tc_cap = 2;
+	p->batch = p->tc_cap / 2;
+	p->owner.thread_exit = objpool_thread_exit;
+	p->owner.key = MT_NO_KEY;
+	mt_budget_init(&p->budget, &opts->budget, p->name);
+	pthread_mutex_init(&p->lock, NULL);
+
+	if (env & MT_ENV_DISABLE) {
+		p->mode = MT_MODE_PASS;
+	} else if ((env & MT_ENV_DEBUG) || (opts->flags & MTPOOL_F_DEBUG)) {
+		p->mode = MT_MODE_DEBUG;
+		p->hdr_size = p->align > sizeof(struct mt_dbg_hdr) ?
+			p->align : sizeof(struct mt_dbg_hdr);
+		p->quar = calloc(MT_QUARANTINE, sizeof(void *));
+		if (!p->quar) {
+			pthread_mutex_destroy(&p->lock);
+			free(p);
+			return NULL;
+		}
+	} else {
+		p->mode = MT_MODE_CACHED;
+		mt_owner_register(&p->owner);
+	}
+	return p;
+}
+
+mtpool *mtpool_create(size_t obj_size, const struct mtpool_opts *opts)
+{
+	return mt_objpool_create(obj_size, opts, 0);
+}
+
+void mtpool_destroy(mtpool *p)
+{
+	struct mt_objcache *c, *next;
+	uint64_t created, destroyed;
+	size_t i;
+
+	if (!p)
+		return;
+	mt_owner_unregister(&p->owner);
+	for (c = p->caches; c; c = next) {
+		next = c->next;
+		for (i = 0; i < c->count; i++)
+			obj_destroy(p, c->items[i]);
+		free(c);
+	}
+	for (i = 0; i < p->depot_n; i++)
+		obj_destroy(p, p->depot[i]);
+	for (i = 0; i < p->quar_n; i++)
+		obj_free_mem(p, p->quar[(p->quar_head + i) % MT_QUARANTINE]);
+	created = MT_RD(p->created);
+	destroyed = MT_RD(p->destroyed);
+	if (p->mode == MT_MODE_DEBUG && created != destroyed)
+		mt_report("destroyed with live objects", p->name, p);
+	pthread_mutex_destroy(&p->lock);
+	free(p->quar);
+	free(p->depot);
+	free(p);
+}
+
+void mtpool_stats(mtpool *p, struct mtpool_stats *st)
+{
+	struct mt_objcache *c;
+	uint64_t gets, puts, cached;
+
+	pthread_mutex_lock(&p->lock);
+	gets = p->exited_gets + MT_RD(p->gets_slow);
+	puts = p->exited_puts + MT_RD(p->puts_slow);
+	cached = p->depot_n + p->quar_n;
+	for (c = p->caches; c; c = c->next) {
+		uint64_t g = MT_RD(c->gets), n = MT_RD(c->count);
+
+		gets += g;
+		puts += n + MT_RD(c->moved_out) + g - MT_RD(c->moved_in);
+		cached += n;
+	}
+	pthread_mutex_unlock(&p->lock);
+
+	memset(st, 0, sizeof(*st));
+	st->gets = gets;
+	st->puts = puts;
+	st->misses = p->mode == MT_MODE_PASS ? gets : MT_RD(p->created);
+	st->hits = st->gets > st->misses ? st->gets - st->misses : 0;
+	st->live = gets > puts ? gets - puts : 0;
+	st->cached = cached;
+	st->bytes_reserved = MT_RD(p->budget.used);
+	st->budget_denied = MT_RD(p->budget.denied);
+}
+
+const char *mtpool_name(const mtpool *p)
+{
+	return p->name;
+}
+
+size_t mtpool_obj_size(const mtpool *p)
+{
+	return p->obj_size;
+}
