@@ -16,10 +16,13 @@ POOL_ST_OBJS  := $(POOL_SRCS:pool/src/%.c=$(BUILD)/pool/st/%.o)
 
 # -fno-semantic-interposition lets calls between public functions inside the
 # library bind locally (no PLT hop on the fast paths); -fvisibility=hidden
-# exports only what mtpool.h marks MTPOOL_API.
+# exports only what mtpool.h marks MTPOOL_API. The compiler flag only covers
+# calls within one file; -Bsymbolic-functions (POOL_SO_LDFLAGS) binds the
+# calls between files (bufpool.c -> mtpool_get, ...) the same way.
 POOL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
 	-fvisibility=hidden -fno-semantic-interposition -Ipool/include -Ipool/src
 POOL_LIBS := -lpthread
+POOL_SO_LDFLAGS := -Wl,-Bsymbolic-functions
 
 $(BUILD)/pool/%.o: pool/src/%.c
 	$(call msg,CC,$@)
@@ -33,7 +36,7 @@ $(BUILD)/pool/st/%.o: pool/src/%.c
 
 $(BUILD)/libmtpool.so: $(POOL_PIC_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libmtpool.so.0 -Wl,--no-undefined $^ $(POOL_LIBS) -o $@
+	$(Q)$(CC) -shared -Wl,-soname,libmtpool.so.0 -Wl,--no-undefined $(POOL_SO_LDFLAGS) $^ $(POOL_LIBS) -o $@
 	$(Q)ln -sf libmtpool.so $(BUILD)/libmtpool.so.0
 
 $(BUILD)/libmtpool.a: $(POOL_ST_OBJS)

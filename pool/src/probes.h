@@ -15,7 +15,9 @@
 
 #define MT_PROBE_SEMS(X) X(get) X(put) X(miss) X(refill) X(flush) \
 	X(sc_alloc) X(sc_free) X(buf_ref) X(buf_unref) X(debug_error)
-#define MT_DECLARE_SEM(n) extern unsigned short mtpool_##n##_semaphore MT_HIDDEN;
+/* Hidden by -fvisibility=hidden, except get and put: mtpool.h exports
+ * those two for the inline fast path. */
+#define MT_DECLARE_SEM(n) extern unsigned short mtpool_##n##_semaphore;
 MT_PROBE_SEMS(MT_DECLARE_SEM)
 #undef MT_DECLARE_SEM
 

@@ -5,9 +5,20 @@
 
 #include "tcache.h"
 
-/* Threads start on this all-zero table: lookups miss, attach allocates. */
-static struct mt_thread mt_empty_thread;
-__thread struct mt_thread *mt_self __attribute__((tls_model("initial-exec"))) = &mt_empty_thread;
+const uint64_t mt_zero_cache[MT_ZERO_CACHE_SIZE / 8];
+
+#define MT_EMPTY_SLOTS { [0 ... MT_TSLOTS - 1] = MT_ZERO_CACHE }
+
+/* Threads start on this table of empty slots: lookups miss, attach
+ * allocates. */
+static struct mt_thread mt_empty_thread = { .slots = MT_EMPTY_SLOTS };
+/* After its exit flush a thread points here: lookups miss and attach
+ * refuses, so late calls from other TLS destructors go to the shared
+ * caches instead of leaking a new table. */
+static struct mt_thread mt_dead_thread = { .slots = MT_EMPTY_SLOTS };
+
+__thread void **mtpool_tls_caches __attribute__((tls_model("initial-exec"))) =
+	mt_empty_thread.slots;
 
 /*
  * Lock order: mt_reg_lock, then a pool's own lock. Pools never take the
@@ -15,22 +26,22 @@ __thread struct mt_thread *mt_self __attribute__((tls_model("initial-exec"))) = 
  */
 static pthread_mutex_t mt_reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mt_owner *mt_registry[MT_TSLOTS];
-static uint64_t mt_next_key = 1;
+static struct mt_thread *mt_threads;   /* live tables, under mt_reg_lock */
 static pthread_key_t mt_exit_key;
 static pthread_once_t mt_exit_once = PTHREAD_ONCE_INIT;
 static int mt_exit_key_err;
 
-/* After its exit flush a thread points here: every key is 0, so lookups
- * miss, and attach refuses, so late calls from other TLS destructors go to
- * the shared caches instead of leaking a new table. */
-static struct mt_thread mt_dead_thread;
+static struct mt_thread *self_table(void)
+{
+	return (struct mt_thread *)((char *)mtpool_tls_caches -
+				    offsetof(struct mt_thread, slots));
+}
 
 void mt_owner_register(struct mt_owner *o)
 {
 	unsigned i;
 
 	pthread_mutex_lock(&mt_reg_lock);
-	o->key = mt_next_key++;
 	o->idx = 0;
 	for (i = 1; i < MT_TSLOTS; i++) {
 		if (!mt_registry[i]) {
@@ -42,13 +53,19 @@ void mt_owner_register(struct mt_owner *o)
 	pthread_mutex_unlock(&mt_reg_lock);
 }
 
+/* O(threads): runs once per pool destroy, never on a fast path. */
 void mt_owner_unregister(struct mt_owner *o)
 {
+	struct mt_thread *t;
+
 	if (!o->idx)
 		return;
 	pthread_mutex_lock(&mt_reg_lock);
+	for (t = mt_threads; t; t = t->next)
+		MT_WR(t->slots[o->idx], MT_ZERO_CACHE);
 	mt_registry[o->idx] = NULL;
 	pthread_mutex_unlock(&mt_reg_lock);
+	o->idx = 0;
 }
 
 static void mt_thread_exit(void *arg)
@@ -59,12 +76,19 @@ static void mt_thread_exit(void *arg)
 	pthread_mutex_lock(&mt_reg_lock);
 	for (i = 1; i < MT_TSLOTS; i++) {
 		struct mt_owner *o = mt_registry[i];
+		void *c = MT_RD(t->slots[i]);
 
-		if (t->slots[i].key && o && o->key == t->slots[i].key)
-			o->thread_exit(o, t->slots[i].cache);
+		if (c != MT_ZERO_CACHE && o)
+			o->thread_exit(o, c);
 	}
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		mt_threads = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
 	pthread_mutex_unlock(&mt_reg_lock);
-	mt_self = &mt_dead_thread;
+	mtpool_tls_caches = mt_dead_thread.slots;
 	free(t);
 }
 
@@ -75,7 +99,8 @@ static void mt_exit_key_init(void)
 
 int mt_tcache_attach(struct mt_owner *o, void *cache)
 {
-	struct mt_thread *t = mt_self;
+	struct mt_thread *t = self_table();
+	unsigned i;
 
 	if (!o->idx)
 		return -ENOSPC;
@@ -85,16 +110,24 @@ int mt_tcache_attach(struct mt_owner *o, void *cache)
 		pthread_once(&mt_exit_once, mt_exit_key_init);
 		if (mt_exit_key_err)
 			return -mt_exit_key_err;
-		t = calloc(1, sizeof(*t));
+		t = malloc(sizeof(*t));
 		if (!t)
 			return -ENOMEM;
+		for (i = 0; i < MT_TSLOTS; i++)
+			t->slots[i] = MT_ZERO_CACHE;
 		if (pthread_setspecific(mt_exit_key, t)) {
 			free(t);
 			return -ENOMEM;
 		}
-		mt_self = t;
+		pthread_mutex_lock(&mt_reg_lock);
+		t->prev = NULL;
+		t->next = mt_threads;
+		if (mt_threads)
+			mt_threads->prev = t;
+		mt_threads = t;
+		pthread_mutex_unlock(&mt_reg_lock);
+		mtpool_tls_caches = t->slots;
 	}
-	t->slots[o->idx].cache = cache;
-	t->slots[o->idx].key = o->key;
+	MT_WR(t->slots[o->idx], cache);
 	return 0;
 }

@@ -3,17 +3,22 @@
  * Per-thread cache lookup shared by the object pool and the size-class
  * allocator.
  *
- * Each thread has a table of MT_TSLOTS slots {key, cache}. A pool registers
- * once and receives a slot index plus a key that is never reused, so a slot
- * left behind by a destroyed pool can never match a new one. The fast-path
- * lookup is a TLS load, an indexed load and a compare: no lock, no atomic
- * read-modify-write, no hashing.
+ * Each thread has a table of MT_TSLOTS cache pointers. A pool registers
+ * once and receives a slot index; the fast-path lookup is a TLS load, the
+ * pool's index and an indexed load (3 loads, no compare, no branch): the
+ * slot is never stale, because unregistering a pool resets its slot in
+ * every thread's table under the registry lock, before the index can go to
+ * another pool.
  *
- * Pools that do not register (pass-through, debug) keep key MT_NO_KEY;
- * pools beyond MT_TSLOTS - 1 get idx 0. Slot 0's key stays 0 and no pool
- * key is 0, so neither ever matches and both fall to the slow path. A
- * thread that never attached points at an all-zero table, so the lookup
- * needs no NULL test either.
+ * An empty slot points at mt_zero_cache, a read-only all-zero block that
+ * looks like an empty, zero-capacity cache of either kind: get finds
+ * count 0, put finds count >= cap 0, so both fall to the slow path without
+ * a NULL test. Pools that do not register (pass-through, debug) and pools
+ * beyond MT_TSLOTS - 1 use index 0, whose slot is never set. A thread that
+ * never attached points at a static table of empty slots.
+ *
+ * The table is public ABI (mtpool_tls_caches in mtpool.h), so the inline
+ * fast path in the header does the same three loads.
  */
 #ifndef MTPOOL_TCACHE_H
 #define MTPOOL_TCACHE_H
@@ -21,41 +26,33 @@
 #include "internal.h"
 
 #define MT_TSLOTS 128
-#define MT_NO_KEY UINT64_MAX
-
-struct mt_tslot {
-	uint64_t key;
-	void *cache;
-};
+#define MT_ZERO_CACHE_SIZE 2048
 
 struct mt_thread {
-	struct mt_tslot slots[MT_TSLOTS];
+	void *slots[MT_TSLOTS];          /* MT_RD/MT_WR: unregister resets them */
+	struct mt_thread *next, *prev;   /* all live tables, under mt_reg_lock */
 };
 
 struct mt_owner {
-	uint64_t key;      /* MT_NO_KEY unless registered; never 0 */
 	unsigned idx;      /* 0 means no thread caches */
 	/* Runs on an exiting thread, under the registry lock, for each cache
 	 * that thread had for this owner: give the contents back, free it. */
 	void (*thread_exit)(struct mt_owner *o, void *cache);
 };
 
-/* initial-exec: one %fs-relative load, no __tls_get_addr call (mimalloc
- * does the same); the price is that dlopen() needs static TLS space. */
-extern __thread struct mt_thread *mt_self
-	__attribute__((tls_model("initial-exec"))) MT_HIDDEN;
+extern const uint64_t mt_zero_cache[MT_ZERO_CACHE_SIZE / 8] MT_HIDDEN;
+#define MT_ZERO_CACHE ((void *)mt_zero_cache)
 
-/* Returns NULL or the cache: no branch besides the key compare. */
+/* Returns this thread's cache for @o, MT_ZERO_CACHE when there is none. */
 static inline void *mt_tcache_find(const struct mt_owner *o)
 {
-	const struct mt_tslot *s = &mt_self->slots[o->idx];
-
-	return likely(s->key == o->key) ? s->cache : NULL;
+	return __atomic_load_n(&mtpool_tls_caches[o->idx], __ATOMIC_RELAXED);
 }
 
 /* Give @o a slot; on a full table @o works without thread caches. */
 MT_HIDDEN void mt_owner_register(struct mt_owner *o);
-/* After this returns, no exiting thread calls o->thread_exit any more. */
+/* After this returns, no exiting thread calls o->thread_exit any more and
+ * no thread's slot points at a cache of @o. */
 MT_HIDDEN void mt_owner_unregister(struct mt_owner *o);
 /* Install @cache as this thread's cache for @o. 0, -ENOSPC (no slot),
  * -ESRCH (thread is exiting) or -ENOMEM. */

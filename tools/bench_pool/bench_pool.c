@@ -6,7 +6,10 @@
  *
  *   bench_pool SCENARIO IMPL
  *     SCENARIO: a1 a2 b c d e   (see docs/BENCHMARKS.md)
- *     IMPL:     malloc | mtpool | mtsc | bufpool | floor
+ *     IMPL:     malloc | mtpool | mtpool_ool | mtsc | bufpool | floor | memcpy
+ *               (mtpool: the header's inline fast path; mtpool_ool: the
+ *               out-of-line library calls, as an MTPOOL_NO_INLINE caller;
+ *               naive: a thread-local free list, the issue's reference)
  * Prints: "ns=<ns per op> rss_kb=<peak RSS> malloc=<library of malloc>".
  * tools/bench_pool/bench_pool.sh runs the rounds and computes medians.
  */
@@ -24,7 +27,12 @@
 
 #define barrier(p) __asm__ volatile("" : : "r"(p) : "memory")
 
-enum impl { I_MALLOC, I_MTPOOL, I_MTSC, I_BUFPOOL, I_FLOOR };
+enum impl { I_MALLOC, I_MTPOOL, I_MTPOOL_OOL, I_MTSC, I_BUFPOOL, I_FLOOR, I_MEMCPY, I_NAIVE };
+
+/* The issue's reference: a naive thread-local intrusive free list over
+ * malloc, no stats, no probes, no bound (not in make bench-pool's table;
+ * run by hand: bench_pool_glibc a1|b naive). */
+static __thread void *naive_head;
 static enum impl impl;
 static mtpool *pool;
 static mtpool_sc *sc;
@@ -53,6 +61,16 @@ static inline void *get64(size_t size)
 {
 	switch (impl) {
 	case I_MTPOOL: return mtpool_get(pool);
+	case I_MTPOOL_OOL: return (mtpool_get)(pool);
+	case I_NAIVE: {
+		void *p = naive_head;
+
+		if (p) {
+			naive_head = *(void **)p;
+			return p;
+		}
+		return malloc(size);
+	}
 	case I_MTSC:   return mtpool_sc_malloc(sc, size);
 	default:       return malloc(size);
 	}
@@ -62,6 +80,8 @@ static inline void put64(void *p)
 {
 	switch (impl) {
 	case I_MTPOOL: mtpool_put(pool, p); break;
+	case I_MTPOOL_OOL: (mtpool_put)(pool, p); break;
+	case I_NAIVE: *(void **)p = naive_head; naive_head = p; break;
 	case I_MTSC:   mtpool_sc_free(sc, p); break;
 	default:       free(p); break;
 	}
@@ -220,7 +240,10 @@ static double run_d(void)
 
 /* (e) a message: a 32 B header and a 1-16 KiB body appended, then dropped.
  * malloc: a naive string builder (malloc 256, realloc doubling, free);
- * floor: one buffer reused forever; bufpool: acquire/append/release. */
+ * floor: the same builder on one malloc()ed buffer that is reset and never
+ * released (the reuse floor a buffer pool is held to); memcpy: bare
+ * memcpy into a static buffer, for information; bufpool:
+ * acquire/append/release. */
 #define E_OPS 1000000L
 static char e_src[16384 + 32];
 
@@ -244,6 +267,7 @@ static void sb_append(struct sb *b, const void *src, size_t n)
 static double run_e(void)
 {
 	static char floor_buf[16384 + 64];
+	struct sb fb = { malloc(256), 0, 256 };
 	uint64_t rs = 0x2545f4914f6cdd1dull;
 	double t0 = now_ns();
 	long i;
@@ -259,6 +283,11 @@ static double run_e(void)
 			barrier(mtpool_buf_data(b));
 			mtpool_buf_release(b);
 		} else if (impl == I_FLOOR) {
+			fb.len = 0;
+			sb_append(&fb, e_src, 32);
+			sb_append(&fb, e_src + 32, body);
+			barrier(fb.d);
+		} else if (impl == I_MEMCPY) {
 			size_t len = 0;
 
 			memcpy(floor_buf, e_src, 32);
@@ -276,7 +305,9 @@ static double run_e(void)
 			free(b.d);
 		}
 	}
-	return (now_ns() - t0) / E_OPS;
+	t0 = (now_ns() - t0) / E_OPS;
+	free(fb.d);
+	return t0;
 }
 
 static const char *malloc_lib(void)
@@ -301,7 +332,7 @@ int main(int argc, char **argv)
 	double ns;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s a1|a2|b|c|d|e malloc|mtpool|mtsc|bufpool|floor\n", argv[0]);
+		fprintf(stderr, "usage: %s a1|a2|b|c|d|e malloc|mtpool|mtpool_ool|mtsc|bufpool|floor|memcpy|naive\n", argv[0]);
 		return 2;
 	}
 	sc_name = argv[1];
@@ -310,21 +341,27 @@ int main(int argc, char **argv)
 		impl = I_MALLOC;
 	else if (!strcmp(im, "mtpool"))
 		impl = I_MTPOOL;
+	else if (!strcmp(im, "mtpool_ool"))
+		impl = I_MTPOOL_OOL;
 	else if (!strcmp(im, "mtsc"))
 		impl = I_MTSC;
 	else if (!strcmp(im, "bufpool"))
 		impl = I_BUFPOOL;
 	else if (!strcmp(im, "floor"))
 		impl = I_FLOOR;
+	else if (!strcmp(im, "memcpy"))
+		impl = I_MEMCPY;
+	else if (!strcmp(im, "naive"))
+		impl = I_NAIVE;
 	else
 		return 2;
-	if (impl == I_MTPOOL)
+	if (impl == I_MTPOOL || impl == I_MTPOOL_OOL)
 		pool = mtpool_create(!strcmp(sc_name, "d") ? 256 : 64, &po);
 	if (impl == I_MTSC)
 		sc = mtpool_sc_create(NULL);
 	if (impl == I_BUFPOOL)
 		bufpool = mtpool_bufpool_create(&bo);
-	if ((impl == I_MTPOOL && !pool) || (impl == I_MTSC && !sc) ||
+	if (((impl == I_MTPOOL || impl == I_MTPOOL_OOL) && !pool) || (impl == I_MTSC && !sc) ||
 	    (impl == I_BUFPOOL && !bufpool)) {
 		fprintf(stderr, "bench_pool: cannot create the pool\n");
 		return 1;

@@ -11,19 +11,24 @@ raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT
 
 # scenario  binary   impl     row label
+# mtpool is the header's inline fast path, mtpool-ool the library calls (as
+# built with MTPOOL_NO_INLINE). reuse-floor is the malloc rows' builder on
+# one buffer reset per message and never freed; memcpy-only is the bare
+# copies into a static buffer (information only).
 cases=(
 	"a1 glibc malloc glibc"    "a1 jemalloc malloc jemalloc" "a1 mimalloc malloc mimalloc"
-	"a1 tcmalloc malloc tcmalloc" "a1 glibc mtpool mtpool"
+	"a1 tcmalloc malloc tcmalloc" "a1 glibc mtpool mtpool"       "a1 glibc mtpool_ool mtpool-ool"
 	"a2 glibc malloc glibc"    "a2 jemalloc malloc jemalloc" "a2 mimalloc malloc mimalloc"
 	"a2 tcmalloc malloc tcmalloc" "a2 glibc mtpool mtpool"
 	"b glibc malloc glibc"     "b jemalloc malloc jemalloc"  "b mimalloc malloc mimalloc"
-	"b tcmalloc malloc tcmalloc"  "b glibc mtpool mtpool"
+	"b tcmalloc malloc tcmalloc"  "b glibc mtpool mtpool"        "b glibc mtpool_ool mtpool-ool"
 	"c glibc malloc glibc"     "c jemalloc malloc jemalloc"  "c mimalloc malloc mimalloc"
 	"c tcmalloc malloc tcmalloc"  "c glibc mtsc mtpool_sc"
 	"d glibc malloc glibc"     "d jemalloc malloc jemalloc"  "d mimalloc malloc mimalloc"
 	"d tcmalloc malloc tcmalloc"  "d glibc mtpool mtpool"
 	"e glibc malloc glibc"     "e jemalloc malloc jemalloc"  "e mimalloc malloc mimalloc"
 	"e tcmalloc malloc tcmalloc"  "e glibc floor reuse-floor"  "e glibc bufpool mtpool_buf"
+	"e glibc memcpy memcpy-only"
 )
 
 for bin in glibc jemalloc mimalloc tcmalloc; do
