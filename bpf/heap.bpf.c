@@ -10,6 +10,15 @@
  * hash lookup, no entry to clean up), the stack is captured only for
  * allocations, and ring-buffer wakeups are batched (the consumer polls on a
  * timer; a wakeup is forced only when the ring is a quarter full).
+ *
+ * Sampling mode (sample_mean > 0, --sample-bytes): the entry decides with a
+ * per-thread byte countdown (see mt_sample_draw in heap.h). An unsampled
+ * call costs the entry trap, a subtraction and the return trap, which
+ * returns after one task-storage lookup: no stack, no event, no map update.
+ * Calls are counted per entry point in a per-CPU array, so they stay exact.
+ * Sampled addresses live in a hash so frees of sampled blocks are reported
+ * and every other free costs one failed hash delete. libbpf 1.4.6 has no
+ * uprobe-session API, so the return probe still fires for unsampled calls.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,6 +29,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u32 target_tgid = 0;
 const volatile __u64 wakeup_bytes = 0;  /* force a wakeup past this much data */
+const volatile __u64 sample_mean = 0;   /* bytes; 0: every call (exact mode) */
+const volatile bool use_session = false; /* allocations probed by mt_alloc_session */
 
 /* Set by user space once every probe is attached, so a call that straddles
  * the attach (entry seen, return not, or the reverse) is never half-counted. */
@@ -33,9 +44,15 @@ struct mt_thread_state {
 	__u64 arg1;
 	__u64 arg2;
 	__u64 callsite;
+	__u64 size;       /* sampling: requested bytes of the current call */
+	__s64 countdown;  /* sampling: bytes until the next sample */
 	__u32 depth;
 	__u16 ep;
 	__u16 kind;
+	__u8 sampled;     /* sampling: the current call's block is sampled */
+	__u8 old_sampled; /* sampling: realloc's old block is a sampled one */
+	__u8 drawn;       /* sampling: countdown holds a draw */
+	__u8 pad[5];
 };
 
 struct {
@@ -63,6 +80,32 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } mt_counters SEC(".maps");
+
+/* Sampling mode: addresses of sampled live blocks (value unused). Sized by
+ * user space; no preallocation, so memory follows the sampled live set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, __u8);
+} mt_sampled SEC(".maps");
+
+/* Sampling mode: calls per entry point (events are not calls there). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MT_MAX_EPS);
+	__type(key, __u32);
+	__type(value, __u64);
+} mt_calls SEC(".maps");
+
+static __always_inline void count_call(__u32 ep)
+{
+	__u64 *c = bpf_map_lookup_elem(&mt_calls, &ep);
+
+	if (c)
+		(*c)++;
+}
 
 static __always_inline void count(__u32 which)
 {
@@ -99,46 +142,153 @@ static __always_inline __u64 read_callsite(struct pt_regs *ctx, __u64 cookie)
 	return ra;
 }
 
-SEC("uprobe")
-int mt_alloc_enter(struct pt_regs *ctx)
+/* a * b, or ~0 when it does not fit (the call fails then). */
+static __always_inline __u64 mul_sat(__u64 a, __u64 b)
+{
+	__u64 q;
+
+	if (!a)
+		return 0;
+	/* The barrier keeps clang from turning the test into a 128-bit
+	 * multiply, which BPF lacks. */
+	q = ~0ull / a;
+	asm volatile("" : "+r"(q));
+	return b > q ? ~0ull : a * b;
+}
+
+/* Requested bytes, as mt_rules_size() computes them. */
+static __always_inline __u64 req_size(const struct mt_thread_state *st)
+{
+	switch (st->kind) {
+	case MT_K_CALLOC:
+		return mul_sat(st->arg0, st->arg1);
+	case MT_K_REALLOC:
+	case MT_K_MEMALIGN:
+	case MT_K_ALIGNED_ALLOC:
+		return st->arg1;
+	case MT_K_REALLOCARRAY:
+		return mul_sat(st->arg1, st->arg2);
+	case MT_K_POSIX_MEMALIGN:
+		return st->arg2;
+	default:
+		return st->arg0;
+	}
+}
+
+/* Sampling decision at entry: one subtraction per call, one random draw
+ * per sample. A realloc also notes whether its old block was sampled (its
+ * release must be reported even when the new block is not sampled). */
+static __always_inline void sample_enter(struct mt_thread_state *st)
+{
+	__u64 old = st->arg0;
+
+	count_call(st->ep);
+	if (!st->drawn) {
+		st->countdown = mt_sample_draw(sample_mean, bpf_get_prandom_u32());
+		st->drawn = 1;
+	}
+	st->size = req_size(st);
+	st->sampled = mt_sample_take(&st->countdown, st->size);
+	if (st->sampled)
+		st->countdown = mt_sample_draw(sample_mean, bpf_get_prandom_u32());
+	st->old_sampled = 0;
+	if ((st->kind == MT_K_REALLOC || st->kind == MT_K_REALLOCARRAY) && old)
+		st->old_sampled = bpf_map_lookup_elem(&mt_sampled, &old) != NULL;
+}
+
+/* Sampling decision at return. Returns false when nothing is emitted:
+ * unsampled and not failed, with no sampled old block. Updates the
+ * sampled-address map; *flags gets the event flags. */
+static __always_inline bool sample_exit(struct mt_thread_state *st, __u64 ret, __u32 *flags)
+{
+	bool is_realloc = st->kind == MT_K_REALLOC || st->kind == MT_K_REALLOCARRAY;
+	bool failed = !ret && st->size;
+	__u8 one = 1;
+
+	if (!st->sampled && !st->old_sampled && !failed)
+		return false;
+	*flags = MT_EV_F_SAMPLING | (st->sampled ? 0 : MT_EV_F_UNSAMPLED);
+	if (is_realloc) {
+		__u64 old = st->arg0;
+
+		/* The old block is gone when realloc succeeded or freed it. */
+		if (st->old_sampled && (ret || !st->size))
+			bpf_map_delete_elem(&mt_sampled, &old);
+		if (!st->old_sampled)
+			st->arg0 = 0;   /* not ours: its release is not reported */
+	}
+	if (st->sampled && ret && bpf_map_update_elem(&mt_sampled, &ret, &one, BPF_ANY))
+		count(MT_C_SAMPLED_FULL);
+	return true;
+}
+
+/* Entry of an allocating call. Returns whether its return must be seen:
+ * always without sessions; with them (use_session), not for nested calls
+ * (ignored) nor for unsampled calls that cannot nest (not realloc kinds),
+ * whose return probe is then skipped entirely. */
+static __always_inline bool alloc_enter(struct pt_regs *ctx)
 {
 	struct mt_thread_state *st;
 	__u64 cookie;
 
 	if (!is_target())
-		return 0;
+		return false;
 	st = thread_state(true);
 	if (!st) {
 		count(MT_C_STATE_FULL);
-		return 0;
+		return false;
 	}
-	if (st->depth++ > 0)
-		return 0;
+	if (st->depth > 0) {
+		if (use_session)
+			return false;
+		st->depth++;
+		return true;
+	}
+	st->depth = 1;
 	cookie = bpf_get_attach_cookie(ctx);
 	st->ep = MT_COOKIE_EP(cookie);
 	st->kind = MT_COOKIE_KIND(cookie);
 	st->arg0 = PT_REGS_PARM1(ctx);
 	st->arg1 = PT_REGS_PARM2(ctx);
 	st->arg2 = PT_REGS_PARM3(ctx);
+	if (sample_mean) {
+		sample_enter(st);
+		if (!st->sampled) {
+			/* the call site is read only for stacks kept */
+			if (use_session && !st->old_sampled && st->kind != MT_K_REALLOC &&
+			    st->kind != MT_K_REALLOCARRAY) {
+				st->depth = 0;
+				return false;
+			}
+			return true;
+		}
+	}
 	st->callsite = read_callsite(ctx, cookie);
+	return true;
+}
+
+SEC("uprobe")
+int mt_alloc_enter(struct pt_regs *ctx)
+{
+	alloc_enter(ctx);
 	return 0;
 }
 
-SEC("uretprobe")
-int mt_alloc_exit(struct pt_regs *ctx)
+static __always_inline void alloc_exit(struct pt_regs *ctx)
 {
 	struct mt_thread_state *st;
 	struct mt_heap_event *ev;
+	__u32 flags = 0;
 	__u64 ret;
 
 	if (!is_target())
-		return 0;
+		return;
 	st = thread_state(false);
 	/* depth 0: the entry ran before mt_enabled was set */
 	if (!st || st->depth == 0)
-		return 0;
+		return;
 	if (--st->depth > 0)
-		return 0;
+		return;
 
 	ret = PT_REGS_RC(ctx);
 	if (st->kind == MT_K_POSIX_MEMALIGN) {
@@ -149,11 +299,13 @@ int mt_alloc_exit(struct pt_regs *ctx)
 			bpf_probe_read_user(&ptr, sizeof(ptr), (void *)st->arg0);
 		ret = ptr;
 	}
+	if (sample_mean && !sample_exit(st, ret, &flags))
+		return;
 
 	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
 	if (!ev) {
 		count(MT_C_RB_FULL);
-		return 0;
+		return;
 	}
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->arg0 = st->arg0;
@@ -164,14 +316,39 @@ int mt_alloc_exit(struct pt_regs *ctx)
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
 	ev->ep = st->ep;
 	ev->kind = st->kind;
-	ev->pad = 0;
+	ev->flags = flags;
 	/* At the return the ip is the call site and the frame pointers are the
-	 * caller's, so the whole stack unwinds from here. */
-	ev->stack_id = bpf_get_stackid(ctx, &mt_stacks, BPF_F_USER_STACK);
-	if (ev->stack_id < 0)
-		count(MT_C_STACK_FAIL);
+	 * caller's, so the whole stack unwinds from here. Only a block that
+	 * will be recorded needs one. */
+	if (ret && !(flags & MT_EV_F_UNSAMPLED)) {
+		ev->stack_id = bpf_get_stackid(ctx, &mt_stacks, BPF_F_USER_STACK);
+		if (ev->stack_id < 0)
+			count(MT_C_STACK_FAIL);
+	} else {
+		ev->stack_id = -1;
+		ev->callsite = 0;
+	}
 	bpf_ringbuf_submit(ev, wakeup_flags());
+}
+
+SEC("uretprobe")
+int mt_alloc_exit(struct pt_regs *ctx)
+{
+	alloc_exit(ctx);
 	return 0;
+}
+
+/* Sampling with uprobe sessions (kernel 6.12+): one program for entry and
+ * return; returning 1 from the entry skips the return probe. Loaded only
+ * when user space attaches sessions (BPF_TRACE_UPROBE_SESSION). */
+SEC("uprobe.multi")
+int mt_alloc_session(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return()) {
+		alloc_exit(ctx);
+		return 0;
+	}
+	return alloc_enter(ctx) ? 0 : 1;
 }
 
 SEC("uprobe")
@@ -179,7 +356,7 @@ int mt_free_enter(struct pt_regs *ctx)
 {
 	struct mt_thread_state *st;
 	struct mt_heap_event *ev;
-	__u64 cookie;
+	__u64 cookie, addr;
 
 	if (!is_target())
 		return 0;
@@ -190,22 +367,35 @@ int mt_free_enter(struct pt_regs *ctx)
 		return 0;
 
 	cookie = bpf_get_attach_cookie(ctx);
+	addr = PT_REGS_PARM1(ctx);
+	if (sample_mean) {
+		/* One delete both tests and retires a sampled address. */
+		count_call(MT_COOKIE_EP(cookie));
+		if (!addr)
+			return 0;
+		if (bpf_map_delete_elem(&mt_sampled, &addr)) {
+			count(MT_C_FREE_UNSAMPLED);
+			return 0;
+		}
+	}
 	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
 	if (!ev) {
 		count(MT_C_RB_FULL);
 		return 0;
 	}
+	/* No call site: frees are not attributed to stacks, and reading the
+	 * target's stack would be a user-memory access per free. */
 	ev->ts_ns = bpf_ktime_get_ns();
-	ev->arg0 = PT_REGS_PARM1(ctx);
+	ev->arg0 = addr;
 	ev->arg1 = 0;
 	ev->arg2 = 0;
 	ev->ret = 0;
-	ev->callsite = read_callsite(ctx, cookie);
+	ev->callsite = 0;
 	ev->stack_id = -1;
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
 	ev->ep = MT_COOKIE_EP(cookie);
 	ev->kind = MT_K_FREE;
-	ev->pad = 0;
+	ev->flags = sample_mean ? MT_EV_F_SAMPLING : 0;
 	bpf_ringbuf_submit(ev, wakeup_flags());
 	return 0;
 }

@@ -52,8 +52,15 @@ struct mt_heap_event {
 	__u32 tid;
 	__u16 ep;         /* entry point index, see MT_COOKIE */
 	__u16 kind;       /* enum mt_kind */
-	__u32 pad;
+	__u32 flags;      /* MT_EV_F_* */
 };
+
+/* Event flags. Sampling mode (--sample-bytes): calls are counted in BPF
+ * (mt_calls), so an event is not a call; a realloc whose new block was not
+ * sampled still reports the release of a sampled old block (arg0 is 0 when
+ * the old block was not sampled). */
+#define MT_EV_F_SAMPLING  0x1   /* emitted in sampling mode */
+#define MT_EV_F_UNSAMPLED 0x2   /* the returned block was not sampled: no alloc */
 
 /* Drop and error counters, one per-CPU slot each: nothing is lost silently. */
 enum mt_heap_counter {
@@ -61,8 +68,69 @@ enum mt_heap_counter {
 	MT_C_STACK_FAIL,      /* stack capture failed: event kept, caller only */
 	MT_C_STATE_FULL,      /* no per-thread slot for an entry: call lost */
 	MT_C_DEPTH_OVERFLOW,  /* nesting deeper than tracked: call lost */
+	MT_C_FREE_UNSAMPLED,  /* sampling: free of an address not sampled */
+	MT_C_SAMPLED_FULL,    /* sampling: sampled-address map full: its free
+	                       * will not be seen (a false live object) */
 	MT_C_COUNT,
 };
+
+/*
+ * Byte-based Poisson sampling, shared by bpf/heap.bpf.c and the unit tests
+ * (so the tests prove the code the kernel runs). Each thread counts down a
+ * byte budget drawn from an exponential distribution of mean N; an
+ * allocation is sampled when it takes the budget to 0 or below, and a fresh
+ * budget is drawn. The exponential is memoryless, so an allocation of s
+ * bytes is sampled with p = 1 - exp(-s / N) whatever came before, and 1/p is
+ * the unbiased weight of a sample (tcmalloc's estimator).
+ *
+ * The draw is -ln(U) * N with U uniform in (0, 1] from one 32-bit random
+ * number, in integers (BPF has no floating point): log2 by the bit-by-bit
+ * squaring method, 16 fractional bits (error < 2^-16 in log2, i.e. the
+ * sampling probability is off by < 1e-5 relative), 16 multiplies, paid once
+ * per sample, never per allocation.
+ */
+#define MT_SAMPLE_MAX_MEAN (1ull << 40)   /* keeps N * -log2(U) in 64 bits */
+#define MT_LN2_Q16 45426ull               /* ln(2) * 2^16 */
+
+/* -log2((x + 1) / 2^32) in Q16: 0 .. 32 << 16. */
+static inline __u64 mt_neg_log2_q16(__u32 r)
+{
+	__u64 x = (__u64)r + 1, m;
+	__u32 k = 0, frac = 0, i;
+
+	if (x >> 32)
+		return 0;
+	if (x >> 16) { k += 16; }
+	if (x >> (k + 8)) { k += 8; }
+	if (x >> (k + 4)) { k += 4; }
+	if (x >> (k + 2)) { k += 2; }
+	if (x >> (k + 1)) { k += 1; }
+	/* mantissa in [1, 2) as Q30 */
+	m = k <= 30 ? x << (30 - k) : x >> (k - 30);
+	for (i = 0; i < 16; i++) {
+		m = (m * m) >> 30;
+		frac <<= 1;
+		if (m >= (2ull << 30)) {
+			m >>= 1;
+			frac |= 1;
+		}
+	}
+	return (32ull << 16) - (((__u64)k << 16) | frac);
+}
+
+/* A byte budget drawn from Exp(mean): what the next sample waits for. */
+static inline __s64 mt_sample_draw(__u64 mean, __u32 r)
+{
+	return (__s64)((((mean * mt_neg_log2_q16(r)) >> 16) * MT_LN2_Q16) >> 16);
+}
+
+/* Take size bytes off the countdown: true when this allocation is sampled
+ * (the caller then draws a fresh countdown). Size 0 is never sampled. */
+static inline int mt_sample_take(__s64 *countdown, __u64 size)
+{
+	*countdown -= (__s64)(size > (1ull << 62) ? (1ull << 62) : size);
+	return size && *countdown <= 0;
+}
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct mt_heap_event) == 64, "mt_heap_event layout");

@@ -23,11 +23,14 @@
 
 #include "mt_agg.h"
 #include "mt_alloc_lib.h"
+#include "mt_analysis.h"
 #include "mt_events.h"
 #include "mt_heap.h"
 #include "mt_launch.h"
 #include "mt_log.h"
 #include "mt_opts.h"
+#include "mt_diff.h"
+#include "mt_reach.h"
 #include "mt_report.h"
 #include "mt_sym.h"
 #include "mt_target.h"
@@ -50,12 +53,16 @@ struct mt_session {
 	struct mt_agg *agg;
 	struct mt_sym *sym;
 	struct mt_vm *vm;          /* kernel-side memory view, NULL with --no-vm */
+	struct mt_analysis *analysis; /* lifetimes, size classes, trends, advice */
 	FILE *json;
 	int sigfd;
 	uint64_t start_ns;
 	uint64_t end_ns;           /* when the target's last event could occur */
 	unsigned stop_signals;     /* SIGINT/SIGTERM received (launch mode) */
 	bool vm_finished;
+	struct mt_reach *reach;    /* --reachability result, NULL until scanned */
+	bool leak_known;           /* the final report ran: leak_check is set */
+	uint64_t leak_check;       /* bytes --fail-on-leak compares */
 };
 
 static uint64_t now_ns(void)
@@ -141,6 +148,7 @@ static int attach_heap(struct mt_session *s)
 	struct mt_heap_opts ho = {
 		.pid = s->target.pid,
 		.ringbuf_bytes = s->opts.ringbuf_bytes,
+		.sample_bytes = s->opts.sample_bytes,
 		.btf_path = s->opts.btf_path,
 	};
 	int err;
@@ -154,8 +162,11 @@ static int attach_heap(struct mt_session *s)
 	err = mt_heap_attach(s->heap, &s->lib);
 	if (err)
 		return err;
-	return mt_events_new(mt_heap_events_fd(s->heap), mt_heap_stacks_fd(s->heap),
-			     mt_heap_counters_fd(s->heap), s->agg, &s->events);
+	err = mt_events_new(mt_heap_events_fd(s->heap), mt_heap_stacks_fd(s->heap),
+			    mt_heap_counters_fd(s->heap), s->agg, &s->events);
+	if (!err && s->opts.sample_bytes)
+		err = mt_events_set_sampling(s->events, mt_heap_calls_fd(s->heap), s->opts.sample_bytes);
+	return err;
 }
 
 static int attach(struct mt_session *s)
@@ -164,6 +175,8 @@ static int attach(struct mt_session *s)
 
 	s->agg = mt_agg_new(now_ns());
 	if (!s->agg)
+		return -ENOMEM;
+	if (!s->opts.no_heap && !(s->analysis = mt_analysis_new(s->agg)))
 		return -ENOMEM;
 	s->sym = mt_sym_new(s->target.pid);
 	if (!s->sym) {
@@ -234,6 +247,7 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	struct mt_report_target rt = { .pid = s->target.pid };
 	struct mt_drops drops = { 0 };
 	struct mt_report r;
+	uint64_t t_build, t_write;  /* for -v: symbolization happens in the build */
 	unsigned i;
 	int err;
 
@@ -241,15 +255,28 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		names[i] = s->lib.eps[i].name;
 	snprintf(rt.comm, sizeof(rt.comm), "%s", s->target.comm);
 	snprintf(rt.exe, sizeof(rt.exe), "%s", s->target.exe);
+	snprintf(rt.allocator, sizeof(rt.allocator), "%s", s->lib.path);
 	if (s->events && mt_events_drops(s->events, &drops))
 		mt_err("warning: cannot read the drop counters: lost events may be undercounted");
+	if (final && s->analysis)
+		mt_analysis_prepare(s->analysis, now, &ro);  /* the trend judges leaks */
+	t_build = now_ns();
 	err = mt_report_build(&r, s->agg, s->sym, names, s->lib.neps, &rt, &drops, now, !final, &ro);
+	t_write = now_ns();
 	if (err) {
 		mt_err("cannot build the report: %s", strerror(-err));
 		return;
 	}
+	if (final && s->reach && mt_reach_report(s->reach, &r))
+		mt_err("warning: the reachability section is missing from the report");
+	if (final) {
+		s->leak_known = true;
+		s->leak_check = r.reach ? r.lost_bytes : r.leak_bytes;
+	}
 	if (final && s->vm && mt_report_add_extra(&r, "memory", mt_vm_write_json, vm_text, s->vm))
 		mt_err("warning: the memory section is missing from the report");
+	if (final && s->analysis)
+		mt_analysis_add(s->analysis, &r, s->sym);
 	if (f) {
 		err = mt_report_text(f, &r, final);
 		if (err)
@@ -262,12 +289,36 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		if (err)
 			mt_err("cannot write '%s': %s", s->opts.json_path, strerror(-err));
 	}
+	mt_debug("report: built in %.3f ms, written in %.3f ms", (double)(t_write - t_build) / 1e6,
+		 (double)(now_ns() - t_write) / 1e6);
 	mt_report_release(&r);
 }
 
 enum stop_reason { STOP_NONE, STOP_SIGNAL, STOP_DURATION, STOP_EXITED, STOP_ERROR };
 
 /* Returns a stop reason once tracing should end. */
+static int drain(void *s)
+{
+	return consume(s);
+}
+
+/* Launch mode: the child sits in its exit stop (its own threads are being
+ * torn down); attach mode: every thread is stopped for the scan. Leak
+ * candidates are the objects old enough at end_ns, as in the report. */
+static void scan_reach(struct mt_session *s)
+{
+	uint64_t start = mt_agg_start_ns(s->agg), cut = UINT64_MAX;
+	uint64_t min_age = (uint64_t)(s->opts.min_age_s * NS_PER_S);
+
+	if (!s->launched && min_age)
+		cut = s->end_ns < start + min_age ? 0 :
+			start + (s->end_ns - start - min_age) / 1000000 * 1000000;
+	if (mt_reach_pid(s->target.pid, s->launched ? s->launch.pid : 0, s->agg, cut,
+			 drain, s, &s->reach))
+		return;
+	mt_debug("reachability: paused %.3f ms", mt_reach_stats(s->reach)->pause_ms);
+}
+
 static enum stop_reason handle_signals(struct mt_session *s)
 {
 	struct signalfd_siginfo si;
@@ -298,6 +349,8 @@ static enum stop_reason handle_signals(struct mt_session *s)
 			mt_sym_refresh(s->sym);
 			s->end_ns = now_ns();
 			finish_vm(s, s->end_ns);
+			if (s->opts.reachability && !s->opts.no_heap)
+				scan_reach(s);
 			mt_launch_resume(&s->launch);
 			st = mt_launch_poll(&s->launch, true);
 		}
@@ -345,6 +398,8 @@ static enum stop_reason run(struct mt_session *s)
 			mt_sym_refresh(s->sym);
 			if (s->vm)
 				mt_vm_sample(s->vm, now, mt_agg_totals(s->agg)->c.live_bytes);
+			if (s->analysis)
+				mt_analysis_tick(s->analysis, now);
 			next_refresh = now + NS_PER_S;
 		}
 		if (next_report && now >= next_report) {
@@ -380,6 +435,8 @@ int main(int argc, char **argv)
 	int err, exit_code = 1;
 
 	setlinebuf(stdout);
+	if (argc > 1 && strcmp(argv[1], "diff") == 0)
+		return mt_diff_main(argc - 1, argv + 1);
 	err = mt_opts_parse(argc, argv, &s.opts);
 	if (err)
 		return err == 1 ? 0 : 2;
@@ -408,7 +465,13 @@ int main(int argc, char **argv)
 		s.end_ns = now_ns();
 		mt_sym_refresh(s.sym);
 		finish_vm(&s, s.end_ns);
+		if (s.opts.reachability && !s.launched)
+			scan_reach(&s);
 	}
+	if (s.opts.reachability && !s.reach)
+		mt_err("warning: no reachability scan (%s): leaks are not split",
+		       s.launched ? "the program did not exit while traced" :
+		       stop == STOP_EXITED ? "the target exited" : "the scan failed");
 	text = s.json == stdout ? stderr : stdout;
 	report(&s, text, s.end_ns ? s.end_ns : now_ns(), true);
 	exit_code = 0;
@@ -416,6 +479,12 @@ int main(int argc, char **argv)
 		exit_code = s.launch.exit_code;
 	else if (stop == STOP_EXITED)
 		mt_info("PID %d exited", (int)s.target.pid);
+	if (s.opts.fail_on_leak && s.leak_known && s.leak_check > s.opts.fail_leak_bytes) {
+		mt_err("%llu %s bytes exceed --fail-on-leak=%llu: exit status 3",
+		       (unsigned long long)s.leak_check, s.reach ? "definitely lost" : "leaked",
+		       s.opts.fail_leak_bytes);
+		exit_code = 3;
+	}
 
 cleanup:
 	/* Probes first: the target must never run with a stale consumer. */
@@ -429,6 +498,8 @@ cleanup:
 	}
 	mt_events_free(s.events);
 	mt_sym_free(s.sym);
+	mt_reach_free(s.reach);
+	mt_analysis_free(s.analysis);
 	mt_agg_free(s.agg);
 	mt_target_close(&s.target);
 	if (s.json && s.json != stdout && fclose(s.json) && exit_code == 0) {

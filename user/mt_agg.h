@@ -8,13 +8,21 @@
  * Analyses and reporters read it through the accessors below and never
  * change it. Not thread-safe: one consumer thread feeds it.
  *
- * Memory: 24 bytes per live-table slot, the table kept between 41% and 81%
- * full: 30..59 bytes per live object (about 50 at 1M objects), up to ~90
- * for the moment a doubling holds both tables. Each site costs ~350 bytes.
+ * Memory: 16 bytes per live-table slot, the table kept between 58% and
+ * 87.5% full: 18.3..27.4 bytes per live object, 2.5x that for the moment a
+ * growth holds both tables. Objects of 256 MiB or more (or past 2^48, or
+ * of site ids past 2^20 - 2) take 24 bytes in a side table. Each site costs
+ * ~350 bytes (~400 when sampling).
+ *
+ * Sampling (mt_agg_set_sampling): every operation is a sampled object of
+ * weight 1 / (1 - exp(-size / mean)) (mt_agg_weight); counts, bytes, live
+ * and leak figures are the weighted sums (estimates, rounded), and
+ * observers and the live iterator see the sampled objects themselves.
  */
 #ifndef MT_AGG_H
 #define MT_AGG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +56,8 @@ struct mt_site {
 	uint32_t nframes;
 	uint64_t frames[MT_AGG_MAX_FRAMES]; /* return addresses, innermost first */
 	struct mt_counts c;
+	bool uncertain;            /* had live objects when events were lost: a
+	                            * lost free may leave its live counts high */
 };
 
 /* Live objects of one site at least min_age old, for leak reports. */
@@ -100,7 +110,19 @@ int mt_agg_alloc(struct mt_agg *a, uint64_t ts_ns, uint64_t addr, uint64_t size,
 int mt_agg_release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr);
 void mt_agg_call(struct mt_agg *a, unsigned ep);
 void mt_agg_failed(struct mt_agg *a);
+/* n events were lost: counted, and every site with live objects now is
+ * marked uncertain. Call it after the events before the loss are applied. */
 void mt_agg_lost(struct mt_agg *a, uint64_t n);
+/* Sampling mode: calls are counted elsewhere (BPF); set ep's count. */
+void mt_agg_set_calls(struct mt_agg *a, unsigned ep, uint64_t n);
+
+/* Sampling: allocations are samples of mean mean_bytes (0: exact, the
+ * default). Before the first operation: 0, -EBUSY after, -ENOMEM. */
+int mt_agg_set_sampling(struct mt_agg *a, uint64_t mean_bytes);
+uint64_t mt_agg_sampling(const struct mt_agg *a);
+/* Estimated objects one sampled object of size bytes stands for; 1 when
+ * exact. Analyses scale what they see from observers by it. */
+double mt_agg_weight(const struct mt_agg *a, uint64_t size);
 
 /* Subscribe o (copied); 0 or -ENOSPC. */
 int mt_agg_add_observer(struct mt_agg *a, const struct mt_agg_observer *o);
@@ -136,7 +158,9 @@ int mt_agg_live_foreach(const struct mt_agg *a, mt_agg_live_fn fn, void *arg);
 int mt_agg_leaks(const struct mt_agg *a, uint64_t now_ns, uint64_t min_age_ns, struct mt_leak **out);
 
 /* Introspection, for tests and memory accounting. */
-uint64_t mt_agg_addr_hash(uint64_t addr);   /* home slot = hash >> (64 - log2(capacity)) */
+/* home slot = (hash * capacity) >> 64, i.e. hash >> (64 - log2(capacity))
+ * while the capacity is a power of two (the initial 1024 slots). */
+uint64_t mt_agg_addr_hash(uint64_t addr);
 size_t mt_agg_capacity(const struct mt_agg *a);     /* live-table slots */
 size_t mt_agg_mem_bytes(const struct mt_agg *a);    /* heap bytes held by a */
 /* Checks the live table's invariants (every entry reachable from its home

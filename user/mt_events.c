@@ -17,6 +17,7 @@ struct mt_events {
 	struct mt_agg *agg;
 	int stacks_fd;
 	int counters_fd;
+	int calls_fd;            /* sampling mode: calls per ep, else -1 */
 	int err;                 /* first error met inside the callback */
 	uint32_t nstack_ids;     /* capacity of site_of_stack */
 	uint32_t *site_of_stack; /* stack id -> site + 1 (0: not seen yet) */
@@ -87,6 +88,7 @@ int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg 
 	e->agg = agg;
 	e->stacks_fd = stacks_fd;
 	e->counters_fd = counters_fd;
+	e->calls_fd = -1;
 	err = bpf_obj_get_info_by_fd(stacks_fd, &info, &info_len);
 	if (err) {
 		mt_err("cannot read the stack map's size: %s", strerror(-err));
@@ -116,8 +118,63 @@ int mt_events_poll_fd(const struct mt_events *e)
 	return ring_buffer__epoll_fd(e->rb);
 }
 
+int mt_events_set_sampling(struct mt_events *e, int calls_fd, uint64_t mean_bytes)
+{
+	int err = mt_agg_set_sampling(e->agg, mean_bytes);
+
+	if (err)
+		return err;
+	e->calls_fd = mean_bytes ? calls_fd : -1;
+	return 0;
+}
+
+/* Sum the per-CPU slot key of map fd into *sum: 0 or -errno. */
+static int percpu_sum(int fd, __u32 key, uint64_t *sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, err = 0;
+	__u64 *vals;
+
+	*sum = 0;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, vals))
+		err = -errno;
+	for (c = 0; !err && c < ncpu; c++)
+		*sum += vals[c];
+	free(vals);
+	return err;
+}
+
+/* Hand calls the kernel side could not deliver to the aggregator, which
+ * marks the sites they may have touched. Called right after a drain, so
+ * every event before the loss has been applied. Three map reads. */
+static int sync_lost(struct mt_events *e, uint64_t *rb_full, uint64_t *state_full,
+		     uint64_t *depth_overflow)
+{
+	uint64_t lost;
+	int err;
+
+	err = percpu_sum(e->counters_fd, MT_C_RB_FULL, rb_full);
+	if (!err)
+		err = percpu_sum(e->counters_fd, MT_C_STATE_FULL, state_full);
+	if (!err)
+		err = percpu_sum(e->counters_fd, MT_C_DEPTH_OVERFLOW, depth_overflow);
+	if (err)
+		return err;
+	lost = *rb_full + *state_full + *depth_overflow;
+	if (lost > e->lost_seen) {
+		mt_agg_lost(e->agg, lost - e->lost_seen);
+		e->lost_seen = lost;
+	}
+	return 0;
+}
+
 int mt_events_consume(struct mt_events *e)
 {
+	uint64_t rb_full, state_full, depth_overflow;
 	int n = ring_buffer__consume(e->rb);
 
 	if (n < 0 && n != -EINTR) {
@@ -128,47 +185,31 @@ int mt_events_consume(struct mt_events *e)
 		mt_err("cannot record events: %s", strerror(-e->err));
 		return e->err;
 	}
+	if (sync_lost(e, &rb_full, &state_full, &depth_overflow))
+		mt_debug("cannot read the drop counters");
 	return n < 0 ? 0 : n;
 }
 
 int mt_events_drops(struct mt_events *e, struct mt_drops *d)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 sums[MT_C_COUNT] = { 0 };
-	__u64 *vals;
-	__u32 k;
-	int err = 0, c;
+	uint64_t n;
+	__u32 ep;
+	int err;
 
-	if (ncpu <= 0)
-		return ncpu;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (k = 0; k < MT_C_COUNT; k++) {
-		if (bpf_map_lookup_elem(e->counters_fd, &k, vals)) {
-			err = -errno;
-			break;
-		}
-		for (c = 0; c < ncpu; c++)
-			sums[k] += vals[c];
+	err = sync_lost(e, &d->ringbuf_full, &d->state_full, &d->depth_overflow);
+	if (!err)
+		err = percpu_sum(e->counters_fd, MT_C_STACK_FAIL, &d->stack_fail);
+	if (!err)
+		err = percpu_sum(e->counters_fd, MT_C_FREE_UNSAMPLED, &d->free_unsampled);
+	if (!err)
+		err = percpu_sum(e->counters_fd, MT_C_SAMPLED_FULL, &d->sampled_full);
+	/* Sampling: every call was counted in BPF, sampled or not. */
+	for (ep = 0; !err && e->calls_fd >= 0 && ep < MT_MAX_EPS && ep < MT_AGG_MAX_EPS; ep++) {
+		err = percpu_sum(e->calls_fd, ep, &n);
+		if (!err)
+			mt_agg_set_calls(e->agg, ep, n);
 	}
-	free(vals);
-	if (err)
-		return err;
-	d->ringbuf_full = sums[MT_C_RB_FULL];
-	d->stack_fail = sums[MT_C_STACK_FAIL];
-	d->state_full = sums[MT_C_STATE_FULL];
-	d->depth_overflow = sums[MT_C_DEPTH_OVERFLOW];
-	/* Every call the kernel side could not deliver is a lost event. */
-	{
-		uint64_t lost = d->ringbuf_full + d->state_full + d->depth_overflow;
-
-		if (lost > e->lost_seen) {
-			mt_agg_lost(e->agg, lost - e->lost_seen);
-			e->lost_seen = lost;
-		}
-	}
-	return 0;
+	return err;
 }
 
 void mt_events_free(struct mt_events *e)

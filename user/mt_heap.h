@@ -9,6 +9,7 @@
 #define MT_HEAP_LOADER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "mt_alloc_lib.h"
@@ -18,6 +19,7 @@ struct mt_heap;
 struct mt_heap_opts {
 	pid_t pid;
 	size_t ringbuf_bytes;   /* power of two, >= 4096 */
+	uint64_t sample_bytes;  /* mean bytes between samples; 0: every call */
 	const char *btf_path;   /* kernel BTF, NULL for /sys/kernel/btf/vmlinux */
 };
 
@@ -34,6 +36,7 @@ void mt_heap_enable(struct mt_heap *h);
 int mt_heap_events_fd(const struct mt_heap *h);
 int mt_heap_stacks_fd(const struct mt_heap *h);
 int mt_heap_counters_fd(const struct mt_heap *h);
+int mt_heap_calls_fd(const struct mt_heap *h);   /* sampling mode: calls per ep */
 
 /* Detach every probe and unload; accepts NULL. */
 void mt_heap_free(struct mt_heap *h);

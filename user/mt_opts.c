@@ -13,6 +13,7 @@
 static const char usage[] =
 "Usage: memtrace [OPTIONS] -p PID\n"
 "       memtrace [OPTIONS] -- CMD [ARGS...]\n"
+"       memtrace diff [--json FILE] A.json B.json   (compare two reports)\n"
 "Trace where a process's heap memory goes: allocation rates, live objects\n"
 "and bytes per call stack, and leak candidates, with BPF uprobes.\n"
 "\n"
@@ -22,14 +23,23 @@ static const char usage[] =
 "      --json FILE        write the final report as JSON to FILE ('-' = stdout;\n"
 "                         the text report then goes to stderr)\n"
 "      --min-age SEC      attach mode: live objects older than SEC at the end\n"
-"                         are leak candidates (default 1)\n"
+"                         are leak candidates (default 1), unless their site's\n"
+"                         live bytes plateau (docs/analysis.md)\n"
 "      --top N            sites listed in reports (default 10)\n"
 "      --lib PATH         allocator object to probe (default: found in the target)\n"
 "      --no-heap          no allocator probes: kernel-side memory view only\n"
 "                         (mmap, brk, page faults, RSS), far cheaper\n"
 "      --no-vm            no kernel-side memory view: allocator probes only\n"
+"      --reachability     at the end (launch mode: at exit), pause the target\n"
+"                         and scan its memory: leaks split into definitely lost\n"
+"                         and still reachable (docs/reachability.md)\n"
+"      --fail-on-leak[=BYTES]  exit 3 when leaked bytes (with --reachability:\n"
+"                         definitely lost bytes) exceed BYTES (default 0)\n"
 "      --btf PATH         kernel BTF (default /sys/kernel/btf/vmlinux)\n"
 "      --ringbuf-mb N     event ring buffer size in MiB, a power of 2 (default 16)\n"
+"      --sample-bytes N   sample allocations, one per N bytes on average\n"
+"                         (524288 for production); figures become estimates,\n"
+"                         calls stay exact (docs/sampling.md); 0 = every call\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n";
@@ -71,6 +81,8 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 {
 	enum { OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP, OPT_NO_VM };
+	enum { OPT_REACH = 512, OPT_FAIL_LEAK };
+	enum { OPT_SAMPLE = 768, OPT_RINGBUF_KB };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -81,8 +93,12 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "btf", required_argument, NULL, OPT_BTF },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
+		{ "ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB },  /* tests */
+		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
+		{ "reachability", no_argument, NULL, OPT_REACH },
+		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -135,11 +151,31 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 				return bad("invalid --ringbuf-mb '%s': a power of 2 up to 1024 expected", optarg);
 			o->ringbuf_bytes = (size_t)v << 20;
 			break;
+		case OPT_RINGBUF_KB:
+			if (parse_uint(optarg, 1u << 20, &v) || v < 4 || (v & (v - 1)))
+				return bad("invalid --ringbuf-kb '%s': a power of 2 from 4 expected", optarg);
+			o->ringbuf_bytes = (size_t)v << 10;
+			break;
+		case OPT_SAMPLE:
+			/* 2^40: the BPF draw's fixed point stays in 64 bits */
+			if (parse_uint(optarg, 1ul << 40, &v))
+				return bad("invalid --sample-bytes '%s': bytes from 0 to 2^40 expected", optarg);
+			o->sample_bytes = v;
+			break;
 		case OPT_NO_HEAP:
 			o->no_heap = true;
 			break;
 		case OPT_NO_VM:
 			o->no_vm = true;
+			break;
+		case OPT_REACH:
+			o->reachability = true;
+			break;
+		case OPT_FAIL_LEAK:
+			o->fail_on_leak = true;
+			if (optarg && parse_uint(optarg, ULONG_MAX, &v))
+				return bad("invalid --fail-on-leak '%s': bytes >= 0 expected", optarg);
+			o->fail_leak_bytes = optarg ? v : 0;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -166,5 +202,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	if (o->no_heap && (o->reachability || o->fail_on_leak))
+		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
+			   "but --no-heap probes none");
 	return 0;
 }

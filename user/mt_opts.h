@@ -17,10 +17,14 @@ struct mt_opts {
 	const char *lib;        /* --lib */
 	const char *btf_path;   /* --btf */
 	unsigned top;           /* --top */
-	size_t ringbuf_bytes;   /* --ringbuf-mb */
+	size_t ringbuf_bytes;   /* --ringbuf-mb (or the hidden --ringbuf-kb) */
+	unsigned long long sample_bytes; /* --sample-bytes, 0 = every call */
 	bool verbose;           /* -v */
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */
+	bool reachability;      /* --reachability: scan for lost/reachable blocks */
+	bool fail_on_leak;      /* --fail-on-leak[=BYTES]: exit 3 above the limit */
+	unsigned long long fail_leak_bytes;
 };
 
 /* Parse argv. Returns 0 to run, 1 when -h/-V printed and memtrace should

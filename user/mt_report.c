@@ -53,6 +53,7 @@ static int fill_site(struct mt_report_site *rs, const struct mt_agg *a,
 	rs->live_objects = s->c.live_objects;
 	rs->live_bytes = s->c.live_bytes;
 	rs->peak_live_bytes = s->c.peak_live_bytes;
+	rs->uncertain = s->uncertain;
 	if (!s->nframes)
 		return 0;
 	rs->stack.frames = calloc(s->nframes, sizeof(*rs->stack.frames));
@@ -125,8 +126,12 @@ static int build_leaks(struct mt_report *r, const struct mt_agg *a, struct mt_sy
 	if (!r->leaks)
 		return -ENOMEM;
 	for (i = 0; i < nl; i++) {
-		struct mt_report_site *rs = &r->leaks[i];
+		struct mt_report_site *rs = &r->leaks[r->nleaks];
 
+		/* The trend (or another judge) says this site is not leaking. */
+		if (!r->opts.launch && r->opts.keep_leak && l[i].site != MT_SITE_NONE &&
+		    !r->opts.keep_leak(r->opts.keep_leak_arg, l[i].site))
+			continue;
 		r->nleaks++;
 		err = fill_site(rs, a, sym, l[i].site);
 		if (err)
@@ -166,6 +171,7 @@ int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
 	start = mt_agg_start_ns(a);
 	r->duration_s = now_ns > start ? (double)(now_ns - start) / 1e9 : 0.0;
 	r->totals = *mt_agg_totals(a);
+	r->sample_bytes = mt_agg_sampling(a);
 	r->neps = neps < MT_AGG_MAX_EPS ? neps : MT_AGG_MAX_EPS;
 	for (i = 0; ep_names && i < r->neps; i++)
 		r->ep_names[i] = ep_names[i];
@@ -231,4 +237,34 @@ int mt_report_add_extra(struct mt_report *r, const char *key, mt_report_json_fn 
 		return -ENOSPC;
 	r->extras[r->nextras++] = (struct mt_report_extra){ key, json, text, arg };
 	return 0;
+}
+
+int mt_report_add_site_extra(struct mt_report *r, mt_report_site_json_fn json, void *arg)
+{
+	if (!json)
+		return -EINVAL;
+	if (r->nsite_extras >= MT_REPORT_MAX_SITE_EXTRAS)
+		return -ENOSPC;
+	r->site_extras[r->nsite_extras].json = json;
+	r->site_extras[r->nsite_extras++].arg = arg;
+	return 0;
+}
+
+int mt_report_stack_get(struct mt_report_stack *st, const struct mt_agg *a,
+			struct mt_sym *sym, uint32_t site)
+{
+	struct mt_report_site rs = { 0 };
+	int err = fill_site(&rs, a, sym, site);
+
+	*st = rs.stack;
+	return err;
+}
+
+void mt_report_stack_release(struct mt_report_stack *st)
+{
+	if (!st)
+		return;
+	free(st->frames);
+	st->frames = NULL;
+	st->nframes = 0;
 }

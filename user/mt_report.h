@@ -42,6 +42,7 @@ struct mt_report_target {
 	int pid;
 	char comm[32];
 	char exe[4096];
+	char allocator[4096];   /* the object whose entry points are probed */
 };
 
 struct mt_report_opts {
@@ -49,7 +50,17 @@ struct mt_report_opts {
 	uint64_t min_age_ns;    /* attach mode: leak age threshold */
 	unsigned top_sites;     /* sites listed, 0 = default (10) */
 	unsigned max_frames;    /* frames per stack in text, 0 = default (8) */
+	/* Attach mode: a second opinion on the age-based leak candidates (the
+	 * growth trend, mt_trend_keep_leak): a site for which it returns false
+	 * is not a leak. NULL keeps them all; launch mode ignores it. */
+	bool (*keep_leak)(void *arg, uint32_t site);
+	void *keep_leak_arg;
 };
+
+/* Per-site extension: writes extra "key": value pairs into one entry of
+ * "sites" (leak false) or "leaks" (leak true) of the JSON report. */
+typedef void (*mt_report_site_json_fn)(struct mt_json *j, uint32_t site, bool leak, void *arg);
+#define MT_REPORT_MAX_SITE_EXTRAS 4
 
 /* Kernel-side drop counters, summed over CPUs. */
 struct mt_drops {
@@ -57,6 +68,9 @@ struct mt_drops {
 	uint64_t stack_fail;    /* events kept with the call site only */
 	uint64_t state_full;    /* calls lost: no per-thread slot */
 	uint64_t depth_overflow;
+	uint64_t free_unsampled; /* sampling: frees of unsampled addresses */
+	uint64_t sampled_full;   /* sampling: sampled blocks the BPF map could not
+	                          * hold (their frees go unseen) */
 };
 
 struct mt_report_stack {
@@ -69,7 +83,10 @@ struct mt_report_site {       /* one entry of "sites" or "leaks" */
 	uint64_t bytes;           /* leaks: leaked bytes; sites: live bytes */
 	uint64_t allocs, frees, alloc_bytes, free_bytes, peak_live_bytes;
 	uint64_t live_objects, live_bytes;  /* the site's, in both lists */
+	/* leaks, with --reachability (mt_reach_report): objects split */
+	uint64_t lost_objects, lost_bytes, reachable_objects, reachable_bytes;
 	double oldest_age_s;      /* oldest object counted in objects; < 0 if none */
+	bool uncertain;           /* events were lost while it had live objects */
 	uint32_t site;            /* aggregator site id, MT_SITE_NONE if unknown */
 	struct mt_report_stack stack;
 };
@@ -88,8 +105,13 @@ struct mt_report {
 	size_t nleaks;
 	struct mt_report_site *leaks;  /* largest bytes first, all of them */
 	uint64_t leak_objects, leak_bytes;  /* sums over leaks */
+	uint64_t sample_bytes;    /* sampling mean, 0: exact; figures are estimates */
+	bool reach;                         /* leaks carry the lost/reachable split */
+	uint64_t lost_objects, lost_bytes, reachable_objects, reachable_bytes;  /* sums */
 	unsigned nextras;
 	struct mt_report_extra extras[MT_REPORT_MAX_EXTRAS];
+	unsigned nsite_extras;
+	struct { mt_report_site_json_fn json; void *arg; } site_extras[MT_REPORT_MAX_SITE_EXTRAS];
 };
 
 /* Build a snapshot at now_ns. sym may be NULL (frames stay addresses).
@@ -113,6 +135,20 @@ void mt_report_release(struct mt_report *r);  /* frees what build allocated */
  * when MT_REPORT_MAX_EXTRAS are already there. */
 int mt_report_add_extra(struct mt_report *r, const char *key, mt_report_json_fn json,
 			mt_report_text_fn text, void *arg);
+
+/* Add a per-site extension (see mt_report_site_json_fn); cleared by
+ * mt_report_build. 0, -EINVAL or -ENOSPC. */
+int mt_report_add_site_extra(struct mt_report *r, mt_report_site_json_fn json, void *arg);
+
+/* For extension sections that show a site of their own: its symbolized
+ * stack (frames as in the report), released with mt_report_stack_release;
+ * written as the JSON "stack" array or as the text report's frame lines.
+ * 0 or -ENOMEM. */
+int mt_report_stack_get(struct mt_report_stack *st, const struct mt_agg *a,
+			struct mt_sym *sym, uint32_t site);
+void mt_report_stack_release(struct mt_report_stack *st);   /* accepts NULL */
+void mt_report_json_stack(struct mt_json *j, const struct mt_report_stack *st);
+void mt_report_text_stack(FILE *f, const struct mt_report_stack *st, unsigned max_frames);
 
 /* Reporters: 0 or -errno (write errors included; a failing extension hook's
  * error is returned, after the rest of the report is written). The text

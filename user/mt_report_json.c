@@ -33,6 +33,7 @@ static void write_target(struct mt_json *j, const struct mt_report_target *t)
 	mt_json_i64(j, t->pid);
 	key_str(j, "comm", t->comm[0] ? t->comm : NULL);
 	key_str(j, "exe", t->exe[0] ? t->exe : NULL);
+	key_str(j, "allocator", t->allocator[0] ? t->allocator : NULL);
 	mt_json_obj_end(j);
 }
 
@@ -59,6 +60,10 @@ static void write_drops(struct mt_json *j, const struct mt_drops *d)
 	key_u64(j, "stack_fail", d->stack_fail);
 	key_u64(j, "state_full", d->state_full);
 	key_u64(j, "depth_overflow", d->depth_overflow);
+	if (d->free_unsampled || d->sampled_full) {   /* sampling only */
+		key_u64(j, "free_unsampled", d->free_unsampled);
+		key_u64(j, "sampled_full", d->sampled_full);
+	}
 	mt_json_obj_end(j);
 }
 
@@ -113,8 +118,19 @@ static void write_frame(struct mt_json *j, const struct mt_frame *f)
 	mt_json_obj_end(j);
 }
 
+void mt_report_json_stack(struct mt_json *j, const struct mt_report_stack *st)
+{
+	uint32_t i;
+
+	mt_json_arr_begin(j);
+	for (i = 0; i < st->nframes; i++)
+		write_frame(j, &st->frames[i]);
+	mt_json_arr_end(j);
+}
+
 /* One entry of "leaks" or "sites": both lists share this shape. */
-static void write_site(struct mt_json *j, const struct mt_report_site *s)
+static void write_site(struct mt_json *j, const struct mt_report_site *s, bool reach,
+		       const struct mt_report *r, bool leak)
 {
 	uint32_t i;
 
@@ -138,6 +154,18 @@ static void write_site(struct mt_json *j, const struct mt_report_site *s)
 	key_u64(j, "live_objects", s->live_objects);
 	key_u64(j, "live_bytes", s->live_bytes);
 	key_u64(j, "peak_live_bytes", s->peak_live_bytes);
+	if (s->uncertain) {
+		mt_json_key(j, "uncertain");
+		mt_json_bool(j, true);
+	}
+	for (i = 0; i < r->nsite_extras && s->site != MT_SITE_NONE; i++)
+		r->site_extras[i].json(j, s->site, leak, r->site_extras[i].arg);
+	if (reach) {
+		key_u64(j, "lost_objects", s->lost_objects);
+		key_u64(j, "lost_bytes", s->lost_bytes);
+		key_u64(j, "reachable_objects", s->reachable_objects);
+		key_u64(j, "reachable_bytes", s->reachable_bytes);
+	}
 	mt_json_key(j, "stack");
 	mt_json_arr_begin(j);
 	for (i = 0; i < s->stack.nframes; i++)
@@ -146,13 +174,14 @@ static void write_site(struct mt_json *j, const struct mt_report_site *s)
 	mt_json_obj_end(j);
 }
 
-static void write_sites(struct mt_json *j, const struct mt_report_site *s, size_t n)
+static void write_sites(struct mt_json *j, const struct mt_report_site *s, size_t n, bool reach,
+			const struct mt_report *r, bool leak)
 {
 	size_t i;
 
 	mt_json_arr_begin(j);
 	for (i = 0; i < n; i++)
-		write_site(j, &s[i]);
+		write_site(j, &s[i], reach, r, leak);
 	mt_json_arr_end(j);
 }
 
@@ -171,6 +200,14 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	key_double(&j, "duration_s", r->duration_s);
 	key_double(&j, "min_age_s", r->opts.launch ? 0.0 : (double)r->opts.min_age_ns / 1e9);
 	key_u64(&j, "lost_events", r->totals.lost_events);
+	if (r->sample_bytes) {
+		mt_json_key(&j, "sampling");
+		mt_json_obj_begin(&j);
+		key_u64(&j, "mean_bytes", r->sample_bytes);
+		mt_json_key(&j, "estimated");
+		mt_json_bool(&j, true);
+		mt_json_obj_end(&j);
+	}
 	mt_json_key(&j, "drops");
 	write_drops(&j, &r->drops);
 	mt_json_key(&j, "totals");
@@ -189,11 +226,17 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	key_u64(&j, "stacks", r->nleaks);
 	key_u64(&j, "objects", r->leak_objects);
 	key_u64(&j, "bytes", r->leak_bytes);
+	if (r->reach) {
+		key_u64(&j, "lost_objects", r->lost_objects);
+		key_u64(&j, "lost_bytes", r->lost_bytes);
+		key_u64(&j, "reachable_objects", r->reachable_objects);
+		key_u64(&j, "reachable_bytes", r->reachable_bytes);
+	}
 	mt_json_obj_end(&j);
 	mt_json_key(&j, "leaks");
-	write_sites(&j, r->leaks, r->nleaks);
+	write_sites(&j, r->leaks, r->nleaks, r->reach, r, true);
 	mt_json_key(&j, "sites");
-	write_sites(&j, r->sites, r->nsites);
+	write_sites(&j, r->sites, r->nsites, false, r, false);
 	for (i = 0; i < r->nextras && !err; i++) {
 		if (!r->extras[i].json)
 			continue;

@@ -66,6 +66,11 @@ static void print_stack(FILE *f, const struct mt_report_stack *st, unsigned max)
 		fprintf(f, "      ... %u more frames\n", st->nframes - n);
 }
 
+void mt_report_text_stack(FILE *f, const struct mt_report_stack *st, unsigned max_frames)
+{
+	print_stack(f, st, max_frames);
+}
+
 static void print_rates(FILE *f, const char *name, const struct mt_rates *r)
 {
 	fprintf(f, "  %-8s %6.1f s: %10.1f allocs/s %9.2f MiB/s %10.1f frees/s\n",
@@ -104,8 +109,21 @@ static void print_site(FILE *f, unsigned rank, const struct mt_report_site *s, u
 		rank, human(live, sizeof(live), (double)s->live_bytes), s->live_objects,
 		s->allocs, human(total, sizeof(total), (double)s->alloc_bytes),
 		human(peak, sizeof(peak), (double)s->peak_live_bytes));
+	if (s->uncertain)
+		fputs(" [uncertain: events lost]", f);
 	fputc('\n', f);
 	print_stack(f, &s->stack, frames);
+}
+
+/* With --reachability: valgrind's terms, so the split reads familiar. */
+static void print_reach(FILE *f, const char *indent, uint64_t lo, uint64_t lb,
+			uint64_t ro, uint64_t rb)
+{
+	char b1[16], b2[16];
+
+	fprintf(f, "%s  definitely lost: %s in %" PRIu64 " objects, still reachable: %s in %"
+		PRIu64 " objects\n", indent, human(b1, sizeof(b1), (double)lb), lo,
+		human(b2, sizeof(b2), (double)rb), ro);
 }
 
 static void print_leaks(FILE *f, const struct mt_report *r)
@@ -120,6 +138,9 @@ static void print_leaks(FILE *f, const struct mt_report *r)
 		fputs(" (live at exit)\n", f);
 	else
 		fprintf(f, " (live, older than %.3f s)\n", (double)r->opts.min_age_ns / 1e9);
+	if (r->reach)
+		print_reach(f, "", r->lost_objects, r->lost_bytes, r->reachable_objects,
+			    r->reachable_bytes);
 	for (i = 0; i < n; i++) {
 		const struct mt_report_site *l = &r->leaks[i];
 
@@ -127,7 +148,12 @@ static void print_leaks(FILE *f, const struct mt_report *r)
 			human(b, sizeof(b), (double)l->bytes), l->objects, l->oldest_age_s);
 		if (l->site == MT_SITE_NONE)
 			fputs(", stack not recorded", f);
+		if (l->uncertain)
+			fputs(" [uncertain: a lost free may show as a leak]", f);
 		fputc('\n', f);
+		if (r->reach)
+			print_reach(f, "    ", l->lost_objects, l->lost_bytes, l->reachable_objects,
+				    l->reachable_bytes);
 		print_stack(f, &l->stack, r->opts.max_frames);
 	}
 	if (r->nleaks > n)
@@ -167,6 +193,9 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 	fprintf(f, "memtrace: pid %d (%s) %s, %.3f s%s\n", r->target.pid,
 		r->target.comm[0] ? r->target.comm : "?", r->target.exe,
 		r->duration_s, final ? ", final report" : "");
+	if (r->sample_bytes)
+		fprintf(f, "(estimated) sampling 1 in ~%" PRIu64 " bytes: object and byte figures "
+			"are estimates; calls are exact\n", r->sample_bytes);
 	fprintf(f, "allocs %" PRIu64 " (%s)  frees %" PRIu64 " (%s)\n",
 		c->allocs, human(b1, sizeof(b1), (double)c->alloc_bytes),
 		c->frees, human(b2, sizeof(b2), (double)c->free_bytes));

@@ -55,6 +55,8 @@ static int apply_realloc(struct mt_agg *a, const struct mt_heap_event *ev,
 	}
 	if (ev->arg0)
 		mt_agg_release(a, ev->ts_ns, ev->arg0);
+	if (ev->flags & MT_EV_F_UNSAMPLED)
+		return 0;
 	err = mt_agg_alloc(a, ev->ts_ns, ev->ret, size, site);
 	return err < 0 ? err : 0;
 }
@@ -65,7 +67,8 @@ int mt_rules_apply(struct mt_agg *a, const struct mt_heap_event *ev, uint32_t si
 	int err;
 
 	mt_agg_set_tid(a, ev->tid);
-	mt_agg_call(a, ev->ep);
+	if (!(ev->flags & MT_EV_F_SAMPLING))
+		mt_agg_call(a, ev->ep);
 	switch (ev->kind) {
 	case MT_K_FREE:
 		if (ev->arg0)
@@ -88,6 +91,8 @@ int mt_rules_apply(struct mt_agg *a, const struct mt_heap_event *ev, uint32_t si
 				mt_agg_failed(a);
 			return 0;
 		}
+		if (ev->flags & MT_EV_F_UNSAMPLED)
+			return 0;
 		err = mt_agg_alloc(a, ev->ts_ns, ev->ret, size, site);
 		return err < 0 ? err : 0;
 	default:

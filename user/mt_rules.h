@@ -13,6 +13,12 @@
  *   - calloc(n, s) is n * s bytes; bytes are always the requested sizes;
  *   - free(NULL) is a call and nothing more; a free of an address never
  *     seen allocated is an untracked free.
+ * Sampling mode (MT_EV_F_SAMPLING, docs/sampling.md): only sampled blocks
+ * and failed calls make events, calls are counted in BPF (not here), a
+ * realloc's arg0 is 0 unless its old block was sampled, and
+ * MT_EV_F_UNSAMPLED (a realloc whose new block was not sampled) applies
+ * the release of the old block and nothing else. The aggregator weights
+ * each sampled block (mt_agg_set_sampling).
  */
 #ifndef MT_RULES_H
 #define MT_RULES_H

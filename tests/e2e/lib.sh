@@ -37,11 +37,50 @@ wait_for() {
 	return 1
 }
 
-# No BPF program of memtrace's may outlive it.
+# IDs of every loaded BPF program named like memtrace's (mt_*).
+mt_prog_ids_all() {
+	bpftool prog show -j 2>/dev/null | python3 -c '
+import json, sys
+print(" ".join(str(p["id"]) for p in json.load(sys.stdin) if p.get("name", "").startswith("mt_")))'
+}
+
+# snap_progs; ...; no_memtrace_progs: no memtrace program loaded since the
+# snapshot is still loaded. (Programs of other memtrace processes running
+# beside the tests were there before the snapshot, or go with them.)
+MT_PROGS_BEFORE=""
+snap_progs() { MT_PROGS_BEFORE=" $(mt_prog_ids_all) "; }
+# The kernel frees a program shortly after its last reference goes (RCU),
+# so both checks allow it two seconds.
 no_memtrace_progs() {
-	if bpftool prog show 2>/dev/null | grep -Eq 'name (mt_alloc_enter|mt_alloc_exit|mt_free_enter)'; then
-		bpftool prog show | grep -E 'mt_' 
-		return 1
-	fi
-	return 0
+	local id left try
+	for try in $(seq 40); do
+		left=""
+		for id in $(mt_prog_ids_all); do
+			case "$MT_PROGS_BEFORE" in *" $id "*) ;; *) left="$left $id" ;; esac
+		done
+		[ -z "$left" ] && return 0
+		sleep 0.05
+	done
+	echo "memtrace BPF programs still loaded:$left"
+	return 1
+}
+
+# IDs of the BPF programs a running memtrace holds (from its fds).
+memtrace_prog_ids() {
+	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u | tr '\n' ' '
+}
+
+# All of the given program IDs are gone.
+progs_gone() {
+	local id left try
+	for try in $(seq 40); do
+		left=""
+		for id in "$@"; do
+			bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"
+		done
+		[ -z "$left" ] && return 0
+		sleep 0.05
+	done
+	echo "programs still loaded:$left"
+	return 1
 }

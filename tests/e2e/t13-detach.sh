@@ -4,6 +4,7 @@
 # launch mode a duration ends tracing and leaves the program running.
 . "$(dirname "$0")/lib.sh"
 need_bpf
+snap_progs
 "$WL/mt_demo" 0 5000 >"$TMP/demo.out" &
 demo=$!
 CLEANUP_PIDS+=("$demo")
@@ -23,10 +24,13 @@ for sig in TERM INT; do
 	"$MT" -p "$demo" >/dev/null 2>"$TMP/$sig.err" &
 	mt=$!
 	wait_for "$TMP/$sig.err" 'attached to PID' || fail "no attach"
+	ids=$(memtrace_prog_ids "$mt")
+	[ -n "$ids" ] || fail "no BPF programs held by memtrace while attached"
 	sleep 0.3
 	kill -"$sig" "$mt"
 	wait "$mt" || fail "memtrace exited $? on SIG$sig: $(cat "$TMP/$sig.err")"
 	kill -0 "$demo" || fail "target died after SIG$sig"
+	progs_gone $ids || fail "programs remain after SIG$sig"
 	no_memtrace_progs || fail "programs remain after SIG$sig"
 done
 

@@ -9,6 +9,7 @@ errors=0
 expect_error() {
 	local want=$1 rc lines
 	shift 2
+	snap_progs
 	"$MT" "$@" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	lines=$(grep -c . "$TMP/err")
@@ -72,6 +73,7 @@ PY
 
 # A target exiting during attach: a clean error or a clean report, never a crash.
 for i in 1 2 3 4 5; do
+	snap_progs
 	"$WL/wl_exact" 20000 10 1 1 1 0 >/dev/null &
 	t=$!
 	"$MT" -p "$t" --json "$TMP/e.json" >/dev/null 2>"$TMP/err"

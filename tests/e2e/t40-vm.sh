@@ -10,6 +10,7 @@ skip() {
 	exit 77
 }
 need_bpf
+snap_progs
 [ -x "$WL/wl_vm" ] || fail "$WL/wl_vm not built"
 command -v python3 >/dev/null || skip "python3 not installed"
 # The checker (also used by t41-vm-efficiency.sh, which extracts it from here).
@@ -183,7 +184,5 @@ python3 "$CHECK" exact "$TMP/attach.json" "${args[@]}" || fail "attach: counts"
 python3 "$CHECK" rss "$TMP/attach.json" "$kb" || fail "attach: rss"
 kill "$pid" 2>/dev/null
 
-if bpftool prog show 2>/dev/null | grep -q 'name mt_vm_'; then
-	fail "memory-view BPF programs outlived memtrace"
-fi
+no_memtrace_progs || fail "memory-view BPF programs outlived memtrace"
 echo "pass"

@@ -347,6 +347,38 @@ static void test_lost_free_reuse(void)
 	MT_CHECK_EQ_U64(T->untracked_frees, 0);
 }
 
+/* Sampling-mode events: calls are not counted from events (BPF counts
+ * them); a realloc whose new block was not sampled releases the sampled
+ * old block and allocates nothing; a failed call is still a failure. */
+static void test_sampling_flags(void)
+{
+	struct mt_heap_event e[] = {
+		MALLOC(4096, 0xd000), REALLOC(0xd000, 64, 0xe000), MALLOC(1u << 20, 0),
+		REALLOC(0, 8192, 0xf000), FREE(0xf000),
+	};
+	size_t i;
+
+	setup();
+	MT_CHECK_EQ_U64(mt_agg_set_sampling(agg, 65536), 0);
+	for (i = 0; i < 5; i++)
+		e[i].flags = MT_EV_F_SAMPLING;
+	e[1].flags |= MT_EV_F_UNSAMPLED;
+	MT_CHECK_EQ_U64(apply_all(e, 2), 0);
+	MT_CHECK_EQ_U64(T->c.live_objects, 0);
+	MT_CHECK_EQ_U64(T->c.live_bytes, 0);
+	MT_CHECK(T->c.allocs > 1);                    /* weighted: 1 / p > 1 */
+	MT_CHECK_EQ_U64(T->c.allocs, T->c.frees);
+	MT_CHECK_EQ_U64(T->untracked_frees, 0);
+	MT_CHECK_EQ_U64(apply_all(e + 2, 3), 0);
+	MT_CHECK_EQ_U64(T->failed_allocs, 1);
+	MT_CHECK_EQ_U64(T->c.live_objects, 0);
+	MT_CHECK_EQ_U64(T->calls[EP_MALLOC] + T->calls[EP_REALLOC] + T->calls[EP_FREE], 0);
+	/* The same realloc without the flag would have allocated. */
+	e[1].flags = MT_EV_F_SAMPLING;
+	MT_CHECK_EQ_U64(apply_all(e, 2), 0);
+	MT_CHECK(T->c.live_objects > 0);
+}
+
 static void test_unknown_kind(void)
 {
 	struct mt_heap_event e = ev(MT_K_COUNT, 9, 1, 2, 3, 0xc000);
@@ -380,6 +412,7 @@ int main(void)
 	MT_RUN(test_free_null_and_untracked);
 	MT_RUN(test_zero_size_null_not_failed);
 	MT_RUN(test_lost_free_reuse);
+	MT_RUN(test_sampling_flags);
 	MT_RUN(test_unknown_kind);
 	mt_agg_free(agg);
 	return mt_test_done();

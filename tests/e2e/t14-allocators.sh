@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Replacement allocators: with jemalloc, tcmalloc or mimalloc preloaded,
+# memtrace probes the object that really provides malloc (launch and attach
+# mode) and the workload's own calls are exact. The allocators' own start-up
+# calls are real calls too, so whole-process totals are not compared here.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+libdir=/usr/lib/x86_64-linux-gnu
+args=(23 17 13 7 0 11)
+tested=0
+for lib in libjemalloc.so.2 libtcmalloc_minimal.so.4 libmimalloc.so.2; do
+	[ -e "$libdir/$lib" ] || { [ "${CI:-}" = true ] && fail "$lib missing (tools/install-deps.sh installs it)"; continue; }
+	LD_PRELOAD=$libdir/$lib "$MT" --no-vm --json "$TMP/l.json" -- "$WL/wl_exact" "${args[@]}" \
+		>/dev/null 2>"$TMP/err" || fail "$lib launch: memtrace exited $?: $(cat "$TMP/err")"
+	LD_PRELOAD=$libdir/$lib "$WL/wl_exact" --attach "${args[@]}" >"$TMP/wl.out" &
+	wl=$!
+	CLEANUP_PIDS+=("$wl")
+	wait_for "$TMP/wl.out" '^ready' || fail "workload did not start"
+	"$MT" --no-vm -p "$wl" --min-age 0 --json "$TMP/a.json" >/dev/null 2>"$TMP/err" &
+	mt=$!
+	wait_for "$TMP/err" 'attached to PID' || fail "$lib: memtrace did not attach"
+	kill -USR1 "$wl"
+	wait_for "$TMP/wl.out" '^done' || fail "workload did not finish"
+	kill -INT "$mt"; wait "$mt" || fail "$lib attach: memtrace exited $?"
+	kill -TERM "$wl"; wait "$wl"
+	python3 - "$lib" "$TMP/l.json" "$TMP/a.json" "${args[@]}" <<'PY' || exit 1
+import json, sys
+lib, paths, a = sys.argv[1], sys.argv[2:4], [int(x) for x in sys.argv[4:]]
+churn, window, leak_a, leak_b, _, pre = a
+for mode, path in zip(("launch", "attach"), paths):
+    r = json.load(open(path))
+    # attach mode sees the file the symlink names (libtcmalloc_minimal.so.4.5.10)
+    base = r["target"]["allocator"].rsplit("/", 1)[-1]
+    assert base.startswith(lib), (mode, r["target"]["allocator"])
+    assert r["lost_events"] == 0, (mode, r["lost_events"])
+    sites = {}
+    for s in r["sites"] + r["leaks"]:
+        f = s["stack"][0]["func"] if s["stack"] else None
+        sites[f] = s
+    want = {"wl_churn": (churn, 0, churn), "wl_window": (window, 0, window),
+            "wl_leak_small": (leak_a, leak_a, 0), "wl_leak_calloc": (leak_b, leak_b, 0)}
+    for f, (allocs, live, frees) in want.items():
+        s = sites.get(f)
+        got = s and (s["allocs"], s["live_objects"], s["frees"])
+        assert got == (allocs, live, frees), (lib, mode, f, got, (allocs, live, frees))
+    if mode == "attach":
+        assert r["totals"]["untracked_frees"] >= pre, r["totals"]
+print("ok:", lib, "probed and exact in launch and attach mode")
+PY
+	tested=$((tested + 1))
+done
+[ $tested -gt 0 ] || skip "no replacement allocator installed"

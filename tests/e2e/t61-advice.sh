@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Pool advice: wl_advice's hot site (64 B blocks in batches of a prime 37,
+# ~250k/s, short-lived) gets an object_pool of capacity 37; its long-lived
+# random-size site gets none. Both with a reason.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+[ -x "$WL/wl_advice" ] || fail "$WL/wl_advice not built"
+batch=37
+"$MT" --json "$TMP/r.json" -- "$WL/wl_advice" 3 "$batch" >"$TMP/out" 2>"$TMP/err" ||
+	fail "memtrace exited $?: $(cat "$TMP/err")"
+grep -q '^pool advice:' "$TMP/out" || fail "no 'pool advice' section in the text report"
+python3 - "$TMP/r.json" "$batch" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+batch = int(sys.argv[2])
+
+def die(msg):
+    print("FAIL:", msg)
+    for a in r.get("advice", []):
+        print(" ", a["pool"], a["capacity"], a["object_size"], a["reason"],
+              [f["func"] for f in a["stack"]][:2])
+    sys.exit(1)
+
+def by_func(fn):
+    return [a for a in r["advice"] if any(f["func"] == fn for f in a["stack"])]
+
+if r["lost_events"]:
+    die("%d events lost: the peak live count cannot be exact" % r["lost_events"])
+hot, cold = by_func("wl_hot_objects"), by_func("wl_long_lived")
+if len(hot) != 1 or len(cold) != 1:
+    die("expected one advice entry per workload site")
+h, c = hot[0], cold[0]
+if h["pool"] != "object_pool":
+    die("hot site: %s, expected object_pool" % h["pool"])
+if h["capacity"] != batch or h["object_size"] != 64:
+    die("hot site: capacity %d, object_size %s; expected %d and 64" %
+        (h["capacity"], h["object_size"], batch))
+# calls saved = its (allocs + frees) per second, from the same report.
+site = [s for s in r["sites"] if s["site"] == h["site"]]
+if site:
+    want = (site[0]["allocs"] + site[0]["frees"]) / r["duration_s"]
+    if abs(h["calls_saved_per_s"] - want) > 0.01 * want:
+        die("calls_saved_per_s %.0f, expected %.0f" % (h["calls_saved_per_s"], want))
+if h["calls_saved_per_s"] < 50000:
+    die("hot site saves only %.0f calls/s" % h["calls_saved_per_s"])
+if c["pool"] != "none" or c["capacity"] != 0:
+    die("long-lived site: %s, expected none" % c["pool"])
+if not h["reason"] or not c["reason"]:
+    die("an advice entry has no reason")
+print("ok: hot %s cap %d saves %.0f/s (%s); cold %s (%s)" % (
+    h["pool"], h["capacity"], h["calls_saved_per_s"], h["reason"], c["pool"], c["reason"]))
+PY
