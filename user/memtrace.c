@@ -24,12 +24,12 @@
 #include "mt_agg.h"
 #include "mt_alloc_lib.h"
 #include "mt_analysis.h"
+#include "mt_diff.h"
 #include "mt_events.h"
 #include "mt_heap.h"
 #include "mt_launch.h"
 #include "mt_log.h"
 #include "mt_opts.h"
-#include "mt_diff.h"
 #include "mt_reach.h"
 #include "mt_report.h"
 #include "mt_sym.h"
@@ -296,7 +296,8 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 
 enum stop_reason { STOP_NONE, STOP_SIGNAL, STOP_DURATION, STOP_EXITED, STOP_ERROR };
 
-/* Returns a stop reason once tracing should end. */
+/* The reachability scan drains events once the target is stopped, so the
+ * live table matches its memory. */
 static int drain(void *s)
 {
 	return consume(s);
@@ -319,6 +320,7 @@ static void scan_reach(struct mt_session *s)
 	mt_debug("reachability: paused %.3f ms", mt_reach_stats(s->reach)->pause_ms);
 }
 
+/* Returns a stop reason once tracing should end. */
 static enum stop_reason handle_signals(struct mt_session *s)
 {
 	struct signalfd_siginfo si;
