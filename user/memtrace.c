@@ -241,6 +241,7 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	const char *names[MT_AGG_MAX_EPS];
 	struct mt_report_opts ro = {
 		.launch = s->launched,
+		.no_heap = s->opts.no_heap,
 		.min_age_ns = (uint64_t)(s->opts.min_age_s * NS_PER_S),
 		.top_sites = final ? s->opts.top : (s->opts.top < 5 ? s->opts.top : 5),
 	};

@@ -231,3 +231,21 @@ int mt_json_finish(struct mt_json *j)
 		set_err(j, errno ? -errno : -EIO);
 	return j->err;
 }
+
+void mt_json_key_u64(struct mt_json *j, const char *key, uint64_t v)
+{
+	mt_json_key(j, key);
+	mt_json_u64(j, v);
+}
+
+void mt_json_key_double(struct mt_json *j, const char *key, double v)
+{
+	mt_json_key(j, key);
+	mt_json_double(j, v);
+}
+
+void mt_json_key_str(struct mt_json *j, const char *key, const char *s)
+{
+	mt_json_key(j, key);
+	mt_json_str(j, s);
+}

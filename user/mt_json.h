@@ -39,6 +39,11 @@ void mt_json_double(struct mt_json *j, double v);
 void mt_json_bool(struct mt_json *j, bool v);
 void mt_json_null(struct mt_json *j);
 void mt_json_hex(struct mt_json *j, uint64_t v);        /* "0x..." string */
+/* A key and its value in one call. */
+void mt_json_key_u64(struct mt_json *j, const char *key, uint64_t v);
+void mt_json_key_double(struct mt_json *j, const char *key, double v);
+void mt_json_key_str(struct mt_json *j, const char *key, const char *s);  /* NULL: null */
+
 /* Ends the document (newline, flush); returns j->err or the flush error.
  * Errors: -E2BIG nesting deeper than MT_JSON_MAX_DEPTH - 1, -EINVAL an
  * unbalanced end or an unfinished document, else the write's -errno. */

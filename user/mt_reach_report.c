@@ -11,12 +11,6 @@
 #include "mt_reach.h"
 #include "mt_report.h"
 
-static void key_u64(struct mt_json *j, const char *k, uint64_t v)
-{
-	mt_json_key(j, k);
-	mt_json_u64(j, v);
-}
-
 static int reach_json(struct mt_json *j, void *arg)
 {
 	const struct mt_reach_stats *st = mt_reach_stats(arg);
@@ -26,18 +20,18 @@ static int reach_json(struct mt_json *j, void *arg)
 	mt_json_double(j, st->pause_ms);
 	mt_json_key(j, "scan_ms");
 	mt_json_double(j, st->scan_ms);
-	key_u64(j, "threads", st->threads);
-	key_u64(j, "root_regions", st->root_regions);
-	key_u64(j, "roots_bytes", st->roots_bytes);
-	key_u64(j, "heap_regions", st->heap_regions);
-	key_u64(j, "blocks", st->blocks);
-	key_u64(j, "blocks_scanned", st->blocks_scanned);
-	key_u64(j, "heap_bytes_scanned", st->heap_bytes_scanned);
-	key_u64(j, "unreadable_bytes", st->unreadable_bytes);
-	key_u64(j, "lost_objects", st->all.lost_objects);
-	key_u64(j, "lost_bytes", st->all.lost_bytes);
-	key_u64(j, "reachable_objects", st->all.reachable_objects);
-	key_u64(j, "reachable_bytes", st->all.reachable_bytes);
+	mt_json_key_u64(j, "threads", st->threads);
+	mt_json_key_u64(j, "root_regions", st->root_regions);
+	mt_json_key_u64(j, "roots_bytes", st->roots_bytes);
+	mt_json_key_u64(j, "heap_regions", st->heap_regions);
+	mt_json_key_u64(j, "blocks", st->blocks);
+	mt_json_key_u64(j, "blocks_scanned", st->blocks_scanned);
+	mt_json_key_u64(j, "heap_bytes_scanned", st->heap_bytes_scanned);
+	mt_json_key_u64(j, "unreadable_bytes", st->unreadable_bytes);
+	mt_json_key_u64(j, "lost_objects", st->all.lost_objects);
+	mt_json_key_u64(j, "lost_bytes", st->all.lost_bytes);
+	mt_json_key_u64(j, "reachable_objects", st->all.reachable_objects);
+	mt_json_key_u64(j, "reachable_bytes", st->all.reachable_bytes);
 	mt_json_obj_end(j);
 	return 0;
 }

@@ -47,6 +47,7 @@ struct mt_report_target {
 
 struct mt_report_opts {
 	bool launch;            /* launch mode: every live object is a leak */
+	bool no_heap;           /* --no-heap: no allocator figures to show */
 	uint64_t min_age_ns;    /* attach mode: leak age threshold */
 	unsigned top_sites;     /* sites listed, 0 = default (10) */
 	unsigned max_frames;    /* frames per stack in text, 0 = default (8) */

@@ -8,61 +8,43 @@
 #include "mt_json.h"
 #include "mt_report.h"
 
-static void key_u64(struct mt_json *j, const char *k, uint64_t v)
-{
-	mt_json_key(j, k);
-	mt_json_u64(j, v);
-}
-
-static void key_double(struct mt_json *j, const char *k, double v)
-{
-	mt_json_key(j, k);
-	mt_json_double(j, v);
-}
-
-static void key_str(struct mt_json *j, const char *k, const char *v)
-{
-	mt_json_key(j, k);
-	mt_json_str(j, v);
-}
-
 static void write_target(struct mt_json *j, const struct mt_report_target *t)
 {
 	mt_json_obj_begin(j);
 	mt_json_key(j, "pid");
 	mt_json_i64(j, t->pid);
-	key_str(j, "comm", t->comm[0] ? t->comm : NULL);
-	key_str(j, "exe", t->exe[0] ? t->exe : NULL);
-	key_str(j, "allocator", t->allocator[0] ? t->allocator : NULL);
+	mt_json_key_str(j, "comm", t->comm[0] ? t->comm : NULL);
+	mt_json_key_str(j, "exe", t->exe[0] ? t->exe : NULL);
+	mt_json_key_str(j, "allocator", t->allocator[0] ? t->allocator : NULL);
 	mt_json_obj_end(j);
 }
 
 static void write_totals(struct mt_json *j, const struct mt_totals *t)
 {
 	mt_json_obj_begin(j);
-	key_u64(j, "allocs", t->c.allocs);
-	key_u64(j, "frees", t->c.frees);
-	key_u64(j, "alloc_bytes", t->c.alloc_bytes);
-	key_u64(j, "free_bytes", t->c.free_bytes);
-	key_u64(j, "live_objects", t->c.live_objects);
-	key_u64(j, "live_bytes", t->c.live_bytes);
-	key_u64(j, "peak_live_bytes", t->c.peak_live_bytes);
-	key_u64(j, "untracked_frees", t->untracked_frees);
-	key_u64(j, "failed_allocs", t->failed_allocs);
-	key_u64(j, "stale_replaced", t->stale_replaced);
+	mt_json_key_u64(j, "allocs", t->c.allocs);
+	mt_json_key_u64(j, "frees", t->c.frees);
+	mt_json_key_u64(j, "alloc_bytes", t->c.alloc_bytes);
+	mt_json_key_u64(j, "free_bytes", t->c.free_bytes);
+	mt_json_key_u64(j, "live_objects", t->c.live_objects);
+	mt_json_key_u64(j, "live_bytes", t->c.live_bytes);
+	mt_json_key_u64(j, "peak_live_bytes", t->c.peak_live_bytes);
+	mt_json_key_u64(j, "untracked_frees", t->untracked_frees);
+	mt_json_key_u64(j, "failed_allocs", t->failed_allocs);
+	mt_json_key_u64(j, "stale_replaced", t->stale_replaced);
 	mt_json_obj_end(j);
 }
 
 static void write_drops(struct mt_json *j, const struct mt_drops *d)
 {
 	mt_json_obj_begin(j);
-	key_u64(j, "ringbuf_full", d->ringbuf_full);
-	key_u64(j, "stack_fail", d->stack_fail);
-	key_u64(j, "state_full", d->state_full);
-	key_u64(j, "depth_overflow", d->depth_overflow);
+	mt_json_key_u64(j, "ringbuf_full", d->ringbuf_full);
+	mt_json_key_u64(j, "stack_fail", d->stack_fail);
+	mt_json_key_u64(j, "state_full", d->state_full);
+	mt_json_key_u64(j, "depth_overflow", d->depth_overflow);
 	if (d->free_unsampled || d->sampled_full) {   /* sampling only */
-		key_u64(j, "free_unsampled", d->free_unsampled);
-		key_u64(j, "sampled_full", d->sampled_full);
+		mt_json_key_u64(j, "free_unsampled", d->free_unsampled);
+		mt_json_key_u64(j, "sampled_full", d->sampled_full);
 	}
 	mt_json_obj_end(j);
 }
@@ -85,10 +67,10 @@ static void write_calls(struct mt_json *j, const struct mt_report *r)
 static void write_rates(struct mt_json *j, const struct mt_rates *r)
 {
 	mt_json_obj_begin(j);
-	key_double(j, "seconds", r->seconds);
-	key_double(j, "allocs_per_s", r->allocs_per_s);
-	key_double(j, "bytes_per_s", r->bytes_per_s);
-	key_double(j, "frees_per_s", r->frees_per_s);
+	mt_json_key_double(j, "seconds", r->seconds);
+	mt_json_key_double(j, "allocs_per_s", r->allocs_per_s);
+	mt_json_key_double(j, "bytes_per_s", r->bytes_per_s);
+	mt_json_key_double(j, "frees_per_s", r->frees_per_s);
 	mt_json_obj_end(j);
 }
 
@@ -97,19 +79,19 @@ static void write_frame(struct mt_json *j, const struct mt_frame *f)
 	mt_json_obj_begin(j);
 	mt_json_key(j, "addr");
 	mt_json_hex(j, f->addr);
-	key_str(j, "func", f->func);
+	mt_json_key_str(j, "func", f->func);
 	mt_json_key(j, "func_off");
 	if (f->func)
 		mt_json_u64(j, f->func_off);
 	else
 		mt_json_null(j);
-	key_str(j, "module", f->module);
+	mt_json_key_str(j, "module", f->module);
 	mt_json_key(j, "module_off");
 	if (f->module)
 		mt_json_hex(j, f->module_off);
 	else
 		mt_json_null(j);
-	key_str(j, "file", f->file);
+	mt_json_key_str(j, "file", f->file);
 	mt_json_key(j, "line");
 	if (f->line > 0)
 		mt_json_i64(j, f->line);
@@ -140,20 +122,20 @@ static void write_site(struct mt_json *j, const struct mt_report_site *s, bool r
 		mt_json_null(j);
 	else
 		mt_json_u64(j, s->site);
-	key_u64(j, "objects", s->objects);
-	key_u64(j, "bytes", s->bytes);
+	mt_json_key_u64(j, "objects", s->objects);
+	mt_json_key_u64(j, "bytes", s->bytes);
 	mt_json_key(j, "oldest_age_s");
 	if (s->oldest_age_s >= 0)
 		mt_json_double(j, s->oldest_age_s);
 	else
 		mt_json_null(j);
-	key_u64(j, "allocs", s->allocs);
-	key_u64(j, "frees", s->frees);
-	key_u64(j, "alloc_bytes", s->alloc_bytes);
-	key_u64(j, "free_bytes", s->free_bytes);
-	key_u64(j, "live_objects", s->live_objects);
-	key_u64(j, "live_bytes", s->live_bytes);
-	key_u64(j, "peak_live_bytes", s->peak_live_bytes);
+	mt_json_key_u64(j, "allocs", s->allocs);
+	mt_json_key_u64(j, "frees", s->frees);
+	mt_json_key_u64(j, "alloc_bytes", s->alloc_bytes);
+	mt_json_key_u64(j, "free_bytes", s->free_bytes);
+	mt_json_key_u64(j, "live_objects", s->live_objects);
+	mt_json_key_u64(j, "live_bytes", s->live_bytes);
+	mt_json_key_u64(j, "peak_live_bytes", s->peak_live_bytes);
 	if (s->uncertain) {
 		mt_json_key(j, "uncertain");
 		mt_json_bool(j, true);
@@ -161,10 +143,10 @@ static void write_site(struct mt_json *j, const struct mt_report_site *s, bool r
 	for (i = 0; i < r->nsite_extras && s->site != MT_SITE_NONE; i++)
 		r->site_extras[i].json(j, s->site, leak, r->site_extras[i].arg);
 	if (reach) {
-		key_u64(j, "lost_objects", s->lost_objects);
-		key_u64(j, "lost_bytes", s->lost_bytes);
-		key_u64(j, "reachable_objects", s->reachable_objects);
-		key_u64(j, "reachable_bytes", s->reachable_bytes);
+		mt_json_key_u64(j, "lost_objects", s->lost_objects);
+		mt_json_key_u64(j, "lost_bytes", s->lost_bytes);
+		mt_json_key_u64(j, "reachable_objects", s->reachable_objects);
+		mt_json_key_u64(j, "reachable_bytes", s->reachable_bytes);
 	}
 	mt_json_key(j, "stack");
 	mt_json_arr_begin(j);
@@ -193,17 +175,19 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 
 	mt_json_init(&j, f);
 	mt_json_obj_begin(&j);
-	key_u64(&j, "version", MT_REPORT_VERSION);
+	mt_json_key_u64(&j, "version", MT_REPORT_VERSION);
 	mt_json_key(&j, "target");
 	write_target(&j, &r->target);
-	key_str(&j, "mode", r->opts.launch ? "launch" : "attach");
-	key_double(&j, "duration_s", r->duration_s);
-	key_double(&j, "min_age_s", r->opts.launch ? 0.0 : (double)r->opts.min_age_ns / 1e9);
-	key_u64(&j, "lost_events", r->totals.lost_events);
+	mt_json_key_str(&j, "mode", r->opts.launch ? "launch" : "attach");
+	mt_json_key(&j, "heap_traced");
+	mt_json_bool(&j, !r->opts.no_heap);
+	mt_json_key_double(&j, "duration_s", r->duration_s);
+	mt_json_key_double(&j, "min_age_s", r->opts.launch ? 0.0 : (double)r->opts.min_age_ns / 1e9);
+	mt_json_key_u64(&j, "lost_events", r->totals.lost_events);
 	if (r->sample_bytes) {
 		mt_json_key(&j, "sampling");
 		mt_json_obj_begin(&j);
-		key_u64(&j, "mean_bytes", r->sample_bytes);
+		mt_json_key_u64(&j, "mean_bytes", r->sample_bytes);
 		mt_json_key(&j, "estimated");
 		mt_json_bool(&j, true);
 		mt_json_obj_end(&j);
@@ -223,14 +207,14 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_obj_end(&j);
 	mt_json_key(&j, "leak_summary");
 	mt_json_obj_begin(&j);
-	key_u64(&j, "stacks", r->nleaks);
-	key_u64(&j, "objects", r->leak_objects);
-	key_u64(&j, "bytes", r->leak_bytes);
+	mt_json_key_u64(&j, "stacks", r->nleaks);
+	mt_json_key_u64(&j, "objects", r->leak_objects);
+	mt_json_key_u64(&j, "bytes", r->leak_bytes);
 	if (r->reach) {
-		key_u64(&j, "lost_objects", r->lost_objects);
-		key_u64(&j, "lost_bytes", r->lost_bytes);
-		key_u64(&j, "reachable_objects", r->reachable_objects);
-		key_u64(&j, "reachable_bytes", r->reachable_bytes);
+		mt_json_key_u64(&j, "lost_objects", r->lost_objects);
+		mt_json_key_u64(&j, "lost_bytes", r->lost_bytes);
+		mt_json_key_u64(&j, "reachable_objects", r->reachable_objects);
+		mt_json_key_u64(&j, "reachable_bytes", r->reachable_bytes);
 	}
 	mt_json_obj_end(&j);
 	mt_json_key(&j, "leaks");

@@ -193,6 +193,8 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 	fprintf(f, "memtrace: pid %d (%s) %s, %.3f s%s\n", r->target.pid,
 		r->target.comm[0] ? r->target.comm : "?", r->target.exe,
 		r->duration_s, final ? ", final report" : "");
+	if (r->opts.no_heap)
+		goto extras;  /* only the kernel-side view was traced */
 	if (r->sample_bytes)
 		fprintf(f, "(estimated) sampling 1 in ~%" PRIu64 " bytes: object and byte figures "
 			"are estimates; calls are exact\n", r->sample_bytes);
@@ -221,6 +223,7 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 
 	if (final)
 		print_leaks(f, r);
+extras:
 	for (i = 0; i < r->nextras; i++) {
 		if (r->extras[i].text) {
 			err = r->extras[i].text(f, r, final, r->extras[i].arg);

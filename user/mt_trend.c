@@ -457,7 +457,8 @@ bool mt_trend_keep_leak(void *arg, uint32_t site)
 	return !r || r->cls == MT_TREND_GROWING || r->cls == MT_TREND_UNKNOWN;
 }
 
-static void key_double(struct mt_json *j, const char *k, double v)
+/* Seconds, or null when unknown (negative). */
+static void key_seconds(struct mt_json *j, const char *k, double v)
 {
 	mt_json_key(j, k);
 	if (v < 0)
@@ -485,11 +486,11 @@ void mt_trend_write_site_json(struct mt_json *j, const struct mt_trend_site *r)
 	mt_json_double(j, r->max_freed_age_s);
 	mt_json_key(j, "peak_sampled_bytes");
 	mt_json_u64(j, r->peak_bytes);
-	key_double(j, "age_p50_s", r->age_p50_s);
-	key_double(j, "age_p90_s", r->age_p90_s);
-	key_double(j, "age_max_s", r->age_max_s);
-	key_double(j, "first_seen_s", r->first_seen_s);
-	key_double(j, "last_seen_s", r->last_seen_s);
+	key_seconds(j, "age_p50_s", r->age_p50_s);
+	key_seconds(j, "age_p90_s", r->age_p90_s);
+	key_seconds(j, "age_max_s", r->age_max_s);
+	key_seconds(j, "first_seen_s", r->first_seen_s);
+	key_seconds(j, "last_seen_s", r->last_seen_s);
 	mt_json_obj_end(j);
 }
 

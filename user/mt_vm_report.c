@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include "mt_report.h"
 #include "mt_vm_int.h"
 
 #define TOP_MAPPINGS 10
@@ -70,52 +71,42 @@ static const char *alloc_class(enum mt_vm_alloc_class a)
 
 /* ---- JSON ---- */
 
-static void json_u64(struct mt_json *j, const char *key, uint64_t v)
+/* An origin's frames as a report stack, so they read exactly like the
+ * heap's in text and JSON. buf holds MT_VM_MAX_FRAMES frames. */
+static void origin_stack(struct mt_vm *vm, const struct mt_vm_origin *o, struct mt_frame *buf,
+			 struct mt_report_stack *st)
 {
-	mt_json_key(j, key);
-	mt_json_u64(j, v);
+	uint32_t i;
+
+	for (i = 0; i < o->nframes && i < MT_VM_MAX_FRAMES; i++) {
+		buf[i] = (struct mt_frame){ .addr = o->frames[i] };
+		if (vm->sym)
+			mt_sym_resolve(vm->sym, o->frames[i], true, &buf[i]);
+	}
+	st->nframes = i;
+	st->frames = buf;
 }
 
 static void json_stack(struct mt_json *j, struct mt_vm *vm, const struct mt_vm_origin *o)
 {
-	uint32_t i;
+	struct mt_frame buf[MT_VM_MAX_FRAMES];
+	struct mt_report_stack st;
 
+	origin_stack(vm, o, buf, &st);
 	mt_json_key(j, "stack");
-	mt_json_arr_begin(j);
-	for (i = 0; i < o->nframes; i++) {
-		struct mt_frame fr = { .addr = o->frames[i] };
-
-		if (vm->sym)
-			mt_sym_resolve(vm->sym, o->frames[i], true, &fr);
-		mt_json_obj_begin(j);
-		mt_json_key(j, "addr");
-		mt_json_hex(j, o->frames[i]);
-		mt_json_key(j, "func");
-		mt_json_str(j, fr.func);
-		mt_json_key(j, "module");
-		mt_json_str(j, fr.module);
-		mt_json_key(j, "file");
-		mt_json_str(j, fr.file);
-		mt_json_key(j, "line");
-		if (fr.line > 0)
-			mt_json_i64(j, fr.line);
-		else
-			mt_json_null(j);
-		mt_json_obj_end(j);
-	}
-	mt_json_arr_end(j);
+	mt_report_json_stack(j, &st);
 }
 
 static void json_counts(struct mt_json *j, const struct mt_vm_counts *c)
 {
-	json_u64(j, "mmaps", c->mmaps);
-	json_u64(j, "mremaps", c->mremaps);
-	json_u64(j, "munmaps", c->munmaps);
-	json_u64(j, "bytes_mapped", c->bytes_mapped);
-	json_u64(j, "bytes_unmapped", c->bytes_unmapped);
-	json_u64(j, "bytes_released", c->bytes_released);
-	json_u64(j, "page_faults", c->page_faults);
-	json_u64(j, "bytes_faulted", c->bytes_faulted);
+	mt_json_key_u64(j, "mmaps", c->mmaps);
+	mt_json_key_u64(j, "mremaps", c->mremaps);
+	mt_json_key_u64(j, "munmaps", c->munmaps);
+	mt_json_key_u64(j, "bytes_mapped", c->bytes_mapped);
+	mt_json_key_u64(j, "bytes_unmapped", c->bytes_unmapped);
+	mt_json_key_u64(j, "bytes_released", c->bytes_released);
+	mt_json_key_u64(j, "page_faults", c->page_faults);
+	mt_json_key_u64(j, "bytes_faulted", c->bytes_faulted);
 }
 
 static void json_origin_head(struct mt_json *j, const struct mt_vm_origin *o)
@@ -186,10 +177,10 @@ static int json_lists(struct mt_json *j, struct mt_vm *vm)
 		json_origin_head(j, o);
 		mt_json_key(j, "alive");
 		mt_json_bool(j, r->alive);
-		json_u64(j, "live_bytes", r->alive ? r->live_bytes : 0);
-		json_u64(j, "page_faults", r->page_faults);
-		json_u64(j, "bytes_faulted", r->bytes_faulted);
-		json_u64(j, "bytes_released", r->bytes_released);
+		mt_json_key_u64(j, "live_bytes", r->alive ? r->live_bytes : 0);
+		mt_json_key_u64(j, "page_faults", r->page_faults);
+		mt_json_key_u64(j, "bytes_faulted", r->bytes_faulted);
+		mt_json_key_u64(j, "bytes_released", r->bytes_released);
 		json_stack(j, vm, o);
 		mt_json_obj_end(j);
 	}
@@ -221,12 +212,12 @@ int mt_vm_write_json(struct mt_json *j, void *arg)
 	mt_json_obj_end(j);
 	mt_json_key(j, "duration_s");
 	mt_json_double(j, f.duration_s);
-	json_u64(j, "rss_bytes", f.rss_total);
-	json_u64(j, "rss_anon_bytes", f.rss[MT_VM_RSS_ANON]);
-	json_u64(j, "rss_file_bytes", f.rss[MT_VM_RSS_FILE]);
-	json_u64(j, "rss_shmem_bytes", f.rss[MT_VM_RSS_SHMEM]);
-	json_u64(j, "swap_bytes", f.rss[MT_VM_RSS_SWAP]);
-	json_u64(j, "rss_peak_bytes", vm->rss_peak > f.rss_total ? vm->rss_peak : f.rss_total);
+	mt_json_key_u64(j, "rss_bytes", f.rss_total);
+	mt_json_key_u64(j, "rss_anon_bytes", f.rss[MT_VM_RSS_ANON]);
+	mt_json_key_u64(j, "rss_file_bytes", f.rss[MT_VM_RSS_FILE]);
+	mt_json_key_u64(j, "rss_shmem_bytes", f.rss[MT_VM_RSS_SHMEM]);
+	mt_json_key_u64(j, "swap_bytes", f.rss[MT_VM_RSS_SWAP]);
+	mt_json_key_u64(j, "rss_peak_bytes", vm->rss_peak > f.rss_total ? vm->rss_peak : f.rss_total);
 	json_opt_u64(j, "vm_rss_bytes", f.have_rss_status, f.rss_status);
 	json_opt_u64(j, "heap_live_bytes", vm->heap_known, vm->heap_live_bytes);
 	json_opt_u64(j, "heap_objects", vm->heap_known, vm->heap_objects);
@@ -240,31 +231,31 @@ int mt_vm_write_json(struct mt_json *j, void *arg)
 		mt_json_i64(j, f.overhead);
 	else
 		mt_json_null(j);
-	json_u64(j, "mapped_bytes", t->mapped_bytes);
-	json_u64(j, "unmapped_bytes", t->unmapped_bytes);
-	json_u64(j, "released_bytes", t->released_bytes);
-	json_u64(j, "brk_growth_bytes", t->brk_growth_bytes);
-	json_u64(j, "brk_shrink_bytes", t->brk_shrink_bytes);
-	json_u64(j, "mmaps", t->mmaps);
-	json_u64(j, "munmaps", t->munmaps);
-	json_u64(j, "mremaps", t->mremaps);
-	json_u64(j, "brks", t->brks);
-	json_u64(j, "madvises", t->madvises);
-	json_u64(j, "page_faults", t->page_faults);
-	json_u64(j, "page_faults_not_present", t->faults_not_present);
-	json_u64(j, "page_faults_kernel", t->faults_kernel);
-	json_u64(j, "page_faults_unattributed", t->faults_unknown);
-	json_u64(j, "bytes_faulted", t->faults_not_present * MT_VM_PAGE);
+	mt_json_key_u64(j, "mapped_bytes", t->mapped_bytes);
+	mt_json_key_u64(j, "unmapped_bytes", t->unmapped_bytes);
+	mt_json_key_u64(j, "released_bytes", t->released_bytes);
+	mt_json_key_u64(j, "brk_growth_bytes", t->brk_growth_bytes);
+	mt_json_key_u64(j, "brk_shrink_bytes", t->brk_shrink_bytes);
+	mt_json_key_u64(j, "mmaps", t->mmaps);
+	mt_json_key_u64(j, "munmaps", t->munmaps);
+	mt_json_key_u64(j, "mremaps", t->mremaps);
+	mt_json_key_u64(j, "brks", t->brks);
+	mt_json_key_u64(j, "madvises", t->madvises);
+	mt_json_key_u64(j, "page_faults", t->page_faults);
+	mt_json_key_u64(j, "page_faults_not_present", t->faults_not_present);
+	mt_json_key_u64(j, "page_faults_kernel", t->faults_kernel);
+	mt_json_key_u64(j, "page_faults_unattributed", t->faults_unknown);
+	mt_json_key_u64(j, "bytes_faulted", t->faults_not_present * MT_VM_PAGE);
 	mt_json_key(j, "page_fault_rate_per_s");
 	mt_json_double(j, f.fault_rate);
-	json_u64(j, "lost_events", f.drops[MT_VM_C_RB_FULL_CALL] + f.drops[MT_VM_C_RB_FULL_FAULT]);
+	mt_json_key_u64(j, "lost_events", f.drops[MT_VM_C_RB_FULL_CALL] + f.drops[MT_VM_C_RB_FULL_FAULT]);
 	mt_json_key(j, "drops");
 	mt_json_obj_begin(j);
-	json_u64(j, "ringbuf_full_calls", f.drops[MT_VM_C_RB_FULL_CALL]);
-	json_u64(j, "ringbuf_full_faults", f.drops[MT_VM_C_RB_FULL_FAULT]);
-	json_u64(j, "stack_fail", f.drops[MT_VM_C_STACK_FAIL]);
-	json_u64(j, "state_full", f.drops[MT_VM_C_STATE_FULL]);
-	json_u64(j, "stack_scan_fail", f.drops[MT_VM_C_SCAN_FAIL]);
+	mt_json_key_u64(j, "ringbuf_full_calls", f.drops[MT_VM_C_RB_FULL_CALL]);
+	mt_json_key_u64(j, "ringbuf_full_faults", f.drops[MT_VM_C_RB_FULL_FAULT]);
+	mt_json_key_u64(j, "stack_fail", f.drops[MT_VM_C_STACK_FAIL]);
+	mt_json_key_u64(j, "state_full", f.drops[MT_VM_C_STATE_FULL]);
+	mt_json_key_u64(j, "stack_scan_fail", f.drops[MT_VM_C_SCAN_FAIL]);
 	mt_json_obj_end(j);
 	err = json_lists(j, vm);
 	if (err && !j->err)
@@ -277,13 +268,13 @@ int mt_vm_write_json(struct mt_json *j, void *arg)
 		mt_json_obj_begin(j);
 		mt_json_key(j, "t_s");
 		mt_json_double(j, p->t_ns / 1e9);
-		json_u64(j, "rss_anon_bytes", p->rss[MT_VM_RSS_ANON]);
-		json_u64(j, "rss_file_bytes", p->rss[MT_VM_RSS_FILE]);
-		json_u64(j, "rss_shmem_bytes", p->rss[MT_VM_RSS_SHMEM]);
+		mt_json_key_u64(j, "rss_anon_bytes", p->rss[MT_VM_RSS_ANON]);
+		mt_json_key_u64(j, "rss_file_bytes", p->rss[MT_VM_RSS_FILE]);
+		mt_json_key_u64(j, "rss_shmem_bytes", p->rss[MT_VM_RSS_SHMEM]);
 		json_opt_u64(j, "live_bytes", vm->heap_known || !vm->finished, p->live_bytes);
-		json_u64(j, "page_faults", p->page_faults);
-		json_u64(j, "brk_bytes", p->brk_bytes);
-		json_u64(j, "mapped_bytes", p->mapped_bytes);
+		mt_json_key_u64(j, "page_faults", p->page_faults);
+		mt_json_key_u64(j, "brk_bytes", p->brk_bytes);
+		mt_json_key_u64(j, "mapped_bytes", p->mapped_bytes);
 		mt_json_obj_end(j);
 	}
 	mt_json_arr_end(j);
@@ -312,27 +303,15 @@ static const char *human(uint64_t b, char *buf, size_t n)
 
 static void text_stack(FILE *out, struct mt_vm *vm, const struct mt_vm_origin *o)
 {
-	uint32_t i;
+	struct mt_frame buf[MT_VM_MAX_FRAMES];
+	struct mt_report_stack st;
 
 	if (o->kind == MT_VM_O_PRE || o->kind == MT_VM_O_UNKNOWN) {
 		fprintf(out, "      %s\n", o->name ? o->name : "(no mapping)");
 		return;
 	}
-	for (i = 0; i < o->nframes && i < TEXT_FRAMES; i++) {
-		struct mt_frame fr = { .addr = o->frames[i] };
-
-		if (vm->sym)
-			mt_sym_resolve(vm->sym, o->frames[i], true, &fr);
-		if (fr.func && fr.file)
-			fprintf(out, "      #%u %s %s:%d\n", i, fr.func,
-				strrchr(fr.file, '/') ? strrchr(fr.file, '/') + 1 : fr.file, fr.line);
-		else if (fr.func)
-			fprintf(out, "      #%u %s+0x%" PRIx64 "\n", i, fr.func, fr.func_off);
-		else
-			fprintf(out, "      #%u 0x%" PRIx64 "\n", i, o->frames[i]);
-	}
-	if (o->nframes > TEXT_FRAMES)
-		fprintf(out, "      ... %u more\n", o->nframes - TEXT_FRAMES);
+	origin_stack(vm, o, buf, &st);
+	mt_report_text_stack(out, &st, TEXT_FRAMES);
 }
 
 int mt_vm_write_text(FILE *out, void *arg)

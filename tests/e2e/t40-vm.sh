@@ -169,6 +169,9 @@ grep -q "Memory, kernel view" "$TMP/out" || fail "launch: no memory section in t
 "$MT" --no-heap --json "$TMP/noheap.json" -- "$WL/wl_vm" "${args[@]}" >"$TMP/out" 2>"$TMP/err" ||
 	fail "--no-heap: memtrace exited $?: $(cat "$TMP/err")"
 python3 "$CHECK" exact "$TMP/noheap.json" "${args[@]}" || fail "--no-heap: counts"
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(r["heap_traced"] is not False or r["totals"]["allocs"] != 0)' \
+	"$TMP/noheap.json" || fail "--no-heap: the report claims heap figures"
+grep -q "^allocs " "$TMP/out" && fail "--no-heap: the text report shows heap totals"
 
 # 3. Attach mode: wl_vm waits 3 s for the tracer, works, then holds so the
 #    snapshot at -d and our own VmRSS read see the same idle process.
