@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# memtrace benchmarks: `make bench` runs this after building everything.
+# Measures target slowdown (against a raw probe floor and peer tracers),
+# event rate, memtrace's CPU and RSS, attach/detach and symbolization time,
+# and replaces the "## memtrace (make bench)" section of docs/BENCHMARKS.md
+# with the results (machine and date included). About 5-10 minutes.
+# A benchmark, not a test: nothing here passes or fails on speed.
+#   tools/bench.sh [BUILD] [bench.py options]   e.g. --rounds 3 --doc ''
+# Needs root (BPF, tracefs, bpf_stats); bpftrace, perf, heaptrack and
+# memleak-bpfcc are used when installed, and their rows say n/a otherwise.
+set -eu
+build=${1:-build}
+[ $# -gt 0 ] && shift
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: needs root (BPF programs, tracefs uprobe events, bpf_stats)" >&2
+	exit 1
+fi
+for tool in python3 perf readelf taskset; do
+	command -v "$tool" >/dev/null || { echo "bench: '$tool' not found" >&2; exit 1; }
+done
+mkdir -p "$build/bench"
+# The aggregator benchmark links libmt.a, which the top-level Makefile builds.
+cc -O2 -g -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -I"$build/bpf" -Ibpf -Iuser \
+	"$here/bench/bench_agg.c" "$build/libmt.a" \
+	$(pkg-config --libs libbpf libdw capstone) -lelf -lz -lm -lpthread -o "$build/bench/bench_agg"
+exec python3 "$here/bench/bench.py" --build "$build" "$@"
