@@ -21,13 +21,37 @@
  * uapi header knows it, so the link is created with the raw syscall. */
 #define MT_TRACE_UPROBE_SESSION 57
 
+/* How the probes are linked, best first; a kernel that refuses one at
+ * load time gets the next. */
+enum mt_link_mode {
+	MT_LINK_SESSION,   /* sampling: uprobe sessions (6.12+), multi links */
+	MT_LINK_MULTI,     /* uprobe_multi links (6.6+): three links in all */
+	MT_LINK_PERF,      /* one perf-event link per probe */
+};
+
+static const char *const link_mode_names[] = {
+	"uprobe sessions", "uprobe_multi links", "one perf link per probe",
+};
+
 struct mt_heap {
 	struct heap_bpf *skel;
 	pid_t pid;
-	bool session;              /* allocations probed by uprobe sessions */
+	enum mt_link_mode mode;
 	int nlinks, nfds;
 	struct bpf_link *links[MT_MAX_LINKS];
-	int link_fds[MT_MAX_EPS];  /* session links */
+	int link_fds[1];           /* the session link, made by raw syscall */
+};
+
+/* Where and with which cookie each entry point is probed. */
+struct mt_probe_set {
+	unsigned nalloc;
+	unsigned long alloc_off[MT_MAX_EPS];   /* entry probes (placed) */
+	unsigned long alloc_ret[MT_MAX_EPS];   /* return probes: the entry itself */
+	__u64 alloc_cookie[MT_MAX_EPS];
+	unsigned nfree;
+	unsigned long free_off[MT_MAX_EPS];
+	__u64 free_cookie[MT_MAX_EPS];
+	const struct mt_entry_point *alloc_ep[MT_MAX_EPS], *free_ep[MT_MAX_EPS];
 };
 
 static const char *load_hint(int err)
@@ -37,42 +61,50 @@ static const char *load_hint(int err)
 	return "";
 }
 
-static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, bool session)
+static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_link_mode mode,
+		     bool last)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
-	struct bpf_program *sp;
+	struct heap_bpf *sk;
 	int err;
 
 	heap_bpf__destroy(h->skel);
-	h->skel = heap_bpf__open_opts(&open_opts);
-	if (!h->skel) {
+	h->skel = sk = heap_bpf__open_opts(&open_opts);
+	if (!sk) {
 		err = -errno;
 		mt_err("cannot open the heap BPF object: %s", strerror(errno));
 		return err;
 	}
-	h->skel->rodata->target_tgid = (__u32)o->pid;
-	h->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
-	h->skel->rodata->sample_mean = o->sample_bytes;
-	h->skel->rodata->use_session = session;
-	sp = h->skel->progs.mt_alloc_session;
-	err = bpf_program__set_autoload(sp, session);
-	if (!err && session)
-		err = bpf_program__set_expected_attach_type(sp, MT_TRACE_UPROBE_SESSION);
+	sk->rodata->target_tgid = (__u32)o->pid;
+	sk->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
+	sk->rodata->sample_mean = o->sample_bytes;
+	sk->rodata->use_session = mode == MT_LINK_SESSION;
+	/* Only the programs of this mode are loaded. */
+	err = bpf_program__set_autoload(sk->progs.mt_alloc_session, mode == MT_LINK_SESSION);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_enter_multi, mode == MT_LINK_MULTI);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_exit_multi, mode == MT_LINK_MULTI);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_free_enter_multi, mode != MT_LINK_PERF);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_enter, mode == MT_LINK_PERF);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_exit, mode == MT_LINK_PERF);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_free_enter, mode == MT_LINK_PERF);
+	if (!err && mode == MT_LINK_SESSION)
+		err = bpf_program__set_expected_attach_type(sk->progs.mt_alloc_session,
+							    MT_TRACE_UPROBE_SESSION);
 	/* Sampled live blocks: 2^18 covers 128 GiB of small live objects at a
 	 * 512 KiB mean. Not preallocated; the buckets cost 4 MiB of kernel
 	 * memory. An overflow is counted (MT_C_SAMPLED_FULL). */
 	if (!err)
-		err = bpf_map__set_max_entries(h->skel->maps.mt_sampled, o->sample_bytes ? 1u << 18 : 1);
+		err = bpf_map__set_max_entries(sk->maps.mt_sampled, o->sample_bytes ? 1u << 18 : 1);
 	if (!err)
-		err = bpf_map__set_max_entries(h->skel->maps.mt_events, o->ringbuf_bytes);
+		err = bpf_map__set_max_entries(sk->maps.mt_events, o->ringbuf_bytes);
 	if (err) {
 		mt_err("invalid ring buffer size %zu: %s", o->ringbuf_bytes, strerror(-err));
 		return err;
 	}
-	err = heap_bpf__load(h->skel);
-	if (err && !session)
+	err = heap_bpf__load(sk);
+	if (err && last)
 		mt_err("cannot load the heap BPF programs: %s%s", strerror(-err), load_hint(err));
-	h->session = session && !err;
+	h->mode = mode;
 	return err;
 }
 
@@ -99,12 +131,14 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 	 * entry/return pair is used. */
 	err = -EOPNOTSUPP;
 	if (o->sample_bytes)
-		err = open_load(h, o, true);
+		err = open_load(h, o, MT_LINK_SESSION, false);
 	if (err)
-		err = open_load(h, o, false);
+		err = open_load(h, o, MT_LINK_MULTI, false);
+	if (err)
+		err = open_load(h, o, MT_LINK_PERF, true);
 	if (err)
 		goto fail;
-	mt_debug("allocation probes: %s", h->session ? "uprobe sessions" : "uprobe + uretprobe");
+	mt_debug("allocator probes: %s", link_mode_names[h->mode]);
 	*out = h;
 	return 0;
 fail:
@@ -112,32 +146,56 @@ fail:
 	return err;
 }
 
-/* One uprobe session on ep: entry and return in one program and one trap
- * at entry for calls whose entry returns 1. */
+/* One uprobe session link for every allocation entry point: entry and
+ * return in one program, and one trap at entry for calls whose entry
+ * returns 1. */
 static int attach_session(struct mt_heap *h, const struct mt_alloc_lib *lib,
-			  const struct mt_entry_point *ep, uint64_t off, __u64 cookie)
+			  const struct mt_probe_set *ps)
 {
 	union bpf_attr attr;
 	int fd, err;
 
-	if (h->nfds >= MT_MAX_EPS)
-		return -E2BIG;
 	memset(&attr, 0, sizeof(attr));
 	attr.link_create.prog_fd = bpf_program__fd(h->skel->progs.mt_alloc_session);
 	attr.link_create.attach_type = MT_TRACE_UPROBE_SESSION;
 	attr.link_create.uprobe_multi.path = (__u64)(unsigned long)lib->open_path;
-	attr.link_create.uprobe_multi.offsets = (__u64)(unsigned long)&off;
-	attr.link_create.uprobe_multi.cookies = (__u64)(unsigned long)&cookie;
-	attr.link_create.uprobe_multi.cnt = 1;
+	attr.link_create.uprobe_multi.offsets = (__u64)(unsigned long)ps->alloc_ret;
+	attr.link_create.uprobe_multi.cookies = (__u64)(unsigned long)ps->alloc_cookie;
+	attr.link_create.uprobe_multi.cnt = ps->nalloc;
 	attr.link_create.uprobe_multi.pid = (__u32)h->pid;
 	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	if (fd < 0) {
 		err = -errno;
-		mt_err("cannot attach uprobe session to '%s' in '%s': %s%s", ep->name, lib->path,
+		mt_err("cannot attach uprobe sessions to the allocator in '%s': %s%s", lib->path,
 		       strerror(errno), load_hint(err));
 		return err;
 	}
 	h->link_fds[h->nfds++] = fd;
+	return 0;
+}
+
+/* One uprobe_multi link of prog on n offsets. */
+static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_lib *lib,
+			const unsigned long *offs, const __u64 *cookies, unsigned n, bool ret,
+			const char *what)
+{
+	LIBBPF_OPTS(bpf_uprobe_multi_opts, mo, .offsets = offs, .cookies = cookies, .cnt = n,
+		    .retprobe = ret);
+	struct bpf_link *link;
+	int err;
+
+	if (n == 0)
+		return 0;
+	if (h->nlinks >= MT_MAX_LINKS)
+		return -E2BIG;
+	link = bpf_program__attach_uprobe_multi(prog, h->pid, lib->open_path, NULL, &mo);
+	if (!link) {
+		err = -errno;
+		mt_err("cannot attach %s to %s in '%s': %s%s", ret ? "uretprobes" : "uprobes", what,
+		       lib->path, strerror(errno), load_hint(err));
+		return err;
+	}
+	h->links[h->nlinks++] = link;
 	return 0;
 }
 
@@ -192,32 +250,72 @@ static void place(const struct mt_alloc_lib *lib, const struct mt_entry_point *e
 		 pl.emulated ? "emulated" : "single-stepped", pl.reason[0] ? ", " : "", pl.reason);
 }
 
-int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
+static void probe_set(const struct mt_alloc_lib *lib, struct mt_probe_set *ps)
+{
+	unsigned i, sp_off;
+	uint64_t off;
+
+	memset(ps, 0, sizeof(*ps));
+	for (i = 0; i < lib->neps; i++) {
+		const struct mt_entry_point *ep = &lib->eps[i];
+
+		if (ep->kind == MT_K_FREE) {
+			place(lib, ep, false, &off, &sp_off);
+			ps->free_ep[ps->nfree] = ep;
+			ps->free_off[ps->nfree] = off;
+			ps->free_cookie[ps->nfree++] = MT_COOKIE(i, ep->kind, sp_off);
+			continue;
+		}
+		place(lib, ep, true, &off, &sp_off);
+		ps->alloc_ep[ps->nalloc] = ep;
+		ps->alloc_off[ps->nalloc] = off;
+		ps->alloc_ret[ps->nalloc] = ep->file_off;
+		ps->alloc_cookie[ps->nalloc++] = MT_COOKIE(i, ep->kind, sp_off);
+	}
+}
+
+static int attach_perf(struct mt_heap *h, const struct mt_alloc_lib *lib, const struct mt_probe_set *ps)
 {
 	unsigned i;
 	int err = 0;
 
-	for (i = 0; i < lib->neps && !err; i++) {
-		const struct mt_entry_point *ep = &lib->eps[i];
-		bool is_free = ep->kind == MT_K_FREE;
-		unsigned sp_off;
-		uint64_t off;
-		__u64 cookie;
-
-		place(lib, ep, !is_free, &off, &sp_off);
-		cookie = MT_COOKIE(i, ep->kind, sp_off);
-		if (is_free) {
-			err = attach_one(h, h->skel->progs.mt_free_enter, lib, ep, off, cookie, false);
-			continue;
-		}
-		if (h->session) {
-			err = attach_session(h, lib, ep, ep->file_off, MT_COOKIE(i, ep->kind, 0));
-			continue;
-		}
-		err = attach_one(h, h->skel->progs.mt_alloc_enter, lib, ep, off, cookie, false);
+	for (i = 0; i < ps->nalloc && !err; i++) {
+		err = attach_one(h, h->skel->progs.mt_alloc_enter, lib, ps->alloc_ep[i],
+				 ps->alloc_off[i], ps->alloc_cookie[i], false);
 		if (!err)
-			err = attach_one(h, h->skel->progs.mt_alloc_exit, lib, ep, ep->file_off, cookie, true);
+			err = attach_one(h, h->skel->progs.mt_alloc_exit, lib, ps->alloc_ep[i],
+					 ps->alloc_ret[i], ps->alloc_cookie[i], true);
 	}
+	for (i = 0; i < ps->nfree && !err; i++)
+		err = attach_one(h, h->skel->progs.mt_free_enter, lib, ps->free_ep[i],
+				 ps->free_off[i], ps->free_cookie[i], false);
+	return err;
+}
+
+int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
+{
+	struct heap_bpf *sk = h->skel;
+	struct mt_probe_set ps;
+	int err;
+
+	probe_set(lib, &ps);
+	switch (h->mode) {
+	case MT_LINK_SESSION:
+		err = attach_session(h, lib, &ps);
+		break;
+	case MT_LINK_MULTI:
+		err = attach_multi(h, sk->progs.mt_alloc_enter_multi, lib, ps.alloc_off,
+				   ps.alloc_cookie, ps.nalloc, false, "the allocation functions");
+		err = err ?: attach_multi(h, sk->progs.mt_alloc_exit_multi, lib, ps.alloc_ret,
+					  ps.alloc_cookie, ps.nalloc, true, "the allocation functions");
+		break;
+	default:
+		err = attach_perf(h, lib, &ps);
+		break;
+	}
+	if (!err && h->mode != MT_LINK_PERF)
+		err = attach_multi(h, sk->progs.mt_free_enter_multi, lib, ps.free_off, ps.free_cookie,
+				   ps.nfree, false, "'free'");
 	if (err)
 		detach_all(h);
 	return err;
