@@ -149,6 +149,7 @@ static int attach_heap(struct mt_session *s)
 		.pid = s->target.pid,
 		.ringbuf_bytes = s->opts.ringbuf_bytes,
 		.sample_bytes = s->opts.sample_bytes,
+		.callsite_only = s->opts.callsite_only,
 		.btf_path = s->opts.btf_path,
 	};
 	int err;

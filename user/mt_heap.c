@@ -79,6 +79,7 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 	sk->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	sk->rodata->sample_mean = o->sample_bytes;
 	sk->rodata->use_session = mode == MT_LINK_SESSION;
+	sk->rodata->capture_stack = !o->callsite_only;
 	/* Only the programs of this mode are loaded. */
 	err = bpf_program__set_autoload(sk->progs.mt_alloc_session, mode == MT_LINK_SESSION);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_enter_multi, mode == MT_LINK_MULTI);

@@ -20,6 +20,7 @@ struct mt_heap_opts {
 	pid_t pid;
 	size_t ringbuf_bytes;   /* power of two, >= 4096 */
 	uint64_t sample_bytes;  /* mean bytes between samples; 0: every call */
+	bool callsite_only;     /* no stack walk: sites are the immediate caller */
 	const char *btf_path;   /* kernel BTF, NULL for /sys/kernel/btf/vmlinux */
 };
 

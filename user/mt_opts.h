@@ -19,6 +19,7 @@ struct mt_opts {
 	unsigned top;           /* --top */
 	size_t ringbuf_bytes;   /* --ringbuf-mb (or the hidden --ringbuf-kb) */
 	unsigned long long sample_bytes; /* --sample-bytes, 0 = every call */
+	bool callsite_only;     /* --callsite-only: no stack walk */
 	bool verbose;           /* -v */
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */

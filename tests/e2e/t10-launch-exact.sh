@@ -8,3 +8,15 @@ args=(23 17 13 7 5 11)
 grep -q "attached to PID" "$TMP/err" || fail "no 'attached' line: $(cat "$TMP/err")"
 grep -q "leak candidates" "$TMP/out" || fail "no leak section in the text report"
 python3 "$E2E/exact.py" launch "$TMP/r.json" "${args[@]}"
+
+# --callsite-only: no stack walk, the same exact counts; sites are one frame.
+"$MT" --no-vm --callsite-only --json "$TMP/c.json" -- "$WL/wl_exact" "${args[@]}" >/dev/null 2>"$TMP/err" ||
+	fail "--callsite-only: memtrace exited $?: $(cat "$TMP/err")"
+python3 "$E2E/exact.py" launch "$TMP/c.json" "${args[@]}" || exit 1
+python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+depths = {len(s["stack"]) for s in r["sites"] + r["leaks"]}
+assert depths == {1}, depths
+assert r["drops"]["stack_fail"] == 0, r["drops"]
+' "$TMP/c.json" || fail "--callsite-only: stacks deeper than the call site"

@@ -396,7 +396,9 @@ class Bench:
         n = self.pairs
         configs = [("untraced", None),
                    ("memtrace", self.tracer_memtrace([])),
-                   ("memtrace --no-vm", self.tracer_memtrace(["--no-vm"]))]
+                   ("memtrace --no-vm", self.tracer_memtrace(["--no-vm"])),
+                   ("memtrace --no-vm --callsite-only",
+                    self.tracer_memtrace(["--no-vm", "--callsite-only"]))]
         if self.has_sample:
             configs.append(("memtrace --sample-bytes 524288",
                             self.tracer_memtrace(["--sample-bytes", "524288"])))
@@ -708,6 +710,13 @@ def render(res):
                    us(mt - fl), us(fl - base), us(bpf_pair)))
         add("| traced pair ≤ 1.2× the raw probe floor | %.2f× (%s vs %s µs added) | %s | %s |" % (
             r, us(mt - base), us(fl - base), "yes" if r <= 1.2 else "**no**", why))
+        co = md.get("memtrace --no-vm --callsite-only")
+        if co:
+            r = (co - base) / (fl - base)
+            add("| the same with --callsite-only (no stack walk) | %.2f× (%s vs %s µs added) | %s | "
+                "the user-stack walk (bpf_get_stackid) is most of mt_alloc_exit's cost; without it "
+                "sites are the immediate caller only |" % (
+                    r, us(co - base), us(fl - base), "yes" if r <= 1.2 else "**no**"))
     pk = [(k, v) for k, v in peers.items() if v]
     if mt and pk:
         k, v = max(pk, key=lambda kvp: kvp[1])
@@ -734,10 +743,10 @@ def render(res):
     if rs:
         per = rs["bytes_per_live_rss"]
         agg = res.get("agg", {}).get("agg_bytes_per_live")
-        why = ("the live table (user/mt_agg.c) keeps a 24-byte entry per object in a power-of-two "
-               "table that doubles at its load limit, so the bytes per object step between 24/limit and "
-               "2x that; aggregator heap alone: %s B/object (bench_agg); VmHWM adds the old table "
-               "during the last doubling" % ("%.1f" % agg if agg else "?"))
+        why = ("the live table (user/mt_agg.c) keeps a 16-byte entry per object at 58-87.5%% load "
+               "(it grows by 1.5x), so 18-28 B per object; aggregator heap alone: %s B/object "
+               "(bench_agg); VmHWM adds the old table during the last growth" % (
+                   "%.1f" % agg if agg else "?"))
         add("| ≤ 32 B RSS per live object | %.1f B (VmRSS), %.1f B (VmHWM) | %s | %s |" % (
             per, rs["bytes_per_live_hwm"], "yes" if per <= 32 else "**no**", why))
     if samp and mt:
