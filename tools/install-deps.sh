@@ -55,7 +55,7 @@ pkgs=(
 	libcapstone-dev systemtap-sdt-dev
 	python3
 	libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
-	bpftrace
+	bpftrace linux-perf util-linux binutils
 )
 backports=(libbpf-dev bpftool)
 

@@ -725,6 +725,9 @@ def render(res):
         why = ("%s costs %s µs per pair, mostly its single-stepped probe on free's entry; "
                "memtrace's floor alone is %s µs, so even free BPF programs would give only %.1f×" % (
                    k, us(v), us(fl), best)) if fl else ""
+        co = md.get("memtrace --no-vm --callsite-only")
+        if co:
+            why += "; with --callsite-only memtrace is %.1f× cheaper" % (v / co)
         add("| ≥ 4× cheaper per pair than bcc memleak or bpftrace equivalent | %.2f× (vs %s) | %s | %s |" % (
             r, k, "yes" if r >= 4 else "**no**", why))
     if not peers.get("bcc memleak-bpfcc"):
