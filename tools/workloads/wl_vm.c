@@ -27,6 +27,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "wl_vmrss.h"
+
 #define PAGE 4096UL
 
 static void die(const char *what)
@@ -91,21 +93,6 @@ static void prepare(char *p, size_t size, unsigned long pages)
 	if (madvise(p, size, MADV_NOHUGEPAGE))
 		die("madvise(MADV_NOHUGEPAGE)");
 	touch(p, pages);
-}
-
-static long vmrss_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 int main(int argc, char **argv)

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wl_vmrss.h"
+
 static unsigned long arg(const char *s)
 {
 	char *end;
@@ -54,21 +56,6 @@ __attribute__((noinline)) void wl_vm_frag_thin(void **v, unsigned long n)
 		free(v[i]);
 		v[i] = NULL;
 	}
-}
-
-static long vmrss_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 int main(int argc, char **argv)
