@@ -145,12 +145,14 @@ static char *slurp(const char *path, size_t *len, int *err)
 			}
 			s = g;
 		}
+		errno = 0;
 		got = fread(s + n, 1, cap - n, f);
 		n += got;
 		if (got == 0) {
 			if (ferror(f)) {
-				*err = -EIO;
-				mt_err("cannot read '%s': %s", path, strerror(EIO));
+				/* the read's own cause (EISDIR for a directory), EIO if none */
+				*err = errno ? -errno : -EIO;
+				mt_err("cannot read '%s': %s", path, strerror(-*err));
 			}
 			break;
 		}

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "mt_diff.h"
 #include "mt_json.h"
 #include "mt_log.h"
@@ -30,10 +31,19 @@ static int64_t delta(uint64_t a, uint64_t b)
 	return (int64_t)(b - a);
 }
 
-static void write_jv(struct mt_json *j, const struct mt_jv *v)
+/* Echo a parsed value. Stacks are arrays of frame objects of scalars;
+ * anything nested deeper (only a hand-made input has it) is written as
+ * null, so no input can exceed the writer's nesting limit. */
+#define ECHO_MAX_DEPTH 2
+
+static void write_jv(struct mt_json *j, const struct mt_jv *v, int depth)
 {
 	size_t i;
 
+	if (depth > ECHO_MAX_DEPTH && (v->type == MT_JV_ARR || v->type == MT_JV_OBJ)) {
+		mt_json_null(j);
+		return;
+	}
 	switch (v->type) {
 	case MT_JV_NULL:
 		mt_json_null(j);
@@ -53,14 +63,14 @@ static void write_jv(struct mt_json *j, const struct mt_jv *v)
 	case MT_JV_ARR:
 		mt_json_arr_begin(j);
 		for (i = 0; i < v->n; i++)
-			write_jv(j, &v->items[i]);
+			write_jv(j, &v->items[i], depth + 1);
 		mt_json_arr_end(j);
 		break;
 	case MT_JV_OBJ:
 		mt_json_obj_begin(j);
 		for (i = 0; i < v->n; i++) {
 			mt_json_key(j, v->keys[i]);
-			write_jv(j, &v->items[i]);
+			write_jv(j, &v->items[i], depth + 1);
 		}
 		mt_json_obj_end(j);
 		break;
@@ -147,7 +157,7 @@ int mt_diff_json(FILE *f, const struct mt_diff *d)
 
 		mt_json_obj_begin(&j);
 		mt_json_key(&j, "stack");
-		write_jv(&j, s->stack);
+		write_jv(&j, s->stack, 0);
 		mt_json_key(&j, "a");
 		if (s->in_a)
 			write_counts(&j, s->a);
@@ -192,7 +202,7 @@ static void print_frame(FILE *f, const struct mt_jv *fr)
 
 int mt_diff_text(FILE *f, const struct mt_diff *d, unsigned top)
 {
-	size_t i, k, changed = 0, only_a = 0, only_b = 0;
+	size_t i, k, changed = 0, only_a = 0, only_b = 0, shown;
 
 	fprintf(f, "memtrace diff: A = %s, B = %s (delta = B - A)\n", d->path_a, d->path_b);
 	fprintf(f, "  %-16s %14s %14s %15s\n", "totals", "A", "B", "delta");
@@ -214,15 +224,18 @@ int mt_diff_text(FILE *f, const struct mt_diff *d, unsigned top)
 	}
 	fprintf(f, "%zu sites: %zu changed, %zu only in A, %zu only in B\n",
 		d->nsites, changed, only_a, only_b);
-	for (i = 0; i < d->nsites && i < top; i++) {
+	for (i = 0, shown = 0; i < d->nsites && shown < top; i++) {
 		const struct mt_diff_site *s = &d->sites[i];
 		size_t n;
 
+		/* The order ranks the big changes first, but a site that changed
+		 * only in a field the order ignores may stand anywhere. */
 		for (k = 0; k < MT_DIFF_SITE_FIELDS; k++)
 			if (s->a[k] != s->b[k])
 				break;
 		if (k == MT_DIFF_SITE_FIELDS)
-			break;   /* sorted: the rest did not change either */
+			continue;
+		shown++;
 		fprintf(f, "  #%zu live bytes %+" PRId64 ", allocs %+" PRId64 ", alloc bytes %+" PRId64
 			", leaked %+" PRId64 " objects %+" PRId64 " bytes%s\n", i + 1,
 			delta(s->a[5], s->b[5]), delta(s->a[0], s->b[0]), delta(s->a[2], s->b[2]),
@@ -312,10 +325,13 @@ int mt_diff_main(int argc, char **argv)
 	}
 	if (json) {
 		err = mt_diff_json(json, &d);
-		if (!err && json != stdout && fclose(json))
-			err = -errno;
-		if (json != stdout)
+		if (json != stdout) {
+			if (fclose(json) && !err)
+				err = -errno;
 			json = NULL;
+			if (err)
+				unlink(json_path);  /* no half-written report left behind */
+		}
 		if (err) {
 			mt_err("cannot write '%s': %s", json_path, strerror(-err));
 			goto out;

@@ -260,9 +260,11 @@ int mt_reach_pid(pid_t pid, pid_t tid, const struct mt_agg *a, uint64_t cut_ns,
 		s.nt = 1;
 	} else {
 		err = seize_all(&s);
+		/* Even when a later seize failed, each thread seized so far must
+		 * reach its stop: only a stopped thread can be detached. */
+		wait_stops(&s);
 		if (err)
 			goto out;
-		wait_stops(&s);
 	}
 	/* Every allocator event before the stop is in the ring buffer now. */
 	if (drain && (err = drain(drain_arg)))

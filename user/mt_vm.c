@@ -378,8 +378,13 @@ uint64_t mt_vm_lost(const struct mt_vm *vm)
 void mt_vm_sample(struct mt_vm *vm, uint64_t now_ns, uint64_t heap_live_bytes)
 {
 	uint64_t rss[MT_VM_RSS_N];
+	int err;
 
-	mt_vm_consume(vm);
+	/* consume hands back and clears a reader error: keep it for the
+	 * caller's next mt_vm_consume rather than lose it here */
+	err = mt_vm_consume(vm);
+	if (err && !vm->err)
+		vm->err = err;
 	mt_vm_rss_now(vm, rss);
 	if (mt_vm_stat_sample(&vm->st, now_ns, rss, heap_live_bytes) && !vm->err)
 		vm->err = -ENOMEM;

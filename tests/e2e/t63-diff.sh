@@ -79,6 +79,30 @@ echo '{"hello": "world"}' >"$TMP/other.json"
 bad other.json 'not a memtrace report'
 : >"$TMP/empty.json"
 bad empty.json 'empty'
+"$MT" diff "$TMP/A.json" "$TMP" >/dev/null 2>"$TMP/dir.err" && fail "a directory was read as a report"
+grep -q "Is a directory" "$TMP/dir.err" || fail "directory: unclear error: $(cat "$TMP/dir.err")"
+
+# A site that changed only in a field the ranking ignores is still listed,
+# and a frame nested past what reports contain still gives valid JSON.
+python3 - "$TMP/A.json" "$TMP/peak.json" "$TMP/deep.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["sites"][-1]["peak_live_bytes"] += 1
+json.dump(r, open(sys.argv[2], "w"))
+r = json.load(open(sys.argv[1]))
+deep = []
+for _ in range(40):
+    deep = [deep]
+r["sites"][0]["stack"][0]["extra"] = deep
+json.dump(r, open(sys.argv[3], "w"))
+PY
+"$MT" diff "$TMP/A.json" "$TMP/peak.json" >"$TMP/peak.out" 2>&1 || fail "peak-only change: exit $?"
+grep -q "1 changed" "$TMP/peak.out" || fail "peak-only change not counted: $(cat "$TMP/peak.out")"
+grep -q "^  #[0-9]" "$TMP/peak.out" || fail "peak-only change not listed: $(cat "$TMP/peak.out")"
+"$MT" diff --json "$TMP/deep.out.json" "$TMP/A.json" "$TMP/deep.json" >/dev/null 2>"$TMP/deep.err" ||
+	fail "deep frame: exit $?: $(cat "$TMP/deep.err")"
+python3 -m json.tool "$TMP/deep.out.json" >/dev/null || fail "deep frame: invalid JSON written"
+
 "$MT" diff "$TMP/A.json" >/dev/null 2>"$TMP/u.err"
 [ $? -eq 2 ] || fail "one report: expected usage exit 2"
 echo pass
