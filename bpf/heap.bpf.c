@@ -31,7 +31,7 @@ const volatile __u32 target_tgid = 0;
 const volatile __u64 wakeup_bytes = 0;  /* force a wakeup past this much data */
 const volatile __u64 sample_mean = 0;   /* bytes; 0: every call (exact mode) */
 const volatile bool use_session = false; /* allocations probed by mt_alloc_session */
-/* false (--callsite-only): sites are the call site read at entry, with no
+/* false (--callsite-only): sites are the call site (the return address), with no
  * stack walk, which is ~75% of an allocation's probe cost (~0.77 us). */
 const volatile bool capture_stack = true;
 
@@ -46,7 +46,6 @@ struct mt_thread_state {
 	__u64 arg0;
 	__u64 arg1;
 	__u64 arg2;
-	__u64 callsite;
 	__u64 size;       /* sampling: requested bytes of the current call */
 	__s64 countdown;  /* sampling: bytes until the next sample */
 	__u32 depth;
@@ -136,46 +135,11 @@ static __always_inline __u64 wakeup_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline __u64 read_callsite(struct pt_regs *ctx, __u64 cookie)
-{
-	__u64 ra = 0;
 
-	bpf_probe_read_user(&ra, sizeof(ra),
-			    (void *)(PT_REGS_SP(ctx) + MT_COOKIE_SP_OFF(cookie)));
-	return ra;
-}
-
-/* a * b, or ~0 when it does not fit (the call fails then). */
-static __always_inline __u64 mul_sat(__u64 a, __u64 b)
-{
-	__u64 q;
-
-	if (!a)
-		return 0;
-	/* The barrier keeps clang from turning the test into a 128-bit
-	 * multiply, which BPF lacks. */
-	q = ~0ull / a;
-	asm volatile("" : "+r"(q));
-	return b > q ? ~0ull : a * b;
-}
-
-/* Requested bytes, as mt_rules_size() computes them. */
+/* Requested bytes, by the one rule user space uses too (heap.h). */
 static __always_inline __u64 req_size(const struct mt_thread_state *st)
 {
-	switch (st->kind) {
-	case MT_K_CALLOC:
-		return mul_sat(st->arg0, st->arg1);
-	case MT_K_REALLOC:
-	case MT_K_MEMALIGN:
-	case MT_K_ALIGNED_ALLOC:
-		return st->arg1;
-	case MT_K_REALLOCARRAY:
-		return mul_sat(st->arg1, st->arg2);
-	case MT_K_POSIX_MEMALIGN:
-		return st->arg2;
-	default:
-		return st->arg0;
-	}
+	return mt_req_size(st->kind, st->arg0, st->arg1, st->arg2);
 }
 
 /* Sampling decision at entry: one subtraction per call, one random draw
@@ -256,17 +220,12 @@ static __always_inline bool alloc_enter(struct pt_regs *ctx)
 	st->arg2 = PT_REGS_PARM3(ctx);
 	if (sample_mean) {
 		sample_enter(st);
-		if (!st->sampled) {
-			/* the call site is read only for stacks kept */
-			if (use_session && !st->old_sampled && st->kind != MT_K_REALLOC &&
-			    st->kind != MT_K_REALLOCARRAY) {
-				st->depth = 0;
-				return false;
-			}
-			return true;
+		if (!st->sampled && use_session && !st->old_sampled && st->kind != MT_K_REALLOC &&
+		    st->kind != MT_K_REALLOCARRAY) {
+			st->depth = 0;
+			return false;
 		}
 	}
-	st->callsite = read_callsite(ctx, cookie);
 	return true;
 }
 
@@ -315,7 +274,9 @@ static __always_inline void alloc_exit(struct pt_regs *ctx)
 	ev->arg1 = st->arg1;
 	ev->arg2 = st->arg2;
 	ev->ret = ret;
-	ev->callsite = st->callsite;
+	/* The return probe runs with the ip at the return address: the call
+	 * site, with no read of the target's stack. */
+	ev->callsite = PT_REGS_IP(ctx);
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
 	ev->ep = st->ep;
 	ev->kind = st->kind;

@@ -27,16 +27,12 @@ enum mt_kind {
 #define MT_MAX_EPS 16
 #define MT_MAX_STACK_DEPTH 32
 
-/*
- * A uprobe's BPF cookie: which entry point fired, how to read its arguments,
- * and how many bytes the function pushed before the probed instruction (so
- * the return address is at sp + sp_off).
- */
-#define MT_COOKIE(ep, kind, sp_off) \
-	((__u64)(ep) | ((__u64)(kind) << 8) | ((__u64)(sp_off) << 16))
+/* A uprobe's BPF cookie: which entry point fired and how to read its
+ * arguments. No probe reads the target's stack (the call site is the ip at
+ * the return), so where a probe sits within its function does not matter. */
+#define MT_COOKIE(ep, kind) ((__u64)(ep) | ((__u64)(kind) << 8))
 #define MT_COOKIE_EP(c)     ((__u32)((c) & 0xff))
 #define MT_COOKIE_KIND(c)   ((__u32)(((c) >> 8) & 0xff))
-#define MT_COOKIE_SP_OFF(c) ((__u32)(((c) >> 16) & 0xffff))
 
 /* One outermost call, as the program made it. arg* are the raw arguments in
  * the order of the C prototype; ret is the returned pointer (for
@@ -47,7 +43,7 @@ struct mt_heap_event {
 	__u64 arg1;
 	__u64 arg2;
 	__u64 ret;
-	__u64 callsite;   /* return address read at entry: the immediate caller */
+	__u64 callsite;   /* the return address: the immediate caller (0 for frees) */
 	__s32 stack_id;   /* user stack map id, < 0 when the capture failed */
 	__u32 tid;
 	__u16 ep;         /* entry point index, see MT_COOKIE */
@@ -67,7 +63,6 @@ enum mt_heap_counter {
 	MT_C_RB_FULL = 0,     /* ring-buffer reservation failed: event lost */
 	MT_C_STACK_FAIL,      /* stack capture failed: event kept, caller only */
 	MT_C_STATE_FULL,      /* no per-thread slot for an entry: call lost */
-	MT_C_DEPTH_OVERFLOW,  /* nesting deeper than tracked: call lost */
 	MT_C_FREE_UNSAMPLED,  /* sampling: free of an address not sampled */
 	MT_C_SAMPLED_FULL,    /* sampling: sampled-address map full: its free
 	                       * will not be seen (a false live object) */
@@ -122,6 +117,44 @@ static inline __u64 mt_neg_log2_q16(__u32 r)
 static inline __s64 mt_sample_draw(__u64 mean, __u32 r)
 {
 	return (__s64)((((mean * mt_neg_log2_q16(r)) >> 16) * MT_LN2_Q16) >> 16);
+}
+
+/* a * b, or ~0 when it does not fit (such a call fails anyway). The
+ * barrier keeps clang from turning the test into a 128-bit multiply,
+ * which BPF lacks. */
+static inline __u64 mt_mul_sat(__u64 a, __u64 b)
+{
+	__u64 q;
+
+	if (!a)
+		return 0;
+	q = ~0ull / a;
+	asm volatile("" : "+r"(q));
+	return b > q ? ~0ull : a * b;
+}
+
+/* Requested bytes of a call of kind k with arguments a0..a2, as both sides
+ * count them: calloc(n, s) is n * s; 0 for free. */
+static inline __u64 mt_req_size(__u32 k, __u64 a0, __u64 a1, __u64 a2)
+{
+	switch (k) {
+	case MT_K_MALLOC:
+	case MT_K_VALLOC:
+	case MT_K_PVALLOC:
+		return a0;
+	case MT_K_CALLOC:
+		return mt_mul_sat(a0, a1);
+	case MT_K_REALLOC:
+	case MT_K_MEMALIGN:
+	case MT_K_ALIGNED_ALLOC:
+		return a1;
+	case MT_K_REALLOCARRAY:
+		return mt_mul_sat(a1, a2);
+	case MT_K_POSIX_MEMALIGN:
+		return a2;
+	default:
+		return 0;
+	}
 }
 
 /* Take size bytes off the countdown: true when this allocation is sampled

@@ -113,14 +113,21 @@ static int setup_signals(struct mt_session *s)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
-		mt_err("cannot block signals: %s", strerror(errno));
-		return -errno;
+	/* A closed stdout (memtrace ... | head) must end in a write error and a
+	 * clean detach, not a SIGPIPE death that takes a launched program with
+	 * it (PTRACE_O_EXITKILL). The child gets the default back before exec. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigprocmask(SIG_BLOCK, &mask, NULL)) {
+		int err = -errno;
+
+		mt_err("cannot set up signals: %s", strerror(-err));
+		return err;
 	}
 	s->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (s->sigfd < 0) {
-		mt_err("cannot create a signalfd: %s", strerror(errno));
-		return -errno;
+		int err = -errno;
+
+		mt_err("cannot create a signalfd: %s", strerror(-err));
+		return err;
 	}
 	return 0;
 }
@@ -346,6 +353,20 @@ static enum stop_reason handle_signals(struct mt_session *s)
 	if (s->launched) {
 		enum mt_launch_state st = mt_launch_poll(&s->launch, false);
 
+		/* The main thread in its exit stop: exit_group kills the other
+		 * threads at once, so give them 100 ms (draining meanwhile); if they
+		 * still run, only the main thread left (pthread_exit) and tracing
+		 * goes on until the last one exits, an exit that is not stopped. */
+		for (int i = 0; st == MT_LAUNCH_EXITING && mt_launch_threads(&s->launch) > 1; i++) {
+			if (i == 100) {
+				mt_launch_resume(&s->launch);
+				st = MT_LAUNCH_RUNNING;
+				break;
+			}
+			if (consume(s))
+				stop = STOP_ERROR;
+			usleep(1000);
+		}
 		if (st == MT_LAUNCH_EXITING) {
 			/* Last look while its mappings still exist, then let it go. */
 			if (consume(s))
@@ -358,7 +379,8 @@ static enum stop_reason handle_signals(struct mt_session *s)
 			mt_launch_resume(&s->launch);
 			st = mt_launch_poll(&s->launch, true);
 		}
-		if (st == MT_LAUNCH_EXITED)
+		/* an error during the last look stays an error */
+		if (st == MT_LAUNCH_EXITED && stop != STOP_ERROR)
 			stop = STOP_EXITED;
 	}
 	return stop;
@@ -472,6 +494,11 @@ int main(int argc, char **argv)
 		if (s.opts.reachability && !s.launched)
 			scan_reach(&s);
 	}
+	/* The target stops paying for probes before the report is built (the
+	 * maps stay, so the counters can still be read). */
+	mt_heap_detach(s.heap);
+	if (consume(&s))
+		goto cleanup;
 	if (s.opts.reachability && !s.reach)
 		mt_err("warning: no reachability scan (%s): leaks are not split",
 		       s.launched ? "the program did not exit while traced" :

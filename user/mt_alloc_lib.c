@@ -12,6 +12,9 @@
 #include "mt_elf.h"
 #include "mt_log.h"
 
+_Static_assert(sizeof(((struct mt_alloc_lib *)0)->eps) / sizeof(struct mt_entry_point) == MT_MAX_EPS,
+	       "one entry point table size");
+
 /* enum mt_kind order, which is also the order of names in a shared key. */
 static const char *const kind_names[MT_K_COUNT] = {
 	"malloc", "calloc", "realloc", "reallocarray", "free",

@@ -30,7 +30,7 @@ struct mt_alloc_lib {
 	char path[PATH_MAX];        /* as the target sees it */
 	char open_path[PATH_MAX];   /* through /proc/PID/root, for us */
 	unsigned neps;
-	struct mt_entry_point eps[16];
+	struct mt_entry_point eps[16];   /* MT_MAX_EPS, asserted in mt_alloc_lib.c */
 };
 
 /* Pick the allocator object of pid. forced (--lib) overrides the search.

@@ -12,6 +12,8 @@
 #include "mt_log.h"
 #include "mt_rules.h"
 
+_Static_assert(MT_AGG_MAX_EPS == MT_MAX_EPS, "entry point indexes fit the aggregator");
+
 struct mt_events {
 	struct ring_buffer *rb;
 	struct mt_agg *agg;
@@ -64,7 +66,9 @@ static int on_event(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*ev))
 		return 0;
-	if (ev->kind != MT_K_FREE && ev->ret)
+	/* A sampled realloc whose new block was not sampled carries no stack:
+	 * its block is not recorded, so it needs no site. */
+	if (ev->kind != MT_K_FREE && ev->ret && !(ev->flags & MT_EV_F_UNSAMPLED))
 		site = site_of(e, ev);
 	/* Only running out of memory stops tracing; a malformed record
 	 * (-EINVAL) is counted by the rules and skipped. */
@@ -151,8 +155,7 @@ static int percpu_sum(int fd, __u32 key, uint64_t *sum)
 /* Hand calls the kernel side could not deliver to the aggregator, which
  * marks the sites they may have touched. Called right after a drain, so
  * every event before the loss has been applied. Three map reads. */
-static int sync_lost(struct mt_events *e, uint64_t *rb_full, uint64_t *state_full,
-		     uint64_t *depth_overflow)
+static int sync_lost(struct mt_events *e, uint64_t *rb_full, uint64_t *state_full)
 {
 	uint64_t lost;
 	int err;
@@ -160,11 +163,9 @@ static int sync_lost(struct mt_events *e, uint64_t *rb_full, uint64_t *state_ful
 	err = percpu_sum(e->counters_fd, MT_C_RB_FULL, rb_full);
 	if (!err)
 		err = percpu_sum(e->counters_fd, MT_C_STATE_FULL, state_full);
-	if (!err)
-		err = percpu_sum(e->counters_fd, MT_C_DEPTH_OVERFLOW, depth_overflow);
 	if (err)
 		return err;
-	lost = *rb_full + *state_full + *depth_overflow;
+	lost = *rb_full + *state_full;
 	if (lost > e->lost_seen) {
 		mt_agg_lost(e->agg, lost - e->lost_seen);
 		e->lost_seen = lost;
@@ -174,7 +175,7 @@ static int sync_lost(struct mt_events *e, uint64_t *rb_full, uint64_t *state_ful
 
 int mt_events_consume(struct mt_events *e)
 {
-	uint64_t rb_full, state_full, depth_overflow;
+	uint64_t rb_full, state_full;
 	int n = ring_buffer__consume(e->rb);
 
 	if (n < 0 && n != -EINTR) {
@@ -185,7 +186,7 @@ int mt_events_consume(struct mt_events *e)
 		mt_err("cannot record events: %s", strerror(-e->err));
 		return e->err;
 	}
-	if (sync_lost(e, &rb_full, &state_full, &depth_overflow))
+	if (sync_lost(e, &rb_full, &state_full))
 		mt_debug("cannot read the drop counters");
 	return n < 0 ? 0 : n;
 }
@@ -196,7 +197,7 @@ int mt_events_drops(struct mt_events *e, struct mt_drops *d)
 	__u32 ep;
 	int err;
 
-	err = sync_lost(e, &d->ringbuf_full, &d->state_full, &d->depth_overflow);
+	err = sync_lost(e, &d->ringbuf_full, &d->state_full);
 	if (!err)
 		err = percpu_sum(e->counters_fd, MT_C_STACK_FAIL, &d->stack_fail);
 	if (!err)

@@ -45,8 +45,7 @@ struct mt_heap {
 /* Where and with which cookie each entry point is probed. */
 struct mt_probe_set {
 	unsigned nalloc;
-	unsigned long alloc_off[MT_MAX_EPS];   /* entry probes (placed) */
-	unsigned long alloc_ret[MT_MAX_EPS];   /* return probes: the entry itself */
+	unsigned long alloc_off[MT_MAX_EPS];   /* the entry: where the return probe must be */
 	__u64 alloc_cookie[MT_MAX_EPS];
 	unsigned nfree;
 	unsigned long free_off[MT_MAX_EPS];
@@ -99,7 +98,9 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 	if (!err)
 		err = bpf_map__set_max_entries(sk->maps.mt_events, o->ringbuf_bytes);
 	if (err) {
-		mt_err("invalid ring buffer size %zu: %s", o->ringbuf_bytes, strerror(-err));
+		if (last)
+			mt_err("cannot configure the heap BPF object (ring buffer %zu bytes): %s",
+			       o->ringbuf_bytes, strerror(-err));
 		return err;
 	}
 	err = heap_bpf__load(sk);
@@ -160,7 +161,7 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_lib *lib,
 	attr.link_create.prog_fd = bpf_program__fd(h->skel->progs.mt_alloc_session);
 	attr.link_create.attach_type = MT_TRACE_UPROBE_SESSION;
 	attr.link_create.uprobe_multi.path = (__u64)(unsigned long)lib->open_path;
-	attr.link_create.uprobe_multi.offsets = (__u64)(unsigned long)ps->alloc_ret;
+	attr.link_create.uprobe_multi.offsets = (__u64)(unsigned long)ps->alloc_off;
 	attr.link_create.uprobe_multi.cookies = (__u64)(unsigned long)ps->alloc_cookie;
 	attr.link_create.uprobe_multi.cnt = ps->nalloc;
 	attr.link_create.uprobe_multi.pid = (__u32)h->pid;
@@ -232,46 +233,40 @@ static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct 
  * first instruction the kernel emulates (no single-step: ~15x cheaper).
  * Allocation functions keep theirs at the entry, where the return probe
  * must sit anyway and where one trap serves both. */
-static void place(const struct mt_alloc_lib *lib, const struct mt_entry_point *ep, bool keep_entry,
-		  uint64_t *off, unsigned *sp_off)
+static uint64_t place(const struct mt_alloc_lib *lib, const struct mt_entry_point *ep,
+		      bool keep_entry)
 {
 	struct mt_placement pl;
 	int err;
 
-	*off = ep->file_off;
-	*sp_off = 0;
 	err = mt_probe_place_file(lib->open_path, ep->file_off, ep->size, ep->vaddr, keep_entry, &pl);
 	if (err) {
 		mt_debug("probe '%s': at entry (cannot decode: %s)", ep->name, strerror(-err));
-		return;
+		return ep->file_off;
 	}
-	*off = ep->file_off + pl.offset;
-	*sp_off = pl.sp_off;
 	mt_debug("probe '%s': +%llu '%s' %s%s%s", ep->name, (unsigned long long)pl.offset, pl.insn,
 		 pl.emulated ? "emulated" : "single-stepped", pl.reason[0] ? ", " : "", pl.reason);
+	return ep->file_off + pl.offset;
 }
 
 static void probe_set(const struct mt_alloc_lib *lib, struct mt_probe_set *ps)
 {
-	unsigned i, sp_off;
-	uint64_t off;
+	unsigned i;
 
 	memset(ps, 0, sizeof(*ps));
 	for (i = 0; i < lib->neps; i++) {
 		const struct mt_entry_point *ep = &lib->eps[i];
 
 		if (ep->kind == MT_K_FREE) {
-			place(lib, ep, false, &off, &sp_off);
 			ps->free_ep[ps->nfree] = ep;
-			ps->free_off[ps->nfree] = off;
-			ps->free_cookie[ps->nfree++] = MT_COOKIE(i, ep->kind, sp_off);
+			ps->free_off[ps->nfree] = place(lib, ep, false);
+			ps->free_cookie[ps->nfree++] = MT_COOKIE(i, ep->kind);
 			continue;
 		}
-		place(lib, ep, true, &off, &sp_off);
+		/* placed at the entry (keep_entry); asked only for the -v line */
 		ps->alloc_ep[ps->nalloc] = ep;
-		ps->alloc_off[ps->nalloc] = off;
-		ps->alloc_ret[ps->nalloc] = ep->file_off;
-		ps->alloc_cookie[ps->nalloc++] = MT_COOKIE(i, ep->kind, sp_off);
+		ps->alloc_off[ps->nalloc] = place(lib, ep, true);
+		ps->alloc_cookie[ps->nalloc++] = MT_COOKIE(i, ep->kind);
 	}
 }
 
@@ -285,7 +280,7 @@ static int attach_perf(struct mt_heap *h, const struct mt_alloc_lib *lib, const 
 				 ps->alloc_off[i], ps->alloc_cookie[i], false);
 		if (!err)
 			err = attach_one(h, h->skel->progs.mt_alloc_exit, lib, ps->alloc_ep[i],
-					 ps->alloc_ret[i], ps->alloc_cookie[i], true);
+					 ps->alloc_off[i], ps->alloc_cookie[i], true);
 	}
 	for (i = 0; i < ps->nfree && !err; i++)
 		err = attach_one(h, h->skel->progs.mt_free_enter, lib, ps->free_ep[i],
@@ -307,7 +302,7 @@ int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
 	case MT_LINK_MULTI:
 		err = attach_multi(h, sk->progs.mt_alloc_enter_multi, lib, ps.alloc_off,
 				   ps.alloc_cookie, ps.nalloc, false, "the allocation functions");
-		err = err ?: attach_multi(h, sk->progs.mt_alloc_exit_multi, lib, ps.alloc_ret,
+		err = err ?: attach_multi(h, sk->progs.mt_alloc_exit_multi, lib, ps.alloc_off,
 					  ps.alloc_cookie, ps.nalloc, true, "the allocation functions");
 		break;
 	default:
@@ -345,6 +340,12 @@ int mt_heap_counters_fd(const struct mt_heap *h)
 int mt_heap_calls_fd(const struct mt_heap *h)
 {
 	return bpf_map__fd(h->skel->maps.mt_calls);
+}
+
+void mt_heap_detach(struct mt_heap *h)
+{
+	if (h)
+		detach_all(h);
 }
 
 void mt_heap_free(struct mt_heap *h)

@@ -39,6 +39,10 @@ int mt_heap_stacks_fd(const struct mt_heap *h);
 int mt_heap_counters_fd(const struct mt_heap *h);
 int mt_heap_calls_fd(const struct mt_heap *h);   /* sampling mode: calls per ep */
 
+/* Detach every probe but keep the maps (counters stay readable); accepts
+ * NULL. Calls in flight then are not counted, as at attach. */
+void mt_heap_detach(struct mt_heap *h);
+
 /* Detach every probe and unload; accepts NULL. */
 void mt_heap_free(struct mt_heap *h);
 

@@ -23,6 +23,7 @@ static void child_exec(char *const argv[], int err_fd)
 	 * inherit that mask. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
 	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0)
 		execvp(argv[0], argv);
 	e = errno;
@@ -232,11 +233,28 @@ enum mt_launch_state mt_launch_poll(struct mt_launch *l, bool block)
 		if ((status >> 16) == 0 && ptrace(PTRACE_GETSIGINFO, l->pid, NULL, &si) == 0)
 			sig = WSTOPSIG(status);
 		ptrace(PTRACE_CONT, l->pid, NULL, (void *)(long)sig);
-		if (block)
-			continue;
 	}
 	return l->state;
 }
+
+unsigned mt_launch_threads(const struct mt_launch *l)
+{
+	pid_t pid = l->pid;
+	char path[64], line[128];
+	unsigned n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %u", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
 
 void mt_launch_detach(struct mt_launch *l)
 {

@@ -40,6 +40,9 @@ int mt_launch_resume(struct mt_launch *l);
 /* Reap pending wait statuses, forwarding signals; returns the new state. */
 enum mt_launch_state mt_launch_poll(struct mt_launch *l, bool block);
 
+/* Threads of the child (/proc/PID/status), 0 when unreadable. */
+unsigned mt_launch_threads(const struct mt_launch *l);
+
 /* End tracing without ending the child: it runs on, untraced. */
 void mt_launch_detach(struct mt_launch *l);
 

@@ -54,6 +54,10 @@ static int bad(const char *fmt, const char *arg)
 	return 2;
 }
 
+/* Up to ~31 years: beyond that seconds would not fit the nanosecond
+ * clock arithmetic. */
+#define MAX_SECONDS 1e9
+
 static int parse_seconds(const char *s, double *out)
 {
 	char *end;
@@ -61,7 +65,7 @@ static int parse_seconds(const char *s, double *out)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < 0)
+	if (errno || end == s || *end || !isfinite(v) || v < 0 || v > MAX_SECONDS)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -126,18 +130,18 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			break;
 		case 'd':
 			if (parse_seconds(optarg, &o->duration_s) || o->duration_s == 0)
-				return bad("invalid duration '%s': seconds > 0 expected", optarg);
+				return bad("invalid duration '%s': seconds > 0 and up to 1e9 expected", optarg);
 			break;
 		case 'i':
 			if (parse_seconds(optarg, &o->interval_s) || o->interval_s < 0.01)
-				return bad("invalid interval '%s': seconds >= 0.01 expected", optarg);
+				return bad("invalid interval '%s': seconds from 0.01 to 1e9 expected", optarg);
 			break;
 		case OPT_JSON:
 			o->json_path = optarg;
 			break;
 		case OPT_MIN_AGE:
 			if (parse_seconds(optarg, &o->min_age_s))
-				return bad("invalid --min-age '%s': seconds >= 0 expected", optarg);
+				return bad("invalid --min-age '%s': seconds from 0 to 1e9 expected", optarg);
 			break;
 		case OPT_LIB:
 			o->lib = optarg;

@@ -68,7 +68,6 @@ struct mt_drops {
 	uint64_t ringbuf_full;  /* events lost: already counted in lost_events */
 	uint64_t stack_fail;    /* events kept with the call site only */
 	uint64_t state_full;    /* calls lost: no per-thread slot */
-	uint64_t depth_overflow;
 	uint64_t free_unsampled; /* sampling: frees of unsampled addresses */
 	uint64_t sampled_full;   /* sampling: sampled blocks the BPF map could not
 	                          * hold (their frees go unseen) */

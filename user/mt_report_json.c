@@ -41,7 +41,6 @@ static void write_drops(struct mt_json *j, const struct mt_drops *d)
 	mt_json_key_u64(j, "ringbuf_full", d->ringbuf_full);
 	mt_json_key_u64(j, "stack_fail", d->stack_fail);
 	mt_json_key_u64(j, "state_full", d->state_full);
-	mt_json_key_u64(j, "depth_overflow", d->depth_overflow);
 	if (d->free_unsampled || d->sampled_full) {   /* sampling only */
 		mt_json_key_u64(j, "free_unsampled", d->free_unsampled);
 		mt_json_key_u64(j, "sampled_full", d->sampled_full);

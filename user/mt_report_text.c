@@ -163,7 +163,8 @@ static void print_leaks(FILE *f, const struct mt_report *r)
 static void print_losses(FILE *f, const struct mt_report *r, bool final)
 {
 	const struct mt_drops *d = &r->drops;
-	uint64_t lost = r->totals.lost_events + d->state_full + d->depth_overflow;
+	/* lost_events already holds ringbuf_full + state_full */
+	uint64_t lost = r->totals.lost_events;
 
 	if (!lost) {
 		if (final)
@@ -172,10 +173,10 @@ static void print_losses(FILE *f, const struct mt_report *r, bool final)
 		fprintf(f, "lost events: %" PRIu64 "\n", r->totals.lost_events);
 		fprintf(f, "WARNING: %" PRIu64 " allocator calls were not seen: "
 			"ring buffer full %" PRIu64 ",\n"
-			"  no per-thread slot %" PRIu64 ", nesting too deep %" PRIu64 ".\n"
+			"  no per-thread slot %" PRIu64 ".\n"
 			"  A lost free shows as a false leak, a lost alloc as an untracked\n"
 			"  free; the counts above are not exact.\n",
-			lost, d->ringbuf_full, d->state_full, d->depth_overflow);
+			lost, d->ringbuf_full, d->state_full);
 	}
 	if (d->stack_fail)
 		fprintf(f, "stack capture failed for %" PRIu64 " events (kept with the "

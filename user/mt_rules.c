@@ -6,34 +6,9 @@
 #include <errno.h>
 #include "mt_rules.h"
 
-/* a * b, or UINT64_MAX when it does not fit (the call fails anyway). */
-static uint64_t mul_sat(uint64_t a, uint64_t b)
-{
-	uint64_t r;
-
-	return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
-}
-
 uint64_t mt_rules_size(const struct mt_heap_event *ev)
 {
-	switch (ev->kind) {
-	case MT_K_MALLOC:
-	case MT_K_VALLOC:
-	case MT_K_PVALLOC:
-		return ev->arg0;
-	case MT_K_CALLOC:
-		return mul_sat(ev->arg0, ev->arg1);
-	case MT_K_REALLOC:
-	case MT_K_MEMALIGN:
-	case MT_K_ALIGNED_ALLOC:
-		return ev->arg1;
-	case MT_K_REALLOCARRAY:
-		return mul_sat(ev->arg1, ev->arg2);
-	case MT_K_POSIX_MEMALIGN:
-		return ev->arg2;
-	default:
-		return 0;
-	}
+	return mt_req_size(ev->kind, ev->arg0, ev->arg1, ev->arg2);
 }
 
 /* realloc and reallocarray: arg0 is the old block. The old block is

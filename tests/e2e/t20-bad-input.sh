@@ -46,6 +46,8 @@ expect_error "cannot write '$TMP'" -- --json "$TMP" -- /bin/true
 expect_error "cannot read kernel BTF '/nonexistent'" -- --btf /nonexistent -- /bin/true
 expect_error "no allocator entry points \(malloc and free\) in '/bin/true'" -- --lib /bin/true -- /bin/true
 expect_error "invalid duration" -- -d -1 -p 1
+expect_error "invalid duration .1e300." -- -d 1e300 -p 1
+expect_error "invalid interval" -- -i 0 -p 1
 
 # No privileges: the BPF load is refused; the launched child must not survive.
 cp "$MT" "$TMP/memtrace"; chmod 755 "$TMP/memtrace"

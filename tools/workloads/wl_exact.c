@@ -4,7 +4,7 @@
  * end-to-end tests. Every number derives from the arguments, so the tests
  * compute expectations from the same arguments instead of copying output.
  *
- *   wl_exact [--attach] [--threads T] CHURN WINDOW LEAK_A LEAK_B REPEAT PRE
+ *   wl_exact [--attach] [--threads T [--main-exits]] CHURN WINDOW LEAK_A LEAK_B REPEAT PRE
  *
  * Phases (each in its own function, so stacks tell them apart):
  *   pre:        PRE blocks of 32 B allocated before tracing, freed during it
@@ -14,7 +14,8 @@
  *   leak_b:     LEAK_B x calloc(4, 1024), never freed      (wl_leak_calloc)
  *   entry:      REPEAT x a round through every entry point (wl_entry_points)
  *   threads:    T threads, each CHURN x (malloc(24); free) and one leaked
- *               malloc(72)                                  (wl_thread_leak)
+ *               malloc(72)                                  (wl_thread_leak);
+ *               with --main-exits the main thread then calls pthread_exit
  * With --attach it prints "ready" after the pre phase, waits for SIGUSR1,
  * runs the phases, prints "done" and waits for SIGTERM, so a tracer
  * attached in between sees exactly the phases. Output uses write(2): stdio
@@ -166,7 +167,9 @@ NOINLINE static void *wl_thread_body(void *arg)
 	return arg;
 }
 
-NOINLINE static void wl_threads(int n)
+/* With main_exits the main thread leaves by pthread_exit while the others
+ * still run: the process ends with the last of them. */
+NOINLINE static void wl_threads(int n, int main_exits)
 {
 	pthread_t t[64];
 	int i;
@@ -174,6 +177,8 @@ NOINLINE static void wl_threads(int n)
 	for (i = 0; i < n && i < 64; i++)
 		if (pthread_create(&t[i], NULL, wl_thread_body, NULL))
 			_exit(5);
+	if (main_exits)
+		pthread_exit(NULL);
 	for (i = 0; i < n && i < 64; i++)
 		pthread_join(t[i], NULL);
 }
@@ -201,7 +206,7 @@ static long arg(char **argv, int i)
 int main(int argc, char **argv)
 {
 	long churn, window, leak_a, leak_b, repeat, pre;
-	int attach = 0, threads = 0, a = 1;
+	int attach = 0, threads = 0, main_exits = 0, a = 1;
 	void **pre_v;
 	sigset_t none;
 
@@ -210,11 +215,13 @@ int main(int argc, char **argv)
 			attach = 1;
 		else if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc)
 			threads = (int)strtol(argv[++a], NULL, 10);
+		else if (strcmp(argv[a], "--main-exits") == 0)
+			main_exits = 1;
 		else
 			_exit(2);
 	}
 	if (argc - a != 6) {
-		say("usage: wl_exact [--attach] [--threads T] CHURN WINDOW LEAK_A LEAK_B REPEAT PRE\n");
+		say("usage: wl_exact [--attach] [--threads T [--main-exits]] CHURN WINDOW LEAK_A LEAK_B REPEAT PRE\n");
 		return 2;
 	}
 	churn = arg(argv, a);
@@ -243,7 +250,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < repeat; i++)
 		wl_entry_points();
 	if (threads)
-		wl_threads(threads);
+		wl_threads(threads, main_exits && !attach);
 	if (attach) {
 		say("done\n");
 		while (!stop)
