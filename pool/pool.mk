@@ -78,7 +78,8 @@ POOL_TEST_SRCS := $(wildcard tests/pool/*.c)
 POOL_TEST_NAMES := $(POOL_TEST_SRCS:tests/pool/%.c=%)
 POOL_TEST_PLAIN := $(POOL_TEST_NAMES:%=$(BUILD)/tests/bin/pool_%)
 POOL_TEST_ASAN  := $(POOL_TEST_NAMES:%=$(BUILD)/tests/bin/pool_%_asan)
-POOL_TEST_TSAN  := $(BUILD)/tests/bin/pool_stress_tsan
+# Also the object pool tests: they exit threads whose caches hold objects.
+POOL_TEST_TSAN  := $(BUILD)/tests/bin/pool_stress_tsan $(BUILD)/tests/bin/pool_objpool_tsan
 POOL_TEST_BINS  := $(POOL_TEST_PLAIN) $(POOL_TEST_ASAN) $(POOL_TEST_TSAN)
 
 POOL_TEST_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Ipool/include -Itests -pthread
@@ -97,7 +98,7 @@ $(BUILD)/tests/bin/pool_%_asan: tests/pool/%.c $(POOL_SAN_DEPS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(POOL_TEST_CFLAGS) $(POOL_ASAN_FLAGS) -Ipool/src $< $(POOL_SRCS) -o $@
 
-$(BUILD)/tests/bin/pool_stress_tsan: tests/pool/stress.c $(POOL_SAN_DEPS)
+$(BUILD)/tests/bin/pool_%_tsan: tests/pool/%.c $(POOL_SAN_DEPS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(POOL_TEST_CFLAGS) $(POOL_TSAN_FLAGS) -Ipool/src $< $(POOL_SRCS) -o $@

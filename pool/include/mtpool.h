@@ -128,17 +128,26 @@ struct mtpool_budget {
 };
 
 /**
- * mtpool_error_fn - receives debug-mode reports.
+ * mtpool_error_fn - receives debug-mode reports (and, in every build, the
+ * misuse of a released mtpool_buf or mtpool_refbuf).
  * @arg:  the argument given to mtpool_set_error_handler()
- * @what: "double put", "put into the wrong pool", "use of a released
- *        buffer", "write after put", "put of a foreign object",
- *        "destroyed with live objects", "double release"
+ * @what: object and block pools: "double put", "put into the wrong pool",
+ *        "put of a foreign object", "write after put", "destroyed with
+ *        live objects"; size-class allocator: "double free", "free of a
+ *        pointer from another allocator", "free of a pointer inside a
+ *        block", "write after free"; buffers and refbufs: "use of a
+ *        released buffer", "double release"
  * @pool: name of the pool involved
- * @addr: address of the object or buffer
+ * @addr: address of the object, block or buffer
  *
  * The default handler prints "mtpool: double put of 0x... in pool 'name'"
- * to stderr and aborts. If a handler returns, the faulty operation is
- * ignored (the object is not put twice).
+ * to stderr and aborts. If a handler returns, what happens depends on the
+ * report: a bad put, free or release is ignored (the object is not put or
+ * freed twice, a foreign pointer is left alone); a call on a released
+ * buffer does nothing and returns -EINVAL (or NULL with errno EINVAL);
+ * "write after put" and "write after free" are found when the object is
+ * reused, and the get or malloc still returns it; "destroyed with live
+ * objects" is reported before the destroy completes, which it still does.
  */
 typedef void mtpool_error_fn(void *arg, const char *what, const char *pool,
 			     const void *addr);
@@ -170,7 +179,8 @@ typedef struct mtpool mtpool;
  * @max_cached:   bound on objects in the shared cache (default: unbounded);
  *                excess objects are destroyed. Thread caches add at most
  *                @thread_cache objects per thread on top.
- * @thread_cache: objects per thread cache (default 64, 0 = default, max 4096)
+ * @thread_cache: objects per thread cache (default 64, 0 = default, max 1024;
+ *                more fails with EINVAL)
  * @flags:        MTPOOL_F_DEBUG
  * @ctor:         called once when an object is created; nonzero return
  *                means failure and the get returns NULL. May be NULL.
@@ -182,6 +192,16 @@ typedef struct mtpool mtpool;
  *
  * In debug mode objects are destroyed on put and constructed again when
  * reused, so a constructor must not count on running once per address.
+ *
+ * Where callbacks run: @ctor in the thread calling mtpool_get(); @reset in
+ * the thread calling mtpool_put(); @dtor in the thread calling
+ * mtpool_put() or mtpool_get() when the shared cache is over @max_cached,
+ * in mtpool_put() in debug and pass-through modes, or in mtpool_destroy().
+ * None runs with a library lock held, so a callback may use any libmtpool
+ * function, including creating and destroying pools. None runs at thread
+ * exit: an exiting thread's cache is parked whole (it may briefly exceed
+ * @max_cached) and the next slow get or put, in any thread, or
+ * mtpool_destroy() trims it, running @dtor there.
  */
 struct mtpool_opts {
 	const char *name;
@@ -544,7 +564,12 @@ MTPOOL_API mtpool_buf *mtpool_buf_acquire(mtpool_bufpool *bp) MTPOOL_WUR;
 MTPOOL_API void mtpool_buf_release(mtpool_buf *b);
 /**
  * mtpool_buf_append() - append @n bytes, growing by doubling.
- * Return: 0, -ENOMEM (buffer unchanged), -EINVAL on a released buffer.
+ * Return: 0 or -ENOMEM (buffer unchanged). Calling this or any other
+ * mtpool_buf_* function on a released buffer is a bug that every build
+ * (not only debug mode) reports as "use of a released buffer" to the error
+ * handler: the default handler aborts; only if a handler set with
+ * mtpool_set_error_handler() returns does the call do nothing and return
+ * -EINVAL (as the other int-returning mtpool_buf_* functions do).
  * A buffer is used by one thread at a time (no internal locking).
  */
 MTPOOL_API int mtpool_buf_append(mtpool_buf *b, const void *data, size_t n);
@@ -590,7 +615,8 @@ MTPOOL_API mtpool_refbuf *mtpool_refbuf_new(mtpool_block *bp, size_t len) MTPOOL
  * its memory (no copy). The slice holds a reference on the memory, so it
  * stays valid after @b is released.
  * Return: the slice with one reference, or NULL with errno ERANGE (out of
- * bounds), EINVAL (@b released) or ENOMEM. Thread-safe.
+ * bounds), EINVAL (@b released: reported as "use of a released buffer",
+ * so with the default error handler this aborts) or ENOMEM. Thread-safe.
  */
 MTPOOL_API mtpool_refbuf *mtpool_refbuf_slice(mtpool_refbuf *b, size_t off, size_t len) MTPOOL_WUR;
 /** mtpool_refbuf_ref() - take one more reference (atomic); returns @b. */

@@ -98,6 +98,11 @@ struct mtpool {
 	void **depot;            /* under lock */
 	size_t depot_n, depot_cap, max_cached;
 	struct mt_objcache *caches;
+	/* Caches of exited threads, still full: their thread could not run
+	 * dtors (it held the registry lock), so the next slow get or put, or
+	 * mtpool_destroy(), moves them to the depot. Written under lock;
+	 * read without it (atomically) to skip the lock when empty. */
+	struct mt_objcache *orphans;
 	void **quar;             /* debug quarantine ring, under lock */
 	unsigned quar_head, quar_n;
 	uint64_t exited_gets, exited_puts;  /* under lock */
@@ -237,15 +242,18 @@ static struct mt_objcache *cache_attach(mtpool *p)
 	return NULL;
 }
 
-/* Registry lock held; runs on the exiting thread that owns @cache. */
+/*
+ * Registry lock held; runs on the exiting thread that owns @cache. A dtor
+ * must not run here: it may create or destroy a pool, which takes the
+ * registry lock (self-deadlock), and the user did not call us. So the cache
+ * only moves, whole, to the orphan list: no callback, no allocation.
+ */
 static void objpool_thread_exit(struct mt_owner *o, void *cache)
 {
 	mtpool *p = (mtpool *)((char *)o - offsetof(struct mtpool, owner));
 	struct mt_objcache *c = cache;
-	size_t kept, i;
 
 	pthread_mutex_lock(&p->lock);
-	kept = depot_push(p, c->items, c->count);
 	p->exited_gets += c->gets;
 	p->exited_puts += c->count - c->moved_in + c->moved_out + c->gets;
 	if (c->prev)
@@ -254,10 +262,38 @@ static void objpool_thread_exit(struct mt_owner *o, void *cache)
 		p->caches = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	c->prev = NULL;
+	c->next = p->orphans;
+	__atomic_store_n(&p->orphans, c, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&p->lock);
-	for (i = kept; i < c->count; i++)
-		obj_destroy(p, c->items[i]);
-	free(c);
+}
+
+/* Move the orphaned caches' objects to the depot; destroy what is over
+ * max_cached. No lock held on entry: the dtors run unlocked. */
+static void orphans_adopt(mtpool *p)
+{
+	struct mt_objcache *c, *next;
+	size_t kept, i;
+
+	pthread_mutex_lock(&p->lock);
+	c = p->orphans;
+	__atomic_store_n(&p->orphans, NULL, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&p->lock);
+	for (; c; c = next) {
+		next = c->next;
+		pthread_mutex_lock(&p->lock);
+		kept = depot_push(p, c->items, c->count);
+		pthread_mutex_unlock(&p->lock);
+		for (i = kept; i < c->count; i++)
+			obj_destroy(p, c->items[i]);
+		free(c);
+	}
+}
+
+static inline void orphans_check(mtpool *p)
+{
+	if (unlikely(__atomic_load_n(&p->orphans, __ATOMIC_RELAXED) != NULL))
+		orphans_adopt(p);
 }
 
 /* ---------------------------------------------------------- debug mode */
@@ -366,6 +402,7 @@ MT_NOINLINE static void *get_slow(mtpool *p, struct mt_objcache *c)
 	}
 	if (p->mode == MT_MODE_DEBUG)
 		return debug_get(p);
+	orphans_check(p);
 	if (!c)
 		c = cache_attach(p);
 
@@ -419,6 +456,7 @@ MT_NOINLINE static void put_slow(mtpool *p, struct mt_objcache *c, void *obj)
 		return;
 	}
 	MT_PROBE2(put, p, obj);
+	orphans_check(p);
 	if (p->on_put)
 		p->on_put(obj, p->cb_arg);
 	mt_asan_poison(obj, p->obj_size);
@@ -571,6 +609,7 @@ void mtpool_destroy(mtpool *p)
 	if (!p)
 		return;
 	mt_owner_unregister(&p->owner);
+	orphans_adopt(p);
 	for (c = p->caches; c; c = next) {
 		next = c->next;
 		for (i = 0; i < c->count; i++)
@@ -600,6 +639,8 @@ void mtpool_stats(mtpool *p, struct mtpool_stats *st)
 	gets = p->exited_gets + MT_RD(p->gets_slow);
 	puts = p->exited_puts + MT_RD(p->puts_slow);
 	cached = p->depot_n + p->quar_n;
+	for (c = p->orphans; c; c = c->next)
+		cached += c->count;
 	for (c = p->caches; c; c = c->next) {
 		uint64_t g = MT_RD(c->gets), n = MT_RD(c->count);
 

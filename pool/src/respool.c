@@ -30,7 +30,9 @@ struct mtpool_res {
 
 mtpool_res *mtpool_res_create(const struct mtpool_res_ops *ops, const struct mtpool_res_opts *opts)
 {
+	pthread_condattr_t ca;
 	mtpool_res *rp;
+	int err;
 
 	if (!ops || !ops->create) {
 		errno = EINVAL;
@@ -53,7 +55,22 @@ mtpool_res *mtpool_res_create(const struct mtpool_res_ops *ops, const struct mtp
 		return NULL;
 	}
 	pthread_mutex_init(&rp->lock, NULL);
-	pthread_cond_init(&rp->freed, NULL);
+	/* Timeouts are intervals: a wall-clock step must not stretch or cut
+	 * them, so the condition variable waits on CLOCK_MONOTONIC. */
+	err = pthread_condattr_init(&ca);
+	if (!err) {
+		err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		if (!err)
+			err = pthread_cond_init(&rp->freed, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (err) {
+		pthread_mutex_destroy(&rp->lock);
+		free(rp->idle);
+		free(rp);
+		errno = err;
+		return NULL;
+	}
 	return rp;
 }
 
@@ -84,7 +101,7 @@ int mtpool_res_acquire(mtpool_res *rp, void **res, int timeout_ms)
 	int err = 0;
 
 	if (timeout_ms > 0) {
-		clock_gettime(CLOCK_REALTIME, &deadline);
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += timeout_ms / 1000;
 		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
 		if (deadline.tv_nsec >= 1000000000L) {

@@ -46,6 +46,8 @@
 #define SC_MAGIC      0x6d7470736567ull
 #define SC_FREE_MARK  0x6672656564626c6bull  /* debug: word 1 of a free block */
 #define SC_BATCH_BYTES 16384u
+#define SC_LARGE_FREED 64
+#define SC_CLS_PASS   0xfd    /* sc_free probe class of a pass-through free */
 
 struct sc_seg {
 	uint8_t page_cls[SC_PAGES];  /* first line: all that free() reads */
@@ -93,6 +95,10 @@ struct mtpool_sc {
 	pthread_mutex_t seg_lock;    /* segments, large list, tcaches list */
 	struct sc_seg *segs, *cur_seg, *large;
 	struct sc_tcache *tcaches;
+	/* Debug mode: recently unmapped large blocks, so that freeing one
+	 * again reports a double free rather than a foreign pointer. */
+	const void *large_freed[SC_LARGE_FREED];     /* under seg_lock */
+	unsigned large_freed_next;
 	uint64_t exited_allocs, exited_frees;        /* under seg_lock */
 	uint64_t slow_allocs, slow_frees, carved;    /* MT_ADD */
 	struct mt_budget budget;
@@ -253,6 +259,10 @@ static void large_free(mtpool_sc *sc, struct sc_seg *seg)
 	size_t len = seg->map_size;
 
 	pthread_mutex_lock(&sc->seg_lock);
+	if (sc->mode == SC_DEBUG) {
+		sc->large_freed[sc->large_freed_next] = (char *)seg + SC_LARGE_OFF;
+		sc->large_freed_next = (sc->large_freed_next + 1) % SC_LARGE_FREED;
+	}
 	if (seg->prev)
 		seg->prev->next = seg->next;
 	else
@@ -487,6 +497,19 @@ static int sc_owns(mtpool_sc *sc, const void *p)
 	return found;
 }
 
+/* Was @p one of the last SC_LARGE_FREED large blocks freed? Debug only. */
+static int sc_large_freed(mtpool_sc *sc, const void *p)
+{
+	int found = 0;
+	unsigned i;
+
+	pthread_mutex_lock(&sc->seg_lock);
+	for (i = 0; i < SC_LARGE_FREED && !found; i++)
+		found = sc->large_freed[i] == p;
+	pthread_mutex_unlock(&sc->seg_lock);
+	return found;
+}
+
 static void *debug_alloc(mtpool_sc *sc, unsigned cls)
 {
 	size_t sz = sc_size[cls];
@@ -512,11 +535,18 @@ static void debug_free(mtpool_sc *sc, void *ptr)
 	size_t sz;
 
 	if (!sc_owns(sc, ptr)) {
-		mt_report("free of a pointer from another allocator", sc->name, ptr);
+		/* A freed large block is unmapped: only the record tells. */
+		mt_report(sc_large_freed(sc, ptr) ? "double free" :
+			  "free of a pointer from another allocator", sc->name, ptr);
 		return;
 	}
 	cls = page_cls_of(seg, ptr);
 	if (cls == SC_CLS_LARGE) {
+		if (ptr != (char *)seg + SC_LARGE_OFF) {
+			mt_report("free of a pointer inside a block", sc->name, ptr);
+			return;
+		}
+		MT_PROBE2(sc_free, ptr, cls);
 		large_free(sc, seg);
 		return;
 	}
@@ -534,6 +564,7 @@ static void debug_free(mtpool_sc *sc, void *ptr)
 		w[1] = SC_FREE_MARK;
 		mt_poison_fill(w + 2, sz - 16);
 	}
+	MT_PROBE2(sc_free, ptr, cls);
 	mt_asan_poison((char *)ptr + 8, sz - 8);
 	central_put_one(sc, cls, ptr);
 	MT_ADD(sc->slow_frees, 1);
@@ -548,12 +579,16 @@ MT_NOINLINE static void *sc_malloc_slow(mtpool_sc *sc, struct sc_tcache *tc, siz
 
 	if (sc->mode == SC_PASS) {
 		p = malloc(size ? size : 1);
-		if (p)
+		if (p) {
 			MT_ADD(sc->slow_allocs, 1);
+			MT_PROBE2(sc_alloc, p, size);
+		}
 		return p;
 	}
-	if (size > MTPOOL_SC_MAX)
-		return large_alloc(sc, size);
+	if (size > MTPOOL_SC_MAX) {
+		p = large_alloc(sc, size);
+		goto out;
+	}
 	cls = sc_class_of(size);
 	if (sc->mode == SC_DEBUG) {
 		p = debug_alloc(sc, cls);
@@ -592,6 +627,7 @@ MT_NOINLINE static void sc_free_slow(mtpool_sc *sc, struct sc_tcache *tc, void *
 	if (!ptr)
 		return;
 	if (sc->mode == SC_PASS) {
+		MT_PROBE2(sc_free, ptr, SC_CLS_PASS);
 		free(ptr);
 		MT_ADD(sc->slow_frees, 1);
 		return;
@@ -602,13 +638,13 @@ MT_NOINLINE static void sc_free_slow(mtpool_sc *sc, struct sc_tcache *tc, void *
 	}
 	seg = seg_of(ptr);
 	cls = page_cls_of(seg, ptr);
+	if (cls >= SC_NCLS && cls != SC_CLS_LARGE)
+		return;  /* not ours; only debug mode can say so safely */
 	MT_PROBE2(sc_free, ptr, cls);
 	if (cls == SC_CLS_LARGE) {
 		large_free(sc, seg);
 		return;
 	}
-	if (cls >= SC_NCLS)
-		return;  /* not ours; only debug mode can say so safely */
 	mt_asan_poison((char *)ptr + 8, sc_size[cls] - 8);
 	if (tc == MT_ZERO_CACHE)
 		tc = tcache_attach(sc);
@@ -660,11 +696,18 @@ void *mtpool_sc_malloc(mtpool_sc *sc, size_t size)
 	return sc_malloc_slow(sc, tc, size);
 }
 
+/*
+ * Only a thread cache proves that @sc is a caching allocator whose pointers
+ * all sit in its segments: pass-through blocks come from malloc() and debug
+ * mode must check ownership before it reads a segment header, so without a
+ * cache (MT_ZERO_CACHE) the segment is not touched here. The test costs one
+ * compare with a constant and a not-taken branch.
+ */
 void mtpool_sc_free(mtpool_sc *sc, void *ptr)
 {
 	struct sc_tcache *tc = mt_tcache_find(&sc->owner);
 
-	if (likely(ptr != NULL)) {
+	if (likely(ptr != NULL && tc != MT_ZERO_CACHE)) {
 		const struct sc_seg *seg = seg_of(ptr);
 		unsigned cls = page_cls_of(seg, ptr);
 
@@ -709,6 +752,9 @@ size_t mtpool_sc_usable_size(mtpool_sc *sc, const void *ptr)
 		return 0;
 	if (sc->mode == SC_PASS)
 		return malloc_usable_size((void *)ptr);
+	/* Debug mode promises to survive foreign pointers: check first. */
+	if (sc->mode == SC_DEBUG && !sc_owns(sc, ptr))
+		return 0;
 	seg = seg_of(ptr);
 	cls = page_cls_of(seg, ptr);
 	if (cls == SC_CLS_LARGE)
@@ -730,6 +776,13 @@ void *mtpool_sc_realloc(mtpool_sc *sc, void *ptr, size_t size)
 	if (sc->mode == SC_PASS)
 		return realloc(ptr, size);
 	old = mtpool_sc_usable_size(sc, ptr);
+	if (!old) {
+		/* Debug mode, foreign or freed pointer: report it as the free
+		 * would, and leave the block alone. */
+		mtpool_sc_free(sc, ptr);
+		errno = EINVAL;
+		return NULL;
+	}
 	/* Stay in place unless shrinking to under half would waste memory. */
 	if (size <= old && size > old / 2) {
 		mt_asan_unpoison(ptr, size);

@@ -36,7 +36,10 @@ struct mt_thread {
 struct mt_owner {
 	unsigned idx;      /* 0 means no thread caches */
 	/* Runs on an exiting thread, under the registry lock, for each cache
-	 * that thread had for this owner: give the contents back, free it. */
+	 * that thread had for this owner: give the contents back (or park
+	 * them) and detach the cache. It must not call user callbacks: a
+	 * dtor that creates or destroys a pool would take the registry lock
+	 * again and deadlock. */
 	void (*thread_exit)(struct mt_owner *o, void *cache);
 };
 

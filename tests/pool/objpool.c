@@ -571,6 +571,91 @@ static void child_disable(void)
 	mtpool_destroy(p);
 }
 
+/* The size-class allocator passes through too: its free must not read a
+ * segment header in front of a malloc() block (it crashed on mmapped ones). */
+static void child_disable_sc(void)
+{
+	mtpool_sc *sc = mtpool_sc_create(NULL);
+	struct mtpool_stats st;
+	int i;
+
+	MT_CHECK(sc != NULL);
+	for (i = 0; i < 50; i++) {
+		char *big = mtpool_sc_malloc(sc, 200000 + (size_t)i * 4096);
+		char *small = mtpool_sc_malloc(sc, 24);
+
+		MT_CHECK(big && small);
+		MT_CHECK(mtpool_sc_usable_size(sc, big) >= 200000);
+		big[0] = small[0] = 1;
+		small = mtpool_sc_realloc(sc, small, 100000);
+		MT_CHECK(small != NULL && small[0] == 1);
+		mtpool_sc_free(sc, small);
+		mtpool_sc_free(sc, big);
+	}
+	mtpool_sc_stats(sc, &st);
+	MT_CHECK_EQ_U64(st.live, 0);
+	mtpool_sc_destroy(sc);
+}
+
+/* A dtor that destroys a pool (here: each object owns a buffer pool) used
+ * to run at thread exit under the registry lock and deadlock there. */
+static int pool_ctor(void *obj, void *arg)
+{
+	(void)arg;
+	*(mtpool_bufpool **)obj = mtpool_bufpool_create(NULL);
+	return *(mtpool_bufpool **)obj ? 0 : -1;
+}
+
+static void pool_dtor(void *obj, void *arg)
+{
+	(void)arg;
+	mtpool_bufpool_destroy(*(mtpool_bufpool **)obj);
+	__atomic_fetch_add(&ndtor, 1, __ATOMIC_RELAXED);
+}
+
+static void *use_pool_then_exit(void *arg)
+{
+	mtpool *p = arg;
+	void *v[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v[i] = mtpool_get(p);
+	for (i = 0; i < 8; i++)
+		mtpool_put(p, v[i]);
+	return NULL;
+}
+
+static void test_dtor_may_destroy_pools_at_thread_exit(void)
+{
+	struct mtpool_opts o = { .max_cached = 1, .ctor = pool_ctor, .dtor = pool_dtor };
+	struct mtpool_stats st;
+	mtpool *p = mtpool_create(sizeof(void *), &o);
+	pthread_t t;
+	void *a;
+
+	MT_CHECK(p != NULL);
+	ndtor = 0;
+	alarm(20);   /* a deadlock kills the test instead of hanging it */
+	MT_CHECK(pthread_create(&t, NULL, use_pool_then_exit, p) == 0);
+	MT_CHECK(pthread_join(t, NULL) == 0);
+	/* The exiting thread ran no dtor; its 8 objects wait, then the next
+	 * slow call trims them to max_cached. */
+	MT_CHECK_EQ_U64(ndtor, 0);
+	mtpool_stats(p, &st);
+	MT_CHECK_EQ_U64(st.cached, 8);
+	MT_CHECK_EQ_U64(st.live, 0);
+	a = mtpool_get(p);
+	MT_CHECK(a != NULL);
+	MT_CHECK_EQ_U64(ndtor, 7);
+	mtpool_stats(p, &st);
+	MT_CHECK_EQ_U64(st.live, 1);
+	mtpool_put(p, a);
+	mtpool_destroy(p);
+	MT_CHECK_EQ_U64(ndtor, 8);
+	alarm(0);
+}
+
 static void child_debug(void)
 {
 	mtpool *p = mtpool_create(32, NULL);
@@ -592,6 +677,7 @@ int main(int argc, char **argv)
 	mtpool_set_error_handler(record, NULL);
 	if (argc > 1 && strcmp(argv[1], "--child-disable") == 0) {
 		MT_RUN(child_disable);
+		MT_RUN(child_disable_sc);
 		return mt_test_done();
 	}
 	if (argc > 1 && strcmp(argv[1], "--child-debug") == 0) {
@@ -607,6 +693,7 @@ int main(int argc, char **argv)
 	MT_RUN(test_max_cached_bounds_and_destroys);
 	MT_RUN(test_budget_refuses_then_callback_allows);
 	MT_RUN(test_put_from_another_thread);
+	MT_RUN(test_dtor_may_destroy_pools_at_thread_exit);
 	MT_RUN(test_many_pools_beyond_thread_slots);
 	MT_RUN(test_debug_double_put);
 	MT_RUN(test_debug_wrong_pool);

@@ -257,6 +257,50 @@ static void test_debug_double_free_and_wrong_allocator(void)
 	mtpool_sc_destroy(b);
 }
 
+/* Debug mode must report, not crash, whatever pointer it is given: the
+ * free fast path used to read the "segment header" of any pointer. */
+static void test_debug_survives_foreign_and_large_double_free(void)
+{
+	struct mtpool_sc_opts o = { .name = "scdbg", .flags = MTPOOL_F_DEBUG };
+	mtpool_sc *sc = mtpool_sc_create(&o);
+	char *m = malloc(300000), *big, *small;
+
+	MT_CHECK(sc && m);
+	nreports = 0;
+	mtpool_sc_free(sc, m);
+	MT_CHECK_EQ_U64(nreports, 1);
+	MT_CHECK_STR(what_buf, "free of a pointer from another allocator");
+	MT_CHECK(last_addr == m);
+	MT_CHECK_EQ_U64(mtpool_sc_usable_size(sc, m), 0);
+	MT_CHECK(mtpool_sc_realloc(sc, m, 10) == NULL);
+	MT_CHECK_EQ_U64(nreports, 2);
+	MT_CHECK_STR(what_buf, "free of a pointer from another allocator");
+	free(m);
+
+	nreports = 0;
+	big = mtpool_sc_malloc(sc, 100000);
+	MT_CHECK(big != NULL);
+	MT_CHECK(mtpool_sc_usable_size(sc, big) >= 100000);
+	mtpool_sc_free(sc, big + 64);
+	MT_CHECK_EQ_U64(nreports, 1);
+	MT_CHECK_STR(what_buf, "free of a pointer inside a block");
+	mtpool_sc_free(sc, big);
+	MT_CHECK_EQ_U64(nreports, 1);
+	mtpool_sc_free(sc, big);   /* unmapped by now */
+	MT_CHECK_EQ_U64(nreports, 2);
+	MT_CHECK_STR(what_buf, "double free");
+	MT_CHECK(last_addr == big);
+
+	small = mtpool_sc_malloc(sc, 40);
+	MT_CHECK(small != NULL);
+	mtpool_sc_free(sc, small + 8);
+	MT_CHECK_EQ_U64(nreports, 3);
+	MT_CHECK_STR(what_buf, "free of a pointer inside a block");
+	mtpool_sc_free(sc, small);
+	MT_CHECK_EQ_U64(nreports, 3);
+	mtpool_sc_destroy(sc);
+}
+
 static void test_debug_write_after_free(void)
 {
 	struct mtpool_sc_opts o = { .name = "scpoison", .flags = MTPOOL_F_DEBUG };
@@ -291,6 +335,7 @@ int main(void)
 	MT_RUN(test_many_objects_stay_distinct);
 	MT_RUN(test_budget_limits_pages);
 	MT_RUN(test_debug_double_free_and_wrong_allocator);
+	MT_RUN(test_debug_survives_foreign_and_large_double_free);
 	MT_RUN(test_debug_write_after_free);
 	return mt_test_done();
 }
