@@ -74,4 +74,15 @@ MT_HIDDEN void mt_budget_init(struct mt_budget *b, const struct mtpool_budget *c
 MT_HIDDEN int mt_budget_charge(struct mt_budget *b, size_t n);
 MT_HIDDEN void mt_budget_uncharge(struct mt_budget *b, size_t n);
 
+/* Unlink node from the doubly linked list whose first node is head (both
+ * with prev/next fields). */
+#define MT_DLIST_UNLINK(head, node) do { \
+		if ((node)->prev) \
+			(node)->prev->next = (node)->next; \
+		else \
+			(head) = (node)->next; \
+		if ((node)->next) \
+			(node)->next->prev = (node)->prev; \
+	} while (0)
+
 #endif /* MTPOOL_INTERNAL_H */

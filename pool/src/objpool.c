@@ -231,12 +231,7 @@ static struct mt_objcache *cache_attach(mtpool *p)
 	if (mt_tcache_attach(&p->owner, c) == 0)
 		return c;
 	pthread_mutex_lock(&p->lock);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		p->caches = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	MT_DLIST_UNLINK(p->caches, c);
 	pthread_mutex_unlock(&p->lock);
 	free(c);
 	return NULL;
@@ -256,12 +251,7 @@ static void objpool_thread_exit(struct mt_owner *o, void *cache)
 	pthread_mutex_lock(&p->lock);
 	p->exited_gets += c->gets;
 	p->exited_puts += c->count - c->moved_in + c->moved_out + c->gets;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		p->caches = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	MT_DLIST_UNLINK(p->caches, c);
 	c->prev = NULL;
 	c->next = p->orphans;
 	__atomic_store_n(&p->orphans, c, __ATOMIC_RELAXED);

@@ -263,12 +263,7 @@ static void large_free(mtpool_sc *sc, struct sc_seg *seg)
 		sc->large_freed[sc->large_freed_next] = (char *)seg + SC_LARGE_OFF;
 		sc->large_freed_next = (sc->large_freed_next + 1) % SC_LARGE_FREED;
 	}
-	if (seg->prev)
-		seg->prev->next = seg->next;
-	else
-		sc->large = seg->next;
-	if (seg->next)
-		seg->next->prev = seg->prev;
+	MT_DLIST_UNLINK(sc->large, seg);
 	pthread_mutex_unlock(&sc->seg_lock);
 	munmap(seg, len);
 	mt_budget_uncharge(&sc->budget, len);
@@ -440,12 +435,7 @@ static struct sc_tcache *tcache_attach(mtpool_sc *sc)
 	if (mt_tcache_attach(&sc->owner, tc) == 0)
 		return tc;
 	pthread_mutex_lock(&sc->seg_lock);
-	if (tc->prev)
-		tc->prev->next = tc->next;
-	else
-		sc->tcaches = tc->next;
-	if (tc->next)
-		tc->next->prev = tc->prev;
+	MT_DLIST_UNLINK(sc->tcaches, tc);
 	pthread_mutex_unlock(&sc->seg_lock);
 	free(tc);
 	return NULL;
@@ -470,12 +460,7 @@ static void sc_thread_exit(struct mt_owner *o, void *cache)
 	pthread_mutex_lock(&sc->seg_lock);
 	sc->exited_allocs += tc->allocs;
 	sc->exited_frees += tc->frees;
-	if (tc->prev)
-		tc->prev->next = tc->next;
-	else
-		sc->tcaches = tc->next;
-	if (tc->next)
-		tc->next->prev = tc->prev;
+	MT_DLIST_UNLINK(sc->tcaches, tc);
 	pthread_mutex_unlock(&sc->seg_lock);
 	free(tc);
 }

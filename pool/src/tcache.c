@@ -81,12 +81,7 @@ static void mt_thread_exit(void *arg)
 		if (c != MT_ZERO_CACHE && o)
 			o->thread_exit(o, c);
 	}
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		mt_threads = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
+	MT_DLIST_UNLINK(mt_threads, t);
 	pthread_mutex_unlock(&mt_reg_lock);
 	mtpool_tls_caches = mt_dead_thread.slots;
 	free(t);
