@@ -35,6 +35,8 @@ const volatile bool use_session = false; /* allocations probed by mt_alloc_sessi
  * stack walk, which is ~75% of an allocation's probe cost (~0.77 us). */
 const volatile bool capture_stack = true;
 
+#define MT_EEXIST 17   /* bpf_get_stackid: the bucket holds another stack */
+
 /* Set by user space once every probe is attached, so a call that straddles
  * the attach (entry seen, return not, or the reverse) is never half-counted. */
 __u32 mt_enabled = 0;
@@ -236,11 +238,33 @@ int mt_alloc_enter(struct pt_regs *ctx)
 	return 0;
 }
 
+/* Everything of an allocation's record but the stack. */
+static __always_inline void fill_event(struct mt_heap_event *ev, const struct mt_thread_state *st,
+				       struct pt_regs *ctx, __u64 ret, __u32 flags, long sid)
+{
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->arg0 = st->arg0;
+	ev->arg1 = st->arg1;
+	ev->arg2 = st->arg2;
+	ev->ret = ret;
+	/* The return probe runs with the ip at the return address: the call
+	 * site, with no read of the target's stack. */
+	ev->callsite = PT_REGS_IP(ctx);
+	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->ep = st->ep;
+	ev->kind = st->kind;
+	ev->flags = flags;
+	ev->stack_id = (__s32)sid;
+}
+
 static __always_inline void alloc_exit(struct pt_regs *ctx)
 {
+	struct mt_heap_event_stack *big;
 	struct mt_thread_state *st;
 	struct mt_heap_event *ev;
+	bool want_stack;
 	__u32 flags = 0;
+	long sid = -1;
 	__u64 ret;
 
 	if (!is_target())
@@ -264,37 +288,38 @@ static __always_inline void alloc_exit(struct pt_regs *ctx)
 	if (sample_mean && !sample_exit(st, ret, &flags))
 		return;
 
+	/* At the return the ip is the call site and the frame pointers are the
+	 * caller's, so the whole stack unwinds from here. Only a block that
+	 * will be recorded needs one. */
+	want_stack = ret && !(flags & MT_EV_F_UNSAMPLED);
+	if (want_stack && capture_stack)
+		sid = bpf_get_stackid(ctx, &mt_stacks, BPF_F_USER_STACK);
+	if (sid == -MT_EEXIST) {
+		/* Another stack holds this one's bucket: rather than lose it,
+		 * carry it in a larger record (rare: a hash collision). */
+		big = bpf_ringbuf_reserve(&mt_events, sizeof(*big), 0);
+		if (!big) {
+			count(MT_C_RB_FULL);
+			return;
+		}
+		fill_event(&big->ev, st, ctx, ret, flags | MT_EV_F_INLINE_STACK, -1);
+		if (bpf_get_stack(ctx, big->frames, sizeof(big->frames), BPF_F_USER_STACK) < 0) {
+			count(MT_C_STACK_FAIL);
+			big->frames[0] = 0;
+		}
+		bpf_ringbuf_submit(big, wakeup_flags());
+		return;
+	}
+	if (want_stack && capture_stack && sid < 0)
+		count(MT_C_STACK_FAIL);
 	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
 	if (!ev) {
 		count(MT_C_RB_FULL);
 		return;
 	}
-	ev->ts_ns = bpf_ktime_get_ns();
-	ev->arg0 = st->arg0;
-	ev->arg1 = st->arg1;
-	ev->arg2 = st->arg2;
-	ev->ret = ret;
-	/* The return probe runs with the ip at the return address: the call
-	 * site, with no read of the target's stack. */
-	ev->callsite = PT_REGS_IP(ctx);
-	ev->tid = (__u32)bpf_get_current_pid_tgid();
-	ev->ep = st->ep;
-	ev->kind = st->kind;
-	ev->flags = flags;
-	/* At the return the ip is the call site and the frame pointers are the
-	 * caller's, so the whole stack unwinds from here. Only a block that
-	 * will be recorded needs one. */
-	if (ret && !(flags & MT_EV_F_UNSAMPLED)) {
-		ev->stack_id = -1;
-		if (capture_stack) {
-			ev->stack_id = bpf_get_stackid(ctx, &mt_stacks, BPF_F_USER_STACK);
-			if (ev->stack_id < 0)
-				count(MT_C_STACK_FAIL);
-		}
-	} else {
-		ev->stack_id = -1;
+	fill_event(ev, st, ctx, ret, flags, want_stack ? sid : -1);
+	if (!want_stack)
 		ev->callsite = 0;
-	}
 	bpf_ringbuf_submit(ev, wakeup_flags());
 }
 

@@ -57,6 +57,15 @@ struct mt_heap_event {
  * the old block was not sampled). */
 #define MT_EV_F_SAMPLING  0x1   /* emitted in sampling mode */
 #define MT_EV_F_UNSAMPLED 0x2   /* the returned block was not sampled: no alloc */
+#define MT_EV_F_INLINE_STACK 0x4 /* the record is an mt_heap_event_stack */
+
+/* An allocation whose stack could not enter the stack map (its hash
+ * bucket holds another stack): the frames travel in the record instead,
+ * zero-terminated when shorter than MT_MAX_STACK_DEPTH. */
+struct mt_heap_event_stack {
+	struct mt_heap_event ev;   /* ev.flags has MT_EV_F_INLINE_STACK */
+	__u64 frames[MT_MAX_STACK_DEPTH];
+};
 
 /* Drop and error counters, one per-CPU slot each: nothing is lost silently. */
 enum mt_heap_counter {
@@ -167,6 +176,8 @@ static inline int mt_sample_take(__s64 *countdown, __u64 size)
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct mt_heap_event) == 64, "mt_heap_event layout");
+_Static_assert(sizeof(struct mt_heap_event_stack) == 64 + 8 * MT_MAX_STACK_DEPTH,
+	       "mt_heap_event_stack layout");
 #endif
 
 #endif /* MT_HEAP_H */

@@ -29,13 +29,23 @@ struct mt_events {
 /* A stack id always names the same frames (ids are never freed), so one
  * map lookup per distinct stack is enough. Frame 0 is the call site: the
  * return probe captures the stack where the ip is the return address. A
- * failed capture still yields the call site read at entry. */
-static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev)
+ * stack that collided in the map comes inline (inline_frames); a failed
+ * capture still yields the call site. */
+static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev,
+			const __u64 *inline_frames)
 {
 	uint64_t frames[MT_AGG_MAX_FRAMES];
 	__u64 raw[MT_MAX_STACK_DEPTH] = { 0 };
 	uint32_t n = 0, i, site;
 
+	if (inline_frames) {
+		/* interned by content: no id to cache it under */
+		if (inline_frames[0] != ev->callsite && ev->callsite)
+			frames[n++] = ev->callsite;
+		for (i = 0; i < MT_MAX_STACK_DEPTH && inline_frames[i] && n < MT_AGG_MAX_FRAMES; i++)
+			frames[n++] = inline_frames[i];
+		return mt_agg_site(e->agg, frames, n);
+	}
 	if (ev->stack_id >= 0 && (uint32_t)ev->stack_id < e->nstack_ids &&
 	    e->site_of_stack[ev->stack_id])
 		return e->site_of_stack[ev->stack_id] - 1;
@@ -68,8 +78,13 @@ static int on_event(void *ctx, void *data, size_t len)
 		return 0;
 	/* A sampled realloc whose new block was not sampled carries no stack:
 	 * its block is not recorded, so it needs no site. */
-	if (ev->kind != MT_K_FREE && ev->ret && !(ev->flags & MT_EV_F_UNSAMPLED))
-		site = site_of(e, ev);
+	if (ev->kind != MT_K_FREE && ev->ret && !(ev->flags & MT_EV_F_UNSAMPLED)) {
+		const __u64 *frames = NULL;
+
+		if ((ev->flags & MT_EV_F_INLINE_STACK) && len >= sizeof(struct mt_heap_event_stack))
+			frames = ((const struct mt_heap_event_stack *)data)->frames;
+		site = site_of(e, ev, frames);
+	}
 	/* Only running out of memory stops tracing; a malformed record
 	 * (-EINVAL) is counted by the rules and skipped. */
 	err = mt_rules_apply(e->agg, ev, site);
