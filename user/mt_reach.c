@@ -146,32 +146,76 @@ void mt_reach_root(struct mt_reach *r, uint64_t addr, const void *buf, size_t le
 	}
 }
 
-int mt_reach_flood(struct mt_reach *r, mt_reach_read_fn rd, void *arg)
+/* Read one block through rd, CHUNK bytes at a time, and scan it. */
+static void flood_one(struct mt_reach *r, const struct blk *b, mt_reach_read_fn rd, void *arg,
+		      unsigned char *buf)
 {
-	unsigned char *buf = malloc(CHUNK);
+	uint64_t off = 0;
+
+	while (off < b->size) {
+		size_t len = b->size - off > CHUNK ? CHUNK : (size_t)(b->size - off);
+		ssize_t got = rd(arg, b->addr + off, buf, len);
+
+		if (got < (ssize_t)len) {
+			r->st.unreadable_bytes += len - (got > 0 ? (size_t)got : 0);
+			if (got > 0)
+				mt_reach_root(r, b->addr + off, buf, (size_t)got);
+			return;
+		}
+		/* Block contents are scanned like roots; the copy in buf stays
+		 * valid while mark() appends to the worklist. */
+		mt_reach_root(r, b->addr + off, buf, len);
+		r->st.heap_bytes_scanned += len;
+		off += len;
+	}
+}
+
+int mt_reach_flood(struct mt_reach *r, mt_reach_read_fn rd, mt_reach_readv_fn rdv, void *arg)
+{
+	_Static_assert(CHUNK >= MT_REACH_BATCH_BYTES, "a batch fits the buffer");
+	/* the batch in the first half, a block read alone in the second */
+	unsigned char *buf = malloc(2 * (size_t)CHUNK);
+	uint64_t addr[MT_REACH_BATCH];
+	size_t len[MT_REACH_BATCH];
+	uint32_t idx[MT_REACH_BATCH];
 
 	if (!buf)
 		return -ENOMEM;
 	while (r->nwork) {
-		const struct blk *b = &r->b[r->work[--r->nwork]];
-		uint64_t off = 0;
+		size_t total = 0, at = 0;
+		ssize_t got = -1;
+		unsigned n = 0, i;
 
-		r->st.blocks_scanned++;
-		while (off < b->size) {
-			size_t len = b->size - off > CHUNK ? CHUNK : (size_t)(b->size - off);
-			ssize_t got = rd(arg, b->addr + off, buf, len);
+		/* Pop small blocks while they fit one batch; a block too big
+		 * for it is read alone, in chunks. */
+		while (rdv && r->nwork && n < MT_REACH_BATCH) {
+			const struct blk *b = &r->b[r->work[r->nwork - 1]];
 
-			if (got < (ssize_t)len) {
-				r->st.unreadable_bytes += len - (got > 0 ? (size_t)got : 0);
-				if (got > 0)
-					mt_reach_root(r, b->addr + off, buf, (size_t)got);
+			if (b->size > MT_REACH_BATCH_BYTES - total)
 				break;
+			idx[n] = r->work[--r->nwork];
+			addr[n] = b->addr;
+			len[n] = (size_t)b->size;
+			total += len[n++];
+		}
+		if (n == 0) {
+			const struct blk *b = &r->b[r->work[--r->nwork]];
+
+			r->st.blocks_scanned++;
+			flood_one(r, b, rd, arg, buf);
+			continue;
+		}
+		got = rdv(arg, addr, len, n, buf);
+		for (i = 0; i < n; i++) {
+			r->st.blocks_scanned++;
+			if (got >= 0 && at + len[i] <= (size_t)got) {
+				mt_reach_root(r, addr[i], buf + at, len[i]);
+				r->st.heap_bytes_scanned += len[i];
+			} else {
+				/* past where the batch stopped: this block alone */
+				flood_one(r, &r->b[idx[i]], rd, arg, buf + CHUNK);
 			}
-			/* Block contents are scanned like roots; the copy in
-			 * buf stays valid while mark() appends to the worklist. */
-			mt_reach_root(r, b->addr + off, buf, len);
-			r->st.heap_bytes_scanned += len;
-			off += len;
+			at += len[i];
 		}
 	}
 	free(buf);

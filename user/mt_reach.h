@@ -57,6 +57,15 @@ struct mt_reach_stats {
  * (short at an unreadable page) or -errno. */
 typedef ssize_t (*mt_reach_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
 
+/* Reads n ranges (addr[i], len[i]) in one go into buf, back to back;
+ * returns the bytes read, which stop short at the first unreadable byte
+ * (as process_vm_readv does), or -errno. The lengths add up to at most
+ * MT_REACH_BATCH_BYTES and n is at most MT_REACH_BATCH. */
+typedef ssize_t (*mt_reach_readv_fn)(void *arg, const uint64_t *addr, const size_t *len,
+				     unsigned n, void *buf);
+#define MT_REACH_BATCH 1024            /* IOV_MAX */
+#define MT_REACH_BATCH_BYTES (1u << 20)
+
 /* Snapshot the live blocks of a (sorted by address). NULL on ENOMEM. */
 struct mt_reach *mt_reach_new(const struct mt_agg *a);
 void mt_reach_free(struct mt_reach *r);      /* accepts NULL */
@@ -67,9 +76,12 @@ void mt_reach_free(struct mt_reach *r);      /* accepts NULL */
 void mt_reach_root(struct mt_reach *r, uint64_t addr, const void *buf, size_t len);
 
 /* Scan the contents of every marked block, marking what they point to,
- * until nothing new is marked; each block is read once through rd. 0 or
- * -ENOMEM. Unreadable blocks are counted in stats, not an error. */
-int mt_reach_flood(struct mt_reach *r, mt_reach_read_fn rd, void *arg);
+ * until nothing new is marked; each block is read once. Small blocks are
+ * read up to MT_REACH_BATCH at a time through rdv when it is not NULL (one
+ * system call instead of one per block: the target is paused meanwhile),
+ * others, and the rest of a batch cut short, through rd. 0 or -ENOMEM.
+ * Unreadable blocks are counted in stats, not an error. */
+int mt_reach_flood(struct mt_reach *r, mt_reach_read_fn rd, mt_reach_readv_fn rdv, void *arg);
 
 /* The block (index into the sorted snapshot) that p points into, or -1.
  * Interior pointers count, except one that lands exactly where glibc puts

@@ -67,6 +67,24 @@ static ssize_t read_mem(void *arg, uint64_t addr, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
+static ssize_t read_mem_batch(void *arg, const uint64_t *addr, const size_t *len, unsigned n,
+			      void *buf)
+{
+	pid_t pid = *(pid_t *)arg;
+	struct iovec remote[MT_REACH_BATCH], local;
+	size_t total = 0;
+	ssize_t got;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		remote[i] = (struct iovec){ (void *)(uintptr_t)addr[i], len[i] };
+		total += len[i];
+	}
+	local = (struct iovec){ buf, total };
+	got = process_vm_readv(pid, &local, 1, remote, n, 0);
+	return got < 0 ? -errno : got;
+}
+
 /* Scan [start, end) as a root; unreadable pages are skipped and counted. */
 static void scan_range(struct scan *s, uint64_t start, uint64_t end)
 {
@@ -281,7 +299,7 @@ int mt_reach_pid(pid_t pid, pid_t tid, const struct mt_agg *a, uint64_t cut_ns,
 		mt_err("cannot read the mappings of PID %d: %s", (int)pid, strerror(-err));
 		goto out;
 	}
-	err = mt_reach_flood(s.r, read_mem, &s.pid);
+	err = mt_reach_flood(s.r, read_mem, read_mem_batch, &s.pid);
 	if (!err)
 		mt_reach_stats(s.r)->scan_ms = ms_since(&t1);
 out:

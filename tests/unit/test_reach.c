@@ -24,6 +24,29 @@ static ssize_t fake_read(void *arg, uint64_t addr, void *buf, size_t len)
 	return (ssize_t)len;
 }
 
+/* Set: floods read small blocks in batches through fake_readv. */
+static int batched;
+
+/* process_vm_readv's semantics: ranges in order, stop at the first
+ * unreadable byte, return what was read. */
+static unsigned readv_calls;
+
+static ssize_t fake_readv(void *arg, const uint64_t *addr, const size_t *len, unsigned n, void *buf)
+{
+	size_t total = 0;
+	unsigned i;
+
+	readv_calls++;
+	for (i = 0; i < n; i++) {
+		ssize_t got = fake_read(arg, addr[i], (char *)buf + total, len[i]);
+
+		if (got < (ssize_t)len[i])
+			return total ? (ssize_t)total : -EFAULT;
+		total += len[i];
+	}
+	return (ssize_t)total;
+}
+
 static void poke(uint64_t addr, uint64_t v)
 {
 	memcpy(mem + (addr - BASE), &v, 8);
@@ -104,7 +127,7 @@ static void test_flood(void)
 	MT_CHECK(r);
 	unreadable_from = UINT64_MAX;
 	mt_reach_root(r, 0x7000, root, sizeof(root));
-	MT_CHECK_EQ_U64(mt_reach_flood(r, fake_read, NULL), 0);
+	MT_CHECK_EQ_U64(mt_reach_flood(r, fake_read, batched ? fake_readv : NULL, NULL), 0);
 	MT_CHECK(mt_reach_marked(r, BASE + 0x000));
 	MT_CHECK(mt_reach_marked(r, BASE + 0x100));
 	MT_CHECK(mt_reach_marked(r, BASE + 0x200));
@@ -143,7 +166,7 @@ static void test_cut(void)
 	struct mt_reach_counts c;
 
 	MT_CHECK(r);
-	MT_CHECK_EQ_U64(mt_reach_flood(r, fake_read, NULL), 0);   /* no roots */
+	MT_CHECK_EQ_U64(mt_reach_flood(r, fake_read, batched ? fake_readv : NULL, NULL), 0);   /* no roots */
 	mt_reach_tally(r, START + 2000 * MSEC);
 	c = mt_reach_site(r, site[S_YOUNG]);
 	MT_CHECK_EQ_U64(c.lost_objects + c.reachable_objects, 0);
@@ -166,7 +189,7 @@ static void test_unreadable(void)
 	MT_CHECK(r);
 	unreadable_from = BASE + 0x100;
 	mt_reach_root(r, 0x7000, &root, sizeof(root));
-	MT_CHECK_EQ_U64(mt_reach_flood(r, fake_read, NULL), 0);
+	MT_CHECK_EQ_U64(mt_reach_flood(r, fake_read, batched ? fake_readv : NULL, NULL), 0);
 	unreadable_from = UINT64_MAX;
 	MT_CHECK(mt_reach_marked(r, BASE + 0x100));
 	MT_CHECK(!mt_reach_marked(r, BASE + 0x200));
@@ -201,12 +224,27 @@ static void test_empty(void)
 
 	MT_CHECK(r);
 	mt_reach_root(r, 0x7000, &w, 8);
-	MT_CHECK_EQ_U64(mt_reach_flood(r, fake_read, NULL), 0);
+	MT_CHECK_EQ_U64(mt_reach_flood(r, fake_read, batched ? fake_readv : NULL, NULL), 0);
 	mt_reach_tally(r, UINT64_MAX);
 	MT_CHECK_EQ_U64(mt_reach_stats(r)->blocks, 0);
 	MT_CHECK_EQ_U64(mt_reach_site(r, MT_SITE_NONE).lost_objects, 0);
 	mt_reach_free(r);
 	mt_agg_free(a);
+}
+
+/* The same floods with batched reads: identical results, and the batches
+ * really used (one read for many blocks). */
+static void test_batched(void)
+{
+	unsigned before = readv_calls;
+
+	batched = 1;
+	test_flood();
+	test_cut();
+	test_unreadable();
+	test_empty();
+	batched = 0;
+	MT_CHECK(readv_calls > before);
 }
 
 int main(void)
@@ -217,5 +255,6 @@ int main(void)
 	MT_RUN(test_unreadable);
 	MT_RUN(test_alignment);
 	MT_RUN(test_empty);
+	MT_RUN(test_batched);
 	return mt_test_done();
 }
