@@ -222,8 +222,11 @@ static __always_inline bool alloc_enter(struct pt_regs *ctx)
 	st->arg2 = PT_REGS_PARM3(ctx);
 	if (sample_mean) {
 		sample_enter(st);
+		/* Skipping the return of an unsampled call also skips the
+		 * nesting count: only for functions that cannot reach another
+		 * entry point, and never for realloc (its old block). */
 		if (!st->sampled && use_session && !st->old_sampled && st->kind != MT_K_REALLOC &&
-		    st->kind != MT_K_REALLOCARRAY) {
+		    st->kind != MT_K_REALLOCARRAY && !(cookie & MT_COOKIE_NEST)) {
 			st->depth = 0;
 			return false;
 		}

@@ -33,6 +33,9 @@ enum mt_kind {
 #define MT_COOKIE(ep, kind) ((__u64)(ep) | ((__u64)(kind) << 8))
 #define MT_COOKIE_EP(c)     ((__u32)((c) & 0xff))
 #define MT_COOKIE_KIND(c)   ((__u32)(((c) >> 8) & 0xff))
+/* Set when the function may call another entry point (mt_probe_may_nest):
+ * sampling must then see its return even when the call is not sampled. */
+#define MT_COOKIE_NEST      (1ull << 16)
 
 /* One outermost call, as the program made it. arg* are the raw arguments in
  * the order of the C prototype; ret is the returned pointer (for

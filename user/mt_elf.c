@@ -148,3 +148,33 @@ out:
 	close(fd);
 	return err;
 }
+
+int mt_elf_plt_ranges(const char *path, uint64_t (*ranges)[2], unsigned max)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	unsigned n = 0;
+	int fd;
+	Elf *e;
+
+	e = elf_open_fd(path, &fd);
+	if (!e)
+		return -errno;
+	if (elf_getshdrstrndx(e, &shstrndx) == 0) {
+		while ((scn = elf_nextscn(e, scn)) != NULL && n < max) {
+			const char *name;
+			GElf_Shdr sh;
+
+			if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(e, shstrndx, sh.sh_name)))
+				continue;
+			if (strcmp(name, ".plt") && strcmp(name, ".plt.sec") && strcmp(name, ".plt.got"))
+				continue;
+			ranges[n][0] = sh.sh_addr;
+			ranges[n][1] = sh.sh_addr + sh.sh_size;
+			n++;
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return (int)n;
+}

@@ -28,4 +28,8 @@ int mt_elf_find_funcs(const char *path, struct mt_elf_func *funcs, size_t n);
  * for a static executable, or -errno. */
 int mt_elf_interp(const char *path, char *buf, size_t len);
 
+/* The [start, end) addresses of the PLT sections (.plt, .plt.sec,
+ * .plt.got), at most max. Returns how many, or -errno. */
+int mt_elf_plt_ranges(const char *path, uint64_t (*ranges)[2], unsigned max);
+
 #endif /* MT_ELF_H */

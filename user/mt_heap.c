@@ -12,6 +12,7 @@
 #include "heap.h"
 #include "heap.skel.h"
 #include "mt_heap.h"
+#include "mt_elf.h"
 #include "mt_log.h"
 #include "mt_probe_place.h"
 
@@ -249,11 +250,35 @@ static uint64_t place(const struct mt_alloc_lib *lib, const struct mt_entry_poin
 	return ep->file_off + pl.offset;
 }
 
-static void probe_set(const struct mt_alloc_lib *lib, struct mt_probe_set *ps)
+/* Sampling with sessions skips the return of unsampled calls, which is
+ * only exact where a function cannot enter another entry point. */
+static __u64 nest_bit(const struct mt_alloc_lib *lib, const struct mt_entry_point *ep,
+		      const uint64_t (*plt)[2], int nplt)
 {
+	uint64_t others[MT_MAX_EPS];
+	unsigned i, n = 0;
+	bool nest;
+
+	for (i = 0; i < lib->neps; i++)
+		if (&lib->eps[i] != ep)
+			others[n++] = lib->eps[i].vaddr;
+	nest = nplt < 0 || mt_probe_may_nest_file(lib->open_path, ep->file_off, ep->size, ep->vaddr,
+						  others, n, plt, (unsigned)nplt);
+	mt_debug("probe '%s': %s", ep->name, nest ? "may call another entry point: its return is always seen"
+						 : "calls no other entry point");
+	return nest ? MT_COOKIE_NEST : 0;
+}
+
+static void probe_set(const struct mt_heap *h, const struct mt_alloc_lib *lib,
+		      struct mt_probe_set *ps)
+{
+	uint64_t plt[8][2];
+	int nplt = 0;
 	unsigned i;
 
 	memset(ps, 0, sizeof(*ps));
+	if (h->mode == MT_LINK_SESSION)
+		nplt = mt_elf_plt_ranges(lib->open_path, plt, 8);
 	for (i = 0; i < lib->neps; i++) {
 		const struct mt_entry_point *ep = &lib->eps[i];
 
@@ -266,7 +291,10 @@ static void probe_set(const struct mt_alloc_lib *lib, struct mt_probe_set *ps)
 		/* placed at the entry (keep_entry); asked only for the -v line */
 		ps->alloc_ep[ps->nalloc] = ep;
 		ps->alloc_off[ps->nalloc] = place(lib, ep, true);
-		ps->alloc_cookie[ps->nalloc++] = MT_COOKIE(i, ep->kind);
+		ps->alloc_cookie[ps->nalloc] = MT_COOKIE(i, ep->kind);
+		if (h->mode == MT_LINK_SESSION)
+			ps->alloc_cookie[ps->nalloc] |= nest_bit(lib, ep, plt, nplt);
+		ps->nalloc++;
 	}
 }
 
@@ -294,7 +322,7 @@ int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
 	struct mt_probe_set ps;
 	int err;
 
-	probe_set(lib, &ps);
+	probe_set(h, lib, &ps);
 	switch (h->mode) {
 	case MT_LINK_SESSION:
 		err = attach_session(h, lib, &ps);

@@ -376,14 +376,16 @@ int mt_probe_place(const uint8_t *code, size_t len, uint64_t func_addr, bool kee
 	return mt_place(code, len, func_addr, keep_entry, true, out);
 }
 
-int mt_probe_place_file(const char *path, uint64_t file_off, uint64_t size, uint64_t vaddr,
-			bool keep_entry, struct mt_placement *out)
+/* The first min(size, MT_PROBE_PLACE_MAX_FUNC) bytes of a function from
+ * its file; *out is malloc'd. 0 or -errno. */
+static int read_func(const char *path, uint64_t file_off, uint64_t size, uint8_t **out,
+		     size_t *outlen)
 {
 	size_t want, got = 0;
 	uint8_t *buf = NULL;
 	int fd = -1, err = 0;
 
-	if (!path || !out || size == 0 || file_off > (uint64_t)INT64_MAX - size)
+	if (!path || size == 0 || file_off > (uint64_t)INT64_MAX - size)
 		return -EINVAL;
 	want = size > MT_PROBE_PLACE_MAX_FUNC ? MT_PROBE_PLACE_MAX_FUNC : (size_t)size;
 	buf = malloc(want);
@@ -409,11 +411,92 @@ int mt_probe_place_file(const char *path, uint64_t file_off, uint64_t size, uint
 		}
 		got += (size_t)r;
 	}
-	err = mt_place(buf, want, vaddr, keep_entry, want == size, out);
-
+	*out = buf;
+	*outlen = want;
+	buf = NULL;
 cleanup:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
 	return err;
+}
+
+int mt_probe_place_file(const char *path, uint64_t file_off, uint64_t size, uint64_t vaddr,
+			bool keep_entry, struct mt_placement *out)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	err = read_func(path, file_off, size, &buf, &len);
+	if (!err)
+		err = mt_place(buf, len, vaddr, keep_entry, len == size, out);
+	free(buf);
+	return err;
+}
+
+static bool in_ranges(uint64_t t, const uint64_t (*r)[2], unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (t >= r[i][0] && t < r[i][1])
+			return true;
+	return false;
+}
+
+bool mt_probe_may_nest(const uint8_t *code, size_t len, uint64_t func_addr, bool complete,
+		       const uint64_t *eps, unsigned neps, const uint64_t (*plt)[2], unsigned nplt)
+{
+	const uint8_t *p = code;
+	uint64_t addr = func_addr;
+	size_t left = len;
+	bool nest = !complete;
+	cs_insn *in = NULL;
+	csh cs = 0;
+
+	if (!code || len == 0 || cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return true;
+	if (cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK || !(in = cs_malloc(cs)))
+		nest = true;
+	while (!nest && left > 0) {
+		const cs_x86 *x;
+		uint64_t t;
+
+		if (!cs_disasm_iter(cs, &p, &left, &addr, in)) {
+			nest = true;
+			break;
+		}
+		if (!cs_insn_group(cs, in, CS_GRP_JUMP) && !cs_insn_group(cs, in, CS_GRP_CALL))
+			continue;
+		x = &in->detail->x86;
+		if (x->op_count < 1 || x->operands[0].type != X86_OP_IMM) {
+			nest = true;   /* indirect: could be anything */
+			break;
+		}
+		t = (uint64_t)x->operands[0].imm;
+		if (t >= func_addr && t < func_addr + len)
+			continue;  /* within the function */
+		for (unsigned i = 0; i < neps && !nest; i++)
+			nest = t == eps[i];
+		nest = nest || in_ranges(t, plt, nplt);
+	}
+	if (in)
+		cs_free(in, 1);
+	cs_close(&cs);
+	return nest;
+}
+
+bool mt_probe_may_nest_file(const char *path, uint64_t file_off, uint64_t size, uint64_t vaddr,
+			    const uint64_t *eps, unsigned neps, const uint64_t (*plt)[2],
+			    unsigned nplt)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	bool nest = true;
+
+	if (read_func(path, file_off, size, &buf, &len) == 0)
+		nest = mt_probe_may_nest(buf, len, vaddr, len == size, eps, neps, plt, nplt);
+	free(buf);
+	return nest;
 }

@@ -83,4 +83,28 @@ int mt_probe_place(const uint8_t *code, size_t len, uint64_t func_addr, bool kee
 int mt_probe_place_file(const char *path, uint64_t file_off, uint64_t size, uint64_t vaddr,
 			bool keep_entry, struct mt_placement *out);
 
+/*
+ * mt_probe_may_nest - can a call of this function enter another probed
+ * entry point before it returns?
+ * @code, @len, @func_addr: the function, as for mt_probe_place
+ * @complete:  @len covers the whole function
+ * @eps, @neps: addresses of the other entry points (same base as func_addr)
+ * @plt, @nplt: [start, end) address ranges of PLT sections
+ *
+ * Sampling skips the return probe of an unsampled call, and with it the
+ * nesting bookkeeping; that is only exact for a function that cannot reach
+ * another entry point (musl's calloc calls malloc; glibc's does not).
+ * Conservative: true for a direct call or jump to an entry point or into a
+ * PLT, any indirect call or jump, undecodable bytes or a truncated
+ * function.
+ */
+bool mt_probe_may_nest(const uint8_t *code, size_t len, uint64_t func_addr, bool complete,
+		       const uint64_t *eps, unsigned neps, const uint64_t (*plt)[2], unsigned nplt);
+
+/* mt_probe_may_nest on the bytes of a function in an ELF file (see
+ * mt_probe_place_file); true when they cannot be read. */
+bool mt_probe_may_nest_file(const char *path, uint64_t file_off, uint64_t size, uint64_t vaddr,
+			    const uint64_t *eps, unsigned neps, const uint64_t (*plt)[2],
+			    unsigned nplt);
+
 #endif /* MT_PROBE_PLACE_H */

@@ -53,3 +53,21 @@ for e in err:
     print("mismatch:", e)
 sys.exit(1 if err else 0)
 PY
+
+# Sampling must not change how calls are counted: a calloc that calls malloc
+# (an executable with its own allocator, as musl) is one calloc, whether
+# it is sampled or not (its return is then always seen).
+for sb in 0 1 1000000000000; do
+	"$MT" --no-vm --sample-bytes "$sb" --json "$TMP/own$sb.json" -- "$WL/wl_own_alloc" 2003 \
+		>/dev/null 2>"$TMP/own.err" || fail "own allocator, --sample-bytes $sb: exit $?: $(cat "$TMP/own.err")"
+done
+python3 - "$TMP/own0.json" "$TMP/own1.json" "$TMP/own1000000000000.json" <<'PY' || exit 1
+import json, sys
+calls = [json.load(open(p))["calls"] for p in sys.argv[1:]]
+alloc = json.load(open(sys.argv[1]))["target"]["allocator"]
+assert alloc.endswith("/wl_own_alloc"), alloc
+assert calls[0]["calloc"] >= 2003 and calls[0]["malloc"] >= 2003, calls[0]
+for c in calls[1:]:
+    assert c == calls[0], ("sampling changed the calls", calls)
+print("own allocator: calls identical unsampled and sampled:", calls[0])
+PY

@@ -466,6 +466,31 @@ static void test_glibc_all(void)
 	}
 }
 
+
+/* May a function enter another entry point? Hand-made functions at 0x1000:
+ * a call to an entry point, into a PLT, an indirect call, and calls that
+ * stay inside or go to a plain function. */
+static void test_may_nest(void)
+{
+	/* call rel32 to 0x2000: e8 + (0x2000 - 0x1005) */
+	static const uint8_t call_ep[] = { 0xe8, 0xfb, 0x0f, 0x00, 0x00, 0xc3 };
+	/* call *%rax */
+	static const uint8_t call_ind[] = { 0xff, 0xd0, 0xc3 };
+	/* jmp +0 (to the next insn, inside), ret */
+	static const uint8_t inside[] = { 0xeb, 0x00, 0xc3 };
+	const uint64_t eps[] = { 0x2000 };
+	const uint64_t other[] = { 0x3000 };
+	const uint64_t plt[][2] = { { 0x1ff0, 0x2010 } };
+
+	MT_CHECK(mt_probe_may_nest(call_ep, sizeof(call_ep), 0x1000, true, eps, 1, NULL, 0));
+	MT_CHECK(!mt_probe_may_nest(call_ep, sizeof(call_ep), 0x1000, true, other, 1, NULL, 0));
+	MT_CHECK(mt_probe_may_nest(call_ep, sizeof(call_ep), 0x1000, true, other, 1, plt, 1));
+	MT_CHECK(mt_probe_may_nest(call_ind, sizeof(call_ind), 0x1000, true, other, 1, NULL, 0));
+	MT_CHECK(!mt_probe_may_nest(inside, sizeof(inside), 0x1000, true, eps, 1, plt, 1));
+	/* a truncated function could do anything past what was read */
+	MT_CHECK(mt_probe_may_nest(inside, sizeof(inside), 0x1000, false, eps, 1, NULL, 0));
+}
+
 int main(void)
 {
 	MT_RUN(test_test_je);
@@ -488,5 +513,6 @@ int main(void)
 	MT_RUN(test_glibc_free);
 	MT_RUN(test_glibc_malloc);
 	MT_RUN(test_glibc_all);
+	MT_RUN(test_may_nest);
 	return mt_test_done();
 }
