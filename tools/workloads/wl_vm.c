@@ -27,7 +27,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "wl_vmrss.h"
+#include "wl_vm_util.h"
 
 #define PAGE 4096UL
 
@@ -35,20 +35,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "wl_vm: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-static unsigned long arg(const char *s)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end || end == s) {
-		fprintf(stderr, "wl_vm: bad number '%s'\n", s);
-		exit(2);
-	}
-	return v;
 }
 
 static void touch(char *p, unsigned long pages)
@@ -102,9 +88,9 @@ int main(int argc, char **argv)
 
 	while (argc > 2 && !strncmp(argv[1], "--", 2)) {
 		if (!strcmp(argv[1], "--delay"))
-			delay = arg(argv[2]);
+			delay = wl_arg("wl_vm", argv[2]);
 		else if (!strcmp(argv[1], "--hold"))
-			hold = arg(argv[2]);
+			hold = wl_arg("wl_vm", argv[2]);
 		else
 			break;
 		argc -= 2;
@@ -115,8 +101,14 @@ int main(int argc, char **argv)
 			"TOUCH UNMAP BRK MADV\n");
 		return 2;
 	}
-	na = arg(argv[1]); sa = arg(argv[2]); nb = arg(argv[3]); sb = arg(argv[4]);
-	tch = arg(argv[5]); unmap = arg(argv[6]); brk = arg(argv[7]); madv = arg(argv[8]);
+	na = wl_arg("wl_vm", argv[1]);
+	sa = wl_arg("wl_vm", argv[2]);
+	nb = wl_arg("wl_vm", argv[3]);
+	sb = wl_arg("wl_vm", argv[4]);
+	tch = wl_arg("wl_vm", argv[5]);
+	unmap = wl_arg("wl_vm", argv[6]);
+	brk = wl_arg("wl_vm", argv[7]);
+	madv = wl_arg("wl_vm", argv[8]);
 	if (sa % PAGE || sb % PAGE || brk % PAGE || tch * PAGE > sa || tch * PAGE > sb ||
 	    unmap > na || madv > tch || nb == 0) {
 		fprintf(stderr, "wl_vm: sizes must be page multiples, TOUCH pages fit, "

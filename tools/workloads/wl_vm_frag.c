@@ -16,21 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wl_vmrss.h"
-
-static unsigned long arg(const char *s)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end || end == s) {
-		fprintf(stderr, "wl_vm_frag: bad number '%s'\n", s);
-		exit(2);
-	}
-	return v;
-}
+#include "wl_vm_util.h"
 
 __attribute__((noinline)) void **wl_vm_frag_fill(unsigned long n, size_t size)
 {
@@ -66,9 +52,9 @@ int main(int argc, char **argv)
 
 	while (argc > 2 && !strncmp(argv[1], "--", 2)) {
 		if (!strcmp(argv[1], "--delay"))
-			delay = arg(argv[2]);
+			delay = wl_arg("wl_vm_frag", argv[2]);
 		else if (!strcmp(argv[1], "--hold"))
-			hold = arg(argv[2]);
+			hold = wl_arg("wl_vm_frag", argv[2]);
 		else
 			break;
 		argc -= 2;
@@ -79,8 +65,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sparse = !strcmp(argv[1], "sparse");
-	n = arg(argv[2]);
-	size = arg(argv[3]);
+	n = wl_arg("wl_vm_frag", argv[2]);
+	size = wl_arg("wl_vm_frag", argv[3]);
 	sleep(delay);
 	v = wl_vm_frag_fill(n, size);
 	if (!v) {
