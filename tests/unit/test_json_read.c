@@ -203,6 +203,57 @@ static void test_round_trip(void)
 	mt_jv_free(v);
 }
 
+/* A keep spec keeps what it names (whole, or by its sub spec, applied to
+ * every element of an array) and drops the rest, which must still parse. */
+static void test_keep(void)
+{
+	static const struct mt_jv_keep frame[] = { { .key = "func" }, { 0 } };
+	static const struct mt_jv_keep site[] = {
+		{ .key = "bytes" }, { .key = "stack", .sub = frame }, { 0 },
+	};
+	static const struct mt_jv_keep doc[] = {
+		{ .key = "version" }, { .key = "totals" }, { .key = "sites", .sub = site }, { 0 },
+	};
+	const char *text =
+		"{\"version\": 1, \"trend\": {\"growing\": [1, 2, {\"x\": [3]}]},\n"
+		" \"totals\": {\"allocs\": 5, \"frees\": 2},\n"
+		" \"sites\": [{\"bytes\": 16, \"lifetime\": [1, 2, 3],\n"
+		"            \"stack\": [{\"func\": \"f\", \"addr\": \"0x1\"}, {\"func\": \"main\"}]},\n"
+		"           {\"bytes\": 32, \"stack\": []}]}";
+	const struct mt_jv *sites, *st, *t;
+	struct mt_jv *v = NULL;
+	uint64_t u = 0;
+
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, &v, err, sizeof(err)) == 0);
+	MT_CHECK_EQ_U64(v->n, 3);                   /* "trend" dropped */
+	MT_CHECK(!mt_jv_get(v, "trend"));
+	MT_CHECK(mt_jv_u64(v, "version", &u) && u == 1);
+	t = mt_jv_get(v, "totals");                 /* sub NULL: kept whole */
+	MT_CHECK(mt_jv_u64(t, "allocs", &u) && u == 5);
+	MT_CHECK(mt_jv_u64(t, "frees", &u) && u == 2);
+	sites = mt_jv_get(v, "sites");
+	MT_CHECK(sites && sites->type == MT_JV_ARR && sites->n == 2);
+	MT_CHECK_EQ_U64(sites->items[0].n, 2);      /* "lifetime" dropped */
+	MT_CHECK(!mt_jv_get(&sites->items[0], "lifetime"));
+	MT_CHECK(mt_jv_u64(&sites->items[1], "bytes", &u) && u == 32);
+	st = mt_jv_get(&sites->items[0], "stack");
+	MT_CHECK(st && st->n == 2);
+	MT_CHECK_STR(mt_jv_str(&st->items[0], "func"), "f");
+	MT_CHECK(!mt_jv_get(&st->items[0], "addr"));
+	MT_CHECK_STR(mt_jv_str(&st->items[1], "func"), "main");
+	mt_jv_free(v);
+	v = NULL;
+
+	/* a syntax error inside a dropped member still fails, with its place */
+	text = "{\"version\": 1,\n \"trend\": [1, 2,, 3]}";
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, &v, err, sizeof(err)) == -EINVAL);
+	MT_CHECK(!v);
+	MT_CHECK(strstr(err, "line 2, column 17") != NULL);
+	text = "{\"trend\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	       "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}";
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, &v, err, sizeof(err)) == -E2BIG);
+}
+
 int main(void)
 {
 	MT_RUN(test_valid);
@@ -212,5 +263,6 @@ int main(void)
 	MT_RUN(test_truncated);
 	MT_RUN(test_deep);
 	MT_RUN(test_round_trip);
+	MT_RUN(test_keep);
 	return mt_test_done();
 }

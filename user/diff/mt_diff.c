@@ -5,10 +5,14 @@
  * n) in the sites of both reports (a sort by key, then a merge).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include "diff/mt_diff.h"
 #include "util/mt_log.h"
 
@@ -236,31 +240,100 @@ static int check_report(const char *path, const struct mt_jv *v)
 	return 0;
 }
 
-int mt_diff_load(const char *path, struct mt_jv **out)
+/* What diff reads of a report (mt_diff.c and mt_diff_report.c): the rest
+ * (analyses, memory view, per-site extras) is parsed and dropped, so a
+ * report's memory here is its sites' stacks and counters. */
+static const struct mt_jv_keep keep_entry[] = {
+	{ .key = "stack" }, { .key = "site" }, { .key = "objects" }, { .key = "bytes" },
+	{ .key = "allocs" }, { .key = "frees" }, { .key = "alloc_bytes" }, { .key = "free_bytes" },
+	{ .key = "live_objects" }, { .key = "live_bytes" }, { .key = "peak_live_bytes" },
+	{ 0 },
+};
+static const struct mt_jv_keep keep_rates[] = { { .key = "run" }, { 0 } };
+static const struct mt_jv_keep keep_report[] = {
+	{ .key = "version" }, { .key = "target" }, { .key = "mode" }, { .key = "duration_s" }, { .key = "lost_events" },
+	{ .key = "totals" }, { .key = "leak_summary" }, { .key = "rates", .sub = keep_rates },
+	{ .key = "sites", .sub = keep_entry }, { .key = "leaks", .sub = keep_entry },
+	{ 0 },
+};
+
+int mt_diff_load_buf(const char *name, const char *text, size_t len, struct mt_jv **out)
 {
+	const struct mt_jv *ls;
+	uint64_t listed, stacks;
 	char msg[160];
-	size_t len = 0;
 	int err;
-	char *text = slurp(path, &len, &err);
 
 	*out = NULL;
-	if (!text)
-		return err;
-	err = mt_jv_parse(text, len, out, msg, sizeof(msg));
-	free(text);
+	err = mt_jv_parse_keep(text, len, keep_report, out, msg, sizeof(msg));
 	if (err == -ENOMEM) {
-		mt_err("cannot read '%s': %s", path, strerror(ENOMEM));
+		mt_err("cannot read '%s': %s", name, strerror(ENOMEM));
 		return err;
 	}
 	if (err) {
-		mt_err("cannot read '%s': %s", path, len ? msg : "the file is empty");
+		mt_err("cannot read '%s': %s", name, len ? msg : "the file is empty");
 		return -EINVAL;
 	}
-	err = check_report(path, *out);
+	err = check_report(name, *out);
 	if (err) {
 		mt_jv_free(*out);
 		*out = NULL;
+		return err;
 	}
+	ls = mt_jv_get(*out, "leak_summary");
+	if (mt_jv_u64(ls, "listed", &listed) && mt_jv_u64(ls, "stacks", &stacks) && listed < stacks)
+		mt_info("note: '%s' lists %" PRIu64 " of %" PRIu64 " leak stacks (--json-leaks): "
+			"a leak it leaves out compares as zero", name, listed, stacks);
+	return 0;
+}
+
+/* A regular file is mapped, not read: its pages are the page cache's, and
+ * only what the keep spec holds is memtrace's own memory. Pipes and "-"
+ * are read into memory. */
+int mt_diff_load(const char *path, struct mt_jv **out)
+{
+	struct stat st;
+	size_t len = 0;
+	void *map = MAP_FAILED;
+	char *text = NULL;
+	int fd = -1, err;
+
+	*out = NULL;
+	if (strcmp(path, "-") != 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			err = -errno;
+			mt_err("cannot read '%s': %s", path, strerror(-err));
+			return err;
+		}
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (st.st_size == 0)
+				goto parse;   /* mmap refuses 0 bytes; the parser names it */
+			if ((uint64_t)st.st_size > MAX_REPORT_BYTES) {
+				mt_err("cannot read '%s': %s", path, strerror(EFBIG));
+				close(fd);
+				return -EFBIG;
+			}
+			len = (size_t)st.st_size;
+			map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+			if (map != MAP_FAILED) {
+				madvise(map, len, MADV_SEQUENTIAL);
+				goto parse;
+			}
+		}
+		close(fd);
+		fd = -1;
+	}
+	text = slurp(path, &len, &err);
+	if (!text)
+		return err;
+parse:
+	err = mt_diff_load_buf(path, map != MAP_FAILED ? map : text ? text : "", len, out);
+	if (map != MAP_FAILED)
+		munmap(map, len);
+	if (fd >= 0)
+		close(fd);
+	free(text);
 	return err;
 }
 

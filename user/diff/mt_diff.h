@@ -54,6 +54,8 @@ int mt_diff_stack_key(const struct mt_jv *stack, char **out);
  * diff uses. Prints one line naming path on error and returns -errno
  * (-EINVAL: corrupt or not a report, -EPROTO: another version). */
 int mt_diff_load(const char *path, struct mt_jv **out);
+/* The same for a report already in memory; name is used in messages. */
+int mt_diff_load_buf(const char *name, const char *text, size_t len, struct mt_jv **out);
 
 /* Pair two loaded reports (taking ownership of a and b). 0 or -errno;
  * d is released on error. */
