@@ -49,6 +49,10 @@ WL_SRCS   := $(wildcard tools/workloads/*.c)
 WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
+# Fuzzers: clang's libFuzzer with ASan and UBSan over what reads saved reports.
+FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c \
+	diff/mt_diff.c diff/mt_diff_report.c)
+FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 
 .PHONY: all demo test check-unit bench vmlinux install clean
 .DELETE_ON_ERROR:
@@ -111,10 +115,20 @@ $(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(BUILD)/libmt.a $(USER_LIBS) -o $@
 
+# One compiler run over several sources writes no usable -MMD file, so the
+# headers of the folders involved are listed instead.
+$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard user/util/*.h user/diff/*.h) \
+		| $(BUILD)/.deps-ok
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iuser \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		$(filter %.c,$^) -o $@
+
 demo: all
 	./tools/demo.sh
 
-test: all $(UNIT_BINS) $(POOL_TEST_BINS)
+test: all $(UNIT_BINS) $(POOL_TEST_BINS) $(FUZZ_BINS)
 	./tests/run.sh $(BUILD) $(UNIT_BINS) $(POOL_TEST_BINS)
 
 # What needs no root and no BPF, in seconds: the lint scripts and unit tests.

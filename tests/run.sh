@@ -2,7 +2,8 @@
 # Runs the tests: the lint scripts tests/lint/*.sh, the unit-test binaries
 # named on the command line (the Makefile passes exactly those its sources
 # make, so a removed test cannot linger as a stale binary), and, unless
-# --unit is given, the end-to-end scripts tests/e2e/t*.sh. A test exiting
+# --unit is given, the fuzzers (tests/fuzz: a bounded run each) and the
+# end-to-end scripts tests/e2e/t*.sh. A test exiting
 # 77 is skipped, with its reason printed; under CI=true a skip is a failure,
 # so CI cannot pass without really tracing. Ends with "N passed, N failed,
 # N skipped".
@@ -53,6 +54,10 @@ for t in "$@"; do
 	run_one "unit/$(basename "$t")" "$t"
 done
 if ! $unit_only; then
+	for d in "$here"/fuzz/*/; do
+		name=$(basename "$d")
+		run_one "fuzz/$name" bash "$here/fuzz/fuzz.sh" "$build/tests/fuzz/fuzz_$name" "$d"
+	done
 	for t in "$here"/e2e/t[0-9]*.sh; do
 		run_one "e2e/$(basename "$t")" bash "$t"
 	done

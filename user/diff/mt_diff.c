@@ -499,7 +499,8 @@ int mt_diff_build(struct mt_diff *d, struct mt_jv *a, struct mt_jv *b,
 	if (!err)
 		err = collect(b, 1, &v, &n, &cap);
 	if (!err) {
-		qsort(v, n, sizeof(*v), keyed_cmp);
+		if (n)   /* qsort's base may not be NULL, even for no items */
+			qsort(v, n, sizeof(*v), keyed_cmp);
 		err = merge(d, v, n);
 	}
 	for (i = 0; i < n; i++)
