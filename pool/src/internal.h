@@ -10,6 +10,11 @@
  * functions, types and macros keep the short mt_/MT_ prefix: they never
  * reach a symbol table that users link against. The USDT semaphores are
  * named by sys/sdt.h, mtpool_PROBE_semaphore; only get's and put's are API.
+ *
+ * Keeping internals out of the user's namespace: libmtpool.so is built with
+ * -fvisibility=hidden, so only MTPOOL_API reaches its dynamic symbol table;
+ * libmtpool.a is one object in which pool/pool.mk made every hidden symbol
+ * local. tests/e2e/t05-pool-symbols.sh checks both libraries.
  */
 #ifndef MTPOOL_INTERNAL_H
 #define MTPOOL_INTERNAL_H
