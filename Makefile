@@ -8,7 +8,12 @@
 # V=1 shows the full commands.
 
 BUILD    ?= build
-ARCH     := x86
+# BPF programs read registers through the kernel's pt_regs of one
+# architecture; vmlinux/ holds its generated vmlinux.h.
+ARCH     := $(patsubst x86_64,x86,$(shell uname -m))
+ifeq ($(wildcard vmlinux/$(ARCH)/vmlinux.h),)
+$(error memtrace supports x86-64 only (this machine: $(shell uname -m)))
+endif
 CC       ?= cc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -25,30 +30,35 @@ endif
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS   ?= -O2 -g
+USER_PKGS   := libbpf libdw libelf capstone
+# Headers are included by folder ("collect/mt_agg.h"): the layer check
+# (tests/lint/layers.sh) reads the folder from the include line.
 USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
-	-DMT_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -Ibpf -Iuser
-USER_LIBS   := $(shell pkg-config --libs libbpf libdw capstone 2>/dev/null) -lelf -lz -lm -lpthread
+	-DMT_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -Ibpf -Iuser \
+	$(shell pkg-config --cflags $(USER_PKGS) 2>/dev/null)
+USER_LIBS   = $(shell pkg-config --libs $(USER_PKGS)) -lz -lm -lpthread
 BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
-USER_SRCS := $(wildcard user/*.c)
+USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
-LIB_OBJS  := $(filter-out $(BUILD)/user/memtrace.o,$(USER_OBJS))
+LIB_OBJS  := $(filter-out $(BUILD)/user/cli/memtrace.o,$(USER_OBJS))
 WL_SRCS   := $(wildcard tools/workloads/*.c)
 WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
 
-.PHONY: all demo test bench vmlinux clean
+.PHONY: all demo test check-unit bench vmlinux install clean
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
 
 all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static
 
-# libmtpool: its own rules; it adds to all, POOL_TEST_BINS and POOL_BENCH_BINS.
--include pool/pool.mk
+# libmtpool: its own rules; it adds to all, install, POOL_TEST_BINS and
+# POOL_BENCH_BINS.
+include pool/pool.mk
 
 # Fail early, naming the script, instead of with a cryptic compiler error.
 $(BUILD)/.deps-ok: tools/check-deps.sh
@@ -56,7 +66,7 @@ $(BUILD)/.deps-ok: tools/check-deps.sh
 	$(Q)./tools/check-deps.sh
 	$(Q)touch $@
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/.deps-ok
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/.deps-ok
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -c $< -o $@
@@ -66,9 +76,10 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
 
-# Every user object may include a skeleton; generating them first keeps the
-# order simple and a stale skeleton impossible.
-$(BUILD)/user/%.o: user/%.c $(BPF_SKELS) $(BUILD)/.deps-ok
+# Skeletons are generated before any user object (order-only); the -MMD
+# files then tie each object to the skeletons it really includes, so editing
+# one BPF program rebuilds only its loader.
+$(BUILD)/user/%.o: user/%.c | $(BPF_SKELS) $(BUILD)/.deps-ok
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
@@ -77,7 +88,7 @@ $(BUILD)/libmt.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/memtrace: $(BUILD)/user/memtrace.o $(BUILD)/libmt.a
+$(BUILD)/memtrace: $(BUILD)/user/cli/memtrace.o $(BUILD)/libmt.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(USER_LIBS) -o $@
 
@@ -104,10 +115,17 @@ demo: all
 	./tools/demo.sh
 
 test: all $(UNIT_BINS) $(POOL_TEST_BINS)
-	./tests/run.sh $(BUILD)
+	./tests/run.sh $(BUILD) $(UNIT_BINS) $(POOL_TEST_BINS)
+
+# What needs no root and no BPF, in seconds: the lint scripts and unit tests.
+check-unit: $(UNIT_BINS) $(POOL_TEST_BINS)
+	./tests/run.sh --unit $(BUILD) $(UNIT_BINS) $(POOL_TEST_BINS)
 
 bench: all $(POOL_BENCH_BINS)
 	./tools/bench.sh $(BUILD)
+
+install: $(BUILD)/memtrace
+	install -D -m 755 $(BUILD)/memtrace $(DESTDIR)$(PREFIX)/bin/memtrace
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
@@ -115,4 +133,4 @@ vmlinux:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d $(BUILD)/*/*/*/*.d)

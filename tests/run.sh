@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Runs every test: the unit-test binaries in BUILD/tests/bin and the
-# end-to-end scripts tests/e2e/t*.sh. A script exiting 77 is skipped, with
-# its reason printed; under CI=true a skip is a failure, so CI cannot pass
-# without really tracing. Ends with "N passed, N failed, N skipped".
+# Runs the tests: the lint scripts tests/lint/*.sh, the unit-test binaries
+# named on the command line (the Makefile passes exactly those its sources
+# make, so a removed test cannot linger as a stale binary), and, unless
+# --unit is given, the end-to-end scripts tests/e2e/t*.sh. A test exiting
+# 77 is skipped, with its reason printed; under CI=true a skip is a failure,
+# so CI cannot pass without really tracing. Ends with "N passed, N failed,
+# N skipped".
+#   tests/run.sh [--unit] BUILD [TEST-BINARY...]
 set -u
+unit_only=false
+if [ "${1:-}" = "--unit" ]; then
+	unit_only=true
+	shift
+fi
 build=${1:-build}
+[ $# -gt 0 ] && shift
 here=$(cd "$(dirname "$0")" && pwd)
 export MT_BUILD=$(cd "$build" && pwd)
 passed=0 failed=0 skipped=0
@@ -36,14 +46,17 @@ run_one() {
 	fi
 }
 
-for t in "$build"/tests/bin/*; do
-	[ -x "$t" ] || continue
+for t in "$here"/lint/*.sh; do
+	run_one "lint/$(basename "$t")" bash "$t"
+done
+for t in "$@"; do
 	run_one "unit/$(basename "$t")" "$t"
 done
-for t in "$here"/e2e/t[0-9]*.sh; do
-	[ -f "$t" ] || continue
-	run_one "e2e/$(basename "$t")" bash "$t"
-done
+if ! $unit_only; then
+	for t in "$here"/e2e/t[0-9]*.sh; do
+		run_one "e2e/$(basename "$t")" bash "$t"
+	done
+fi
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"

@@ -3,10 +3,10 @@
  * event sequence through the aggregator and its observers. */
 #include <stdlib.h>
 #include <string.h>
-#include "mt_advice.h"
-#include "mt_agg.h"
-#include "mt_lifetime.h"
-#include "mt_sizeclass.h"
+#include "analyze/mt_advice.h"
+#include "collect/mt_agg.h"
+#include "analyze/mt_lifetime.h"
+#include "analyze/mt_sizeclass.h"
 #include "mt_test.h"
 
 #define T0 1000000000ull

@@ -2,7 +2,7 @@
 /* Unit tests for the aggregator: live table, sites, totals, rates, leaks. */
 #include <errno.h>
 #include <stdlib.h>
-#include "mt_agg.h"
+#include "collect/mt_agg.h"
 #include "mt_test.h"
 
 #define START 1000000000ull   /* 1 s: the clock does not start at 0 */

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "mt_diff.h"
+#include "diff/mt_diff.h"
 #include "mt_test.h"
 
 static struct mt_jv *jv(const char *s)

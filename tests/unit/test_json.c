@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
-#include "mt_json.h"
+#include "util/mt_json.h"
 #include "mt_test.h"
 
 static char *buf;

@@ -4,8 +4,8 @@
  * through memtrace's own writer. */
 #include <errno.h>
 #include <stdlib.h>
-#include "mt_json.h"
-#include "mt_json_read.h"
+#include "util/mt_json.h"
+#include "util/mt_json_read.h"
 #include "mt_test.h"
 
 static char err[160];

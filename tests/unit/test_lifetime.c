@@ -2,9 +2,9 @@
 /* Lifetimes, temporaries and size classes, fed synthetic event sequences
  * through the aggregator's observer interface. */
 #include <stdlib.h>
-#include "mt_agg.h"
-#include "mt_lifetime.h"
-#include "mt_sizeclass.h"
+#include "collect/mt_agg.h"
+#include "analyze/mt_lifetime.h"
+#include "analyze/mt_sizeclass.h"
 #include "mt_test.h"
 
 #define T0 1000000000ull

@@ -13,7 +13,7 @@
 
 #include <capstone/capstone.h>
 
-#include "mt_probe_place.h"
+#include "probe/mt_probe_place.h"
 #include "mt_test.h"
 
 #define FADDR 0x401000ull

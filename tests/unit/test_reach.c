@@ -4,7 +4,7 @@
  * through the callback, so no process is needed. */
 #include <errno.h>
 #include <stdlib.h>
-#include "mt_reach.h"
+#include "reach/mt_reach.h"
 #include "mt_test.h"
 
 #define START 1000000000ull

@@ -3,9 +3,9 @@
  * from a synthetic aggregator (no symbolizer: frames are addresses). */
 #include <errno.h>
 #include <stdlib.h>
-#include "mt_json.h"
-#include "mt_report.h"
-#include "mt_rules.h"
+#include "util/mt_json.h"
+#include "report/mt_report.h"
+#include "collect/mt_rules.h"
 #include "mt_test.h"
 
 #define START 1000000000ull

@@ -2,7 +2,7 @@
 /* Unit tests for the exactness rules, fed recorded event sequences. */
 #include <errno.h>
 #include <stdlib.h>
-#include "mt_rules.h"
+#include "collect/mt_rules.h"
 #include "mt_test.h"
 
 #define START 1000000000ull

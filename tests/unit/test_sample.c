@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <linux/types.h>
 #include "heap.h"
-#include "mt_agg.h"
-#include "mt_sample.h"
+#include "collect/mt_agg.h"
+#include "collect/mt_sample.h"
 #include "mt_test.h"
 
 #define START 1000000000ull

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mt_sym.h"
+#include "sym/mt_sym.h"
 #include "mt_test.h"
 
 /* Written by mt_sym_test_target so the compiler keeps the call a call

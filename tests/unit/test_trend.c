@@ -4,8 +4,8 @@
  * objects; plus the statistics and the bounded series. */
 #include <math.h>
 #include <stdlib.h>
-#include "mt_agg.h"
-#include "mt_trend.h"
+#include "collect/mt_agg.h"
+#include "analyze/mt_trend.h"
 #include "mt_test.h"
 
 #define T0 1000000000ull

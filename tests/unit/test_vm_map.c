@@ -2,7 +2,7 @@
 /* The interval map of the target's mappings: splits, overlaps, lookups. */
 #include <stdlib.h>
 #include "mt_test.h"
-#include "mt_vm_map.h"
+#include "vm/mt_vm_map.h"
 
 struct sum { uint64_t bytes; unsigned pieces; };
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include "mt_test.h"
-#include "mt_vm_proc.h"
-#include "mt_vm_stat.h"
+#include "target/mt_proc.h"
+#include "vm/mt_vm_stat.h"
 
 #define P MT_VM_PAGE
 
@@ -209,11 +209,11 @@ static bool other_is_7f2(void *arg, uint64_t start, uint64_t end)
 
 static void test_smaps_heap(void)
 {
-	struct mt_vm_heap_res r;
+	struct mt_proc_heap_res r;
 	FILE *f = fmemopen((void *)smaps, sizeof(smaps) - 1, "r");
 
 	MT_CHECK(f != NULL);
-	MT_CHECK(mt_vm_proc_heap_parse(f, other_is_7f2, NULL, &r) == 0);
+	MT_CHECK(mt_proc_heap_parse(f, other_is_7f2, NULL, &r) == 0);
 	fclose(f);
 	MT_CHECK_EQ_U64(r.brk_heap, 100 * 1024);
 	MT_CHECK_EQ_U64(r.anon_heap, 40 * 1024);     /* the arena, not its reserve */

@@ -746,7 +746,7 @@ def render(res):
     if rs:
         per = rs["bytes_per_live_rss"]
         agg = res.get("agg", {}).get("agg_bytes_per_live")
-        why = ("the live table (user/mt_agg.c) keeps a 16-byte entry per object at 58-87.5%% load "
+        why = ("the live table (user/collect/mt_agg.c) keeps a 16-byte entry per object at 58-87.5%% load "
                "(it grows by 1.5x), so 18-28 B per object; aggregator heap alone: %s B/object "
                "(bench_agg); VmHWM adds the old table during the last growth" % (
                    "%.1f" % agg if agg else "?"))

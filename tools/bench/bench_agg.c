@@ -23,8 +23,8 @@
 #include <linux/types.h>
 
 #include "heap.h"
-#include "mt_agg.h"
-#include "mt_rules.h"
+#include "collect/mt_agg.h"
+#include "collect/mt_rules.h"
 
 #define TIMED_EVENTS (4u << 20)
 

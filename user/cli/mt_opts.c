@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mt_log.h"
+#include "cli/mt_opts.h"
+
+static const char usage[] =
+"Usage: memtrace [OPTIONS] -p PID\n"
+"       memtrace [OPTIONS] -- CMD [ARGS...]\n"
+"       memtrace diff [--json FILE] A.json B.json   (compare two reports)\n"
+"Trace where a process's heap memory goes: allocation rates, live objects\n"
+"and bytes per call stack, and leak candidates, with BPF uprobes.\n"
+"\n"
+"  -p, --pid PID          attach to a running process\n"
+"  -d, --duration SEC     stop after SEC seconds (default: Ctrl-C or exit)\n"
+"  -i, --interval SEC     print a report every SEC seconds\n"
+"      --json FILE        write the final report as JSON to FILE ('-' = stdout;\n"
+"                         the text report then goes to stderr)\n"
+"      --min-age SEC      attach mode: live objects older than SEC at the end\n"
+"                         are leak candidates (default 1), unless their site's\n"
+"                         live bytes plateau (docs/analysis.md)\n"
+"      --top N            sites listed in reports (default 10)\n"
+"      --lib PATH         allocator object to probe (default: found in the target)\n"
+"      --no-heap          no allocator probes: kernel-side memory view only\n"
+"                         (mmap, brk, page faults, RSS), far cheaper\n"
+"      --no-vm            no kernel-side memory view: allocator probes only\n"
+"      --reachability     at the end (launch mode: at exit), pause the target\n"
+"                         and scan its memory: leaks split into definitely lost\n"
+"                         and still reachable (docs/reachability.md)\n"
+"      --fail-on-leak[=BYTES]  exit 3 when leaked bytes (with --reachability:\n"
+"                         definitely lost bytes) exceed BYTES (default 0)\n"
+"      --btf PATH         kernel BTF (default /sys/kernel/btf/vmlinux)\n"
+"      --ringbuf-mb N     event ring buffer size in MiB, a power of 2 (default 16)\n"
+"      --sample-bytes N   sample allocations, one per N bytes on average\n"
+"                         (524288 for production); figures become estimates,\n"
+"                         calls stay exact (docs/sampling.md); 0 = every call\n"
+"      --callsite-only    sites are the immediate caller only: no stack walk,\n"
+"                         which is ~75% of an allocation's probe cost\n"
+"  -v, --verbose          libbpf debug output and probe placement\n"
+"  -h, --help             this help\n"
+"  -V, --version          print the version\n";
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "memtrace: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see memtrace --help)\n");
+	return 2;
+}
+
+/* Up to ~31 years: beyond that seconds would not fit the nanosecond
+ * clock arithmetic. */
+#define MAX_SECONDS 1e9
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0 || v > MAX_SECONDS)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
+{
+	enum {
+		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
+		OPT_NO_VM, OPT_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
+	};
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ "min-age", required_argument, NULL, OPT_MIN_AGE },
+		{ "lib", required_argument, NULL, OPT_LIB },
+		{ "btf", required_argument, NULL, OPT_BTF },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
+		{ "ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB },  /* tests */
+		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
+		{ "callsite-only", no_argument, NULL, OPT_CALLSITE_ONLY },
+		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
+		{ "no-vm", no_argument, NULL, OPT_NO_VM },
+		{ "reachability", no_argument, NULL, OPT_REACH },
+		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->min_age_s = 1.0;
+	o->top = 10;
+	o->ringbuf_bytes = 16u << 20;
+	opterr = 0;
+	/* '+': stop at the first non-option, so CMD's own options stay its. */
+	while ((c = getopt_long(argc, argv, "+:p:d:i:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
+				return bad("invalid PID '%s'", optarg);
+			o->pid = (pid_t)v;
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &o->duration_s) || o->duration_s == 0)
+				return bad("invalid duration '%s': seconds > 0 and up to 1e9 expected", optarg);
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &o->interval_s) || o->interval_s < 0.01)
+				return bad("invalid interval '%s': seconds from 0.01 to 1e9 expected", optarg);
+			break;
+		case OPT_JSON:
+			o->json_path = optarg;
+			break;
+		case OPT_MIN_AGE:
+			if (parse_seconds(optarg, &o->min_age_s))
+				return bad("invalid --min-age '%s': seconds from 0 to 1e9 expected", optarg);
+			break;
+		case OPT_LIB:
+			o->lib = optarg;
+			break;
+		case OPT_BTF:
+			o->btf_path = optarg;
+			break;
+		case OPT_TOP:
+			if (parse_uint(optarg, 100000, &v) || v == 0)
+				return bad("invalid --top '%s'", optarg);
+			o->top = (unsigned)v;
+			break;
+		case OPT_RINGBUF:
+			if (parse_uint(optarg, 1024, &v) || v == 0 || (v & (v - 1)))
+				return bad("invalid --ringbuf-mb '%s': a power of 2 up to 1024 expected", optarg);
+			o->ringbuf_bytes = (size_t)v << 20;
+			break;
+		case OPT_RINGBUF_KB:
+			if (parse_uint(optarg, 1u << 20, &v) || v < 4 || (v & (v - 1)))
+				return bad("invalid --ringbuf-kb '%s': a power of 2 from 4 expected", optarg);
+			o->ringbuf_bytes = (size_t)v << 10;
+			break;
+		case OPT_SAMPLE:
+			/* 2^40: the BPF draw's fixed point stays in 64 bits */
+			if (parse_uint(optarg, 1ul << 40, &v))
+				return bad("invalid --sample-bytes '%s': bytes from 0 to 2^40 expected", optarg);
+			o->sample_bytes = v;
+			break;
+		case OPT_NO_HEAP:
+			o->no_heap = true;
+			break;
+		case OPT_NO_VM:
+			o->no_vm = true;
+			break;
+		case OPT_REACH:
+			o->reachability = true;
+			break;
+		case OPT_FAIL_LEAK:
+			o->fail_on_leak = true;
+			if (optarg && parse_uint(optarg, ULONG_MAX, &v))
+				return bad("invalid --fail-on-leak '%s': bytes >= 0 expected", optarg);
+			o->fail_leak_bytes = optarg ? v : 0;
+			break;
+		case OPT_CALLSITE_ONLY:
+			o->callsite_only = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		case 'V':
+			printf("memtrace %s\n", MT_VERSION);
+			return 1;
+		case ':':
+			return bad("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			return bad("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		o->cmd = &argv[optind];
+	if (o->pid && o->cmd)
+		return bad("%s", "give either -p PID or -- CMD, not both");
+	if (o->no_heap && o->no_vm)
+		return bad("%s", "--no-heap and --no-vm leave nothing to trace");
+	if (o->no_heap && o->lib)
+		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
+	if (!o->pid && !o->cmd)
+		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	if (o->no_heap && (o->reachability || o->fail_on_leak))
+		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
+			   "but --no-heap probes none");
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The event reader: drains the heap ring buffer, resolves each allocation's
+ * stack id into frames (once per distinct stack), and hands every record to
+ * the exactness rules. It is the only code that reads the heap tracer's
+ * BPF maps (the memory view reads its own, in vm/mt_vm_read.c).
+ */
+#ifndef MT_EVENTS_H
+#define MT_EVENTS_H
+
+#include <stdint.h>
+#include "collect/mt_agg.h"
+
+struct mt_events;
+
+/* Kernel-side drop counters, summed over CPUs. */
+struct mt_drops {
+	uint64_t ringbuf_full;  /* events lost: already counted in lost_events */
+	uint64_t stack_fail;    /* events kept with the call site only */
+	uint64_t state_full;    /* calls lost: no per-thread slot */
+	uint64_t free_unsampled; /* sampling: frees of unsampled addresses */
+	uint64_t sampled_full;   /* sampling: sampled blocks the BPF map could not
+	                          * hold (their frees go unseen) */
+};
+
+int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg *agg,
+		  struct mt_events **out);
+/* Sampling mode (mean_bytes > 0): weight allocations in the aggregator and
+ * take calls per entry point from calls_fd (mt_heap_calls_fd). Before the
+ * first event; 0 or -errno. */
+int mt_events_set_sampling(struct mt_events *e, int calls_fd, uint64_t mean_bytes);
+/* An fd that polls readable when records wait (the ring's epoll fd). */
+int mt_events_poll_fd(const struct mt_events *e);
+/* Consume everything available now, then pick up kernel-side losses (so
+ * the sites they may touch are marked uncertain). Returns records consumed
+ * or -errno. */
+int mt_events_consume(struct mt_events *e);
+/* Kernel-side drop counters summed over CPUs; lost events are also
+ * propagated into the aggregator's totals by this call, and in sampling
+ * mode the exact calls per entry point. */
+int mt_events_drops(struct mt_events *e, struct mt_drops *d);
+void mt_events_free(struct mt_events *e);
+
+#endif /* MT_EVENTS_H */

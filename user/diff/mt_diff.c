@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * memtrace diff, the model: load and check two reports, pair totals and
+ * rates, and match sites by symbolized stack; see mt_diff.h. Cost: O(n log
+ * n) in the sites of both reports (a sort by key, then a merge).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "diff/mt_diff.h"
+#include "util/mt_log.h"
+
+#define MAX_REPORT_BYTES (1ull << 30)
+
+const char *const mt_diff_site_fields[MT_DIFF_SITE_FIELDS] = {
+	"allocs", "frees", "alloc_bytes", "free_bytes", "live_objects", "live_bytes",
+	"peak_live_bytes", "leak_objects", "leak_bytes",
+};
+enum { F_LIVE_BYTES = 5, F_ALLOC_BYTES = 2, F_ALLOCS = 0, F_LEAK_OBJ = 7, F_LEAK_BYTES = 8 };
+#define SITE_OWN 7   /* fields read from the entry itself */
+
+const char *const mt_diff_total_fields[MT_DIFF_TOTALS] = {
+	"allocs", "frees", "alloc_bytes", "free_bytes", "live_objects", "live_bytes",
+	"peak_live_bytes", "untracked_frees", "failed_allocs", "stale_replaced",
+	"lost_events", "leak_objects", "leak_bytes",
+};
+#define TOTALS_OWN 10  /* fields of "totals" */
+
+const char *const mt_diff_rate_fields[MT_DIFF_RATES] = {
+	"duration_s", "allocs_per_s", "bytes_per_s", "frees_per_s",
+};
+
+/* Growable string. */
+struct buf {
+	char *s;
+	size_t n, cap;
+	int err;
+};
+
+static void put(struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->err)
+		return;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = (b->n + n + 1) * 2;
+		char *g = realloc(b->s, cap);
+
+		if (!g) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->s = g;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->n, s, n + 1);
+	b->n += n;
+}
+
+static const char *base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+int mt_diff_stack_key(const struct mt_jv *stack, char **out)
+{
+	struct buf b = { 0 };
+	size_t i;
+
+	*out = NULL;
+	if (!stack || stack->type != MT_JV_ARR || !stack->n) {
+		*out = strdup("(no stack)");
+		return *out ? 0 : -ENOMEM;
+	}
+	for (i = 0; i < stack->n; i++) {
+		const struct mt_jv *f = &stack->items[i];
+		const char *func = mt_jv_str(f, "func"), *mod = mt_jv_str(f, "module");
+		const char *file = mt_jv_str(f, "file"), *moff = mt_jv_str(f, "module_off");
+		const char *addr = mt_jv_str(f, "addr");
+		uint64_t line = 0, off = 0;
+		char num[48];
+
+		if (i)
+			put(&b, "\n");
+		if (func) {
+			put(&b, func);
+			if (file && mt_jv_u64(f, "line", &line)) {
+				put(&b, "@");
+				put(&b, mod ? base(mod) : "?");
+				put(&b, ":");
+				put(&b, base(file));
+				snprintf(num, sizeof(num), ":%" PRIu64, line);
+				put(&b, num);
+			} else {
+				mt_jv_u64(f, "func_off", &off);
+				snprintf(num, sizeof(num), "+0x%" PRIx64 "@", off);
+				put(&b, num);
+				put(&b, mod ? base(mod) : "?");
+			}
+		} else if (mod && moff) {
+			put(&b, base(mod));
+			put(&b, "+");
+			put(&b, moff);
+		} else {
+			put(&b, addr ? addr : "?");
+		}
+	}
+	if (b.err) {
+		free(b.s);
+		return b.err;
+	}
+	*out = b.s;
+	return 0;
+}
+
+static char *slurp(const char *path, size_t *len, int *err)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	char *s = NULL;
+	size_t cap = 0, n = 0;
+
+	*err = 0;
+	if (!f) {
+		*err = -errno;
+		mt_err("cannot read '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		size_t got;
+
+		if (n == cap) {
+			char *g;
+
+			cap = cap ? cap * 2 : 1 << 16;
+			g = cap <= MAX_REPORT_BYTES ? realloc(s, cap + 1) : NULL;
+			if (!g) {
+				*err = cap > MAX_REPORT_BYTES ? -EFBIG : -ENOMEM;
+				mt_err("cannot read '%s': %s", path, strerror(-*err));
+				break;
+			}
+			s = g;
+		}
+		errno = 0;
+		got = fread(s + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				/* the read's own cause (EISDIR for a directory), EIO if none */
+				*err = errno ? -errno : -EIO;
+				mt_err("cannot read '%s': %s", path, strerror(-*err));
+			}
+			break;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (*err) {
+		free(s);
+		return NULL;
+	}
+	s[n] = '\0';
+	*len = n;
+	return s;
+}
+
+/* The keys diff relies on, with their types. */
+static int check_report(const char *path, const struct mt_jv *v)
+{
+	const struct mt_jv *t = mt_jv_get(v, "totals"), *ls = mt_jv_get(v, "leak_summary");
+	const struct mt_jv *run = mt_jv_get(mt_jv_get(v, "rates"), "run");
+	const char *lists[] = { "leaks", "sites" };
+	uint64_t ver, x;
+	double d;
+	size_t i, k;
+
+	if (v->type != MT_JV_OBJ || !mt_jv_get(v, "version")) {
+		mt_err("'%s' is not a memtrace report: no \"version\" key", path);
+		return -EINVAL;
+	}
+	if (!mt_jv_u64(v, "version", &ver) || ver != 1) {
+		const struct mt_jv *vv = mt_jv_get(v, "version");
+
+		if (vv->type == MT_JV_NUM)
+			mt_err("'%s' is a version %g report; this memtrace reads version 1", path, vv->d);
+		else
+			mt_err("'%s' is not a memtrace report: \"version\" is not a number", path);
+		return -EPROTO;
+	}
+	for (i = 0; i < TOTALS_OWN; i++) {
+		if (!mt_jv_u64(t, mt_diff_total_fields[i], &x)) {
+			mt_err("'%s' is not a valid memtrace report: \"totals.%s\" is missing or not a count",
+			       path, mt_diff_total_fields[i]);
+			return -EINVAL;
+		}
+	}
+	if (!mt_jv_u64(v, "lost_events", &x) || !mt_jv_u64(ls, "objects", &x) ||
+	    !mt_jv_u64(ls, "bytes", &x) || !mt_jv_num(v, "duration_s", &d)) {
+		mt_err("'%s' is not a valid memtrace report: \"lost_events\", \"leak_summary\" or "
+		       "\"duration_s\" is missing", path);
+		return -EINVAL;
+	}
+	for (i = 1; i < MT_DIFF_RATES; i++) {
+		if (!mt_jv_num(run, mt_diff_rate_fields[i], &d)) {
+			mt_err("'%s' is not a valid memtrace report: \"rates.run.%s\" is missing",
+			       path, mt_diff_rate_fields[i]);
+			return -EINVAL;
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		const struct mt_jv *l = mt_jv_get(v, lists[k]);
+
+		if (!l || l->type != MT_JV_ARR) {
+			mt_err("'%s' is not a valid memtrace report: \"%s\" is not an array", path, lists[k]);
+			return -EINVAL;
+		}
+		for (i = 0; i < l->n; i++) {
+			const struct mt_jv *e = &l->items[i], *st = mt_jv_get(e, "stack");
+			size_t f;
+
+			for (f = 0; f < SITE_OWN; f++)
+				if (!mt_jv_u64(e, mt_diff_site_fields[f], &x))
+					break;
+			if (f < SITE_OWN || !st || st->type != MT_JV_ARR ||
+			    !mt_jv_u64(e, "objects", &x) || !mt_jv_u64(e, "bytes", &x)) {
+				mt_err("'%s' is not a valid memtrace report: entry %zu of \"%s\" is incomplete",
+				       path, i, lists[k]);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int mt_diff_load(const char *path, struct mt_jv **out)
+{
+	char msg[160];
+	size_t len = 0;
+	int err;
+	char *text = slurp(path, &len, &err);
+
+	*out = NULL;
+	if (!text)
+		return err;
+	err = mt_jv_parse(text, len, out, msg, sizeof(msg));
+	free(text);
+	if (err == -ENOMEM) {
+		mt_err("cannot read '%s': %s", path, strerror(ENOMEM));
+		return err;
+	}
+	if (err) {
+		mt_err("cannot read '%s': %s", path, len ? msg : "the file is empty");
+		return -EINVAL;
+	}
+	err = check_report(path, *out);
+	if (err) {
+		mt_jv_free(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+/* One report's sites, keyed; side 0 fills a[], side 1 fills b[]. */
+struct keyed {
+	char *key;
+	const struct mt_jv *stack;
+	int side;
+	uint64_t v[MT_DIFF_SITE_FIELDS];
+	uint64_t id;       /* site id, UINT64_MAX for null */
+	bool leak;         /* from "leaks" */
+};
+
+static int keyed_cmp(const void *pa, const void *pb)
+{
+	const struct keyed *x = pa, *y = pb;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	if (x->side != y->side)
+		return x->side - y->side;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return (int)y->leak - (int)x->leak;   /* the leaks entry first */
+}
+
+static int collect(const struct mt_jv *doc, int side, struct keyed **v, size_t *n, size_t *cap)
+{
+	const char *lists[] = { "leaks", "sites" };
+	size_t k, i, f;
+	int err;
+
+	for (k = 0; k < 2; k++) {
+		const struct mt_jv *l = mt_jv_get(doc, lists[k]);
+
+		for (i = 0; i < l->n; i++) {
+			const struct mt_jv *e = &l->items[i];
+			struct keyed *x;
+
+			if (*n == *cap) {
+				struct keyed *g = realloc(*v, (*cap = *cap * 2 + 16) * sizeof(*g));
+
+				if (!g)
+					return -ENOMEM;
+				*v = g;
+			}
+			x = &(*v)[*n];
+			memset(x, 0, sizeof(*x));
+			err = mt_diff_stack_key(mt_jv_get(e, "stack"), &x->key);
+			if (err)
+				return err;
+			(*n)++;
+			x->side = side;
+			x->stack = mt_jv_get(e, "stack");
+			x->leak = k == 0;
+			if (!mt_jv_u64(e, "site", &x->id))
+				x->id = UINT64_MAX;
+			for (f = 0; f < SITE_OWN; f++)
+				mt_jv_u64(e, mt_diff_site_fields[f], &x->v[f]);
+			if (x->leak) {
+				mt_jv_u64(e, "objects", &x->v[F_LEAK_OBJ]);
+				mt_jv_u64(e, "bytes", &x->v[F_LEAK_BYTES]);
+			}
+		}
+	}
+	return 0;
+}
+
+static uint64_t absdiff(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+static int site_cmp(const void *pa, const void *pb)
+{
+	const struct mt_diff_site *x = pa, *y = pb;
+	static const int order[] = { F_LIVE_BYTES, F_ALLOC_BYTES, F_LEAK_BYTES, F_ALLOCS };
+	size_t i;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		uint64_t dx = absdiff(x->a[order[i]], x->b[order[i]]);
+		uint64_t dy = absdiff(y->a[order[i]], y->b[order[i]]);
+
+		if (dx != dy)
+			return dx > dy ? -1 : 1;
+	}
+	return strcmp(x->key, y->key);
+}
+
+/* Merge the sorted keyed entries into sites: one per key, each report's
+ * distinct site ids summed (the same id in "leaks" and "sites" once). */
+static int merge(struct mt_diff *d, struct keyed *v, size_t n)
+{
+	size_t i = 0, f;
+
+	d->sites = calloc(n ? n : 1, sizeof(*d->sites));
+	if (!d->sites)
+		return -ENOMEM;
+	while (i < n) {
+		struct mt_diff_site *s = &d->sites[d->nsites++];
+		size_t j = i;
+
+		s->key = v[i].key;
+		v[i].key = NULL;
+		s->stack = v[i].stack;   /* A's when A has the site: sorted by side */
+		for (; j < n && (j == i || strcmp(v[j].key, s->key) == 0); j++) {
+			struct keyed *x = &v[j];
+			uint64_t *dst = x->side ? s->b : s->a;
+			bool dup = j > i && v[j - 1].side == x->side && v[j - 1].id == x->id &&
+				   x->id != UINT64_MAX;
+
+			if (x->side)
+				s->in_b = true;
+			else
+				s->in_a = true;
+			if (!dup) {
+				for (f = 0; f < SITE_OWN; f++)
+					dst[f] += x->v[f];
+			}
+			dst[F_LEAK_OBJ] += x->v[F_LEAK_OBJ];
+			dst[F_LEAK_BYTES] += x->v[F_LEAK_BYTES];
+			free(x->key);
+			x->key = NULL;
+		}
+		i = j;
+	}
+	qsort(d->sites, d->nsites, sizeof(*d->sites), site_cmp);
+	return 0;
+}
+
+static void totals(const struct mt_jv *doc, uint64_t *t, double *r)
+{
+	const struct mt_jv *tot = mt_jv_get(doc, "totals"), *ls = mt_jv_get(doc, "leak_summary");
+	const struct mt_jv *run = mt_jv_get(mt_jv_get(doc, "rates"), "run");
+	size_t i;
+
+	for (i = 0; i < TOTALS_OWN; i++)
+		mt_jv_u64(tot, mt_diff_total_fields[i], &t[i]);
+	mt_jv_u64(doc, "lost_events", &t[10]);
+	mt_jv_u64(ls, "objects", &t[11]);
+	mt_jv_u64(ls, "bytes", &t[12]);
+	mt_jv_num(doc, "duration_s", &r[0]);
+	for (i = 1; i < MT_DIFF_RATES; i++)
+		mt_jv_num(run, mt_diff_rate_fields[i], &r[i]);
+}
+
+int mt_diff_build(struct mt_diff *d, struct mt_jv *a, struct mt_jv *b,
+		  const char *path_a, const char *path_b)
+{
+	struct keyed *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	d->a = a;
+	d->b = b;
+	d->path_a = path_a;
+	d->path_b = path_b;
+	totals(a, d->ta, d->ra);
+	totals(b, d->tb, d->rb);
+	err = collect(a, 0, &v, &n, &cap);
+	if (!err)
+		err = collect(b, 1, &v, &n, &cap);
+	if (!err) {
+		qsort(v, n, sizeof(*v), keyed_cmp);
+		err = merge(d, v, n);
+	}
+	for (i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
+	if (err)
+		mt_diff_release(d);
+	return err;
+}
+
+void mt_diff_release(struct mt_diff *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nsites; i++)
+		free(d->sites[i].key);
+	free(d->sites);
+	mt_jv_free(d->a);
+	mt_jv_free(d->b);
+	memset(d, 0, sizeof(*d));
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * memtrace diff: compare two JSON reports (docs/diff.md). Totals, rates
+ * and per-site counters are paired; sites are matched by their symbolized
+ * stack, never by address (addresses differ between runs):
+ * per frame "func@module-basename:file:line" when the source line is
+ * known, "func+func_off@module" without DWARF, "module+module_off" without
+ * a symbol, the address as a last resort. Sites of one report whose keys
+ * are equal (e.g. two return addresses on one source line) are summed.
+ *
+ * A report lists every site with leaked objects ("leaks") but only the top
+ * --top sites ("sites"): a site missing from one report counts as zero
+ * there, so run both with a large enough --top to compare churn sites.
+ */
+#ifndef MT_DIFF_H
+#define MT_DIFF_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "util/mt_json_read.h"
+
+/* Per-site counters compared. */
+#define MT_DIFF_SITE_FIELDS 9
+extern const char *const mt_diff_site_fields[MT_DIFF_SITE_FIELDS];
+/* allocs, frees, alloc_bytes, free_bytes, live_objects, live_bytes,
+ * peak_live_bytes, leak_objects, leak_bytes */
+
+struct mt_diff_site {
+	char *key;                  /* the matching key, frames joined by '\n' */
+	const struct mt_jv *stack;  /* the stack as written in A (else B) */
+	bool in_a, in_b;
+	uint64_t a[MT_DIFF_SITE_FIELDS], b[MT_DIFF_SITE_FIELDS];
+};
+
+#define MT_DIFF_TOTALS 13
+extern const char *const mt_diff_total_fields[MT_DIFF_TOTALS];
+#define MT_DIFF_RATES 4
+extern const char *const mt_diff_rate_fields[MT_DIFF_RATES];
+
+struct mt_diff {
+	const char *path_a, *path_b;
+	struct mt_jv *a, *b;        /* the documents, owned */
+	uint64_t ta[MT_DIFF_TOTALS], tb[MT_DIFF_TOTALS];
+	double ra[MT_DIFF_RATES], rb[MT_DIFF_RATES];
+	size_t nsites;
+	struct mt_diff_site *sites; /* by |delta live_bytes|, |delta alloc_bytes|, key */
+};
+
+/* The matching key of one JSON stack (an array of frames). 0 or -ENOMEM;
+ * *out is malloc'd. An empty or non-array stack gives "(no stack)". */
+int mt_diff_stack_key(const struct mt_jv *stack, char **out);
+
+/* Read and check a report: a JSON object with "version" 1 and the keys
+ * diff uses. Prints one line naming path on error and returns -errno
+ * (-EINVAL: corrupt or not a report, -EPROTO: another version). */
+int mt_diff_load(const char *path, struct mt_jv **out);
+
+/* Pair two loaded reports (taking ownership of a and b). 0 or -errno;
+ * d is released on error. */
+int mt_diff_build(struct mt_diff *d, struct mt_jv *a, struct mt_jv *b,
+		  const char *path_a, const char *path_b);
+void mt_diff_release(struct mt_diff *d);
+
+/* Writers: 0 or -errno. Text: totals table and the top sites changed. */
+int mt_diff_text(FILE *f, const struct mt_diff *d, unsigned top);
+int mt_diff_json(FILE *f, const struct mt_diff *d);
+
+/* `memtrace diff [--json FILE] A.json B.json`: argv[0] is "diff".
+ * Returns the exit status: 0, 1 on a bad or unreadable input, 2 on a
+ * usage error. */
+int mt_diff_main(int argc, char **argv);
+
+#endif /* MT_DIFF_H */

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <limits.h>
+#include <linux/types.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heap.h"
+#include "probe/mt_alloc_lib.h"
+#include "sym/mt_elf.h"
+#include "util/mt_log.h"
+
+_Static_assert(sizeof(((struct mt_alloc_lib *)0)->eps) / sizeof(struct mt_entry_point) == MT_MAX_EPS,
+	       "one entry point table size");
+
+/* enum mt_kind order, which is also the order of names in a shared key. */
+static const char *const kind_names[MT_K_COUNT] = {
+	"malloc", "calloc", "realloc", "reallocarray", "free",
+	"posix_memalign", "memalign", "aligned_alloc", "valloc", "pvalloc",
+};
+
+/* Replacement allocators win over libc when both are mapped: they are
+ * loaded (preloaded or linked) precisely to interpose malloc. */
+static const char *const replacement_allocators[] = {
+	"libjemalloc", "libtcmalloc", "libmimalloc", NULL,
+};
+
+const char *mt_kind_name(unsigned k)
+{
+	return k < MT_K_COUNT ? kind_names[k] : "?";
+}
+
+static void root_path(pid_t pid, const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
+}
+
+/* Reads the allocator functions of one candidate. 1 when it provides
+ * malloc and free, 0 when not, -errno when unreadable. */
+static int probe_candidate(pid_t pid, const char *path, struct mt_alloc_lib *out)
+{
+	struct mt_elf_func funcs[MT_K_COUNT];
+	char open_path[PATH_MAX];
+	bool used[MT_K_COUNT] = { false };
+	int k, j, n;
+
+	for (k = 0; k < MT_K_COUNT; k++)
+		funcs[k] = (struct mt_elf_func){ .name = kind_names[k] };
+	if (pid > 0)
+		root_path(pid, path, open_path, sizeof(open_path));
+	else
+		snprintf(open_path, sizeof(open_path), "%s", path);
+	n = mt_elf_find_funcs(open_path, funcs, MT_K_COUNT);
+	if (n < 0)
+		return n;
+	if (!funcs[MT_K_MALLOC].found || !funcs[MT_K_FREE].found)
+		return 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->path, sizeof(out->path), "%s", path);
+	snprintf(out->open_path, sizeof(out->open_path), "%s", open_path);
+	/* Group names by address: an alias is one entry point, one probe, and
+	 * one key naming every alias ("memalign|aligned_alloc"). */
+	for (k = 0; k < MT_K_COUNT; k++) {
+		struct mt_entry_point *ep;
+
+		if (!funcs[k].found || used[k])
+			continue;
+		ep = &out->eps[out->neps++];
+		ep->kind = k;
+		ep->file_off = funcs[k].file_off;
+		ep->vaddr = funcs[k].vaddr;
+		ep->size = funcs[k].size;
+		snprintf(ep->name, sizeof(ep->name), "%s", kind_names[k]);
+		for (j = k + 1; j < MT_K_COUNT; j++) {
+			size_t len = strlen(ep->name);
+
+			if (!funcs[j].found || funcs[j].file_off != funcs[k].file_off)
+				continue;
+			used[j] = true;
+			snprintf(ep->name + len, sizeof(ep->name) - len, "|%s", kind_names[j]);
+			if ((j == MT_K_FREE) != (k == MT_K_FREE))
+				mt_err("warning: '%s' and '%s' share an address in '%s'; tracing it as '%s'",
+				       kind_names[k], kind_names[j], path, kind_names[k]);
+		}
+	}
+	return 1;
+}
+
+/* Candidates from a live process: executable first, then the mapped
+ * files, replacement allocators before the rest. */
+static int maps_candidates(pid_t pid, char ***out, size_t *nout)
+{
+	char maps_path[64], exe_link[64], line[PATH_MAX + 128], exe[PATH_MAX];
+	char **list = NULL;
+	size_t n = 0, cap = 0, i, front = 0;
+	ssize_t len;
+	FILE *f;
+	int err = 0;
+
+	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)pid);
+	len = readlink(exe_link, exe, sizeof(exe) - 1);
+	if (len < 0) {
+		err = -errno;
+		mt_err("cannot read '%s': %s", exe_link, strerror(errno));
+		return err;
+	}
+	exe[len] = '\0';
+	snprintf(maps_path, sizeof(maps_path), "/proc/%d/maps", (int)pid);
+	f = fopen(maps_path, "re");
+	if (!f) {
+		err = -errno;
+		mt_err("cannot read '%s': %s", maps_path, strerror(errno));
+		return err;
+	}
+	while (1) {
+		char *path = NULL;
+		bool dup = false;
+
+		if (n == 0) {
+			path = exe;
+		} else {
+			char perms[8];
+			int off = 0;
+
+			if (!fgets(line, sizeof(line), f))
+				break;
+			if (sscanf(line, "%*x-%*x %7s %*x %*s %*u %n", perms, &off) < 1 || off == 0)
+				continue;
+			path = line + off;
+			path[strcspn(path, "\n")] = '\0';
+			if (path[0] != '/' || strchr(perms, 'x') == NULL)
+				continue;
+		}
+		for (i = 0; i < n && !dup; i++)
+			dup = strcmp(list[i], path) == 0;
+		if (dup)
+			continue;
+		if (n == cap) {
+			char **grown = realloc(list, (cap = cap ? cap * 2 : 16) * sizeof(*list));
+
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			list = grown;
+		}
+		list[n] = strdup(path);
+		if (!list[n]) {
+			err = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	fclose(f);
+	if (err) {
+		for (i = 0; i < n; i++)
+			free(list[i]);
+		free(list);
+		mt_err("cannot list the mappings of PID %d: %s", (int)pid, strerror(-err));
+		return err;
+	}
+	/* Move replacement allocators right after the executable. */
+	front = 1;
+	for (i = 1; i < n; i++) {
+		const char *base = strrchr(list[i], '/') + 1;
+
+		for (int r = 0; replacement_allocators[r]; r++) {
+			if (strncmp(base, replacement_allocators[r], strlen(replacement_allocators[r])) == 0) {
+				char *tmp = list[i];
+
+				memmove(&list[front + 1], &list[front], (i - front) * sizeof(*list));
+				list[front++] = tmp;
+				break;
+			}
+		}
+	}
+	*out = list;
+	*nout = n;
+	return 0;
+}
+
+int mt_alloc_lib_find(pid_t pid, const char *forced, const char *const *order, size_t norder,
+		      struct mt_alloc_lib *out)
+{
+	char **owned = NULL;
+	size_t n = 0, i;
+	int err = -ENOENT;
+
+	if (forced) {
+		err = probe_candidate(pid, forced, out);
+		if (err == 0) {
+			mt_err("no allocator entry points (malloc and free) in '%s'", forced);
+			return -ENOENT;
+		}
+		if (err < 0)
+			mt_err("cannot read '%s' as an ELF object: %s", forced, strerror(-err));
+		return err < 0 ? err : 0;
+	}
+	if (!order) {
+		err = maps_candidates(pid, &owned, &n);
+		if (err)
+			return err;
+		order = (const char *const *)owned;
+		norder = n;
+	}
+	err = -ENOENT;
+	for (i = 0; i < norder; i++) {
+		int r = probe_candidate(pid, order[i], out);
+
+		if (r < 0)
+			mt_debug("skipping '%s': %s", order[i], strerror(-r));
+		if (r == 1) {
+			err = 0;
+			break;
+		}
+	}
+	if (err)
+		mt_err("no object of PID %d provides malloc and free (a binary without symbols?); name it with --lib",
+		       (int)pid);
+	for (i = 0; i < n; i++)
+		free(owned[i]);
+	free(owned);
+	return err;
+}

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/types.h>
+
+#include "heap.h"
+#include "heap.skel.h"
+#include "probe/mt_heap.h"
+#include "sym/mt_elf.h"
+#include "util/mt_log.h"
+#include "probe/mt_probe_place.h"
+
+#define MT_MAX_LINKS (2 * MT_MAX_EPS)
+
+/* BPF_TRACE_UPROBE_SESSION (kernel 6.12+): neither libbpf 1.4.6 nor this
+ * uapi header knows it, so the link is created with the raw syscall. */
+#define MT_TRACE_UPROBE_SESSION 57
+
+/* How the probes are linked, best first; a kernel that refuses one at
+ * load time gets the next. */
+enum mt_link_mode {
+	MT_LINK_SESSION,   /* sampling: uprobe sessions (6.12+), multi links */
+	MT_LINK_MULTI,     /* uprobe_multi links (6.6+): three links in all */
+	MT_LINK_PERF,      /* one perf-event link per probe */
+};
+
+static const char *const link_mode_names[] = {
+	"uprobe sessions", "uprobe_multi links", "one perf link per probe",
+};
+
+struct mt_heap {
+	struct heap_bpf *skel;
+	pid_t pid;
+	enum mt_link_mode mode;
+	int nlinks, nfds;
+	struct bpf_link *links[MT_MAX_LINKS];
+	int link_fds[1];           /* the session link, made by raw syscall */
+};
+
+/* Where and with which cookie each entry point is probed. */
+struct mt_probe_set {
+	unsigned nalloc;
+	unsigned long alloc_off[MT_MAX_EPS];   /* the entry: where the return probe must be */
+	__u64 alloc_cookie[MT_MAX_EPS];
+	unsigned nfree;
+	unsigned long free_off[MT_MAX_EPS];
+	__u64 free_cookie[MT_MAX_EPS];
+	const struct mt_entry_point *alloc_ep[MT_MAX_EPS], *free_ep[MT_MAX_EPS];
+};
+
+static const char *load_hint(int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		return ": run as root (or with CAP_BPF and CAP_PERFMON)";
+	return "";
+}
+
+static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_link_mode mode,
+		     bool last)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
+	struct heap_bpf *sk;
+	int err;
+
+	heap_bpf__destroy(h->skel);
+	h->skel = sk = heap_bpf__open_opts(&open_opts);
+	if (!sk) {
+		err = -errno;
+		mt_err("cannot open the heap BPF object: %s", strerror(errno));
+		return err;
+	}
+	sk->rodata->target_tgid = (__u32)o->pid;
+	sk->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
+	sk->rodata->sample_mean = o->sample_bytes;
+	sk->rodata->use_session = mode == MT_LINK_SESSION;
+	sk->rodata->capture_stack = !o->callsite_only;
+	/* Only the programs of this mode are loaded. */
+	err = bpf_program__set_autoload(sk->progs.mt_alloc_session, mode == MT_LINK_SESSION);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_enter_multi, mode == MT_LINK_MULTI);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_exit_multi, mode == MT_LINK_MULTI);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_free_enter_multi, mode != MT_LINK_PERF);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_enter, mode == MT_LINK_PERF);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_exit, mode == MT_LINK_PERF);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_free_enter, mode == MT_LINK_PERF);
+	if (!err && mode == MT_LINK_SESSION)
+		err = bpf_program__set_expected_attach_type(sk->progs.mt_alloc_session,
+							    MT_TRACE_UPROBE_SESSION);
+	/* Sampled live blocks: 2^18 covers 128 GiB of small live objects at a
+	 * 512 KiB mean. Not preallocated; the buckets cost 4 MiB of kernel
+	 * memory. An overflow is counted (MT_C_SAMPLED_FULL). */
+	if (!err)
+		err = bpf_map__set_max_entries(sk->maps.mt_sampled, o->sample_bytes ? 1u << 18 : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(sk->maps.mt_events, o->ringbuf_bytes);
+	if (err) {
+		if (last)
+			mt_err("cannot configure the heap BPF object (ring buffer %zu bytes): %s",
+			       o->ringbuf_bytes, strerror(-err));
+		return err;
+	}
+	err = heap_bpf__load(sk);
+	if (err && last)
+		mt_err("cannot load the heap BPF programs: %s%s", strerror(-err), load_hint(err));
+	h->mode = mode;
+	return err;
+}
+
+int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
+{
+	const char *btf = o->btf_path ? o->btf_path : "/sys/kernel/btf/vmlinux";
+	struct mt_heap *h;
+	int err;
+
+	/* Task storage and bpf_get_current_task_btf() need the kernel's BTF;
+	 * say so plainly instead of letting the verifier speak. */
+	if (access(btf, R_OK)) {
+		err = -errno;
+		mt_err("cannot read kernel BTF '%s': %s (a kernel with CONFIG_DEBUG_INFO_BTF is needed)",
+		       btf, strerror(errno));
+		return err;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->pid = o->pid;
+	/* Sampling skips the return probe of unsampled calls where the kernel
+	 * has uprobe sessions; elsewhere the load fails and the plain
+	 * entry/return pair is used. */
+	err = -EOPNOTSUPP;
+	if (o->sample_bytes)
+		err = open_load(h, o, MT_LINK_SESSION, false);
+	if (err)
+		err = open_load(h, o, MT_LINK_MULTI, false);
+	if (err)
+		err = open_load(h, o, MT_LINK_PERF, true);
+	if (err)
+		goto fail;
+	mt_debug("allocator probes: %s", link_mode_names[h->mode]);
+	*out = h;
+	return 0;
+fail:
+	mt_heap_free(h);
+	return err;
+}
+
+/* One uprobe session link for every allocation entry point: entry and
+ * return in one program, and one trap at entry for calls whose entry
+ * returns 1. */
+static int attach_session(struct mt_heap *h, const struct mt_alloc_lib *lib,
+			  const struct mt_probe_set *ps)
+{
+	union bpf_attr attr;
+	int fd, err;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = bpf_program__fd(h->skel->progs.mt_alloc_session);
+	attr.link_create.attach_type = MT_TRACE_UPROBE_SESSION;
+	attr.link_create.uprobe_multi.path = (__u64)(unsigned long)lib->open_path;
+	attr.link_create.uprobe_multi.offsets = (__u64)(unsigned long)ps->alloc_off;
+	attr.link_create.uprobe_multi.cookies = (__u64)(unsigned long)ps->alloc_cookie;
+	attr.link_create.uprobe_multi.cnt = ps->nalloc;
+	attr.link_create.uprobe_multi.pid = (__u32)h->pid;
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	if (fd < 0) {
+		err = -errno;
+		mt_err("cannot attach uprobe sessions to the allocator in '%s': %s%s", lib->path,
+		       strerror(errno), load_hint(err));
+		return err;
+	}
+	h->link_fds[h->nfds++] = fd;
+	return 0;
+}
+
+/* One uprobe_multi link of prog on n offsets. */
+static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_lib *lib,
+			const unsigned long *offs, const __u64 *cookies, unsigned n, bool ret,
+			const char *what)
+{
+	LIBBPF_OPTS(bpf_uprobe_multi_opts, mo, .offsets = offs, .cookies = cookies, .cnt = n,
+		    .retprobe = ret);
+	struct bpf_link *link;
+	int err;
+
+	if (n == 0)
+		return 0;
+	if (h->nlinks >= MT_MAX_LINKS)
+		return -E2BIG;
+	link = bpf_program__attach_uprobe_multi(prog, h->pid, lib->open_path, NULL, &mo);
+	if (!link) {
+		err = -errno;
+		mt_err("cannot attach %s to %s in '%s': %s%s", ret ? "uretprobes" : "uprobes", what,
+		       lib->path, strerror(errno), load_hint(err));
+		return err;
+	}
+	h->links[h->nlinks++] = link;
+	return 0;
+}
+
+static void detach_all(struct mt_heap *h)
+{
+	while (h->nlinks > 0)
+		bpf_link__destroy(h->links[--h->nlinks]);
+	while (h->nfds > 0)
+		close(h->link_fds[--h->nfds]);
+}
+
+static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_lib *lib,
+		      const struct mt_entry_point *ep, uint64_t off, __u64 cookie, bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = cookie);
+	struct bpf_link *link;
+	int err;
+
+	if (h->nlinks >= MT_MAX_LINKS)
+		return -E2BIG;
+	link = bpf_program__attach_uprobe_opts(prog, h->pid, lib->open_path, off, &uo);
+	if (!link) {
+		err = -errno;
+		mt_err("cannot attach %s to '%s' in '%s': %s%s", ret ? "uretprobe" : "uprobe",
+		       ep->name, lib->path, strerror(errno), load_hint(err));
+		return err;
+	}
+	h->links[h->nlinks++] = link;
+	return 0;
+}
+
+/* free has no return probe, so its probe can move off the entry to the
+ * first instruction the kernel emulates (no single-step: ~15x cheaper).
+ * Allocation functions keep theirs at the entry, where the return probe
+ * must sit anyway and where one trap serves both. */
+static uint64_t place(const struct mt_alloc_lib *lib, const struct mt_entry_point *ep,
+		      bool keep_entry)
+{
+	struct mt_placement pl;
+	int err;
+
+	err = mt_probe_place_file(lib->open_path, ep->file_off, ep->size, ep->vaddr, keep_entry, &pl);
+	if (err) {
+		mt_debug("probe '%s': at entry (cannot decode: %s)", ep->name, strerror(-err));
+		return ep->file_off;
+	}
+	mt_debug("probe '%s': +%llu '%s' %s%s%s", ep->name, (unsigned long long)pl.offset, pl.insn,
+		 pl.emulated ? "emulated" : "single-stepped", pl.reason[0] ? ", " : "", pl.reason);
+	return ep->file_off + pl.offset;
+}
+
+/* Sampling with sessions skips the return of unsampled calls, which is
+ * only exact where a function cannot enter another entry point. */
+static __u64 nest_bit(const struct mt_alloc_lib *lib, const struct mt_entry_point *ep,
+		      const uint64_t (*plt)[2], int nplt)
+{
+	uint64_t others[MT_MAX_EPS];
+	unsigned i, n = 0;
+	bool nest;
+
+	for (i = 0; i < lib->neps; i++)
+		if (&lib->eps[i] != ep)
+			others[n++] = lib->eps[i].vaddr;
+	nest = nplt < 0 || mt_probe_may_nest_file(lib->open_path, ep->file_off, ep->size, ep->vaddr,
+						  others, n, plt, (unsigned)nplt);
+	mt_debug("probe '%s': %s", ep->name, nest ? "may call another entry point: its return is always seen"
+						 : "calls no other entry point");
+	return nest ? MT_COOKIE_NEST : 0;
+}
+
+static void probe_set(const struct mt_heap *h, const struct mt_alloc_lib *lib,
+		      struct mt_probe_set *ps)
+{
+	uint64_t plt[8][2];
+	int nplt = 0;
+	unsigned i;
+
+	memset(ps, 0, sizeof(*ps));
+	if (h->mode == MT_LINK_SESSION)
+		nplt = mt_elf_plt_ranges(lib->open_path, plt, 8);
+	for (i = 0; i < lib->neps; i++) {
+		const struct mt_entry_point *ep = &lib->eps[i];
+
+		if (ep->kind == MT_K_FREE) {
+			ps->free_ep[ps->nfree] = ep;
+			ps->free_off[ps->nfree] = place(lib, ep, false);
+			ps->free_cookie[ps->nfree++] = MT_COOKIE(i, ep->kind);
+			continue;
+		}
+		/* placed at the entry (keep_entry); asked only for the -v line */
+		ps->alloc_ep[ps->nalloc] = ep;
+		ps->alloc_off[ps->nalloc] = place(lib, ep, true);
+		ps->alloc_cookie[ps->nalloc] = MT_COOKIE(i, ep->kind);
+		if (h->mode == MT_LINK_SESSION)
+			ps->alloc_cookie[ps->nalloc] |= nest_bit(lib, ep, plt, nplt);
+		ps->nalloc++;
+	}
+}
+
+static int attach_perf(struct mt_heap *h, const struct mt_alloc_lib *lib, const struct mt_probe_set *ps)
+{
+	unsigned i;
+	int err = 0;
+
+	for (i = 0; i < ps->nalloc && !err; i++) {
+		err = attach_one(h, h->skel->progs.mt_alloc_enter, lib, ps->alloc_ep[i],
+				 ps->alloc_off[i], ps->alloc_cookie[i], false);
+		if (!err)
+			err = attach_one(h, h->skel->progs.mt_alloc_exit, lib, ps->alloc_ep[i],
+					 ps->alloc_off[i], ps->alloc_cookie[i], true);
+	}
+	for (i = 0; i < ps->nfree && !err; i++)
+		err = attach_one(h, h->skel->progs.mt_free_enter, lib, ps->free_ep[i],
+				 ps->free_off[i], ps->free_cookie[i], false);
+	return err;
+}
+
+int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
+{
+	struct heap_bpf *sk = h->skel;
+	struct mt_probe_set ps;
+	int err;
+
+	probe_set(h, lib, &ps);
+	switch (h->mode) {
+	case MT_LINK_SESSION:
+		err = attach_session(h, lib, &ps);
+		break;
+	case MT_LINK_MULTI:
+		err = attach_multi(h, sk->progs.mt_alloc_enter_multi, lib, ps.alloc_off,
+				   ps.alloc_cookie, ps.nalloc, false, "the allocation functions");
+		err = err ?: attach_multi(h, sk->progs.mt_alloc_exit_multi, lib, ps.alloc_off,
+					  ps.alloc_cookie, ps.nalloc, true, "the allocation functions");
+		break;
+	default:
+		err = attach_perf(h, lib, &ps);
+		break;
+	}
+	if (!err && h->mode != MT_LINK_PERF)
+		err = attach_multi(h, sk->progs.mt_free_enter_multi, lib, ps.free_off, ps.free_cookie,
+				   ps.nfree, false, "'free'");
+	if (err)
+		detach_all(h);
+	return err;
+}
+
+void mt_heap_enable(struct mt_heap *h)
+{
+	__atomic_store_n(&h->skel->bss->mt_enabled, 1, __ATOMIC_SEQ_CST);
+}
+
+int mt_heap_events_fd(const struct mt_heap *h)
+{
+	return bpf_map__fd(h->skel->maps.mt_events);
+}
+
+int mt_heap_stacks_fd(const struct mt_heap *h)
+{
+	return bpf_map__fd(h->skel->maps.mt_stacks);
+}
+
+int mt_heap_counters_fd(const struct mt_heap *h)
+{
+	return bpf_map__fd(h->skel->maps.mt_counters);
+}
+
+int mt_heap_calls_fd(const struct mt_heap *h)
+{
+	return bpf_map__fd(h->skel->maps.mt_calls);
+}
+
+void mt_heap_detach(struct mt_heap *h)
+{
+	if (h)
+		detach_all(h);
+}
+
+void mt_heap_free(struct mt_heap *h)
+{
+	if (!h)
+		return;
+	detach_all(h);
+	heap_bpf__destroy(h->skel);
+	free(h);
+}

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The report model: copies what the reporters need out of the aggregator and
+ * symbolizes the stacks of the sites and leaks shown. Cost: two passes over
+ * the live table (oldest live object per site, then the leaks; one in launch
+ * mode), a sort of the sites, and one mt_sym_resolve per frame shown.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "report/mt_report.h"
+
+#define DEFAULT_TOP_SITES 10
+#define DEFAULT_MAX_FRAMES 8
+
+struct site_key {
+	uint64_t live_bytes, alloc_bytes;
+	uint32_t id;
+};
+
+/* Live bytes, then allocated bytes, descending; ties by id for stable output. */
+static int site_key_cmp(const void *pa, const void *pb)
+{
+	const struct site_key *x = pa, *y = pb;
+
+	if (x->live_bytes != y->live_bytes)
+		return x->live_bytes > y->live_bytes ? -1 : 1;
+	if (x->alloc_bytes != y->alloc_bytes)
+		return x->alloc_bytes > y->alloc_bytes ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static double age_s(uint64_t now_ns, uint64_t ts_ns)
+{
+	return now_ns > ts_ns ? (double)(now_ns - ts_ns) / 1e9 : 0.0;
+}
+
+/* Counters and symbolized stack of site id (MT_SITE_NONE: no stack). */
+static int fill_site(struct mt_report_site *rs, const struct mt_agg *a,
+		     struct mt_sym *sym, uint32_t id)
+{
+	const struct mt_site *s = mt_agg_site_get(a, id);
+	uint32_t i;
+
+	rs->site = id;
+	rs->oldest_age_s = -1;
+	if (!s)
+		return 0;
+	rs->allocs = s->c.allocs;
+	rs->frees = s->c.frees;
+	rs->alloc_bytes = s->c.alloc_bytes;
+	rs->free_bytes = s->c.free_bytes;
+	rs->live_objects = s->c.live_objects;
+	rs->live_bytes = s->c.live_bytes;
+	rs->peak_live_bytes = s->c.peak_live_bytes;
+	rs->uncertain = s->uncertain;
+	if (!s->nframes)
+		return 0;
+	rs->stack.frames = calloc(s->nframes, sizeof(*rs->stack.frames));
+	if (!rs->stack.frames)
+		return -ENOMEM;
+	rs->stack.nframes = s->nframes;
+	for (i = 0; i < s->nframes; i++) {
+		/* Always fills the frame; -ENOENT just means no name found. */
+		if (sym)
+			mt_sym_resolve(sym, s->frames[i], true, &rs->stack.frames[i]);
+		rs->stack.frames[i].addr = s->frames[i];
+	}
+	return 0;
+}
+
+static int build_sites(struct mt_report *r, const struct mt_agg *a, struct mt_sym *sym,
+		       const struct mt_leak *live, int nlive, uint64_t now_ns)
+{
+	uint32_t nsites = mt_agg_nsites(a), id;
+	struct site_key *keys = NULL;
+	size_t n = 0, i;
+	int err = 0, k;
+
+	keys = malloc((nsites ? nsites : 1) * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (id = 0; id < nsites; id++) {
+		const struct mt_site *s = mt_agg_site_get(a, id);
+
+		if (s->c.allocs)
+			keys[n++] = (struct site_key){ s->c.live_bytes, s->c.alloc_bytes, id };
+	}
+	qsort(keys, n, sizeof(*keys), site_key_cmp);
+	if (n > r->opts.top_sites)
+		n = r->opts.top_sites;
+	r->sites = calloc(n ? n : 1, sizeof(*r->sites));
+	if (!r->sites) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct mt_report_site *rs = &r->sites[i];
+
+		r->nsites++;
+		err = fill_site(rs, a, sym, keys[i].id);
+		if (err)
+			goto out;
+		rs->objects = rs->live_objects;
+		rs->bytes = rs->live_bytes;
+		/* live[] is short (one entry per site with live objects) and
+		 * only top_sites lookups are made. */
+		for (k = 0; k < nlive; k++) {
+			if (live[k].site == rs->site) {
+				rs->oldest_age_s = age_s(now_ns, live[k].oldest_ts_ns);
+				break;
+			}
+		}
+	}
+out:
+	free(keys);
+	return err;
+}
+
+static int build_leaks(struct mt_report *r, const struct mt_agg *a, struct mt_sym *sym,
+		       const struct mt_leak *l, int nl, uint64_t now_ns)
+{
+	int i, err;
+
+	r->leaks = calloc(nl ? (size_t)nl : 1, sizeof(*r->leaks));
+	if (!r->leaks)
+		return -ENOMEM;
+	for (i = 0; i < nl; i++) {
+		struct mt_report_site *rs = &r->leaks[r->nleaks];
+
+		/* The trend (or another judge) says this site is not leaking. */
+		if (!r->opts.launch && r->opts.keep_leak && l[i].site != MT_SITE_NONE &&
+		    !r->opts.keep_leak(r->opts.keep_leak_arg, l[i].site))
+			continue;
+		r->nleaks++;
+		err = fill_site(rs, a, sym, l[i].site);
+		if (err)
+			return err;
+		rs->objects = l[i].objects;
+		rs->bytes = l[i].bytes;
+		rs->oldest_age_s = age_s(now_ns, l[i].oldest_ts_ns);
+		r->leak_objects += l[i].objects;
+		r->leak_bytes += l[i].bytes;
+	}
+	return 0;
+}
+
+int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
+		    const char *const *ep_names, unsigned neps,
+		    const struct mt_report_target *t, const struct mt_drops *drops,
+		    uint64_t now_ns, bool take_interval, const struct mt_report_opts *o)
+{
+	struct mt_leak *live = NULL, *leaks = NULL;
+	int nlive, nleaks, err;
+	uint64_t start;
+	unsigned i;
+
+	memset(r, 0, sizeof(*r));
+	if (!a)
+		return -EINVAL;
+	if (o)
+		r->opts = *o;
+	if (!r->opts.top_sites)
+		r->opts.top_sites = DEFAULT_TOP_SITES;
+	if (!r->opts.max_frames)
+		r->opts.max_frames = DEFAULT_MAX_FRAMES;
+	if (t)
+		r->target = *t;
+	if (drops)
+		r->drops = *drops;
+	start = mt_agg_start_ns(a);
+	r->duration_s = now_ns > start ? (double)(now_ns - start) / 1e9 : 0.0;
+	r->totals = *mt_agg_totals(a);
+	r->sample_bytes = mt_agg_sampling(a);
+	r->neps = neps < MT_AGG_MAX_EPS ? neps : MT_AGG_MAX_EPS;
+	for (i = 0; ep_names && i < r->neps; i++)
+		r->ep_names[i] = ep_names[i];
+	if (take_interval)
+		mt_agg_interval(a, now_ns, &r->interval);
+	mt_agg_run_rates(a, now_ns, &r->run);
+
+	/* Every live object, grouped: the oldest per site, and the leaks in
+	 * launch mode. */
+	nlive = mt_agg_leaks(a, now_ns, 0, &live);
+	if (nlive < 0) {
+		err = nlive;
+		goto out;
+	}
+	if (r->opts.launch || !r->opts.min_age_ns) {
+		leaks = live;
+		nleaks = nlive;
+	} else {
+		nleaks = mt_agg_leaks(a, now_ns, r->opts.min_age_ns, &leaks);
+		if (nleaks < 0) {
+			err = nleaks;
+			goto out;
+		}
+	}
+	err = build_sites(r, a, sym, live, nlive, now_ns);
+	if (!err)
+		err = build_leaks(r, a, sym, leaks, nleaks, now_ns);
+out:
+	if (leaks != live)
+		free(leaks);
+	free(live);
+	if (err)
+		mt_report_release(r);
+	return err;
+}
+
+static void release_sites(struct mt_report_site *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s && i < n; i++)
+		free(s[i].stack.frames);
+	free(s);
+}
+
+void mt_report_release(struct mt_report *r)
+{
+	if (!r)
+		return;
+	release_sites(r->sites, r->nsites);
+	release_sites(r->leaks, r->nleaks);
+	r->sites = r->leaks = NULL;
+	r->nsites = r->nleaks = 0;
+	r->nextras = 0;
+}
+
+int mt_report_add_extra(struct mt_report *r, const char *key, mt_report_json_fn json,
+			mt_report_text_fn text, void *arg)
+{
+	if (!key || (!json && !text))
+		return -EINVAL;
+	if (r->nextras >= MT_REPORT_MAX_EXTRAS)
+		return -ENOSPC;
+	r->extras[r->nextras++] = (struct mt_report_extra){ key, json, text, arg };
+	return 0;
+}
+
+int mt_report_add_site_extra(struct mt_report *r, mt_report_site_json_fn json, void *arg)
+{
+	if (!json)
+		return -EINVAL;
+	if (r->nsite_extras >= MT_REPORT_MAX_SITE_EXTRAS)
+		return -ENOSPC;
+	r->site_extras[r->nsite_extras].json = json;
+	r->site_extras[r->nsite_extras++].arg = arg;
+	return 0;
+}
+
+int mt_report_stack_get(struct mt_report_stack *st, const struct mt_agg *a,
+			struct mt_sym *sym, uint32_t site)
+{
+	struct mt_report_site rs = { 0 };
+	int err = fill_site(&rs, a, sym, site);
+
+	*st = rs.stack;
+	return err;
+}
+
+void mt_report_stack_release(struct mt_report_stack *st)
+{
+	if (!st)
+		return;
+	free(st->frames);
+	st->frames = NULL;
+	st->nframes = 0;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The report model: one snapshot of what memtrace knows, built from the
+ * aggregator and the symbolizer, and the only input of every reporter
+ * (mt_report_text.c, mt_report_json.c), so text and JSON cannot disagree.
+ */
+#ifndef MT_REPORT_H
+#define MT_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "collect/mt_agg.h"
+#include "collect/mt_events.h"
+#include "sym/mt_sym.h"
+
+#define MT_REPORT_VERSION 1
+#define MT_REPORT_MAX_EXTRAS 8
+
+struct mt_json;
+struct mt_report;
+
+/*
+ * Extension points, for sections other modules own (e.g. "memory", the
+ * kernel-side memory statistics). The JSON reporter writes "key": and then
+ * calls json() to write exactly one value (an object, usually); the text
+ * reporter calls text() after the sections it owns and before the lost-events
+ * line. Either hook may be NULL to skip that format. Hooks run in the order
+ * added and return 0 or -errno (which the reporter returns; JSON write errors
+ * are tracked by the writer itself). arg is the hook's own, never freed.
+ */
+typedef int (*mt_report_json_fn)(struct mt_json *j, void *arg);
+typedef int (*mt_report_text_fn)(FILE *f, const struct mt_report *r, bool final, void *arg);
+
+struct mt_report_extra {
+	const char *key;          /* JSON key; must not be one the reporter writes */
+	mt_report_json_fn json;
+	mt_report_text_fn text;
+	void *arg;
+};
+
+struct mt_report_target {
+	int pid;
+	char comm[32];
+	char exe[4096];
+	char allocator[4096];   /* the object whose entry points are probed */
+};
+
+struct mt_report_opts {
+	bool launch;            /* launch mode: every live object is a leak */
+	bool no_heap;           /* --no-heap: no allocator figures to show */
+	uint64_t min_age_ns;    /* attach mode: leak age threshold */
+	unsigned top_sites;     /* sites listed, 0 = default (10) */
+	unsigned max_frames;    /* frames per stack in text, 0 = default (8) */
+	/* Attach mode: a second opinion on the age-based leak candidates (the
+	 * growth trend, mt_trend_keep_leak): a site for which it returns false
+	 * is not a leak. NULL keeps them all; launch mode ignores it. */
+	bool (*keep_leak)(void *arg, uint32_t site);
+	void *keep_leak_arg;
+};
+
+/* Per-site extension: writes extra "key": value pairs into one entry of
+ * "sites" (leak false) or "leaks" (leak true) of the JSON report. */
+typedef void (*mt_report_site_json_fn)(struct mt_json *j, uint32_t site, bool leak, void *arg);
+#define MT_REPORT_MAX_SITE_EXTRAS 4
+
+struct mt_report_stack {
+	uint32_t nframes;
+	struct mt_frame *frames;  /* symbolized, strings owned by the mt_sym */
+};
+
+struct mt_report_site {       /* one entry of "sites" or "leaks" */
+	uint64_t objects;         /* leaks: leaked objects; sites: live objects */
+	uint64_t bytes;           /* leaks: leaked bytes; sites: live bytes */
+	uint64_t allocs, frees, alloc_bytes, free_bytes, peak_live_bytes;
+	uint64_t live_objects, live_bytes;  /* the site's, in both lists */
+	/* leaks, with --reachability (mt_reach_report): objects split */
+	uint64_t lost_objects, lost_bytes, reachable_objects, reachable_bytes;
+	double oldest_age_s;      /* oldest object counted in objects; < 0 if none */
+	bool uncertain;           /* events were lost while it had live objects */
+	uint32_t site;            /* aggregator site id, MT_SITE_NONE if unknown */
+	struct mt_report_stack stack;
+};
+
+struct mt_report {
+	struct mt_report_target target;
+	struct mt_report_opts opts;
+	double duration_s;
+	struct mt_totals totals;
+	struct mt_drops drops;
+	unsigned neps;
+	const char *ep_names[MT_AGG_MAX_EPS]; /* "malloc", "memalign|aligned_alloc", ... */
+	struct mt_rates interval, run;
+	size_t nsites;
+	struct mt_report_site *sites;  /* top sites by live bytes, then alloc bytes */
+	size_t nleaks;
+	struct mt_report_site *leaks;  /* largest bytes first, all of them */
+	uint64_t leak_objects, leak_bytes;  /* sums over leaks */
+	uint64_t sample_bytes;    /* sampling mean, 0: exact; figures are estimates */
+	bool reach;                         /* leaks carry the lost/reachable split */
+	uint64_t lost_objects, lost_bytes, reachable_objects, reachable_bytes;  /* sums */
+	unsigned nextras;
+	struct mt_report_extra extras[MT_REPORT_MAX_EXTRAS];
+	unsigned nsite_extras;
+	struct { mt_report_site_json_fn json; void *arg; } site_extras[MT_REPORT_MAX_SITE_EXTRAS];
+};
+
+/* Build a snapshot at now_ns. sym may be NULL (frames stay addresses).
+ * ep_names[i] names entry point i (the strings must outlive r; NULL names
+ * print as "epN"). The interval rates are taken with mt_agg_interval() when
+ * take_interval is set, else left 0. t, drops and o may be NULL.
+ * Leaks: in launch mode every live object at now_ns; in attach mode live
+ * objects at least o->min_age_ns old (0: every live object); grouped by
+ * stack, most bytes first, all of them. Sites: the o->top_sites (default
+ * 10) that allocated, by live bytes then allocated bytes then id.
+ * Cost: one or two passes over the live table, a sort of the sites, one
+ * mt_sym_resolve per frame kept. On error r holds nothing. 0 or -errno. */
+int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
+		    const char *const *ep_names, unsigned neps,
+		    const struct mt_report_target *t, const struct mt_drops *drops,
+		    uint64_t now_ns, bool take_interval, const struct mt_report_opts *o);
+void mt_report_release(struct mt_report *r);  /* frees what build allocated */
+
+/* Add an extension section (see struct mt_report_extra) to a built report;
+ * mt_report_build clears them. 0, -EINVAL (no key, or no hook), or -ENOSPC
+ * when MT_REPORT_MAX_EXTRAS are already there. */
+int mt_report_add_extra(struct mt_report *r, const char *key, mt_report_json_fn json,
+			mt_report_text_fn text, void *arg);
+
+/* Add a per-site extension (see mt_report_site_json_fn); cleared by
+ * mt_report_build. 0, -EINVAL or -ENOSPC. */
+int mt_report_add_site_extra(struct mt_report *r, mt_report_site_json_fn json, void *arg);
+
+/* For extension sections that show a site of their own: its symbolized
+ * stack (frames as in the report), released with mt_report_stack_release;
+ * written as the JSON "stack" array or as the text report's frame lines.
+ * 0 or -ENOMEM. */
+int mt_report_stack_get(struct mt_report_stack *st, const struct mt_agg *a,
+			struct mt_sym *sym, uint32_t site);
+void mt_report_stack_release(struct mt_report_stack *st);   /* accepts NULL */
+void mt_report_json_stack(struct mt_json *j, const struct mt_report_stack *st);
+void mt_report_text_stack(FILE *f, const struct mt_report_stack *st, unsigned max_frames);
+
+/* Reporters: 0 or -errno (write errors included; a failing extension hook's
+ * error is returned, after the rest of the report is written). The text
+ * report's layout and the JSON document are described in
+ * docs/report-format.md. final: the full report rather than the periodic
+ * one (totals, rates, top 5 sites). */
+int mt_report_text(FILE *f, const struct mt_report *r, bool final);
+int mt_report_json(FILE *f, const struct mt_report *r);
+
+#endif /* MT_REPORT_H */

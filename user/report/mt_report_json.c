@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The JSON reporter: one document per report, shape documented in
+ * docs/report-format.md. Keys other tools rely on never change meaning
+ * without a "version" bump; new keys may appear at any time.
+ */
+#include <errno.h>
+#include "util/mt_json.h"
+#include "report/mt_report.h"
+
+static void write_target(struct mt_json *j, const struct mt_report_target *t)
+{
+	mt_json_obj_begin(j);
+	mt_json_key(j, "pid");
+	mt_json_i64(j, t->pid);
+	mt_json_key_str(j, "comm", t->comm[0] ? t->comm : NULL);
+	mt_json_key_str(j, "exe", t->exe[0] ? t->exe : NULL);
+	mt_json_key_str(j, "allocator", t->allocator[0] ? t->allocator : NULL);
+	mt_json_obj_end(j);
+}
+
+static void write_totals(struct mt_json *j, const struct mt_totals *t)
+{
+	mt_json_obj_begin(j);
+	mt_json_key_u64(j, "allocs", t->c.allocs);
+	mt_json_key_u64(j, "frees", t->c.frees);
+	mt_json_key_u64(j, "alloc_bytes", t->c.alloc_bytes);
+	mt_json_key_u64(j, "free_bytes", t->c.free_bytes);
+	mt_json_key_u64(j, "live_objects", t->c.live_objects);
+	mt_json_key_u64(j, "live_bytes", t->c.live_bytes);
+	mt_json_key_u64(j, "peak_live_bytes", t->c.peak_live_bytes);
+	mt_json_key_u64(j, "untracked_frees", t->untracked_frees);
+	mt_json_key_u64(j, "failed_allocs", t->failed_allocs);
+	mt_json_key_u64(j, "stale_replaced", t->stale_replaced);
+	mt_json_obj_end(j);
+}
+
+static void write_drops(struct mt_json *j, const struct mt_drops *d)
+{
+	mt_json_obj_begin(j);
+	mt_json_key_u64(j, "ringbuf_full", d->ringbuf_full);
+	mt_json_key_u64(j, "stack_fail", d->stack_fail);
+	mt_json_key_u64(j, "state_full", d->state_full);
+	if (d->free_unsampled || d->sampled_full) {   /* sampling only */
+		mt_json_key_u64(j, "free_unsampled", d->free_unsampled);
+		mt_json_key_u64(j, "sampled_full", d->sampled_full);
+	}
+	mt_json_obj_end(j);
+}
+
+static void write_calls(struct mt_json *j, const struct mt_report *r)
+{
+	char name[16];
+	unsigned i;
+
+	mt_json_obj_begin(j);
+	for (i = 0; i < r->neps; i++) {
+		if (!r->ep_names[i])
+			snprintf(name, sizeof(name), "ep%u", i);
+		mt_json_key(j, r->ep_names[i] ? r->ep_names[i] : name);
+		mt_json_u64(j, r->totals.calls[i]);
+	}
+	mt_json_obj_end(j);
+}
+
+static void write_rates(struct mt_json *j, const struct mt_rates *r)
+{
+	mt_json_obj_begin(j);
+	mt_json_key_double(j, "seconds", r->seconds);
+	mt_json_key_double(j, "allocs_per_s", r->allocs_per_s);
+	mt_json_key_double(j, "bytes_per_s", r->bytes_per_s);
+	mt_json_key_double(j, "frees_per_s", r->frees_per_s);
+	mt_json_obj_end(j);
+}
+
+static void write_frame(struct mt_json *j, const struct mt_frame *f)
+{
+	mt_json_obj_begin(j);
+	mt_json_key(j, "addr");
+	mt_json_hex(j, f->addr);
+	mt_json_key_str(j, "func", f->func);
+	mt_json_key(j, "func_off");
+	if (f->func)
+		mt_json_u64(j, f->func_off);
+	else
+		mt_json_null(j);
+	mt_json_key_str(j, "module", f->module);
+	mt_json_key(j, "module_off");
+	if (f->module)
+		mt_json_hex(j, f->module_off);
+	else
+		mt_json_null(j);
+	mt_json_key_str(j, "file", f->file);
+	mt_json_key(j, "line");
+	if (f->line > 0)
+		mt_json_i64(j, f->line);
+	else
+		mt_json_null(j);
+	mt_json_obj_end(j);
+}
+
+void mt_report_json_stack(struct mt_json *j, const struct mt_report_stack *st)
+{
+	uint32_t i;
+
+	mt_json_arr_begin(j);
+	for (i = 0; i < st->nframes; i++)
+		write_frame(j, &st->frames[i]);
+	mt_json_arr_end(j);
+}
+
+/* One entry of "leaks" or "sites": both lists share this shape. */
+static void write_site(struct mt_json *j, const struct mt_report_site *s, bool reach,
+		       const struct mt_report *r, bool leak)
+{
+	uint32_t i;
+
+	mt_json_obj_begin(j);
+	mt_json_key(j, "site");
+	if (s->site == MT_SITE_NONE)
+		mt_json_null(j);
+	else
+		mt_json_u64(j, s->site);
+	mt_json_key_u64(j, "objects", s->objects);
+	mt_json_key_u64(j, "bytes", s->bytes);
+	mt_json_key(j, "oldest_age_s");
+	if (s->oldest_age_s >= 0)
+		mt_json_double(j, s->oldest_age_s);
+	else
+		mt_json_null(j);
+	mt_json_key_u64(j, "allocs", s->allocs);
+	mt_json_key_u64(j, "frees", s->frees);
+	mt_json_key_u64(j, "alloc_bytes", s->alloc_bytes);
+	mt_json_key_u64(j, "free_bytes", s->free_bytes);
+	mt_json_key_u64(j, "live_objects", s->live_objects);
+	mt_json_key_u64(j, "live_bytes", s->live_bytes);
+	mt_json_key_u64(j, "peak_live_bytes", s->peak_live_bytes);
+	if (s->uncertain) {
+		mt_json_key(j, "uncertain");
+		mt_json_bool(j, true);
+	}
+	for (i = 0; i < r->nsite_extras && s->site != MT_SITE_NONE; i++)
+		r->site_extras[i].json(j, s->site, leak, r->site_extras[i].arg);
+	if (reach) {
+		mt_json_key_u64(j, "lost_objects", s->lost_objects);
+		mt_json_key_u64(j, "lost_bytes", s->lost_bytes);
+		mt_json_key_u64(j, "reachable_objects", s->reachable_objects);
+		mt_json_key_u64(j, "reachable_bytes", s->reachable_bytes);
+	}
+	mt_json_key(j, "stack");
+	mt_json_arr_begin(j);
+	for (i = 0; i < s->stack.nframes; i++)
+		write_frame(j, &s->stack.frames[i]);
+	mt_json_arr_end(j);
+	mt_json_obj_end(j);
+}
+
+static void write_sites(struct mt_json *j, const struct mt_report_site *s, size_t n, bool reach,
+			const struct mt_report *r, bool leak)
+{
+	size_t i;
+
+	mt_json_arr_begin(j);
+	for (i = 0; i < n; i++)
+		write_site(j, &s[i], reach, r, leak);
+	mt_json_arr_end(j);
+}
+
+int mt_report_json(FILE *f, const struct mt_report *r)
+{
+	struct mt_json j;
+	int err = 0, ferr;
+	unsigned i;
+
+	mt_json_init(&j, f);
+	mt_json_obj_begin(&j);
+	mt_json_key_u64(&j, "version", MT_REPORT_VERSION);
+	mt_json_key(&j, "target");
+	write_target(&j, &r->target);
+	mt_json_key_str(&j, "mode", r->opts.launch ? "launch" : "attach");
+	mt_json_key(&j, "heap_traced");
+	mt_json_bool(&j, !r->opts.no_heap);
+	mt_json_key_double(&j, "duration_s", r->duration_s);
+	mt_json_key_double(&j, "min_age_s", r->opts.launch ? 0.0 : (double)r->opts.min_age_ns / 1e9);
+	mt_json_key_u64(&j, "lost_events", r->totals.lost_events);
+	if (r->sample_bytes) {
+		mt_json_key(&j, "sampling");
+		mt_json_obj_begin(&j);
+		mt_json_key_u64(&j, "mean_bytes", r->sample_bytes);
+		mt_json_key(&j, "estimated");
+		mt_json_bool(&j, true);
+		mt_json_obj_end(&j);
+	}
+	mt_json_key(&j, "drops");
+	write_drops(&j, &r->drops);
+	mt_json_key(&j, "totals");
+	write_totals(&j, &r->totals);
+	mt_json_key(&j, "calls");
+	write_calls(&j, r);
+	mt_json_key(&j, "rates");
+	mt_json_obj_begin(&j);
+	mt_json_key(&j, "interval");
+	write_rates(&j, &r->interval);
+	mt_json_key(&j, "run");
+	write_rates(&j, &r->run);
+	mt_json_obj_end(&j);
+	mt_json_key(&j, "leak_summary");
+	mt_json_obj_begin(&j);
+	mt_json_key_u64(&j, "stacks", r->nleaks);
+	mt_json_key_u64(&j, "objects", r->leak_objects);
+	mt_json_key_u64(&j, "bytes", r->leak_bytes);
+	if (r->reach) {
+		mt_json_key_u64(&j, "lost_objects", r->lost_objects);
+		mt_json_key_u64(&j, "lost_bytes", r->lost_bytes);
+		mt_json_key_u64(&j, "reachable_objects", r->reachable_objects);
+		mt_json_key_u64(&j, "reachable_bytes", r->reachable_bytes);
+	}
+	mt_json_obj_end(&j);
+	mt_json_key(&j, "leaks");
+	write_sites(&j, r->leaks, r->nleaks, r->reach, r, true);
+	mt_json_key(&j, "sites");
+	write_sites(&j, r->sites, r->nsites, false, r, false);
+	for (i = 0; i < r->nextras && !err; i++) {
+		if (!r->extras[i].json)
+			continue;
+		mt_json_key(&j, r->extras[i].key);
+		err = r->extras[i].json(&j, r->extras[i].arg);
+	}
+	mt_json_obj_end(&j);
+	ferr = mt_json_finish(&j);
+	return err ? err : ferr;
+}

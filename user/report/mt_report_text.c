@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The text reporter: what a person reads at a terminal, under 80 columns
+ * except for long paths and symbol names. The periodic report is the head
+ * of the final one (totals, rates, top 5 sites, losses when there are any);
+ * the final report adds calls, all top sites, the leak candidates and an
+ * always-present lost-events line.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include "report/mt_report.h"
+
+#define PERIODIC_SITES 5
+
+/* 1023 B, 1.5 KiB, 12.0 MiB: binary units, one decimal. */
+static const char *human(char *b, size_t n, double v)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	int u = -1;
+
+	if (v < 1024) {
+		snprintf(b, n, "%.0f B", v);
+		return b;
+	}
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(b, n, "%.1f %s", v, unit[u]);
+	return b;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static void print_frame(FILE *f, const struct mt_frame *fr)
+{
+	if (fr->func)
+		fprintf(f, "      %s+0x%" PRIx64, fr->func, fr->func_off);
+	else
+		fprintf(f, "      0x%" PRIx64, fr->addr);
+	if (fr->module)
+		fprintf(f, fr->func ? " (%s)" : " (%s+0x%" PRIx64 ")",
+			basename_of(fr->module), fr->module_off);
+	else if (!fr->func)
+		fputs(" [unknown]", f);
+	if (fr->file)
+		fprintf(f, " %s:%d", basename_of(fr->file), fr->line);
+	fputc('\n', f);
+}
+
+static void print_stack(FILE *f, const struct mt_report_stack *st, unsigned max)
+{
+	uint32_t i, n = st->nframes < max ? st->nframes : max;
+
+	if (!st->nframes)
+		fputs("      (no stack)\n", f);
+	for (i = 0; i < n; i++)
+		print_frame(f, &st->frames[i]);
+	if (st->nframes > n)
+		fprintf(f, "      ... %u more frames\n", st->nframes - n);
+}
+
+void mt_report_text_stack(FILE *f, const struct mt_report_stack *st, unsigned max_frames)
+{
+	print_stack(f, st, max_frames);
+}
+
+static void print_rates(FILE *f, const char *name, const struct mt_rates *r)
+{
+	fprintf(f, "  %-8s %6.1f s: %10.1f allocs/s %9.2f MiB/s %10.1f frees/s\n",
+		name, r->seconds, r->allocs_per_s, r->bytes_per_s / (1024.0 * 1024.0),
+		r->frees_per_s);
+}
+
+static void print_calls(FILE *f, const struct mt_report *r)
+{
+	int col = 8, w;
+	unsigned i;
+
+	fputs("calls: ", f);
+	for (i = 0; i < r->neps; i++) {
+		char item[96];
+
+		if (r->ep_names[i])
+			w = snprintf(item, sizeof(item), " %s %" PRIu64, r->ep_names[i], r->totals.calls[i]);
+		else
+			w = snprintf(item, sizeof(item), " ep%u %" PRIu64, i, r->totals.calls[i]);
+		if (col + w > 78 && col > 8) {
+			fputs("\n       ", f);
+			col = 8;
+		}
+		fputs(item, f);
+		col += w;
+	}
+	fputc('\n', f);
+}
+
+static void print_site(FILE *f, unsigned rank, const struct mt_report_site *s, unsigned frames)
+{
+	char live[16], total[16], peak[16];
+
+	fprintf(f, "  #%u %s live in %" PRIu64 " objects; %" PRIu64 " allocs, %s, peak %s",
+		rank, human(live, sizeof(live), (double)s->live_bytes), s->live_objects,
+		s->allocs, human(total, sizeof(total), (double)s->alloc_bytes),
+		human(peak, sizeof(peak), (double)s->peak_live_bytes));
+	if (s->uncertain)
+		fputs(" [uncertain: events lost]", f);
+	fputc('\n', f);
+	print_stack(f, &s->stack, frames);
+}
+
+/* With --reachability: valgrind's terms, so the split reads familiar. */
+static void print_reach(FILE *f, const char *indent, uint64_t lo, uint64_t lb,
+			uint64_t ro, uint64_t rb)
+{
+	char b1[16], b2[16];
+
+	fprintf(f, "%s  definitely lost: %s in %" PRIu64 " objects, still reachable: %s in %"
+		PRIu64 " objects\n", indent, human(b1, sizeof(b1), (double)lb), lo,
+		human(b2, sizeof(b2), (double)rb), ro);
+}
+
+static void print_leaks(FILE *f, const struct mt_report *r)
+{
+	char b[16];
+	size_t i, n = r->nleaks < r->opts.top_sites ? r->nleaks : r->opts.top_sites;
+
+	fprintf(f, "%zu leak candidate%s, %s (%" PRIu64 " bytes) in %" PRIu64 " objects",
+		r->nleaks, r->nleaks == 1 ? "" : "s", human(b, sizeof(b), (double)r->leak_bytes), r->leak_bytes,
+		r->leak_objects);
+	if (r->opts.launch)
+		fputs(" (live at exit)\n", f);
+	else
+		fprintf(f, " (live, older than %.3f s)\n", (double)r->opts.min_age_ns / 1e9);
+	if (r->reach)
+		print_reach(f, "", r->lost_objects, r->lost_bytes, r->reachable_objects,
+			    r->reachable_bytes);
+	for (i = 0; i < n; i++) {
+		const struct mt_report_site *l = &r->leaks[i];
+
+		fprintf(f, "  #%zu %s in %" PRIu64 " objects, oldest %.3f s", i + 1,
+			human(b, sizeof(b), (double)l->bytes), l->objects, l->oldest_age_s);
+		if (l->site == MT_SITE_NONE)
+			fputs(", stack not recorded", f);
+		if (l->uncertain)
+			fputs(" [uncertain: a lost free may show as a leak]", f);
+		fputc('\n', f);
+		if (r->reach)
+			print_reach(f, "    ", l->lost_objects, l->lost_bytes, l->reachable_objects,
+				    l->reachable_bytes);
+		print_stack(f, &l->stack, r->opts.max_frames);
+	}
+	if (r->nleaks > n)
+		fprintf(f, "  ... %zu more stacks (see the JSON report)\n", r->nleaks - n);
+}
+
+static void print_losses(FILE *f, const struct mt_report *r, bool final)
+{
+	const struct mt_drops *d = &r->drops;
+	/* lost_events already holds ringbuf_full + state_full */
+	uint64_t lost = r->totals.lost_events;
+
+	if (!lost) {
+		if (final)
+			fputs("lost events: 0\n", f);
+	} else {
+		fprintf(f, "lost events: %" PRIu64 "\n", r->totals.lost_events);
+		fprintf(f, "WARNING: %" PRIu64 " allocator calls were not seen: "
+			"ring buffer full %" PRIu64 ",\n"
+			"  no per-thread slot %" PRIu64 ".\n"
+			"  A lost free shows as a false leak, a lost alloc as an untracked\n"
+			"  free; the counts above are not exact.\n",
+			lost, d->ringbuf_full, d->state_full);
+	}
+	if (d->stack_fail)
+		fprintf(f, "stack capture failed for %" PRIu64 " events (kept with the "
+			"call site only)\n", d->stack_fail);
+}
+
+int mt_report_text(FILE *f, const struct mt_report *r, bool final)
+{
+	const struct mt_totals *t = &r->totals;
+	const struct mt_counts *c = &t->c;
+	char b1[16], b2[16], b3[16];
+	unsigned i, nsites;
+	int err = 0;
+
+	fprintf(f, "memtrace: pid %d (%s) %s, %.3f s%s\n", r->target.pid,
+		r->target.comm[0] ? r->target.comm : "?", r->target.exe,
+		r->duration_s, final ? ", final report" : "");
+	if (r->opts.no_heap)
+		goto extras;  /* only the kernel-side view was traced */
+	if (r->sample_bytes)
+		fprintf(f, "(estimated) sampling 1 in ~%" PRIu64 " bytes: object and byte figures "
+			"are estimates; calls are exact\n", r->sample_bytes);
+	fprintf(f, "allocs %" PRIu64 " (%s)  frees %" PRIu64 " (%s)\n",
+		c->allocs, human(b1, sizeof(b1), (double)c->alloc_bytes),
+		c->frees, human(b2, sizeof(b2), (double)c->free_bytes));
+	fprintf(f, "live %" PRIu64 " objects, %s  peak %s\n", c->live_objects,
+		human(b1, sizeof(b1), (double)c->live_bytes),
+		human(b3, sizeof(b3), (double)c->peak_live_bytes));
+	fprintf(f, "untracked frees %" PRIu64 "  failed allocs %" PRIu64,
+		t->untracked_frees, t->failed_allocs);
+	if (t->stale_replaced)
+		fprintf(f, "  reused live addresses %" PRIu64, t->stale_replaced);
+	fputc('\n', f);
+	fputs("rates:\n", f);
+	if (r->interval.seconds > 0)
+		print_rates(f, "interval", &r->interval);
+	print_rates(f, "run", &r->run);
+	if (final)
+		print_calls(f, r);
+
+	nsites = final ? (unsigned)r->nsites : (r->nsites < PERIODIC_SITES ? (unsigned)r->nsites : PERIODIC_SITES);
+	fprintf(f, "top %u sites by live bytes:\n", nsites);
+	for (i = 0; i < nsites; i++)
+		print_site(f, i + 1, &r->sites[i], final ? r->opts.max_frames : 3);
+
+	if (final)
+		print_leaks(f, r);
+extras:
+	for (i = 0; i < r->nextras; i++) {
+		if (r->extras[i].text) {
+			err = r->extras[i].text(f, r, final, r->extras[i].arg);
+			if (err)
+				break;
+		}
+	}
+	print_losses(f, r, final);
+	if (final)
+		fputc('\n', f);
+	if (fflush(f) != 0 || ferror(f))
+		err = err ? err : (errno ? -errno : -EIO);
+	return err;
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * /proc readers (status, maps, smaps); see mt_proc.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "target/mt_proc.h"
+
+/* A PROT_NONE neighbour this small is a guard page, not an arena reserve
+ * (glibc's arena reserves are the rest of a 64 MiB heap). */
+#define MT_VM_GUARD_MAX (1ULL << 20)
+
+static FILE *open_proc(pid_t pid, const char *what, int *err)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	f = fopen(path, "re");
+	*err = f ? 0 : -errno;
+	return f;
+}
+
+int mt_proc_status(pid_t pid, struct mt_proc_status *out)
+{
+	static const struct { const char *key; size_t off; } keys[] = {
+		{ "VmRSS:", offsetof(struct mt_proc_status, vm_rss) },
+		{ "RssAnon:", offsetof(struct mt_proc_status, rss_anon) },
+		{ "RssFile:", offsetof(struct mt_proc_status, rss_file) },
+		{ "RssShmem:", offsetof(struct mt_proc_status, rss_shmem) },
+		{ "VmSwap:", offsetof(struct mt_proc_status, vm_swap) },
+		{ "VmSize:", offsetof(struct mt_proc_status, vm_size) },
+	};
+	char line[256];
+	int err, found = 0;
+	FILE *f = open_proc(pid, "status", &err);
+	size_t k;
+
+	memset(out, 0, sizeof(*out));
+	if (!f)
+		return err;
+	while (fgets(line, sizeof(line), f)) {
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			size_t n = strlen(keys[k].key);
+			unsigned long long kb;
+
+			if (strncmp(line, keys[k].key, n) || sscanf(line + n, "%llu", &kb) != 1)
+				continue;
+			*(uint64_t *)((char *)out + keys[k].off) = kb * 1024;
+			found++;
+		}
+	}
+	fclose(f);
+	/* A zombie has a status without Vm lines: its memory is gone. */
+	return found ? 0 : -ESRCH;
+}
+
+int mt_proc_parse_maps_line(char *line, uint64_t *start, uint64_t *end, uint32_t *prot,
+			       bool *shared, const char **name)
+{
+	char perms[5];
+	int off = 0;
+	size_t n;
+
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %*x %*x:%*x %*u%n",
+		   start, end, perms, &off) != 3 || off == 0)
+		return -EINVAL;
+	*prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+		(perms[2] == 'x' ? PROT_EXEC : 0);
+	*shared = perms[3] == 's';
+	line += off;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	*name = line;
+	return 0;
+}
+
+int mt_proc_maps(pid_t pid, mt_proc_maps_fn fn, void *arg)
+{
+	char line[4096 + 128];
+	int err, ret = 0;
+	FILE *f = open_proc(pid, "maps", &err);
+
+	if (!f)
+		return err;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		uint64_t start, end;
+		const char *name;
+		uint32_t prot;
+		bool shared;
+
+		if (mt_proc_parse_maps_line(line, &start, &end, &prot, &shared, &name))
+			continue;
+		ret = fn(arg, start, end, prot, shared, name);
+	}
+	fclose(f);
+	return ret;
+}
+
+/* smaps header lines start with a hex address; field lines with a name. */
+static bool is_header(const char *line)
+{
+	const char *p = line;
+
+	while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))
+		p++;
+	return p > line && *p == '-';
+}
+
+struct smaps_ent {
+	uint64_t start, end, rss;
+	uint32_t prot;
+	bool shared, anon, valid;
+	char name[32];       /* only short names matter: [heap], [stack] */
+};
+
+static void classify(const struct smaps_ent *e, const struct smaps_ent *prev,
+		     mt_proc_other_fn is_other, void *arg, struct mt_proc_heap_res *out)
+{
+	if (!e->valid)
+		return;
+	if (!strcmp(e->name, "[heap]")) {
+		out->brk_heap += e->rss;
+		out->mappings_heap++;
+		return;
+	}
+	if (!strcmp(e->name, "[stack]")) {
+		out->stacks += e->rss;
+		return;
+	}
+	if (!e->anon || e->shared || !(e->prot & PROT_WRITE))
+		return;
+	if (prev->valid && prev->anon && prev->prot == 0 && prev->end == e->start &&
+	    prev->end - prev->start <= MT_VM_GUARD_MAX) {
+		out->stacks += e->rss;
+		return;
+	}
+	if (is_other && is_other(arg, e->start, e->end)) {
+		out->anon_other += e->rss;
+		return;
+	}
+	out->anon_heap += e->rss;
+	out->mappings_heap++;
+}
+
+int mt_proc_heap_parse(FILE *f, mt_proc_other_fn is_other, void *arg,
+			  struct mt_proc_heap_res *out)
+{
+	struct smaps_ent cur = { 0 }, prev = { 0 };
+	char line[4096 + 128];
+
+	memset(out, 0, sizeof(*out));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long kb;
+
+		if (is_header(line)) {
+			const char *name;
+
+			classify(&cur, &prev, is_other, arg, out);
+			prev = cur;
+			memset(&cur, 0, sizeof(cur));
+			if (mt_proc_parse_maps_line(line, &cur.start, &cur.end, &cur.prot,
+						       &cur.shared, &name))
+				continue;
+			cur.anon = name[0] == '\0';
+			snprintf(cur.name, sizeof(cur.name), "%s", name);
+			cur.valid = true;
+		} else if (sscanf(line, "Rss: %llu kB", &kb) == 1) {
+			cur.rss = kb * 1024;
+		}
+	}
+	classify(&cur, &prev, is_other, arg, out);
+	return ferror(f) ? -EIO : 0;
+}
+
+int mt_proc_heap(pid_t pid, mt_proc_other_fn is_other, void *arg, struct mt_proc_heap_res *out)
+{
+	int err;
+	FILE *f = open_proc(pid, "smaps", &err);
+
+	memset(out, 0, sizeof(*out));
+	if (!f)
+		return err;
+	err = mt_proc_heap_parse(f, is_other, arg, out);
+	fclose(f);
+	return err;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What /proc says about a process's memory: /proc/PID/status counters,
+ * /proc/PID/maps entries, and the heap's resident bytes from
+ * /proc/PID/smaps. Each call reads the file once; smaps costs the kernel a
+ * page-table walk of the whole process (milliseconds per GB mapped), so it
+ * is read once, at the final snapshot.
+ */
+#ifndef MT_PROC_H
+#define MT_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct mt_proc_status {          /* bytes */
+	uint64_t vm_rss, rss_anon, rss_file, rss_shmem, vm_swap, vm_size;
+};
+
+/* 0, or -errno (-ENOENT/-ESRCH when the process is gone). */
+int mt_proc_status(pid_t pid, struct mt_proc_status *out);
+
+/* fn sees each mapping: prot as PROT_* bits, name "" for anonymous. A
+ * non-zero return from fn stops the walk and is returned. */
+typedef int (*mt_proc_maps_fn)(void *arg, uint64_t start, uint64_t end, uint32_t prot,
+			     bool shared, const char *name);
+int mt_proc_maps(pid_t pid, mt_proc_maps_fn fn, void *arg);
+
+/* Parse one maps/smaps header line. 0 or -EINVAL. name points into line. */
+int mt_proc_parse_maps_line(char *line, uint64_t *start, uint64_t *end, uint32_t *prot,
+			       bool *shared, const char **name);
+
+/*
+ * Heap resident bytes, from smaps Rss (see docs/memory-stats.md):
+ *   [heap]                                    -> brk_heap
+ *   anonymous, private, writable, and not a stack:
+ *     is_other(range) true (traced to non-allocator code) -> anon_other
+ *     else (arenas, large-chunk mmaps, pre-existing)      -> anon_heap
+ *   [stack], and a writable anonymous mapping right after a small
+ *   PROT_NONE anonymous one (a thread stack above its guard) -> stacks
+ * heap resident = brk_heap + anon_heap.
+ */
+struct mt_proc_heap_res {
+	uint64_t brk_heap, anon_heap, anon_other, stacks;
+	uint64_t mappings_heap;        /* how many mappings were counted as heap */
+};
+typedef bool (*mt_proc_other_fn)(void *arg, uint64_t start, uint64_t end);
+int mt_proc_heap(pid_t pid, mt_proc_other_fn is_other, void *arg, struct mt_proc_heap_res *out);
+
+/* The same classification over smaps text already read (for unit tests). */
+int mt_proc_heap_parse(FILE *f, mt_proc_other_fn is_other, void *arg,
+			  struct mt_proc_heap_res *out);
+
+#endif /* MT_PROC_H */

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The kernel-side memory view of one process: where its resident memory
+ * comes from, independent of the allocator. bpf/vm.bpf.c traces the
+ * target's mmap, munmap, mremap, brk and releasing madvise calls (with the
+ * user stack of the creating ones), its page faults and its mm's resident
+ * counters (kmem:rss_stat); this module keeps an interval map of the
+ * target's mappings, attributes faults to the mapping and the stack that
+ * created it, samples an RSS timeline, and at the end relates the heap's
+ * live bytes to its resident bytes (docs/memory-stats.md).
+ *
+ * Cost to the target: one BPF program run per memory syscall (two records'
+ * worth of work: arguments at entry, a record at exit with a stack walk for
+ * the creating ones), a 16-byte record per page fault, and a store to BPF
+ * global data per RSS counter change. Much cheaper than allocator probes:
+ * malloc/free that reuse memory make no syscalls and take no faults.
+ *
+ * Limitations: x86_64 only (syscall numbers, fault error code). Faults
+ * before attach are not seen. A fault is a fault: zero-page read faults
+ * and copy-on-write faults count in page_faults; only not-present faults
+ * count as bytes faulted in, and file fault-around maps more than the one
+ * page counted. madvise and munmap bytes are the ranges given, not the
+ * resident bytes they dropped (RSS shows that). The event reader runs in
+ * the caller's thread: if it is not called, the ring buffer (8 MiB, about
+ * 350k faults) fills and records are dropped (mt_vm_lost() counts them).
+ */
+#ifndef MT_VM_H
+#define MT_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "collect/mt_agg.h"
+#include "util/mt_json.h"
+#include "sym/mt_sym.h"
+
+struct mt_vm;
+
+struct mt_vm_opts {
+	pid_t pid;        /* the target (thread group id) */
+};
+
+/**
+ * mt_vm_open() - open, load (tgid filter in rodata) and attach every
+ * kernel-side program for o->pid, then read /proc/PID/maps and status as
+ * the starting point.
+ * @o:   options; o->pid must be > 0.
+ * @out: set to the new view on success (free with mt_vm_free()).
+ *
+ * Mounts tracefs at /sys/kernel/tracing when it is not mounted. For each
+ * source the first attach type that works is used; a fallback prints one
+ * line naming it and its cost. Only the syscall probes are required.
+ *
+ * Return: 0, or -errno after printing one "memtrace: ..." line.
+ */
+int mt_vm_open(const struct mt_vm_opts *o, struct mt_vm **out);
+
+/* The ring buffer's epoll fd: poll() it for readability, then call
+ * mt_vm_consume(). Wakeups are batched (a quarter of the ring), so poll
+ * with a timeout too (the caller's interval tick is fine). */
+int mt_vm_poll_fd(struct mt_vm *vm);
+
+/* Drain every pending record without blocking. 0 or -errno (-ENOMEM when
+ * the aggregator could not grow; the records are then lost). */
+int mt_vm_consume(struct mt_vm *vm);
+
+/* Symbolizer for mapping stacks and for telling allocator mappings from
+ * others when computing heap resident bytes. Borrowed: must outlive vm. */
+void mt_vm_set_sym(struct mt_vm *vm, struct mt_sym *sym);
+
+/* Append a timeline point: RSS counters now, the page faults since the
+ * previous point, heap_live_bytes as given. Called ~1/s and at each -i
+ * report; consumes pending records first. now_ns: CLOCK_MONOTONIC. */
+void mt_vm_sample(struct mt_vm *vm, uint64_t now_ns, uint64_t heap_live_bytes);
+
+/**
+ * mt_vm_finish() - the final snapshot, while the target is still alive:
+ * drains records, reads /proc/PID/status and /proc/PID/smaps, computes
+ * heap resident bytes and efficiency, appends a last timeline point.
+ * @heap: the heap tracer's totals, or NULL (--no-heap): the heap-derived
+ *        figures are then reported as null.
+ * Return: 0, or -errno (-ESRCH: the target was gone; the traced figures
+ * are kept and the /proc ones are missing).
+ */
+int mt_vm_finish(struct mt_vm *vm, uint64_t now_ns, const struct mt_totals *heap);
+
+/* Records lost kernel-side (ring buffer full), syscalls and faults. */
+uint64_t mt_vm_lost(const struct mt_vm *vm);
+
+/* Writes the value of "memory" (an object; the caller writes the key).
+ * vm is a struct mt_vm *. Returns j->err. */
+int mt_vm_write_json(struct mt_json *j, void *vm);
+
+/* The text report section, under 80 columns. 0 or -errno on write error. */
+int mt_vm_write_text(FILE *f, void *vm);
+
+/* Detaches everything and frees vm; accepts NULL. */
+void mt_vm_free(struct mt_vm *vm);
+
+#endif /* MT_VM_H */

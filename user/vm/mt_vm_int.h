@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Internals of the memory view shared by its files: mt_vm_load.c (loader),
+ * mt_vm_read.c (BPF reader), mt_vm.c (lifecycle, snapshots) and
+ * mt_vm_report.c (text and JSON). Nothing outside vm/ includes it.
+ */
+#ifndef MT_VM_INT_H
+#define MT_VM_INT_H
+
+#include "target/mt_proc.h"
+#include "vm/mt_vm.h"
+#include "vm/mt_vm_stat.h"
+
+#define MT_VM_MAX_LINKS 16
+#define MT_VM_RING_BYTES (8u << 20)
+
+struct vm_bpf;
+struct ring_buffer;
+struct bpf_link;
+
+struct mt_vm {
+	struct mt_vm_opts o;
+	struct vm_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[MT_VM_MAX_LINKS];
+	int nlinks;
+	struct mt_sym *sym;
+	struct mt_vm_stat st;
+	/* attach type used per source, NULL when none */
+	const char *att_sys, *att_fault, *att_kfault, *att_rss;
+	bool refreshed;                   /* maps re-read during this consume */
+	int err;                          /* first reader error, reported once */
+	struct mt_proc_status status_open;  /* seeds RSS counters not yet traced */
+	/* final snapshot */
+	bool finished, have_status, have_heap_res, heap_known;
+	uint64_t final_ns;
+	struct mt_proc_status status_final;
+	struct mt_proc_heap_res heap_res;
+	uint64_t rss_final[MT_VM_RSS_N];
+	uint64_t rss_peak;
+	uint64_t heap_live_bytes, heap_objects;
+};
+
+/* mt_vm_load.c: open, load and attach every source (0 or -errno, after one
+ * line); unload detaches and destroys the skeleton (safe when not loaded). */
+int mt_vm_load(struct mt_vm *vm);
+void mt_vm_unload(struct mt_vm *vm);
+
+/* mt_vm_read.c: the ring-buffer reader (0 or -errno after one line; close
+ * accepts a never-opened reader), switching the BPF side on, seeding the
+ * interval map from /proc/PID/maps, and the kernel's RSS peak. */
+int mt_vm_reader_open(struct mt_vm *vm);
+void mt_vm_reader_close(struct mt_vm *vm);
+void mt_vm_enable(struct mt_vm *vm);
+int mt_vm_seed_maps(struct mt_vm *vm);
+uint64_t mt_vm_rss_peak(const struct mt_vm *vm);
+
+/* Current RSS counters in bytes: traced values, /proc for the rest. */
+void mt_vm_rss_now(struct mt_vm *vm, uint64_t rss[MT_VM_RSS_N]);
+
+/* Kernel-side counters summed over CPUs (enum mt_vm_counter). */
+void mt_vm_counters(const struct mt_vm *vm, uint64_t out[MT_VM_C_COUNT]);
+
+/* Whether a symbolized function name belongs to an allocator. */
+bool mt_vm_alloc_func(const char *name);
+
+#endif /* MT_VM_INT_H */

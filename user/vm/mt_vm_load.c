@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The memory view's loader: opens bpf/vm.bpf.c with the target's tgid in
+ * rodata, loads it (without the tp_btf programs where the kernel refuses
+ * them) and attaches each source with its fallbacks. The twin of
+ * probe/mt_heap.c for the heap tracer.
+ */
+#include <stdarg.h>
+#include <sys/mount.h>
+#include <unistd.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "util/mt_log.h"
+#include "vm/mt_vm_int.h"   /* before the skeleton: it names struct mt_vm_rss */
+#include "vm.skel.h"
+
+/* libbpf explains each failed attach at length; a fallback we handle is not
+ * an error worth that, so its messages are muted while we try. */
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+/* Tracepoints need tracefs; a fresh machine may not have it mounted. The
+ * raw_tp/tp_btf fallbacks do not, so a failure here is not an error. */
+static void ensure_tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return;
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		mt_debug("cannot mount tracefs on '/sys/kernel/tracing': %s", strerror(errno));
+}
+
+/* Attach progs[0..n) all or none. 0 or -errno. */
+static int attach_all(struct mt_vm *vm, struct bpf_program **progs, int n, bool quiet)
+{
+	libbpf_print_fn_t old = quiet ? libbpf_set_print(quiet_print) : NULL;
+	int i, first = vm->nlinks, err = 0;
+
+	for (i = 0; i < n; i++) {
+		struct bpf_link *l;
+
+		if (vm->nlinks == MT_VM_MAX_LINKS) {
+			err = -E2BIG;
+			break;
+		}
+		l = bpf_program__attach(progs[i]);
+		if (!l) {
+			err = -errno;
+			break;
+		}
+		vm->links[vm->nlinks++] = l;
+	}
+	if (quiet)
+		libbpf_set_print(old);
+	if (err) {
+		while (vm->nlinks > first)
+			bpf_link__destroy(vm->links[--vm->nlinks]);
+	}
+	return err;
+}
+
+struct attach_choice {
+	const char *name;             /* reported attach type */
+	struct bpf_program *progs[10];
+	int n;
+};
+
+/* The first choice that attaches, or NULL with *err from the last try. */
+static const char *attach_first(struct mt_vm *vm, const char *what,
+				struct attach_choice *c, int nc, int *err)
+{
+	int i;
+
+	for (i = 0; i < nc; i++) {
+		*err = attach_all(vm, c[i].progs, c[i].n, !mt_verbose);
+		if (!*err) {
+			mt_debug("%s: %s", what, c[i].name);
+			return c[i].name;
+		}
+		mt_debug("%s: %s failed: %s", what, c[i].name, strerror(-*err));
+	}
+	return NULL;
+}
+
+static int attach_sources(struct mt_vm *vm)
+{
+	struct vm_bpf *s = vm->skel;
+	struct attach_choice sys[] = {
+		{ "tracepoint", { s->progs.mt_vm_enter_mmap, s->progs.mt_vm_exit_mmap,
+				  s->progs.mt_vm_enter_munmap, s->progs.mt_vm_exit_munmap,
+				  s->progs.mt_vm_enter_mremap, s->progs.mt_vm_exit_mremap,
+				  s->progs.mt_vm_enter_brk, s->progs.mt_vm_exit_brk,
+				  s->progs.mt_vm_enter_madvise, s->progs.mt_vm_exit_madvise }, 10 },
+		{ "raw_tp", { s->progs.mt_vm_raw_enter, s->progs.mt_vm_raw_exit }, 2 },
+	};
+	struct attach_choice fault[] = {
+		{ "tp_btf", { s->progs.mt_vm_fault_user_btf }, 1 },
+		{ "raw_tp", { s->progs.mt_vm_fault_user_raw }, 1 },
+	};
+	struct attach_choice kfault[] = {
+		{ "tp_btf", { s->progs.mt_vm_fault_kernel_btf }, 1 },
+		{ "raw_tp", { s->progs.mt_vm_fault_kernel_raw }, 1 },
+	};
+	struct attach_choice rss[] = {
+		{ "tracepoint", { s->progs.mt_vm_rss_tp }, 1 },
+		{ "tp_btf", { s->progs.mt_vm_rss_btf }, 1 },
+		{ "raw_tp", { s->progs.mt_vm_rss_raw }, 1 },
+	};
+	int err;
+
+	vm->att_sys = attach_first(vm, "memory syscalls", sys, 2, &err);
+	if (!vm->att_sys) {
+		mt_err("cannot attach memory syscall probes "
+			"(tracepoint syscalls:sys_enter_mmap, raw_tp sys_enter): %s",
+			strerror(-err));
+		return err;
+	}
+	if (strcmp(vm->att_sys, "tracepoint") != 0)
+		mt_debug("syscall tracepoints refused, using raw_tp "
+			"sys_enter/exit (all syscalls filtered)");
+
+	vm->att_fault = attach_first(vm, "page faults", fault, 2, &err);
+	if (!vm->att_fault)
+		mt_info("cannot attach exceptions:page_fault_user: %s; "
+			"page faults not counted", strerror(-err));
+	else if (strcmp(vm->att_fault, "tp_btf") != 0)
+		mt_debug("tp_btf unavailable, page faults through raw_tp");
+	/* Optional: only adds faults the kernel takes on the target's behalf. */
+	if (vm->att_fault)
+		vm->att_kfault = attach_first(vm, "kernel-mode page faults", kfault, 2, &err);
+
+	vm->att_rss = attach_first(vm, "rss counters", rss, 3, &err);
+	if (!vm->att_rss)
+		mt_info("cannot attach kmem:rss_stat: %s; RSS read from "
+			"/proc at each sample", strerror(-err));
+	else if (strcmp(vm->att_rss, "tracepoint") != 0)
+		mt_debug("kmem:rss_stat tracepoint unavailable, using %s "
+			"(RSS off by up to 32 pages per CPU)", vm->att_rss);
+	return 0;
+}
+
+/* Load with every program; a kernel refusing one kind (tp_btf needs BTF)
+ * fails the whole load, so retry without that kind. */
+static int open_load(struct mt_vm *vm)
+{
+	bool with_btf = true;
+	int err = 0, attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		struct vm_bpf *s = vm_bpf__open();
+
+		if (!s) {
+			err = -errno;
+			mt_err("cannot open the memory-view BPF object: %s",
+				strerror(-err));
+			return err;
+		}
+		s->rodata->target_tgid = (__u32)vm->o.pid;
+		s->rodata->wakeup_bytes = MT_VM_RING_BYTES / 4;
+		err = bpf_map__set_max_entries(s->maps.mt_vm_events, MT_VM_RING_BYTES);
+		if (!with_btf) {
+			bpf_program__set_autoload(s->progs.mt_vm_fault_user_btf, false);
+			bpf_program__set_autoload(s->progs.mt_vm_fault_kernel_btf, false);
+			bpf_program__set_autoload(s->progs.mt_vm_rss_btf, false);
+		}
+		if (!err)
+			err = vm_bpf__load(s);
+		if (!err) {
+			vm->skel = s;
+			if (!with_btf)
+				mt_debug("tp_btf programs refused, using "
+					"raw_tp for page faults and RSS");
+			return 0;
+		}
+		vm_bpf__destroy(s);
+		with_btf = false;
+	}
+	mt_err("cannot load the memory-view BPF programs: %s",
+		strerror(-err));
+	return err;
+}
+
+int mt_vm_load(struct mt_vm *vm)
+{
+	int err;
+
+	ensure_tracefs();
+	err = open_load(vm);
+	return err ? err : attach_sources(vm);
+}
+
+void mt_vm_unload(struct mt_vm *vm)
+{
+	while (vm->nlinks > 0)
+		bpf_link__destroy(vm->links[--vm->nlinks]);
+	vm_bpf__destroy(vm->skel);
+	vm->skel = NULL;
+}

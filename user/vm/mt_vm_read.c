@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The memory view's reader: the only code that reads bpf/vm.bpf.c's maps.
+ * Turns ring-buffer records into calls on the memory-view aggregator
+ * (mt_vm_stat), resolving mapping stacks; reads the RSS counters and the
+ * per-CPU drop counters. The twin of collect/mt_events.c for the heap.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "util/mt_log.h"
+#include "vm/mt_vm_int.h"   /* before the skeleton: it names struct mt_vm_rss */
+#include "vm.skel.h"
+#include "target/mt_proc.h"
+
+static int seed_map(void *arg, uint64_t start, uint64_t end, uint32_t prot, bool shared,
+		    const char *name)
+{
+	return mt_vm_stat_add_pre(arg, start, end, prot, name);
+}
+
+int mt_vm_seed_maps(struct mt_vm *vm)
+{
+	return mt_proc_maps(vm->o.pid, seed_map, &vm->st);
+}
+
+static void on_call(struct mt_vm *vm, const struct mt_vm_call *ev)
+{
+	uint64_t stack[MT_VM_STACK_DEPTH] = { 0 }, frames[MT_VM_MAX_FRAMES];
+	enum mt_vm_origin_kind kind = ev->kind == MT_VM_BRK ? MT_VM_O_BRK : MT_VM_O_MMAP;
+	uint32_t n = 0, nf;
+	int64_t origin = 0;
+	int err;
+
+	if (ev->kind == MT_VM_MMAP || ev->kind == MT_VM_MREMAP || ev->kind == MT_VM_BRK) {
+		if (ev->stack_id >= 0 &&
+		    bpf_map_lookup_elem(bpf_map__fd(vm->skel->maps.mt_vm_stacks),
+					&ev->stack_id, stack) == 0)
+			while (n < MT_VM_STACK_DEPTH && stack[n])
+				n++;
+		nf = mt_vm_stat_unwind(&vm->st, stack, n, ev, frames, MT_VM_MAX_FRAMES);
+		origin = mt_vm_stat_origin(&vm->st, kind, frames, nf);
+	}
+	err = origin < 0 ? (int)origin : mt_vm_stat_call(&vm->st, ev, (uint32_t)origin);
+	if (err && !vm->err)
+		vm->err = err;
+}
+
+/* A fault nothing explains: the stack grew, or the kernel mapped something
+ * (vdso, exec) we did not see. Re-read the maps once per drain. */
+static void on_fault(struct mt_vm *vm, const struct mt_vm_fault *ev)
+{
+	if (mt_vm_stat_fault(&vm->st, ev->addr, ev->error_code, false))
+		return;
+	if (!vm->refreshed) {
+		vm->refreshed = true;
+		mt_vm_seed_maps(vm);
+	}
+	mt_vm_stat_fault(&vm->st, ev->addr, ev->error_code, true);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct mt_vm *vm = ctx;
+	__u32 kind;
+
+	if (size < sizeof(kind))
+		return 0;
+	memcpy(&kind, data, sizeof(kind));
+	if (kind == MT_VM_FAULT && size >= sizeof(struct mt_vm_fault))
+		on_fault(vm, data);
+	else if (kind != MT_VM_FAULT && size >= sizeof(struct mt_vm_call))
+		on_call(vm, data);
+	return 0;
+}
+
+int mt_vm_reader_open(struct mt_vm *vm)
+{
+	int err;
+
+	vm->rb = ring_buffer__new(bpf_map__fd(vm->skel->maps.mt_vm_events), on_record, vm, NULL);
+	if (!vm->rb) {
+		err = -errno;
+		mt_err("cannot create the memory-view ring buffer: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void mt_vm_reader_close(struct mt_vm *vm)
+{
+	ring_buffer__free(vm->rb);
+	vm->rb = NULL;
+}
+
+void mt_vm_enable(struct mt_vm *vm)
+{
+	vm->skel->bss->mt_vm_enabled = 1;
+}
+
+uint64_t mt_vm_rss_peak(const struct mt_vm *vm)
+{
+	return vm->skel->bss->mt_vm_rss.peak_bytes;
+}
+
+int mt_vm_poll_fd(struct mt_vm *vm)
+{
+	return ring_buffer__epoll_fd(vm->rb);
+}
+
+int mt_vm_consume(struct mt_vm *vm)
+{
+	int n, err;
+
+	vm->refreshed = false;
+	n = ring_buffer__consume(vm->rb);
+	if (n < 0 && n != -EINTR)
+		return n;
+	err = vm->err;
+	vm->err = 0;
+	return err;
+}
+
+void mt_vm_rss_now(struct mt_vm *vm, uint64_t rss[MT_VM_RSS_N])
+{
+	const struct mt_vm_rss *r = &vm->skel->bss->mt_vm_rss;
+	struct mt_proc_status st = vm->status_open;
+	int m;
+
+	if (!vm->att_rss && mt_proc_status(vm->o.pid, &st) != 0)
+		st = vm->status_open;
+	rss[MT_VM_RSS_FILE] = st.rss_file;
+	rss[MT_VM_RSS_ANON] = st.rss_anon;
+	rss[MT_VM_RSS_SWAP] = st.vm_swap;
+	rss[MT_VM_RSS_SHMEM] = st.rss_shmem;
+	for (m = 0; m < MT_VM_RSS_N; m++)
+		if (vm->att_rss && r->ts_ns[m])
+			rss[m] = r->bytes[m];
+}
+
+void mt_vm_counters(const struct mt_vm *vm, uint64_t out[MT_VM_C_COUNT])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, cpu;
+	__u32 k;
+
+	memset(out, 0, MT_VM_C_COUNT * sizeof(out[0]));
+	if (!vm || !vm->skel || ncpu <= 0)
+		return;
+	fd = bpf_map__fd(vm->skel->maps.mt_vm_counters);
+	for (k = 0; k < MT_VM_C_COUNT; k++) {
+		uint64_t v[ncpu];
+
+		if (bpf_map_lookup_elem(fd, &k, v))
+			continue;
+		for (cpu = 0; cpu < ncpu; cpu++)
+			out[k] += v[cpu];
+	}
+}
+
+uint64_t mt_vm_lost(const struct mt_vm *vm)
+{
+	uint64_t c[MT_VM_C_COUNT];
+
+	mt_vm_counters(vm, c);
+	return c[MT_VM_C_RB_FULL_CALL] + c[MT_VM_C_RB_FULL_FAULT];
+}
+
