@@ -30,10 +30,15 @@ endif
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS   ?= -O2 -g
+# SANITIZE=1 builds memtrace and its unit tests with ASan and UBSan; give it
+# its own BUILD (make test does: BUILD=build/san).
+ifeq ($(SANITIZE),1)
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 USER_PKGS   := libbpf libdw libelf capstone
 # Headers are included by folder ("collect/mt_agg.h"): the layer check
 # (tests/lint/layers.sh) reads the folder from the include line.
-USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
+USER_CFLAGS := $(CFLAGS) $(SAN) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
 	-DMT_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -Ibpf -Iuser \
 	$(shell pkg-config --cflags $(USER_PKGS) 2>/dev/null)
 USER_LIBS   = $(shell pkg-config --libs $(USER_PKGS)) -lz -lm -lpthread
@@ -54,7 +59,7 @@ FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c 
 	diff/mt_diff.c diff/mt_diff_report.c)
 FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 
-.PHONY: all demo test check-unit bench vmlinux install clean
+.PHONY: all demo test check-unit check-sanitized bench vmlinux install clean
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
 
@@ -94,7 +99,7 @@ $(BUILD)/libmt.a: $(LIB_OBJS)
 
 $(BUILD)/memtrace: $(BUILD)/user/cli/memtrace.o $(BUILD)/libmt.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(USER_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(USER_LIBS) -o $@
 
 # Workloads keep frame pointers and their own functions, so stacks are exact.
 $(BUILD)/tools/%: tools/workloads/%.c
@@ -128,8 +133,13 @@ $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard user/uti
 demo: all
 	./tools/demo.sh
 
+# Then the unit and end-to-end tests again with memtrace under ASan+UBSan.
 test: all $(UNIT_BINS) $(POOL_TEST_BINS) $(FUZZ_BINS)
 	./tests/run.sh $(BUILD) $(UNIT_BINS) $(POOL_TEST_BINS)
+	$(MAKE) --no-print-directory SANITIZE=1 BUILD=$(BUILD)/san check-sanitized
+
+check-sanitized: all $(UNIT_BINS)
+	./tests/run.sh --sanitized $(BUILD) $(UNIT_BINS)
 
 # What needs no root and no BPF, in seconds: the lint scripts and unit tests.
 check-unit: $(UNIT_BINS) $(POOL_TEST_BINS)
