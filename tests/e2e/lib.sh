@@ -50,6 +50,16 @@ need_bpf() {
 	[ -x "$MT" ] || fail "$MT not built"
 }
 
+# alive PID: the process runs. Not `kill -0`: that succeeds on a zombie,
+# and a target killed under the test stays one until the test reaps it.
+alive() {
+	local stat state
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+	state=${stat##*) }
+	state=${state%% *}
+	[ "$state" != Z ] && [ "$state" != X ]
+}
+
 # wait_for FILE PATTERN [SECONDS]: until a line of FILE matches.
 wait_for() {
 	local i

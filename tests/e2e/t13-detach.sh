@@ -30,7 +30,7 @@ print("%.0f" % (r["totals"]["allocs"] / r["duration_s"]))' "$1"
 "$MT" -p "$demo" -d 1 --json "$TMP/d.json" >/dev/null 2>"$TMP/d.err" || fail "memtrace -d exited $?: $(cat "$TMP/d.err")"
 before=$(alloc_rate "$TMP/d.json") || fail "bad report after -d"
 [ "$before" -gt 0 ] || fail "nothing traced by -d"
-kill -0 "$demo" || fail "target died after -d"
+alive "$demo" || fail "target died after -d"
 no_memtrace_progs || fail "programs remain after -d"
 
 for sig in TERM INT; do
@@ -44,7 +44,7 @@ for sig in TERM INT; do
 	wait_for "$TMP/$sig.out" '^allocs [1-9]' 10 || fail "no allocation traced before SIG$sig"
 	kill -"$sig" "$mt"
 	wait "$mt" || fail "memtrace exited $? on SIG$sig: $(cat "$TMP/$sig.err")"
-	kill -0 "$demo" || fail "target died after SIG$sig"
+	alive "$demo" || fail "target died after SIG$sig"
 	progs_gone $ids || fail "programs remain after SIG$sig"
 	no_memtrace_progs || fail "programs remain after SIG$sig"
 done

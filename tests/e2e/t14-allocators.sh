@@ -23,6 +23,7 @@ for lib in libjemalloc.so.2 libtcmalloc_minimal.so.4 libmimalloc.so.2; do
 	kill -USR1 "$wl"
 	wait_for "$TMP/wl.out" '^done' || fail "workload did not finish"
 	kill -INT "$mt"; wait "$mt" || fail "$lib attach: memtrace exited $?"
+	alive "$wl" || fail "$lib: the target died with memtrace"
 	kill -TERM "$wl"
 	wait "$wl" || fail "$lib: the target did not exit cleanly after detach (status $?)"
 	python3 - "$lib" "$TMP/l.json" "$TMP/a.json" "${args[@]}" <<'PY' || exit 1

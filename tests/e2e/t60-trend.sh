@@ -72,5 +72,5 @@ print("ok: slow leak %.1f B/s (z %.1f), cache %s, burst %s" % (
 PY
 # The target runs on after the detach (its own 75 s are not over; the
 # cleanup ends it, as waiting for them would only make the test slower).
-kill -0 "$wl" || fail "the target died with memtrace"
+alive "$wl" || fail "the target died with memtrace"
 echo pass

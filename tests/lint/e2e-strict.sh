@@ -7,8 +7,9 @@
 #   - a bare `! cmd` statement: errexit ignores it, so it never fails.
 # Then it runs small scripts under lib.sh: an unchecked failure (top level,
 # in a function, in a pipeline, in $(...), one that exits 77) must fail the
-# test with exit 1 and name the line; skip must still exit 77 and a passing
-# script 0. Needs no root. Exits 1 listing every problem.
+# test with exit 1 and name the line; skip must still exit 77, a passing
+# script 0, and alive() must not take an exited process for a running one.
+# Needs no root. Exits 1 listing every problem.
 set -u
 cd "$(dirname "$0")/../.."
 e2e=tests/e2e
@@ -83,6 +84,20 @@ echo done
 EOF
 expect_run fail 1 '^FAIL: why$' <<'EOF'
 false || fail "why"
+EOF
+# alive: a running process is; one that exited (a zombie until the test
+# reaps it, which kill -0 still finds) and a PID that is gone are not.
+expect_run alive 0 '^done$' <<'EOF'
+alive $$ || fail "the test's own shell is not alive"
+sleep 30 &
+CLEANUP_PIDS+=($!)
+alive $! || fail "a sleeping child is not alive"
+sh -c 'exit 0' &
+z=$!
+for _ in $(seq 100); do alive $z || break; sleep 0.01; done
+alive $z && fail "an exited child is alive"
+alive 999999999 && fail "a PID that does not exist is alive"
+echo done
 EOF
 grep -q "not reached" "$tmp"/*.out && problem "lib.sh: a script ran on after an unchecked failure"
 
