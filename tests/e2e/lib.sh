@@ -48,6 +48,7 @@ need_bpf() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to load BPF programs"
 	[ -r /sys/kernel/btf/vmlinux ] || skip "kernel has no BTF at /sys/kernel/btf/vmlinux"
 	[ -x "$MT" ] || fail "$MT not built"
+	command -v bpftool >/dev/null || fail "bpftool not installed (the build needs it too)"
 }
 
 # alive PID: the process runs. Not `kill -0`: that succeeds on a zombie,
@@ -86,10 +87,12 @@ snap_progs() { MT_PROGS_BEFORE=" $(mt_prog_ids_all) "; }
 # The kernel frees a program shortly after its last reference goes (RCU),
 # so both checks allow it two seconds.
 no_memtrace_progs() {
-	local id left try
+	local id ids left try
 	for try in $(seq 40); do
+		# A listing that fails must not read as "none loaded".
+		ids=$(mt_prog_ids_all) || { echo "cannot list the loaded BPF programs"; return 1; }
 		left=""
-		for id in $(mt_prog_ids_all); do
+		for id in $ids; do
 			case "$MT_PROGS_BEFORE" in *" $id "*) ;; *) left="$left $id" ;; esac
 		done
 		[ -z "$left" ] && return 0
