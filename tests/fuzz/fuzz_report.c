@@ -17,7 +17,8 @@ static FILE *sink;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mt_jv *whole = NULL, *a = NULL, *b = NULL;
+	struct mt_diff_input *a = NULL, *b = NULL;
+	struct mt_jv *whole = NULL;
 	struct mt_diff d = { 0 };
 	char err[160];
 
@@ -28,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mt_diff_load_buf("fuzz", (const char *)data, size, &a) != 0)
 		return 0;
 	if (mt_diff_load_buf("fuzz", (const char *)data, size, &b) != 0) {
-		mt_jv_free(a);   /* only -ENOMEM can fail the second time */
+		mt_diff_input_free(a);   /* only -ENOMEM can fail the second time */
 		return 0;
 	}
 	if (mt_diff_build(&d, a, b, "A", "B") == 0) {

@@ -224,7 +224,7 @@ static void test_keep(void)
 	struct mt_jv *v = NULL;
 	uint64_t u = 0;
 
-	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, &v, err, sizeof(err)) == 0);
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, NULL, &v, err, sizeof(err)) == 0);
 	MT_CHECK_EQ_U64(v->n, 3);                   /* "trend" dropped */
 	MT_CHECK(!mt_jv_get(v, "trend"));
 	MT_CHECK(mt_jv_u64(v, "version", &u) && u == 1);
@@ -246,12 +246,61 @@ static void test_keep(void)
 
 	/* a syntax error inside a dropped member still fails, with its place */
 	text = "{\"version\": 1,\n \"trend\": [1, 2,, 3]}";
-	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, &v, err, sizeof(err)) == -EINVAL);
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, NULL, &v, err, sizeof(err)) == -EINVAL);
 	MT_CHECK(!v);
 	MT_CHECK(strstr(err, "line 2, column 17") != NULL);
 	text = "{\"trend\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
 	       "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}";
-	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, &v, err, sizeof(err)) == -E2BIG);
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, NULL, &v, err, sizeof(err)) == -E2BIG);
+}
+
+struct seen {
+	size_t n, bytes_sum;
+	char last[64];
+	int stop_at;         /* index whose each() fails, -1 for none */
+};
+
+static int each_elem(void *arg, const struct mt_jv *e, size_t index, const char *text, size_t len)
+{
+	struct seen *sn = arg;
+	uint64_t b = 0;
+
+	if ((int)index == sn->stop_at)
+		return -ECANCELED;
+	if (index != sn->n || !mt_jv_u64(e, "bytes", &b) || mt_jv_get(e, "junk"))
+		return -EBADMSG;
+	sn->n++;
+	sn->bytes_sum += b;
+	snprintf(sn->last, sizeof(sn->last), "%.*s", (int)len, text);
+	return 0;
+}
+
+/* A streamed array hands each element, parsed by the sub spec, with its
+ * index and its own text, and keeps nothing of it. */
+static void test_each(void)
+{
+	static const struct mt_jv_keep site[] = { { .key = "bytes" }, { 0 } };
+	static const struct mt_jv_keep doc[] = {
+		{ .key = "n" }, { .key = "sites", .sub = site, .each = each_elem }, { 0 },
+	};
+	const char *text = "{\"n\": 3, \"sites\": [{\"bytes\": 1, \"junk\": [1]}, {\"bytes\": 2},\n"
+			   "  {\"junk\": 0, \"bytes\": 4} ]}";
+	struct seen sn = { .stop_at = -1 };
+	struct mt_jv *v = NULL;
+
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, &sn, &v, err, sizeof(err)) == 0);
+	MT_CHECK_EQ_U64(sn.n, 3);
+	MT_CHECK_EQ_U64(sn.bytes_sum, 7);
+	MT_CHECK_STR(sn.last, "{\"junk\": 0, \"bytes\": 4}");
+	MT_CHECK(mt_jv_get(v, "sites") && mt_jv_get(v, "sites")->type == MT_JV_ARR);
+	MT_CHECK_EQ_U64(mt_jv_get(v, "sites")->n, 0);   /* streamed, not kept */
+	mt_jv_free(v);
+	v = NULL;
+	/* each()'s error ends the parse with its value */
+	sn = (struct seen){ .stop_at = 1 };
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, &sn, &v, err, sizeof(err)) == -ECANCELED);
+	MT_CHECK(!v);
+	MT_CHECK_EQ_U64(sn.n, 1);
 }
 
 int main(void)
@@ -264,5 +313,6 @@ int main(void)
 	MT_RUN(test_deep);
 	MT_RUN(test_round_trip);
 	MT_RUN(test_keep);
+	MT_RUN(test_each);
 	return mt_test_done();
 }

@@ -15,6 +15,7 @@ struct parser {
 	char *err;
 	size_t errlen;
 	int rc;                  /* first error */
+	void *arg;               /* for mt_jv_keep.each */
 };
 
 static int fail(struct parser *ps, int rc, const char *fmt, ...)
@@ -276,7 +277,8 @@ static int number(struct parser *ps, struct mt_jv *v)
 	return 0;
 }
 
-static int value(struct parser *ps, struct mt_jv *v, int depth, const struct mt_jv_keep *keep);
+static int value(struct parser *ps, struct mt_jv *v, int depth, const struct mt_jv_keep *keep,
+		 mt_jv_each_fn each);
 static void release(struct mt_jv *v);
 
 /* The spec entry for key; NULL when the key is not kept. */
@@ -293,7 +295,7 @@ static const struct mt_jv_keep *kept(const struct mt_jv_keep *keep, const char *
 static int skip(struct parser *ps, int depth)
 {
 	struct mt_jv scratch = { 0 };
-	int rc = value(ps, &scratch, depth, NULL);
+	int rc = value(ps, &scratch, depth, NULL, NULL);
 
 	release(&scratch);
 	return rc;
@@ -333,10 +335,32 @@ static int grow(struct parser *ps, struct mt_jv *v, size_t *cap, bool keys)
 	return 0;
 }
 
-/* At '[' or '{'. keep applies to an object's members, and to each element
- * of an array (arrays are transparent to the spec). */
-static int container(struct parser *ps, struct mt_jv *v, int depth, const struct mt_jv_keep *keep)
+/* An element of a streamed array: parsed, handed to each(), released. */
+static int stream(struct parser *ps, int depth, const struct mt_jv_keep *keep,
+		  mt_jv_each_fn each, size_t index)
 {
+	struct mt_jv elem = { 0 };
+	const char *start;
+	int rc;
+
+	skip_ws(ps);
+	start = ps->p;
+	if (!value(ps, &elem, depth, keep, NULL)) {
+		rc = each(ps->arg, &elem, index, start, (size_t)(ps->p - start));
+		if (rc && !ps->rc)
+			ps->rc = rc;
+	}
+	release(&elem);
+	return ps->rc;
+}
+
+/* At '[' or '{'. keep applies to an object's members, and to each element
+ * of an array (arrays are transparent to the spec); each, for an array,
+ * streams its elements (see mt_jv_keep). */
+static int container(struct parser *ps, struct mt_jv *v, int depth, const struct mt_jv_keep *keep,
+		     mt_jv_each_fn each)
+{
+	size_t index = 0;
 	bool obj = *ps->p == '{';
 	char close = obj ? '}' : ']';
 	size_t cap = 0;
@@ -354,8 +378,14 @@ static int container(struct parser *ps, struct mt_jv *v, int depth, const struct
 	}
 	for (;;) {
 		const struct mt_jv_keep *sub = keep;
+		mt_jv_each_fn sub_each = NULL;
 		char *key = NULL;
 
+		if (!obj && each) {
+			if (stream(ps, depth + 1, keep, each, index++))
+				return ps->rc;
+			goto next;
+		}
 		if (v->n == cap && grow(ps, v, &cap, obj))
 			return ps->rc;
 		if (obj) {
@@ -386,12 +416,13 @@ static int container(struct parser *ps, struct mt_jv *v, int depth, const struct
 					goto next;
 				}
 				sub = k->sub;
+				sub_each = k->each;
 			}
 			v->keys[v->n] = key;
 		}
 		memset(&v->items[v->n], 0, sizeof(v->items[0]));
 		v->n++;   /* counted first, so mt_jv_free releases a partial value */
-		if (value(ps, &v->items[v->n - 1], depth + 1, sub))
+		if (value(ps, &v->items[v->n - 1], depth + 1, sub, sub_each))
 			return ps->rc;
 next:
 		skip_ws(ps);
@@ -408,7 +439,8 @@ next:
 	}
 }
 
-static int value(struct parser *ps, struct mt_jv *v, int depth, const struct mt_jv_keep *keep)
+static int value(struct parser *ps, struct mt_jv *v, int depth, const struct mt_jv_keep *keep,
+		 mt_jv_each_fn each)
 {
 	skip_ws(ps);
 	if (expect_more(ps, "a value"))
@@ -416,7 +448,7 @@ static int value(struct parser *ps, struct mt_jv *v, int depth, const struct mt_
 	switch (*ps->p) {
 	case '{':
 	case '[':
-		return container(ps, v, depth, keep);
+		return container(ps, v, depth, keep, each);
 	case '"':
 		v->type = MT_JV_STR;
 		return string(ps, &v->s);
@@ -459,13 +491,14 @@ void mt_jv_free(struct mt_jv *v)
 
 int mt_jv_parse(const char *text, size_t len, struct mt_jv **out, char *err, size_t errlen)
 {
-	return mt_jv_parse_keep(text, len, NULL, out, err, errlen);
+	return mt_jv_parse_keep(text, len, NULL, NULL, out, err, errlen);
 }
 
-int mt_jv_parse_keep(const char *text, size_t len, const struct mt_jv_keep *keep,
+int mt_jv_parse_keep(const char *text, size_t len, const struct mt_jv_keep *keep, void *arg,
 		     struct mt_jv **out, char *err, size_t errlen)
 {
-	struct parser ps = { .p = text, .end = text + len, .start = text, .err = err, .errlen = errlen };
+	struct parser ps = { .p = text, .end = text + len, .start = text, .err = err,
+			     .errlen = errlen, .arg = arg };
 	struct mt_jv *v = calloc(1, sizeof(*v));
 
 	*out = NULL;
@@ -473,7 +506,7 @@ int mt_jv_parse_keep(const char *text, size_t len, const struct mt_jv_keep *keep
 		err[0] = '\0';
 	if (!v)
 		return -ENOMEM;
-	if (!value(&ps, v, 0, keep)) {
+	if (!value(&ps, v, 0, keep, NULL)) {
 		skip_ws(&ps);
 		if (ps.p < ps.end)
 			fail(&ps, -EINVAL, "unexpected data after the document");

@@ -54,12 +54,23 @@ void mt_jv_free(struct mt_jv *v);       /* accepts NULL */
  * NULL spec keeps everything (that is mt_jv_parse).
  *   static const struct mt_jv_keep frame[] = { { .key = "func" }, { 0 } };
  *   static const struct mt_jv_keep doc[] = { { .key = "stack", .sub = frame }, { 0 } };
+ *
+ * Streaming: when the member's value is an array and the entry has each,
+ * every element is handed to each() as soon as it is parsed (with its
+ * index and its JSON text, a slice of the input) and then released; the
+ * array is kept empty. So a list of a million entries costs what each()
+ * keeps of them. A non-zero return from each() ends the parse with that
+ * value (each() reports its own error; err is left empty).
  */
+typedef int (*mt_jv_each_fn)(void *arg, const struct mt_jv *elem, size_t index,
+			     const char *text, size_t len);
 struct mt_jv_keep {
 	const char *key;
 	const struct mt_jv_keep *sub;
+	mt_jv_each_fn each;
 };
-int mt_jv_parse_keep(const char *text, size_t len, const struct mt_jv_keep *keep,
+/* arg is passed to every each(). */
+int mt_jv_parse_keep(const char *text, size_t len, const struct mt_jv_keep *keep, void *arg,
 		     struct mt_jv **out, char *err, size_t errlen);
 
 /* Object member by key (the first when repeated); NULL when v is not an
