@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Calls the allocator makes of itself are not the program's: threads that
+# exit with a full cache make glibc free it (tcache_thread_shutdown), ~65
+# frees per thread here, through the same entry point. memtrace must count
+# exactly the calls an LD_PRELOAD interposer sees (the program's, and those
+# libc makes through its PLT on the program's behalf), report glibc's own
+# apart as internal_calls, and count none of them as untracked frees.
+# libc is named with --lib: the interposer defines malloc itself and would
+# otherwise be probed as the allocator, hiding libc's own calls.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+COUNT=$MT_BUILD/tools/libmt_count.so
+[ -e "$COUNT" ] || fail "$COUNT not built"
+libc=$(ldd "$WL/wl_thread_exit" | awk '/libc\.so/ { print $3 }')
+[ -e "$libc" ] || skip "no libc.so found for wl_thread_exit (a static build?)"
+threads=4 rounds=3
+LD_PRELOAD=$COUNT MT_COUNT_OUT=$TMP/count "$MT" --no-vm --lib "$libc" --json "$TMP/r.json" \
+	-- "$WL/wl_thread_exit" $threads $rounds >"$TMP/text" 2>"$TMP/err" ||
+	fail "memtrace exited $?: $(cat "$TMP/err")"
+python3 - "$TMP/r.json" "$TMP/count" "$TMP/text" $threads $rounds <<'PY' || exit 1
+import json, sys
+r = json.load(open(sys.argv[1]))
+threads, rounds = int(sys.argv[4]), int(sys.argv[5])
+# The interposer writes one file per process (memtrace itself is preloaded too).
+truth = {}
+for line in open("%s.%d" % (sys.argv[2], r["target"]["pid"])):
+    name, n = line.split()
+    truth[name] = int(n)
+errors = []
+own = threads * rounds * 64
+if truth["malloc"] < own or truth["free"] < own:
+    errors.append("interposer saw fewer calls than the workload made: %s" % truth)
+assert r["lost_events"] == 0, r["lost_events"]
+for key, n in r["calls"].items():
+    want = sum(truth[k] for k in key.split("|"))
+    if n != want:
+        errors.append("calls.%s: memtrace %d, interposer %d" % (key, n, want))
+internal = r.get("internal_calls")
+if internal is None:
+    errors.append("no internal_calls in the report")
+else:
+    # each thread leaves at least its 64 distinct sizes in its cache
+    if internal.get("free", 0) < threads * 64:
+        errors.append("internal_calls.free: %d, expected >= %d" % (internal.get("free", 0), threads * 64))
+    if sum(internal.values()) != internal.get("free", 0):
+        errors.append("internal calls other than free: %s" % internal)
+if r["totals"]["untracked_frees"] != 0:
+    errors.append("untracked frees: %d" % r["totals"]["untracked_frees"])
+text = open(sys.argv[3]).read()
+if internal and "internal calls" not in text:
+    errors.append("the text report does not show the internal calls")
+for e in errors:
+    print("mismatch:", e)
+sys.exit(1 if errors else 0)
+PY
+echo "internal calls: program's calls equal the interposer's, glibc's thread-exit frees apart"
