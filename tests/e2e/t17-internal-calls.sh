@@ -7,6 +7,8 @@
 # apart as internal_calls, and count none of them as untracked frees.
 # libc is named with --lib: the interposer defines malloc itself and would
 # otherwise be probed as the allocator, hiding libc's own calls.
+# gdb is the second oracle: a breakpoint on libc's free counts every call
+# that reaches it, the program's and glibc's own: calls plus internal_calls.
 . "$(dirname "$0")/lib.sh"
 need_bpf
 COUNT=$MT_BUILD/tools/libmt_count.so
@@ -17,7 +19,16 @@ threads=4 rounds=3
 LD_PRELOAD=$COUNT MT_COUNT_OUT=$TMP/count "$MT" --no-vm --lib "$libc" --json "$TMP/r.json" \
 	-- "$WL/wl_thread_exit" $threads $rounds >"$TMP/text" 2>"$TMP/err" ||
 	fail "memtrace exited $?: $(cat "$TMP/err")"
-python3 - "$TMP/r.json" "$TMP/count" "$TMP/text" $threads $rounds <<'PY' || exit 1
+gdb_frees=-1
+if command -v gdb >/dev/null; then
+	gdb -q -batch -ex 'set breakpoint pending on' -ex 'break __libc_free' -ex 'ignore 1 100000000' \
+		-ex run -ex 'info breakpoints' --args "$WL/wl_thread_exit" $threads $rounds >"$TMP/gdb" 2>&1
+	gdb_frees=$(sed -n 's/.*breakpoint already hit \([0-9]*\) time.*/\1/p' "$TMP/gdb")
+	[ -n "$gdb_frees" ] || fail "gdb counted no free: $(cat "$TMP/gdb")"
+elif [ "${CI:-}" = true ]; then
+	fail "gdb missing (tools/install-deps.sh installs it)"
+fi
+python3 - "$TMP/r.json" "$TMP/count" "$TMP/text" $threads $rounds $gdb_frees <<'PY' || exit 1
 import json, sys
 r = json.load(open(sys.argv[1]))
 threads, rounds = int(sys.argv[4]), int(sys.argv[5])
@@ -46,6 +57,11 @@ else:
         errors.append("internal calls other than free: %s" % internal)
 if r["totals"]["untracked_frees"] != 0:
     errors.append("untracked frees: %d" % r["totals"]["untracked_frees"])
+gdb_frees = int(sys.argv[6])
+if gdb_frees >= 0 and internal is not None:
+    seen = r["calls"]["free"] + internal.get("free", 0)
+    if seen != gdb_frees:
+        errors.append("frees reaching libc: memtrace %d (calls + internal), gdb %d" % (seen, gdb_frees))
 text = open(sys.argv[3]).read()
 if internal and "internal calls" not in text:
     errors.append("the text report does not show the internal calls")
