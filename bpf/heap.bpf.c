@@ -56,9 +56,12 @@ struct mt_thread_state {
 	__u8 sampled;     /* sampling: the current call's block is sampled */
 	__u8 old_sampled; /* sampling: realloc's old block is a sampled one */
 	__u8 drawn;       /* sampling: countdown holds a draw */
-	__u8 internal_next; /* an internal call site was just passed */
 	__u8 internal;    /* the current call is the allocator's own */
-	__u8 pad[3];
+	__u8 pad[4];
+	/* An internal call site was just passed: the stack pointer its callee
+	 * enters with (0: none). Matching it, not just a flag, keeps a signal
+	 * handler's calls in between from taking the mark. */
+	__u64 internal_sp;
 };
 
 struct {
@@ -194,6 +197,17 @@ static __always_inline bool sample_exit(struct mt_thread_state *st, __u64 ret, _
 	return true;
 }
 
+/* Is the call entering now the one an internal call site announced? Its
+ * stack pointer tells (entry probes sit where it is the entry's: the
+ * loader keeps them there). Program calls pay one compare. */
+static __always_inline bool is_internal(struct mt_thread_state *st, struct pt_regs *ctx)
+{
+	if (!st->internal_sp || st->internal_sp != PT_REGS_SP(ctx))
+		return false;
+	st->internal_sp = 0;
+	return true;
+}
+
 /* Entry of an allocating call. Returns whether its return must be seen:
  * always without sessions; with them (use_session), not for nested calls
  * (ignored) nor for unsampled calls that cannot nest (not realloc kinds),
@@ -223,8 +237,7 @@ static __always_inline bool alloc_enter(struct pt_regs *ctx)
 	st->arg0 = PT_REGS_PARM1(ctx);
 	st->arg1 = PT_REGS_PARM2(ctx);
 	st->arg2 = PT_REGS_PARM3(ctx);
-	st->internal = st->internal_next;
-	st->internal_next = 0;
+	st->internal = is_internal(st, ctx);
 	if (sample_mean) {
 		sample_enter(st);
 		/* Skipping the return of an unsampled call also skips the
@@ -368,9 +381,7 @@ static __always_inline void free_enter(struct pt_regs *ctx)
 	if (st) {
 		if (st->depth > 0)
 			return;
-		internal = st->internal_next;
-		if (internal)
-			st->internal_next = 0;
+		internal = is_internal(st, ctx);
 	}
 
 	cookie = bpf_get_attach_cookie(ctx);
@@ -419,8 +430,8 @@ int mt_free_enter(struct pt_regs *ctx)
  * internal. Only the outermost level matters; nested calls are not the
  * program's anyway. The kernel emulates the call, and only internal calls
  * (thread exit, for glibc) pay this probe: the program's calls pay one
- * byte read of the state they load anyway. */
-static __always_inline void internal_site(void)
+ * compare on the state they load anyway. */
+static __always_inline void internal_site(struct pt_regs *ctx)
 {
 	struct mt_thread_state *st;
 
@@ -428,20 +439,20 @@ static __always_inline void internal_site(void)
 		return;
 	st = thread_state(true);
 	if (st && st->depth == 0)
-		st->internal_next = 1;
+		st->internal_sp = PT_REGS_SP(ctx) - 8;   /* the call pushes the return address */
 }
 
 SEC("uprobe")
 int mt_internal_site(struct pt_regs *ctx)
 {
-	internal_site();
+	internal_site(ctx);
 	return 0;
 }
 
 SEC("uprobe.multi")
 int mt_internal_site_multi(struct pt_regs *ctx)
 {
-	internal_site();
+	internal_site(ctx);
 	return 0;
 }
 

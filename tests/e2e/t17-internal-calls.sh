@@ -70,3 +70,33 @@ for e in errors:
 sys.exit(1 if errors else 0)
 PY
 echo "internal calls: program's calls equal the interposer's, glibc's thread-exit frees apart"
+
+# A static program: the executable is the allocator and its own code calls
+# malloc directly too, so only glibc's teardown functions (by name, from
+# .symtab) are internal. Each exiting thread frees at least its cache.
+# Its C runtime allocates at start-up: calls are checked by difference.
+bin=$WL/wl_exact_static
+for n in 0 300; do
+	"$MT" --no-vm --json "$TMP/s$n.json" -- "$bin" --threads $threads $n 0 0 0 0 0 >/dev/null 2>"$TMP/err" ||
+		fail "static: memtrace exited $?: $(cat "$TMP/err")"
+done
+python3 - "$TMP/s0.json" "$TMP/s300.json" 300 $threads <<'PY' || exit 1
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+n, threads = int(sys.argv[3]), int(sys.argv[4])
+errors = []
+for r in (a, b):
+    if r["totals"]["untracked_frees"]:
+        errors.append("untracked frees %d" % r["totals"]["untracked_frees"])
+    if r.get("internal_calls", {}).get("free", 0) < threads:
+        errors.append("internal frees %s, expected >= %d" % (r.get("internal_calls"), threads))
+# main churns n, each thread n: malloc/free pairs
+for k in ("malloc", "free"):
+    d = b["calls"][k] - a["calls"][k]
+    if d != n * (threads + 1):
+        errors.append("static: delta calls.%s %d, expected %d" % (k, d, n * (threads + 1)))
+for e in errors:
+    print("mismatch:", e)
+sys.exit(1 if errors else 0)
+PY
+echo "internal calls: static program's thread-exit frees apart, its own calls exact"

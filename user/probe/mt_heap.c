@@ -257,6 +257,12 @@ static uint64_t place(const struct mt_alloc_obj *lib, const struct mt_entry_poin
 		mt_debug("probe '%s': at entry (cannot decode: %s)", ep->name, strerror(-err));
 		return ep->file_off;
 	}
+	if (pl.sp_off) {
+		/* bpf/heap.bpf.c recognizes an internal call by the stack
+		 * pointer its callee enters with */
+		mt_debug("probe '%s': at entry (the move would change the stack pointer)", ep->name);
+		return ep->file_off;
+	}
 	mt_debug("probe '%s': +%llu '%s' %s%s%s", ep->name, (unsigned long long)pl.offset, pl.insn,
 		 pl.emulated ? "emulated" : "single-stepped", pl.reason[0] ? ", " : "", pl.reason);
 	return ep->file_off + pl.offset;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,12 +19,25 @@
 #include "util/mt_log.h"
 
 /* What one object tells us: function starts (from .eh_frame_hdr, sorted)
- * and exported function ranges (from .dynsym). */
+ * and exported function ranges (from .dynsym); for an executable, the
+ * ranges of the allocator's known internal functions (from .symtab). */
 struct mt_obj_funcs {
 	uint64_t *starts;
 	size_t nstarts;
 	uint64_t (*exported)[2];
 	size_t nexported;
+	bool exe;
+	uint64_t known[8][2];
+	size_t nknown;
+};
+
+/* In an executable the program's own code is in the same object and
+ * calls the allocator directly too, so no structural rule holds there:
+ * only these functions, by name, are the allocator's own (glibc's thread
+ * teardown; the name depends on inlining). Their names are in .symtab of a
+ * static glibc program unless it was stripped. */
+static const char *const known_internal[] = {
+	"__malloc_arena_thread_freeres", "tcache_thread_shutdown", NULL,
 };
 
 static int32_t rd32(const uint8_t *p)
@@ -81,6 +95,60 @@ static int read_exported(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, struct mt_ob
 	return 0;
 }
 
+static int read_known(Elf_Scn *scn, const GElf_Shdr *sh, struct mt_obj_funcs *f, Elf *e)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+	size_t i, n;
+
+	if (!d || sh->sh_entsize == 0)
+		return 0;
+	n = sh->sh_size / sh->sh_entsize;
+	for (i = 0; i < n && f->nknown < 8; i++) {
+		const char *name;
+		GElf_Sym s;
+
+		if (!gelf_getsym(d, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC ||
+		    s.st_shndx == SHN_UNDEF || s.st_size == 0 ||
+		    !(name = elf_strptr(e, sh->sh_link, s.st_name)))
+			continue;
+		for (int k = 0; known_internal[k]; k++) {
+			if (strcmp(name, known_internal[k]) == 0) {
+				f->known[f->nknown][0] = s.st_value;
+				f->known[f->nknown++][1] = s.st_value + s.st_size;
+			}
+		}
+	}
+	return 0;
+}
+
+/* An executable: ET_EXEC, or a PIE (DF_1_PIE in DT_FLAGS_1). */
+static bool is_executable(Elf *e)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
+
+	if (!gelf_getehdr(e, &eh))
+		return false;
+	if (eh.e_type == ET_EXEC)
+		return true;
+	while ((scn = elf_nextscn(e, scn)) != NULL) {
+		Elf_Data *d;
+		GElf_Shdr sh;
+		GElf_Dyn dyn;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (int i = 0; sh.sh_entsize && (size_t)i < sh.sh_size / sh.sh_entsize; i++)
+			if (gelf_getdyn(d, i, &dyn) && dyn.d_tag == DT_FLAGS_1 && (dyn.d_un.d_val & DF_1_PIE))
+				return true;
+	}
+	return false;
+}
+
+/* The function a candidate at a must be decoded from, 0 when a is not in
+ * the allocator's own code. */
+static uint64_t own_func_start(const struct mt_obj_funcs *f, uint64_t a);
+
 static bool is_exported(const struct mt_obj_funcs *f, uint64_t a)
 {
 	for (size_t i = 0; i < f->nexported; i++)
@@ -103,6 +171,17 @@ static uint64_t func_start(const struct mt_obj_funcs *f, uint64_t a)
 			hi = mid;
 	}
 	return lo ? f->starts[lo - 1] : 0;
+}
+
+static uint64_t own_func_start(const struct mt_obj_funcs *f, uint64_t a)
+{
+	if (f->exe) {
+		for (size_t i = 0; i < f->nknown; i++)
+			if (a >= f->known[i][0] && a < f->known[i][1])
+				return f->known[i][0];
+		return 0;
+	}
+	return is_exported(f, a) ? 0 : func_start(f, a);
 }
 
 /* Does decoding from start (within the section bytes) reach an
@@ -143,7 +222,7 @@ static int scan_section(csh cs, cs_insn *in, const GElf_Shdr *sh, Elf_Data *d,
 
 	for (i = 0; i + 5 <= len; i++) {
 		const size_t ilen = 5;
-		uint64_t a = sh->sh_addr + i, t;
+		uint64_t a = sh->sh_addr + i, t, start;
 
 		/* Only calls: a tail jump (glibc's _mid_memalign into malloc)
 		 * passes its own caller's call through, and that caller decides
@@ -151,9 +230,9 @@ static int scan_section(csh cs, cs_insn *in, const GElf_Shdr *sh, Elf_Data *d,
 		if (b[i] != 0xe8)
 			continue;
 		t = a + ilen + (uint64_t)(int64_t)rd32(b + i + ilen - 4);
-		if (!is_target(t, eps, neps) || is_exported(f, a))
+		if (!is_target(t, eps, neps) || !(start = own_func_start(f, a)))
 			continue;
-		if (!boundary(cs, in, b, sh->sh_addr, len, func_start(f, a), a))
+		if (!boundary(cs, in, b, sh->sh_addr, len, start, a))
 			continue;
 		if (*n >= max) {
 			mt_err("warning: more than %u internal allocator call sites; the rest count as the program's",
@@ -190,6 +269,7 @@ int mt_internal_sites_file(const char *path, const uint64_t *eps, unsigned neps,
 		err = -ENOEXEC;
 		goto cleanup;
 	}
+	f.exe = is_executable(e);
 	while (!err && (scn = elf_nextscn(e, scn)) != NULL) {
 		const char *name;
 		GElf_Shdr sh;
@@ -199,10 +279,12 @@ int mt_internal_sites_file(const char *path, const uint64_t *eps, unsigned neps,
 			continue;
 		if (sh.sh_type == SHT_DYNSYM)
 			err = read_exported(e, scn, &sh, &f);
+		else if (sh.sh_type == SHT_SYMTAB && f.exe)
+			err = read_known(scn, &sh, &f, e);
 		else if (strcmp(name, ".eh_frame_hdr") == 0 && (d = elf_getdata(scn, NULL)))
 			err = read_starts(d, sh.sh_addr, &f);
 	}
-	if (err || f.nstarts == 0)
+	if (err || (f.exe ? f.nknown == 0 : f.nstarts == 0))
 		goto cleanup;   /* nothing to confirm a candidate with: none */
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK || !(in = cs_malloc(cs))) {
 		err = -ENOMEM;

@@ -15,7 +15,11 @@
  * function as .eh_frame_hdr lists it, so a probe never lands inside an
  * instruction. Sites inside an exported function (the entry points' own
  * bodies, or a wrapper such as `operator delete` jumping to free) are the
- * program's calls and are left out. The loader puts a uprobe on each site
+ * program's calls and are left out. In an executable (a static program,
+ * or one with its own allocator) the program's code calls the allocator
+ * directly too: there only calls from glibc's thread teardown functions,
+ * found by name in .symtab, are internal (none when stripped).
+ * The loader puts a uprobe on each site
  * (the kernel emulates the call: no single-step); only internal calls pay it.
  */
 #ifndef MT_INTERNAL_H
