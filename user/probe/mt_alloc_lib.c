@@ -150,7 +150,7 @@ static void add_missing(pid_t pid, const char *const *order, size_t norder, size
 		snprintf(o->open_path, sizeof(o->open_path), "%s", open_path);
 		if (add_eps(out, funcs, out->nobjs, true) == 0)
 			continue;
-		mt_debug("entry points '%s' lacks: probed in '%s'", out->path, o->path);
+		mt_debug("'%s' lacks some entry points: probing those of '%s'", out->path, o->path);
 		out->nobjs++;
 	}
 }

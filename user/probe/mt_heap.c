@@ -168,6 +168,8 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_obj *lib,
 
 	if (ps->nalloc == 0)
 		return 0;
+	if (h->nfds >= MT_ALLOC_MAX_OBJS)
+		return -E2BIG;
 	memset(&attr, 0, sizeof(attr));
 	attr.link_create.prog_fd = bpf_program__fd(h->skel->progs.mt_alloc_session);
 	attr.link_create.attach_type = MT_TRACE_UPROBE_SESSION;
@@ -177,8 +179,6 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_obj *lib,
 	attr.link_create.uprobe_multi.cnt = ps->nalloc;
 	attr.link_create.uprobe_multi.pid = (__u32)h->pid;
 	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
-	if (h->nfds >= MT_ALLOC_MAX_OBJS)
-		return -E2BIG;
 	if (fd < 0) {
 		err = -errno;
 		mt_err("cannot attach uprobe sessions to the allocator in '%s': %s%s", lib->path,
