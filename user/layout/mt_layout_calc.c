@@ -167,8 +167,12 @@ static int cmp_atoms(const void *pa, const void *pb)
 {
 	const struct atom *a = pa, *b = pb;
 
+	/* Placing order: fixed prefix (1), keep-first (2), the rest (0),
+	 * the flexible array (3). */
+	static const int rank[] = { 2, 0, 1, 3 };
+
 	if (a->pin != b->pin)
-		return a->pin < b->pin ? -1 : 1;
+		return rank[a->pin] < rank[b->pin] ? -1 : 1;
 	if (a->pin == 2 && a->pin_rank != b->pin_rank)
 		return a->pin_rank < b->pin_rank ? -1 : 1;
 	if (a->pin == 0) {
@@ -323,7 +327,6 @@ uint64_t mt_lay_best(const struct mt_lay_struct *s, const struct mt_lay_pins *pi
 		if (!a->n)
 			continue;
 		if (a->pin == 1) {
-			o = s->m[a->first].offset - a->rel[0] + 0;
 			o = s->m[a->idx[0]].offset - a->rel[0];
 			if (o + a->size > prefix_end)
 				prefix_end = o + a->size;

@@ -119,7 +119,7 @@ int mt_layout_main(int argc, char **argv)
 	size_t i;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:d:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			json = optarg;
