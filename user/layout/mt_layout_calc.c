@@ -219,6 +219,91 @@ static bool overlaps(const struct atom *at, size_t n, uint64_t o, uint64_t size)
 	return false;
 }
 
+/* Zero-size atoms and the flexible array, after end in order. */
+static uint64_t place_tail(struct atom *at, size_t na, uint64_t end)
+{
+	size_t i;
+
+	for (i = 0; i < na; i++) {
+		if (at[i].n && (at[i].pin == 3 || (at[i].pin == 0 && !at[i].size))) {
+			at[i].at = round_up(end, at[i].align);
+			end = at[i].at + at[i].size;
+		}
+	}
+	return end;
+}
+
+static uint64_t free_sum(const struct atom *at, const size_t *ix, size_t n)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sum += at[ix[i]].size;
+	return sum;
+}
+
+static bool next_perm(size_t *p, size_t n)
+{
+	size_t i = n - 1, j = n - 1, t;
+
+	while (i > 0 && p[i - 1] >= p[i])
+		i--;
+	if (i == 0)
+		return false;
+	while (p[j] <= p[i - 1])
+		j--;
+	t = p[i - 1], p[i - 1] = p[j], p[j] = t;
+	for (j = n - 1; i < j; i++, j--)
+		t = p[i], p[i] = p[j], p[j] = t;
+	return true;
+}
+
+#define MAX_EXHAUSTIVE 7   /* 5040 orders */
+
+/* Every order of the free atoms laid out one after the other from start;
+ * keeps (in at[].at) the smallest if it beats best. Returns the size. */
+static uint64_t exhaustive(struct atom *at, size_t na, const size_t *ix, size_t n,
+			   uint64_t start, uint64_t best, uint64_t align)
+{
+	size_t p[MAX_EXHAUSTIVE], keep[MAX_EXHAUSTIVE], i;
+	bool better = false;
+
+	for (i = 0; i < n; i++)
+		p[i] = i;
+	do {
+		uint64_t off = start, size;
+
+		for (i = 0; i < n; i++) {
+			const struct atom *a = &at[ix[p[i]]];
+
+			off = round_up(off, a->align) + a->size;
+		}
+		/* The tail after it, as place_tail would put it. */
+		for (i = 0; i < na; i++)
+			if (at[i].n && (at[i].pin == 3 || (at[i].pin == 0 && !at[i].size)))
+				off = round_up(off, at[i].align) + at[i].size;
+		size = round_up(off, align);
+		if (size < best) {
+			best = size;
+			memcpy(keep, p, n * sizeof(*p));
+			better = true;
+		}
+	} while (next_perm(p, n));
+	if (better) {
+		uint64_t off = start;
+
+		for (i = 0; i < n; i++) {
+			struct atom *a = &at[ix[keep[i]]];
+
+			a->at = round_up(off, a->align);
+			off = a->at + a->size;
+		}
+		place_tail(at, na, off);
+	}
+	return best;
+}
+
 struct placed {
 	size_t idx;
 	uint64_t off;
@@ -237,9 +322,10 @@ uint64_t mt_lay_best(const struct mt_lay_struct *s, const struct mt_lay_pins *pi
 {
 	struct atom *at = calloc(s->n ? s->n : 1, sizeof(*at));
 	struct placed *pl = calloc(s->n ? s->n : 1, sizeof(*pl));
-	size_t i, j, k, na = 0, np = 0, *atom_of = calloc(s->n ? s->n : 1, sizeof(size_t));
+	size_t i, j, k, na = 0, np = 0, nf = 0, *atom_of = calloc(s->n ? s->n : 1, sizeof(size_t));
+	size_t *free_ix = calloc(s->n ? s->n : 1, sizeof(size_t));
 	uint64_t best = s->size, end = 0, prefix_end = 0, first_end;
-	bool ok = at && pl && atom_of && s->kind != MT_LAY_UNION && s->n > 1;
+	bool ok = at && pl && atom_of && free_ix && s->kind != MT_LAY_UNION && s->n > 1;
 
 	for (i = 0; i < s->n; i++)
 		order[i] = i;
@@ -320,38 +406,49 @@ uint64_t mt_lay_best(const struct mt_lay_struct *s, const struct mt_lay_pins *pi
 	if (!ok)
 		goto out;
 	qsort(at, na, sizeof(*at), cmp_atoms);
+	/* The prefix where it is, keep-first atoms after it, in order. */
 	for (i = 0; i < na; i++) {
-		struct atom *a = &at[i];
-		uint64_t o;
-
-		if (!a->n)
-			continue;
-		if (a->pin == 1) {
-			o = s->m[a->idx[0]].offset - a->rel[0];
-			if (o + a->size > prefix_end)
-				prefix_end = o + a->size;
-		} else if (a->pin == 2 || a->pin == 3 || !a->size) {
-			o = round_up(end > prefix_end ? end : prefix_end, a->align);
-		} else {
-			/* First fit at or after the pinned part. */
-			first_end = prefix_end;
-			for (j = 0; j < i; j++)
-				if (at[j].n && at[j].pin == 2 && at[j].at + at[j].size > first_end)
-					first_end = at[j].at + at[j].size;
-			o = round_up(first_end, a->align);
-			while (overlaps(at, i, o, a->size))
-				o = round_up(o + 1, a->align);
-		}
-		a->at = o;
-		if (o + a->size > end)
-			end = o + a->size;
-		for (k = 0; k < a->n; k++) {
-			pl[np].idx = a->idx[k];
-			pl[np].off = o + a->rel[k];
-			np++;
+		if (at[i].n && at[i].pin == 1) {
+			at[i].at = s->m[at[i].idx[0]].offset - at[i].rel[0];
+			if (at[i].at + at[i].size > prefix_end)
+				prefix_end = at[i].at + at[i].size;
 		}
 	}
+	first_end = prefix_end;
+	for (i = 0; i < na; i++) {
+		if (at[i].n && at[i].pin == 2) {
+			at[i].at = round_up(first_end, at[i].align);
+			first_end = at[i].at + at[i].size;
+		}
+	}
+	/* The free atoms, first fit in the sorted order. */
+	for (i = 0; i < na; i++) {
+		if (at[i].n && at[i].pin == 0 && at[i].size) {
+			uint64_t o = round_up(first_end, at[i].align);
+
+			while (overlaps(at, i, o, at[i].size))
+				o = round_up(o + 1, at[i].align);
+			at[i].at = o;
+			free_ix[nf++] = i;
+		}
+	}
+	end = first_end;
+	for (i = 0; i < na; i++)
+		if (at[i].n && at[i].pin != 3 && at[i].size && at[i].at + at[i].size > end)
+			end = at[i].at + at[i].size;
+	end = place_tail(at, na, end);
 	best = round_up(end, s->align ? s->align : 1);
+	/* First fit can miss the optimum when a member is smaller than its
+	 * alignment (aligned(N)): few atoms are cheap to try in every order. */
+	if (nf > 1 && nf <= MAX_EXHAUSTIVE && best > round_up(first_end + free_sum(at, free_ix, nf),
+							       s->align ? s->align : 1))
+		best = exhaustive(at, na, free_ix, nf, first_end, best, s->align ? s->align : 1);
+	for (i = 0; i < na; i++)
+		for (k = 0; k < at[i].n; k++) {
+			pl[np].idx = at[i].idx[k];
+			pl[np].off = at[i].at + at[i].rel[k];
+			np++;
+		}
 	if (best >= s->size) {
 		best = s->size;
 		goto out;
@@ -367,6 +464,7 @@ out:
 	free(at);
 	free(pl);
 	free(atom_of);
+	free(free_ix);
 	return best;
 }
 
