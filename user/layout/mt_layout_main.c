@@ -119,7 +119,8 @@ int mt_layout_main(int argc, char **argv)
 	size_t i;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:d:h", longopts, NULL)) != -1) {
+	opterr = 0;   /* one line of our own per usage error */
+	while ((c = getopt_long(argc, argv, ":p:d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			json = optarg;
@@ -169,8 +170,14 @@ int mt_layout_main(int argc, char **argv)
 			fputs(usage, stdout);
 			rc = 0;
 			goto out;
+		case ':':
+			fprintf(stderr, "memtrace layout: option '%s' needs a value (see --help)\n",
+				argv[optind - 1]);
+			rc = 2;
+			goto out;
 		default:
-			fputs("Try 'memtrace layout --help'.\n", stderr);
+			fprintf(stderr, "memtrace layout: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
 			rc = 2;
 			goto out;
 		}
@@ -186,7 +193,7 @@ int mt_layout_main(int argc, char **argv)
 	} else if (optind < argc) {
 		file = argv[optind++];
 	} else {
-		fputs("memtrace layout: FILE or -p PID expected\nTry 'memtrace layout --help'.\n", stderr);
+		fputs("memtrace layout: FILE or -p PID expected (see --help)\n", stderr);
 		rc = 2;
 		goto out;
 	}

@@ -4,7 +4,8 @@
  *
  * A site (one allocation stack) whose live blocks all have one size S
  * (live_bytes a multiple of live_objects) is attributed through its first
- * frame in the module, in this order:
+ * frame in the module (frames before it must be allocation wrappers of
+ * other modules: operator new, *alloc*, *strdup*, *_new), in this order:
  *   "dwarf":  the scopes at the call (libdw) show a variable declared on
  *             the call's line, or the calling function's return value,
  *             of type T * with S a multiple of sizeof(T);
@@ -169,9 +170,19 @@ static void attribute(struct mt_layout *l, struct mt_lay_site *st, const struct 
 	uint64_t addr, line = 0;
 
 	for (i = 0; stack && stack->type == MT_JV_ARR && i < stack->n; i++) {
+		const char *fn = mt_jv_str(&stack->items[i], "func");
+
 		if (same_file(mt_jv_str(&stack->items[i], "module"), l->module)) {
 			fr = &stack->items[i];
 			break;
+		}
+		/* Another module's allocation wrapper (operator new, g_malloc,
+		 * xmalloc, strdup) allocates for its caller; any other function
+		 * allocates for itself (stdio's buffers for printf). */
+		if (!fn || !(strncmp(fn, "_Zn", 3) == 0 || strstr(fn, "alloc") ||
+			     strstr(fn, "strdup") || strstr(fn, "_new"))) {
+			st->why = "allocated by another module's code";
+			return;
 		}
 	}
 	if (!fr) {
