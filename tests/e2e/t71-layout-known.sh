@@ -60,7 +60,8 @@ anon = [m for m in n['members'] if m['role'] == 'anonymous']
 eq('wl_nest anonymous', [(m['offset'], m['size'], m['inner_padding']) for m in anon], [(4, 8, 3)])
 eq('wl_nest', (n['size'], mem(n, 'h')['size'], mem(n, 'h')['straddles_cacheline'], n['cachelines']), (88, 64, True, 2))
 f = c['wl_flex']
-eq('wl_flex', (f['size'], mem(f, 'data')['role'], f['best_order'][-1]), (8, 'flexible_array', 'data'))
+eq('wl_flex', (f['size'], holes(f), mem(f, 'data')['role'], f['best_size'], f['best_order']),
+   (24, [('c', 7), ('n', 4)], 'flexible_array', 16, ['x', 'n', 'c', 'data']))
 w = c['wl_wide']
 eq('wl_wide', (mem(w, 'b')['offset'], holes(w), w['cachelines'], w['best_size']), (64, [('a', 4)], 2, 80))
 u = c['wl_union']

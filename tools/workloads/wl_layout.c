@@ -93,10 +93,12 @@ struct wl_nest {
 	struct wl_known h[2];
 };
 
-/* A flexible array member stays last: 8 bytes, a 3-byte hole. */
+/* A flexible array member stays last: 24 bytes, holes 7 and 4; the
+ * better order x, n, c, data takes 16. */
 struct wl_flex {
-	int n;
 	char c;
+	long x;
+	int n;
 	long data[];
 };
 

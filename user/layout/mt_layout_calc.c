@@ -14,7 +14,8 @@
  * with --keep-together) by decreasing alignment, then size, each at the
  * first offset aligned for it that is free (first fit, so a small member
  * fills a hole left by an earlier one). Base classes and the vtable
- * pointer stay where they are, a flexible array stays last. When every
+ * pointer stay where they are; zero-size members (a flexible array) go
+ * last, in declaration order. When every
  * member's size is a multiple of its alignment (all of C but aligned(N)
  * members) this reaches round_up(sum of sizes, alignment), the least any
  * order can. An order no smaller than the original is not proposed.
@@ -125,7 +126,7 @@ struct atom {
 	size_t n;
 	uint64_t size, align;
 	size_t first;        /* smallest member index, for stable ties */
-	int pin;             /* 0, 1: fixed prefix, 2: keep-first, 3: flexible last */
+	int pin;             /* 0, 1: fixed prefix, 2: keep-first */
 	int pin_rank;        /* order among keep-first atoms */
 	uint64_t at;         /* placed offset */
 };
@@ -167,9 +168,8 @@ static int cmp_atoms(const void *pa, const void *pb)
 {
 	const struct atom *a = pa, *b = pb;
 
-	/* Placing order: fixed prefix (1), keep-first (2), the rest (0),
-	 * the flexible array (3). */
-	static const int rank[] = { 2, 0, 1, 3 };
+	/* Placing order: fixed prefix (1), keep-first (2), the rest (0). */
+	static const int rank[] = { 2, 0, 1 };
 
 	if (a->pin != b->pin)
 		return rank[a->pin] < rank[b->pin] ? -1 : 1;
@@ -219,13 +219,13 @@ static bool overlaps(const struct atom *at, size_t n, uint64_t o, uint64_t size)
 	return false;
 }
 
-/* Zero-size atoms and the flexible array, after end in order. */
+/* Zero-size atoms (a flexible array member), after end in order. */
 static uint64_t place_tail(struct atom *at, size_t na, uint64_t end)
 {
 	size_t i;
 
 	for (i = 0; i < na; i++) {
-		if (at[i].n && (at[i].pin == 3 || (at[i].pin == 0 && !at[i].size))) {
+		if (at[i].n && (at[i].pin == 0 && !at[i].size)) {
 			at[i].at = round_up(end, at[i].align);
 			end = at[i].at + at[i].size;
 		}
@@ -281,7 +281,7 @@ static uint64_t exhaustive(struct atom *at, size_t na, const size_t *ix, size_t 
 		}
 		/* The tail after it, as place_tail would put it. */
 		for (i = 0; i < na; i++)
-			if (at[i].n && (at[i].pin == 3 || (at[i].pin == 0 && !at[i].size)))
+			if (at[i].n && (at[i].pin == 0 && !at[i].size))
 				off = round_up(off, at[i].align) + at[i].size;
 		size = round_up(off, align);
 		if (size < best) {
@@ -342,8 +342,6 @@ uint64_t mt_lay_best(const struct mt_lay_struct *s, const struct mt_lay_pins *pi
 		a->align = m->align ? m->align : 1;
 		if (m->flags & (MT_LAYM_BASE | MT_LAYM_VPTR))
 			a->pin = 1;
-		else if (m->flags & MT_LAYM_FLEX && i == s->n - 1)
-			a->pin = 3;
 		cend = m->bit_size ? (m->bit_off + m->bit_size + 7) / 8 : m->offset + m->size;
 		atom_of[i] = na;
 		for (j = i + 1; m->bit_size && j < s->n && s->m[j].offset < uend; j++) {
@@ -434,7 +432,7 @@ uint64_t mt_lay_best(const struct mt_lay_struct *s, const struct mt_lay_pins *pi
 	}
 	end = first_end;
 	for (i = 0; i < na; i++)
-		if (at[i].n && at[i].pin != 3 && at[i].size && at[i].at + at[i].size > end)
+		if (at[i].n && at[i].size && at[i].at + at[i].size > end)
 			end = at[i].at + at[i].size;
 	end = place_tail(at, na, end);
 	best = round_up(end, s->align ? s->align : 1);
