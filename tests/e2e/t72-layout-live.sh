@@ -4,7 +4,7 @@
 # end): --report ranks wl_padded first with N live objects and N x 16
 # bytes saved, DWARF-confirmed; wl_known (only its size tells) with N/2;
 # wl_twin_a (same size as wl_twin_b: DWARF tells them apart) with N/4; an
-# array of 6 wl_elem as 6 objects. Then -p PID: the same ranking from
+# array of 6 wl_elem as 6 objects, an array of pointers as nothing. Then -p PID: the same ranking from
 # tracing the running workload.
 . "$(dirname "$0")/lib.sh"
 need_bpf
@@ -40,6 +40,11 @@ eq('order', [x['name'] for x in s[:3]], ['wl_padded', 'wl_known', 'wl_twin_a'])
 sc = p['size_classes']
 eq('glibc class of wl_padded', (sc['glibc']['class'], sc['glibc']['best_class']), (40, 24))
 eq('not weighted', by['wl_bits']['live_objects'], None)
+# The array of pointers (8 bytes each) is a multiple of wl_elem's 8 bytes:
+# without DWARF confirming it, not attributed.
+keep = [x for x in d['sites'] if x['object_size'] == 8 * (n + n // 2 + n // 4 + 1)]
+eq('pointer array', [(x['type'], x['unattributed']) for x in keep],
+   [(None, "a multiple of a type's size, not confirmed by DWARF")])
 for e in err:
     print('mismatch:', e)
 if not err:

@@ -11,7 +11,8 @@
  * 16 bytes saved), N / 2 struct wl_known (32 -> 16) allocated where only
  * the size tells the type, N / 4 struct wl_twin_a (same size as
  * wl_twin_b, told apart by the variable's type), and one array of 6
- * struct wl_elem; then exits (the objects are leaks at exit). With
+ * struct wl_elem (only DWARF tells an array), beside an array of
+ * pointers a multiple of 8 bytes long (keep); then exits (the objects are leaks at exit). With
  * --attach it prints "ready", allocates on SIGUSR1, prints "done" and
  * waits for SIGTERM. Output uses write(2): stdio would allocate.
  */

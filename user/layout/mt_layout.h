@@ -63,7 +63,7 @@ struct mt_lay_struct {
 	/* Weighting (mt_lay_weigh); has_live false: nothing attributed. */
 	bool has_live;
 	uint64_t live_objects;
-	const char *confidence;/* "dwarf", "size", "size-multiple" */
+	const char *confidence;/* "dwarf" or "size" */
 	unsigned live_sites;
 };
 

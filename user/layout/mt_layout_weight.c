@@ -9,10 +9,11 @@
  *   "dwarf":  the scopes at the call (libdw) show a variable declared on
  *             the call's line, or the calling function's return value,
  *             of type T * with S a multiple of sizeof(T);
- *   "size":   exactly one type of the module has sizeof(T) == S;
- *   "size-multiple": none has, and exactly one divides S (an array).
- * Anything else stays unattributed, with the reason. A block of S bytes
- * holds S / sizeof(T) objects of T.
+ *   "size":   exactly one type of the module has sizeof(T) == S.
+ * An array (S a multiple of sizeof(T)) needs DWARF: by size alone, an
+ * array of pointers would be claimed by every 8-byte struct. Anything else
+ * stays unattributed, with the reason. A block of S bytes holds
+ * S / sizeof(T) objects of T.
  */
 #include <dwarf.h>
 #include <errno.h>
@@ -166,7 +167,7 @@ static void attribute(struct mt_layout *l, struct mt_lay_site *st, const struct 
 {
 	const struct mt_jv *fr = NULL;
 	const struct mt_lay_struct *t = NULL;
-	size_t i, exact = 0, multi = 0, ie = 0, im = 0;
+	size_t i, exact = 0, multi = 0, ie = 0;
 	uint64_t addr, line = 0;
 
 	for (i = 0; stack && stack->type == MT_JV_ARR && i < stack->n; i++) {
@@ -204,7 +205,6 @@ static void attribute(struct mt_layout *l, struct mt_lay_site *st, const struct 
 			ie = i;
 		} else {
 			multi++;
-			im = i;
 		}
 	}
 	if (mt_dwarf_off_to_addr(&l->dw, hexval(mt_jv_str(fr, "module_off")), &addr) == 0 && addr)
@@ -214,22 +214,23 @@ static void attribute(struct mt_layout *l, struct mt_lay_site *st, const struct 
 	} else if (exact == 1) {
 		t = &l->s[ie];
 		st->confidence = "size";
-	} else if (exact == 0 && multi == 1) {
-		t = &l->s[im];
-		st->confidence = "size-multiple";
 	} else {
+		/* A multiple alone is not enough: every buffer of 8 x k bytes
+		 * (an array of pointers) is a multiple of each 8-byte struct. */
 		t = NULL;
-		st->why = st->ncandidates ? "more than one type of that size" : "no type of that size";
+		st->why = exact > 1 ? "more than one type of that size" :
+			  multi ? "a multiple of a type's size, not confirmed by DWARF" :
+			  "no type of that size";
 		return;
 	}
 	st->type = t->name;
 	{
 		struct mt_lay_struct *s = &l->s[t - l->s];
 		uint64_t objs = st->live_objects * (st->object_size / t->size);
-		static const char *const rank[] = { "size-multiple", "size", "dwarf" };
+		static const char *const rank[] = { "size", "dwarf" };
 		int have = -1, mine = 0, k;
 
-		for (k = 0; k < 3; k++) {
+		for (k = 0; k < 2; k++) {
 			if (s->confidence && strcmp(s->confidence, rank[k]) == 0)
 				have = k;
 			if (strcmp(st->confidence, rank[k]) == 0)
