@@ -12,6 +12,7 @@
 #include <dwarf.h>
 #include <errno.h>
 #include <search.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <elfutils/libdw.h>
@@ -453,7 +454,7 @@ static int add_struct(struct mt_layout *l, Dwarf_Die *t, const char *name)
 
 struct walk {
 	struct mt_layout *l;
-	struct hsearch_data seen;
+	void *seen;          /* tsearch tree of the names taken (struct names) */
 	char **types;
 	size_t ntypes;
 };
@@ -470,23 +471,31 @@ static bool wanted(struct walk *w, const char *name)
 	return false;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void keep_key(void *key)
+{
+	(void)key;   /* the struct's own name string, freed with l */
+}
+
 static int consider(struct walk *w, Dwarf_Die *t, const char *name)
 {
-	ENTRY e = { .key = (char *)name }, *found;
 	int err;
 
 	if (!name || !*name || has_attr(t, DW_AT_declaration) || !has_attr(t, DW_AT_byte_size))
 		return 0;
 	if (!wanted(w, name))
 		return 0;
-	if (hsearch_r(e, FIND, &found, &w->seen))
+	if (tfind(name, &w->seen, cmp_name))
 		return 0;
 	err = add_struct(w->l, t, name);
 	if (err)
 		return err;
 	/* The key is the struct's own name string: it lives as long as l. */
-	e.key = w->l->s[w->l->n - 1].name;
-	if (!hsearch_r(e, ENTER, &found, &w->seen))
+	if (!tsearch(w->l->s[w->l->n - 1].name, &w->seen, cmp_name))
 		return -ENOMEM;
 	return 0;
 }
@@ -525,18 +534,15 @@ int mt_layout_load(struct mt_layout *l, const char *path, char **types, size_t n
 	int err;
 
 	memset(l, 0, sizeof(*l));
-	memset(&w.seen, 0, sizeof(w.seen));
 	l->module = strdup(path);
 	if (!l->module)
 		return -ENOMEM;
 	err = mt_dwarf_open(path, &l->dw);
 	if (err)
 		return err;
-	if (!hcreate_r(1 << 18, &w.seen))
-		return -ENOMEM;
 	while (!err && dwarf_get_units(l->dw.dw, cu, &cu, NULL, &unit_type, &cudie, NULL) == 0)
 		err = walk_die(&w, &cudie, 0);
-	hdestroy_r(&w.seen);
+	tdestroy(w.seen, keep_key);
 	if (err == -ENOMEM)
 		mt_err("cannot read the types of '%s': %s", path, strerror(ENOMEM));
 	return err;
