@@ -95,8 +95,8 @@ PY
 bad() {   # bad EXIT PATTERN ARGS...
 	local want=$1 pat=$2 rc
 	shift 2
-	"$MT" layout "$@" >/dev/null 2>"$TMP/bad.err"
-	rc=$?
+	rc=0
+	"$MT" layout "$@" >/dev/null 2>"$TMP/bad.err" || rc=$?
 	[ $rc -eq "$want" ] || fail "layout $* exited $rc, expected $want: $(cat "$TMP/bad.err")"
 	[ "$(wc -l <"$TMP/bad.err")" -eq 1 ] || fail "layout $*: not one line: $(cat "$TMP/bad.err")"
 	grep -q "$pat" "$TMP/bad.err" || fail "layout $*: no '$pat' in: $(cat "$TMP/bad.err")"
