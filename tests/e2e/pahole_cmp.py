@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Compare `memtrace layout --json` with pahole's text output for the same
 file: for every struct/class/union pahole prints, its size and cache lines,
+whether it is packed (inferred: DWARF does not record it),
 each top-level member's offset (and bit offset), each byte hole and bit hole
 (after which member) and the tail padding and bit padding must be equal.
   pahole_cmp.py PAHOLE.txt LAYOUT.json [--min N]
@@ -44,6 +45,7 @@ def parse_pahole(text):
             continue
         stripped = line.strip()
         if depth == 1 and re.match(r'^\}', line):   # end of the struct
+            cur['packed'] = '__packed__' in line
             if cur['name'] not in structs:
                 structs[cur['name']] = cur
             cur = None
@@ -103,6 +105,8 @@ def main():
             err.append('size %s != %s' % (s['size'], p['size']))
         if p['size'] is not None and p['cachelines'] != s['cachelines']:
             err.append('cachelines %s != %s' % (s['cachelines'], p['cachelines']))
+        if s['kind'] != 'union' and s['packed'] != p['packed']:
+            err.append('packed %s, pahole %s' % (s['packed'], p['packed']))
         ms = [m for m in s['members'] if m['role'] != 'virtual_base']
         if len(ms) != len(p['members']):
             err.append('%d members, pahole %d' % (len(ms), len(p['members'])))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # memtrace layout agrees with pahole (dwarves) on the same binaries: every
-# struct, class and union pahole prints of the layout workload, of a C++
+# struct, class and union pahole prints of the layout workload (built by
+# gcc with DWARF 5 and 4, and by clang), of a C++
 # program with bases and a vtable, and of the C library's debug info
 # (libc6-dbg): size, cache lines, member names, offsets, bit offsets and
 # sizes, byte holes, bit holes, padding and bit padding.
@@ -14,6 +15,12 @@ cmp() {   # cmp FILE MIN-TYPES
 	python3 "$E2E/pahole_cmp.py" "$TMP/pa.txt" "$TMP/l.json" --min "$2" || fail "$1 differs from pahole"
 }
 cmp "$WL/wl_layout" 12
+# DWARF 4 places bit-fields with DW_AT_bit_offset (from the unit's top bit),
+# DWARF 5 with DW_AT_data_bit_offset; and clang writes its own DWARF.
+cc -g -gdwarf-4 -O1 "$E2E/../../tools/workloads/wl_layout.c" -o "$TMP/wl_dwarf4" || fail "cannot build with -gdwarf-4"
+cmp "$TMP/wl_dwarf4" 12
+clang -g -O1 "$E2E/../../tools/workloads/wl_layout.c" -o "$TMP/wl_clang" || fail "cannot build with clang"
+cmp "$TMP/wl_clang" 12
 g++ -g -O1 "$E2E/layout/shapes.cc" -o "$TMP/shapes" || fail "cannot build shapes.cc"
 cmp "$TMP/shapes" 6
 libc=$(ldd "$WL/wl_layout" | awk '/libc\.so/ { print $3 }')

@@ -147,14 +147,16 @@ static bool member_place(Dwarf_Die *m, bool in_union, uint64_t *bit, uint32_t *b
 	return true;
 }
 
-static uint64_t record_align(Dwarf_Die *t, int depth)
+/* A record's natural alignment (the largest of its members'), and whether
+ * it is packed: a member off its natural alignment, or a size that is not
+ * a multiple of it. */
+static uint64_t record_natural(Dwarf_Die *t, int depth, bool *packed)
 {
 	Dwarf_Die c, mt;
-	uint64_t a = attr_u(t, DW_AT_alignment, 0), max = 1, size;
-	bool in_union = dwarf_tag(t) == DW_TAG_union_type, packed = false;
+	uint64_t max = 1, size;
+	bool in_union = dwarf_tag(t) == DW_TAG_union_type;
 
-	if (a)
-		return a;
+	*packed = false;
 	if (dwarf_child(t, &c) != 0)
 		return 1;
 	do {
@@ -172,12 +174,23 @@ static uint64_t record_align(Dwarf_Die *t, int depth)
 		if (ma > max)
 			max = ma;
 		if (!bits && (bit / 8) % ma)
-			packed = true;
+			*packed = true;
 	} while (dwarf_siblingof(&c, &c) == 0);
 	size = attr_u(t, DW_AT_byte_size, 0);
-	if (packed || (size && size % max))
-		return 1;
+	if (size && size % max)
+		*packed = true;
 	return max;
+}
+
+static uint64_t record_align(Dwarf_Die *t, int depth)
+{
+	uint64_t a = attr_u(t, DW_AT_alignment, 0), max;
+	bool packed;
+
+	if (a)
+		return a;
+	max = record_natural(t, depth, &packed);
+	return packed ? 1 : max;
 }
 
 /* The C spelling of a type, into a malloc'd string. */
@@ -402,11 +415,6 @@ static int add_member(struct mt_lay_struct *s, Dwarf_Die *m, bool in_union, bool
 	return 0;
 }
 
-static bool record_packed(Dwarf_Die *t)
-{
-	return record_align(t, 0) == 1 && attr_u(t, DW_AT_alignment, 0) == 0;
-}
-
 static int add_struct(struct mt_layout *l, Dwarf_Die *t, const char *name)
 {
 	struct mt_lay_struct *s;
@@ -436,7 +444,8 @@ static int add_struct(struct mt_layout *l, Dwarf_Die *t, const char *name)
 	s->align = record_align(t, 0);
 	/* Packed: members align to 1 in the better order. A struct whose
 	 * natural alignment is 1 anyway (all chars) loses nothing by it. */
-	s->packed = !in_union && record_packed(t);
+	record_natural(t, 0, &s->packed);
+	s->packed = s->packed && !in_union;
 	file = dwarf_decl_file(t);
 	if (file && !(s->decl_file = strdup(file)))
 		return -ENOMEM;
