@@ -14,13 +14,13 @@ cmp() {   # cmp FILE MIN-TYPES
 	"$MT" layout --json "$TMP/l.json" "$1" 2>"$TMP/l.err" || fail "memtrace layout $1 exited $?: $(cat "$TMP/l.err")"
 	python3 "$E2E/pahole_cmp.py" "$TMP/pa.txt" "$TMP/l.json" --min "$2" || fail "$1 differs from pahole"
 }
-cmp "$WL/wl_layout" 12
+cmp "$WL/wl_layout" 13
 # DWARF 4 places bit-fields with DW_AT_bit_offset (from the unit's top bit),
 # DWARF 5 with DW_AT_data_bit_offset; and clang writes its own DWARF.
 cc -g -gdwarf-4 -O1 "$E2E/../../tools/workloads/wl_layout.c" -o "$TMP/wl_dwarf4" || fail "cannot build with -gdwarf-4"
-cmp "$TMP/wl_dwarf4" 12
+cmp "$TMP/wl_dwarf4" 13
 clang -g -O1 "$E2E/../../tools/workloads/wl_layout.c" -o "$TMP/wl_clang" || fail "cannot build with clang"
-cmp "$TMP/wl_clang" 12
+cmp "$TMP/wl_clang" 13
 g++ -g -O1 "$E2E/layout/shapes.cc" -o "$TMP/shapes" || fail "cannot build shapes.cc"
 cmp "$TMP/shapes" 6
 libc=$(ldd "$WL/wl_layout" | awk '/libc\.so/ { print $3 }')

@@ -49,6 +49,8 @@ k = c['wl_known']
 eq('wl_known', (k['size'], holes(k), k['padding'], k['best_size']), (32, [('a', 7), ('c', 3)], 6, 16))
 pk = c['wl_packed']
 eq('wl_packed', (pk['size'], pk['align'], pk['packed'], holes(pk), pk['best_size']), (7, 1, True, [], 7))
+pt = c['wl_packed_tail']
+eq('wl_packed_tail', (pt['size'], pt['align'], pt['packed'], pt['padding']), (9, 1, True, 0))
 al = c['wl_aligned']
 eq('wl_aligned', (al['size'], al['align'], holes(al), al['padding'], mem(al, 'b')['align']),
    (64, 64, [('a', 15)], 44, 16))

@@ -64,6 +64,13 @@ struct __attribute__((packed)) wl_packed {
 	short c;
 };
 
+/* Packed with every member aligned: only the size (9, not a multiple of
+ * 8) tells. */
+struct __attribute__((packed)) wl_packed_tail {
+	long a;
+	char b;
+};
+
 /* aligned(N): a 15-byte hole before b, 44 of padding, 64 bytes. */
 struct wl_aligned {
 	char a;
@@ -120,6 +127,7 @@ struct wl_wide {
 
 /* Referenced so the compiler keeps their DWARF. */
 struct wl_packed wl_g_packed;
+struct wl_packed_tail wl_g_packed_tail;
 struct wl_aligned wl_g_aligned;
 struct wl_bits wl_g_bits;
 struct wl_nest wl_g_nest;
