@@ -66,6 +66,12 @@ static void text_member(FILE *f, const struct mt_lay_struct *s, size_t i)
 	const char *dims = strchr(m->type, '[');
 	int tl = dims ? (int)(dims - m->type) : (int)strlen(m->type);
 
+	if (m->flags & MT_LAYM_VIRTUAL) {
+		/* Placed by the vtable at run time: no fixed offset. */
+		snprintf(decl, sizeof(decl), "%-26s <virtual ancestor>;", m->type);
+		fprintf(f, "\t%-48s /*     ? %5" PRIu64 " */\n", decl, m->size);
+		return;
+	}
 	if (m->flags & MT_LAYM_BASE)
 		snprintf(decl, sizeof(decl), "%-26s <ancestor>", m->type);
 	else if (m->bit_size)
