@@ -22,10 +22,12 @@ mkdir -p "$TMP/go" && cp "$E2E/layout/shapes.go" "$TMP/go/" &&
 "$MT" layout --json "$TMP/go.json" "$TMP/go/shapes_go" main.Padded || fail "layout Go exited $?"
 # A struct declared in a header is an ABI: --abi-stable proposes no order.
 printf 'struct hdr_padded { char a; long b; char c; };\n' >"$TMP/hdr.h"
-printf '#include "hdr.h"\nstruct hdr_padded g;\nstruct src_padded { char a; long b; char c; } h;\nint main(void) { return g.a + h.a; }\n' >"$TMP/abi.c"
+printf '#include "hdr.h"\nstruct hdr_padded g;\nstruct src_padded { char a; long b; char c; } h;\ntypedef struct src_padded src_t;\nsrc_t *hp = &h;\nint main(void) { return g.a + h.a; }\n' >"$TMP/abi.c"
 cc -g -O0 -I"$TMP" "$TMP/abi.c" -o "$TMP/abi" || fail "cannot build abi.c"
 "$MT" layout --abi-stable --json "$TMP/abi.json" "$TMP/abi" || fail "--abi-stable exited $?"
 "$MT" layout --json "$TMP/abi0.json" "$TMP/abi" || fail "layout abi exited $?"
+# A typedef's name selects the struct it names.
+"$MT" layout --json "$TMP/td.json" "$TMP/abi" src_t || fail "layout by typedef name exited $?"
 python3 - "$TMP" <<'PY' || fail "known layouts"
 import json, sys
 t = sys.argv[1]
@@ -86,6 +88,7 @@ eq('Circle', (ci['members'][0]['role'], ci['members'][0]['size'], mem(ci, 'r')['
 g = go['main.Padded']
 eq('Go main.Padded', (g['size'], holes(g), g['padding'], g['best_size']), (32, [('Tag', 7), ('Flag', 3)], 6, 16))
 abi, abi0 = load('abi.json'), load('abi0.json')
+eq('by typedef name', list(load('td.json')), ['src_padded'])
 eq('header struct, --abi-stable', (abi['hdr_padded']['abi_locked'], abi['hdr_padded']['bytes_saved']), (True, 0))
 eq('source struct, --abi-stable', (abi['src_padded']['abi_locked'], abi['src_padded']['bytes_saved']), (False, 8))
 eq('header struct without it', (abi0['hdr_padded']['abi_locked'], abi0['hdr_padded']['bytes_saved']), (False, 8))

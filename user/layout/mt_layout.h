@@ -46,6 +46,7 @@ struct mt_lay_member {
 
 struct mt_lay_struct {
 	char *name;
+	char *alias;           /* the typedef name a TYPE argument chose it by */
 	enum mt_lay_kind kind;
 	uint64_t size, align;
 	bool packed;           /* inferred: a member off its natural alignment */
@@ -86,7 +87,8 @@ struct mt_lay_pins {
 
 /* Read every struct/class/union with a name (or a typedef naming it) of
  * path's DWARF, each name once (the first definition, like pahole), or only
- * those named in types (ntypes > 0). 0 or -errno (one line printed). */
+ * those named in types (ntypes > 0; a typedef's name selects its record).
+ * 0 or -errno (one line printed). */
 int mt_layout_load(struct mt_layout *l, const char *path, char **types, size_t ntypes);
 void mt_layout_free(struct mt_layout *l);
 

@@ -490,21 +490,32 @@ static void keep_key(void *key)
 	(void)key;   /* the struct's own name string, freed with l */
 }
 
-static int consider(struct walk *w, Dwarf_Die *t, const char *name)
+/* Take the record t under name, once. via: the typedef naming it, when
+ * the user asked for that name (FILE for struct _IO_FILE). */
+static int consider(struct walk *w, Dwarf_Die *t, const char *name, const char *via)
 {
+	struct mt_lay_struct *s = NULL;
+	size_t i;
 	int err;
 
 	if (!name || !*name || has_attr(t, DW_AT_declaration) || !has_attr(t, DW_AT_byte_size))
 		return 0;
-	if (!wanted(w, name))
+	if (!via && !wanted(w, name))
 		return 0;
-	if (tfind(name, &w->seen, cmp_name))
-		return 0;
-	err = add_struct(w->l, t, name);
-	if (err)
-		return err;
-	/* The key is the struct's own name string: it lives as long as l. */
-	if (!tsearch(w->l->s[w->l->n - 1].name, &w->seen, cmp_name))
+	if (tfind(name, &w->seen, cmp_name)) {
+		for (i = 0; via && i < w->l->n && !s; i++)
+			if (strcmp(w->l->s[i].name, name) == 0)
+				s = &w->l->s[i];
+	} else {
+		err = add_struct(w->l, t, name);
+		if (err)
+			return err;
+		s = &w->l->s[w->l->n - 1];
+		/* The key is the struct's own name string: it lives as long as l. */
+		if (!tsearch(s->name, &w->seen, cmp_name))
+			return -ENOMEM;
+	}
+	if (s && via && !s->alias && !(s->alias = strdup(via)))
 		return -ENOMEM;
 	return 0;
 }
@@ -521,12 +532,16 @@ static int walk_die(struct walk *w, Dwarf_Die *parent, int depth)
 		Dwarf_Die t;
 
 		if (is_record(tag)) {
-			err = consider(w, &c, dwarf_diename(&c));
+			err = consider(w, &c, dwarf_diename(&c), NULL);
 			if (!err)
 				err = walk_die(w, &c, depth + 1);   /* C++ nested types */
-		} else if (tag == DW_TAG_typedef && type_of(&c, &t) &&
-			   is_record(dwarf_tag(&t)) && !dwarf_diename(&t)) {
-			err = consider(w, &t, dwarf_diename(&c));
+		} else if (tag == DW_TAG_typedef && type_of(&c, &t) && is_record(dwarf_tag(&t))) {
+			const char *tn = dwarf_diename(&c);
+
+			if (!dwarf_diename(&t))
+				err = consider(w, &t, tn, NULL);
+			else if (w->ntypes && tn && wanted(w, tn))
+				err = consider(w, &t, dwarf_diename(&t), tn);
 		} else if (tag == DW_TAG_namespace) {
 			err = walk_die(w, &c, depth + 1);
 		}
@@ -570,6 +585,7 @@ void mt_layout_free(struct mt_layout *l)
 		}
 		free(s->m);
 		free(s->name);
+		free(s->alias);
 		free(s->decl_file);
 		free(s->best_order);
 	}

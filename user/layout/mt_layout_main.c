@@ -203,7 +203,8 @@ int mt_layout_main(int argc, char **argv)
 	for (i = 0; i < (size_t)(argc - optind); i++) {
 		size_t k;
 
-		for (k = 0; k < l.n && strcmp(l.s[k].name, argv[optind + i]); k++)
+		for (k = 0; k < l.n && strcmp(l.s[k].name, argv[optind + i]) &&
+			    (!l.s[k].alias || strcmp(l.s[k].alias, argv[optind + i])); k++)
 			;
 		if (k == l.n) {
 			mt_err("no type '%s' in the debug info of '%s'", argv[optind + i], file);
