@@ -12,6 +12,10 @@ command -v go >/dev/null || skip "go not installed (tools/install-deps.sh instal
 "$MT" layout "$WL/wl_layout" wl_padded >"$TMP/c.txt" || fail "layout text exited $?"
 grep -q "XXX 7 bytes hole, try to pack" "$TMP/c.txt" || fail "no hole line: $(cat "$TMP/c.txt")"
 grep -q "better order: 24 bytes" "$TMP/c.txt" || fail "no better order: $(cat "$TMP/c.txt")"
+# Types defined in place are expanded, members at their offsets in the struct.
+"$MT" layout "$WL/wl_layout" wl_nest >"$TMP/n.txt" || fail "layout wl_nest exited $?"
+grep -qP '^\t\tint\s+x;\s+/\*\s+4\s+4 \*/$' "$TMP/n.txt" || fail "anonymous struct not expanded: $(cat "$TMP/n.txt")"
+grep -qP '^\t\} u;\s+/\*\s+16\s+8 \*/$' "$TMP/n.txt" || fail "union u not closed with its offset: $(cat "$TMP/n.txt")"
 "$MT" layout --json "$TMP/kf.json" --keep-first kind "$WL/wl_layout" wl_padded || fail "--keep-first exited $?"
 "$MT" layout --json "$TMP/kt.json" --keep-together flag,tag "$WL/wl_layout" wl_padded || fail "--keep-together exited $?"
 g++ -g -O1 "$E2E/layout/shapes.cc" -o "$TMP/shapes" || fail "cannot build shapes.cc"

@@ -42,6 +42,7 @@ struct mt_lay_member {
 	uint32_t bit_hole;     /* bits of hole after it */
 	uint64_t inner_padding;/* a struct-typed member's own tail padding */
 	unsigned flags;        /* MT_LAYM_* */
+	struct mt_lay_struct *inner; /* a type defined in place: its members (offsets within it) */
 };
 
 struct mt_lay_struct {

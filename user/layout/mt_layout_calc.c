@@ -478,6 +478,8 @@ void mt_lay_analyze(struct mt_lay_struct *s, const struct mt_lay_pins *pins)
 
 		m->hole = 0;
 		m->bit_hole = 0;
+		if (m->flags & MT_LAYM_VIRTUAL)
+			continue;   /* no fixed place in this struct */
 		if (!m->bit_size)
 			s->sum_members += m->size;
 		if (!m->bit_size && m->size &&

@@ -343,7 +343,9 @@ static uint64_t inner_padding(Dwarf_Die *t)
 	return size > end ? size - end : 0;
 }
 
-static int add_member(struct mt_lay_struct *s, Dwarf_Die *m, bool in_union, bool packed)
+static int fill_record(struct mt_lay_struct *s, Dwarf_Die *t, int depth);
+
+static int add_member(struct mt_lay_struct *s, Dwarf_Die *m, bool in_union, bool packed, int depth)
 {
 	struct mt_lay_member *x;
 	Dwarf_Die t, t2;
@@ -352,6 +354,7 @@ static int add_member(struct mt_lay_struct *s, Dwarf_Die *m, bool in_union, bool
 	uint64_t bit;
 	uint32_t bits;
 	bool base = dwarf_tag(m) == DW_TAG_inheritance;
+	int err;
 
 	if (!type_of(m, &t))
 		return 0;
@@ -365,7 +368,7 @@ static int add_member(struct mt_lay_struct *s, Dwarf_Die *m, bool in_union, bool
 	if (!x)
 		return -ENOMEM;
 	s->m = x;
-	x = &s->m[s->n];
+	x = &s->m[s->n++];   /* counted at once: freed with s on any error */
 	memset(x, 0, sizeof(*x));
 	if (base) {
 		x->flags |= MT_LAYM_BASE;
@@ -380,21 +383,28 @@ static int add_member(struct mt_lay_struct *s, Dwarf_Die *m, bool in_union, bool
 	t2 = t;
 	x->inner_padding = inner_padding(&t2);
 	spell(&t, &b, 0);
-	if (!name && !base) {
+	x->name = name ? strdup(name) : base ? strdup(b.buf) : NULL;
+	x->type = strdup(b.buf);
+	if (((name || base) && !x->name) || !x->type)
+		return -ENOMEM;
+	if (!base) {
 		Dwarf_Die p = t;
 
 		while (is_qualifier(dwarf_tag(&p)) && type_of(&p, &p))
 			;
-		if (is_record(dwarf_tag(&p)) && !dwarf_diename(&p))
-			x->flags |= MT_LAYM_ANON;
+		if (is_record(dwarf_tag(&p)) && !dwarf_diename(&p) && depth < MAX_DEPTH) {
+			/* A type defined in place: its members, for the text
+			 * (offsets within it). */
+			if (!name)
+				x->flags |= MT_LAYM_ANON;
+			x->inner = calloc(1, sizeof(*x->inner));
+			if (!x->inner)
+				return -ENOMEM;
+			err = fill_record(x->inner, &p, depth + 1);
+			if (err)
+				return err;
+		}
 	}
-	x->name = name ? strdup(name) : base ? strdup(b.buf) : NULL;
-	x->type = strdup(b.buf);
-	if ((name || base) && !x->name)
-		return -ENOMEM;
-	if (!x->type)
-		return -ENOMEM;
-	s->n++;
 	x->size = type_size(&t, 0);
 	x->align = attr_u(m, DW_AT_alignment, 0);
 	if (!x->align)
@@ -415,13 +425,39 @@ static int add_member(struct mt_lay_struct *s, Dwarf_Die *m, bool in_union, bool
 	return 0;
 }
 
-static int add_struct(struct mt_layout *l, Dwarf_Die *t, const char *name)
+/* A record's facts and members into s (zeroed, name set by the caller). */
+static int fill_record(struct mt_lay_struct *s, Dwarf_Die *t, int depth)
 {
-	struct mt_lay_struct *s;
 	Dwarf_Die c;
 	int tag = dwarf_tag(t), err = 0;
 	bool in_union = tag == DW_TAG_union_type;
 	const char *file;
+
+	s->kind = tag == DW_TAG_class_type ? MT_LAY_CLASS : in_union ? MT_LAY_UNION : MT_LAY_STRUCT;
+	s->size = attr_u(t, DW_AT_byte_size, 0);
+	s->explicit_align = has_attr(t, DW_AT_alignment);
+	s->align = record_align(t, 0);
+	/* Packed: members align to 1 in the better order. */
+	record_natural(t, 0, &s->packed);
+	s->packed = s->packed && !in_union;
+	file = dwarf_decl_file(t);
+	if (file && !(s->decl_file = strdup(file)))
+		return -ENOMEM;
+	s->decl_line = (unsigned)attr_u(t, DW_AT_decl_line, 0);
+	if (dwarf_child(t, &c) != 0)
+		return 0;
+	do {
+		int ct = dwarf_tag(&c);
+
+		if (ct == DW_TAG_member || ct == DW_TAG_inheritance)
+			err = add_member(s, &c, in_union, s->packed, depth);
+	} while (!err && dwarf_siblingof(&c, &c) == 0);
+	return err;
+}
+
+static int add_struct(struct mt_layout *l, Dwarf_Die *t, const char *name)
+{
+	struct mt_lay_struct *s;
 
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
@@ -438,27 +474,7 @@ static int add_struct(struct mt_layout *l, Dwarf_Die *t, const char *name)
 	if (!s->name)
 		return -ENOMEM;
 	l->n++;
-	s->kind = tag == DW_TAG_class_type ? MT_LAY_CLASS : in_union ? MT_LAY_UNION : MT_LAY_STRUCT;
-	s->size = attr_u(t, DW_AT_byte_size, 0);
-	s->explicit_align = has_attr(t, DW_AT_alignment);
-	s->align = record_align(t, 0);
-	/* Packed: members align to 1 in the better order. A struct whose
-	 * natural alignment is 1 anyway (all chars) loses nothing by it. */
-	record_natural(t, 0, &s->packed);
-	s->packed = s->packed && !in_union;
-	file = dwarf_decl_file(t);
-	if (file && !(s->decl_file = strdup(file)))
-		return -ENOMEM;
-	s->decl_line = (unsigned)attr_u(t, DW_AT_decl_line, 0);
-	if (dwarf_child(t, &c) != 0)
-		return 0;
-	do {
-		int ct = dwarf_tag(&c);
-
-		if (ct == DW_TAG_member || ct == DW_TAG_inheritance)
-			err = add_member(s, &c, in_union, s->packed);
-	} while (!err && dwarf_siblingof(&c, &c) == 0);
-	return err;
+	return fill_record(s, t, 0);
 }
 
 struct walk {
@@ -572,23 +588,31 @@ int mt_layout_load(struct mt_layout *l, const char *path, char **types, size_t n
 	return err;
 }
 
+static void free_record(struct mt_lay_struct *s)
+{
+	size_t j;
+
+	for (j = 0; j < s->n; j++) {
+		free(s->m[j].name);
+		free(s->m[j].type);
+		if (s->m[j].inner) {
+			free_record(s->m[j].inner);
+			free(s->m[j].inner);
+		}
+	}
+	free(s->m);
+	free(s->name);
+	free(s->alias);
+	free(s->decl_file);
+	free(s->best_order);
+}
+
 void mt_layout_free(struct mt_layout *l)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < l->n; i++) {
-		struct mt_lay_struct *s = &l->s[i];
-
-		for (j = 0; j < s->n; j++) {
-			free(s->m[j].name);
-			free(s->m[j].type);
-		}
-		free(s->m);
-		free(s->name);
-		free(s->alias);
-		free(s->decl_file);
-		free(s->best_order);
-	}
+	for (i = 0; i < l->n; i++)
+		free_record(&l->s[i]);
 	free(l->s);
 	free(l->module);
 	mt_dwarf_close(&l->dw);

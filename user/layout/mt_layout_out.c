@@ -58,32 +58,51 @@ static size_t *ranked(const struct mt_layout *l, const struct mt_lay_weights *w)
 	return ix;
 }
 
-static void text_member(FILE *f, const struct mt_lay_struct *s, size_t i)
+/* One member at depth d (1: the struct's own), base bytes into the struct:
+ * a type defined in place (struct { ... } or union { ... }) is expanded,
+ * its members at their offsets in the outer struct, as pahole does. */
+static void text_member(FILE *f, const struct mt_lay_struct *s, size_t i, uint64_t base, int d)
 {
 	const struct mt_lay_member *m = &s->m[i];
-	char decl[160], buf[32];
+	char decl[192], buf[48], ind[16];
 	const char *name = m->name ? m->name : "";
 	const char *dims = strchr(m->type, '[');
 	int tl = dims ? (int)(dims - m->type) : (int)strlen(m->type);
+	int tw = 26 - 8 * (d - 1), dw = 48 - 8 * (d - 1);
+	uint64_t off = base + m->offset;
+	size_t k;
 
+	if (tw < 1)
+		tw = 1;
+	if (dw < 1)
+		dw = 1;
+	snprintf(ind, sizeof(ind), "%.*s", d < 15 ? d : 15, "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t");
 	if (m->flags & MT_LAYM_VIRTUAL) {
 		/* Placed by the vtable at run time: no fixed offset. */
-		snprintf(decl, sizeof(decl), "%-26s <virtual ancestor>;", m->type);
-		fprintf(f, "\t%-48s /*     ? %5" PRIu64 " */\n", decl, m->size);
+		snprintf(decl, sizeof(decl), "%-*s <virtual ancestor>;", tw, m->type);
+		fprintf(f, "%s%-*s /*     ? %5" PRIu64 " */\n", ind, dw, decl, m->size);
 		return;
 	}
-	if (m->flags & MT_LAYM_BASE)
-		snprintf(decl, sizeof(decl), "%-26s <ancestor>", m->type);
-	else if (m->bit_size)
-		snprintf(decl, sizeof(decl), "%-26.*s %s:%u", tl, m->type, name, m->bit_size);
-	else
-		snprintf(decl, sizeof(decl), "%-26.*s %s%s", tl, m->type, name, dims ? dims : "");
 	if (m->bit_size)
 		snprintf(buf, sizeof(buf), "%5" PRIu64 ":%2" PRIu64 " %4" PRIu64,
-			 m->offset, m->bit_off - m->offset * 8, m->size);
+			 off, m->bit_off - m->offset * 8, m->size);
 	else
-		snprintf(buf, sizeof(buf), "%5" PRIu64 " %5" PRIu64, m->offset, m->size);
-	fprintf(f, "\t%-48s /* %s */\n", strcat(decl, ";"), buf);
+		snprintf(buf, sizeof(buf), "%5" PRIu64 " %5" PRIu64, off, m->size);
+	if (m->inner) {
+		fprintf(f, "%s%s {\n", ind, mt_lay_kind_name(m->inner->kind));
+		for (k = 0; k < m->inner->n; k++)
+			text_member(f, m->inner, k, off, d + 1);
+		snprintf(decl, sizeof(decl), "}%s%s%s;", *name ? " " : "", name, dims ? dims : "");
+	} else if (m->flags & MT_LAYM_BASE) {
+		snprintf(decl, sizeof(decl), "%-*s <ancestor>;", tw, m->type);
+	} else if (m->bit_size) {
+		snprintf(decl, sizeof(decl), "%-*.*s %s:%u;", tw, tl, m->type, name, m->bit_size);
+	} else {
+		snprintf(decl, sizeof(decl), "%-*.*s %s%s;", tw, tl, m->type, name, dims ? dims : "");
+	}
+	fprintf(f, "%s%-*s /* %s */\n", ind, dw, decl, buf);
+	if (d > 1)
+		return;   /* holes and notes of the struct's own members only */
 	if (m->inner_padding)
 		fprintf(f, "\n\t/* XXX last struct has %" PRIu64 " bytes of padding */\n", m->inner_padding);
 	if (!m->bit_size && m->size &&
@@ -113,7 +132,7 @@ static void text_struct(FILE *f, const struct mt_lay_struct *s)
 			fprintf(f, "\t/* --- cacheline %" PRIu64 " boundary (%" PRIu64 " bytes) --- */\n",
 				line, line * MT_LAY_CACHELINE);
 		}
-		text_member(f, s, i);
+		text_member(f, s, i, 0, 1);
 	}
 	fprintf(f, "\n\t/* size: %" PRIu64 ", align: %" PRIu64 ", cachelines: %" PRIu64
 		", members: %zu */\n", s->size, s->align, s->cachelines, s->n);
