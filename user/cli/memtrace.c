@@ -25,6 +25,7 @@
 #include "probe/mt_alloc_lib.h"
 #include "analyze/mt_analysis.h"
 #include "diff/mt_diff.h"
+#include "layout/mt_layout.h"
 #include "collect/mt_events.h"
 #include "probe/mt_heap.h"
 #include "target/mt_launch.h"
@@ -460,6 +461,8 @@ int main(int argc, char **argv)
 	setlinebuf(stdout);
 	if (argc > 1 && strcmp(argv[1], "diff") == 0)
 		return mt_diff_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "layout") == 0)
+		return mt_layout_main(argc - 1, argv + 1);
 	err = mt_opts_parse(argc, argv, &s.opts);
 	if (err)
 		return err == 1 ? 0 : 2;
