@@ -24,6 +24,7 @@
 #include "collect/mt_agg.h"
 #include "probe/mt_alloc_lib.h"
 #include "analyze/mt_analysis.h"
+#include "budget/mt_budget.h"
 #include "diff/mt_diff.h"
 #include "layout/mt_layout.h"
 #include "collect/mt_events.h"
@@ -55,6 +56,7 @@ struct mt_session {
 	struct mt_sym *sym;
 	struct mt_vm *vm;          /* kernel-side memory view, NULL with --no-vm */
 	struct mt_analysis *analysis; /* lifetimes, size classes, trends, advice */
+	struct mt_budget *budget;  /* --max-overhead, NULL when off */
 	FILE *json;
 	int sigfd;
 	uint64_t start_ns;
@@ -197,6 +199,14 @@ static int attach(struct mt_session *s)
 		if (err)
 			return err;
 	}
+	if (s->heap && s->opts.max_overhead_pct > 0 && !s->launched) {
+		struct mt_budget_opts bo = { .pid = s->target.pid,
+					     .max_overhead_pct = s->opts.max_overhead_pct };
+
+		s->budget = mt_budget_new(&bo, s->heap, &s->lib, s->agg);
+		if (!s->budget)
+			return -errno;
+	}
 	if (!s->opts.no_vm) {
 		struct mt_vm_opts vo = { .pid = s->target.pid };
 
@@ -214,6 +224,8 @@ static int attach(struct mt_session *s)
 	s->start_ns = mt_now_ns();
 	if (s->heap)
 		mt_heap_enable(s->heap);
+	if (s->budget)
+		mt_budget_start(s->budget, s->start_ns);
 	return 0;
 }
 
@@ -267,6 +279,8 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		mt_err("warning: cannot read the drop counters: lost events may be undercounted");
 	if (final && s->analysis)
 		mt_analysis_prepare(s->analysis, now, &ro);  /* the trend judges leaks */
+	if (final)
+		mt_budget_prepare(s->budget, &ro);  /* duty cycling: survivors must rise */
 	t_build = mt_now_ns();
 	err = mt_report_build(&r, s->agg, s->sym, names, s->lib.neps, &rt, &drops, now, !final, &ro);
 	t_write = mt_now_ns();
@@ -284,6 +298,8 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		mt_err("warning: the memory section is missing from the report");
 	if (final && s->analysis)
 		mt_analysis_add(s->analysis, &r, s->sym);
+	if (final && mt_budget_add(s->budget, &r))
+		mt_err("warning: the budget section is missing from the report");
 	if (f) {
 		err = mt_report_text(f, &r, final);
 		if (err)
@@ -402,7 +418,8 @@ static enum stop_reason run(struct mt_session *s)
 		enum stop_reason stop;
 		uint64_t now;
 
-		if (poll(pfd, 4, DRAIN_MS) < 0 && errno != EINTR) {
+		if (poll(pfd, 4, mt_budget_timeout_ms(s->budget, mt_now_ns(), DRAIN_MS)) < 0 &&
+		    errno != EINTR) {
 			mt_err("poll failed: %s", strerror(errno));
 			return STOP_ERROR;
 		}
@@ -416,6 +433,7 @@ static enum stop_reason run(struct mt_session *s)
 			return STOP_EXITED;
 		}
 		now = mt_now_ns();
+		mt_budget_tick(s->budget, now, drain, s);  /* a failed arm is reported */
 		if (now >= next_refresh) {
 			/* Pick up libraries mapped since (dlopen) while they exist,
 			 * and add a point to the memory timeline. */
@@ -503,6 +521,7 @@ int main(int argc, char **argv)
 		mt_err("warning: no reachability scan (%s): leaks are not split",
 		       s.launched ? "the program did not exit while traced" :
 		       stop == STOP_EXITED ? "the target exited" : "the scan failed");
+	mt_budget_stop(s.budget, s.end_ns ? s.end_ns : mt_now_ns());
 	text = s.json == stdout ? stderr : stdout;
 	report(&s, text, s.end_ns ? s.end_ns : mt_now_ns(), true);
 	exit_code = 0;
@@ -531,6 +550,7 @@ cleanup:
 	mt_sym_free(s.sym);
 	mt_reach_free(s.reach);
 	mt_analysis_free(s.analysis);
+	mt_budget_free(s.budget);
 	mt_agg_free(s.agg);
 	mt_target_close(&s.target);
 	if (s.json && s.json != stdout && fclose(s.json) && exit_code == 0) {

@@ -44,6 +44,11 @@ static const char usage[] =
 "      --sample-bytes N   sample allocations, one per N bytes on average\n"
 "                         (524288 for production); figures become estimates,\n"
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
+"      --max-overhead PCT attach mode: keep the allocator probes' cost under PCT%\n"
+"                         of the target's CPU (at least of one core; default 5):\n"
+"                         when its call rate does not fit, the probes are armed\n"
+"                         in short windows and counts become labelled estimates;\n"
+"                         'off' traces every call (the default in launch mode)\n"
 "      --callsite-only    sites are the immediate caller only: no stack walk,\n"
 "                         which is ~75% of an allocation's probe cost\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
@@ -93,7 +98,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
 		OPT_NO_VM, OPT_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
-		OPT_JSON_LEAKS,
+		OPT_JSON_LEAKS, OPT_MAX_OVERHEAD,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -109,6 +114,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB },  /* tests */
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 		{ "callsite-only", no_argument, NULL, OPT_CALLSITE_ONLY },
+		{ "max-overhead", required_argument, NULL, OPT_MAX_OVERHEAD },
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "reachability", no_argument, NULL, OPT_REACH },
@@ -123,6 +129,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->min_age_s = 1.0;
+	o->max_overhead_pct = -1;
 	o->top = 10;
 	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
 	o->ringbuf_bytes = 16u << 20;
@@ -185,6 +192,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 				return bad("invalid --sample-bytes '%s': bytes from 0 to 2^40 expected", optarg);
 			o->sample_bytes = v;
 			break;
+		case OPT_MAX_OVERHEAD:
+			if (strcmp(optarg, "off") == 0)
+				o->max_overhead_pct = 0;
+			else if (parse_seconds(optarg, &o->max_overhead_pct) ||
+				 o->max_overhead_pct <= 0 || o->max_overhead_pct > 100)
+				return bad("invalid --max-overhead '%s': a percentage in (0, 100] or 'off' expected",
+					   optarg);
+			break;
 		case OPT_NO_HEAP:
 			o->no_heap = true;
 			break;
@@ -228,6 +243,12 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	if (o->max_overhead_pct > 0 && o->sample_bytes)
+		return bad("%s", "--max-overhead and --sample-bytes both bound the cost: give one");
+	/* The default budget: attach mode, exact tracing otherwise (launch
+	 * mode, a sampled trace, no allocator probes). */
+	if (o->max_overhead_pct < 0)
+		o->max_overhead_pct = o->pid && !o->sample_bytes && !o->no_heap ? MT_MAX_OVERHEAD_DEFAULT : 0;
 	if (o->no_heap && (o->reachability || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");

@@ -32,7 +32,12 @@ struct mt_opts {
 	bool reachability;      /* --reachability: scan for lost/reachable blocks */
 	bool fail_on_leak;      /* --fail-on-leak[=BYTES]: exit 3 above the limit */
 	unsigned long long fail_leak_bytes;
+	/* --max-overhead: percent of the target's CPU (at least of one core)
+	 * its allocator probes may take; 0 = off (exact). < 0: not given, the
+	 * default (MT_MAX_OVERHEAD_DEFAULT in attach mode, off otherwise). */
+	double max_overhead_pct;
 };
+#define MT_MAX_OVERHEAD_DEFAULT 5.0
 
 /* Parse argv. Returns 0 to run, 1 when -h/-V printed and memtrace should
  * exit 0, 2 on a usage error (message and usage hint already printed). */

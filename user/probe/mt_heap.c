@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +29,8 @@
 /* BPF_TRACE_UPROBE_SESSION (kernel 6.12+): neither libbpf 1.4.6 nor this
  * uapi header knows it, so the link is created with the raw syscall. */
 #define MT_TRACE_UPROBE_SESSION 57
+/* pidfd_open flag for a thread's pidfd (kernel 6.9+): O_EXCL */
+#define MT_PIDFD_THREAD 0200
 
 /* How the probes are linked, best first; a kernel that refuses one at
  * load time gets the next. */
@@ -45,6 +51,16 @@ struct mt_heap {
 	int nlinks, nfds;
 	struct bpf_link *links[MT_MAX_LINKS];
 	int link_fds[MT_ALLOC_MAX_OBJS]; /* session links, made by raw syscall */
+	/* uprobe_multi mode: the links by side, so a budget can arm and
+	 * disarm them (mt_heap_arm); the probe sets say how to remake them. */
+	const struct mt_alloc_lib *lib;
+	struct mt_probe_set *sets;       /* one per object of lib */
+	struct bpf_link *alinks[3 * MT_ALLOC_MAX_OBJS];  /* alloc entry, return, sites */
+	int nalinks;
+	struct bpf_link *flinks[MT_ALLOC_MAX_OBJS];      /* free */
+	int nflinks;
+	unsigned armed;                  /* MT_ARM_* */
+	struct mt_reaper *reapers[2];    /* links being destroyed, by side */
 };
 
 /* Where and with which cookie each entry point is probed. */
@@ -192,7 +208,7 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_obj *lib,
 /* One uprobe_multi link of prog on n offsets. */
 static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_obj *lib,
 			const unsigned long *offs, const __u64 *cookies, unsigned n, bool ret,
-			const char *what)
+			const char *what, struct bpf_link **arr, int *narr, int cap)
 {
 	LIBBPF_OPTS(bpf_uprobe_multi_opts, mo, .offsets = offs, .cookies = cookies, .cnt = n,
 		    .retprobe = ret);
@@ -201,7 +217,7 @@ static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struc
 
 	if (n == 0)
 		return 0;
-	if (h->nlinks >= MT_MAX_LINKS)
+	if (*narr >= cap)
 		return -E2BIG;
 	link = bpf_program__attach_uprobe_multi(prog, h->pid, lib->open_path, NULL, &mo);
 	if (!link) {
@@ -210,12 +226,21 @@ static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struc
 		       lib->path, strerror(errno), load_hint(err));
 		return err;
 	}
-	h->links[h->nlinks++] = link;
+	arr[(*narr)++] = link;
 	return 0;
 }
 
+static void reap_wait(struct mt_heap *h, int side);
+
 static void detach_all(struct mt_heap *h)
 {
+	reap_wait(h, 0);
+	reap_wait(h, 1);
+	while (h->nalinks > 0)
+		bpf_link__destroy(h->alinks[--h->nalinks]);
+	while (h->nflinks > 0)
+		bpf_link__destroy(h->flinks[--h->nflinks]);
+	h->armed = 0;
 	while (h->nlinks > 0)
 		bpf_link__destroy(h->links[--h->nlinks]);
 	while (h->nfds > 0)
@@ -352,34 +377,59 @@ static int attach_perf(struct mt_heap *h, const struct mt_alloc_obj *lib, const 
 	return err;
 }
 
+/* The allocation side of object obj in uprobe_multi mode: entry, return
+ * and internal call sites (which only matter while allocations are seen). */
+static int arm_alloc_obj(struct mt_heap *h, unsigned obj)
+{
+	const struct mt_alloc_obj *lib = &h->lib->objs[obj];
+	const struct mt_probe_set *ps = &h->sets[obj];
+	struct heap_bpf *sk = h->skel;
+	int cap = (int)(sizeof(h->alinks) / sizeof(h->alinks[0])), err;
+
+	err = attach_multi(h, sk->progs.mt_alloc_enter_multi, lib, ps->alloc_off, ps->alloc_cookie,
+			   ps->nalloc, false, "the allocation functions", h->alinks, &h->nalinks, cap);
+	err = err ?: attach_multi(h, sk->progs.mt_alloc_exit_multi, lib, ps->alloc_off,
+				  ps->alloc_cookie, ps->nalloc, true, "the allocation functions",
+				  h->alinks, &h->nalinks, cap);
+	err = err ?: attach_multi(h, sk->progs.mt_internal_site_multi, lib, ps->site_off, NULL,
+				  ps->nsites, false, "the internal call sites", h->alinks, &h->nalinks, cap);
+	return err;
+}
+
+static int arm_free_obj(struct mt_heap *h, unsigned obj)
+{
+	const struct mt_probe_set *ps = &h->sets[obj];
+
+	return attach_multi(h, h->skel->progs.mt_free_enter_multi, &h->lib->objs[obj], ps->free_off,
+			    ps->free_cookie, ps->nfree, false, "'free'", h->flinks, &h->nflinks,
+			    (int)(sizeof(h->flinks) / sizeof(h->flinks[0])));
+}
+
 static int attach_obj(struct mt_heap *h, const struct mt_alloc_lib *all, unsigned obj)
 {
 	const struct mt_alloc_obj *lib = &all->objs[obj];
 	struct heap_bpf *sk = h->skel;
-	struct mt_probe_set ps;
+	struct mt_probe_set *ps = &h->sets[obj];
 	int err;
 
-	probe_set(h, all, obj, &ps);
+	probe_set(h, all, obj, ps);
 	switch (h->mode) {
 	case MT_LINK_SESSION:
-		err = attach_session(h, lib, &ps);
+		err = attach_session(h, lib, ps);
 		break;
 	case MT_LINK_MULTI:
-		err = attach_multi(h, sk->progs.mt_alloc_enter_multi, lib, ps.alloc_off,
-				   ps.alloc_cookie, ps.nalloc, false, "the allocation functions");
-		err = err ?: attach_multi(h, sk->progs.mt_alloc_exit_multi, lib, ps.alloc_off,
-					  ps.alloc_cookie, ps.nalloc, true, "the allocation functions");
-		break;
+		return arm_alloc_obj(h, obj) ?: arm_free_obj(h, obj);
 	default:
-		err = attach_perf(h, lib, &ps);
+		err = attach_perf(h, lib, ps);
 		break;
 	}
 	if (!err && h->mode != MT_LINK_PERF)
-		err = attach_multi(h, sk->progs.mt_free_enter_multi, lib, ps.free_off, ps.free_cookie,
-				   ps.nfree, false, "'free'");
+		err = attach_multi(h, sk->progs.mt_free_enter_multi, lib, ps->free_off, ps->free_cookie,
+				   ps->nfree, false, "'free'", h->links, &h->nlinks, MT_MAX_LINKS);
 	if (!err && h->mode != MT_LINK_PERF)
-		err = attach_multi(h, sk->progs.mt_internal_site_multi, lib, ps.site_off, NULL,
-				   ps.nsites, false, "the internal call sites");
+		err = attach_multi(h, sk->progs.mt_internal_site_multi, lib, ps->site_off, NULL,
+				   ps->nsites, false, "the internal call sites", h->links, &h->nlinks,
+				   MT_MAX_LINKS);
 	return err;
 }
 
@@ -388,10 +438,289 @@ int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
 	unsigned obj;
 	int err = 0;
 
+	free(h->sets);
+	h->sets = calloc(lib->nobjs ? lib->nobjs : 1, sizeof(*h->sets));
+	if (!h->sets)
+		return -ENOMEM;
+	h->lib = lib;
 	for (obj = 0; obj < lib->nobjs && !err; obj++)
 		err = attach_obj(h, lib, obj);
 	if (err)
 		detach_all(h);
+	else
+		h->armed = MT_ARM_ALLOC | MT_ARM_FREE;
+	return err;
+}
+
+int mt_heap_prog_stats(const struct mt_heap *h, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_program *p;
+
+	*run_ns = *runs = 0;
+	bpf_object__for_each_program(p, h->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_prog_get_info_by_fd(fd, &info, &len))
+			return -errno;
+		*run_ns += info.run_time_ns;
+		*runs += info.run_cnt;
+	}
+	return 0;
+}
+
+bool mt_heap_can_arm(const struct mt_heap *h)
+{
+	return h && h->mode == MT_LINK_MULTI && h->lib;
+}
+
+unsigned mt_heap_armed(const struct mt_heap *h)
+{
+	return h ? h->armed : 0;
+}
+
+/* A thread whose allocation entry was seen and whose return probe went
+ * away in between would stay "inside the allocator" (depth > 0) and ignore
+ * every later call: forget every thread's state. Task storage is keyed by
+ * a pidfd of the thread (PIDFD_THREAD, kernel 6.9+). Cost: one pidfd_open
+ * and one map delete per thread. */
+static void reset_threads(struct mt_heap *h)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int mfd = bpf_map__fd(h->skel->maps.mt_threads);
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)h->pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int tid = atoi(de->d_name), fd;
+
+		if (tid <= 0)
+			continue;
+		fd = (int)syscall(SYS_pidfd_open, tid, MT_PIDFD_THREAD);
+		if (fd < 0)
+			continue;
+		bpf_map_delete_elem(mfd, &fd);
+		close(fd);
+	}
+	closedir(d);
+}
+
+/* Destroying a uprobe_multi link removes its breakpoints at once (the
+ * target stops paying then) and then waits for a grace period, tens of ms
+ * on this kind of machine. So a disarm hands its links to a reaper thread
+ * and returns; the reaper destroys them in parallel (one grace period for
+ * all), and the next arm or disarm waits for it. */
+#define MT_MAX_WATCH (MT_ALLOC_MAX_OBJS * (MT_MAX_EPS + MT_MAX_SITES))
+
+struct mt_reaper {
+	pthread_t th;
+	bool running;
+	int nwatch;                   /* allocation side: where its breakpoints are */
+	uint64_t watch[MT_MAX_WATCH];
+	struct mt_heap *h;
+	bool reset;                   /* the allocation side: forget in-flight calls */
+	bool early;                   /* done so once its breakpoints were gone */
+	int n;
+	struct bpf_link *links[3 * MT_ALLOC_MAX_OBJS];
+};
+
+static void reset_threads(struct mt_heap *h);
+
+static void *destroy_link(void *l)
+{
+	bpf_link__destroy(l);
+	return NULL;
+}
+
+/* Any breakpoint (int3) left at the watched addresses of the target? The
+ * kernel writes it into the target's copy of the page, which
+ * /proc/PID/mem shows. -1 when the memory cannot be read. */
+static int breakpoints_left(const struct mt_reaper *r, int memfd)
+{
+	int i;
+
+	for (i = 0; i < r->nwatch; i++) {
+		unsigned char b;
+
+		if (pread(memfd, &b, 1, (off_t)r->watch[i]) != 1)
+			return -1;
+		if (b == 0xcc)
+			return 1;
+	}
+	return 0;
+}
+
+static void *reap(void *arg)
+{
+	struct mt_reaper *r = arg;
+	pthread_t th[3 * MT_ALLOC_MAX_OBJS];
+	bool started[3 * MT_ALLOC_MAX_OBJS];
+	char path[64];
+	int i, memfd = -1;
+
+	if (r->reset && r->nwatch) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)r->h->pid);
+		memfd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	for (i = 0; i < r->n; i++) {
+		started[i] = r->n > 1 && !pthread_create(&th[i], NULL, destroy_link, r->links[i]);
+		if (!started[i])
+			bpf_link__destroy(r->links[i]);
+	}
+	/* The breakpoints go at once, the grace period after: once they are
+	 * gone from the target's text (and a handler in flight has had 1 ms to
+	 * end), no return probe can fire, so the threads' in-flight calls can
+	 * be forgotten without waiting for the grace period (tens of ms). */
+	if (memfd >= 0) {
+		for (i = 0; i < 2000 && breakpoints_left(r, memfd) == 1; i++)
+			usleep(100);
+		close(memfd);
+		usleep(1000);
+		if (r->reset)
+			reset_threads(r->h);
+		__atomic_store_n(&r->early, true, __ATOMIC_RELEASE);
+	}
+	for (i = 0; i < r->n; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+	/* No return probe can fire now: a thread whose entry was seen would
+	 * stay "inside the allocator" and ignore its later calls. */
+	if (r->reset)
+		reset_threads(r->h);
+	__atomic_store_n(&r->n, 0, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* The target's addresses of the allocation-side probes: where each
+ * object's file is mapped executable (file offset within the mapping). */
+static int watch_list(const struct mt_heap *h, uint64_t *out)
+{
+	unsigned long start, end, pgoff;
+	char path[64], line[4600], perm[8];
+	unsigned obj, i;
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)h->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		int pos = 0;
+
+		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &start, &end, perm, &pgoff, &pos) < 4 ||
+		    !pos || perm[2] != 'x')
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		for (obj = 0; obj < h->lib->nobjs; obj++) {
+			const struct mt_probe_set *ps = &h->sets[obj];
+
+			if (strcmp(line + pos, h->lib->objs[obj].path))
+				continue;
+			for (i = 0; i < ps->nalloc + ps->nsites && n < MT_MAX_WATCH; i++) {
+				unsigned long off = i < ps->nalloc ? ps->alloc_off[i] : ps->site_off[i - ps->nalloc];
+
+				if (off >= pgoff && off < pgoff + (end - start))
+					out[n++] = start + (off - pgoff);
+			}
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* Wait for the reaper of one side (0 allocation, 1 free). */
+static void reap_wait(struct mt_heap *h, int side)
+{
+	struct mt_reaper *r = h->reapers[side];
+
+	if (r && r->running) {
+		pthread_join(r->th, NULL);
+		r->running = false;
+	}
+}
+
+static void reap_start(struct mt_heap *h, int side, struct bpf_link **links, int *n)
+{
+	struct mt_reaper *r;
+	int i;
+
+	reap_wait(h, side);
+	if (!h->reapers[side])
+		h->reapers[side] = calloc(1, sizeof(*r));
+	r = h->reapers[side];
+	if (!r) {
+		while (*n > 0)
+			bpf_link__destroy(links[--*n]);
+		if (side == 0)
+			reset_threads(h);
+		return;
+	}
+	for (i = 0; i < *n; i++)
+		r->links[i] = links[i];
+	r->n = *n;
+	*n = 0;
+	r->h = h;
+	r->reset = side == 0;
+	r->early = false;
+	r->nwatch = side == 0 ? watch_list(h, r->watch) : 0;
+	r->running = !pthread_create(&r->th, NULL, reap, r);
+	if (!r->running)
+		reap(r);
+}
+
+bool mt_heap_disarming(const struct mt_heap *h)
+{
+	struct mt_reaper *r = h ? h->reapers[0] : NULL;
+
+	/* n drops to 0 only after the links and the thread reset are done */
+	return r && r->running && __atomic_load_n(&r->n, __ATOMIC_ACQUIRE) != 0 &&
+	       !__atomic_load_n(&r->early, __ATOMIC_ACQUIRE);
+}
+
+int mt_heap_arm(struct mt_heap *h, unsigned want)
+{
+	unsigned obj;
+	int err = 0;
+
+	if (!mt_heap_can_arm(h))
+		return -EOPNOTSUPP;
+	/* the thread reset of a finished window must not hit the next one */
+	if ((want & MT_ARM_ALLOC) && !(h->armed & MT_ARM_ALLOC))
+		reap_wait(h, 0);
+	if ((want & MT_ARM_ALLOC) && !(h->armed & MT_ARM_ALLOC)) {
+		for (obj = 0; obj < h->lib->nobjs && !err; obj++)
+			err = arm_alloc_obj(h, obj);
+		if (!err)
+			h->armed |= MT_ARM_ALLOC;
+	}
+	if (!err && (want & MT_ARM_FREE) && !(h->armed & MT_ARM_FREE)) {
+		for (obj = 0; obj < h->lib->nobjs && !err; obj++)
+			err = arm_free_obj(h, obj);
+		if (!err)
+			h->armed |= MT_ARM_FREE;
+	}
+	if (!(want & MT_ARM_ALLOC) && (h->armed & MT_ARM_ALLOC)) {
+		reap_start(h, 0, h->alinks, &h->nalinks);
+		/* Once now, so the free tail sees every thread's frees (a stuck
+		 * thread ignores them); the reaper does it again after the grace
+		 * period for a thread that entered while the probes went. A
+		 * return probe that fires after a reset finds no call: harmless. */
+		reset_threads(h);
+		h->armed &= ~MT_ARM_ALLOC;
+	}
+	if (!(want & MT_ARM_FREE) && (h->armed & MT_ARM_FREE)) {
+		reap_start(h, 1, h->flinks, &h->nflinks);
+		h->armed &= ~MT_ARM_FREE;
+	}
 	return err;
 }
 
@@ -432,5 +761,8 @@ void mt_heap_free(struct mt_heap *h)
 		return;
 	detach_all(h);
 	heap_bpf__destroy(h->skel);
+	free(h->sets);
+	free(h->reapers[0]);
+	free(h->reapers[1]);
 	free(h);
 }

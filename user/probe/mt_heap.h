@@ -10,6 +10,7 @@
 #ifndef MT_HEAP_LOADER_H
 #define MT_HEAP_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -40,6 +41,27 @@ int mt_heap_events_fd(const struct mt_heap *h);
 int mt_heap_stacks_fd(const struct mt_heap *h);
 int mt_heap_counters_fd(const struct mt_heap *h);
 int mt_heap_calls_fd(const struct mt_heap *h);   /* sampling mode: calls per ep */
+
+/* Duty cycling (user/budget/): arm or disarm the allocation side
+ * (entry, return, internal call sites) and the free side separately;
+ * an unarmed probe costs the target nothing. Only with uprobe_multi links
+ * (mt_heap_can_arm). mt_heap_arm makes the armed set equal to want; a
+ * disarm of the allocation side forgets every thread's in-flight call.
+ * 0 or -errno (a message printed); on error the armed set is as far as it
+ * got (mt_heap_armed). */
+#define MT_ARM_ALLOC 1u
+#define MT_ARM_FREE 2u
+bool mt_heap_can_arm(const struct mt_heap *h);
+int mt_heap_arm(struct mt_heap *h, unsigned want);
+unsigned mt_heap_armed(const struct mt_heap *h);
+/* The allocation side's links are still being destroyed (their grace
+ * period, tens of ms here): until then a thread caught inside the
+ * allocator may ignore its frees. */
+bool mt_heap_disarming(const struct mt_heap *h);
+
+/* Run time and runs of every heap program so far (counted only while
+ * the kernel's BPF statistics are enabled, bpf_enable_stats). 0 or -errno. */
+int mt_heap_prog_stats(const struct mt_heap *h, uint64_t *run_ns, uint64_t *runs);
 
 /* Detach every probe but keep the maps (counters stay readable); accepts
  * NULL. Calls in flight then are not counted, as at attach. */

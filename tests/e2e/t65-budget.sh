@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The overhead budget (--max-overhead, default 5% in attach mode). A busy
+# target (wl_budget flat out: two threads of malloc/free churn from ten
+# sites, a ring of longer-lived blocks, a planted leak every 20 ms) gets
+# duty cycling: the report says "budgeted", a duty cycle below 1, labelled
+# estimates; the planted leak is found by the rise of its survivors across
+# windows, and no churn site is a leak although many of its frees fell
+# between windows. A paced, quiet target stays exact.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+[ -x "$WL/wl_budget" ] || fail "$WL/wl_budget not built"
+
+"$WL/wl_budget" -t 2 -s 60 >"$TMP/hi.out" 2>"$TMP/hi.err" &
+hi=$!
+CLEANUP_PIDS+=("$hi")
+wait_for "$TMP/hi.out" '^ready' || fail "workload did not start"
+"$MT" -p "$hi" -d 10 --json "$TMP/hi.json" >"$TMP/hi.txt" 2>"$TMP/mt_hi.err" ||
+	fail "memtrace exited $?: $(cat "$TMP/mt_hi.err")"
+grep -q 'budget: .*armed .* ms every' "$TMP/mt_hi.err" ||
+	fail "no line on attach says what memtrace does about the rate: $(cat "$TMP/mt_hi.err")"
+grep -q 'ESTIMATES: counts above are from' "$TMP/hi.txt" || fail "the text report does not label its estimates"
+python3 - "$TMP/hi.json" <<'PY' || { sed -n '/^budget/,$p' "$TMP/hi.txt"; exit 1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+
+def funcs(e):
+    return [f["func"] for f in e["stack"] if f["func"]]
+
+def die(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+b = r["budget"]
+print("mode", b["mode"], "duty", round(b["duty_cycle"], 4), "windows", b["windows"],
+      "trend windows", b["trend_windows"], "cost %", round(b["estimated_cost_pct"], 2),
+      "hits", b["alloc_hits"], b["free_hits"])
+if b["mode"] != "budgeted":
+    die("a busy target is not budgeted: %s" % b["mode"])
+if not 0 < b["duty_cycle"] < 1 or not b["estimated"]:
+    die("duty cycle %s, estimated %s" % (b["duty_cycle"], b["estimated"]))
+for k in ("max_overhead_pct", "probe_hit_ns", "rate", "alloc_hits", "free_hits",
+          "estimated_cost_pct", "arm_ms", "disarm_ms"):
+    if k not in b:
+        die("budget section lacks %s" % k)
+if b["probe_hit_ns"]["entry"] <= 0 or b["rate"]["alloc_calls_per_s"] <= 0:
+    die("calibration or rate missing: %s %s" % (b["probe_hit_ns"], b["rate"]))
+sites = [s for s in r["sites"] if any(f.startswith("wl_site") for f in funcs(s))]
+if not sites:
+    die("no wl_site in the sites")
+for s in sites:
+    sb = s.get("budget")
+    if not sb or not sb["estimated"] or sb["traced_fraction"] != b["traced_fraction"]:
+        die("a site's counts are not labelled as estimates: %s" % sb)
+leak = [l for l in r["leaks"] if "wl_planted_leak" in funcs(l)]
+if len(leak) != 1:
+    die("the planted leak is not found: %s" % [funcs(l)[:2] for l in r["leaks"]])
+lb = leak[0]["budget"]
+if lb["survivors"] != "growing" or not 0.99 <= lb["confidence"] <= 1:
+    die("the leak's survivor verdict: %s" % lb)
+churn = [funcs(l)[:2] for l in r["leaks"] if any(f.startswith("wl_site") for f in funcs(l))]
+if churn:
+    die("churn sites reported as leaks: %s" % churn)
+print("ok: leak z %.1f confidence %.4f, %d churn sites not leaks" % (lb["mk_z"], lb["confidence"], len(sites)))
+PY
+alive "$hi" || fail "the busy target died with memtrace"
+
+# A quiet target: 20 requests/s, ~1100 calls/s, fits the budget.
+"$WL/wl_budget" -t 1 -r 20 -s 60 >"$TMP/lo.out" 2>"$TMP/lo.err" &
+lo=$!
+CLEANUP_PIDS+=("$lo")
+wait_for "$TMP/lo.out" '^ready' || fail "workload did not start"
+"$MT" -p "$lo" -d 3 --json "$TMP/lo.json" >"$TMP/lo.txt" 2>"$TMP/mt_lo.err" ||
+	fail "memtrace exited $?: $(cat "$TMP/mt_lo.err")"
+grep -q 'budget: .*tracing every call' "$TMP/mt_lo.err" || fail "no 'tracing every call' line: $(cat "$TMP/mt_lo.err")"
+python3 - "$TMP/lo.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+b = r["budget"]
+print("mode", b["mode"], "duty", b["duty_cycle"], "rate", round(b["rate"]["alloc_calls_per_s"]))
+if b["mode"] != "exact" or b["duty_cycle"] != 1 or b["estimated"]:
+    print("FAIL: a quiet target is not traced exactly: %s" % b)
+    sys.exit(1)
+if any("budget" in s for s in r["sites"]):
+    print("FAIL: exact sites labelled as estimates")
+    sys.exit(1)
+if r["totals"]["allocs"] < 1000:
+    print("FAIL: only %d allocations in 3 s of ~1100/s" % r["totals"]["allocs"])
+    sys.exit(1)
+PY
+echo pass

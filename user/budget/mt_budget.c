@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "heap.h"
+#include "budget/mt_budget.h"
+#include "budget/mt_budget_cal.h"
+#include "collect/mt_agg.h"
+#include "probe/mt_alloc_lib.h"
+#include "probe/mt_heap.h"
+#include "report/mt_report.h"
+#include "util/mt_json.h"
+#include "util/mt_log.h"
+#include "util/mt_time.h"
+
+#define MS 1000000ull
+/* The rate window: long enough for a few thousand calls on a busy target,
+ * short enough that its full-trace cost is a blip; it ends early once
+ * RATE_HITS calls were seen (after RATE_MIN_MS). */
+#define RATE_MS 200
+#define RATE_MIN_MS 50
+#define RATE_HITS 20000
+/* A window is at least WIN_MIN_MS (and 4x the measured arm + disarm), a
+ * period at least PERIOD_MIN_MS: enough windows for a trend in seconds. */
+#define WIN_MIN_MS 10.0
+#define WIN_MAX_MS 500.0
+#define PERIOD_MIN_MS 200.0
+/* The free probe's tail after a window: objects younger than this when
+ * the window closes are matched to their free. Capped, because the free
+ * probe alone lets the target run fast and free a lot. */
+#define TAIL_MAX_MS 20.0
+/* Windows kept for the survivor trend; when full, every other is dropped. */
+#define MAX_WINDOWS 128
+/* A site needs this many judged windows (the recent half) for a verdict. */
+#define MIN_JUDGED 6
+#define MK_Z_GROWING 2.33   /* one-sided p < 0.01 */
+
+enum phase { PH_RATE, PH_EXACT, PH_WINDOW, PH_TAIL, PH_OFF, PH_FAILED };
+
+struct site_verdict {
+	int cls;             /* 0 unknown, 1 growing, 2 stable */
+	unsigned windows;
+	double z;
+};
+
+struct mt_budget {
+	struct mt_budget_opts o;
+	struct mt_heap *h;
+	const struct mt_alloc_lib *lib;
+	struct mt_agg *a;
+	struct mt_budget_cal cal;
+	enum mt_budget_mode mode;
+	enum phase ph;
+	uint64_t start_ns, end_ns, ph_start, next_ns, cpu0, disarm_start;
+	bool tail_started;
+	/* rate window */
+	double rate_s, alloc_per_s, free_per_s, cpu_cores, ref_cores, prog_ns;
+	double full_cost_ns_per_s;   /* trap time per second of a full trace */
+	double free_cost_ns_per_s;   /* of the free probe alone */
+	/* cycle */
+	double win_ms, tail_ms, period_ms;
+	uint64_t armed_ns, free_armed_ns; /* allocation (free) side armed, summed */
+	uint64_t hits_alloc, hits_free;    /* calls seen */
+	uint64_t last_alloc, last_free;    /* counters at the last phase change */
+	double trap_ns;                    /* estimated time the target spent trapping */
+	unsigned nwindows;
+	double arm_ms_sum, arm_ms_max, arm_ms_min, disarm_ms_sum, disarm_ms_max, disarm_ms_min;
+	unsigned narm, ndisarm;
+	int arm_err;
+	/* survivors: live objects per site after each tail */
+	uint32_t *series[MAX_WINDOWS];
+	uint32_t series_n[MAX_WINDOWS];
+	unsigned nseries;
+	struct site_verdict *verdicts;
+	uint32_t nverdicts;
+};
+
+static const char *const mode_names[] = { "off", "measuring", "exact", "budgeted" };
+
+/* Allocation and free calls the aggregator has seen so far. */
+static void calls(const struct mt_budget *b, uint64_t *alloc, uint64_t *fr)
+{
+	const struct mt_totals *t = mt_agg_totals(b->a);
+	unsigned i;
+
+	*alloc = *fr = 0;
+	for (i = 0; i < b->lib->neps && i < MT_AGG_MAX_EPS; i++) {
+		uint64_t n = t->calls[i] + t->internal_calls[i];
+
+		if (b->lib->eps[i].kind == MT_K_FREE)
+			*fr += n;
+		else
+			*alloc += n;
+	}
+}
+
+/* CPU time of every thread of the target so far (ns), 0 when unreadable. */
+static uint64_t target_cpu_ns(pid_t pid)
+{
+	char path[320];
+	struct dirent *de;
+	uint64_t sum = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		unsigned long long ns;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &ns) == 1)
+			sum += ns;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+static double alloc_hit_ns(const struct mt_budget *b)
+{
+	return 2 * b->prog_ns + b->cal.entry_ns + b->cal.ret_ns;
+}
+
+static double free_hit_ns(const struct mt_budget *b)
+{
+	return b->prog_ns + b->cal.entry_ns;
+}
+
+struct mt_budget *mt_budget_new(const struct mt_budget_opts *o, struct mt_heap *h,
+				const struct mt_alloc_lib *lib, struct mt_agg *a)
+{
+	struct mt_budget *b;
+	int err;
+
+	if (!mt_heap_can_arm(h)) {
+		mt_err("--max-overhead needs uprobe_multi links (kernel 6.6+); use --max-overhead off");
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->o = *o;
+	b->h = h;
+	b->lib = lib;
+	b->a = a;
+	b->mode = MT_BUDGET_MEASURING;
+	b->arm_ms_min = b->disarm_ms_min = 1e12;
+	err = mt_budget_calibrate(&b->cal);
+	if (err) {
+		free(b);
+		errno = -err;
+		return NULL;
+	}
+	mt_debug("budget: a probe hit costs %.0f ns (entry) + %.0f ns (return); self-test %.1f ms",
+		 b->cal.entry_ns, b->cal.ret_ns, b->cal.took_ms);
+	return b;
+}
+
+void mt_budget_free(struct mt_budget *b)
+{
+	unsigned i;
+
+	if (!b)
+		return;
+	for (i = 0; i < b->nseries; i++)
+		free(b->series[i]);
+	free(b->verdicts);
+	free(b);
+}
+
+/* The kernel's BPF run-time statistics, held only during the rate window:
+ * they cost every BPF program on the machine two clock reads per run. */
+static int stats_fd = -1;
+
+void mt_budget_start(struct mt_budget *b, uint64_t now_ns)
+{
+	b->start_ns = b->ph_start = now_ns;
+	b->next_ns = now_ns + RATE_MS * MS;
+	b->ph = PH_RATE;
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	b->cpu0 = target_cpu_ns(b->o.pid);
+}
+
+static void arm(struct mt_budget *b, unsigned want)
+{
+	uint64_t t = mt_now_ns();
+	unsigned had = mt_heap_armed(b->h);
+	int err = mt_heap_arm(b->h, want);
+	double ms = (double)(mt_now_ns() - t) / 1e6;
+
+	if (err && !b->arm_err) {
+		b->arm_err = err;
+		mt_err("warning: cannot arm the allocator probes: %s; allocator tracing stops",
+		       strerror(-err));
+		mt_heap_arm(b->h, 0);
+		b->ph = PH_FAILED;
+		return;
+	}
+	if ((want & ~had) && !(had & ~want)) {
+		b->arm_ms_sum += ms;
+		b->narm++;
+		b->arm_ms_max = fmax(b->arm_ms_max, ms);
+		b->arm_ms_min = fmin(b->arm_ms_min, ms);
+	}
+}
+
+/* Window and period for a full-trace cost of c ns per second armed and a
+ * free-only cost of cf: the window's and the tail's trap time together
+ * stay within the budget of the period. */
+static void plan(struct mt_budget *b, double c, double cf)
+{
+	/* ns per s; aimed at 80% of the budget, as the hit costs are a noisy
+	 * self-test and the rate window and the arms come on top */
+	double budget = 0.8 * b->o.max_overhead_pct / 100 * b->ref_cores * 1e9;
+	/* The target pays for arming (breakpoints written into its pages);
+	 * the disarm's grace-period wait is memtrace's own time. */
+	double floor_ms = fmax(WIN_MIN_MS, 10 * b->cal.arm_ms);
+	double w, t, p = 500.0;
+
+	if (c <= 0)
+		c = 1;
+	/* The free probe stays while the allocation side is disarmed (its
+	 * grace period): that time is tail too. */
+	double d = b->ndisarm ? b->disarm_ms_sum / b->ndisarm : b->cal.disarm_ms;
+
+	if (c <= 0)
+		c = 1;
+	/* per period: w * c + (t + d) * cf <= budget * p, t = min(w, TAIL_MAX) */
+	w = (budget * p - d * cf) / (c + cf);
+	if (w > TAIL_MAX_MS)
+		w = (budget * p - (TAIL_MAX_MS + d) * cf) / c;
+	if (w < floor_ms) {
+		w = floor_ms;
+		t = fmin(w, TAIL_MAX_MS);
+		p = (w * c + (t + d) * cf) / budget;
+	}
+	if (w > WIN_MAX_MS) {
+		w = WIN_MAX_MS;
+		t = fmin(w, TAIL_MAX_MS);
+		p = (w * c + (t + d) * cf) / budget;
+	}
+	if (p < PERIOD_MIN_MS)
+		p = PERIOD_MIN_MS;
+	t = fmin(fmin(w, TAIL_MAX_MS), p - w > 0 ? p - w : 0);
+	b->win_ms = w;
+	b->tail_ms = t;
+	b->period_ms = p;
+}
+
+static void decide(struct mt_budget *b, uint64_t now)
+{
+	uint64_t a, f, run_ns = 0, runs = 0;
+	double w_s = (double)(now - b->ph_start) / 1e9, cpu, traps;
+
+	calls(b, &a, &f);
+	if (stats_fd >= 0 && !mt_heap_prog_stats(b->h, &run_ns, &runs) && runs)
+		b->prog_ns = (double)run_ns / (double)runs;
+	if (stats_fd >= 0)
+		close(stats_fd);
+	stats_fd = -1;
+	cpu = (double)(target_cpu_ns(b->o.pid) - b->cpu0);
+	b->rate_s = w_s;
+	b->alloc_per_s = (double)a / w_s;
+	b->free_per_s = (double)f / w_s;
+	traps = (double)a * alloc_hit_ns(b) + (double)f * free_hit_ns(b);
+	/* the traps ran on the target's CPU: never more than it used */
+	if (cpu > 0 && traps > cpu)
+		traps = cpu;
+	b->trap_ns += traps;
+	b->hits_alloc = a;
+	b->hits_free = f;
+	b->armed_ns += now - b->ph_start;
+	b->free_armed_ns += now - b->ph_start;
+	b->cpu_cores = cpu / (w_s * 1e9);
+	/* Untraced, the target would have used its CPU less the traps. */
+	b->ref_cores = fmax(1.0, (cpu - traps) / (w_s * 1e9));
+	b->full_cost_ns_per_s = traps / w_s;
+	b->free_cost_ns_per_s = (double)f * free_hit_ns(b) / w_s;
+	b->last_alloc = a;
+	b->last_free = f;
+	if (b->full_cost_ns_per_s <= b->o.max_overhead_pct / 100 * b->ref_cores * 1e9) {
+		b->mode = MT_BUDGET_EXACT;
+		b->ph = PH_EXACT;
+		return;
+	}
+	b->mode = MT_BUDGET_CYCLING;
+	plan(b, b->full_cost_ns_per_s, b->free_cost_ns_per_s);
+	/* The rate window was the first window: its tail begins. */
+	b->nwindows = 1;
+	arm(b, MT_ARM_FREE);
+	b->ph = PH_TAIL;
+	b->ph_start = b->disarm_start = mt_now_ns();
+	b->tail_started = false;
+	b->next_ns = b->ph_start;
+}
+
+/* Live objects per site now: one point of every site's survivor series. */
+static void snapshot(struct mt_budget *b)
+{
+	uint32_t n = mt_agg_nsites(b->a), i;
+	uint32_t *v;
+
+	if (b->nseries == MAX_WINDOWS) {
+		/* keep every other window: the series halves, its span stays */
+		for (i = 0; i < MAX_WINDOWS / 2; i++) {
+			free(b->series[i]);
+			b->series[i] = b->series[2 * i + 1];
+			b->series_n[i] = b->series_n[2 * i + 1];
+			if (2 * i + 1 != i)
+				b->series[2 * i + 1] = NULL;
+		}
+		for (i = MAX_WINDOWS / 2; i < MAX_WINDOWS; i++)
+			free(b->series[i]), b->series[i] = NULL;
+		b->nseries = MAX_WINDOWS / 2;
+	}
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return;   /* a missing point only weakens the trend */
+	for (i = 0; i < n; i++) {
+		const struct mt_site *s = mt_agg_site_get(b->a, i);
+
+		v[i] = s ? (uint32_t)(s->c.live_objects > UINT32_MAX ? UINT32_MAX : s->c.live_objects) : 0;
+	}
+	b->series[b->nseries] = v;
+	b->series_n[b->nseries++] = n;
+}
+
+/* Cost of the phase that just ended, from the calls it saw. */
+static void account(struct mt_budget *b, uint64_t now, bool alloc_side)
+{
+	uint64_t a, f;
+
+	calls(b, &a, &f);
+	b->trap_ns += (double)(a - b->last_alloc) * alloc_hit_ns(b) +
+		      (double)(f - b->last_free) * free_hit_ns(b);
+	b->hits_alloc += a - b->last_alloc;
+	b->hits_free += f - b->last_free;
+	if (alloc_side && now > b->ph_start) {
+		double c = ((double)(a - b->last_alloc) * alloc_hit_ns(b) +
+			    (double)(f - b->last_free) * free_hit_ns(b)) /
+			   ((double)(now - b->ph_start) / 1e9);
+
+		/* the next window follows what this one cost */
+		b->full_cost_ns_per_s = 0.5 * b->full_cost_ns_per_s + 0.5 * c;
+		plan(b, b->full_cost_ns_per_s, b->free_cost_ns_per_s);
+	} else if (now > b->ph_start) {
+		double c = (double)(f - b->last_free) * free_hit_ns(b) /
+			   ((double)(now - b->ph_start) / 1e9);
+
+		/* the free probe alone: the target runs (and frees) faster */
+		b->free_cost_ns_per_s = 0.5 * b->free_cost_ns_per_s + 0.5 * c;
+		plan(b, b->full_cost_ns_per_s, b->free_cost_ns_per_s);
+	}
+	if (alloc_side)
+		b->armed_ns += now - b->ph_start;
+	b->free_armed_ns += now - b->ph_start;
+	b->last_alloc = a;
+	b->last_free = f;
+}
+
+int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void *arg)
+{
+	if (!b || now < b->next_ns)
+		return 0;
+	switch (b->ph) {
+	case PH_RATE: {
+		uint64_t a, f;
+
+		calls(b, &a, &f);
+		if (now - b->ph_start < RATE_MS * MS &&
+		    (now - b->ph_start < RATE_MIN_MS * MS || a + f < RATE_HITS)) {
+			b->next_ns = now + 10 * MS;
+			return 0;
+		}
+		decide(b, now);
+		mt_budget_announce(b);
+		break;
+	}
+	case PH_WINDOW: {
+		uint64_t end = mt_now_ns();   /* the allocation side goes now */
+
+		arm(b, MT_ARM_FREE);
+		if (drain)
+			drain(arg);
+		account(b, end, true);
+		b->ph = PH_TAIL;
+		b->ph_start = b->disarm_start = mt_now_ns();
+		b->tail_started = false;
+		b->next_ns = b->ph_start;
+		break;
+	}
+	case PH_TAIL:
+		/* The tail counts from when the allocation probes are gone for
+		 * good (their grace period): before, a thread caught inside the
+		 * allocator ignores its frees. */
+		if (!b->tail_started) {
+			if (mt_heap_disarming(b->h)) {
+				b->next_ns = now + 2 * MS;
+				return 0;
+			}
+			double ms = (double)(now - b->disarm_start) / 1e6;
+
+			b->disarm_ms_sum += ms;
+			b->ndisarm++;
+			b->disarm_ms_max = fmax(b->disarm_ms_max, ms);
+			b->disarm_ms_min = fmin(b->disarm_ms_min, ms);
+			b->tail_started = true;
+			b->next_ns = now + (uint64_t)(b->tail_ms * MS);
+			return 0;
+		}
+		arm(b, 0);
+		if (drain)
+			drain(arg);
+		account(b, mt_now_ns(), false);
+		snapshot(b);
+		b->ph = PH_OFF;
+		b->ph_start = mt_now_ns();
+		b->next_ns = b->ph_start +
+			     (uint64_t)(fmax(0, b->period_ms - b->win_ms - b->tail_ms) * MS);
+		break;
+	case PH_OFF:
+		if (drain)
+			drain(arg);
+		calls(b, &b->last_alloc, &b->last_free);
+		b->ph_start = mt_now_ns();   /* the probes appear during the arm */
+		arm(b, MT_ARM_ALLOC | MT_ARM_FREE);
+		if (b->ph == PH_FAILED)
+			break;
+		b->nwindows++;
+		b->ph = PH_WINDOW;
+		b->next_ns = b->ph_start + (uint64_t)(b->win_ms * MS);
+		break;
+	default:
+		b->next_ns = UINT64_MAX;
+		break;
+	}
+	return b->arm_err;
+}
+
+int mt_budget_timeout_ms(const struct mt_budget *b, uint64_t now, int max_ms)
+{
+	uint64_t d;
+
+	if (!b || b->next_ns == UINT64_MAX || b->ph == PH_EXACT || b->ph == PH_FAILED)
+		return max_ms;
+	if (b->next_ns <= now)
+		return 0;
+	d = (b->next_ns - now + MS - 1) / MS;
+	return d < (uint64_t)max_ms ? (int)d : max_ms;
+}
+
+enum mt_budget_mode mt_budget_mode(const struct mt_budget *b)
+{
+	return b ? b->mode : MT_BUDGET_OFF;
+}
+
+void mt_budget_announce(const struct mt_budget *b)
+{
+	double pct = b->full_cost_ns_per_s / (b->ref_cores * 1e9) * 100;
+
+	if (b->mode == MT_BUDGET_EXACT)
+		mt_info("budget: %.0f allocator calls/s would cost ~%.2f%% (budget %g%%): tracing every call",
+			b->alloc_per_s + b->free_per_s, pct, b->o.max_overhead_pct);
+	else if (b->mode == MT_BUDGET_CYCLING)
+		mt_info("budget: %.0f allocator calls/s would cost ~%.0f%% (budget %g%%): allocator probes "
+			"armed %.0f ms every %.0f ms (%.1f%% of the time), counts are estimates; "
+			"--max-overhead off traces every call",
+			b->alloc_per_s + b->free_per_s, pct, b->o.max_overhead_pct, b->win_ms,
+			b->period_ms, b->win_ms / b->period_ms * 100);
+}
+
+void mt_budget_stop(struct mt_budget *b, uint64_t now)
+{
+	if (!b || b->end_ns)
+		return;
+	if (b->ph == PH_RATE)
+		decide(b, now);
+	else if (b->ph == PH_WINDOW)
+		account(b, now, true);
+	else if (b->ph == PH_TAIL)
+		account(b, now, false);
+	else if (b->ph == PH_EXACT)
+		account(b, now, true);
+	b->end_ns = now;
+}
+
+/* One-sided Mann-Kendall z (ties counted as no change; continuity
+ * corrected), 0 for fewer than 3 points. */
+double mt_budget_mk_z(const double *y, unsigned n)
+{
+	double s = 0, var;
+	unsigned i, j;
+
+	if (n < 3)
+		return 0;
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			s += (y[j] > y[i]) - (y[j] < y[i]);
+	var = (double)n * (n - 1) * (2.0 * n + 5) / 18;
+	if (s > 0)
+		return (s - 1) / sqrt(var);
+	if (s < 0)
+		return (s + 1) / sqrt(var);
+	return 0;
+}
+
+static void judge(struct mt_budget *b)
+{
+	uint32_t n = mt_agg_nsites(b->a), site;
+	unsigned k, from = b->nseries / 4, m;
+	double *y;
+
+	free(b->verdicts);
+	b->nverdicts = 0;
+	b->verdicts = calloc(n ? n : 1, sizeof(*b->verdicts));
+	y = calloc(b->nseries ? b->nseries : 1, sizeof(*y));
+	if (!b->verdicts || !y) {
+		free(y);
+		return;
+	}
+	b->nverdicts = n;
+	for (site = 0; site < n; site++) {
+		struct site_verdict *v = &b->verdicts[site];
+
+		for (m = 0, k = from; k < b->nseries; k++)
+			y[m++] = site < b->series_n[k] ? b->series[k][site] : 0;
+		v->windows = m;
+		if (m < MIN_JUDGED)
+			continue;
+		v->z = mt_budget_mk_z(y, m);
+		/* growing: a significant rise that also ends above where it began */
+		v->cls = v->z >= MK_Z_GROWING && y[m - 1] > y[0] ? 1 : 2;
+	}
+	free(y);
+}
+
+static bool keep_leak(void *arg, uint32_t site)
+{
+	struct mt_budget *b = arg;
+
+	/* The per-second trend (the filter this one replaces) samples a live
+	 * table that only moves in windows: the survivors across windows
+	 * judge instead. */
+	/* Unknown (too few windows) is no leak either: a window's survivor may
+	 * just be an object whose free fell between windows. */
+	return site < b->nverdicts && b->verdicts[site].cls == 1;
+}
+
+void mt_budget_prepare(struct mt_budget *b, struct mt_report_opts *o)
+{
+	if (!b || b->mode != MT_BUDGET_CYCLING || o->launch)
+		return;
+	judge(b);
+	o->keep_leak = keep_leak;
+	o->keep_leak_arg = b;
+}
+
+static double traced_fraction(const struct mt_budget *b)
+{
+	uint64_t end = b->end_ns ? b->end_ns : mt_now_ns();
+
+	if (b->mode != MT_BUDGET_CYCLING || end <= b->start_ns)
+		return 1.0;
+	return fmin(1.0, (double)b->armed_ns / (double)(end - b->start_ns));
+}
+
+static double duration_s(const struct mt_budget *b)
+{
+	uint64_t end = b->end_ns ? b->end_ns : mt_now_ns();
+
+	return end > b->start_ns ? (double)(end - b->start_ns) / 1e9 : 0;
+}
+
+static double est_cost_pct(const struct mt_budget *b)
+{
+	double d = duration_s(b);
+
+	return d > 0 ? b->trap_ns / (d * 1e9 * b->ref_cores) * 100 : 0;
+}
+
+static double confidence(double z)
+{
+	return 0.5 * erfc(-z / sqrt(2.0));   /* one-sided: 1 - p */
+}
+
+static const char *verdict_name(int cls)
+{
+	return cls == 1 ? "growing" : cls == 2 ? "stable" : "unknown";
+}
+
+static int write_json(struct mt_json *j, void *arg)
+{
+	struct mt_budget *b = arg;
+	double f = traced_fraction(b);
+
+	mt_json_obj_begin(j);
+	mt_json_key_str(j, "mode", mode_names[b->mode]);
+	mt_json_key_double(j, "max_overhead_pct", b->o.max_overhead_pct);
+	mt_json_key(j, "probe_hit_ns");
+	mt_json_obj_begin(j);
+	mt_json_key_double(j, "entry", b->cal.entry_ns);
+	mt_json_key_double(j, "return", b->cal.ret_ns);
+	mt_json_key_double(j, "program", b->prog_ns);
+	mt_json_key_double(j, "self_test_ms", b->cal.took_ms);
+	mt_json_obj_end(j);
+	mt_json_key(j, "rate");
+	mt_json_obj_begin(j);
+	mt_json_key_double(j, "window_s", b->rate_s);
+	mt_json_key_double(j, "alloc_calls_per_s", b->alloc_per_s);
+	mt_json_key_double(j, "free_calls_per_s", b->free_per_s);
+	mt_json_key_double(j, "target_cpu_cores", b->cpu_cores);
+	mt_json_key_double(j, "reference_cores", b->ref_cores);
+	mt_json_key_double(j, "full_trace_cost_pct",
+			   b->full_cost_ns_per_s / (b->ref_cores * 1e9) * 100);
+	mt_json_obj_end(j);
+	mt_json_key_double(j, "duty_cycle", f);
+	mt_json_key_double(j, "traced_fraction", f);
+	mt_json_key(j, "estimated");
+	mt_json_bool(j, b->mode == MT_BUDGET_CYCLING);
+	mt_json_key_u64(j, "windows", b->nwindows);
+	mt_json_key_double(j, "window_ms", b->win_ms);
+	mt_json_key_double(j, "tail_ms", b->tail_ms);
+	mt_json_key_double(j, "period_ms", b->period_ms);
+	mt_json_key_u64(j, "alloc_hits", b->hits_alloc);
+	mt_json_key_u64(j, "free_hits", b->hits_free);
+	mt_json_key_double(j, "estimated_cost_pct", est_cost_pct(b));
+	mt_json_key_double(j, "estimated_alloc_calls",
+			   f > 0 ? (double)b->hits_alloc / f : 0);
+	mt_json_key(j, "arm_ms");
+	mt_json_obj_begin(j);
+	mt_json_key_u64(j, "count", b->narm);
+	mt_json_key_double(j, "mean", b->narm ? b->arm_ms_sum / b->narm : 0);
+	mt_json_key_double(j, "min", b->narm ? b->arm_ms_min : 0);
+	mt_json_key_double(j, "max", b->arm_ms_max);
+	mt_json_key_double(j, "self_test", b->cal.arm_ms);
+	mt_json_obj_end(j);
+	mt_json_key(j, "disarm_ms");
+	mt_json_obj_begin(j);
+	mt_json_key_u64(j, "count", b->ndisarm);
+	mt_json_key_double(j, "mean", b->ndisarm ? b->disarm_ms_sum / b->ndisarm : 0);
+	mt_json_key_double(j, "min", b->ndisarm ? b->disarm_ms_min : 0);
+	mt_json_key_double(j, "max", b->disarm_ms_max);
+	mt_json_key_double(j, "self_test", b->cal.disarm_ms);
+	mt_json_obj_end(j);
+	mt_json_key_u64(j, "trend_windows", b->nseries);
+	mt_json_obj_end(j);
+	return 0;
+}
+
+static int write_text(FILE *f, const struct mt_report *r, bool final, void *arg)
+{
+	struct mt_budget *b = arg;
+	double fr = traced_fraction(b);
+
+	(void)r;
+	if (!final)
+		return 0;
+	fprintf(f, "\nbudget: %s, max overhead %g%%\n", mode_names[b->mode], b->o.max_overhead_pct);
+	fprintf(f, "  probe hit: %.0f ns entry + %.0f ns return + %.0f ns program (self-test %.1f ms)\n",
+		b->cal.entry_ns, b->cal.ret_ns, b->prog_ns, b->cal.took_ms);
+	fprintf(f, "  rate: %.0f alloc + %.0f free calls/s, target %.2f cores; full trace ~%.1f%%\n",
+		b->alloc_per_s, b->free_per_s, b->cpu_cores,
+		b->full_cost_ns_per_s / (b->ref_cores * 1e9) * 100);
+	if (b->mode == MT_BUDGET_CYCLING) {
+		fprintf(f, "  duty cycle %.4f: %u windows of %.1f ms (+%.1f ms free tail) every %.0f ms\n",
+			fr, b->nwindows, b->win_ms, b->tail_ms, b->period_ms);
+		fprintf(f, "  ESTIMATES: counts above are from %.2f%% of the time (x%.1f for totals);"
+			" leaks need a rise across %d+ windows\n", fr * 100, fr > 0 ? 1 / fr : 0,
+			MIN_JUDGED);
+		fprintf(f, "  arm %.2f ms (min %.2f, max %.2f), disarm %.2f ms (min %.2f, max %.2f)\n",
+			b->narm ? b->arm_ms_sum / b->narm : 0, b->narm ? b->arm_ms_min : 0,
+			b->arm_ms_max, b->ndisarm ? b->disarm_ms_sum / b->ndisarm : 0,
+			b->ndisarm ? b->disarm_ms_min : 0, b->disarm_ms_max);
+	}
+	fprintf(f, "  hits taken: %llu alloc, %llu free; estimated cost %.2f%%\n",
+		(unsigned long long)b->hits_alloc, (unsigned long long)b->hits_free, est_cost_pct(b));
+	return 0;
+}
+
+/* Per site and leak: the survivor verdict, and what the count stands for. */
+static void site_json(struct mt_json *j, uint32_t site, bool leak, void *arg)
+{
+	struct mt_budget *b = arg;
+	const struct mt_site *s = site == MT_SITE_NONE ? NULL : mt_agg_site_get(b->a, site);
+	double f = traced_fraction(b);
+
+	mt_json_key(j, "budget");
+	mt_json_obj_begin(j);
+	mt_json_key(j, "estimated");
+	mt_json_bool(j, true);
+	mt_json_key_double(j, "traced_fraction", f);
+	if (s)
+		mt_json_key_double(j, "estimated_allocs", f > 0 ? (double)s->c.allocs / f : 0);
+	if (site < b->nverdicts) {
+		const struct site_verdict *v = &b->verdicts[site];
+
+		mt_json_key_str(j, "survivors", verdict_name(v->cls));
+		mt_json_key_u64(j, "windows", v->windows);
+		mt_json_key_double(j, "mk_z", v->z);
+		mt_json_key_double(j, "confidence", v->cls ? confidence(v->z) : 0);
+	}
+	(void)leak;
+	mt_json_obj_end(j);
+}
+
+int mt_budget_add(struct mt_budget *b, struct mt_report *r)
+{
+	int err;
+
+	if (!b)
+		return 0;
+	err = mt_report_add_extra(r, "budget", write_json, write_text, b);
+	if (!err && b->mode == MT_BUDGET_CYCLING)
+		err = mt_report_add_site_extra(r, site_json, b);
+	return err;
+}

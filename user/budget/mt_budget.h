@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The overhead budget (--max-overhead PCT, attach mode): memtrace keeps
+ * the time the target spends in allocator probes under PCT% of its CPU
+ * (at least PCT% of one core: an idle target may spend that much).
+ *
+ *   1. calibrate: the cost of one probe hit here (mt_budget_cal.h);
+ *   2. rate window: every probe armed for RATE_MS (the first traced window,
+ *      kept): allocator calls per second and the target's CPU
+ *      (schedstat of every thread) give the projected cost of a full
+ *      trace;
+ *   3. when it fits: exact, nothing changes. Otherwise duty cycling: the
+ *      allocation probes are armed for a window, the free probe for a tail
+ *      after it (objects that die within the tail are matched), then
+ *      nothing until the next period. Window and period follow the cost
+ *      measured in the previous window; the kernel-side view runs on.
+ *
+ * No false leaks from windows: an object allocated in a window whose free
+ * fell outside every tail stays in the live table until a later window's
+ * allocation reuses its address (the aggregator's stale_replaced). A
+ * site's live objects sampled after each tail form a series; only a
+ * significant rise (Mann-Kendall, one-sided) makes its age-based leak
+ * candidates leaks, with the confidence 1 - p stated. Counts are from the
+ * traced fraction of time: estimates, labelled with that fraction.
+ */
+#ifndef MT_BUDGET_H
+#define MT_BUDGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct mt_agg;
+struct mt_heap;
+struct mt_report;
+struct mt_report_opts;
+struct mt_alloc_lib;
+struct mt_budget;
+
+enum mt_budget_mode {
+	MT_BUDGET_OFF,       /* --max-overhead off (or launch mode): exact, not measured */
+	MT_BUDGET_MEASURING, /* in the rate window */
+	MT_BUDGET_EXACT,     /* the rate fits: every probe stays armed */
+	MT_BUDGET_CYCLING,   /* duty cycling */
+};
+
+struct mt_budget_opts {
+	pid_t pid;
+	double max_overhead_pct;   /* > 0 */
+};
+
+/* Calibrates (prints one line and returns NULL with errno on failure). h
+ * must be attached with every probe armed; lib and a must outlive b. */
+struct mt_budget *mt_budget_new(const struct mt_budget_opts *o, struct mt_heap *h,
+				const struct mt_alloc_lib *lib, struct mt_agg *a);
+void mt_budget_free(struct mt_budget *b);          /* accepts NULL */
+
+/* The rate window starts now (tracing was just enabled). */
+void mt_budget_start(struct mt_budget *b, uint64_t now_ns);
+
+/* Drive the cycle; call after the events so far were consumed. drain
+ * consumes the events (before a window's snapshot). 0 or -errno (arm
+ * failed: the probes are then off and the report says so). */
+int mt_budget_tick(struct mt_budget *b, uint64_t now_ns, int (*drain)(void *), void *arg);
+/* Milliseconds until the next tick is due (for poll), at most max_ms. */
+int mt_budget_timeout_ms(const struct mt_budget *b, uint64_t now_ns, int max_ms);
+enum mt_budget_mode mt_budget_mode(const struct mt_budget *b);
+
+/* Once decided, the one line for the user (mt_info). */
+void mt_budget_announce(const struct mt_budget *b);
+
+/* End of tracing: closes the open window at now_ns. */
+void mt_budget_stop(struct mt_budget *b, uint64_t now_ns);
+
+/* Before mt_report_build of the final report, after the trend analysis set
+ * its filter: when cycling, a leak must also rise across windows. */
+void mt_budget_prepare(struct mt_budget *b, struct mt_report_opts *o);
+/* After it: the "budget" section (JSON and text). */
+int mt_budget_add(struct mt_budget *b, struct mt_report *r);
+
+/* Statistics, exposed for unit tests: one-sided Mann-Kendall z of y[n]. */
+double mt_budget_mk_z(const double *y, unsigned n);
+
+#endif /* MT_BUDGET_H */
