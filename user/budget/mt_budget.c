@@ -47,6 +47,7 @@ struct site_verdict {
 	int cls;             /* 0 unknown, 1 growing, 2 stable */
 	unsigned windows;
 	double z;
+	uint64_t grew, replaced;  /* over the judged windows */
 };
 
 struct mt_budget {
@@ -59,6 +60,7 @@ struct mt_budget {
 	enum phase ph;
 	uint64_t start_ns, end_ns, ph_start, next_ns, cpu0, disarm_start;
 	bool tail_started;
+	uint64_t tail_start, tail_cpu0;
 	/* rate window */
 	double rate_s, alloc_per_s, free_per_s, cpu_cores, ref_cores, prog_ns;
 	double full_cost_ns_per_s;   /* trap time per second of a full trace */
@@ -75,7 +77,15 @@ struct mt_budget {
 	int arm_err;
 	/* survivors: live objects per site after each tail */
 	uint32_t *series[MAX_WINDOWS];
+	uint32_t *replaced_at[MAX_WINDOWS];   /* replaced[] at the same moments */
 	uint32_t series_n[MAX_WINDOWS];
+	/* Per site: objects whose address a later allocation reused while they
+	 * were live (stale_replaced): proof they were freed unseen. A leaked
+	 * object is never replaced, as its address is never free. */
+	uint32_t *replaced;
+	uint32_t nreplaced;
+	uint64_t rel_ts, rel_addr;            /* the last release the observer saw */
+	uint32_t rel_site;
 	unsigned nseries;
 	struct site_verdict *verdicts;
 	uint32_t nverdicts;
@@ -140,6 +150,43 @@ static double free_hit_ns(const struct mt_budget *b)
 	return b->prog_ns + b->cal.entry_ns;
 }
 
+/* A stale replacement is reported as a release at the very timestamp of
+ * the allocation that replaces it (mt_agg.h); a real free and a later
+ * allocation never share one. */
+static void on_release(void *arg, uint64_t ts, uint32_t tid, uint32_t site, uint64_t addr,
+		       uint64_t size, uint64_t alloc_ts)
+{
+	struct mt_budget *b = arg;
+
+	(void)tid, (void)size, (void)alloc_ts;
+	b->rel_ts = ts;
+	b->rel_addr = addr;
+	b->rel_site = site;
+}
+
+static void on_alloc(void *arg, uint64_t ts, uint32_t tid, uint32_t site, uint64_t addr,
+		     uint64_t size)
+{
+	struct mt_budget *b = arg;
+	uint32_t s = b->rel_site;
+
+	(void)tid, (void)site, (void)size;
+	if (ts != b->rel_ts || addr != b->rel_addr || s == MT_SITE_NONE)
+		return;
+	b->rel_ts = 0;
+	if (s >= b->nreplaced) {
+		uint32_t n = s + 1024;
+		uint32_t *r = realloc(b->replaced, n * sizeof(*r));
+
+		if (!r)
+			return;   /* uncounted */
+		memset(r + b->nreplaced, 0, (n - b->nreplaced) * sizeof(*r));
+		b->replaced = r;
+		b->nreplaced = n;
+	}
+	b->replaced[s]++;
+}
+
 struct mt_budget *mt_budget_new(const struct mt_budget_opts *o, struct mt_heap *h,
 				const struct mt_alloc_lib *lib, struct mt_agg *a)
 {
@@ -160,7 +207,10 @@ struct mt_budget *mt_budget_new(const struct mt_budget_opts *o, struct mt_heap *
 	b->a = a;
 	b->mode = MT_BUDGET_MEASURING;
 	b->arm_ms_min = b->disarm_ms_min = 1e12;
-	err = mt_budget_calibrate(&b->cal);
+	b->rel_site = MT_SITE_NONE;
+	err = mt_agg_add_observer(a, &(struct mt_agg_observer){ .on_alloc = on_alloc,
+								.on_release = on_release, .arg = b });
+	err = err ?: mt_budget_calibrate(&b->cal);
 	if (err) {
 		free(b);
 		errno = -err;
@@ -178,7 +228,8 @@ void mt_budget_free(struct mt_budget *b)
 	if (!b)
 		return;
 	for (i = 0; i < b->nseries; i++)
-		free(b->series[i]);
+		free(b->series[i]), free(b->replaced_at[i]);
+	free(b->replaced);
 	free(b->verdicts);
 	free(b);
 }
@@ -313,30 +364,37 @@ static void decide(struct mt_budget *b, uint64_t now)
 static void snapshot(struct mt_budget *b)
 {
 	uint32_t n = mt_agg_nsites(b->a), i;
-	uint32_t *v;
+	uint32_t *v, *r;
 
 	if (b->nseries == MAX_WINDOWS) {
 		/* keep every other window: the series halves, its span stays */
-		for (i = 0; i < MAX_WINDOWS / 2; i++) {
-			free(b->series[i]);
-			b->series[i] = b->series[2 * i + 1];
-			b->series_n[i] = b->series_n[2 * i + 1];
-			if (2 * i + 1 != i)
-				b->series[2 * i + 1] = NULL;
+		for (i = 0; i < MAX_WINDOWS; i++) {
+			if (i % 2 == 0) {
+				free(b->series[i]);
+				free(b->replaced_at[i]);
+				continue;
+			}
+			b->series[i / 2] = b->series[i];
+			b->replaced_at[i / 2] = b->replaced_at[i];
+			b->series_n[i / 2] = b->series_n[i];
 		}
-		for (i = MAX_WINDOWS / 2; i < MAX_WINDOWS; i++)
-			free(b->series[i]), b->series[i] = NULL;
 		b->nseries = MAX_WINDOWS / 2;
 	}
 	v = calloc(n ? n : 1, sizeof(*v));
-	if (!v)
+	r = calloc(n ? n : 1, sizeof(*r));
+	if (!v || !r) {
+		free(v);
+		free(r);
 		return;   /* a missing point only weakens the trend */
+	}
 	for (i = 0; i < n; i++) {
 		const struct mt_site *s = mt_agg_site_get(b->a, i);
 
 		v[i] = s ? (uint32_t)(s->c.live_objects > UINT32_MAX ? UINT32_MAX : s->c.live_objects) : 0;
+		r[i] = i < b->nreplaced ? b->replaced[i] : 0;
 	}
 	b->series[b->nseries] = v;
+	b->replaced_at[b->nseries] = r;
 	b->series_n[b->nseries++] = n;
 }
 
@@ -420,7 +478,19 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 			b->disarm_ms_max = fmax(b->disarm_ms_max, ms);
 			b->disarm_ms_min = fmin(b->disarm_ms_min, ms);
 			b->tail_started = true;
+			b->tail_start = now;
+			b->tail_cpu0 = target_cpu_ns(b->o.pid);
 			b->next_ns = now + (uint64_t)(b->tail_ms * MS);
+			return 0;
+		}
+		/* The tail is the target's time, not the clock's: on a busy
+		 * machine its threads may not run in tail_ms, and a block they
+		 * would have freed then becomes a stale survivor. Wait until it
+		 * used its usual CPU share of the tail, at most 4 tails. */
+		if (now - b->tail_start < (uint64_t)(4 * b->tail_ms * MS) &&
+		    (double)(target_cpu_ns(b->o.pid) - b->tail_cpu0) <
+			    b->tail_ms * MS * fmin(b->cpu_cores, 2.0) * 0.9) {
+			b->next_ns = now + 2 * MS;
 			return 0;
 		}
 		arm(b, 0);
@@ -543,8 +613,13 @@ static void judge(struct mt_budget *b)
 		if (m < MIN_JUDGED)
 			continue;
 		v->z = mt_budget_mk_z(y, m);
-		/* growing: a significant rise that also ends above where it began */
-		v->cls = v->z >= MK_Z_GROWING && y[m - 1] > y[0] ? 1 : 2;
+		v->grew = y[m - 1] > y[0] ? (uint64_t)(y[m - 1] - y[0]) : 0;
+		v->replaced = site < b->nreplaced ? b->replaced[site] : 0;
+		/* growing: a significant rise, larger than the site's objects
+		 * proven freed unseen in the whole run (a churn site's stale
+		 * survivors get replaced as its addresses come back; a leak's
+		 * never do) */
+		v->cls = v->z >= MK_Z_GROWING && v->grew > v->replaced ? 1 : 2;
 	}
 	free(y);
 }
@@ -712,6 +787,8 @@ static void site_json(struct mt_json *j, uint32_t site, bool leak, void *arg)
 		mt_json_key_str(j, "survivors", verdict_name(v->cls));
 		mt_json_key_u64(j, "windows", v->windows);
 		mt_json_key_double(j, "mk_z", v->z);
+		mt_json_key_u64(j, "grew", v->grew);
+		mt_json_key_u64(j, "replaced", v->replaced);
 		mt_json_key_double(j, "confidence", v->cls ? confidence(v->z) : 0);
 	}
 	(void)leak;

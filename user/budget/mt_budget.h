@@ -19,8 +19,10 @@
  * fell outside every tail stays in the live table until a later window's
  * allocation reuses its address (the aggregator's stale_replaced). A
  * site's live objects sampled after each tail form a series; only a
- * significant rise (Mann-Kendall, one-sided) makes its age-based leak
- * candidates leaks, with the confidence 1 - p stated. Counts are from the
+ * significant rise (Mann-Kendall, one-sided) larger than the site's
+ * objects replaced meanwhile (a leaked object's address is never reused)
+ * makes its age-based leak candidates leaks, with the confidence 1 - p
+ * stated. Counts are from the
  * traced fraction of time: estimates, labelled with that fraction.
  */
 #ifndef MT_BUDGET_H

@@ -696,17 +696,19 @@ int mt_heap_arm(struct mt_heap *h, unsigned want)
 	/* the thread reset of a finished window must not hit the next one */
 	if ((want & MT_ARM_ALLOC) && !(h->armed & MT_ARM_ALLOC))
 		reap_wait(h, 0);
-	if ((want & MT_ARM_ALLOC) && !(h->armed & MT_ARM_ALLOC)) {
-		for (obj = 0; obj < h->lib->nobjs && !err; obj++)
-			err = arm_alloc_obj(h, obj);
-		if (!err)
-			h->armed |= MT_ARM_ALLOC;
-	}
-	if (!err && (want & MT_ARM_FREE) && !(h->armed & MT_ARM_FREE)) {
+	if ((want & MT_ARM_FREE) && !(h->armed & MT_ARM_FREE)) {
 		for (obj = 0; obj < h->lib->nobjs && !err; obj++)
 			err = arm_free_obj(h, obj);
 		if (!err)
 			h->armed |= MT_ARM_FREE;
+	}
+	/* The free side first: an allocation seen before its free probe
+	 * exists could die unseen and stay as a stale survivor. */
+	if (!err && (want & MT_ARM_ALLOC) && !(h->armed & MT_ARM_ALLOC)) {
+		for (obj = 0; obj < h->lib->nobjs && !err; obj++)
+			err = arm_alloc_obj(h, obj);
+		if (!err)
+			h->armed |= MT_ARM_ALLOC;
 	}
 	if (!(want & MT_ARM_ALLOC) && (h->armed & MT_ARM_ALLOC)) {
 		reap_start(h, 0, h->alinks, &h->nalinks);
