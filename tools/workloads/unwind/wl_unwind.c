@@ -9,14 +9,16 @@
  *   12347  main -> x1 -> wl_lib_walk (library) -> .. -> cb1 -> cb2 -> malloc
  *   12348  thread: start_thread -> t_main -> t1 -> t2 -> malloc
  *   12349  main -> rec x 40 -> malloc                  (depth limits)
- * Usage: wl_unwind [loops]   (loops: repeat the paths, for benchmarks)
- *        wl_unwind --bench N (N malloc+free pairs through the c1..c5 chain)
+ * Usage: wl_unwind [loops]   (loops: repeat the paths)
+ *        wl_unwind --bench [--wait] N   (N malloc+free pairs through the
+ *        c1..c5 chain, for make bench; --wait: tools/bench/bench_wl.h)
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../bench/bench_wl.h"
 #include "wl_unwind_lib.h"
 
 #define NI __attribute__((noinline))
@@ -80,9 +82,23 @@ int main(int argc, char **argv)
 	pthread_t th;
 
 	if (argc > 2 && !strcmp(argv[1], "--bench")) {
+		int wait = argc > 3 && !strcmp(argv[2], "--wait");
+		long n = atol(argv[argc - 1]);
+		double t0, t1;
+
 		do_free = 1;
-		for (i = atol(argv[2]); i > 0; i--)
+		bench_block_signals();
+		if (wait) {
+			bench_say("ready pid=%d\n", (int)getpid());
+			bench_wait_signal(SIGUSR1, 0);
+		}
+		t0 = bench_now();
+		for (i = n; i > 0; i--)
 			c1(64);
+		t1 = bench_now();
+		bench_say("pairs=%ld ns_per_pair=%.2f\n", n, (t1 - t0) * 1e9 / (double)(n ? n : 1));
+		if (wait)
+			bench_wait_signal(SIGTERM, SIGINT, 0);
 		return 0;
 	}
 	if (argc > 1)
