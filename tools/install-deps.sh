@@ -56,6 +56,7 @@ pkgs=(
 	python3
 	libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
 	bpftrace linux-perf util-linux binutils
+	g++ gdb gawk sqlite3
 )
 backports=(libbpf-dev bpftool)
 
