@@ -120,7 +120,7 @@ $(BUILD)/tools/libwl_unwind.so: $(UW_DIR)/wl_unwind_lib.c
 
 $(BUILD)/tools/wl_unwind: $(UW_DIR)/wl_unwind.c $(BUILD)/tools/libwl_unwind.so
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(UW_CFLAGS) -fomit-frame-pointer -pthread $< -L$(@D) -lwl_unwind -Wl,-rpath,'$$ORIGIN' -o $@
+	$(Q)$(CC) $(UW_CFLAGS) -fomit-frame-pointer -DWL_NO_FP -pthread $< -L$(@D) -lwl_unwind -Wl,-rpath,'$$ORIGIN' -o $@
 
 $(BUILD)/tools/wl_unwind_fp: $(UW_DIR)/wl_unwind.c $(BUILD)/tools/libwl_unwind.so
 	$(call msg,CC,$@)

@@ -247,12 +247,12 @@ static long uw_step(__u32 i, void *arg)
 
 		if (!r)
 			return uw_stop(c, MT_END_NO_CFI);
-		switch (r->kind) {
+		switch (MT_UW_KIND(r->kind)) {
 		case MT_UW_CFA_RSP:
-			cfa = c->sp + r->cfa_off;
+			cfa = c->sp + ((__u64)r->cfa_off << (r->kind & MT_UW_SCALED ? 3 : 0));
 			break;
 		case MT_UW_CFA_RBP:
-			cfa = c->bp + r->cfa_off;
+			cfa = c->bp + ((__u64)r->cfa_off << (r->kind & MT_UW_SCALED ? 3 : 0));
 			break;
 		case MT_UW_CFA_DEREF_RBP:
 			if (uw_read(&cfa, c->bp + (__s16)r->cfa_off))

@@ -32,10 +32,15 @@ enum mt_uw_kind {
 
 struct mt_uw_row {
 	__u32 pc;        /* module address (ELF vaddr) where the rule starts */
-	__u16 cfa_off;
+	__u16 cfa_off;   /* bytes, or 8-byte units with MT_UW_SCALED */
 	__s8 rbp_off;    /* caller's rbp at CFA + 8 * rbp_off; 0: unchanged */
-	__u8 kind;       /* enum mt_uw_kind */
+	__u8 kind;       /* enum mt_uw_kind, | MT_UW_SCALED */
 };
+
+/* cfa_off counts 8-byte units: frames of 64 KiB .. 512 KiB (python3 has
+ * a few functions with 64 KiB of locals). */
+#define MT_UW_SCALED 0x80
+#define MT_UW_KIND(k) ((k) & 0x7f)
 
 /* How a mapping is walked. */
 enum mt_uw_map_kind {

@@ -135,10 +135,14 @@ static void classify(const struct builder *b, Dwarf_Frame *f, uint64_t pc, struc
 	if (dwarf_frame_cfa(f, &ops, &nops) < 0 || nops == 0)
 		return;
 	if (nops == 1 && breg(&ops[0], &reg, &off) && (reg == REG_RSP || reg == REG_RBP)) {
-		if (off < 0 || off > UINT16_MAX)
+		if (off < 0 || (off > UINT16_MAX && (off % 8 || off / 8 > UINT16_MAX)))
 			return;
 		r->kind = reg == REG_RSP ? MT_UW_CFA_RSP : MT_UW_CFA_RBP;
 		r->cfa_off = (uint16_t)off;
+		if (off > UINT16_MAX) {
+			r->kind |= MT_UW_SCALED;
+			r->cfa_off = (uint16_t)(off / 8);
+		}
 	} else if (nops == 2 && breg(&ops[0], &reg, &off) && reg == REG_RBP &&
 		   ops[1].atom == DW_OP_deref && off >= INT16_MIN && off <= INT16_MAX) {
 		r->kind = MT_UW_CFA_DEREF_RBP;

@@ -9,6 +9,9 @@
  *   12347  main -> x1 -> wl_lib_walk (library) -> .. -> cb1 -> cb2 -> malloc
  *   12348  thread: start_thread -> t_main -> t1 -> t2 -> malloc
  *   12349  main -> rec x 40 -> malloc                  (depth limits)
+ *   12350  main -> g1 (rbp -> a fake frame) -> g2 -> malloc: rbp holds
+ *          data, as in code without frame pointers; a frame-pointer walk
+ *          would read 0x44b585683044b58 as the next return address
  * Usage: wl_unwind [loops]   (loops: repeat the paths)
  *        wl_unwind --bench [--wait] N   (N malloc+free pairs through the
  *        c1..c5 chain, for make bench; --wait: tools/bench/bench_wl.h)
@@ -67,6 +70,21 @@ NI void t2(size_t n) { hold(malloc(n)); KEEP(); }
 NI void t1(size_t n) { t2(n); KEEP(); }
 NI static void *t_main(void *arg) { t1((size_t)arg); KEEP(); return NULL; }
 
+NI void g2(size_t n) { hold(malloc(n)); KEEP(); }
+#ifdef WL_NO_FP   /* gcc keeps rbp to itself in a frame-pointer build */
+NI void g1(size_t n)
+{
+	unsigned long long fake[2] = { 0, 0x44b585683044b58ull };
+	register unsigned long long *bp __asm__("rbp") = fake;
+
+	__asm__ volatile("" : "+r"(bp) : : "memory");
+	g2(n);
+	__asm__ volatile("" : : "r"(bp) : "memory");
+}
+#else
+NI void g1(size_t n) { g2(n); KEEP(); }
+#endif
+
 NI void rec(size_t n, int d)
 {
 	if (d > 0)
@@ -110,6 +128,7 @@ int main(int argc, char **argv)
 		if (pthread_create(&th, NULL, t_main, (void *)12348ul) || pthread_join(th, NULL))
 			return 1;
 		rec(12349, 40);
+		g1(12350);
 	}
 	printf("done %u\n", nkeep);
 	return 0;
