@@ -74,34 +74,6 @@ struct uw_ctx {
 	__u32 exact;           /* pc is where execution stands, not a return address */
 };
 
-/* Binary searches run as bpf_loop callbacks: a bounded loop with a data-
- * dependent branch per step is verified once per path (2^steps), a
- * callback once. */
-struct uw_search {
-	struct mt_uw_maps *maps;
-	const struct mt_uw_map *m;
-	__u64 key;
-	__u32 lo, hi;
-};
-
-/* lo ends as the first mapping with end > key */
-static long uw_map_step(__u32 i, void *arg)
-{
-	struct uw_search *s = arg;
-	__u32 mid;
-
-	if (s->lo >= s->hi)
-		return 1;
-	mid = (s->lo + s->hi) / 2;
-	if (mid >= MT_UW_MAX_MAPS)
-		return 1;
-	if (s->maps->m[mid].end <= s->key)
-		s->lo = mid + 1;
-	else
-		s->hi = mid;
-	return 0;
-}
-
 #define MT_VM_EXEC 0x4
 
 struct uw_vma {
@@ -155,56 +127,63 @@ static long uw_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void
  * to re-read the mappings). False when pc is in no executable mapping. */
 static __always_inline bool uw_find_map(struct mt_uw_maps *maps, __u64 pc, struct mt_uw_map *out)
 {
-	struct uw_search s = { .maps = maps, .key = pc, .hi = maps->n };
 	struct uw_vma v = { .out = out };
-	__u32 lo;
+	__u32 lo = 0, hi = maps->n, i, mid, gt;
 
-	if (s.hi > MT_UW_MAX_MAPS)
-		s.hi = MT_UW_MAX_MAPS;
-	bpf_loop(MT_UW_MAP_SHIFT + 1, uw_map_step, &s, 0);
-	lo = s.lo;
-	if (lo < maps->n && lo < MT_UW_MAX_MAPS && pc >= maps->m[lo].start) {
-		*out = maps->m[lo];
-		return true;
+	/* branch-free binary search for the first mapping with end > pc */
+	if (hi > MT_UW_MAX_MAPS)
+		hi = MT_UW_MAX_MAPS;
+	for (i = 0; i <= MT_UW_MAP_SHIFT; i++) {
+		if (lo >= hi)
+			break;
+		mid = lo + (hi - lo) / 2;
+		mid &= MT_UW_MAX_MAPS - 1;
+		/* gt = maps->m[mid].end > pc */
+		gt = (__u32)((pc - maps->m[mid].end) >> 63);
+		asm volatile("" : "+r"(gt));
+		lo = lo + (1 - gt) * (mid + 1 - lo);
+		hi = mid + (1 - gt) * (hi - mid);
+	}
+	if (lo < maps->n) {
+		asm volatile("" : "+r"(lo));   /* the mask below must stay */
+		lo &= MT_UW_MAX_MAPS - 1;
+		if (pc >= maps->m[lo].start) {
+			*out = maps->m[lo];
+			return true;
+		}
 	}
 	__sync_fetch_and_add(&mt_uw_unknown, 1);
 	bpf_find_vma(bpf_get_current_task_btf(), pc, uw_vma_cb, &v, 0);
 	return v.found;
 }
 
-/* lo ends as the first row with pc > key */
-static long uw_row_step(__u32 i, void *arg)
-{
-	struct uw_search *s = arg;
-	struct mt_uw_row *r;
-	__u32 mid, idx;
-
-	if (s->lo >= s->hi)
-		return 1;
-	mid = (s->lo + s->hi) / 2;
-	idx = s->m->row_first + mid;
-	r = bpf_map_lookup_elem(&mt_uw_rows, &idx);
-	if (!r)
-		return 1;
-	if (r->pc <= (__u32)s->key)
-		s->lo = mid + 1;
-	else
-		s->hi = mid;
-	return 0;
-}
-
-/* The row covering module address a in m's rows, or NULL. */
+/* The row covering module address a in m's rows, or NULL. A branch-free
+ * binary search: the verifier follows one path per step instead of two,
+ * so it runs inline, without a callback per step. */
 static __always_inline struct mt_uw_row *uw_find_row(const struct mt_uw_map *m, __u64 a)
 {
-	struct uw_search s = { .m = m, .key = a, .hi = m->row_count };
-	__u32 idx;
+	__u32 lo = 0, hi = m->row_count, i, mid, idx, le;
+	struct mt_uw_row *r;
 
 	if (a > 0xffffffffull)
 		return NULL;
-	bpf_loop(MT_UW_ROW_SHIFT + 1, uw_row_step, &s, 0);
-	if (s.lo == 0)
+	for (i = 0; i <= MT_UW_ROW_SHIFT; i++) {
+		if (lo >= hi)
+			break;
+		mid = lo + (hi - lo) / 2;
+		idx = m->row_first + mid;
+		r = bpf_map_lookup_elem(&mt_uw_rows, &idx);
+		if (!r)
+			return NULL;
+		/* le = r->pc <= a, as arithmetic */
+		le = 1 - (__u32)(((__u64)a - (__u64)r->pc) >> 63);
+		asm volatile("" : "+r"(le));
+		lo = lo + le * (mid + 1 - lo);
+		hi = mid + le * (hi - mid);
+	}
+	if (lo == 0)
 		return NULL;
-	idx = m->row_first + s.lo - 1;
+	idx = m->row_first + lo - 1;
 	return bpf_map_lookup_elem(&mt_uw_rows, &idx);
 }
 
@@ -225,7 +204,7 @@ static long uw_step(__u32 i, void *arg)
 	struct uw_ctx *c = arg;
 	struct mt_stack *st = c->st;
 	struct mt_uw_map *m = &c->m;
-	__u64 cfa, ra, bp = c->bp, v;
+	__u64 cfa, ra, bp = c->bp, v, pair[2];
 	bool sig = false;
 	__u32 n = st->nr;
 
@@ -238,8 +217,11 @@ static long uw_step(__u32 i, void *arg)
 		if (c->bp < c->sp || (c->bp & 7))
 			return uw_stop(c, MT_END_FAULT);
 		cfa = c->bp + 16;
-		if (uw_read(&bp, c->bp) || uw_read(&ra, c->bp + 8))
+		/* one read for the saved rbp and the return address above it */
+		if (bpf_probe_read_user(pair, sizeof(pair), (const void *)c->bp))
 			return uw_stop(c, MT_END_FAULT);
+		bp = pair[0];
+		ra = pair[1];
 	} else if (m->kind == MT_UW_MAP_CFI) {
 		/* A return address may be one past a call that ends its
 		 * function: look up the call instruction itself. */
@@ -273,9 +255,16 @@ static long uw_step(__u32 i, void *arg)
 		if (!sig) {
 			if (cfa <= c->sp)
 				return uw_stop(c, MT_END_FAULT);
-			if (uw_read(&ra, cfa - 8))
+			if (r->rbp_off == -2) {
+				/* rbp pushed right below the return address (every
+				 * function that saves it first): one read */
+				if (bpf_probe_read_user(pair, sizeof(pair), (const void *)(cfa - 16)))
+					return uw_stop(c, MT_END_FAULT);
+				bp = pair[0];
+				ra = pair[1];
+			} else if (uw_read(&ra, cfa - 8)) {
 				return uw_stop(c, MT_END_FAULT);
-			if (r->rbp_off) {
+			} else if (r->rbp_off) {
 				if (uw_read(&v, cfa + (__s64)r->rbp_off * 8))
 					return uw_stop(c, MT_END_FAULT);
 				bp = v;
@@ -286,8 +275,11 @@ static long uw_step(__u32 i, void *arg)
 	}
 	if (!ra)
 		return uw_stop(c, MT_END_ROOT);
-	/* garbage (a frame-pointer walk through code without them) ends here */
-	if (!uw_find_map(c->maps, sig ? ra : ra - 1, &c->m))
+	/* garbage (a frame-pointer walk through code without them) ends here;
+	 * most callers are in the same mapping as their callee: no search */
+	v = sig ? ra : ra - 1;
+	if ((v < m->start || v >= m->end || m->kind == MT_UW_MAP_UNKNOWN) &&
+	    !uw_find_map(c->maps, v, &c->m))
 		return uw_stop(c, MT_END_UNKNOWN_CODE);
 	if (n < MT_STACK_MAX)
 		st->ip[n] = ra;

@@ -621,6 +621,7 @@ def unwind_bench(b):
     stacks through a frame-pointer-less library and libc), interleaved
     rounds; then the unwind tables memtrace builds for a python3 process."""
     n = b.pairs
+    load = open("/proc/loadavg").read().split()[0]
     samples = {name: [] for name, _, _ in UNWIND_CONFIGS}
     invalid = {name: [] for name, _, _ in UNWIND_CONFIGS}
     for r in range(b.rounds):
@@ -645,7 +646,7 @@ def unwind_bench(b):
                 if m is not None:
                     stop_proc(m.p, signal.SIGKILL)
         log("unwind round %d/%d done" % (r + 1, b.rounds))
-    out = {"ns_per_pair": samples, "invalid": invalid, "tables": []}
+    out = {"ns_per_pair": samples, "invalid": invalid, "tables": [], "load": load}
     for i in range(b.args.small_rounds):
         p = subprocess.Popen(["/usr/bin/python3", "-c",
                               "import time; print('ready', flush=True); time.sleep(120)"],
@@ -685,7 +686,8 @@ def render_unwind(res, add):
     add("`wl_unwind --bench N` (tools/workloads/unwind/) built -O2 with frame pointers (`wl_unwind_fp`) "
         "and without (`wl_unwind`), over the same frame-pointer-less library and Debian's libc; "
         "malloc+free pairs through a 5-function chain, so each stack is 9 frames to `_start`. "
-        "memtrace attached with `--no-vm`; interleaved rounds, medians.")
+        "memtrace attached with `--no-vm`; interleaved rounds, medians. %s, %d CPUs, load average "
+        "%s at the start." % (res["machine"]["date"], res["machine"]["nproc"], u.get("load", "n/a")))
     add("")
     add("| Configuration | ns per pair | added ns per pair | valid rounds |")
     add("|---|---:|---:|---:|")
