@@ -646,7 +646,36 @@ def unwind_bench(b):
                 if m is not None:
                     stop_proc(m.p, signal.SIGKILL)
         log("unwind round %d/%d done" % (r + 1, b.rounds))
-    out = {"ns_per_pair": samples, "invalid": invalid, "tables": [], "load": load}
+    out = {"ns_per_pair": samples, "invalid": invalid, "tables": [], "load": load, "exit_ns": {}}
+    # The return probe's own run time (bpf_stats), one run per traced
+    # configuration: the walk without the traps, which dominate per pair.
+    old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
+    for name, prog, extra in UNWIND_CONFIGS:
+        if extra is None or "--sample-bytes" in extra:
+            continue
+        w = Workload([b.wl(prog), "--bench", "--wait", str(n)])
+        m = None
+        try:
+            m = Memtrace(b, w.pid, extra)
+            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                f.write("1")
+            try:
+                w.go()
+                progs = json.loads(subprocess.run(["bpftool", "prog", "show", "-j"],
+                                                  capture_output=True, text=True).stdout or "[]")
+            finally:
+                with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                    f.write(old)
+            mine = prog_ids(m.p.pid)
+            for pr in progs:
+                if pr.get("id") in mine and pr.get("run_cnt") and pr["name"].startswith("mt_alloc_exit"):
+                    out["exit_ns"][name] = pr["run_time_ns"] / pr["run_cnt"]
+            m.stop()
+            m = None
+        finally:
+            w.stop()
+            if m is not None:
+                stop_proc(m.p, signal.SIGKILL)
     for i in range(b.args.small_rounds):
         p = subprocess.Popen(["/usr/bin/python3", "-c",
                               "import time; print('ready', flush=True); time.sleep(120)"],
@@ -689,14 +718,16 @@ def render_unwind(res, add):
         "memtrace attached with `--no-vm`; interleaved rounds, medians. %s, %d CPUs, load average "
         "%s at the start." % (res["machine"]["date"], res["machine"]["nproc"], u.get("load", "n/a")))
     add("")
-    add("| Configuration | ns per pair | added ns per pair | valid rounds |")
-    add("|---|---:|---:|---:|")
+    ex = u.get("exit_ns", {})
+    add("| Configuration | ns per pair | added ns per pair | valid rounds | return probe ns per call (bpf_stats) |")
+    add("|---|---:|---:|---:|---:|")
     for name, _, _ in UNWIND_CONFIGS:
         base = "fp build, untraced" if name.startswith("fp") else "no-fp build, untraced"
         a = added(name, base) if name != base else None
-        add("| %s | %s | %s | %d/%d |" % (name, "%.0f" % md[name] if md.get(name) else "n/a",
-                                          "%.0f" % a if a is not None else "", len(u["ns_per_pair"][name]),
-                                          len(u["ns_per_pair"][name]) + len(u["invalid"][name])))
+        add("| %s | %s | %s | %d/%d | %s |" % (name, "%.0f" % md[name] if md.get(name) else "n/a",
+                                               "%.0f" % a if a is not None else "", len(u["ns_per_pair"][name]),
+                                               len(u["ns_per_pair"][name]) + len(u["invalid"][name]),
+                                               "%.0f" % ex[name] if name in ex else ""))
     add("")
     if fp and cfi:
         walk = "n/a"
@@ -710,6 +741,14 @@ def render_unwind(res, add):
                 cfi / fp, cfi, fp, "" if cfi / fp <= 2 else " — **missed**", walk,
                 cfi_same / fp if cfi_same else float("nan"),
                 "%.0f" % smp if smp is not None else "n/a", "%.0f" % cso if cso is not None else "n/a"))
+        add("")
+    cs, f, c, a = (ex.get(k) for k in ("no-fp build, --callsite-only", "fp build, --unwind fp",
+                                        "fp build, --unwind cfi", "no-fp build, --unwind auto (cfi)"))
+    if cs and f and c and a and f > cs:
+        add("The walk alone, from the return probe's run time (bpf_stats) over `--callsite-only`'s: "
+            "frame pointers %.0f ns, CFI on the same build %.0f ns (**%.2f×**), CFI on the build without "
+            "frame pointers %.0f ns (**%.2f×**), for 9 frames." % (f - cs, c - cs, (c - cs) / (f - cs),
+                                                                  a - cs, (a - cs) / (f - cs)))
         add("")
     t = u.get("tables") or []
     if t:
