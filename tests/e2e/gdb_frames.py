@@ -4,8 +4,10 @@
 # caller frames of malloc, outermost last (past main, to the process or
 # thread root), one per line as "module<TAB>file offset<TAB>function", the
 # way memtrace's JSON names a frame (module, module_off, func). Inline
-# frames share their outer frame's pc and are skipped: memtrace's frames
-# are return addresses.
+# frames (sharing their outer frame's pc) and tail-call frames (gdb's
+# reconstruction, from call-site debug info, of a caller that jumped
+# instead of calling: nothing of it is on the stack) are skipped:
+# memtrace's frames are the return addresses on the stack.
 import os
 import gdb
 
@@ -28,7 +30,7 @@ def record():
     lines = []
     f = gdb.newest_frame().older()   # #0 is malloc itself
     while f is not None:
-        if f.type() != gdb.INLINE_FRAME:
+        if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
             pc = f.pc()
             mod, off = "?", 0
             for lo, hi, o, path in maps:

@@ -9,6 +9,8 @@
  *   12347  main -> x1 -> wl_lib_walk (library) -> .. -> cb1 -> cb2 -> malloc
  *   12348  thread: start_thread -> t_main -> t1 -> t2 -> malloc
  *   12349  main -> rec x 40 -> malloc                  (depth limits)
+ *   12354  main -> s1 -> raise -> (signal) -> on_signal -> malloc: through
+ *          the kernel's signal frame (__restore_rt)
  *   12350  main -> g1 (rbp -> a fake frame) -> g2 -> malloc: rbp holds
  *          data, as in code without frame pointers; a frame-pointer walk
  *          would read 0x44b585683044b58 as the next return address
@@ -17,6 +19,7 @@
  *        c1..c5 chain, for make bench; --wait: tools/bench/bench_wl.h)
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +88,14 @@ NI void g1(size_t n)
 NI void g1(size_t n) { g2(n); KEEP(); }
 #endif
 
+NI static void on_signal(int sig)
+{
+	hold(malloc(12354));
+	KEEP();
+	(void)sig;
+}
+NI void s1(void) { raise(SIGUSR2); KEEP(); }
+
 NI void rec(size_t n, int d)
 {
 	if (d > 0)
@@ -129,6 +140,8 @@ int main(int argc, char **argv)
 			return 1;
 		rec(12349, 40);
 		g1(12350);
+		signal(SIGUSR2, on_signal);
+		s1();
 	}
 	printf("done %u\n", nkeep);
 	return 0;
