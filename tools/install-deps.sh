@@ -55,8 +55,12 @@ pkgs=(
 	libcapstone-dev systemtap-sdt-dev
 	python3
 	libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
-	bpftrace linux-perf util-linux binutils
-	g++ gdb gawk sqlite3
+	bpftrace linux-perf util-linux binutils gdb
+	# memtrace layout's tests: pahole to compare with, C++ and Go programs,
+	# the C library's debug info
+	dwarves g++ golang-go libc6-dbg
+	# unwinding: Debian's own binaries without frame pointers to try
+	gawk sqlite3
 )
 backports=(libbpf-dev bpftool)
 
