@@ -255,7 +255,11 @@ static long uw_step(__u32 i, void *arg)
 		if (!sig) {
 			if (cfa <= c->sp)
 				return uw_stop(c, MT_END_FAULT);
-			if (r->rbp_off == -2) {
+			if (r->kind & MT_UW_RBP_REL) {
+				if (uw_read(&ra, cfa - 8) || uw_read(&v, c->bp + (__s64)r->rbp_off * 8))
+					return uw_stop(c, MT_END_FAULT);
+				bp = v;
+			} else if (r->rbp_off == -2) {
 				/* rbp pushed right below the return address (every
 				 * function that saves it first): one read */
 				if (bpf_probe_read_user(pair, sizeof(pair), (const void *)(cfa - 16)))

@@ -15,7 +15,8 @@
  *   CFA = rsp + cfa_off | rbp + cfa_off | *(rbp + (__s16)cfa_off)
  *   return address at CFA - 8 (x86-64 CFI always puts it there; a module
  *   whose CFI says otherwise gets MT_UW_NONE rows)
- *   caller's rbp at CFA + 8 * rbp_off, or unchanged when rbp_off is 0.
+ *   caller's rbp at CFA + 8 * rbp_off, or unchanged when rbp_off is 0
+ *   (or at rbp + 8 * rbp_off with MT_UW_RBP_REL).
  * 8 bytes a row: libc (~40k rows) is ~0.3 MiB.
  */
 #ifndef MT_UNWIND_H
@@ -40,7 +41,10 @@ struct mt_uw_row {
 /* cfa_off counts 8-byte units: frames of 64 KiB .. 512 KiB (python3 has
  * a few functions with 64 KiB of locals). */
 #define MT_UW_SCALED 0x80
-#define MT_UW_KIND(k) ((k) & 0x7f)
+/* The caller's rbp is at rbp + 8 * rbp_off (this frame's rbp, not the
+ * CFA; 0 included): gcc's stack realignment saves it at [rbp]. */
+#define MT_UW_RBP_REL 0x40
+#define MT_UW_KIND(k) ((k) & 0x3f)
 
 /* How a mapping is walked. */
 enum mt_uw_map_kind {

@@ -3,7 +3,8 @@
 # in gdb and traced by memtrace, has the same frames (module + offset, and
 # the function name in our own modules), root included. Programs built
 # -O2 -fomit-frame-pointer (tools/workloads/unwind/): a plain chain, a
-# chain through a variable-length array (rbp-based CFA), a chain through a
+# chain through a variable-length array (rbp-based CFA), one through a
+# function that realigns its stack (CFA = *(rbp - 16)), a chain through a
 # library calling back, a thread, a signal handler (through the kernel's
 # signal frame), C++ templates / operator new / a catch handler; a frame-pointer program over the same library (mixed stacks,
 # --unwind auto and cfi).
@@ -28,7 +29,7 @@ check() {
 	done
 }
 
-check wl_unwind 12345,12346,12347,12348,12354 wl_unwind,libwl_unwind.so
+check wl_unwind 12345,12346,12347,12348,12354,12355 wl_unwind,libwl_unwind.so
 check wl_unwind_cxx 12351,12352 wl_unwind_cxx
 # frame pointers in the program, CFI in the library and libc
 check wl_unwind_fp 12345,12347,12348 wl_unwind_fp,libwl_unwind.so

@@ -163,6 +163,15 @@ static void classify(const struct builder *b, Dwarf_Frame *f, uint64_t pc, struc
 	}
 	if (nops == 0)
 		return;   /* same value (or undefined: keep what we have) */
+	/* DW_CFA_expression: libdw puts the CFA first (DWARF pushes it before
+	 * the expression runs); the result is the expression's. */
+	if (nops == 2 && ops[0].atom == DW_OP_call_frame_cfa && breg(&ops[1], &reg, &off) &&
+	    reg == REG_RBP && off % 8 == 0 && off / 8 >= INT8_MIN && off / 8 <= INT8_MAX) {
+		/* saved at [rbp + off]: the DRAP prologue's push %rbp */
+		r->kind |= MT_UW_RBP_REL;
+		r->rbp_off = (int8_t)(off / 8);
+		return;
+	}
 	if (!cfa_rel(ops, nops, &k) || k % 8 || k / 8 < INT8_MIN || k / 8 > INT8_MAX || k == 0) {
 		r->kind = MT_UW_NONE;
 		return;

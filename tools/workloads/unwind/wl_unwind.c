@@ -11,6 +11,9 @@
  *   12349  main -> rec x 40 -> malloc                  (depth limits)
  *   12354  main -> s1 -> raise -> (signal) -> on_signal -> malloc: through
  *          the kernel's signal frame (__restore_rt)
+ *   12355  main -> d1 (realigns its stack: CFA = *(rbp - 16), rbp saved
+ *          at [rbp]: gcc's DRAP)
+ *          -> d2 -> malloc
  *   12350  main -> g1 (rbp -> a fake frame) -> g2 -> malloc: rbp holds
  *          data, as in code without frame pointers; a frame-pointer walk
  *          would read 0x44b585683044b58 as the next return address
@@ -88,6 +91,18 @@ NI void g1(size_t n)
 NI void g1(size_t n) { g2(n); KEEP(); }
 #endif
 
+NI void d2(size_t n) { hold(malloc(n)); KEEP(); }
+__attribute__((force_align_arg_pointer)) NI void d1(size_t n, int k)
+{
+	char big[64] __attribute__((aligned(64)));
+	char vla[k];
+
+	memset(big, (int)n, sizeof(big));
+	memset(vla, (int)n, (size_t)k);
+	d2(n);
+	__asm__ volatile("" : : "r"(big), "r"(vla) : "memory");
+}
+
 NI static void on_signal(int sig)
 {
 	hold(malloc(12354));
@@ -140,6 +155,7 @@ int main(int argc, char **argv)
 			return 1;
 		rec(12349, 40);
 		g1(12350);
+		d1(12355, 24);
 		signal(SIGUSR2, on_signal);
 		s1();
 	}
