@@ -54,7 +54,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
 
-all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static
+all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static $(BUILD)/tools/wl_proc_static
 
 # libmtpool: its own rules; it adds to all, install, POOL_TEST_BINS and
 # POOL_BENCH_BINS.

@@ -28,6 +28,10 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u32 target_tgid = 0;
+/* -f: more processes than target_tgid are traced; their tgids are the keys
+ * of mt_tgids. Without -f the hash is never looked up, so following costs
+ * nothing unless asked for. */
+const volatile bool follow = false;
 const volatile __u64 wakeup_bytes = 0;  /* force a wakeup past this much data */
 const volatile __u64 sample_mean = 0;   /* bytes; 0: every call (exact mode) */
 const volatile bool use_session = false; /* allocations probed by mt_alloc_session */
@@ -119,9 +123,25 @@ static __always_inline void count(__u32 which)
 		(*c)++;
 }
 
+/* -f: the traced processes other than target_tgid (value unused). The
+ * uprobes themselves are attached per PID, so this only guards against a
+ * process that shares a traced one's memory (vfork) before it is known. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);        /* sized by user space with -f */
+	__type(key, __u32);
+	__type(value, __u8);
+} mt_tgids SEC(".maps");
+
 static __always_inline bool is_target(void)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == target_tgid && mt_enabled;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!mt_enabled)
+		return false;
+	if (tgid == target_tgid)
+		return true;
+	return follow && bpf_map_lookup_elem(&mt_tgids, &tgid);
 }
 
 static __always_inline struct mt_thread_state *thread_state(bool create)
@@ -254,6 +274,7 @@ static __always_inline void fill_event(struct mt_heap_event *ev, const struct mt
 	 * site, with no read of the target's stack. */
 	ev->callsite = PT_REGS_IP(ctx);
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->tgid = bpf_get_current_pid_tgid() >> 32;
 	ev->ep = st->ep;
 	ev->kind = st->kind;
 	ev->flags = flags;
@@ -387,6 +408,7 @@ static __always_inline void free_enter(struct pt_regs *ctx)
 	ev->callsite = 0;
 	ev->stack_id = -1;
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->tgid = bpf_get_current_pid_tgid() >> 32;
 	ev->ep = MT_COOKIE_EP(cookie);
 	ev->kind = MT_K_FREE;
 	ev->flags = sample_mean ? MT_EV_F_SAMPLING : 0;

@@ -49,9 +49,10 @@ struct mt_heap_event {
 	__u64 callsite;   /* the return address: the immediate caller (0 for frees) */
 	__s32 stack_id;   /* user stack map id, < 0 when the capture failed */
 	__u32 tid;
-	__u16 ep;         /* entry point index, see MT_COOKIE */
-	__u16 kind;       /* enum mt_kind */
-	__u32 flags;      /* MT_EV_F_* */
+	__u32 tgid;       /* the process (-f traces several; an exec keeps it) */
+	__u8 ep;          /* entry point index, see MT_COOKIE (< MT_MAX_EPS) */
+	__u8 kind;        /* enum mt_kind */
+	__u16 flags;      /* MT_EV_F_* */
 };
 
 /* Event flags. Sampling mode (--sample-bytes): calls are counted in BPF

@@ -42,6 +42,8 @@ static const char usage[] =
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
 "      --callsite-only    sites are the immediate caller only: no stack walk,\n"
 "                         which is ~75% of an allocation's probe cost\n"
+"  -f, --follow           launch mode: trace the children too (fork, vfork,\n"
+"                         clone and their execs), one report entry each\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n";
@@ -108,6 +110,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -121,7 +124,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->ringbuf_bytes = 16u << 20;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:fvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -188,6 +191,9 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		case OPT_CALLSITE_ONLY:
 			o->callsite_only = true;
 			break;
+		case 'f':
+			o->follow = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -213,6 +219,9 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	if (o->follow && o->pid)
+		return bad("%s", "-f follows the children of a launched program (-- CMD); "
+			   "attach mode cannot follow them yet");
 	if (o->no_heap && (o->reachability || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");

@@ -21,6 +21,7 @@ struct mt_opts {
 	unsigned long long sample_bytes; /* --sample-bytes, 0 = every call */
 	bool callsite_only;     /* --callsite-only: no stack walk */
 	bool verbose;           /* -v */
+	bool follow;            /* -f: trace the launched program's children */
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */
 	bool reachability;      /* --reachability: scan for lost/reachable blocks */

@@ -24,15 +24,41 @@ struct mt_events {
 	uint32_t nstack_ids;     /* capacity of site_of_stack */
 	uint32_t *site_of_stack; /* stack id -> site + 1 (0: not seen yet) */
 	uint64_t lost_seen;      /* ring-full drops already given to agg */
+	/* Several processes (-f) or images (exec): each event goes to the
+	 * aggregator of its tgid, with a stack cache per aggregator (sites
+	 * are the aggregator's; stack ids are shared by every process). */
+	mt_events_route_fn route;
+	void *route_arg;
+	unsigned ncaches;
+	uint32_t **caches;       /* slot -> stack id -> site + 1 */
+	uint64_t unrouted;       /* events of no traced process */
 };
+
+/* The stack cache of route slot i, made on first use; NULL on ENOMEM. */
+static uint32_t *cache_of(struct mt_events *e, unsigned i)
+{
+	if (i >= e->ncaches) {
+		unsigned n = i + 8;
+		uint32_t **grown = realloc(e->caches, n * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		memset(grown + e->ncaches, 0, (n - e->ncaches) * sizeof(*grown));
+		e->caches = grown;
+		e->ncaches = n;
+	}
+	if (!e->caches[i])
+		e->caches[i] = calloc(e->nstack_ids, sizeof(uint32_t));
+	return e->caches[i];
+}
 
 /* A stack id always names the same frames (ids are never freed), so one
  * map lookup per distinct stack is enough. Frame 0 is the call site: the
  * return probe captures the stack where the ip is the return address. A
  * stack that collided in the map comes inline (inline_frames); a failed
  * capture still yields the call site. */
-static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev,
-			const __u64 *inline_frames)
+static uint32_t site_of(struct mt_events *e, struct mt_agg *agg, uint32_t *cache,
+			const struct mt_heap_event *ev, const __u64 *inline_frames)
 {
 	uint64_t frames[MT_AGG_MAX_FRAMES];
 	__u64 raw[MT_MAX_STACK_DEPTH] = { 0 };
@@ -44,11 +70,11 @@ static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev,
 			frames[n++] = ev->callsite;
 		for (i = 0; i < MT_MAX_STACK_DEPTH && inline_frames[i] && n < MT_AGG_MAX_FRAMES; i++)
 			frames[n++] = inline_frames[i];
-		return mt_agg_site(e->agg, frames, n);
+		return mt_agg_site(agg, frames, n);
 	}
 	if (ev->stack_id >= 0 && (uint32_t)ev->stack_id < e->nstack_ids &&
-	    e->site_of_stack[ev->stack_id])
-		return e->site_of_stack[ev->stack_id] - 1;
+	    cache[ev->stack_id])
+		return cache[ev->stack_id] - 1;
 
 	if (ev->stack_id >= 0 && bpf_map_lookup_elem(e->stacks_fd, &ev->stack_id, raw) == 0) {
 		if (raw[0] != ev->callsite && ev->callsite)
@@ -58,12 +84,12 @@ static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev,
 	} else if (ev->callsite) {
 		frames[n++] = ev->callsite;
 	}
-	site = mt_agg_site(e->agg, frames, n);
+	site = mt_agg_site(agg, frames, n);
 	/* Cache only when the stack alone names the site (its frame 0 is the
 	 * call site), so a differing call site can never borrow another's. */
 	if (site != MT_SITE_NONE && ev->stack_id >= 0 && (uint32_t)ev->stack_id < e->nstack_ids &&
 	    n > 0 && frames[0] == raw[0])
-		e->site_of_stack[ev->stack_id] = site + 1;
+		cache[ev->stack_id] = site + 1;
 	return site;
 }
 
@@ -71,11 +97,25 @@ static int on_event(void *ctx, void *data, size_t len)
 {
 	struct mt_events *e = ctx;
 	const struct mt_heap_event *ev = data;
-	uint32_t site = MT_SITE_NONE;
+	uint32_t site = MT_SITE_NONE, *cache = e->site_of_stack;
+	struct mt_agg *agg = e->agg;
+	unsigned slot;
 	int err;
 
 	if (len < sizeof(*ev))
 		return 0;
+	if (e->route) {
+		agg = e->route(e->route_arg, ev->tgid, &slot);
+		if (!agg) {
+			e->unrouted++;
+			return 0;
+		}
+		cache = cache_of(e, slot);
+		if (!cache) {
+			e->err = -ENOMEM;
+			return 0;
+		}
+	}
 	/* A sampled realloc whose new block was not sampled carries no stack:
 	 * its block is not recorded, so it needs no site. */
 	if (ev->kind != MT_K_FREE && ev->ret && !(ev->flags & MT_EV_F_UNSAMPLED)) {
@@ -83,11 +123,11 @@ static int on_event(void *ctx, void *data, size_t len)
 
 		if ((ev->flags & MT_EV_F_INLINE_STACK) && len >= sizeof(struct mt_heap_event_stack))
 			frames = ((const struct mt_heap_event_stack *)data)->frames;
-		site = site_of(e, ev, frames);
+		site = site_of(e, agg, cache, ev, frames);
 	}
 	/* Only running out of memory stops tracing; a malformed record
 	 * (-EINVAL) is counted by the rules and skipped. */
-	err = mt_rules_apply(e->agg, ev, site);
+	err = mt_rules_apply(agg, ev, site);
 	if (err == -ENOMEM && !e->err)
 		e->err = err;
 	return 0;
@@ -130,6 +170,22 @@ int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg 
 fail:
 	mt_events_free(e);
 	return err;
+}
+
+void mt_events_set_route(struct mt_events *e, mt_events_route_fn fn, void *arg)
+{
+	e->route = fn;
+	e->route_arg = arg;
+}
+
+void mt_events_set_agg(struct mt_events *e, struct mt_agg *agg)
+{
+	e->agg = agg;
+}
+
+uint64_t mt_events_unrouted(const struct mt_events *e)
+{
+	return e->unrouted;
 }
 
 int mt_events_poll_fd(const struct mt_events *e)
@@ -234,5 +290,8 @@ void mt_events_free(struct mt_events *e)
 		return;
 	ring_buffer__free(e->rb);
 	free(e->site_of_stack);
+	for (unsigned i = 0; i < e->ncaches; i++)
+		free(e->caches[i]);
+	free(e->caches);
 	free(e);
 }

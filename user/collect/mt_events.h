@@ -29,6 +29,17 @@ int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg 
  * take calls per entry point from calls_fd (mt_heap_calls_fd). Before the
  * first event; 0 or -errno. */
 int mt_events_set_sampling(struct mt_events *e, int calls_fd, uint64_t mean_bytes);
+/* Several processes or images (exec, -f): route gives the aggregator of
+ * an event's tgid and a small slot number naming that aggregator (stack
+ * caches are kept per slot); NULL drops the event, counted in
+ * mt_events_unrouted. Without a route every event goes to agg. */
+typedef struct mt_agg *(*mt_events_route_fn)(void *arg, uint32_t tgid, unsigned *slot);
+void mt_events_set_route(struct mt_events *e, mt_events_route_fn fn, void *arg);
+/* The aggregator that receives lost events and sampling call counts
+ * (after an exec: the new image's). */
+void mt_events_set_agg(struct mt_events *e, struct mt_agg *agg);
+uint64_t mt_events_unrouted(const struct mt_events *e);
+
 /* An fd that polls readable when records wait (the ring's epoll fd). */
 int mt_events_poll_fd(const struct mt_events *e);
 /* Consume everything available now, then pick up kernel-side losses (so

@@ -34,13 +34,22 @@ static const char *const link_mode_names[] = {
 	"uprobe sessions", "uprobe_multi links", "one perf link per probe",
 };
 
-struct mt_heap {
-	struct heap_bpf *skel;
+/* The links of one traced process: uprobes are attached per PID. */
+struct mt_heap_group {
 	pid_t pid;
-	enum mt_link_mode mode;
 	int nlinks, nfds;
 	struct bpf_link *links[MT_MAX_LINKS];
 	int link_fds[1];           /* the session link, made by raw syscall */
+};
+
+struct mt_heap {
+	struct heap_bpf *skel;
+	pid_t pid;
+	bool follow;
+	enum mt_link_mode mode;
+	unsigned ngroups, cap;
+	struct mt_heap_group *groups;
+	struct mt_heap_group *cur; /* the group being attached */
 };
 
 /* Where and with which cookie each entry point is probed. */
@@ -76,6 +85,7 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 		return err;
 	}
 	sk->rodata->target_tgid = (__u32)o->pid;
+	sk->rodata->follow = o->follow;
 	sk->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	sk->rodata->sample_mean = o->sample_bytes;
 	sk->rodata->use_session = mode == MT_LINK_SESSION;
@@ -98,6 +108,8 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 		err = bpf_map__set_max_entries(sk->maps.mt_sampled, o->sample_bytes ? 1u << 18 : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(sk->maps.mt_events, o->ringbuf_bytes);
+	if (!err)
+		err = bpf_map__set_max_entries(sk->maps.mt_tgids, o->follow ? MT_HEAP_MAX_PROCS : 1);
 	if (err) {
 		if (last)
 			mt_err("cannot configure the heap BPF object (ring buffer %zu bytes): %s",
@@ -129,6 +141,7 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 	if (!h)
 		return -ENOMEM;
 	h->pid = o->pid;
+	h->follow = o->follow;
 	/* Sampling skips the return probe of unsampled calls where the kernel
 	 * has uprobe sessions; elsewhere the load fails and the plain
 	 * entry/return pair is used. */
@@ -165,7 +178,7 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_lib *lib,
 	attr.link_create.uprobe_multi.offsets = (__u64)(unsigned long)ps->alloc_off;
 	attr.link_create.uprobe_multi.cookies = (__u64)(unsigned long)ps->alloc_cookie;
 	attr.link_create.uprobe_multi.cnt = ps->nalloc;
-	attr.link_create.uprobe_multi.pid = (__u32)h->pid;
+	attr.link_create.uprobe_multi.pid = (__u32)h->cur->pid;
 	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	if (fd < 0) {
 		err = -errno;
@@ -173,7 +186,7 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_lib *lib,
 		       strerror(errno), load_hint(err));
 		return err;
 	}
-	h->link_fds[h->nfds++] = fd;
+	h->cur->link_fds[h->cur->nfds++] = fd;
 	return 0;
 }
 
@@ -189,25 +202,58 @@ static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struc
 
 	if (n == 0)
 		return 0;
-	if (h->nlinks >= MT_MAX_LINKS)
+	if (h->cur->nlinks >= MT_MAX_LINKS)
 		return -E2BIG;
-	link = bpf_program__attach_uprobe_multi(prog, h->pid, lib->open_path, NULL, &mo);
+	link = bpf_program__attach_uprobe_multi(prog, h->cur->pid, lib->open_path, NULL, &mo);
 	if (!link) {
 		err = -errno;
 		mt_err("cannot attach %s to %s in '%s': %s%s", ret ? "uretprobes" : "uprobes", what,
 		       lib->path, strerror(errno), load_hint(err));
 		return err;
 	}
-	h->links[h->nlinks++] = link;
+	h->cur->links[h->cur->nlinks++] = link;
 	return 0;
+}
+
+static void detach_group(struct mt_heap_group *g)
+{
+	while (g->nlinks > 0)
+		bpf_link__destroy(g->links[--g->nlinks]);
+	while (g->nfds > 0)
+		close(g->link_fds[--g->nfds]);
 }
 
 static void detach_all(struct mt_heap *h)
 {
-	while (h->nlinks > 0)
-		bpf_link__destroy(h->links[--h->nlinks]);
-	while (h->nfds > 0)
-		close(h->link_fds[--h->nfds]);
+	unsigned i;
+
+	for (i = 0; i < h->ngroups; i++)
+		detach_group(&h->groups[i]);
+}
+
+static struct mt_heap_group *group_of(struct mt_heap *h, pid_t pid, bool create)
+{
+	struct mt_heap_group *g;
+	unsigned i;
+
+	for (i = 0; i < h->ngroups; i++)
+		if (h->groups[i].pid == pid)
+			return &h->groups[i];
+	if (!create)
+		return NULL;
+	if (h->ngroups == h->cap) {
+		unsigned cap = h->cap ? h->cap * 2 : 4;
+
+		g = realloc(h->groups, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		h->groups = g;
+		h->cap = cap;
+	}
+	g = &h->groups[h->ngroups++];
+	memset(g, 0, sizeof(*g));
+	g->pid = pid;
+	return g;
 }
 
 static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_lib *lib,
@@ -217,16 +263,16 @@ static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct 
 	struct bpf_link *link;
 	int err;
 
-	if (h->nlinks >= MT_MAX_LINKS)
+	if (h->cur->nlinks >= MT_MAX_LINKS)
 		return -E2BIG;
-	link = bpf_program__attach_uprobe_opts(prog, h->pid, lib->open_path, off, &uo);
+	link = bpf_program__attach_uprobe_opts(prog, h->cur->pid, lib->open_path, off, &uo);
 	if (!link) {
 		err = -errno;
 		mt_err("cannot attach %s to '%s' in '%s': %s%s", ret ? "uretprobe" : "uprobe",
 		       ep->name, lib->path, strerror(errno), load_hint(err));
 		return err;
 	}
-	h->links[h->nlinks++] = link;
+	h->cur->links[h->cur->nlinks++] = link;
 	return 0;
 }
 
@@ -318,10 +364,33 @@ static int attach_perf(struct mt_heap *h, const struct mt_alloc_lib *lib, const 
 
 int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
 {
+	return mt_heap_attach_pid(h, h->pid, lib);
+}
+
+int mt_heap_attach_pid(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *lib)
+{
 	struct heap_bpf *sk = h->skel;
 	struct mt_probe_set ps;
+	__u32 tgid = (__u32)pid;
+	__u8 one = 1;
 	int err;
 
+	h->cur = group_of(h, pid, true);
+	if (!h->cur)
+		return -ENOMEM;
+	if (h->cur->nlinks || h->cur->nfds)
+		return -EBUSY;
+	if (pid != h->pid) {
+		if (!h->follow)
+			return -EINVAL;
+		if (bpf_map__update_elem(sk->maps.mt_tgids, &tgid, sizeof(tgid), &one, sizeof(one),
+					 BPF_ANY)) {
+			err = -errno;
+			mt_err("cannot trace PID %d: %s (more than %d processes?)", (int)pid,
+			       strerror(errno), MT_HEAP_MAX_PROCS);
+			return err;
+		}
+	}
 	probe_set(h, lib, &ps);
 	switch (h->mode) {
 	case MT_LINK_SESSION:
@@ -341,8 +410,19 @@ int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
 		err = attach_multi(h, sk->progs.mt_free_enter_multi, lib, ps.free_off, ps.free_cookie,
 				   ps.nfree, false, "'free'");
 	if (err)
-		detach_all(h);
+		detach_group(h->cur);
 	return err;
+}
+
+void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget)
+{
+	struct mt_heap_group *g = h ? group_of(h, pid, false) : NULL;
+	__u32 tgid = (__u32)pid;
+
+	if (g)
+		detach_group(g);
+	if (h && forget && pid != h->pid && h->follow)
+		bpf_map__delete_elem(h->skel->maps.mt_tgids, &tgid, sizeof(tgid), 0);
 }
 
 void mt_heap_enable(struct mt_heap *h)
@@ -382,5 +462,6 @@ void mt_heap_free(struct mt_heap *h)
 		return;
 	detach_all(h);
 	heap_bpf__destroy(h->skel);
+	free(h->groups);
 	free(h);
 }

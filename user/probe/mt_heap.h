@@ -22,13 +22,25 @@ struct mt_heap_opts {
 	uint64_t sample_bytes;  /* mean bytes between samples; 0: every call */
 	bool callsite_only;     /* no stack walk: sites are the immediate caller */
 	const char *btf_path;   /* kernel BTF, NULL for /sys/kernel/btf/vmlinux */
+	bool follow;            /* -f: more processes than pid may be attached */
 };
+
+/* -f: processes traced at once (the BPF hash of their tgids). */
+#define MT_HEAP_MAX_PROCS 1024
 
 /* Open and load. Prints one line and returns -errno on failure. */
 int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out);
 
 /* Attach every entry point of lib; on failure nothing stays attached. */
 int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib);
+
+/* The same for another process (-f: a child; mt_heap_opts.follow must be
+ * set), or again for pid after its exec (after mt_heap_detach_pid). */
+int mt_heap_attach_pid(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *lib);
+
+/* Detach pid's probes (an exec replaced its image, or it exited); forget:
+ * also stop accepting its events (it exited). Accepts NULL. */
+void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget);
 
 /* Start recording: calls entered from now on are traced. */
 void mt_heap_enable(struct mt_heap *h);

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * wl_proc: process life for the exec, fork and chroot tests, with counts
+ * known in advance. Words are done in order:
+ *   alloc N      N malloc calls (sizes 100 + i), kept live
+ *   free         free every block kept so far (one free call each)
+ *   fork ...     fork; the child does the remaining words, the parent
+ *                waits for it and stops (exits 0)
+ *   vfork PROG ARGS...  vfork and exec PROG in the child; the parent
+ *                waits and stops
+ *   exec PROG ARGS...   execv PROG with ARGS (the rest of the line)
+ * No stdio and no other library call that allocates: every allocator call
+ * the program makes is one of the words'.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_KEPT 4096
+
+static void *kept[MAX_KEPT];
+static int nkept;
+
+static void wl_alloc(int n)
+{
+	for (int i = 0; i < n && nkept < MAX_KEPT; i++) {
+		kept[nkept] = malloc(100 + (size_t)i);
+		if (!kept[nkept])
+			_exit(2);
+		nkept++;
+	}
+}
+
+static void wl_free_all(void)
+{
+	while (nkept > 0)
+		free(kept[--nkept]);
+}
+
+static int wait_child(pid_t pid)
+{
+	int status;
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return 3;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 4;
+}
+
+/* vfork in a function of its own: nothing of main's lives across it. */
+static int wl_vfork_exec(char **argv)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return wait_child(pid);
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "alloc") == 0 && i + 1 < argc) {
+			wl_alloc(atoi(argv[++i]));
+		} else if (strcmp(argv[i], "free") == 0) {
+			wl_free_all();
+		} else if (strcmp(argv[i], "fork") == 0) {
+			pid_t pid = fork();
+
+			if (pid > 0)
+				return wait_child(pid);
+			if (pid < 0)
+				return 3;
+		} else if (strcmp(argv[i], "vfork") == 0 && i + 1 < argc) {
+			return wl_vfork_exec(&argv[i + 1]);
+		} else if (strcmp(argv[i], "exec") == 0 && i + 1 < argc) {
+			execv(argv[i + 1], &argv[i + 1]);
+			return 127;
+		} else {
+			return 2;
+		}
+	}
+	return 0;
+}
