@@ -9,9 +9,11 @@
  *   vfork PROG ARGS...  vfork and exec PROG in the child; the parent
  *                waits and stops
  *   exec PROG ARGS...   execv PROG with ARGS (the rest of the line)
+ *   wait         wait for SIGUSR1 (a test attaches meanwhile)
  * No stdio and no other library call that allocates: every allocator call
  * the program makes is one of the words'.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -47,6 +49,25 @@ static int wait_child(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 4;
 }
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void wl_wait(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	sigset_t block, old;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigdelset(&old, SIGUSR1);
+	sigsuspend(&old);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+}
+
 /* vfork in a function of its own: nothing of main's lives across it. */
 static int wl_vfork_exec(char **argv)
 {
@@ -64,6 +85,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "alloc") == 0 && i + 1 < argc) {
 			wl_alloc(atoi(argv[++i]));
+		} else if (strcmp(argv[i], "wait") == 0) {
+			wl_wait();
 		} else if (strcmp(argv[i], "free") == 0) {
 			wl_free_all();
 		} else if (strcmp(argv[i], "fork") == 0) {

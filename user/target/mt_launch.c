@@ -85,9 +85,13 @@ int mt_launch_start(char *const argv[], struct mt_launch *l)
 }
 
 /* Ask the program's own dynamic loader which objects it will load, in
- * order (what ldd prints): it maps them without running any of their code. */
-static int loader_list(const char *interp, const char *exe, char ***paths, size_t *n, size_t *cap)
+ * order (what ldd prints): it maps them without running any of their code.
+ * Paths are as the target sees them (inside its root). */
+static int loader_list(pid_t target, const char *interp, const char *exe, char ***paths, size_t *n,
+		       size_t *cap)
 {
+	char root[64];
+
 	char line[PATH_MAX + 64];
 	int fds[2], status, err = 0;
 	FILE *f;
@@ -102,9 +106,13 @@ static int loader_list(const char *interp, const char *exe, char ***paths, size_
 		close(fds[1]);
 		return err;
 	}
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)target);
 	if (pid == 0) {
+		/* In the target's root (a chroot, a container): its loader, its
+		 * library paths, its view of every file. */
 		dup2(fds[1], STDOUT_FILENO);
-		execl(interp, interp, "--list", exe, (char *)NULL);
+		if (chroot(root) == 0 && chdir("/") == 0)
+			execl(interp, interp, "--list", exe, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -151,8 +159,9 @@ int mt_launch_load_order(const struct mt_launch *l, char ***paths, size_t *n)
 
 int mt_launch_image_order(pid_t pid, char ***paths, size_t *n)
 {
-	char link[64], exe[PATH_MAX], interp[PATH_MAX];
-	size_t cap = 8;
+	char link[64], exe[PATH_MAX], root[PATH_MAX], interp[PATH_MAX];
+	const char *inner;
+	size_t cap = 8, rlen;
 	ssize_t len;
 	int err;
 
@@ -167,16 +176,28 @@ int mt_launch_image_order(pid_t pid, char ***paths, size_t *n)
 		goto fail;
 	}
 	exe[len] = '\0';
-	(*paths)[(*n)++] = strdup(exe);
+	/* /proc/PID/exe reads as our path to it: inside a chroot, the
+	 * target's own path is what follows its root. */
+	inner = exe;
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+	len = readlink(link, root, sizeof(root) - 1);
+	if (len > 1) {
+		root[len] = '\0';
+		rlen = (size_t)len;
+		if (strncmp(exe, root, rlen) == 0 && exe[rlen] == '/')
+			inner = exe + rlen;
+	}
+	(*paths)[(*n)++] = strdup(inner);
 	if (!(*paths)[0]) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = mt_elf_interp(exe, interp, sizeof(interp));
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	err = mt_elf_interp(link, interp, sizeof(interp));
 	if (err == -ENOENT)
 		return 0;  /* static: the executable is the allocator */
 	if (!err)
-		err = loader_list(interp, exe, paths, n, &cap);
+		err = loader_list(pid, interp, inner, paths, n, &cap);
 	if (err) {
 		mt_err("cannot list the libraries of '%s': %s", exe, strerror(-err));
 		goto fail;
