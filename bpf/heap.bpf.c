@@ -449,3 +449,57 @@ int mt_free_enter_multi(struct pt_regs *ctx)
 	free_enter(ctx);
 	return 0;
 }
+
+/*
+ * Process life in attach mode (launch mode has ptrace's stops instead).
+ * Both tracepoints fire for every process of the machine: the price for
+ * the others is the tgid test, once per exec or fork, never per syscall.
+ */
+#define MT_SIGSTOP 19
+
+static __always_inline bool traced_tgid(__u32 tgid)
+{
+	return mt_enabled && (tgid == target_tgid || (follow && bpf_map_lookup_elem(&mt_tgids, &tgid)));
+}
+
+/* The traced process exec'd: it is stopped before the new image's first
+ * instruction (the signal is taken on the way back to user space), and the
+ * event, ordered after every call of the old image in the ring, tells user
+ * space to probe the new image and continue it. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(mt_proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+	struct mt_heap_event *ev;
+
+	if (!traced_tgid(tgid))
+		return 0;
+	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(MT_C_EXEC_LOST);   /* not stopped: nobody would continue it */
+		return 0;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->stack_id = -1;
+	ev->tid = p->pid;
+	ev->tgid = tgid;
+	ev->kind = MT_P_EXEC;
+	ev->flags = MT_EV_F_PROC;
+	bpf_send_signal(MT_SIGSTOP);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* A process (not a thread) created by the traced one: counted, for the
+ * report's untraced_children. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(mt_proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tgid = parent->tgid;
+
+	if (!traced_tgid(tgid) || child->tgid == tgid)
+		return 0;
+	count(MT_C_CHILDREN);
+	return 0;
+}

@@ -62,6 +62,14 @@ struct mt_heap_event {
 #define MT_EV_F_SAMPLING  0x1   /* emitted in sampling mode */
 #define MT_EV_F_UNSAMPLED 0x2   /* the returned block was not sampled: no alloc */
 #define MT_EV_F_INLINE_STACK 0x4 /* the record is an mt_heap_event_stack */
+/* Attach mode: not a call but process life (kind is enum mt_proc_kind):
+ * the traced process exec'd and is held stopped (SIGSTOP) until user
+ * space has probed the new image and sends SIGCONT. */
+#define MT_EV_F_PROC      0x8
+
+enum mt_proc_kind {
+	MT_P_EXEC = 1,
+};
 
 /* An allocation whose stack could not enter the stack map (its hash
  * bucket holds another stack): the frames travel in the record instead,
@@ -79,6 +87,9 @@ enum mt_heap_counter {
 	MT_C_FREE_UNSAMPLED,  /* sampling: free of an address not sampled */
 	MT_C_SAMPLED_FULL,    /* sampling: sampled-address map full: its free
 	                       * will not be seen (a false live object) */
+	MT_C_CHILDREN,        /* attach mode: processes the target created */
+	MT_C_EXEC_LOST,       /* attach mode: an exec not reported (ring full):
+	                       * the new image runs with the old probes */
 	MT_C_COUNT,
 };
 

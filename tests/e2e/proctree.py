@@ -20,15 +20,19 @@ def wl_allocs(proc):
 def check_image(errors, p, exe, allocs, end, exact=True, released=0):
     """One image: its executable, how it ended, its allocations (exact: the
     totals; else those from wl_alloc's sites), blocks released at exec,
-    and leaks (every live block at exit; none after an exec)."""
+    and leaks (every live block at exit; none after an exec). allocs is N
+    or a list of the image's `alloc N` words."""
+    batches = allocs if isinstance(allocs, list) else [allocs]
+    allocs = sum(batches)
+    want_bytes = sum(block_bytes(b) for b in batches)
     name = "pid %d %s" % (p["pid"], p["exe"])
     if p["exe"] != exe:
         errors.append("%s: exe, expected %s" % (name, exe))
     if p["end"] != end:
         errors.append("%s: end %s, expected %s" % (name, p["end"], end))
     got = (p["totals"]["allocs"], p["totals"]["alloc_bytes"]) if exact else wl_allocs(p)
-    if got != (allocs, block_bytes(allocs)):
-        errors.append("%s: allocs/bytes %s, expected %s" % (name, got, (allocs, block_bytes(allocs))))
+    if got != (allocs, want_bytes):
+        errors.append("%s: allocs/bytes %s, expected %s" % (name, got, (allocs, want_bytes)))
     if exact and p["calls"].get("malloc") != allocs:
         errors.append("%s: malloc calls %s, expected %d" % (name, p["calls"].get("malloc"), allocs))
     rel = p["released_at_exec"]

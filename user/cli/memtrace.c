@@ -193,13 +193,15 @@ static void main_exec(void *arg, struct mt_agg *agg, struct mt_sym *sym,
 	}
 }
 
-/* Launch mode: exec and (with -f) fork are followed at their ptrace stops
- * (user/ptree); the tree owns the aggregators and symbolizers from here. */
+/* exec and (launch mode, -f) fork are followed (user/ptree): at their
+ * ptrace stops in launch mode, at a stop the BPF side makes after an exec
+ * in attach mode. The tree owns the aggregators and symbolizers from here. */
 static int follow_tree(struct mt_session *s)
 {
 	struct mt_ptree_opts po = {
-		.follow = s->opts.follow, .lib = s->opts.lib, .sample_bytes = s->opts.sample_bytes,
-		.drain = drain_events, .main_exec = main_exec, .arg = s,
+		.follow = s->opts.follow, .attach = !s->launched, .lib = s->opts.lib,
+		.sample_bytes = s->opts.sample_bytes, .drain = drain_events, .main_exec = main_exec,
+		.arg = s,
 	};
 	int err;
 
@@ -208,6 +210,13 @@ static int follow_tree(struct mt_session *s)
 				   &s->tree);
 		if (err)
 			return err;
+	}
+	if (!s->launched) {
+		/* attach mode: execs are stopped by the BPF side, then probed */
+		if (!s->heap)
+			return 0;
+		mt_events_set_proc(s->events, mt_ptree_proc, s->tree);
+		return mt_heap_watch(s->heap);
 	}
 	return mt_launch_follow(&s->launch, s->opts.follow, s->tree ? mt_ptree_hook : NULL, s->tree);
 }
@@ -249,7 +258,7 @@ static int attach(struct mt_session *s)
 		mt_err("PID %d exited during attach", (int)s->target.pid);
 		return -ESRCH;
 	}
-	if (s->launched && (err = follow_tree(s)))
+	if ((err = follow_tree(s)))
 		return err;
 	s->start_ns = mt_now_ns();
 	if (s->heap)
@@ -330,8 +339,11 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		mt_analysis_add(s->analysis, &r, s->sym);
 	if (final && s->launched)
 		r.untraced_children = s->launch.untraced_children;
+	else if (final && s->tree)
+		r.untraced_children = (int64_t)drops.children;
 	if (final && s->tree && (err = mt_ptree_report(s->tree, &r, now, &ro,
-			s->launch.state == MT_LAUNCH_EXITED ? s->launch.exit_code : -1)))
+			s->launched ? (s->launch.state == MT_LAUNCH_EXITED ? s->launch.exit_code : -1) :
+			mt_target_alive(&s->target) ? -1 : MT_PTREE_EXITED)))
 		mt_err("warning: the per-process figures are missing from the report: %s", strerror(-err));
 	if (f) {
 		err = mt_report_text(f, &r, final);

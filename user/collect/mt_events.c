@@ -32,6 +32,8 @@ struct mt_events {
 	unsigned ncaches;
 	uint32_t **caches;       /* slot -> stack id -> site + 1 */
 	uint64_t unrouted;       /* events of no traced process */
+	mt_events_proc_fn proc;
+	void *proc_arg;
 };
 
 /* The stack cache of route slot i, made on first use; NULL on ENOMEM. */
@@ -104,6 +106,11 @@ static int on_event(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*ev))
 		return 0;
+	if (ev->flags & MT_EV_F_PROC) {
+		if (e->proc)
+			e->proc(e->proc_arg, ev->tgid, ev->kind);
+		return 0;
+	}
 	if (e->route) {
 		agg = e->route(e->route_arg, ev->tgid, &slot);
 		if (!agg) {
@@ -181,6 +188,12 @@ void mt_events_set_route(struct mt_events *e, mt_events_route_fn fn, void *arg)
 void mt_events_set_agg(struct mt_events *e, struct mt_agg *agg)
 {
 	e->agg = agg;
+}
+
+void mt_events_set_proc(struct mt_events *e, mt_events_proc_fn fn, void *arg)
+{
+	e->proc = fn;
+	e->proc_arg = arg;
 }
 
 uint64_t mt_events_unrouted(const struct mt_events *e)
@@ -275,6 +288,10 @@ int mt_events_drops(struct mt_events *e, struct mt_drops *d)
 		err = percpu_sum(e->counters_fd, MT_C_FREE_UNSAMPLED, &d->free_unsampled);
 	if (!err)
 		err = percpu_sum(e->counters_fd, MT_C_SAMPLED_FULL, &d->sampled_full);
+	if (!err)
+		err = percpu_sum(e->counters_fd, MT_C_CHILDREN, &d->children);
+	if (!err)
+		err = percpu_sum(e->counters_fd, MT_C_EXEC_LOST, &d->exec_lost);
 	/* Sampling: every call was counted in BPF, sampled or not. */
 	for (ep = 0; !err && e->calls_fd >= 0 && ep < MT_MAX_EPS && ep < MT_AGG_MAX_EPS; ep++) {
 		err = percpu_sum(e->calls_fd, ep, &n);

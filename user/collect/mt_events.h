@@ -21,6 +21,8 @@ struct mt_drops {
 	uint64_t free_unsampled; /* sampling: frees of unsampled addresses */
 	uint64_t sampled_full;   /* sampling: sampled blocks the BPF map could not
 	                          * hold (their frees go unseen) */
+	uint64_t children;       /* attach mode: processes the target created */
+	uint64_t exec_lost;      /* attach mode: execs not followed (ring full) */
 };
 
 int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg *agg,
@@ -39,6 +41,10 @@ void mt_events_set_route(struct mt_events *e, mt_events_route_fn fn, void *arg);
  * (after an exec: the new image's). */
 void mt_events_set_agg(struct mt_events *e, struct mt_agg *agg);
 uint64_t mt_events_unrouted(const struct mt_events *e);
+/* Process-life records (MT_EV_F_PROC, attach mode) go to fn, in ring
+ * order: every call before them has been applied, none after. */
+typedef void (*mt_events_proc_fn)(void *arg, uint32_t tgid, unsigned kind);
+void mt_events_set_proc(struct mt_events *e, mt_events_proc_fn fn, void *arg);
 
 /* An fd that polls readable when records wait (the ring's epoll fd). */
 int mt_events_poll_fd(const struct mt_events *e);

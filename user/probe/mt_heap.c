@@ -50,6 +50,7 @@ struct mt_heap {
 	unsigned ngroups, cap;
 	struct mt_heap_group *groups;
 	struct mt_heap_group *cur; /* the group being attached */
+	struct bpf_link *watch[2]; /* attach mode: exec and fork tracepoints */
 };
 
 /* Where and with which cookie each entry point is probed. */
@@ -227,6 +228,10 @@ static void detach_all(struct mt_heap *h)
 {
 	unsigned i;
 
+	for (i = 0; i < 2; i++) {
+		bpf_link__destroy(h->watch[i]);
+		h->watch[i] = NULL;
+	}
 	for (i = 0; i < h->ngroups; i++)
 		detach_group(&h->groups[i]);
 }
@@ -423,6 +428,23 @@ void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget)
 		detach_group(g);
 	if (h && forget && pid != h->pid && h->follow)
 		bpf_map__delete_elem(h->skel->maps.mt_tgids, &tgid, sizeof(tgid), 0);
+}
+
+int mt_heap_watch(struct mt_heap *h)
+{
+	struct bpf_program *progs[2] = { h->skel->progs.mt_proc_exec, h->skel->progs.mt_proc_fork };
+	int i, err;
+
+	for (i = 0; i < 2; i++) {
+		h->watch[i] = bpf_program__attach(progs[i]);
+		if (!h->watch[i]) {
+			err = -errno;
+			mt_err("cannot attach the %s tracepoint: %s%s", i ? "sched_process_fork" :
+			       "sched_process_exec", strerror(errno), load_hint(err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 void mt_heap_enable(struct mt_heap *h)

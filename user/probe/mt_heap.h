@@ -42,6 +42,12 @@ int mt_heap_attach_pid(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *
  * also stop accepting its events (it exited). Accepts NULL. */
 void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget);
 
+/* Attach mode: follow the target's execs (it is stopped after execve and
+ * an MT_EV_F_PROC event is sent; user space continues it) and count the
+ * processes it creates (MT_C_CHILDREN), with two tracepoints whose cost for
+ * other processes is one tgid test per exec or fork. 0 or -errno. */
+int mt_heap_watch(struct mt_heap *h);
+
 /* Start recording: calls entered from now on are traced. */
 void mt_heap_enable(struct mt_heap *h);
 

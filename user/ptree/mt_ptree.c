@@ -7,11 +7,15 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/types.h>
+
+#include "heap.h"
 #include "ptree/mt_ptree.h"
 #include "util/mt_log.h"
 #include "util/mt_time.h"
@@ -249,8 +253,9 @@ static int on_exec(struct mt_ptree *t, pid_t pid)
 	uint64_t now = mt_now_ns();
 	int err;
 
-	/* Every event of the old image was emitted before the exec stop. */
-	if (t->o.drain && t->o.drain(t->o.arg))
+	/* Every event of the old image was emitted before the exec stop
+	 * (attach mode: the record comes after them in the ring). */
+	if (!t->o.attach && t->o.drain && t->o.drain(t->o.arg))
 		mt_err("warning: cannot drain the events of PID %d before its exec", (int)pid);
 	mt_heap_detach_pid(t->heap, pid, false);
 	if (old) {
@@ -306,6 +311,18 @@ static int on_fork(struct mt_ptree *t, pid_t parent, pid_t child)
 	}
 	mt_debug("PID %d forked PID %d: probes attached before it runs", (int)parent, (int)child);
 	return 0;
+}
+
+void mt_ptree_proc(void *arg, uint32_t tgid, unsigned kind)
+{
+	struct mt_ptree *t = arg;
+
+	if (kind != MT_P_EXEC)
+		return;
+	on_exec(t, (pid_t)tgid);
+	/* held by the SIGSTOP the BPF side sent at the exec */
+	if (kill((pid_t)tgid, SIGCONT))
+		mt_err("cannot continue PID %d after its exec: %s", (int)tgid, strerror(errno));
 }
 
 int mt_ptree_hook(void *arg, const struct mt_launch_ev *ev)
@@ -397,9 +414,9 @@ int mt_ptree_report(struct mt_ptree *t, struct mt_report *r, uint64_t now_ns,
 		snprintf(rt.allocator, sizeof(rt.allocator), "%s", im->lib.path);
 		if (im->current && im->pid == t->pid) {
 			self = i;
-			if (main_exit >= 0) {
+			if (main_exit >= 0 || main_exit == MT_PTREE_EXITED) {
 				im->end = MT_IMG_EXIT;
-				im->exit_code = main_exit;
+				im->exit_code = main_exit >= 0 ? main_exit : -1;
 			}
 		}
 		if (im->current && im->pid != t->pid)

@@ -10,8 +10,10 @@
  * and the final report is the whole tree's with one entry per image
  * ("processes", docs/report-format.md).
  *
- * Launch mode only: the ptrace stops are where images change. In attach
- * mode there is one image and nothing here runs.
+ * Launch mode: ptrace's stops are where images change (mt_ptree_hook).
+ * Attach mode: the heap tracer stops the target after execve and sends a
+ * process-life record (mt_heap_watch); mt_ptree_proc probes the new image
+ * and continues it with SIGCONT. Attach mode does not follow children.
  */
 #ifndef MT_PTREE_H
 #define MT_PTREE_H
@@ -32,6 +34,7 @@ struct mt_ptree;
 
 struct mt_ptree_opts {
 	bool follow;                /* -f */
+	bool attach;                /* attach mode: execs come as records */
 	const char *lib;            /* --lib: the allocator of every image */
 	uint64_t sample_bytes;      /* --sample-bytes, 0: exact */
 	/* Drain the event ring (every event before a stop is then applied). */
@@ -54,6 +57,9 @@ int mt_ptree_new(const struct mt_ptree_opts *o, struct mt_heap *heap, struct mt_
 /* The mt_launch hook (mt_launch_follow): exec, fork, a child's exit. */
 int mt_ptree_hook(void *tree, const struct mt_launch_ev *ev);
 
+/* The mt_events process-life callback (attach mode). */
+void mt_ptree_proc(void *tree, uint32_t tgid, unsigned kind);
+
 /* Once a second: pick up libraries the running children mapped since. */
 void mt_ptree_tick(struct mt_ptree *t);
 
@@ -63,8 +69,10 @@ unsigned mt_ptree_images(const struct mt_ptree *t);
 /* Make r, the final report of the first process's current image, the
  * whole tree's (mt_report_merge) when there is more than one image or -f
  * was given; ro as for r; main_exit: the first process's exit status, -1
- * while it runs. The per-image reports live until
+ * while it runs, MT_PTREE_EXITED when it exited with a status unknown
+ * (attach mode). The per-image reports live until
  * mt_ptree_report_release. 0 or -errno. */
+#define MT_PTREE_EXITED (-2)
 int mt_ptree_report(struct mt_ptree *t, struct mt_report *r, uint64_t now_ns,
 		    const struct mt_report_opts *ro, int main_exit);
 void mt_ptree_report_release(struct mt_ptree *t);
