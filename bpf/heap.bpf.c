@@ -491,15 +491,66 @@ int BPF_PROG(mt_proc_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	return 0;
 }
 
-/* A process (not a thread) created by the traced one: counted, for the
- * report's untraced_children. */
+/* A process (not a thread) created by a traced one. Without -f it is
+ * counted (the report's untraced_children); with -f it is held before its
+ * first instruction (a SIGSTOP queued to it before it is first woken) and
+ * user space attaches its probes, then continues it. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(mt_proc_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 tgid = parent->tgid;
+	struct mt_heap_event *ev;
 
 	if (!traced_tgid(tgid) || child->tgid == tgid)
 		return 0;
-	count(MT_C_CHILDREN);
+	if (!follow) {
+		count(MT_C_CHILDREN);
+		return 0;
+	}
+	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(MT_C_CHILDREN);   /* runs untraced */
+		return 0;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->stack_id = -1;
+	ev->arg0 = tgid;
+	ev->tid = child->pid;
+	ev->tgid = child->tgid;
+	ev->kind = MT_P_FORK;
+	ev->flags = MT_EV_F_PROC;
+	bpf_send_signal_task(child, MT_SIGSTOP, PIDTYPE_TGID, 0);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* -f: a traced child ended (its last thread): its probes can go. Fires for
+ * every thread exit of the machine: the test is one compare unless a
+ * process group just died. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(mt_proc_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 tgid = p->tgid;
+	struct mt_heap_event *ev;
+	int code;
+
+	if (!group_dead || !follow || tgid == target_tgid || !traced_tgid(tgid))
+		return 0;
+	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(MT_C_RB_FULL);
+		return 0;
+	}
+	code = p->signal->group_exit_code ? p->signal->group_exit_code : p->exit_code;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->stack_id = -1;
+	ev->arg0 = (code & 0x7f) ? 128 + (code & 0x7f) : (code >> 8) & 0xff;
+	ev->tid = p->pid;
+	ev->tgid = tgid;
+	ev->kind = MT_P_EXIT;
+	ev->flags = MT_EV_F_PROC;
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

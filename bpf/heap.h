@@ -62,13 +62,16 @@ struct mt_heap_event {
 #define MT_EV_F_SAMPLING  0x1   /* emitted in sampling mode */
 #define MT_EV_F_UNSAMPLED 0x2   /* the returned block was not sampled: no alloc */
 #define MT_EV_F_INLINE_STACK 0x4 /* the record is an mt_heap_event_stack */
-/* Attach mode: not a call but process life (kind is enum mt_proc_kind):
- * the traced process exec'd and is held stopped (SIGSTOP) until user
- * space has probed the new image and sends SIGCONT. */
+/* Attach mode: not a call but process life (kind is enum mt_proc_kind),
+ * tgid the process it is about. */
 #define MT_EV_F_PROC      0x8
 
 enum mt_proc_kind {
-	MT_P_EXEC = 1,
+	MT_P_EXEC = 1,   /* tgid exec'd; it is held (SIGSTOP) until user space has
+	                  * probed the new image and sends SIGCONT */
+	MT_P_FORK,       /* -f: tgid is a new child of process arg0, held the same way */
+	MT_P_EXIT,       /* -f: a traced child's last thread exited; arg0: its
+	                  * status (128 + signal when killed) */
 };
 
 /* An allocation whose stack could not enter the stack map (its hash

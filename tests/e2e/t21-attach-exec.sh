@@ -3,7 +3,9 @@
 # (sched_process_exec, filtered to its tgid), memtrace probes the new image
 # (dynamic or static) and continues it, so the new image's calls are all
 # traced and the old image's blocks are released at exec, not leaks. Also
-# attach mode counts the children the target creates (sched_process_fork).
+# attach mode counts the children the target creates (sched_process_fork),
+# and with -f holds each new child until its probes are in: the tree of
+# t18 (fork, exec, fork, vfork + exec of a static binary) exact per image.
 # wl_proc: `wait` waits for SIGUSR1, `alloc N` makes N malloc calls.
 . "$(dirname "$0")/lib.sh"
 need_bpf
@@ -54,12 +56,32 @@ wait_for "$TMP/fork.err" attached 20 || fail "fork: no attach"
 kill -USR1 "$fpid"
 wait "$mt" || fail "fork: memtrace exited $?: $(cat "$TMP/fork.err")"
 
-PYTHONPATH=$E2E python3 - "$TMP/dd.json" "$TMP/ds.json" "$TMP/fork.json" "$dyn" "$st" <<'PY'
+"$dyn" wait alloc 1 fork alloc 2 exec "$dyn" alloc 5 fork alloc 3 vfork "$st" alloc 13 &
+tpid=$!
+CLEANUP_PIDS+=("$tpid")
+at_wait "$tpid" "wait alloc 1" || fail "-f: the workload did not start"
+"$MT" -f --no-vm --min-age 0 --json "$TMP/tree.json" -p "$tpid" >/dev/null 2>"$TMP/tree.err" &
+mt=$!
+wait_for "$TMP/tree.err" attached 20 || fail "-f: no attach"
+kill -USR1 "$tpid"
+wait "$mt" || fail "-f: memtrace exited $?: $(cat "$TMP/tree.err")"
+
+PYTHONPATH=$E2E python3 - "$TMP/dd.json" "$TMP/ds.json" "$TMP/fork.json" "$TMP/tree.json" "$dyn" "$st" <<'PY'
 import json, sys
 from proctree import check_image
-dd, ds, fk = (json.load(open(p)) for p in sys.argv[1:4])
-dyn, st = sys.argv[4:6]
+dd, ds, fk, tr = (json.load(open(p)) for p in sys.argv[1:5])
+dyn, st = sys.argv[5:7]
 errors = []
+procs = tr.get("processes") or []
+want = [(dyn, 1, "exit", True, 0), (dyn, 2, "exec", True, 2), (dyn, 5, "exit", True, 0),
+        (dyn, 3, "exit", True, 0), (dyn, 0, "exec", True, 0), (st, 13, "exit", False, 0)]
+if len(procs) != len(want):
+    errors.append("-f: %d images, expected %d" % (len(procs), len(want)))
+else:
+    for p, (exe, allocs, end, exact, rel) in zip(procs, want):
+        check_image(errors, p, exe, allocs, end, exact=exact, released=rel)
+    if [p["exit_code"] for p in procs[2:]] != [0, 0, None, 0]:
+        errors.append("-f: children's exit codes %s" % [p["exit_code"] for p in procs])
 for rep, second, exact in ((dd, dyn, True), (ds, st, False)):
     procs = rep.get("processes") or []
     if len(procs) != 2:

@@ -42,8 +42,8 @@ static const char usage[] =
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
 "      --callsite-only    sites are the immediate caller only: no stack walk,\n"
 "                         which is ~75% of an allocation's probe cost\n"
-"  -f, --follow           launch mode: trace the children too (fork, vfork,\n"
-"                         clone and their execs), one report entry each\n"
+"  -f, --follow           trace the children too (fork, vfork, clone and\n"
+"                         their execs), one report entry each\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n";
@@ -219,9 +219,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
-	if (o->follow && o->pid)
-		return bad("%s", "-f follows the children of a launched program (-- CMD); "
-			   "attach mode cannot follow them yet");
+	if (o->follow && o->no_heap)
+		return bad("%s", "-f follows the allocator calls of children, but --no-heap probes none");
 	if (o->no_heap && (o->reachability || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");

@@ -108,7 +108,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		return 0;
 	if (ev->flags & MT_EV_F_PROC) {
 		if (e->proc)
-			e->proc(e->proc_arg, ev->tgid, ev->kind);
+			e->proc(e->proc_arg, ev->kind, ev->tgid, ev->arg0);
 		return 0;
 	}
 	if (e->route) {

@@ -43,7 +43,7 @@ void mt_events_set_agg(struct mt_events *e, struct mt_agg *agg);
 uint64_t mt_events_unrouted(const struct mt_events *e);
 /* Process-life records (MT_EV_F_PROC, attach mode) go to fn, in ring
  * order: every call before them has been applied, none after. */
-typedef void (*mt_events_proc_fn)(void *arg, uint32_t tgid, unsigned kind);
+typedef void (*mt_events_proc_fn)(void *arg, unsigned kind, uint32_t tgid, uint64_t arg0);
 void mt_events_set_proc(struct mt_events *e, mt_events_proc_fn fn, void *arg);
 
 /* An fd that polls readable when records wait (the ring's epoll fd). */

@@ -50,7 +50,7 @@ struct mt_heap {
 	unsigned ngroups, cap;
 	struct mt_heap_group *groups;
 	struct mt_heap_group *cur; /* the group being attached */
-	struct bpf_link *watch[2]; /* attach mode: exec and fork tracepoints */
+	struct bpf_link *watch[3]; /* attach mode: exec, fork, exit tracepoints */
 };
 
 /* Where and with which cookie each entry point is probed. */
@@ -228,7 +228,7 @@ static void detach_all(struct mt_heap *h)
 {
 	unsigned i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		bpf_link__destroy(h->watch[i]);
 		h->watch[i] = NULL;
 	}
@@ -432,15 +432,21 @@ void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget)
 
 int mt_heap_watch(struct mt_heap *h)
 {
-	struct bpf_program *progs[2] = { h->skel->progs.mt_proc_exec, h->skel->progs.mt_proc_fork };
+	struct bpf_program *progs[3] = { h->skel->progs.mt_proc_exec, h->skel->progs.mt_proc_fork,
+					 h->skel->progs.mt_proc_exit };
+	static const char *const names[3] = {
+		"sched_process_exec", "sched_process_fork", "sched_process_exit",
+	};
 	int i, err;
 
-	for (i = 0; i < 2; i++) {
+	/* exit only matters for children (-f): without it, no hook on every
+	 * thread exit of the machine */
+	for (i = 0; i < (h->follow ? 3 : 2); i++) {
 		h->watch[i] = bpf_program__attach(progs[i]);
 		if (!h->watch[i]) {
 			err = -errno;
-			mt_err("cannot attach the %s tracepoint: %s%s", i ? "sched_process_fork" :
-			       "sched_process_exec", strerror(errno), load_hint(err));
+			mt_err("cannot attach the %s tracepoint: %s%s", names[i], strerror(errno),
+			       load_hint(err));
 			return err;
 		}
 	}

@@ -43,9 +43,11 @@ int mt_heap_attach_pid(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *
 void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget);
 
 /* Attach mode: follow the target's execs (it is stopped after execve and
- * an MT_EV_F_PROC event is sent; user space continues it) and count the
- * processes it creates (MT_C_CHILDREN), with two tracepoints whose cost for
- * other processes is one tgid test per exec or fork. 0 or -errno. */
+ * an MT_EV_F_PROC record is sent; user space continues it) and its new
+ * processes: counted (MT_C_CHILDREN), or with follow held and reported
+ * the same way, and their ends reported. Tracepoints on exec and fork
+ * (and with follow, exit) whose cost for other processes is one tgid test
+ * per exec, fork (or thread exit). 0 or -errno. */
 int mt_heap_watch(struct mt_heap *h);
 
 /* Start recording: calls entered from now on are traced. */

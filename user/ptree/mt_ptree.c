@@ -313,16 +313,42 @@ static int on_fork(struct mt_ptree *t, pid_t parent, pid_t child)
 	return 0;
 }
 
-void mt_ptree_proc(void *arg, uint32_t tgid, unsigned kind)
+static void on_exit_status(struct mt_ptree *t, pid_t pid, int code)
+{
+	struct mt_image *im = current(t, pid);
+
+	mt_heap_detach_pid(t->heap, pid, true);
+	if (!im)
+		return;
+	im->end = MT_IMG_EXIT;
+	im->exit_code = code;
+	if (!im->end_ns)
+		im->end_ns = mt_now_ns();
+	im->current = false;
+}
+
+void mt_ptree_proc(void *arg, unsigned kind, uint32_t tgid, uint64_t arg0)
 {
 	struct mt_ptree *t = arg;
+	pid_t pid = (pid_t)tgid;
 
-	if (kind != MT_P_EXEC)
+	switch (kind) {
+	case MT_P_EXEC:
+		on_exec(t, pid);
+		break;
+	case MT_P_FORK:
+		if (on_fork(t, (pid_t)arg0, pid))
+			mt_err("child PID %d of PID %d runs untraced", (int)pid, (int)arg0);
+		break;
+	case MT_P_EXIT:
+		on_exit_status(t, pid, (int)arg0);
 		return;
-	on_exec(t, (pid_t)tgid);
-	/* held by the SIGSTOP the BPF side sent at the exec */
-	if (kill((pid_t)tgid, SIGCONT))
-		mt_err("cannot continue PID %d after its exec: %s", (int)tgid, strerror(errno));
+	default:
+		return;
+	}
+	/* held by the SIGSTOP the BPF side queued at the exec or fork */
+	if (kill(pid, SIGCONT))
+		mt_err("cannot continue PID %d: %s", (int)pid, strerror(errno));
 }
 
 int mt_ptree_hook(void *arg, const struct mt_launch_ev *ev)
@@ -348,15 +374,7 @@ int mt_ptree_hook(void *arg, const struct mt_launch_ev *ev)
 	case MT_LEV_EXITED:
 		if (t->o.drain)
 			t->o.drain(t->o.arg);
-		mt_heap_detach_pid(t->heap, ev->pid, true);
-		im = current(t, ev->pid);
-		if (im) {
-			im->end = MT_IMG_EXIT;
-			im->exit_code = ev->code;
-			if (!im->end_ns)
-				im->end_ns = mt_now_ns();
-			im->current = false;
-		}
+		on_exit_status(t, ev->pid, ev->code);
 		return 0;
 	}
 	return 0;

@@ -13,7 +13,8 @@
  * Launch mode: ptrace's stops are where images change (mt_ptree_hook).
  * Attach mode: the heap tracer stops the target after execve and sends a
  * process-life record (mt_heap_watch); mt_ptree_proc probes the new image
- * and continues it with SIGCONT. Attach mode does not follow children.
+ * and continues it with SIGCONT; with -f a new child is held the same way
+ * until its probes are in.
  */
 #ifndef MT_PTREE_H
 #define MT_PTREE_H
@@ -58,7 +59,7 @@ int mt_ptree_new(const struct mt_ptree_opts *o, struct mt_heap *heap, struct mt_
 int mt_ptree_hook(void *tree, const struct mt_launch_ev *ev);
 
 /* The mt_events process-life callback (attach mode). */
-void mt_ptree_proc(void *tree, uint32_t tgid, unsigned kind);
+void mt_ptree_proc(void *tree, unsigned kind, uint32_t tgid, uint64_t arg0);
 
 /* Once a second: pick up libraries the running children mapped since. */
 void mt_ptree_tick(struct mt_ptree *t);
