@@ -503,7 +503,8 @@ int BPF_PROG(mt_proc_fork, struct task_struct *parent, struct task_struct *child
 
 	if (!traced_tgid(tgid) || child->tgid == tgid)
 		return 0;
-	if (!follow) {
+	/* bpf_send_signal_task: kernel 6.13+ */
+	if (!follow || !bpf_ksym_exists(bpf_send_signal_task)) {
 		count(MT_C_CHILDREN);
 		return 0;
 	}

@@ -153,6 +153,7 @@ static int attach_heap(struct mt_session *s)
 		.callsite_only = s->opts.callsite_only,
 		.btf_path = s->opts.btf_path,
 		.follow = s->opts.follow,
+		.watch = !s->launched,
 	};
 	int err;
 
@@ -216,7 +217,8 @@ static int follow_tree(struct mt_session *s)
 		if (!s->heap)
 			return 0;
 		mt_events_set_proc(s->events, mt_ptree_proc, s->tree);
-		return mt_heap_watch(s->heap);
+		err = mt_heap_watch(s->heap);
+		return err == -EOPNOTSUPP ? 0 : err;
 	}
 	return mt_launch_follow(&s->launch, s->opts.follow, s->tree ? mt_ptree_hook : NULL, s->tree);
 }

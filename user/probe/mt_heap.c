@@ -51,6 +51,7 @@ struct mt_heap {
 	struct mt_heap_group *groups;
 	struct mt_heap_group *cur; /* the group being attached */
 	struct bpf_link *watch[3]; /* attach mode: exec, fork, exit tracepoints */
+	bool watching;             /* they are loaded */
 };
 
 /* Where and with which cookie each entry point is probed. */
@@ -72,7 +73,7 @@ static const char *load_hint(int err)
 }
 
 static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_link_mode mode,
-		     bool last)
+		     bool watch, bool last)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
 	struct heap_bpf *sk;
@@ -99,6 +100,10 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_enter, mode == MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_exit, mode == MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_free_enter, mode == MT_LINK_PERF);
+	/* process life: attach mode only (launch mode has ptrace's stops) */
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exec, watch);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_fork, watch);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exit, watch && o->follow);
 	if (!err && mode == MT_LINK_SESSION)
 		err = bpf_program__set_expected_attach_type(sk->progs.mt_alloc_session,
 							    MT_TRACE_UPROBE_SESSION);
@@ -148,13 +153,22 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 	 * entry/return pair is used. */
 	err = -EOPNOTSUPP;
 	if (o->sample_bytes)
-		err = open_load(h, o, MT_LINK_SESSION, false);
+		err = open_load(h, o, MT_LINK_SESSION, o->watch, false);
 	if (err)
-		err = open_load(h, o, MT_LINK_MULTI, false);
+		err = open_load(h, o, MT_LINK_MULTI, o->watch, false);
+	if (err && o->watch && !o->follow) {
+		/* a kernel without tp_btf: the allocator is still traced */
+		err = open_load(h, o, MT_LINK_MULTI, false, false);
+		if (!err)
+			mt_err("warning: the kernel refused the exec and fork tracepoints: an exec of PID %d "
+			       "will not be followed, its children not counted", (int)o->pid);
+	}
 	if (err)
-		err = open_load(h, o, MT_LINK_PERF, true);
+		err = open_load(h, o, MT_LINK_PERF, o->watch, true);
 	if (err)
 		goto fail;
+	h->watching = o->watch && h->skel->progs.mt_proc_exec &&
+		      bpf_program__autoload(h->skel->progs.mt_proc_exec);
 	mt_debug("allocator probes: %s", link_mode_names[h->mode]);
 	*out = h;
 	return 0;
@@ -439,6 +453,8 @@ int mt_heap_watch(struct mt_heap *h)
 	};
 	int i, err;
 
+	if (!h->watching)
+		return -EOPNOTSUPP;
 	/* exit only matters for children (-f): without it, no hook on every
 	 * thread exit of the machine */
 	for (i = 0; i < (h->follow ? 3 : 2); i++) {

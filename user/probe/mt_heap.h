@@ -23,6 +23,7 @@ struct mt_heap_opts {
 	bool callsite_only;     /* no stack walk: sites are the immediate caller */
 	const char *btf_path;   /* kernel BTF, NULL for /sys/kernel/btf/vmlinux */
 	bool follow;            /* -f: more processes than pid may be attached */
+	bool watch;             /* attach mode: load the exec/fork tracepoints (mt_heap_watch) */
 };
 
 /* -f: processes traced at once (the BPF hash of their tgids). */
@@ -47,7 +48,8 @@ void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget);
  * processes: counted (MT_C_CHILDREN), or with follow held and reported
  * the same way, and their ends reported. Tracepoints on exec and fork
  * (and with follow, exit) whose cost for other processes is one tgid test
- * per exec, fork (or thread exit). 0 or -errno. */
+ * per exec, fork (or thread exit). 0, -EOPNOTSUPP when they could not be
+ * loaded (a warning was printed), or -errno. */
 int mt_heap_watch(struct mt_heap *h);
 
 /* Start recording: calls entered from now on are traced. */

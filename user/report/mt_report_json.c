@@ -245,6 +245,11 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_key(&j, "run");
 	write_rates(&j, &r->run);
 	mt_json_obj_end(&j);
+	mt_json_key(&j, "untraced_children");
+	if (r->untraced_children >= 0)
+		mt_json_u64(&j, (uint64_t)r->untraced_children);
+	else
+		mt_json_null(&j);
 	mt_json_key(&j, "leak_summary");
 	mt_json_obj_begin(&j);
 	mt_json_key_u64(&j, "stacks", r->nleaks);
@@ -261,11 +266,6 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	write_sites(&j, r->leaks, r->nleaks, r->reach, r, true);
 	mt_json_key(&j, "sites");
 	write_sites(&j, r->sites, r->nsites, false, r, false);
-	mt_json_key(&j, "untraced_children");
-	if (r->untraced_children >= 0)
-		mt_json_u64(&j, (uint64_t)r->untraced_children);
-	else
-		mt_json_null(&j);
 	if (r->nprocs) {
 		size_t k;
 

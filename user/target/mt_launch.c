@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -108,11 +109,18 @@ static int loader_list(pid_t target, const char *interp, const char *exe, char *
 	}
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)target);
 	if (pid == 0) {
-		/* In the target's root (a chroot, a container): its loader, its
-		 * library paths, its view of every file. */
+		/* In the target's root when it is not ours (a chroot, a
+		 * container): its loader, its library paths, its view of every
+		 * file. chroot needs root; an unprivileged memtrace fails later,
+		 * with its own message. */
+		struct stat ours, theirs;
+
 		dup2(fds[1], STDOUT_FILENO);
-		if (chroot(root) == 0 && chdir("/") == 0)
-			execl(interp, interp, "--list", exe, (char *)NULL);
+		if (stat("/", &ours) == 0 && stat(root, &theirs) == 0 &&
+		    (ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino) &&
+		    (chroot(root) || chdir("/")))
+			_exit(127);
+		execl(interp, interp, "--list", exe, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
