@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # -f traces the process tree: fork, vfork and their execs, each child
 # probed before it runs its own code, one "processes" entry per image with
-# its own exact counts. Without -f the children are counted as untraced.
+# its own exact counts. Without -f the children are counted as untraced,
+# also those forked by a thread other than the main one (tfork).
 # The tree: P allocs 3, forks C; C allocs 5 and execs D (7 allocs); D
 # forks E (11 allocs), which vforks and execs F (static, 13 allocs).
 . "$(dirname "$0")/lib.sh"
@@ -13,12 +14,18 @@ tree=(alloc 3 fork alloc 5 exec "$dyn" alloc 7 fork alloc 11 vfork "$st" alloc 1
 	fail "memtrace -f exited $?: $(cat "$TMP/err")"
 "$MT" --no-vm --json "$TMP/n.json" -- "$dyn" "${tree[@]}" >/dev/null 2>"$TMP/err" ||
 	fail "memtrace exited $?: $(cat "$TMP/err")"
-PYTHONPATH=$E2E python3 - "$TMP/f.json" "$TMP/n.json" "$dyn" "$st" <<'PY'
+"$MT" --no-vm --json "$TMP/t.json" -- "$dyn" tfork fork >/dev/null 2>"$TMP/err" ||
+	fail "memtrace (tfork) exited $?: $(cat "$TMP/err")"
+PYTHONPATH=$E2E python3 - "$TMP/f.json" "$TMP/n.json" "$dyn" "$st" "$TMP/t.json" <<'PY'
 import json, sys
 from proctree import check_image
 f, n = (json.load(open(p)) for p in sys.argv[1:3])
 dyn, st = sys.argv[3:5]
 errors = []
+t = json.load(open(sys.argv[5]))
+if t.get("untraced_children") != 2:
+    errors.append("a thread's fork and the main thread's: untraced_children %s, expected 2"
+                  % t.get("untraced_children"))
 procs = f.get("processes") or []
 # (exe, allocs, end, exact, released) in the order the images began
 want = [(dyn, 3, "exit", True, 0), (dyn, 5, "exec", True, 5), (dyn, 7, "exit", True, 0),

@@ -10,9 +10,11 @@
  *                waits and stops
  *   exec PROG ARGS...   execv PROG with ARGS (the rest of the line)
  *   wait         wait for SIGUSR1 (a test attaches meanwhile)
+ *   tfork        a second thread forks a child that exits at once; joined
  * No stdio and no other library call that allocates: every allocator call
  * the program makes is one of the words'.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,27 @@ static void wl_wait(void)
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 }
 
+static void *thread_fork(void *arg)
+{
+	pid_t pid = fork();
+
+	(void)arg;
+	if (pid == 0)
+		_exit(0);
+	wait_child(pid);
+	return NULL;
+}
+
+/* Not allocation-free: pthread_create may allocate (glibc callocs the
+ * thread's TLS vector); tests count only what the fork does. */
+static void wl_tfork(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, thread_fork, NULL) == 0)
+		pthread_join(t, NULL);
+}
+
 /* vfork in a function of its own: nothing of main's lives across it. */
 static int wl_vfork_exec(char **argv)
 {
@@ -85,6 +108,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "alloc") == 0 && i + 1 < argc) {
 			wl_alloc(atoi(argv[++i]));
+		} else if (strcmp(argv[i], "tfork") == 0) {
+			wl_tfork();
 		} else if (strcmp(argv[i], "wait") == 0) {
 			wl_wait();
 		} else if (strcmp(argv[i], "free") == 0) {

@@ -62,7 +62,8 @@ struct mt_session {
 	unsigned stop_signals;     /* SIGINT/SIGTERM received (launch mode) */
 	bool vm_finished;
 	struct mt_reach *reach;    /* --reachability result, NULL until scanned */
-	struct mt_ptree *tree;     /* launch mode: images of the process tree (exec, -f) */
+	struct mt_ptree *tree;     /* images of the process tree (exec, -f) */
+	bool bpf_children;         /* the BPF side counts untraced children */
 	bool leak_known;           /* the final report ran: leak_check is set */
 	uint64_t leak_check;       /* bytes --fail-on-leak compares */
 };
@@ -153,7 +154,9 @@ static int attach_heap(struct mt_session *s)
 		.callsite_only = s->opts.callsite_only,
 		.btf_path = s->opts.btf_path,
 		.follow = s->opts.follow,
-		.watch = !s->launched,
+		/* launch mode has ptrace's exec and fork stops; without -f a
+		 * filtered tracepoint counts the children, no stop needed */
+		.watch = !s->launched ? MT_WATCH_LIFE : s->opts.follow ? MT_WATCH_NONE : MT_WATCH_FORKS,
 	};
 	int err;
 
@@ -212,14 +215,18 @@ static int follow_tree(struct mt_session *s)
 		if (err)
 			return err;
 	}
+	/* attach mode: execs are stopped by the BPF side, then probed; both
+	 * modes without -f: children are counted by the BPF side */
+	err = s->heap ? mt_heap_watch(s->heap) : -EOPNOTSUPP;
+	if (err && err != -EOPNOTSUPP)
+		return err;
+	s->bpf_children = !err;
 	if (!s->launched) {
-		/* attach mode: execs are stopped by the BPF side, then probed */
-		if (!s->heap)
-			return 0;
-		mt_events_set_proc(s->events, mt_ptree_proc, s->tree);
-		err = mt_heap_watch(s->heap);
-		return err == -EOPNOTSUPP ? 0 : err;
+		if (s->heap)
+			mt_events_set_proc(s->events, mt_ptree_proc, s->tree);
+		return 0;
 	}
+	s->launch.count_forks = !s->bpf_children;
 	return mt_launch_follow(&s->launch, s->opts.follow, s->tree ? mt_ptree_hook : NULL, s->tree);
 }
 
@@ -339,10 +346,10 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		mt_err("warning: the memory section is missing from the report");
 	if (final && s->analysis)
 		mt_analysis_add(s->analysis, &r, s->sym);
-	if (final && s->launched)
+	if (final && s->bpf_children)
+		r.untraced_children = (int64_t)drops.children + s->launch.untraced_children;
+	else if (final && s->launched)
 		r.untraced_children = s->launch.untraced_children;
-	else if (final && s->tree)
-		r.untraced_children = (int64_t)drops.children;
 	if (final && s->tree && (err = mt_ptree_report(s->tree, &r, now, &ro,
 			s->launched ? (s->launch.state == MT_LAUNCH_EXITED ? s->launch.exit_code : -1) :
 			mt_target_alive(&s->target) ? -1 : MT_PTREE_EXITED)))

@@ -73,7 +73,7 @@ static const char *load_hint(int err)
 }
 
 static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_link_mode mode,
-		     bool watch, bool last)
+		     enum mt_heap_watch watch, bool last)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
 	struct heap_bpf *sk;
@@ -100,10 +100,11 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_enter, mode == MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_exit, mode == MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_free_enter, mode == MT_LINK_PERF);
-	/* process life: attach mode only (launch mode has ptrace's stops) */
-	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exec, watch);
-	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_fork, watch);
-	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exit, watch && o->follow);
+	/* process life: what ptrace does not give (launch mode has its stops) */
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exec, watch == MT_WATCH_LIFE);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_fork, watch != MT_WATCH_NONE);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exit,
+					       watch == MT_WATCH_LIFE && o->follow);
 	if (!err && mode == MT_LINK_SESSION)
 		err = bpf_program__set_expected_attach_type(sk->progs.mt_alloc_session,
 							    MT_TRACE_UPROBE_SESSION);
@@ -158,8 +159,8 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 		err = open_load(h, o, MT_LINK_MULTI, o->watch, false);
 	if (err && o->watch && !o->follow) {
 		/* a kernel without tp_btf: the allocator is still traced */
-		err = open_load(h, o, MT_LINK_MULTI, false, false);
-		if (!err)
+		err = open_load(h, o, MT_LINK_MULTI, MT_WATCH_NONE, false);
+		if (!err && o->watch == MT_WATCH_LIFE)
 			mt_err("warning: the kernel refused the exec and fork tracepoints: an exec of PID %d "
 			       "will not be followed, its children not counted", (int)o->pid);
 	}
@@ -167,8 +168,7 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 		err = open_load(h, o, MT_LINK_PERF, o->watch, true);
 	if (err)
 		goto fail;
-	h->watching = o->watch && h->skel->progs.mt_proc_exec &&
-		      bpf_program__autoload(h->skel->progs.mt_proc_exec);
+	h->watching = bpf_program__autoload(h->skel->progs.mt_proc_fork);
 	mt_debug("allocator probes: %s", link_mode_names[h->mode]);
 	*out = h;
 	return 0;
@@ -455,9 +455,11 @@ int mt_heap_watch(struct mt_heap *h)
 
 	if (!h->watching)
 		return -EOPNOTSUPP;
-	/* exit only matters for children (-f): without it, no hook on every
-	 * thread exit of the machine */
-	for (i = 0; i < (h->follow ? 3 : 2); i++) {
+	/* only those loaded: exit only with -f in attach mode (no hook on every
+	 * thread exit of the machine otherwise), exec only in attach mode */
+	for (i = 0; i < 3; i++) {
+		if (!bpf_program__autoload(progs[i]))
+			continue;
 		h->watch[i] = bpf_program__attach(progs[i]);
 		if (!h->watch[i]) {
 			err = -errno;

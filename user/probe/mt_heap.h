@@ -16,6 +16,12 @@
 
 struct mt_heap;
 
+enum mt_heap_watch {
+	MT_WATCH_NONE = 0,
+	MT_WATCH_FORKS,         /* count the children the target creates */
+	MT_WATCH_LIFE,          /* attach mode: execs, children (with follow: held), ends */
+};
+
 struct mt_heap_opts {
 	pid_t pid;
 	size_t ringbuf_bytes;   /* power of two, >= 4096 */
@@ -23,7 +29,7 @@ struct mt_heap_opts {
 	bool callsite_only;     /* no stack walk: sites are the immediate caller */
 	const char *btf_path;   /* kernel BTF, NULL for /sys/kernel/btf/vmlinux */
 	bool follow;            /* -f: more processes than pid may be attached */
-	bool watch;             /* attach mode: load the exec/fork tracepoints (mt_heap_watch) */
+	enum mt_heap_watch watch; /* process-life tracepoints to load (mt_heap_watch) */
 };
 
 /* -f: processes traced at once (the BPF hash of their tgids). */
@@ -43,13 +49,14 @@ int mt_heap_attach_pid(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *
  * also stop accepting its events (it exited). Accepts NULL. */
 void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget);
 
-/* Attach mode: follow the target's execs (it is stopped after execve and
+/* Attach the process-life tracepoints opts.watch asked for. MT_WATCH_LIFE
+ * (attach mode): follow the target's execs (it is stopped after execve and
  * an MT_EV_F_PROC record is sent; user space continues it) and its new
- * processes: counted (MT_C_CHILDREN), or with follow held and reported
- * the same way, and their ends reported. Tracepoints on exec and fork
- * (and with follow, exit) whose cost for other processes is one tgid test
- * per exec, fork (or thread exit). 0, -EOPNOTSUPP when they could not be
- * loaded (a warning was printed), or -errno. */
+ * processes: counted (MT_C_CHILDREN), or with follow held and reported the
+ * same way, and their ends reported. MT_WATCH_FORKS: only count the
+ * children. Tracepoints on exec and fork (with follow, exit) whose cost for
+ * other processes is one tgid test per exec, fork (or thread exit).
+ * 0, -EOPNOTSUPP when they could not be loaded, or -errno. */
 int mt_heap_watch(struct mt_heap *h);
 
 /* Start recording: calls entered from now on are traced. */

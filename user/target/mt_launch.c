@@ -75,8 +75,7 @@ int mt_launch_start(char *const argv[], struct mt_launch *l)
 	}
 	l->pid = pid;
 	if (ptrace(PTRACE_SETOPTIONS, pid, NULL,
-		   PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
-		   PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK)) {
+		   PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)) {
 		err = -errno;
 		mt_err("cannot set ptrace options on PID %d: %s", (int)pid, strerror(errno));
 		mt_launch_kill(l);
@@ -239,8 +238,7 @@ int mt_launch_resume(struct mt_launch *l)
 
 int mt_launch_follow(struct mt_launch *l, bool follow, mt_launch_hook_fn hook, void *arg)
 {
-	long opts = PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
-		    PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+	long opts = PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
 
 	l->follow = follow;
 	l->hook = hook;
@@ -248,6 +246,8 @@ int mt_launch_follow(struct mt_launch *l, bool follow, mt_launch_hook_fn hook, v
 	/* Threads are traced only with -f: a fork made by a thread is reported
 	 * only when that thread is a tracee; each thread then costs two stops
 	 * (creation, exit). */
+	if (follow || l->count_forks)
+		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	if (follow)
 		opts |= PTRACE_O_TRACECLONE;
 	if (ptrace(PTRACE_SETOPTIONS, l->pid, NULL, (void *)opts)) {

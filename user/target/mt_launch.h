@@ -47,6 +47,8 @@ struct mt_launch {
 	enum mt_launch_state state;
 	/* Set by the caller after mt_launch_start. */
 	bool follow;         /* -f: children are traced (else only counted) */
+	bool count_forks;    /* without -f: count children at fork stops (when
+	                      * nothing cheaper counts them) */
 	mt_launch_hook_fn hook;
 	void *hook_arg;
 	/* Children created by a traced process and not traced (without -f:
@@ -75,8 +77,9 @@ int mt_launch_image_order(pid_t pid, char ***paths, size_t *n);
 void mt_launch_free_order(char **paths, size_t n);
 
 /* Follow process life: hook gets every event (may be NULL); with follow,
- * children are traced (threads too, so their forks are seen), else each
- * new child is let go at once and counted. Call before the first resume. */
+ * children are traced (threads too, so their forks are seen); else, with
+ * l->count_forks, each child of the main thread is let go at its first stop
+ * and counted. Call before the first resume. */
 int mt_launch_follow(struct mt_launch *l, bool follow, mt_launch_hook_fn hook, void *arg);
 
 /* Let the stopped child run. */
