@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ struct mt_heap {
 	struct mt_heap_group *groups;
 	struct mt_heap_group *cur; /* the group being attached */
 	struct bpf_link *watch[3]; /* attach mode: exec, fork, exit tracepoints */
+	int reapers;               /* threads still destroying links (atomic) */
 	bool watching;             /* they are loaded */
 };
 
@@ -236,6 +238,55 @@ static void detach_group(struct mt_heap_group *g)
 		bpf_link__destroy(g->links[--g->nlinks]);
 	while (g->nfds > 0)
 		close(g->link_fds[--g->nfds]);
+}
+
+/* Links of a process that is gone, destroyed off the session's thread:
+ * each uprobe unregistration waits for in-flight probes (~0.1 s here),
+ * which would otherwise hold every other traced process at its stop. */
+struct mt_reap {
+	struct mt_heap_group g;
+	int *reapers;
+};
+
+static void *reap(void *arg)
+{
+	struct mt_reap *r = arg;
+
+	detach_group(&r->g);
+	__atomic_sub_fetch(r->reapers, 1, __ATOMIC_SEQ_CST);
+	free(r);
+	return NULL;
+}
+
+static void detach_group_async(struct mt_heap *h, struct mt_heap_group *g)
+{
+	struct mt_reap *r = malloc(sizeof(*r));
+	pthread_attr_t attr;
+	pthread_t th;
+	bool started = false;
+
+	if (r && !pthread_attr_init(&attr)) {
+		r->g = *g;
+		r->reapers = &h->reapers;
+		__atomic_add_fetch(&h->reapers, 1, __ATOMIC_SEQ_CST);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&th, &attr, reap, r) == 0;
+		pthread_attr_destroy(&attr);
+		if (!started)
+			__atomic_sub_fetch(&h->reapers, 1, __ATOMIC_SEQ_CST);
+	}
+	if (started) {
+		g->nlinks = g->nfds = 0;
+		return;
+	}
+	free(r);
+	detach_group(g);
+}
+
+static void wait_reapers(struct mt_heap *h)
+{
+	while (__atomic_load_n(&h->reapers, __ATOMIC_SEQ_CST) > 0)
+		usleep(1000);
 }
 
 static void detach_all(struct mt_heap *h)
@@ -438,10 +489,27 @@ void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget)
 	struct mt_heap_group *g = h ? group_of(h, pid, false) : NULL;
 	__u32 tgid = (__u32)pid;
 
-	if (g)
-		detach_group(g);
-	if (h && forget && pid != h->pid && h->follow)
+	if (!h)
+		return;
+	/* gone: no event of it is accepted any more, its links can go at
+	 * leisure; the group's slot is reused */
+	if (forget && pid != h->pid && h->follow)
 		bpf_map__delete_elem(h->skel->maps.mt_tgids, &tgid, sizeof(tgid), 0);
+	if (!g)
+		return;
+	if (!forget) {
+		detach_group(g);
+		return;
+	}
+	detach_group_async(h, g);
+	*g = h->groups[--h->ngroups];
+}
+
+bool mt_heap_attached(struct mt_heap *h, pid_t pid)
+{
+	struct mt_heap_group *g = h ? group_of(h, pid, false) : NULL;
+
+	return g && (g->nlinks || g->nfds);
 }
 
 int mt_heap_watch(struct mt_heap *h)
@@ -498,8 +566,10 @@ int mt_heap_calls_fd(const struct mt_heap *h)
 
 void mt_heap_detach(struct mt_heap *h)
 {
-	if (h)
+	if (h) {
 		detach_all(h);
+		wait_reapers(h);
+	}
 }
 
 void mt_heap_free(struct mt_heap *h)
@@ -507,6 +577,7 @@ void mt_heap_free(struct mt_heap *h)
 	if (!h)
 		return;
 	detach_all(h);
+	wait_reapers(h);
 	heap_bpf__destroy(h->skel);
 	free(h->groups);
 	free(h);

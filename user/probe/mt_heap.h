@@ -45,9 +45,14 @@ int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib);
  * set), or again for pid after its exec (after mt_heap_detach_pid). */
 int mt_heap_attach_pid(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *lib);
 
-/* Detach pid's probes (an exec replaced its image, or it exited); forget:
- * also stop accepting its events (it exited). Accepts NULL. */
+/* Detach pid's probes (an exec replaced its image: at once), or (forget:
+ * it exited) stop accepting its events at once and destroy its links on a
+ * thread of their own (each unregistration waits ~0.1 s for probes in
+ * flight). Accepts NULL. */
 void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget);
+
+/* pid has probes attached. */
+bool mt_heap_attached(struct mt_heap *h, pid_t pid);
 
 /* Attach the process-life tracepoints opts.watch asked for. MT_WATCH_LIFE
  * (attach mode): follow the target's execs (it is stopped after execve and

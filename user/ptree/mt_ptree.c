@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/types.h>
@@ -27,8 +28,12 @@ struct mt_image {
 	char comm[32];
 	char exe[PATH_MAX];
 	struct mt_alloc_lib lib;     /* neps 0: no allocator found, not traced */
+	dev_t lib_dev;               /* the allocator's file, to know it again */
+	ino_t lib_ino;
 	struct mt_agg *agg;
 	struct mt_sym *sym;
+	bool own_sym;                /* else its parent's (a fork child: the same
+	                              * mappings until it execs) */
 	enum mt_image_end end;
 	int exit_code;
 	uint64_t end_ns;
@@ -123,6 +128,33 @@ static pid_t ppid_of(pid_t pid)
 	return ppid;
 }
 
+static void lib_identity(struct mt_image *im)
+{
+	struct stat st;
+
+	if (im->lib.neps && stat(im->lib.open_path, &st) == 0) {
+		im->lib_dev = st.st_dev;
+		im->lib_ino = st.st_ino;
+	}
+}
+
+/* The same allocator file probed at the same places: a process's probes
+ * can stay across its exec (uprobes follow the file and the process, not
+ * the address space), which spares detaching them (~0.1 s). */
+static bool same_allocator(const struct mt_image *a, const struct mt_image *b)
+{
+	unsigned i;
+
+	if (!a->lib.neps || a->lib.neps != b->lib.neps || !a->lib_ino ||
+	    a->lib_dev != b->lib_dev || a->lib_ino != b->lib_ino)
+		return false;
+	for (i = 0; i < a->lib.neps; i++)
+		if (a->lib.eps[i].file_off != b->lib.eps[i].file_off ||
+		    a->lib.eps[i].kind != b->lib.eps[i].kind)
+			return false;
+	return true;
+}
+
 int mt_ptree_new(const struct mt_ptree_opts *o, struct mt_heap *heap, struct mt_events *events,
 		 pid_t pid, struct mt_agg *agg, struct mt_sym *sym, const struct mt_alloc_lib *lib,
 		 struct mt_ptree **out)
@@ -143,8 +175,10 @@ int mt_ptree_new(const struct mt_ptree_opts *o, struct mt_heap *heap, struct mt_
 	}
 	im->agg = agg;
 	im->sym = sym;
+	im->own_sym = true;
 	if (lib)
 		im->lib = *lib;
+	lib_identity(im);
 	read_ident(im);
 	if (events)
 		mt_events_set_route(events, route, t);
@@ -196,16 +230,16 @@ static void release_all(struct mt_image *im, uint64_t now)
 	free(l.addr);
 }
 
-/* Find and probe the allocator of a process stopped right after execve
- * (only the executable and its loader are mapped: the load order says
- * where malloc will come from). */
-static int probe_image(struct mt_ptree *t, struct mt_image *im, bool after_exec)
+/* Find the allocator of a process stopped right after execve (only the
+ * executable and its loader are mapped: the load order says where malloc
+ * will come from). */
+static int find_allocator(struct mt_ptree *t, struct mt_image *im)
 {
 	char **order = NULL;
 	size_t n = 0;
 	int err;
 
-	if (after_exec && !t->o.lib) {
+	if (!t->o.lib) {
 		err = mt_launch_image_order(im->pid, &order, &n);
 		if (err)
 			return err;
@@ -216,8 +250,9 @@ static int probe_image(struct mt_ptree *t, struct mt_image *im, bool after_exec)
 		memset(&im->lib, 0, sizeof(im->lib));
 		return err;
 	}
+	lib_identity(im);
 	mt_debug("PID %d: allocator '%s' (%u entry points)", (int)im->pid, im->lib.path, im->lib.neps);
-	return mt_heap_attach_pid(t->heap, im->pid, &im->lib);
+	return 0;
 }
 
 static struct mt_image *current(struct mt_ptree *t, pid_t pid)
@@ -230,7 +265,10 @@ static struct mt_image *current(struct mt_ptree *t, pid_t pid)
 	return NULL;
 }
 
-static int new_image(struct mt_ptree *t, pid_t pid, pid_t ppid, struct mt_image **out)
+/* parent_sym: a fork child shares its parent's symbolizer (the same
+ * mappings; a new one reads every library's symbols, ~50 ms for libc). */
+static int new_image(struct mt_ptree *t, pid_t pid, pid_t ppid, struct mt_sym *parent_sym,
+		     struct mt_image **out)
 {
 	struct mt_image *im = image_add(t, pid, ppid);
 
@@ -238,18 +276,25 @@ static int new_image(struct mt_ptree *t, pid_t pid, pid_t ppid, struct mt_image 
 		return -ENOMEM;
 	read_ident(im);
 	im->agg = mt_agg_new(mt_now_ns());
-	im->sym = mt_sym_new(pid);
-	if (!im->agg || !im->sym)
+	im->own_sym = !parent_sym;
+	im->sym = parent_sym ? parent_sym : mt_sym_new(pid);
+	if (!im->agg || !im->sym ||
+	    (t->o.sample_bytes && mt_agg_set_sampling(im->agg, t->o.sample_bytes))) {
+		/* not an image: it never had a consistent state */
+		mt_agg_free(im->agg);
+		if (im->own_sym)
+			mt_sym_free(im->sym);
+		free(im);
+		t->n--;
 		return -ENOMEM;
-	if (t->o.sample_bytes && mt_agg_set_sampling(im->agg, t->o.sample_bytes))
-		return -ENOMEM;
+	}
 	*out = im;
 	return 0;
 }
 
 static int on_exec(struct mt_ptree *t, pid_t pid)
 {
-	struct mt_image *old = current(t, pid), *im;
+	struct mt_image *old = current(t, pid), *im = NULL;
 	uint64_t now = mt_now_ns();
 	int err;
 
@@ -257,25 +302,33 @@ static int on_exec(struct mt_ptree *t, pid_t pid)
 	 * (attach mode: the record comes after them in the ring). */
 	if (!t->o.attach && t->o.drain && t->o.drain(t->o.arg))
 		mt_err("warning: cannot drain the events of PID %d before its exec", (int)pid);
-	mt_heap_detach_pid(t->heap, pid, false);
 	if (old) {
 		release_all(old, now);
 		old->end = MT_IMG_EXEC;
 		old->end_ns = now;
 		old->current = false;
 	}
-	err = new_image(t, pid, old ? old->ppid : ppid_of(pid), &im);
+	err = new_image(t, pid, old ? old->ppid : ppid_of(pid), NULL, &im);
+	if (!err)
+		err = find_allocator(t, im);
 	if (err) {
-		mt_err("PID %d exec'd: cannot trace the new image: %s", (int)pid, strerror(-err));
-		return err;
-	}
-	err = probe_image(t, im, true);
-	if (err)
-		mt_err("PID %d exec'd '%s': its allocator calls are not traced (%s)", (int)pid, im->exe,
+		mt_heap_detach_pid(t->heap, pid, false);
+		mt_err("PID %d exec'd '%s': its allocator calls are not traced (%s)", (int)pid, im ? im->exe : "?",
 		       strerror(-err));
-	else
-		mt_debug("PID %d exec'd '%s': probes attached before it runs", (int)pid, im->exe);
-	if (pid == t->pid) {
+	} else if (old && same_allocator(old, im) && mt_heap_attached(t->heap, pid)) {
+		mt_debug("PID %d exec'd '%s': the same allocator, its probes stay", (int)pid, im->exe);
+	} else {
+		/* the old probes must not fire for the new image (it may map
+		 * the old allocator too): gone before it runs */
+		mt_heap_detach_pid(t->heap, pid, false);
+		err = mt_heap_attach_pid(t->heap, pid, &im->lib);
+		if (err)
+			mt_err("PID %d exec'd '%s': its allocator calls are not traced (%s)", (int)pid,
+			       im->exe, strerror(-err));
+		else
+			mt_debug("PID %d exec'd '%s': probes attached before it runs", (int)pid, im->exe);
+	}
+	if (im && pid == t->pid) {
 		if (t->events)
 			mt_events_set_agg(t->events, im->agg);
 		if (t->o.main_exec)
@@ -289,7 +342,7 @@ static int on_fork(struct mt_ptree *t, pid_t parent, pid_t child)
 	struct mt_image *p = current(t, parent), *im;
 	int err;
 
-	err = new_image(t, child, parent, &im);
+	err = new_image(t, child, parent, p ? p->sym : NULL, &im);
 	if (err) {
 		mt_err("cannot trace child PID %d of PID %d: %s", (int)child, (int)parent, strerror(-err));
 		return err;
@@ -302,6 +355,8 @@ static int on_fork(struct mt_ptree *t, pid_t parent, pid_t child)
 		return 0;
 	}
 	im->lib = p->lib;
+	im->lib_dev = p->lib_dev;
+	im->lib_ino = p->lib_ino;
 	err = mt_heap_attach_pid(t->heap, child, &im->lib);
 	if (err) {
 		mt_err("cannot trace child PID %d of PID %d: %s", (int)child, (int)parent, strerror(-err));
@@ -351,9 +406,22 @@ void mt_ptree_proc(void *arg, unsigned kind, uint32_t tgid, uint64_t arg0)
 		mt_err("cannot continue PID %d: %s", (int)pid, strerror(errno));
 }
 
+static int hook(struct mt_ptree *t, const struct mt_launch_ev *ev);
+
+/* -v: what each stop cost the process held in it (and its parent) */
 int mt_ptree_hook(void *arg, const struct mt_launch_ev *ev)
 {
-	struct mt_ptree *t = arg;
+	static const char *const names[] = { "?", "exec", "fork", "exit stop", "end" };
+	uint64_t t0 = mt_now_ns();
+	int err = hook(arg, ev);
+
+	mt_debug("PID %d %s: handled in %.3f ms", (int)ev->pid, names[ev->kind <= 4 ? ev->kind : 0],
+		 (double)(mt_now_ns() - t0) / 1e6);
+	return err;
+}
+
+static int hook(struct mt_ptree *t, const struct mt_launch_ev *ev)
+{
 	struct mt_image *im;
 
 	switch (ev->kind) {
@@ -367,7 +435,8 @@ int mt_ptree_hook(void *arg, const struct mt_launch_ev *ev)
 			t->o.drain(t->o.arg);
 		im = current(t, ev->pid);
 		if (im) {
-			mt_sym_refresh(im->sym);
+			if (im->own_sym)
+				mt_sym_refresh(im->sym);
 			im->end_ns = mt_now_ns();
 		}
 		return 0;
@@ -385,7 +454,7 @@ void mt_ptree_tick(struct mt_ptree *t)
 	unsigned i;
 
 	for (i = 0; t && i < t->n; i++)
-		if (t->img[i]->current && t->img[i]->pid != t->pid)
+		if (t->img[i]->current && t->img[i]->own_sym && t->img[i]->pid != t->pid)
 			mt_sym_refresh(t->img[i]->sym);
 }
 
@@ -437,7 +506,7 @@ int mt_ptree_report(struct mt_ptree *t, struct mt_report *r, uint64_t now_ns,
 				im->exit_code = main_exit >= 0 ? main_exit : -1;
 			}
 		}
-		if (im->current && im->pid != t->pid)
+		if (im->current && im->own_sym && im->pid != t->pid)
 			mt_sym_refresh(im->sym);
 		err = mt_report_build(&t->reps[i], im->agg, im->sym, names, im->lib.neps, &rt, NULL,
 				      im->end_ns ? im->end_ns : now_ns, false, ro);
@@ -479,7 +548,8 @@ void mt_ptree_free(struct mt_ptree *t)
 	mt_ptree_report_release(t);
 	for (i = 0; i < t->n; i++) {
 		mt_agg_free(t->img[i]->agg);
-		mt_sym_free(t->img[i]->sym);
+		if (t->img[i]->own_sym)
+			mt_sym_free(t->img[i]->sym);
 		free(t->img[i]);
 	}
 	free(t->img);
