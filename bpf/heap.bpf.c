@@ -482,6 +482,7 @@ int BPF_PROG(mt_proc_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->stack_id = -1;
+	ev->arg0 = old_pid;   /* the thread that exec'd */
 	ev->tid = p->pid;
 	ev->tgid = tgid;
 	ev->kind = MT_P_EXEC;

@@ -67,8 +67,9 @@ struct mt_heap_event {
 #define MT_EV_F_PROC      0x8
 
 enum mt_proc_kind {
-	MT_P_EXEC = 1,   /* tgid exec'd; it is held (SIGSTOP) until user space has
-	                  * probed the new image and sends SIGCONT */
+	MT_P_EXEC = 1,   /* tgid exec'd (arg0: the thread that did); it is held
+	                  * (SIGSTOP) until user space has probed the new image and
+	                  * sends SIGCONT */
 	MT_P_FORK,       /* -f: tgid is a new child of process arg0, held the same way */
 	MT_P_EXIT,       /* -f: a traced child's last thread exited; arg0: its
 	                  * status (128 + signal when killed) */

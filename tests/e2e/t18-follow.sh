@@ -16,13 +16,23 @@ tree=(alloc 3 fork alloc 5 exec "$dyn" alloc 7 fork alloc 11 vfork "$st" alloc 1
 	fail "memtrace exited $?: $(cat "$TMP/err")"
 "$MT" --no-vm --json "$TMP/t.json" -- "$dyn" tfork fork >/dev/null 2>"$TMP/err" ||
 	fail "memtrace (tfork) exited $?: $(cat "$TMP/err")"
-PYTHONPATH=$E2E python3 - "$TMP/f.json" "$TMP/n.json" "$dyn" "$st" "$TMP/t.json" <<'PY'
+# -f: an exec made by a second thread (it takes the leader's pid)
+"$MT" -f --no-vm --json "$TMP/x.json" -- "$dyn" alloc 2 texec "$dyn" alloc 9 >/dev/null 2>"$TMP/err" ||
+	fail "memtrace -f (texec) exited $?: $(cat "$TMP/err")"
+PYTHONPATH=$E2E python3 - "$TMP/f.json" "$TMP/n.json" "$dyn" "$st" "$TMP/t.json" "$TMP/x.json" <<'PY'
 import json, sys
 from proctree import check_image
 f, n = (json.load(open(p)) for p in sys.argv[1:3])
 dyn, st = sys.argv[3:5]
 errors = []
 t = json.load(open(sys.argv[5]))
+x = json.load(open(sys.argv[6]))
+xp = x.get("processes") or []
+if len(xp) != 2:
+    errors.append("texec: %d images, expected 2" % len(xp))
+else:
+    check_image(errors, xp[0], dyn, 2, "exec", exact=False, released=None)
+    check_image(errors, xp[1], dyn, 9, "exit")
 if t.get("untraced_children") != 2:
     errors.append("a thread's fork and the main thread's: untraced_children %s, expected 2"
                   % t.get("untraced_children"))

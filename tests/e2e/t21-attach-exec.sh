@@ -26,11 +26,12 @@ at_wait() {
 	return 1
 }
 
-# run NAME NEXT: the workload allocs 3 (before attach), then 4 (traced),
-# execs NEXT, which allocs 6, waits, allocs 35 and exits.
+# run NAME NEXT [HOW]: the workload allocs 3 (before attach), then 4
+# (traced), execs NEXT (HOW: exec, or texec from a second thread), which
+# allocs 6, waits, allocs 35 and exits.
 run() {
-	local name=$1 next=$2
-	"$dyn" alloc 3 wait alloc 4 exec "$next" alloc 6 wait alloc 35 &
+	local name=$1 next=$2 how=${3:-exec}
+	"$dyn" alloc 3 wait alloc 4 "$how" "$next" alloc 6 wait alloc 35 &
 	local pid=$!
 	CLEANUP_PIDS+=("$pid")
 	at_wait "$pid" "alloc 3 wait" || fail "$name: the workload did not start"
@@ -45,6 +46,7 @@ run() {
 }
 run dd "$dyn"
 run ds "$st"
+run dt "$dyn" texec   # the exec made by a second thread (the leader goes)
 
 "$dyn" wait fork alloc 2 &
 fpid=$!
@@ -66,11 +68,12 @@ wait_for "$TMP/tree.err" attached 20 || fail "-f: no attach"
 kill -USR1 "$tpid"
 wait "$mt" || fail "-f: memtrace exited $?: $(cat "$TMP/tree.err")"
 
-PYTHONPATH=$E2E python3 - "$TMP/dd.json" "$TMP/ds.json" "$TMP/fork.json" "$TMP/tree.json" "$dyn" "$st" <<'PY'
+PYTHONPATH=$E2E python3 - "$TMP/dd.json" "$TMP/ds.json" "$TMP/fork.json" "$TMP/tree.json" "$dyn" "$st" "$TMP/dt.json" <<'PY'
 import json, sys
 from proctree import check_image
 dd, ds, fk, tr = (json.load(open(p)) for p in sys.argv[1:5])
 dyn, st = sys.argv[5:7]
+dt = json.load(open(sys.argv[7]))
 errors = []
 procs = tr.get("processes") or []
 want = [(dyn, 1, "exit", True, 0), (dyn, 2, "exec", True, 2), (dyn, 5, "exit", True, 0),
@@ -82,12 +85,16 @@ else:
         check_image(errors, p, exe, allocs, end, exact=exact, released=rel)
     if [p["exit_code"] for p in procs[2:]] != [0, 0, None, 0]:
         errors.append("-f: children's exit codes %s" % [p["exit_code"] for p in procs])
-for rep, second, exact in ((dd, dyn, True), (ds, st, False)):
+for rep, second, exact in ((dd, dyn, True), (ds, st, False), (dt, dyn, True)):
     procs = rep.get("processes") or []
     if len(procs) != 2:
         errors.append("%d images, expected 2" % len(procs))
         continue
-    check_image(errors, procs[0], dyn, 4, "exec", released=4)
+    # texec: pthread_create's own calloc is the old image's (exact=False)
+    check_image(errors, procs[0], dyn, 4, "exec", exact=rep is not dt,
+                released=None if rep is dt else 4)
+    if rep is dt and procs[0]["released_at_exec"]["objects"] < 4:
+        errors.append("texec: %s released" % procs[0]["released_at_exec"])
     check_image(errors, procs[1], second, [6, 35], "exit", exact=exact)
     if rep["leak_summary"]["objects"] > procs[1]["totals"]["live_objects"]:
         errors.append("the old image's blocks are leaks")

@@ -11,6 +11,7 @@
  *   exec PROG ARGS...   execv PROG with ARGS (the rest of the line)
  *   wait         wait for SIGUSR1 (a test attaches meanwhile)
  *   tfork        a second thread forks a child that exits at once; joined
+ *   texec PROG ARGS...  a second thread execs PROG (the main thread waits)
  * No stdio and no other library call that allocates: every allocator call
  * the program makes is one of the words'.
  */
@@ -91,6 +92,24 @@ static void wl_tfork(void)
 		pthread_join(t, NULL);
 }
 
+static void *thread_exec(void *arg)
+{
+	char **argv = arg;
+
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+static int wl_texec(char **argv)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, thread_exec, argv))
+		return 3;
+	pthread_join(t, NULL);   /* never returns: the exec ends this thread */
+	return 4;
+}
+
 /* vfork in a function of its own: nothing of main's lives across it. */
 static int wl_vfork_exec(char **argv)
 {
@@ -108,6 +127,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "alloc") == 0 && i + 1 < argc) {
 			wl_alloc(atoi(argv[++i]));
+		} else if (strcmp(argv[i], "texec") == 0 && i + 1 < argc) {
+			return wl_texec(&argv[i + 1]);
 		} else if (strcmp(argv[i], "tfork") == 0) {
 			wl_tfork();
 		} else if (strcmp(argv[i], "wait") == 0) {

@@ -292,7 +292,9 @@ static int new_image(struct mt_ptree *t, pid_t pid, pid_t ppid, struct mt_sym *p
 	return 0;
 }
 
-static int on_exec(struct mt_ptree *t, pid_t pid)
+/* former: the thread that exec'd. Not the leader: the leader's task,
+ * which the probes were attached to, is gone, so they must be made anew. */
+static int on_exec(struct mt_ptree *t, pid_t pid, pid_t former)
 {
 	struct mt_image *old = current(t, pid), *im = NULL;
 	uint64_t now = mt_now_ns();
@@ -315,7 +317,7 @@ static int on_exec(struct mt_ptree *t, pid_t pid)
 		mt_heap_detach_pid(t->heap, pid, false);
 		mt_err("PID %d exec'd '%s': its allocator calls are not traced (%s)", (int)pid, im ? im->exe : "?",
 		       strerror(-err));
-	} else if (old && same_allocator(old, im) && mt_heap_attached(t->heap, pid)) {
+	} else if (old && former == pid && same_allocator(old, im) && mt_heap_attached(t->heap, pid)) {
 		mt_debug("PID %d exec'd '%s': the same allocator, its probes stay", (int)pid, im->exe);
 	} else {
 		/* the old probes must not fire for the new image (it may map
@@ -389,7 +391,7 @@ void mt_ptree_proc(void *arg, unsigned kind, uint32_t tgid, uint64_t arg0)
 
 	switch (kind) {
 	case MT_P_EXEC:
-		on_exec(t, pid);
+		on_exec(t, pid, (pid_t)arg0);
 		break;
 	case MT_P_FORK:
 		if (on_fork(t, (pid_t)arg0, pid))
@@ -426,7 +428,7 @@ static int hook(struct mt_ptree *t, const struct mt_launch_ev *ev)
 
 	switch (ev->kind) {
 	case MT_LEV_EXEC:
-		return on_exec(t, ev->pid);
+		return on_exec(t, ev->pid, ev->child);
 	case MT_LEV_FORK:
 		return on_fork(t, ev->pid, ev->child);
 	case MT_LEV_EXITING:

@@ -387,11 +387,16 @@ static void on_status(struct mt_launch *l, pid_t pid, int status)
 	case PTRACE_EVENT_CLONE:
 		on_new_child(l, pid);
 		break;
-	case PTRACE_EVENT_EXEC:
-		/* after an exec by another thread, pid is already the tgid */
+	case PTRACE_EVENT_EXEC: {
+		/* after an exec by another thread, pid is already the tgid;
+		 * the event message is the thread that exec'd */
+		unsigned long former = (unsigned long)pid;
+
+		ptrace(PTRACE_GETEVENTMSG, pid, NULL, &former);
 		if (pid == l->pid || (t && t->proc))
-			hook(l, MT_LEV_EXEC, pid, 0, 0);
+			hook(l, MT_LEV_EXEC, pid, (pid_t)former, 0);
 		break;
+	}
 	case PTRACE_EVENT_EXIT:
 		if (t && t->proc)
 			hook(l, MT_LEV_EXITING, pid, 0, 0);

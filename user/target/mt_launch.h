@@ -33,7 +33,7 @@ enum mt_launch_ev_kind {
 struct mt_launch_ev {
 	enum mt_launch_ev_kind kind;
 	pid_t pid;
-	pid_t child;         /* MT_LEV_FORK */
+	pid_t child;         /* MT_LEV_FORK: the child; MT_LEV_EXEC: the thread that exec'd */
 	int code;            /* MT_LEV_EXITED: status, 128 + signal */
 };
 
