@@ -62,9 +62,17 @@ struct mt_heap_event {
 #define MT_EV_F_SAMPLING  0x1   /* emitted in sampling mode */
 #define MT_EV_F_UNSAMPLED 0x2   /* the returned block was not sampled: no alloc */
 #define MT_EV_F_INLINE_STACK 0x4 /* the record is an mt_heap_event_stack */
+/* The allocator's own call (mt_internal.h): its code called the entry point
+ * directly, not the program. Counted apart; a free still releases. */
+#define MT_EV_F_INTERNAL  0x8
+
+/* Sampling mode: mt_calls holds the program's calls of entry point ep at
+ * ep, the allocator's internal ones at MT_CALLS_INTERNAL + ep. */
+#define MT_CALLS_INTERNAL MT_MAX_EPS
+
 /* Attach mode: not a call but process life (kind is enum mt_proc_kind),
  * tgid the process it is about. */
-#define MT_EV_F_PROC      0x8
+#define MT_EV_F_PROC      0x10
 
 enum mt_proc_kind {
 	MT_P_EXEC = 1,   /* tgid exec'd (arg0: the thread that did); it is held

@@ -145,8 +145,9 @@ static bool same_allocator(const struct mt_image *a, const struct mt_image *b)
 {
 	unsigned i;
 
-	if (!a->lib.neps || a->lib.neps != b->lib.neps || !a->lib_ino ||
-	    a->lib_dev != b->lib_dev || a->lib_ino != b->lib_ino)
+	/* one object (the allocator's identity is that file's) */
+	if (!a->lib.neps || a->lib.neps != b->lib.neps || a->lib.nobjs != 1 || b->lib.nobjs != 1 ||
+	    !a->lib_ino || a->lib_dev != b->lib_dev || a->lib_ino != b->lib_ino)
 		return false;
 	for (i = 0; i < a->lib.neps; i++)
 		if (a->lib.eps[i].file_off != b->lib.eps[i].file_off ||

@@ -369,6 +369,7 @@ int mt_report_merge(struct mt_report *r, const struct mt_report_proc *procs, siz
 				names[neps++] = name;
 			}
 			t.calls[k] += pt->calls[e];
+			t.internal_calls[k] += pt->internal_calls[e];
 		}
 	}
 	/* r's own entries that fall out of the top are freed here */

@@ -48,7 +48,7 @@ static void write_drops(struct mt_json *j, const struct mt_drops *d)
 	mt_json_obj_end(j);
 }
 
-static void write_calls(struct mt_json *j, const struct mt_report *r)
+static void write_calls(struct mt_json *j, const struct mt_report *r, const uint64_t *calls)
 {
 	char name[16];
 	unsigned i;
@@ -58,7 +58,7 @@ static void write_calls(struct mt_json *j, const struct mt_report *r)
 		if (!r->ep_names[i])
 			snprintf(name, sizeof(name), "ep%u", i);
 		mt_json_key(j, r->ep_names[i] ? r->ep_names[i] : name);
-		mt_json_u64(j, r->totals.calls[i]);
+		mt_json_u64(j, calls[i]);
 	}
 	mt_json_obj_end(j);
 }
@@ -199,7 +199,9 @@ static void write_proc(struct mt_json *j, const struct mt_report_proc *p)
 	mt_json_key(j, "totals");
 	write_totals(j, &r->totals);
 	mt_json_key(j, "calls");
-	write_calls(j, r);
+	write_calls(j, r, r->totals.calls);
+	mt_json_key(j, "internal_calls");
+	write_calls(j, r, r->totals.internal_calls);
 	mt_json_key(j, "leaks");
 	write_sites(j, r->leaks, r->nleaks, false, r, true);
 	mt_json_key(j, "sites");
@@ -209,9 +211,12 @@ static void write_proc(struct mt_json *j, const struct mt_report_proc *p)
 
 int mt_report_json(FILE *f, const struct mt_report *r)
 {
+	size_t nlisted = r->opts.json_leaks && r->opts.json_leaks < r->nleaks ?
+			 r->opts.json_leaks : r->nleaks;
+	uint64_t listed_objects = 0, listed_bytes = 0;
 	struct mt_json j;
 	int err = 0, ferr;
-	unsigned i;
+	size_t i;
 
 	mt_json_init(&j, f);
 	mt_json_obj_begin(&j);
@@ -237,7 +242,9 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_key(&j, "totals");
 	write_totals(&j, &r->totals);
 	mt_json_key(&j, "calls");
-	write_calls(&j, r);
+	write_calls(&j, r, r->totals.calls);
+	mt_json_key(&j, "internal_calls");
+	write_calls(&j, r, r->totals.internal_calls);
 	mt_json_key(&j, "rates");
 	mt_json_obj_begin(&j);
 	mt_json_key(&j, "interval");
@@ -255,6 +262,15 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_key_u64(&j, "stacks", r->nleaks);
 	mt_json_key_u64(&j, "objects", r->leak_objects);
 	mt_json_key_u64(&j, "bytes", r->leak_bytes);
+	/* "leaks" lists the largest first; what it leaves out is summed here,
+	 * so the totals stay whole without a line per stack */
+	for (i = 0; i < nlisted; i++) {
+		listed_objects += r->leaks[i].objects;
+		listed_bytes += r->leaks[i].bytes;
+	}
+	mt_json_key_u64(&j, "listed", nlisted);
+	mt_json_key_u64(&j, "omitted_objects", r->leak_objects - listed_objects);
+	mt_json_key_u64(&j, "omitted_bytes", r->leak_bytes - listed_bytes);
 	if (r->reach) {
 		mt_json_key_u64(&j, "lost_objects", r->lost_objects);
 		mt_json_key_u64(&j, "lost_bytes", r->lost_bytes);
@@ -263,7 +279,7 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	}
 	mt_json_obj_end(&j);
 	mt_json_key(&j, "leaks");
-	write_sites(&j, r->leaks, r->nleaks, r->reach, r, true);
+	write_sites(&j, r->leaks, nlisted, r->reach, r, true);
 	mt_json_key(&j, "sites");
 	write_sites(&j, r->sites, r->nsites, false, r, false);
 	if (r->nprocs) {
