@@ -599,7 +599,8 @@ cleanup:
 	/* Probes first: the target must never run with a stale consumer. */
 	mt_heap_free(s.heap);
 	mt_vm_free(s.vm);
-	if (s.launched && s.launch.state != MT_LAUNCH_EXITED) {
+	/* -f: children still traced when the program exited run on too */
+	if (s.launched && (s.launch.state != MT_LAUNCH_EXITED || s.launch.tracees)) {
 		if (stop == STOP_ERROR)
 			mt_launch_kill(&s.launch);
 		else

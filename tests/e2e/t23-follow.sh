@@ -19,6 +19,18 @@ tree=(alloc 3 fork alloc 5 exec "$dyn" alloc 7 fork alloc 11 vfork "$st" alloc 1
 # -f: an exec made by a second thread (it takes the leader's pid)
 "$MT" -f --no-vm --json "$TMP/x.json" -- "$dyn" alloc 2 texec "$dyn" alloc 9 >/dev/null 2>"$TMP/err" ||
 	fail "memtrace -f (texec) exited $?: $(cat "$TMP/err")"
+# A traced child still running when the program exits runs on, untraced
+# (not killed with memtrace's ptrace session).
+"$MT" -f --no-vm --json "$TMP/bg.json" -- sh -c "\"$dyn\" wait & echo \$! >\"$TMP/bg.pid\"" \
+	>/dev/null 2>"$TMP/err" || fail "memtrace -f (background child) exited $?: $(cat "$TMP/err")"
+bg=$(cat "$TMP/bg.pid")
+CLEANUP_PIDS+=("$bg")
+sleep 0.2
+grep -q '^State:.*S (sleeping)' "/proc/$bg/status" ||
+	fail "the background child did not run on: $(grep State "/proc/$bg/status" 2>&1)"
+grep -q '^TracerPid:[[:space:]]*0$' "/proc/$bg/status" || fail "the background child is still traced"
+kill -USR1 "$bg"
+
 PYTHONPATH=$E2E python3 - "$TMP/f.json" "$TMP/n.json" "$dyn" "$st" "$TMP/t.json" "$TMP/x.json" <<'PY'
 import json, sys
 from proctree import check_image

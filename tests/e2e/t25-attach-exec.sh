@@ -5,7 +5,7 @@
 # traced and the old image's blocks are released at exec, not leaks. Also
 # attach mode counts the children the target creates (sched_process_fork),
 # and with -f holds each new child until its probes are in: the tree of
-# t18 (fork, exec, fork, vfork + exec of a static binary) exact per image.
+# t23 (fork, exec, fork, vfork + exec of a static binary) exact per image.
 # wl_proc: `wait` waits for SIGUSR1, `alloc N` makes N malloc calls.
 . "$(dirname "$0")/lib.sh"
 need_bpf
