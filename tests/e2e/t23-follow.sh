@@ -64,6 +64,14 @@ else:
     if not (parents[1] == pid[0] and pid[2] == pid[1] and parents[3] == pid[2]
             and parents[4] == pid[3] and pid[5] == pid[4]):
         errors.append("tree shape pids %s ppids %s" % (pid, parents))
+# every image's stacks are walked to the process root: the unwinder's
+# mapping table is the first process's, the others' modules found by inode
+for p in procs:
+    for s in p["sites"] + p["leaks"]:
+        if s.get("end") != "root":
+            errors.append("-f: pid %d (%s): a stack ends %s at %s" % (
+                p["pid"], p["exe"].rsplit("/", 1)[-1], s.get("end"),
+                [fr.get("func") for fr in s["stack"]]))
 if f.get("untraced_children") != 0:
     errors.append("-f: untraced_children %s, expected 0" % f.get("untraced_children"))
 if f["totals"]["allocs"] != sum(p["totals"]["allocs"] for p in procs):
