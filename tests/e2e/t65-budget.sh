@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The overhead budget (--max-overhead, default 5% in attach mode). A busy
 # target (wl_budget flat out: two threads of malloc/free churn from ten
-# sites, a ring of longer-lived blocks, a planted leak every 20 ms) gets
+# sites, a ring of longer-lived blocks, a planted leak every 10 ms) gets
 # duty cycling: the report says "budgeted", a duty cycle below 1, labelled
 # estimates; the planted leak is found by the rise of its survivors across
 # windows, and no churn site is a leak although many of its frees fell

@@ -2,7 +2,7 @@
 """The overhead budget, side by side in one run (make bench; see
 docs/BENCHMARKS.md "Overhead budget"): wl_budget (two threads serving
 "requests" of 55 allocator calls from ten sites, a ring of longer-lived
-blocks, a planted leak every 20 ms) flat out for SECONDS untraced, fully
+blocks, a planted leak every 10 ms) flat out for SECONDS untraced, fully
 traced (--max-overhead off) and under the default budget. Reports the
 throughput ratios, whether the top 10 sites by allocation count are the
 same set as the full trace's, whether the planted leak was found, and how

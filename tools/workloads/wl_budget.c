@@ -6,7 +6,7 @@
  * frees most blocks at once and keeps some in a per-thread ring of RING
  * entries (lifetimes of many requests, so many frees fall outside any
  * duty-cycle window: churn that must not become a leak). One thread leaks
- * a 256-byte block from wl_planted_leak every 20 ms.
+ * a 256-byte block from wl_planted_leak every 10 ms.
  *
  *   wl_budget [-t T] [-r REQ_PER_S] [-s SECONDS]
  *
@@ -125,7 +125,7 @@ static void *leaker(void *arg)
 	(void)arg;
 	while (!stop && now_ns() < end) {
 		sink = wl_planted_leak();
-		usleep(20000);
+		usleep(10000);
 	}
 	return NULL;
 }

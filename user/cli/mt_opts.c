@@ -10,6 +10,7 @@
 
 #include "util/mt_log.h"
 #include "cli/mt_opts.h"
+#include "unwind/mt_unwind.h"
 
 static const char usage[] =
 "Usage: memtrace [OPTIONS] -p PID\n"
@@ -51,6 +52,12 @@ static const char usage[] =
 "                         'off' traces every call (the default in launch mode)\n"
 "      --callsite-only    sites are the immediate caller only: no stack walk,\n"
 "                         which is ~75% of an allocation's probe cost\n"
+"  -f, --follow           trace the children too (fork, vfork, clone and\n"
+"                         their execs), one report entry each\n"
+"      --unwind MODE      how stacks are walked: auto (default: frame pointers\n"
+"                         in modules built with them, CFI from .eh_frame in\n"
+"                         the others), fp, or cfi (docs/unwinding.md)\n"
+"      --max-depth N      frames per stack, 1..127 (default 64)\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n";
@@ -98,7 +105,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
 		OPT_NO_VM, OPT_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
-		OPT_JSON_LEAKS, OPT_MAX_OVERHEAD,
+		OPT_JSON_LEAKS, OPT_UNWIND, OPT_MAX_DEPTH, OPT_MAX_OVERHEAD,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -114,12 +121,15 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB },  /* tests */
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 		{ "callsite-only", no_argument, NULL, OPT_CALLSITE_ONLY },
+		{ "unwind", required_argument, NULL, OPT_UNWIND },
+		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "max-overhead", required_argument, NULL, OPT_MAX_OVERHEAD },
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -133,9 +143,10 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->top = 10;
 	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
 	o->ringbuf_bytes = 16u << 20;
+	o->max_depth = 64;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:fvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -215,8 +226,24 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 				return bad("invalid --fail-on-leak '%s': bytes >= 0 expected", optarg);
 			o->fail_leak_bytes = optarg ? v : 0;
 			break;
+		case OPT_UNWIND: {
+			enum mt_unwind_mode m;
+
+			if (mt_unwind_mode_parse(optarg, &m))
+				return bad("--unwind: '%s' is not auto, fp or cfi", optarg);
+			o->unwind = (int)m;
+			break;
+		}
+		case OPT_MAX_DEPTH:
+			if (parse_uint(optarg, 127, &v) || v < 1)
+				return bad("--max-depth: '%s' is not a number from 1 to 127", optarg);
+			o->max_depth = (unsigned)v;
+			break;
 		case OPT_CALLSITE_ONLY:
 			o->callsite_only = true;
+			break;
+		case 'f':
+			o->follow = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -243,12 +270,17 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	if (o->follow && o->no_heap)
+		return bad("%s", "-f follows the allocator calls of children, but --no-heap probes none");
 	if (o->max_overhead_pct > 0 && o->sample_bytes)
 		return bad("%s", "--max-overhead and --sample-bytes both bound the cost: give one");
 	/* The default budget: attach mode, exact tracing otherwise (launch
 	 * mode, a sampled trace, no allocator probes). */
 	if (o->max_overhead_pct < 0)
-		o->max_overhead_pct = o->pid && !o->sample_bytes && !o->no_heap ? MT_MAX_OVERHEAD_DEFAULT : 0;
+		o->max_overhead_pct = o->pid && !o->sample_bytes && !o->no_heap && !o->follow ?
+				      MT_MAX_OVERHEAD_DEFAULT : 0;
+	if (o->max_overhead_pct > 0 && o->follow)
+		return bad("%s", "--max-overhead budgets one process: not with -f (use --max-overhead off)");
 	if (o->no_heap && (o->reachability || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");

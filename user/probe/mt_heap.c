@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <dirent.h>
-#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -20,17 +21,20 @@
 #include "util/mt_log.h"
 #include "probe/mt_internal.h"
 #include "probe/mt_probe_place.h"
+#include "unwind/mt_unwind.h"
+#include "util/mt_time.h"
 
 /* Internal call sites probed per object (glibc 2.36 has 2). */
 #define MT_MAX_SITES 16
 /* perf mode: one link per probe; multi: 3 per object plus the sites */
 #define MT_MAX_LINKS (2 * MT_MAX_EPS + MT_ALLOC_MAX_OBJS * MT_MAX_SITES)
 
+/* pidfd_open flag for a thread's pidfd (kernel 6.9+): O_EXCL */
+#define MT_PIDFD_THREAD 0200
+
 /* BPF_TRACE_UPROBE_SESSION (kernel 6.12+): neither libbpf 1.4.6 nor this
  * uapi header knows it, so the link is created with the raw syscall. */
 #define MT_TRACE_UPROBE_SESSION 57
-/* pidfd_open flag for a thread's pidfd (kernel 6.9+): O_EXCL */
-#define MT_PIDFD_THREAD 0200
 
 /* How the probes are linked, best first; a kernel that refuses one at
  * load time gets the next. */
@@ -44,23 +48,39 @@ static const char *const link_mode_names[] = {
 	"uprobe sessions", "uprobe_multi links", "one perf link per probe",
 };
 
+/* The links of one traced process: uprobes are attached per PID. */
+struct mt_heap_group {
+	pid_t pid;
+	int nlinks, nfds;
+	struct bpf_link *links[MT_MAX_LINKS];
+	unsigned char side[MT_MAX_LINKS];  /* MT_ARM_ALLOC or MT_ARM_FREE */
+	int link_fds[MT_ALLOC_MAX_OBJS]; /* session links, made by raw syscall */
+};
+
 struct mt_heap {
 	struct heap_bpf *skel;
 	pid_t pid;
+	bool follow;
 	enum mt_link_mode mode;
-	int nlinks, nfds;
-	struct bpf_link *links[MT_MAX_LINKS];
-	int link_fds[MT_ALLOC_MAX_OBJS]; /* session links, made by raw syscall */
-	/* uprobe_multi mode: the links by side, so a budget can arm and
-	 * disarm them (mt_heap_arm); the probe sets say how to remake them. */
+	unsigned ngroups, cap;
+	struct mt_heap_group *groups;
+	struct mt_heap_group *cur; /* the group being attached */
+	struct bpf_link *watch[3]; /* attach mode: exec, fork, exit tracepoints */
+	int reapers;               /* threads still destroying links (atomic) */
+	bool watching;             /* they are loaded */
+	/* Unwind tables of the first process (bpf/unwind.h); other processes
+	 * of the tree are walked through the kernel's mappings. */
+	struct mt_unwind *uw;      /* NULL with --callsite-only */
+	struct mt_unwind_sink sink;
+	size_t rows_bytes;         /* of the mmapped row map */
+	uint64_t uw_unknown_seen;  /* mt_uw_unknown at the last refresh */
+	uint64_t uw_next_ns;       /* no refresh before this */
+	/* Duty cycling of the first process (mt_heap_arm, uprobe_multi mode):
+	 * its probe sets say how to remake the links of a side. */
 	const struct mt_alloc_lib *lib;
 	struct mt_probe_set *sets;       /* one per object of lib */
-	struct bpf_link *alinks[3 * MT_ALLOC_MAX_OBJS];  /* alloc entry, return, sites */
-	int nalinks;
-	struct bpf_link *flinks[MT_ALLOC_MAX_OBJS];      /* free */
-	int nflinks;
 	unsigned armed;                  /* MT_ARM_* */
-	struct mt_reaper *reapers[2];    /* links being destroyed, by side */
+	struct mt_side_reaper *sreapers[2]; /* a side's links being destroyed */
 };
 
 /* Where and with which cookie each entry point is probed. */
@@ -84,7 +104,7 @@ static const char *load_hint(int err)
 }
 
 static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_link_mode mode,
-		     bool last)
+		     enum mt_heap_watch watch, bool last)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
 	struct heap_bpf *sk;
@@ -98,6 +118,7 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 		return err;
 	}
 	sk->rodata->target_tgid = (__u32)o->pid;
+	sk->rodata->follow = o->follow;
 	sk->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	sk->rodata->sample_mean = o->sample_bytes;
 	sk->rodata->use_session = mode == MT_LINK_SESSION;
@@ -112,6 +133,11 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_free_enter, mode == MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_internal_site_multi, mode != MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_internal_site, mode == MT_LINK_PERF);
+	/* process life: what ptrace does not give (launch mode has its stops) */
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exec, watch == MT_WATCH_LIFE);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_fork, watch != MT_WATCH_NONE);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exit,
+					       watch == MT_WATCH_LIFE && o->follow);
 	if (!err && mode == MT_LINK_SESSION)
 		err = bpf_program__set_expected_attach_type(sk->progs.mt_alloc_session,
 							    MT_TRACE_UPROBE_SESSION);
@@ -122,6 +148,13 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 		err = bpf_map__set_max_entries(sk->maps.mt_sampled, o->sample_bytes ? 1u << 18 : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(sk->maps.mt_events, o->ringbuf_bytes);
+	if (!err)
+		err = bpf_map__set_max_entries(sk->maps.mt_uw_rows, h->sink.rows_cap);
+	if (!err)
+		err = bpf_map__set_value_size(sk->maps.mt_stacks, MT_STACK_BYTES(o->max_depth));
+	sk->rodata->uw_max_depth = o->max_depth;
+	if (!err)
+		err = bpf_map__set_max_entries(sk->maps.mt_tgids, o->follow ? MT_HEAP_MAX_PROCS : 1);
 	if (err) {
 		if (last)
 			mt_err("cannot configure the heap BPF object (ring buffer %zu bytes): %s",
@@ -133,6 +166,82 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 		mt_err("cannot load the heap BPF programs: %s%s", strerror(-err), load_hint(err));
 	h->mode = mode;
 	return err;
+}
+
+/* Row map capacity: today's rows and room for modules mapped later
+ * (dlopen): as many again plus 1 MiB. 8 bytes a row. */
+static int build_unwind(struct mt_heap *h, const struct mt_heap_opts *o)
+{
+	uint64_t rows, t0 = mt_now_ns();
+	struct mt_unwind_stats st;
+	int err;
+
+	h->sink.rows_cap = 1;
+	h->sink.maps_fd = -1;
+	if (o->callsite_only)
+		return 0;
+	err = mt_unwind_new(o->pid, o->unwind, &h->uw);
+	if (err)
+		return err;
+	for (size_t i = 0; i < o->npreload; i++)
+		if (mt_unwind_add_file(h->uw, o->preload[i]))
+			mt_debug("unwind: cannot read '%s' ahead of its mapping", o->preload[i]);
+	mt_unwind_get_stats(h->uw, &st);
+	rows = mt_unwind_nrows(h->uw);
+	rows = rows * 2 + (1u << 17);
+	h->sink.rows_cap = rows > (1u << 24) ? 1u << 24 : (uint32_t)rows;
+	/* bench.py reads this line */
+	mt_debug("unwind: %u modules (%u cfi), %llu rows for %.2f MiB of text built in %.1f ms; "
+		 "row map %.2f MiB", st.modules, st.modules_cfi, (unsigned long long)mt_unwind_nrows(h->uw),
+		 st.text_bytes / 1048576.0, (mt_now_ns() - t0) / 1e6,
+		 h->sink.rows_cap * (double)sizeof(struct mt_uw_row) / 1048576.0);
+	return 0;
+}
+
+/* Map the row array into this process and publish today's tables. */
+static int map_rows(struct mt_heap *h)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	h->rows_bytes = ((size_t)h->sink.rows_cap * sizeof(struct mt_uw_row) + page - 1) & ~(size_t)(page - 1);
+	p = mmap(NULL, h->rows_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(h->skel->maps.mt_uw_rows), 0);
+	if (p == MAP_FAILED) {
+		mt_err("cannot map the unwind row table: %s", strerror(errno));
+		return -errno;
+	}
+	h->sink.rows = p;
+	h->sink.maps_fd = bpf_map__fd(h->skel->maps.mt_uw_maps);
+	h->sink.mods_fd = bpf_map__fd(h->skel->maps.mt_uw_mods);
+	h->sink.cur = &h->skel->bss->mt_uw_cur;
+	return mt_unwind_publish(h->uw, &h->sink);
+}
+
+void mt_heap_unwind_poll(struct mt_heap *h)
+{
+	uint64_t unknown, now;
+
+	if (!h || !h->uw || !h->sink.rows)
+		return;
+	unknown = __atomic_load_n(&h->skel->bss->mt_uw_unknown, __ATOMIC_RELAXED);
+	if (unknown == h->uw_unknown_seen)
+		return;
+	/* At most 4 re-reads of /proc/PID/maps a second: a walk through
+	 * garbage (frame pointers in code without them) bumps the count on
+	 * every stack. */
+	now = mt_now_ns();
+	if (now < h->uw_next_ns)
+		return;
+	h->uw_next_ns = now + 250000000ull;
+	h->uw_unknown_seen = unknown;
+	if (mt_unwind_refresh(h->uw, &h->sink))
+		mt_debug("unwind: cannot refresh the mapping table");
+}
+
+const struct mt_unwind *mt_heap_unwind(const struct mt_heap *h)
+{
+	return h ? h->uw : NULL;
 }
 
 int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
@@ -153,19 +262,36 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 	if (!h)
 		return -ENOMEM;
 	h->pid = o->pid;
+	h->follow = o->follow;
+	err = build_unwind(h, o);
+	if (err)
+		goto fail;
 	/* Sampling skips the return probe of unsampled calls where the kernel
 	 * has uprobe sessions; elsewhere the load fails and the plain
 	 * entry/return pair is used. */
 	err = -EOPNOTSUPP;
 	if (o->sample_bytes)
-		err = open_load(h, o, MT_LINK_SESSION, false);
+		err = open_load(h, o, MT_LINK_SESSION, o->watch, false);
 	if (err)
-		err = open_load(h, o, MT_LINK_MULTI, false);
+		err = open_load(h, o, MT_LINK_MULTI, o->watch, false);
+	if (err && o->watch && !o->follow) {
+		/* a kernel without tp_btf: the allocator is still traced */
+		err = open_load(h, o, MT_LINK_MULTI, MT_WATCH_NONE, false);
+		if (!err && o->watch == MT_WATCH_LIFE)
+			mt_err("warning: the kernel refused the exec and fork tracepoints: an exec of PID %d "
+			       "will not be followed, its children not counted", (int)o->pid);
+	}
 	if (err)
-		err = open_load(h, o, MT_LINK_PERF, true);
+		err = open_load(h, o, MT_LINK_PERF, o->watch, true);
 	if (err)
 		goto fail;
+	h->watching = bpf_program__autoload(h->skel->progs.mt_proc_fork);
 	mt_debug("allocator probes: %s", link_mode_names[h->mode]);
+	if (h->uw) {
+		err = map_rows(h);
+		if (err)
+			goto fail;
+	}
 	*out = h;
 	return 0;
 fail:
@@ -184,7 +310,7 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_obj *lib,
 
 	if (ps->nalloc == 0)
 		return 0;
-	if (h->nfds >= MT_ALLOC_MAX_OBJS)
+	if (h->cur->nfds >= MT_ALLOC_MAX_OBJS)
 		return -E2BIG;
 	memset(&attr, 0, sizeof(attr));
 	attr.link_create.prog_fd = bpf_program__fd(h->skel->progs.mt_alloc_session);
@@ -193,7 +319,7 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_obj *lib,
 	attr.link_create.uprobe_multi.offsets = (__u64)(unsigned long)ps->alloc_off;
 	attr.link_create.uprobe_multi.cookies = (__u64)(unsigned long)ps->alloc_cookie;
 	attr.link_create.uprobe_multi.cnt = ps->nalloc;
-	attr.link_create.uprobe_multi.pid = (__u32)h->pid;
+	attr.link_create.uprobe_multi.pid = (__u32)h->cur->pid;
 	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	if (fd < 0) {
 		err = -errno;
@@ -201,14 +327,14 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_obj *lib,
 		       strerror(errno), load_hint(err));
 		return err;
 	}
-	h->link_fds[h->nfds++] = fd;
+	h->cur->link_fds[h->cur->nfds++] = fd;
 	return 0;
 }
 
 /* One uprobe_multi link of prog on n offsets. */
 static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_obj *lib,
 			const unsigned long *offs, const __u64 *cookies, unsigned n, bool ret,
-			const char *what, struct bpf_link **arr, int *narr, int cap)
+			const char *what)
 {
 	LIBBPF_OPTS(bpf_uprobe_multi_opts, mo, .offsets = offs, .cookies = cookies, .cnt = n,
 		    .retprobe = ret);
@@ -217,34 +343,118 @@ static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struc
 
 	if (n == 0)
 		return 0;
-	if (*narr >= cap)
+	if (h->cur->nlinks >= MT_MAX_LINKS)
 		return -E2BIG;
-	link = bpf_program__attach_uprobe_multi(prog, h->pid, lib->open_path, NULL, &mo);
+	link = bpf_program__attach_uprobe_multi(prog, h->cur->pid, lib->open_path, NULL, &mo);
 	if (!link) {
 		err = -errno;
 		mt_err("cannot attach %s to %s in '%s': %s%s", ret ? "uretprobes" : "uprobes", what,
 		       lib->path, strerror(errno), load_hint(err));
 		return err;
 	}
-	arr[(*narr)++] = link;
+	h->cur->side[h->cur->nlinks] = prog == h->skel->progs.mt_free_enter_multi ? MT_ARM_FREE
+										   : MT_ARM_ALLOC;
+	h->cur->links[h->cur->nlinks++] = link;
 	return 0;
 }
 
-static void reap_wait(struct mt_heap *h, int side);
+static void detach_group(struct mt_heap_group *g)
+{
+	while (g->nlinks > 0)
+		bpf_link__destroy(g->links[--g->nlinks]);
+	while (g->nfds > 0)
+		close(g->link_fds[--g->nfds]);
+}
+
+/* Links of a process that is gone, destroyed off the session's thread:
+ * each uprobe unregistration waits for in-flight probes (~0.1 s here),
+ * which would otherwise hold every other traced process at its stop. */
+struct mt_reap {
+	struct mt_heap_group g;
+	int *reapers;
+};
+
+static void *reap(void *arg)
+{
+	struct mt_reap *r = arg;
+
+	detach_group(&r->g);
+	__atomic_sub_fetch(r->reapers, 1, __ATOMIC_SEQ_CST);
+	free(r);
+	return NULL;
+}
+
+static void detach_group_async(struct mt_heap *h, struct mt_heap_group *g)
+{
+	struct mt_reap *r = malloc(sizeof(*r));
+	pthread_attr_t attr;
+	pthread_t th;
+	bool started = false;
+
+	if (r && !pthread_attr_init(&attr)) {
+		r->g = *g;
+		r->reapers = &h->reapers;
+		__atomic_add_fetch(&h->reapers, 1, __ATOMIC_SEQ_CST);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&th, &attr, reap, r) == 0;
+		pthread_attr_destroy(&attr);
+		if (!started)
+			__atomic_sub_fetch(&h->reapers, 1, __ATOMIC_SEQ_CST);
+	}
+	if (started) {
+		g->nlinks = g->nfds = 0;
+		return;
+	}
+	free(r);
+	detach_group(g);
+}
+
+static void wait_reapers(struct mt_heap *h)
+{
+	while (__atomic_load_n(&h->reapers, __ATOMIC_SEQ_CST) > 0)
+		usleep(1000);
+}
+
+static void side_reap_wait(struct mt_heap *h, int side);
 
 static void detach_all(struct mt_heap *h)
 {
-	reap_wait(h, 0);
-	reap_wait(h, 1);
-	while (h->nalinks > 0)
-		bpf_link__destroy(h->alinks[--h->nalinks]);
-	while (h->nflinks > 0)
-		bpf_link__destroy(h->flinks[--h->nflinks]);
+	unsigned i;
+
+	side_reap_wait(h, 0);
+	side_reap_wait(h, 1);
 	h->armed = 0;
-	while (h->nlinks > 0)
-		bpf_link__destroy(h->links[--h->nlinks]);
-	while (h->nfds > 0)
-		close(h->link_fds[--h->nfds]);
+	for (i = 0; i < 3; i++) {
+		bpf_link__destroy(h->watch[i]);
+		h->watch[i] = NULL;
+	}
+	for (i = 0; i < h->ngroups; i++)
+		detach_group(&h->groups[i]);
+}
+
+static struct mt_heap_group *group_of(struct mt_heap *h, pid_t pid, bool create)
+{
+	struct mt_heap_group *g;
+	unsigned i;
+
+	for (i = 0; i < h->ngroups; i++)
+		if (h->groups[i].pid == pid)
+			return &h->groups[i];
+	if (!create)
+		return NULL;
+	if (h->ngroups == h->cap) {
+		unsigned cap = h->cap ? h->cap * 2 : 4;
+
+		g = realloc(h->groups, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		h->groups = g;
+		h->cap = cap;
+	}
+	g = &h->groups[h->ngroups++];
+	memset(g, 0, sizeof(*g));
+	g->pid = pid;
+	return g;
 }
 
 static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_obj *lib,
@@ -254,16 +464,16 @@ static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct 
 	struct bpf_link *link;
 	int err;
 
-	if (h->nlinks >= MT_MAX_LINKS)
+	if (h->cur->nlinks >= MT_MAX_LINKS)
 		return -E2BIG;
-	link = bpf_program__attach_uprobe_opts(prog, h->pid, lib->open_path, off, &uo);
+	link = bpf_program__attach_uprobe_opts(prog, h->cur->pid, lib->open_path, off, &uo);
 	if (!link) {
 		err = -errno;
 		mt_err("cannot attach %s to '%s' in '%s': %s%s", ret ? "uretprobe" : "uprobe",
 		       name, lib->path, strerror(errno), load_hint(err));
 		return err;
 	}
-	h->links[h->nlinks++] = link;
+	h->cur->links[h->cur->nlinks++] = link;
 	return 0;
 }
 
@@ -377,22 +587,177 @@ static int attach_perf(struct mt_heap *h, const struct mt_alloc_obj *lib, const 
 	return err;
 }
 
-/* The allocation side of object obj in uprobe_multi mode: entry, return
- * and internal call sites (which only matter while allocations are seen). */
+static int attach_obj(struct mt_heap *h, const struct mt_alloc_lib *all, unsigned obj)
+{
+	const struct mt_alloc_obj *lib = &all->objs[obj];
+	struct heap_bpf *sk = h->skel;
+	struct mt_probe_set ps;
+	int err;
+
+	probe_set(h, all, obj, &ps);
+	if (h->cur->pid == h->pid && h->sets)
+		h->sets[obj] = ps;
+	switch (h->mode) {
+	case MT_LINK_SESSION:
+		err = attach_session(h, lib, &ps);
+		break;
+	case MT_LINK_MULTI:
+		err = attach_multi(h, sk->progs.mt_alloc_enter_multi, lib, ps.alloc_off,
+				   ps.alloc_cookie, ps.nalloc, false, "the allocation functions");
+		err = err ?: attach_multi(h, sk->progs.mt_alloc_exit_multi, lib, ps.alloc_off,
+					  ps.alloc_cookie, ps.nalloc, true, "the allocation functions");
+		break;
+	default:
+		err = attach_perf(h, lib, &ps);
+		break;
+	}
+	if (!err && h->mode != MT_LINK_PERF)
+		err = attach_multi(h, sk->progs.mt_free_enter_multi, lib, ps.free_off, ps.free_cookie,
+				   ps.nfree, false, "'free'");
+	if (!err && h->mode != MT_LINK_PERF)
+		err = attach_multi(h, sk->progs.mt_internal_site_multi, lib, ps.site_off, NULL,
+				   ps.nsites, false, "the internal call sites");
+	return err;
+}
+
+int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
+{
+	return mt_heap_attach_pid(h, h->pid, lib);
+}
+
+/* Another process of the tree (-f): the walker finds its modules by inode
+ * (bpf/unwind.bpf.h), so its executable and allocator objects get tables.
+ * A failure leaves its stacks cut, marked, never wrong: not an error. */
+static void unwind_add_proc(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *lib)
+{
+	char link[64], exe[4096];
+	ssize_t n;
+	unsigned i;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		mt_unwind_add_file(h->uw, exe);
+	}
+	for (i = 0; i < lib->nobjs; i++)
+		mt_unwind_add_file(h->uw, lib->objs[i].path);
+	if (mt_unwind_publish(h->uw, &h->sink))
+		mt_debug("unwind: cannot publish the tables of PID %d", (int)pid);
+}
+
+int mt_heap_attach_pid(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *lib)
+{
+	__u32 tgid = (__u32)pid;
+	unsigned obj;
+	__u8 one = 1;
+	int err = 0;
+
+	h->cur = group_of(h, pid, true);
+	if (!h->cur)
+		return -ENOMEM;
+	if (h->cur->nlinks || h->cur->nfds)
+		return -EBUSY;
+	if (pid != h->pid) {
+		if (!h->follow)
+			return -EINVAL;
+		if (bpf_map__update_elem(h->skel->maps.mt_tgids, &tgid, sizeof(tgid), &one, sizeof(one),
+					 BPF_ANY)) {
+			err = -errno;
+			mt_err("cannot trace PID %d: %s (more than %d processes?)", (int)pid,
+			       strerror(errno), MT_HEAP_MAX_PROCS);
+			return err;
+		}
+	}
+	if (pid == h->pid) {
+		free(h->sets);
+		h->sets = calloc(lib->nobjs ? lib->nobjs : 1, sizeof(*h->sets));
+		if (!h->sets)
+			return -ENOMEM;
+		h->lib = lib;
+	}
+	for (obj = 0; obj < lib->nobjs && !err; obj++)
+		err = attach_obj(h, lib, obj);
+	if (err)
+		detach_group(h->cur);
+	else if (pid == h->pid)
+		h->armed = MT_ARM_ALLOC | MT_ARM_FREE;
+	else if (h->uw && h->sink.rows && pid != h->pid)
+		unwind_add_proc(h, pid, lib);
+	return err;
+}
+
+void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget)
+{
+	struct mt_heap_group *g = h ? group_of(h, pid, false) : NULL;
+	__u32 tgid = (__u32)pid;
+
+	if (!h)
+		return;
+	/* gone: no event of it is accepted any more, its links can go at
+	 * leisure; the group's slot is reused */
+	if (forget && pid != h->pid && h->follow)
+		bpf_map__delete_elem(h->skel->maps.mt_tgids, &tgid, sizeof(tgid), 0);
+	if (!g)
+		return;
+	if (!forget) {
+		detach_group(g);
+		return;
+	}
+	detach_group_async(h, g);
+	*g = h->groups[--h->ngroups];
+}
+
+bool mt_heap_attached(struct mt_heap *h, pid_t pid)
+{
+	struct mt_heap_group *g = h ? group_of(h, pid, false) : NULL;
+
+	return g && (g->nlinks || g->nfds);
+}
+
+int mt_heap_watch(struct mt_heap *h)
+{
+	struct bpf_program *progs[3] = { h->skel->progs.mt_proc_exec, h->skel->progs.mt_proc_fork,
+					 h->skel->progs.mt_proc_exit };
+	static const char *const names[3] = {
+		"sched_process_exec", "sched_process_fork", "sched_process_exit",
+	};
+	int i, err;
+
+	if (!h->watching)
+		return -EOPNOTSUPP;
+	/* only those loaded: exit only with -f in attach mode (no hook on every
+	 * thread exit of the machine otherwise), exec only in attach mode */
+	for (i = 0; i < 3; i++) {
+		if (!bpf_program__autoload(progs[i]))
+			continue;
+		h->watch[i] = bpf_program__attach(progs[i]);
+		if (!h->watch[i]) {
+			err = -errno;
+			mt_err("cannot attach the %s tracepoint: %s%s", names[i], strerror(errno),
+			       load_hint(err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* The allocation side of object obj of the first process (uprobe_multi
+ * mode): entry, return and internal call sites (which only matter while
+ * allocations are seen). */
 static int arm_alloc_obj(struct mt_heap *h, unsigned obj)
 {
 	const struct mt_alloc_obj *lib = &h->lib->objs[obj];
 	const struct mt_probe_set *ps = &h->sets[obj];
 	struct heap_bpf *sk = h->skel;
-	int cap = (int)(sizeof(h->alinks) / sizeof(h->alinks[0])), err;
+	int err;
 
 	err = attach_multi(h, sk->progs.mt_alloc_enter_multi, lib, ps->alloc_off, ps->alloc_cookie,
-			   ps->nalloc, false, "the allocation functions", h->alinks, &h->nalinks, cap);
+			   ps->nalloc, false, "the allocation functions");
 	err = err ?: attach_multi(h, sk->progs.mt_alloc_exit_multi, lib, ps->alloc_off,
-				  ps->alloc_cookie, ps->nalloc, true, "the allocation functions",
-				  h->alinks, &h->nalinks, cap);
+				  ps->alloc_cookie, ps->nalloc, true, "the allocation functions");
 	err = err ?: attach_multi(h, sk->progs.mt_internal_site_multi, lib, ps->site_off, NULL,
-				  ps->nsites, false, "the internal call sites", h->alinks, &h->nalinks, cap);
+				  ps->nsites, false, "the internal call sites");
 	return err;
 }
 
@@ -401,55 +766,24 @@ static int arm_free_obj(struct mt_heap *h, unsigned obj)
 	const struct mt_probe_set *ps = &h->sets[obj];
 
 	return attach_multi(h, h->skel->progs.mt_free_enter_multi, &h->lib->objs[obj], ps->free_off,
-			    ps->free_cookie, ps->nfree, false, "'free'", h->flinks, &h->nflinks,
-			    (int)(sizeof(h->flinks) / sizeof(h->flinks[0])));
+			    ps->free_cookie, ps->nfree, false, "'free'");
 }
 
-static int attach_obj(struct mt_heap *h, const struct mt_alloc_lib *all, unsigned obj)
+/* Take the links of one side out of the first process's group. */
+static void take_side(struct mt_heap_group *g, unsigned side, struct bpf_link **out, int *n)
 {
-	const struct mt_alloc_obj *lib = &all->objs[obj];
-	struct heap_bpf *sk = h->skel;
-	struct mt_probe_set *ps = &h->sets[obj];
-	int err;
+	int i, k = 0;
 
-	probe_set(h, all, obj, ps);
-	switch (h->mode) {
-	case MT_LINK_SESSION:
-		err = attach_session(h, lib, ps);
-		break;
-	case MT_LINK_MULTI:
-		return arm_alloc_obj(h, obj) ?: arm_free_obj(h, obj);
-	default:
-		err = attach_perf(h, lib, ps);
-		break;
+	*n = 0;
+	for (i = 0; i < g->nlinks; i++) {
+		if (g->side[i] == side) {
+			out[(*n)++] = g->links[i];
+			continue;
+		}
+		g->side[k] = g->side[i];
+		g->links[k++] = g->links[i];
 	}
-	if (!err && h->mode != MT_LINK_PERF)
-		err = attach_multi(h, sk->progs.mt_free_enter_multi, lib, ps->free_off, ps->free_cookie,
-				   ps->nfree, false, "'free'", h->links, &h->nlinks, MT_MAX_LINKS);
-	if (!err && h->mode != MT_LINK_PERF)
-		err = attach_multi(h, sk->progs.mt_internal_site_multi, lib, ps->site_off, NULL,
-				   ps->nsites, false, "the internal call sites", h->links, &h->nlinks,
-				   MT_MAX_LINKS);
-	return err;
-}
-
-int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
-{
-	unsigned obj;
-	int err = 0;
-
-	free(h->sets);
-	h->sets = calloc(lib->nobjs ? lib->nobjs : 1, sizeof(*h->sets));
-	if (!h->sets)
-		return -ENOMEM;
-	h->lib = lib;
-	for (obj = 0; obj < lib->nobjs && !err; obj++)
-		err = attach_obj(h, lib, obj);
-	if (err)
-		detach_all(h);
-	else
-		h->armed = MT_ARM_ALLOC | MT_ARM_FREE;
-	return err;
+	g->nlinks = k;
 }
 
 int mt_heap_prog_stats(const struct mt_heap *h, uint64_t *run_ns, uint64_t *runs)
@@ -475,7 +809,7 @@ int mt_heap_prog_stats(const struct mt_heap *h, uint64_t *run_ns, uint64_t *runs
 
 bool mt_heap_can_arm(const struct mt_heap *h)
 {
-	return h && h->mode == MT_LINK_MULTI && h->lib;
+	return h && h->mode == MT_LINK_MULTI && h->lib && h->sets && !h->follow;
 }
 
 unsigned mt_heap_armed(const struct mt_heap *h)
@@ -520,7 +854,7 @@ static void reset_threads(struct mt_heap *h)
  * all), and the next arm or disarm waits for it. */
 #define MT_MAX_WATCH (MT_ALLOC_MAX_OBJS * (MT_MAX_EPS + MT_MAX_SITES))
 
-struct mt_reaper {
+struct mt_side_reaper {
 	pthread_t th;
 	bool running;
 	int nwatch;                   /* allocation side: where its breakpoints are */
@@ -529,7 +863,7 @@ struct mt_reaper {
 	bool reset;                   /* the allocation side: forget in-flight calls */
 	bool early;                   /* done so once its breakpoints were gone */
 	int n;
-	struct bpf_link *links[3 * MT_ALLOC_MAX_OBJS];
+	struct bpf_link *links[MT_MAX_LINKS];
 };
 
 static void reset_threads(struct mt_heap *h);
@@ -543,7 +877,7 @@ static void *destroy_link(void *l)
 /* Any breakpoint (int3) left at the watched addresses of the target? The
  * kernel writes it into the target's copy of the page, which
  * /proc/PID/mem shows. -1 when the memory cannot be read. */
-static int breakpoints_left(const struct mt_reaper *r, int memfd)
+static int breakpoints_left(const struct mt_side_reaper *r, int memfd)
 {
 	int i;
 
@@ -558,11 +892,11 @@ static int breakpoints_left(const struct mt_reaper *r, int memfd)
 	return 0;
 }
 
-static void *reap(void *arg)
+static void *side_reap(void *arg)
 {
-	struct mt_reaper *r = arg;
-	pthread_t th[3 * MT_ALLOC_MAX_OBJS];
-	bool started[3 * MT_ALLOC_MAX_OBJS];
+	struct mt_side_reaper *r = arg;
+	pthread_t th[MT_MAX_LINKS];
+	bool started[MT_MAX_LINKS];
 	char path[64];
 	int i, memfd = -1;
 
@@ -638,9 +972,9 @@ static int watch_list(const struct mt_heap *h, uint64_t *out)
 }
 
 /* Wait for the reaper of one side (0 allocation, 1 free). */
-static void reap_wait(struct mt_heap *h, int side)
+static void side_reap_wait(struct mt_heap *h, int side)
 {
-	struct mt_reaper *r = h->reapers[side];
+	struct mt_side_reaper *r = h->sreapers[side];
 
 	if (r && r->running) {
 		pthread_join(r->th, NULL);
@@ -648,15 +982,15 @@ static void reap_wait(struct mt_heap *h, int side)
 	}
 }
 
-static void reap_start(struct mt_heap *h, int side, struct bpf_link **links, int *n)
+static void side_reap_start(struct mt_heap *h, int side, struct bpf_link **links, int *n)
 {
-	struct mt_reaper *r;
+	struct mt_side_reaper *r;
 	int i;
 
-	reap_wait(h, side);
-	if (!h->reapers[side])
-		h->reapers[side] = calloc(1, sizeof(*r));
-	r = h->reapers[side];
+	side_reap_wait(h, side);
+	if (!h->sreapers[side])
+		h->sreapers[side] = calloc(1, sizeof(*r));
+	r = h->sreapers[side];
 	if (!r) {
 		while (*n > 0)
 			bpf_link__destroy(links[--*n]);
@@ -672,14 +1006,14 @@ static void reap_start(struct mt_heap *h, int side, struct bpf_link **links, int
 	r->reset = side == 0;
 	r->early = false;
 	r->nwatch = side == 0 ? watch_list(h, r->watch) : 0;
-	r->running = !pthread_create(&r->th, NULL, reap, r);
+	r->running = !pthread_create(&r->th, NULL, side_reap, r);
 	if (!r->running)
-		reap(r);
+		side_reap(r);
 }
 
 bool mt_heap_disarming(const struct mt_heap *h)
 {
-	struct mt_reaper *r = h ? h->reapers[0] : NULL;
+	struct mt_side_reaper *r = h ? h->sreapers[0] : NULL;
 
 	/* n drops to 0 only after the links and the thread reset are done */
 	return r && r->running && __atomic_load_n(&r->n, __ATOMIC_ACQUIRE) != 0 &&
@@ -688,14 +1022,19 @@ bool mt_heap_disarming(const struct mt_heap *h)
 
 int mt_heap_arm(struct mt_heap *h, unsigned want)
 {
+	struct bpf_link *links[MT_MAX_LINKS];
+	struct mt_heap_group *g;
 	unsigned obj;
-	int err = 0;
+	int err = 0, n;
 
 	if (!mt_heap_can_arm(h))
 		return -EOPNOTSUPP;
+	g = h->cur = group_of(h, h->pid, true);
+	if (!g)
+		return -ENOMEM;
 	/* the thread reset of a finished window must not hit the next one */
 	if ((want & MT_ARM_ALLOC) && !(h->armed & MT_ARM_ALLOC))
-		reap_wait(h, 0);
+		side_reap_wait(h, 0);
 	if ((want & MT_ARM_FREE) && !(h->armed & MT_ARM_FREE)) {
 		for (obj = 0; obj < h->lib->nobjs && !err; obj++)
 			err = arm_free_obj(h, obj);
@@ -711,7 +1050,8 @@ int mt_heap_arm(struct mt_heap *h, unsigned want)
 			h->armed |= MT_ARM_ALLOC;
 	}
 	if (!(want & MT_ARM_ALLOC) && (h->armed & MT_ARM_ALLOC)) {
-		reap_start(h, 0, h->alinks, &h->nalinks);
+		take_side(g, MT_ARM_ALLOC, links, &n);
+		side_reap_start(h, 0, links, &n);
 		/* Once now, so the free tail sees every thread's frees (a stuck
 		 * thread ignores them); the reaper does it again after the grace
 		 * period for a thread that entered while the probes went. A
@@ -720,7 +1060,8 @@ int mt_heap_arm(struct mt_heap *h, unsigned want)
 		h->armed &= ~MT_ARM_ALLOC;
 	}
 	if (!(want & MT_ARM_FREE) && (h->armed & MT_ARM_FREE)) {
-		reap_start(h, 1, h->flinks, &h->nflinks);
+		take_side(g, MT_ARM_FREE, links, &n);
+		side_reap_start(h, 1, links, &n);
 		h->armed &= ~MT_ARM_FREE;
 	}
 	return err;
@@ -753,8 +1094,10 @@ int mt_heap_calls_fd(const struct mt_heap *h)
 
 void mt_heap_detach(struct mt_heap *h)
 {
-	if (h)
+	if (h) {
 		detach_all(h);
+		wait_reapers(h);
+	}
 }
 
 void mt_heap_free(struct mt_heap *h)
@@ -762,9 +1105,14 @@ void mt_heap_free(struct mt_heap *h)
 	if (!h)
 		return;
 	detach_all(h);
+	wait_reapers(h);
+	if (h->sink.rows)
+		munmap(h->sink.rows, h->rows_bytes);
 	heap_bpf__destroy(h->skel);
+	mt_unwind_free(h->uw);
+	free(h->groups);
 	free(h->sets);
-	free(h->reapers[0]);
-	free(h->reapers[1]);
+	free(h->sreapers[0]);
+	free(h->sreapers[1]);
 	free(h);
 }
