@@ -280,7 +280,7 @@ static void plan(struct mt_budget *b, double c, double cf)
 	double budget = 0.8 * b->o.max_overhead_pct / 100 * b->ref_cores * 1e9;
 	/* The target pays for arming (breakpoints written into its pages);
 	 * the disarm's grace-period wait is memtrace's own time. */
-	double floor_ms = fmax(WIN_MIN_MS, 10 * b->cal.arm_ms);
+	double floor_ms = fmax(WIN_MIN_MS, 2 * b->cal.arm_ms);
 	double w, t, p = 500.0;
 
 	if (c <= 0)
