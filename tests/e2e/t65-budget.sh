@@ -14,7 +14,7 @@ need_bpf
 hi=$!
 CLEANUP_PIDS+=("$hi")
 wait_for "$TMP/hi.out" '^ready' || fail "workload did not start"
-"$MT" -p "$hi" -d 15 --json "$TMP/hi.json" >"$TMP/hi.txt" 2>"$TMP/mt_hi.err" ||
+"$MT" -p "$hi" -d 20 --json "$TMP/hi.json" >"$TMP/hi.txt" 2>"$TMP/mt_hi.err" ||
 	fail "memtrace exited $?: $(cat "$TMP/mt_hi.err")"
 grep -q 'budget: .*armed .* ms every' "$TMP/mt_hi.err" ||
 	fail "no line on attach says what memtrace does about the rate: $(cat "$TMP/mt_hi.err")"

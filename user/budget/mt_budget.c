@@ -31,6 +31,8 @@
 #define WIN_MIN_MS 10.0
 #define WIN_MAX_MS 500.0
 #define PERIOD_MIN_MS 200.0
+#define PERIOD_MAX_MS 1000.0
+#define WIN_HARD_MIN_MS 4.0
 /* The free probe's tail after a window: objects younger than this when
  * the window closes are matched to their free. Capped, because the free
  * probe alone lets the target run fast and free a lot. */
@@ -40,6 +42,7 @@
 /* A site needs this many judged windows (the recent half) for a verdict. */
 #define MIN_JUDGED 6
 #define MK_Z_GROWING 2.33   /* one-sided p < 0.01 */
+#define MIN_GREW 3          /* objects gained, and windows that gained */
 
 enum phase { PH_RATE, PH_EXACT, PH_WINDOW, PH_TAIL, PH_OFF, PH_FAILED };
 
@@ -304,6 +307,21 @@ static void plan(struct mt_budget *b, double c, double cf)
 		w = WIN_MAX_MS;
 		t = fmin(w, TAIL_MAX_MS);
 		p = (w * c + (t + d) * cf) / budget;
+	}
+	/* Enough windows for the survivor trend within seconds: a period
+	 * over PERIOD_MAX_MS gets a shorter window first (down to
+	 * WIN_HARD_MIN_MS, under the arm floor: still measured) */
+	if (p > PERIOD_MAX_MS) {
+		double w2 = (budget * PERIOD_MAX_MS - (fmin(w, TAIL_MAX_MS) + d) * cf) / c;
+
+		if (w2 >= WIN_HARD_MIN_MS) {
+			w = fmin(w, w2);
+			p = PERIOD_MAX_MS;
+		} else {
+			w = WIN_HARD_MIN_MS;
+			t = fmin(w, TAIL_MAX_MS);
+			p = (w * c + (t + d) * cf) / budget;
+		}
 	}
 	if (p < PERIOD_MIN_MS)
 		p = PERIOD_MIN_MS;
@@ -592,7 +610,7 @@ double mt_budget_mk_z(const double *y, unsigned n)
 static void judge(struct mt_budget *b)
 {
 	uint32_t n = mt_agg_nsites(b->a), site;
-	unsigned k, from = b->nseries / 4, m;
+	unsigned k, from = b->nseries / 4, m, ups;
 	double *y;
 
 	free(b->verdicts);
@@ -619,7 +637,12 @@ static void judge(struct mt_budget *b)
 		 * proven freed unseen in the whole run (a churn site's stale
 		 * survivors get replaced as its addresses come back; a leak's
 		 * never do) */
-		v->cls = v->z >= MK_Z_GROWING && v->grew > v->replaced ? 1 : 2;
+		/* and a rise of one or two objects is no trend, however tied
+		 * the rest of the series (Mann-Kendall's z alone would say so) */
+		for (ups = 0, k = 1; k < m; k++)
+			ups += y[k] > y[k - 1];
+		v->cls = v->z >= MK_Z_GROWING && v->grew > v->replaced && v->grew >= MIN_GREW &&
+			 ups >= MIN_GREW ? 1 : 2;
 	}
 	free(y);
 }

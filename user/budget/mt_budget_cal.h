@@ -4,7 +4,7 @@
  * at start: a function of memtrace's own text is called N times bare, with
  * an entry uprobe and with an entry and a return probe (uprobe_multi links
  * for memtrace's own PID, running a two-instruction BPF program). The
- * differences are the trap costs. 5 rounds of 1000 calls of each, the median
+ * differences are the trap costs. 5 rounds of 1000 calls of each, the lowest round
  * kept: tens of milliseconds where a hit costs 5 us, a few on bare metal.
  * The figure is a floor for a traced call: the heap programs' own work
  * (stack walk, ring buffer) comes on top (mt_budget measures that on the
