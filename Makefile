@@ -35,7 +35,7 @@ CFLAGS   ?= -O2 -g
 ifeq ($(SANITIZE),1)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
-USER_PKGS   := libbpf libdw libelf capstone
+USER_PKGS   := libbpf libdw libelf capstone libmicrohttpd
 # Headers are included by folder ("collect/mt_agg.h"): the layer check
 # (tests/lint/layers.sh) reads the folder from the include line.
 USER_CFLAGS := $(CFLAGS) $(SAN) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
