@@ -59,6 +59,9 @@ pkgs=(
 	# memtrace layout's tests: pahole to compare with, C++ and Go programs,
 	# the C library's debug info
 	dwarves g++ golang-go libc6-dbg
+	# memtrace --listen: the HTTP server library; its test scrapes with
+	# promtool and a real Prometheus server (both in the prometheus package)
+	libmicrohttpd-dev prometheus
 )
 backports=(libbpf-dev bpftool)
 
