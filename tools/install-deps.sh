@@ -62,6 +62,8 @@ pkgs=(
 	# memtrace --listen: the HTTP server library; its test scrapes with
 	# promtool and a real Prometheus server (both in the prometheus package)
 	libmicrohttpd-dev prometheus
+	# the install test lints the man pages
+	mandoc
 )
 backports=(libbpf-dev bpftool)
 

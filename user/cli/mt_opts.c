@@ -10,6 +10,7 @@
 
 #include "util/mt_log.h"
 #include "cli/mt_opts.h"
+#include "probe/mt_features.h"
 
 static const char usage[] =
 "Usage: memtrace [OPTIONS] -p PID\n"
@@ -51,7 +52,7 @@ static const char usage[] =
 "                         which is ~75% of an allocation's probe cost\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
-"  -V, --version          print the version\n";
+"  -V, --version          print the version, libbpf's and the kernel features found\n";
 
 static int bad(const char *fmt, const char *arg)
 {
@@ -224,7 +225,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			fputs(usage, stdout);
 			return 1;
 		case 'V':
-			printf("memtrace %s\n", MT_VERSION);
+			mt_features_print(stdout, MT_VERSION);
 			return 1;
 		case ':':
 			return bad("option '%s' needs an argument", argv[optind - 1]);
