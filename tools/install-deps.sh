@@ -64,6 +64,8 @@ pkgs=(
 	libmicrohttpd-dev prometheus
 	# the install test lints the man pages
 	mandoc
+	# unwinding: Debian's own binaries without frame pointers to try
+	gawk sqlite3
 )
 backports=(libbpf-dev bpftool)
 

@@ -15,7 +15,7 @@ _memtrace()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i
 	local opts="-p --pid -d --duration -i --interval --json --json-leaks --min-age --top
 		--lib --no-heap --no-vm --reachability --fail-on-leak --listen --metrics-top
-		--btf --ringbuf-mb --sample-bytes --callsite-only -v --verbose -h --help
+		--btf --ringbuf-mb --sample-bytes --callsite-only --unwind --max-depth -v --verbose -h --help
 		-V --version"
 
 	# After "--" the words are a command and its arguments.
@@ -59,11 +59,14 @@ _memtrace()
 	-p|--pid)
 		COMPREPLY=($(compgen -W "$(_memtrace_pids)" -- "$cur"))
 		return 0 ;;
+	--unwind)
+		COMPREPLY=($(compgen -W "auto fp cfi" -- "$cur"))
+		return 0 ;;
 	--json|--lib|--btf)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0 ;;
 	-d|--duration|-i|--interval|--json-leaks|--min-age|--top|--listen|--metrics-top|\
-	--ringbuf-mb|--sample-bytes)
+	--ringbuf-mb|--sample-bytes|--max-depth)
 		return 0 ;;   # a value: nothing to offer
 	esac
 	if [[ $cur == -* ]]; then
