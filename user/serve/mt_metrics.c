@@ -274,9 +274,11 @@ static void rates(struct mt_metrics *m, uint64_t now_ns, const struct mt_totals 
 	if (now_ns <= m->prev_ns || now_ns - m->prev_ns < MT_NS_PER_S / 5)
 		return;   /* too short an interval to say anything: keep the last */
 	dt = (double)(now_ns - m->prev_ns) / 1e9;
-	m->allocs_per_s = (double)(t->c.allocs - m->prev_allocs) / dt;
-	m->frees_per_s = (double)(t->c.frees - m->prev_frees) / dt;
-	m->bytes_per_s = (double)(t->c.alloc_bytes - m->prev_bytes) / dt;
+	/* sampled totals are rounded estimates: never a negative rate */
+	m->allocs_per_s = t->c.allocs > m->prev_allocs ? (double)(t->c.allocs - m->prev_allocs) / dt : 0;
+	m->frees_per_s = t->c.frees > m->prev_frees ? (double)(t->c.frees - m->prev_frees) / dt : 0;
+	m->bytes_per_s = t->c.alloc_bytes > m->prev_bytes ?
+		(double)(t->c.alloc_bytes - m->prev_bytes) / dt : 0;
 	m->prev_ns = now_ns;
 	m->prev_allocs = t->c.allocs;
 	m->prev_frees = t->c.frees;
