@@ -222,32 +222,73 @@ static uint64_t sum_labels(struct mt_metrics *m)
 	return unlabelled;
 }
 
-static struct mt_metrics *cmp_m;   /* qsort's context: one thread renders */
-
-static int label_cmp(const void *a, const void *b)
+static int label_cmp_m(const struct mt_metrics *m, const void *a, const void *b)
 {
-	const struct label *x = &cmp_m->labels[*(const uint32_t *)a];
-	const struct label *y = &cmp_m->labels[*(const uint32_t *)b];
+	const struct label *x = &m->labels[*(const uint32_t *)a];
+	const struct label *y = &m->labels[*(const uint32_t *)b];
 
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
+static const struct mt_metrics *cmp_m;   /* qsort's context: one thread renders */
+
+static int label_cmp(const void *a, const void *b)
+{
+	return label_cmp_m(cmp_m, a, b);
+}
+
+/* Is label x ranked below label y (fewer bytes, or equal and later name)? */
+static int below(const struct mt_metrics *m, uint32_t x, uint32_t y)
+{
+	return label_cmp_m(m, &x, &y) > 0;
+}
+
+/* order[0..n) as a min-heap on the ranking: the weakest of the top at 0. */
+static void sift_down(struct mt_metrics *m, uint32_t n, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, w = i, t;
+
+		if (l < n && below(m, m->order[l], m->order[w]))
+			w = l;
+		if (r < n && below(m, m->order[r], m->order[w]))
+			w = r;
+		if (w == i)
+			return;
+		t = m->order[i];
+		m->order[i] = m->order[w];
+		m->order[w] = t;
+		i = w;
+	}
+}
+
+/* The top labels by live bytes: a heap of --metrics-top entries over one
+ * pass, O(labels x log top), then a sort of those few for the output. */
 static void write_sites(struct mt_metrics *m, struct mt_prom *p)
 {
 	uint64_t other = sum_labels(m);
 	uint32_t n = 0, i;
 
-	for (i = 0; i < m->nlabels; i++)
-		if (m->labels[i].bytes || m->labels[i].objects)
+	for (i = 0; i < m->nlabels; i++) {
+		if (!m->labels[i].bytes && !m->labels[i].objects)
+			continue;
+		if (n < m->o.top) {
 			m->order[n++] = i;
+			if (n == m->o.top)
+				for (uint32_t k = n / 2; k-- > 0;)
+					sift_down(m, n, k);
+		} else if (below(m, m->order[0], i)) {
+			other += m->labels[m->order[0]].bytes;
+			m->order[0] = i;
+			sift_down(m, n, 0);
+		} else {
+			other += m->labels[i].bytes;
+		}
+	}
 	cmp_m = m;
 	qsort(m->order, n, sizeof(*m->order), label_cmp);
-	for (i = m->o.top; i < n; i++)
-		other += m->labels[m->order[i]].bytes;
-	if (n > m->o.top)
-		n = m->o.top;
 	mt_prom_header(p, "memtrace_site_live_bytes", "gauge",
 		       "Live bytes allocated at a call site (func@module), top sites by live bytes");
 	for (i = 0; i < n; i++) {

@@ -15,8 +15,8 @@
  * largest labels are exported, the rest summed in
  * memtrace_other_sites_live_bytes: cardinality stays bounded.
  *
- * Cost per tick: one pass over the sites (O(sites)), a sort of the labels
- * with live bytes, a read of /proc/PID/status and /proc/self/statm. A
+ * Cost per tick: one pass over the sites (O(sites)), one over the labels
+ * with live bytes keeping the top in a heap (O(labels log top)), a read of /proc/PID/status and /proc/self/statm. A
  * site's label is resolved once, when it first has live objects, at most
  * MT_METRICS_RESOLVE_PER_TICK per tick (a burst of new sites is labelled
  * over the next ticks, counted in the "other" gauge meanwhile). Memory:
@@ -32,7 +32,7 @@
 #include "util/mt_prom.h"
 
 #define MT_METRICS_TOP_DEFAULT 20
-#define MT_METRICS_RESOLVE_PER_TICK 20000
+#define MT_METRICS_RESOLVE_PER_TICK 2000
 #define MT_METRICS_LABEL_MAX 200
 
 struct mt_metrics;
