@@ -17,9 +17,10 @@
  *
  * Cost per tick: one pass over the sites (O(sites)), one over the labels
  * with live bytes keeping the top in a heap (O(labels log top)), reads of
- * /proc/PID/status and /proc/self/statm. A site's label is resolved once, when it first has live objects, at most
- * MT_METRICS_RESOLVE_PER_TICK per tick (a burst of new sites is labelled
- * over the next ticks, counted in the "other" gauge meanwhile). Memory:
+ * /proc/PID/status and /proc/self/statm. A site's label is resolved once,
+ * when it first has live objects, at most MT_METRICS_RESOLVE_PER_TICK per
+ * tick (a burst of new sites is labelled over the next ticks, counted in
+ * the "other" gauge meanwhile). Memory:
  * 4 bytes per site and one entry per distinct label.
  */
 #ifndef MT_METRICS_H
