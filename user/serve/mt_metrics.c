@@ -288,7 +288,8 @@ static void write_sites(struct mt_metrics *m, struct mt_prom *p)
 		}
 	}
 	cmp_m = m;
-	qsort(m->order, n, sizeof(*m->order), label_cmp);
+	if (n)   /* order is NULL before the first label */
+		qsort(m->order, n, sizeof(*m->order), label_cmp);
 	mt_prom_header(p, "memtrace_site_live_bytes", "gauge",
 		       "Live bytes allocated at a call site (func@module), top sites by live bytes");
 	for (i = 0; i < n; i++) {
