@@ -129,8 +129,9 @@ json_live=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["to
 [ "$json_live" = "$prom_live" ] || fail "Prometheus has $prom_live live bytes, memtrace's report $json_live"
 alive "$wl" || fail "the target died with memtrace"
 
-# Launch mode serves too (and the vm section is in it).
-"$MT" --listen 127.0.0.1:0 -- "$WL/wl_hold" now >"$TMP/l.out" 2>"$TMP/l.err" &
+# Launch mode serves too (and the vm section is in it), through an exec:
+# the metrics follow the new image.
+"$MT" --listen 127.0.0.1:0 -- /bin/sh -c "exec '$WL/wl_hold' now" >"$TMP/l.out" 2>"$TMP/l.err" &
 mt=$!
 CLEANUP_PIDS+=("$mt")
 wait_for "$TMP/l.out" '^holding' || fail "launched workload did not allocate"
@@ -141,6 +142,7 @@ for i in $(seq 40); do
 	sleep 0.1
 done
 grep -qx "memtrace_live_bytes $held" "$TMP/l.txt" || fail "launch mode: live bytes not $held"
+grep -q '^memtrace_info{.*comm="wl_hold"' "$TMP/l.txt" || fail "launch mode: the metrics do not follow the exec: $(grep memtrace_info "$TMP/l.txt")"
 grep -q '^memtrace_page_faults_total [0-9]' "$TMP/l.txt" || fail "launch mode: no page faults from the vm view"
 grep -q '^memtrace_lost_events_total{source="vm"} 0$' "$TMP/l.txt" || fail "launch mode: no vm lost events"
 promtool check metrics <"$TMP/l.txt" >"$TMP/lint" 2>&1 || { cat "$TMP/lint"; fail "promtool rejects the launch-mode exposition"; }

@@ -21,7 +21,8 @@ for f in bin/memtrace lib/libmtpool.so.0 lib/libmtpool.so lib/libmtpool.a includ
 	 share/bash-completion/completions/memtrace; do
 	[ -e "$P/$f" ] || fail "make install did not install $prefix/$f"
 done
-readelf -d "$P/lib/libmtpool.so.0" | grep -q 'SONAME.*\[libmtpool.so.0\]' || fail "libmtpool.so has no soname libmtpool.so.0"
+readelf -d "$P/lib/libmtpool.so.0" >"$TMP/dyn"
+grep -q 'SONAME.*\[libmtpool.so.0\]' "$TMP/dyn" || fail "libmtpool.so has no soname libmtpool.so.0"
 
 # --version: the version and the features found (unknown without root).
 "$P/bin/memtrace" --version >"$TMP/v" || fail "memtrace --version exited $?"
@@ -81,16 +82,20 @@ export PKG_CONFIG_LIBDIR=$P/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root
 pkg-config --exists mtpool || fail "pkg-config does not find the installed mtpool.pc"
 # shellcheck disable=SC2046
 cc -o "$TMP/app" "$TMP/app.c" $(pkg-config --cflags --libs mtpool) || fail "cannot build against the installed libmtpool"
-readelf -d "$TMP/app" | grep -q 'NEEDED.*\[libmtpool.so.0\]' || fail "the program does not need libmtpool.so.0"
+readelf -d "$TMP/app" >"$TMP/dyn"
+grep -q 'NEEDED.*\[libmtpool.so.0\]' "$TMP/dyn" || fail "the program does not need libmtpool.so.0"
 out=$(LD_LIBRARY_PATH=$P/lib "$TMP/app") || fail "the program exited $?"
 [ "$out" = "reused 1 gets 2" ] || fail "the program printed '$out'"
-LD_LIBRARY_PATH=$P/lib ldd "$TMP/app" | grep -q "libmtpool.so.0 => $P/lib/libmtpool.so.0" ||
-	fail "the program did not load the installed library: $(LD_LIBRARY_PATH=$P/lib ldd "$TMP/app")"
+# (ldd into a file: grep -q quitting early would make a pipe fail)
+LD_LIBRARY_PATH=$P/lib ldd "$TMP/app" >"$TMP/ldd" || fail "ldd failed"
+grep -q "libmtpool.so.0 => $P/lib/libmtpool.so.0" "$TMP/ldd" ||
+	fail "the program did not load the installed library: $(cat "$TMP/ldd")"
 # shellcheck disable=SC2046
 cc -o "$TMP/app_static" "$TMP/app.c" $(pkg-config --cflags mtpool) "$P/lib/libmtpool.a" \
 	$(pkg-config --static --libs-only-other --libs-only-l mtpool | sed 's/-lmtpool//') ||
 	fail "cannot link the installed libmtpool.a"
-! readelf -d "$TMP/app_static" | grep -q 'libmtpool' || fail "the static build still needs libmtpool.so"
+readelf -d "$TMP/app_static" >"$TMP/dyn"
+! grep -q 'libmtpool' "$TMP/dyn" || fail "the static build still needs libmtpool.so"
 out=$("$TMP/app_static") || fail "the static program exited $?"
 [ "$out" = "reused 1 gets 2" ] || fail "the static program printed '$out'"
 

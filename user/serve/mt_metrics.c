@@ -65,16 +65,39 @@ int mt_metrics_add_extra(struct mt_metrics *m, const struct mt_metrics_extra *x)
 	return 0;
 }
 
-void mt_metrics_free(struct mt_metrics *m)
+static void drop_labels(struct mt_metrics *m)
 {
-	if (!m)
-		return;
 	for (uint32_t i = 0; i < m->nlabels; i++)
 		free(m->labels[i].name);
 	free(m->labels);
 	free(m->slots);
 	free(m->order);
 	free(m->site_label);
+	m->labels = NULL;
+	m->slots = m->order = m->site_label = NULL;
+	m->nlabels = m->labels_cap = m->nslots = m->site_cap = 0;
+}
+
+void mt_metrics_retarget(struct mt_metrics *m, const struct mt_agg *agg, struct mt_sym *sym,
+			 const char *comm, const char *allocator)
+{
+	if (!m)
+		return;
+	drop_labels(m);
+	if (m->agg)            /* --no-heap stays without heap metrics */
+		m->agg = agg;
+	m->sym = sym;
+	snprintf(m->comm, sizeof(m->comm), "%s", comm ? comm : "");
+	snprintf(m->allocator, sizeof(m->allocator), "%s", allocator ? allocator : "");
+	m->prev_ns = agg ? mt_agg_start_ns(agg) : mt_now_ns();
+	m->prev_allocs = m->prev_frees = m->prev_bytes = 0;
+}
+
+void mt_metrics_free(struct mt_metrics *m)
+{
+	if (!m)
+		return;
+	drop_labels(m);
 	free(m);
 }
 

@@ -58,6 +58,12 @@ struct mt_metrics_extra {
  * only from the caller's thread. NULL on out of memory. */
 struct mt_metrics *mt_metrics_new(const struct mt_agg *agg, struct mt_sym *sym,
 				  const struct mt_metrics_opts *o);
+/* The main process exec'd: follow its new image's aggregator, symbolizer
+ * and allocator (the old ones stay the caller's). Its counters start
+ * again from 0, which Prometheus takes as a counter reset; site labels are
+ * resolved anew. Children traced with -f are not in the metrics. */
+void mt_metrics_retarget(struct mt_metrics *m, const struct mt_agg *agg, struct mt_sym *sym,
+			 const char *comm, const char *allocator);
 /* 0 or -ENOSPC (4 extras at most). */
 int mt_metrics_add_extra(struct mt_metrics *m, const struct mt_metrics_extra *x);
 /* Reset p and write every metric as of now_ns. Returns p->err. */
