@@ -59,6 +59,9 @@ pkgs=(
 	# memtrace layout's tests: pahole to compare with, C++ and Go programs,
 	# the C library's debug info
 	dwarves g++ golang-go libc6-dbg
+	# --pprof: protobuf-c encodes pprof's profile.proto; go tool pprof
+	# (golang-go, above) reads the result in the tests
+	libprotobuf-c-dev protobuf-c-compiler
 )
 backports=(libbpf-dev bpftool)
 

@@ -16,6 +16,7 @@ static const char usage[] =
 "       memtrace [OPTIONS] -- CMD [ARGS...]\n"
 "       memtrace diff [--json FILE] A.json B.json   (compare two reports)\n"
 "       memtrace layout [OPTIONS] FILE|-p PID [TYPE...]   (struct layouts)\n"
+"       memtrace report A.json [--pprof F] [--folded F] [--text]   (convert a report)\n"
 "Trace where a process's heap memory goes: allocation rates, live objects\n"
 "and bytes per call stack, and leak candidates, with BPF uprobes.\n"
 "\n"
@@ -29,7 +30,16 @@ static const char usage[] =
 "      --min-age SEC      attach mode: live objects older than SEC at the end\n"
 "                         are leak candidates (default 1), unless their site's\n"
 "                         live bytes plateau (docs/analysis.md)\n"
-"      --top N            sites listed in reports (default 10)\n"
+"      --top N            sites listed in the text report (default 10); file\n"
+"                         outputs carry every site\n"
+"      --sort KEY         rank sites by live_bytes (default), alloc_bytes,\n"
+"                         allocs, rate or growth, in every output\n"
+"  -o, --output FILE      write the text report to FILE (default: stderr)\n"
+"      --pprof FILE       write the final report as a gzipped pprof profile\n"
+"                         (go tool pprof FILE)\n"
+"      --folded FILE      write folded stacks for flame graphs\n"
+"      --weight W         folded stacks' value: live_bytes (default),\n"
+"                         live_objects, alloc_bytes or allocs\n"
 "      --lib PATH         allocator object to probe (default: found in the target)\n"
 "      --no-heap          no allocator probes: kernel-side memory view only\n"
 "                         (mmap, brk, page faults, RSS), far cheaper\n"
@@ -93,7 +103,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
 		OPT_NO_VM, OPT_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
-		OPT_JSON_LEAKS,
+		OPT_JSON_LEAKS, OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -113,6 +123,11 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
+		{ "output", required_argument, NULL, 'o' },
+		{ "pprof", required_argument, NULL, OPT_PPROF },
+		{ "folded", required_argument, NULL, OPT_FOLDED },
+		{ "weight", required_argument, NULL, OPT_WEIGHT },
+		{ "sort", required_argument, NULL, OPT_SORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -128,7 +143,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->ringbuf_bytes = 16u << 20;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:o:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -202,6 +217,25 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			break;
 		case OPT_CALLSITE_ONLY:
 			o->callsite_only = true;
+			break;
+		case 'o':
+			o->text_path = optarg;
+			break;
+		case OPT_PPROF:
+			o->pprof_path = optarg;
+			break;
+		case OPT_FOLDED:
+			o->folded_path = optarg;
+			break;
+		case OPT_WEIGHT:
+			if (mt_out_weight_parse(optarg, &o->weight))
+				return bad("invalid --weight '%s': live_bytes, live_objects, "
+					   "alloc_bytes or allocs expected", optarg);
+			break;
+		case OPT_SORT:
+			if (mt_report_sort_parse(optarg, &o->sort))
+				return bad("invalid --sort '%s': live_bytes, alloc_bytes, allocs, "
+					   "rate or growth expected", optarg);
 			break;
 		case 'v':
 			o->verbose = true;

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "output/mt_out.h"
+#include "report/mt_report.h"
 
 /* Leak stacks the JSON report lists by default: 131,072 leaked stacks
  * once made a 555 MB report; the largest thousand say what to fix, and
@@ -32,6 +34,12 @@ struct mt_opts {
 	bool reachability;      /* --reachability: scan for lost/reachable blocks */
 	bool fail_on_leak;      /* --fail-on-leak[=BYTES]: exit 3 above the limit */
 	unsigned long long fail_leak_bytes;
+	/* Outputs (user/output/): where the text goes, files, ranking. */
+	const char *text_path;  /* -o: the text report (default stderr) */
+	const char *pprof_path; /* --pprof */
+	const char *folded_path; /* --folded */
+	enum mt_out_weight weight; /* --weight of the folded stacks */
+	enum mt_report_sort sort;  /* --sort */
 };
 
 /* Parse argv. Returns 0 to run, 1 when -h/-V printed and memtrace should

@@ -232,6 +232,7 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_obj_end(&j);
 	mt_json_key(&j, "leaks");
 	write_sites(&j, r->leaks, nlisted, r->reach, r, true);
+	mt_json_key_str(&j, "sort", mt_report_sort_name(r->opts.sort));
 	mt_json_key(&j, "sites");
 	write_sites(&j, r->sites, r->nsites, false, r, false);
 	for (i = 0; i < r->nextras && !err; i++) {
