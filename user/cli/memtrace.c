@@ -509,6 +509,8 @@ int main(int argc, char **argv)
 		return mt_diff_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "layout") == 0)
 		return mt_layout_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return mt_out_main(argc - 1, argv + 1);
 	err = mt_opts_parse(argc, argv, &s.opts);
 	if (err)
 		return err == 1 ? 0 : 2;

@@ -36,7 +36,7 @@ int mt_out_folded(const char *path, const struct mt_report *r, enum mt_out_weigh
 int mt_out_write_file(const char *path, const void *buf, size_t len);
 
 /*
- * A report read back from JSON (version 1 or 2). r holds sites, leaks,
+ * A report read back from JSON (versions 1 to MT_REPORT_VERSION). r holds sites, leaks,
  * totals, calls, rates, target and sampling as the writer had them; the
  * strings are owned by the loaded report. Extension sections are not read
  * back (the text of a loaded report lacks them).
@@ -47,6 +47,8 @@ struct mt_out_loaded {
 	char **strs;              /* every string the frames point to */
 	size_t nstrs, cap;
 	char *ep_names[MT_AGG_MAX_EPS];
+	double *growth;           /* site id -> trend slope (bytes/s), for --sort growth */
+	size_t ngrowth;
 };
 /* 0, or -errno with one line on stderr naming path. */
 int mt_out_load(const char *path, struct mt_out_loaded *l);
