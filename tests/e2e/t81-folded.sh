@@ -50,4 +50,10 @@ PY
 rc=0
 "$MT" --folded "$TMP/x" --weight nope -- true >/dev/null 2>"$TMP/bad" || rc=$?
 [ $rc -eq 2 ] && grep -q "invalid --weight 'nope'" "$TMP/bad" || fail "--weight nope: exit $rc: $(cat "$TMP/bad")"
+rc=0
+"$MT" --weight allocs -- true >/dev/null 2>"$TMP/bad" || rc=$?
+[ $rc -eq 2 ] && grep -q "no --folded FILE" "$TMP/bad" || fail "--weight without --folded: exit $rc: $(cat "$TMP/bad")"
+rc=0
+"$MT" --json - --folded - -- true >/dev/null 2>"$TMP/bad" || rc=$?
+[ $rc -eq 2 ] && grep -q "only one of" "$TMP/bad" || fail "two outputs on stdout: exit $rc: $(cat "$TMP/bad")"
 echo "ok: folded"

@@ -133,6 +133,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
+	bool weight_given = false;
 	unsigned long v;
 	int c;
 
@@ -228,6 +229,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			o->folded_path = optarg;
 			break;
 		case OPT_WEIGHT:
+			weight_given = true;
 			if (mt_out_weight_parse(optarg, &o->weight))
 				return bad("invalid --weight '%s': live_bytes, live_objects, "
 					   "alloc_bytes or allocs expected", optarg);
@@ -262,6 +264,11 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	if (weight_given && !o->folded_path)
+		return bad("%s", "--weight is the value of --folded stacks, but no --folded FILE is given");
+	if (((o->json_path && !strcmp(o->json_path, "-")) + (o->pprof_path && !strcmp(o->pprof_path, "-")) +
+	     (o->folded_path && !strcmp(o->folded_path, "-")) + (o->text_path && !strcmp(o->text_path, "-"))) > 1)
+		return bad("%s", "only one of --json, --pprof, --folded and -o can write to stdout ('-')");
 	if (o->no_heap && (o->reachability || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");
