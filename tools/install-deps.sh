@@ -62,6 +62,8 @@ pkgs=(
 	# --pprof: protobuf-c encodes pprof's profile.proto; go tool pprof
 	# (golang-go, above) reads the result in the tests
 	libprotobuf-c-dev protobuf-c-compiler
+	# unwinding: Debian's own binaries without frame pointers to try
+	gawk sqlite3
 )
 backports=(libbpf-dev bpftool)
 
