@@ -30,9 +30,9 @@ static void make_report(struct mt_report *r, struct mt_report_site *s)
 	memset(s, 0, 2 * sizeof(*s));
 	snprintf(r->target.exe, sizeof(r->target.exe), "/bin/exe");
 	s[0] = (struct mt_report_site){ .allocs = 5, .alloc_bytes = 500, .live_objects = 2,
-		.live_bytes = 200, .site = 0, .stack = { 2, f1 } };
+		.live_bytes = 200, .site = 0, .stack = { .nframes = 2, .frames = f1 } };
 	s[1] = (struct mt_report_site){ .allocs = 7, .alloc_bytes = 70, .live_objects = 0,
-		.live_bytes = 0, .site = 1, .stack = { 2, f2 } };
+		.live_bytes = 0, .site = 1, .stack = { .nframes = 2, .frames = f2 } };
 	r->sites = s;
 	r->nsites = 2;
 	r->totals.c = (struct mt_counts){ .allocs = 12, .alloc_bytes = 570, .live_objects = 2,

@@ -133,6 +133,14 @@ static int take_entry(void *arg, const struct mt_jv *e, bool leak)
 	s->uncertain = mt_jv_get(e, "uncertain") && mt_jv_get(e, "uncertain")->b;
 	if (take_frames(c, &s->stack, mt_jv_get(e, "stack")))
 		goto nomem;
+	if (mt_jv_str(e, "end")) {   /* how the walk ended; absent when not walked */
+		unsigned k;
+
+		for (k = 1; k < 32; k++)
+			if (mt_report_stack_end_name((uint8_t)k) &&
+			    !strcmp(mt_report_stack_end_name((uint8_t)k), mt_jv_str(e, "end")))
+				s->stack.end = (uint8_t)k;
+	}
 	if (!leak) {
 		const struct mt_jv *t = mt_jv_get(e, "trend");
 		double g;
@@ -178,7 +186,7 @@ static const struct mt_jv_keep keep_entry[] = {
 	{ .key = "allocs" }, { .key = "frees" }, { .key = "alloc_bytes" }, { .key = "free_bytes" },
 	{ .key = "live_objects" }, { .key = "live_bytes" }, { .key = "peak_live_bytes" },
 	{ .key = "lost_objects" }, { .key = "lost_bytes" }, { .key = "reachable_objects" },
-	{ .key = "reachable_bytes" }, { .key = "trend", .sub = keep_trend },
+	{ .key = "reachable_bytes" }, { .key = "trend", .sub = keep_trend }, { .key = "end" },
 	{ 0 },
 };
 static const struct mt_jv_keep keep_report[] = {
