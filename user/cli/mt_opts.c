@@ -57,6 +57,8 @@ static const char usage[] =
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
 "      --callsite-only    sites are the immediate caller only: no stack walk,\n"
 "                         which is ~75% of an allocation's probe cost\n"
+"  -f, --follow           trace the children too (fork, vfork, clone and\n"
+"                         their execs), one report entry each\n"
 "      --unwind MODE      how stacks are walked: auto (default: frame pointers\n"
 "                         in modules built with them, CFI from .eh_frame in\n"
 "                         the others), fp, or cfi (docs/unwinding.md)\n"
@@ -137,6 +139,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "weight", required_argument, NULL, OPT_WEIGHT },
 		{ "sort", required_argument, NULL, OPT_SORT },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -153,7 +156,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->max_depth = 64;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:o:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:o:fvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -261,6 +264,9 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 				return bad("invalid --sort '%s': live_bytes, alloc_bytes, allocs, "
 					   "rate or growth expected", optarg);
 			break;
+		case 'f':
+			o->follow = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -291,6 +297,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	if (((o->json_path && !strcmp(o->json_path, "-")) + (o->pprof_path && !strcmp(o->pprof_path, "-")) +
 	     (o->folded_path && !strcmp(o->folded_path, "-")) + (o->text_path && !strcmp(o->text_path, "-"))) > 1)
 		return bad("%s", "only one of --json, --pprof, --folded and -o can write to stdout ('-')");
+	if (o->follow && o->no_heap)
+		return bad("%s", "-f follows the allocator calls of children, but --no-heap probes none");
 	if (o->no_heap && (o->reachability || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");

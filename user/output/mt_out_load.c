@@ -116,6 +116,7 @@ static int take_entry(void *arg, const struct mt_jv *e, bool leak)
 	s = &(*v)[(*n)++];
 	memset(s, 0, sizeof(*s));
 	s->site = mt_jv_u64(e, "site", &id) && id < MT_SITE_NONE ? (uint32_t)id : MT_SITE_NONE;
+	s->pid = (int)u64(e, "pid");     /* -f trees: the process of the site */
 	s->objects = u64(e, "objects");
 	s->bytes = u64(e, "bytes");
 	s->allocs = u64(e, "allocs");
@@ -181,7 +182,7 @@ static int take_leak(void *arg, const struct mt_jv *e, size_t i, const char *t, 
 
 static const struct mt_jv_keep keep_trend[] = { { .key = "slope_bytes_per_s" }, { 0 } };
 static const struct mt_jv_keep keep_entry[] = {
-	{ .key = "stack" }, { .key = "site" }, { .key = "objects" }, { .key = "bytes" },
+	{ .key = "stack" }, { .key = "site" }, { .key = "pid" }, { .key = "objects" }, { .key = "bytes" },
 	{ .key = "oldest_age_s" }, { .key = "uncertain" },
 	{ .key = "allocs" }, { .key = "frees" }, { .key = "alloc_bytes" }, { .key = "free_bytes" },
 	{ .key = "live_objects" }, { .key = "live_bytes" }, { .key = "peak_live_bytes" },
@@ -300,9 +301,11 @@ static int take_doc(struct load_ctx *c, const struct mt_jv *d)
 	r->totals.stale_replaced = u64(t, "stale_replaced");
 	r->totals.lost_events = u64(d, "lost_events");
 	v = mt_jv_get(d, "drops");
-	r->drops = (struct mt_drops){ u64(v, "ringbuf_full"), u64(v, "stack_fail"),
-				      u64(v, "state_full"), u64(v, "free_unsampled"),
-				      u64(v, "sampled_full") };
+	r->drops = (struct mt_drops){
+		.ringbuf_full = u64(v, "ringbuf_full"), .stack_fail = u64(v, "stack_fail"),
+		.state_full = u64(v, "state_full"), .free_unsampled = u64(v, "free_unsampled"),
+		.sampled_full = u64(v, "sampled_full"),
+	};
 	calls = mt_jv_get(d, "calls");
 	icalls = mt_jv_get(d, "internal_calls");
 	for (i = 0; calls && calls->type == MT_JV_OBJ && i < calls->n && i < MT_AGG_MAX_EPS; i++) {

@@ -281,9 +281,12 @@ static bool frame_inlined(const struct mt_frame *f)
 
 /* The location of frames[0..n): n-1 inlined frames then the real one,
  * all at one address. */
-static uint64_t location_id(struct pb *b, const struct mt_frame *fr, uint32_t n, int *err)
+static uint64_t location_id(struct pb *b, const struct mt_frame *fr, uint32_t n, int pid,
+			    int *err)
 {
 	const struct mt_frame *real = &fr[n - 1];
+	/* an address is one process image's: -f trees have several */
+	struct { uint64_t addr; int64_t pid; } key = { real->addr, pid };
 	size_t slot;
 	uint64_t id;
 	pb_location *loc;
@@ -292,7 +295,7 @@ static uint64_t location_id(struct pb *b, const struct mt_frame *fr, uint32_t n,
 
 	if (*err)
 		return 0;
-	rc = map_find(&b->lmap, &real->addr, sizeof(real->addr), &id, &slot);
+	rc = map_find(&b->lmap, &key, sizeof(key), &id, &slot);
 	if (rc <= 0) {
 		*err = rc;
 		return rc ? 0 : id;
@@ -328,11 +331,11 @@ static uint64_t location_id(struct pb *b, const struct mt_frame *fr, uint32_t n,
 		}
 	}
 	if (!*err)
-		*err = map_put(&b->lmap, slot, &real->addr, sizeof(real->addr), loc->id);
+		*err = map_put(&b->lmap, slot, &key, sizeof(key), loc->id);
 	return loc->id;
 }
 
-static int add_sample(struct pb *b, const struct mt_report_stack *st, const int64_t *v)
+static int add_sample(struct pb *b, const struct mt_report_stack *st, int pid, const int64_t *v)
 {
 	size_t first = b->locids.n;
 	pb_sample *s;
@@ -347,7 +350,7 @@ static int add_sample(struct pb *b, const struct mt_report_stack *st, const int6
 		j++;
 		lid = VEC_PUSH(b->locids, err);
 		if (lid)
-			*lid = location_id(b, &st->frames[i], j - i, &err);
+			*lid = location_id(b, &st->frames[i], j - i, pid, &err);
 	}
 	for (k = 0; k < NVALUES && !err; k++) {
 		int64_t *p = VEC_PUSH(b->values, err);
@@ -511,7 +514,7 @@ int mt_out_pprof(const char *path, const struct mt_report *r, const char *versio
 
 		for (k = 0; k < NVALUES; k++)
 			v[k] = clamp(vals[i][k]);
-		err = add_sample(&b, &r->sites[i].stack, v);
+		err = add_sample(&b, &r->sites[i].stack, r->sites[i].pid, v);
 	}
 	if (!err && (sum[0] < total[0] || sum[1] < total[1] || sum[2] < total[2] || sum[3] < total[3])) {
 		struct mt_frame other = { .func = "[other sites]" };
@@ -521,7 +524,7 @@ int mt_out_pprof(const char *path, const struct mt_report *r, const char *versio
 			v[k] = sum[k] < total[k] ? clamp(total[k] - sum[k]) : 0;
 		none.nframes = 1;
 		none.frames = &other;
-		err = add_sample(&b, &none, v);
+		err = add_sample(&b, &none, 0, v);
 	}
 	if (err)
 		goto out;
