@@ -3,7 +3,8 @@
 # golang-go). For every sample type, the sum of -raw's samples and the total
 # -top prints equal the JSON report's totals, exact and sampled (where both
 # are memtrace's estimates); the leak sites are named with file:line; every
-# site is in the profile although --top shows 2; mapping 1 is the program.
+# site is in the profile although --top shows 2; mapping 1 is the program;
+# mappings carry the build-ids readelf reads.
 . "$(dirname "$0")/lib.sh"
 need_bpf
 command -v go >/dev/null || skip "go tool pprof needs golang-go (tools/install-deps.sh)"
@@ -76,4 +77,11 @@ grep -Eq "^ +28672B .* wl_leak_calloc$" "$TMP/top" || fail "wl_leak_calloc's 286
 grep -Eq "^ +2300B .* wl_leak_small$" "$TMP/top" || fail "wl_leak_small's 2300 live bytes not in -top"
 grep -A1 '^Mappings' "$TMP/p.raw" | grep -q "/wl_exact " ||
 	fail "mapping 1 is not the program"
+# every mapping carries its file's build-id, as readelf reads it
+sed -n '/^Mappings/,$p' "$TMP/p.raw" | sed 1d >"$TMP/maps"
+[ -s "$TMP/maps" ] || fail "no mappings"
+while read -r _ _ file id _; do
+	want=$(readelf -n "$file" | sed -n 's/.*Build ID: //p')
+	[ -n "$want" ] && [ "$id" = "$want" ] || fail "mapping $file: build-id '$id', readelf says '$want'"
+done <"$TMP/maps"
 echo "ok: pprof"

@@ -77,7 +77,7 @@ static void test_pprof_shape(void)
 	MT_CHECK(fd >= 0);
 	close(fd);
 	make_report(&r, s);
-	MT_CHECK_EQ_U64(mt_out_pprof(path, &r, "test"), 0);
+	MT_CHECK_EQ_U64(mt_out_pprof(path, &r, "test", false), 0);
 	p = read_profile(path);
 	unlink(path);
 	MT_CHECK(p);
@@ -131,7 +131,7 @@ static void test_pprof_totals(void)
 	r.sample_bytes = 4096;
 	r.totals.c.live_bytes = 198;   /* the sites say 200 */
 	r.totals.c.allocs = 13;        /* the sites say 12 */
-	MT_CHECK_EQ_U64(mt_out_pprof(path, &r, "test"), 0);
+	MT_CHECK_EQ_U64(mt_out_pprof(path, &r, "test", false), 0);
 	p = read_profile(path);
 	unlink(path);
 	MT_CHECK(p);
@@ -173,7 +173,7 @@ static void test_folded(void)
 	unlink(path);
 	MT_CHECK_STR(buf, "main;leaf:odd?name 5\nmain;libx.so+0x70 7\n");
 	MT_CHECK_EQ_U64(mt_out_folded("/dev/full", &r, MT_W_ALLOCS), (uint64_t)-ENOSPC);
-	MT_CHECK_EQ_U64(mt_out_pprof("/dev/full", &r, "test"), (uint64_t)-ENOSPC);
+	MT_CHECK_EQ_U64(mt_out_pprof("/dev/full", &r, "test", false), (uint64_t)-ENOSPC);
 }
 
 static double score(void *arg, uint32_t site)

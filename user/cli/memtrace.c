@@ -133,7 +133,7 @@ static int open_text(struct mt_session *s)
 static void write_outputs(struct mt_session *s, const struct mt_report *r)
 {
 	if (s->opts.pprof_path)
-		mt_out_pprof(s->opts.pprof_path, r, MT_VERSION);   /* errors reported */
+		mt_out_pprof(s->opts.pprof_path, r, MT_VERSION, true);   /* errors reported */
 	if (s->opts.folded_path)
 		mt_out_folded(s->opts.folded_path, r, s->opts.weight);
 }

@@ -24,8 +24,10 @@ enum mt_out_weight { MT_W_LIVE_BYTES, MT_W_LIVE_OBJECTS, MT_W_ALLOC_BYTES, MT_W_
 int mt_out_weight_parse(const char *name, enum mt_out_weight *out);
 
 /* A gzipped profile.proto with Go's heap-profile sample types. path "-"
- * is stdout. 0 or -errno, the error already reported. */
-int mt_out_pprof(const char *path, const struct mt_report *r, const char *version);
+ * is stdout. live: r is of a traced process, so its modules' build-ids are
+ * read from their files (a saved report's files are not on this machine).
+ * 0 or -errno, the error already reported. */
+int mt_out_pprof(const char *path, const struct mt_report *r, const char *version, bool live);
 
 /* Folded stacks, one line per site: "root;...;leaf value", sites with a
  * zero value left out. path "-" is stdout. 0 or -errno, reported. */

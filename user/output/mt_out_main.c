@@ -129,7 +129,7 @@ int mt_out_main(int argc, char **argv)
 				     sort == MT_SORT_GROWTH ? growth_score : rate_score, &l);
 	}
 	l.r.opts.top_sites = (unsigned)top;
-	if (pprof && mt_out_pprof(pprof, &l.r, MT_VERSION))
+	if (pprof && mt_out_pprof(pprof, &l.r, MT_VERSION, false))
 		rc = 1;
 	if (folded && mt_out_folded(folded, &l.r, weight))
 		rc = 1;

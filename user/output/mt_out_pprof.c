@@ -27,6 +27,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "profile.pb-c.h"
+#include "sym/mt_elf.h"
 #include "util/mt_log.h"
 #include "output/mt_out.h"
 
@@ -439,7 +440,23 @@ static void *ptrs(void *base, size_t n, size_t size)
 }
 #define PTRS(vec) ptrs((vec).v, (vec).n, sizeof(*(vec).v))
 
-int mt_out_pprof(const char *path, const struct mt_report *r, const char *version)
+/* A live run's module files are the target's: read through its root
+ * (containers), or as named once it is gone. A saved report's are not on
+ * this machine: no build-id is better than another file's. */
+static int64_t build_id(struct pb *b, const struct mt_report *r, const char *module, bool live,
+			int *err)
+{
+	char p[4096 + 32], id[128];
+
+	if (!live || !module)
+		return 0;
+	snprintf(p, sizeof(p), "/proc/%d/root%s", r->target.pid, module);
+	if (mt_elf_build_id(p, id, sizeof(id)) && mt_elf_build_id(module, id, sizeof(id)))
+		return 0;
+	return str_id(b, id, err);
+}
+
+int mt_out_pprof(const char *path, const struct mt_report *r, const char *version, bool live)
 {
 	static const char *const types[NVALUES][2] = {
 		{ "alloc_objects", "count" }, { "alloc_space", "bytes" },
@@ -542,6 +559,7 @@ int mt_out_pprof(const char *path, const struct mt_report *r, const char *versio
 			m->memory_limit = x->hi + 1;
 			m->file_offset = x->lo_off;
 		}
+		m->build_id = build_id(&b, r, b.strs.v[m->filename], live, &err);
 		m->has_functions = true;
 		m->has_filenames = x->files;
 		m->has_line_numbers = x->lines;
