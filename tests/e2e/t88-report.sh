@@ -19,6 +19,8 @@ for t in alloc_objects alloc_space inuse_objects inuse_space; do
 	go tool pprof -top -sample_index=$t -unit=byte "$TMP/live.pb.gz" >"$TMP/live.$t" 2>/dev/null || fail "pprof live"
 	go tool pprof -top -sample_index=$t -unit=byte "$TMP/conv.pb.gz" >"$TMP/conv.$t" 2>/dev/null || fail "pprof conv"
 	grep -q "wl_leak_calloc" "$TMP/conv.$t" || fail "$t: no wl_leak_calloc in the converted profile"
+	# a converted profile has no build-ids (the files here may not be the target's)
+	sed -i '/^Build ID: /d' "$TMP/live.$t"
 	cmp -s "$TMP/live.$t" "$TMP/conv.$t" || fail "$t: pprof -top differs: $(diff "$TMP/live.$t" "$TMP/conv.$t")"
 done
 # the text's sites, as the live run printed them
@@ -40,6 +42,17 @@ PY
 go tool pprof -top -sample_index=alloc_objects "$TMP/old.pb.gz" >"$TMP/old.top" 2>/dev/null || fail "pprof old"
 grep -q "of 420 total" "$TMP/old.top" || fail "old report: pprof total is not 420: $(cat "$TMP/old.top")"
 grep -q "\[other sites\]" "$TMP/old.top" || fail "old report: no [other sites] sample"
+
+# --json-sites 3 bounds the JSON's sites (largest live first); the profile
+# converted from it is whole all the same
+"$MT" --no-vm --json-sites 3 --json "$TMP/j3.json" -- "$WL/wl_exact" "${args[@]}" >/dev/null 2>"$TMP/err" ||
+	fail "--json-sites: memtrace exited $?: $(cat "$TMP/err")"
+python3 -c 'import json, sys; n = len(json.load(open(sys.argv[1]))["sites"]); sys.exit(n != 3)' "$TMP/j3.json" ||
+	fail "--json-sites 3 did not list 3 sites"
+"$MT" report "$TMP/j3.json" --pprof "$TMP/j3.pb.gz" >/dev/null 2>"$TMP/err" || fail "report of j3: $(cat "$TMP/err")"
+go tool pprof -top -sample_index=alloc_space -unit=byte "$TMP/j3.pb.gz" >"$TMP/j3.top" 2>/dev/null || fail "pprof j3"
+want=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["totals"]["alloc_bytes"])' "$TMP/j3.json")
+grep -q "of ${want}B total" "$TMP/j3.top" || fail "j3: pprof total is not $want: $(head -8 "$TMP/j3.top")"
 
 # --sort: the first site is the largest by the key
 "$MT" report "$TMP/r.json" --sort alloc_bytes --top 1 >"$TMP/s.txt" 2>"$TMP/err" || fail "--sort: $(cat "$TMP/err")"

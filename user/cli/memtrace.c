@@ -363,6 +363,7 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		.min_age_ns = (uint64_t)(s->opts.min_age_s * MT_NS_PER_S),
 		.top_sites = final ? s->opts.top : (s->opts.top < 5 ? s->opts.top : 5),
 		.json_leaks = s->opts.json_leaks,
+		.json_sites = s->opts.json_sites,
 		/* files and JSON carry every site; --top bounds the text */
 		.all_sites = final && (s->json || s->opts.pprof_path || s->opts.folded_path),
 		.sort = s->opts.sort,

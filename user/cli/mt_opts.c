@@ -28,6 +28,8 @@ static const char usage[] =
 "                         the text report then goes to stderr)\n"
 "      --json-leaks N     leak stacks listed in the JSON report, largest first\n"
 "                         (default 1000; 'all' lists every one)\n"
+"      --json-sites N     sites listed in the JSON report, first by --sort\n"
+"                         (default 'all': what --pprof and memtrace report need)\n"
 "      --min-age SEC      attach mode: live objects older than SEC at the end\n"
 "                         are leak candidates (default 1), unless their site's\n"
 "                         live bytes plateau (docs/analysis.md)\n"
@@ -111,7 +113,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
 		OPT_NO_VM, OPT_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
 		OPT_JSON_LEAKS, OPT_UNWIND, OPT_MAX_DEPTH,
-		OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT,
+		OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -119,6 +121,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "json-leaks", required_argument, NULL, OPT_JSON_LEAKS },
+		{ "json-sites", required_argument, NULL, OPT_JSON_SITES },
 		{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 		{ "lib", required_argument, NULL, OPT_LIB },
 		{ "btf", required_argument, NULL, OPT_BTF },
@@ -181,6 +184,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 				return bad("invalid --json-leaks '%s': a count > 0 or 'all' expected", optarg);
 			else
 				o->json_leaks = (size_t)v;
+			break;
+		case OPT_JSON_SITES:
+			if (strcmp(optarg, "all") == 0)
+				o->json_sites = 0;
+			else if (parse_uint(optarg, SIZE_MAX, &v) || v == 0)
+				return bad("invalid --json-sites '%s': a count > 0 or 'all' expected", optarg);
+			else
+				o->json_sites = (size_t)v;
 			break;
 		case OPT_MIN_AGE:
 			if (parse_seconds(optarg, &o->min_age_s))

@@ -25,6 +25,7 @@ struct mt_opts {
 	const char *btf_path;   /* --btf */
 	unsigned top;           /* --top */
 	size_t json_leaks;      /* --json-leaks: leak stacks listed in JSON, 0 = all */
+	size_t json_sites;      /* --json-sites: sites listed in JSON, 0 = all */
 	size_t ringbuf_bytes;   /* --ringbuf-mb (or the hidden --ringbuf-kb) */
 	unsigned long long sample_bytes; /* --sample-bytes, 0 = every call */
 	bool callsite_only;     /* --callsite-only: no stack walk */
