@@ -26,6 +26,8 @@
 #include "analyze/mt_analysis.h"
 #include "diff/mt_diff.h"
 #include "layout/mt_layout.h"
+#include "output/mt_out.h"
+#include "output/mt_out_rate.h"
 #include "collect/mt_events.h"
 #include "probe/mt_heap.h"
 #include "target/mt_launch.h"
@@ -59,6 +61,8 @@ struct mt_session {
 	struct mt_vm *vm;          /* kernel-side memory view, NULL with --no-vm */
 	struct mt_analysis *analysis; /* lifetimes, size classes, trends, advice */
 	FILE *json;
+	FILE *text;                /* the text report: stderr, -o FILE, or stdout (attach) */
+	struct mt_out_rate rate;   /* --sort rate */
 	int sigfd;
 	uint64_t start_ns;
 	uint64_t end_ns;           /* when the target's last event could occur */
@@ -104,6 +108,39 @@ static int open_json(struct mt_session *s)
 		return err;
 	}
 	return 0;
+}
+
+/* The text report never shares the launched program's stdout: stderr in
+ * launch mode (and when the JSON takes stdout), stdout in attach mode,
+ * or -o FILE. */
+static int open_text(struct mt_session *s)
+{
+	const char *p = s->opts.text_path;
+
+	s->text = s->opts.cmd || s->json == stdout ? stderr : stdout;
+	if (!p)
+		return 0;
+	if (!strcmp(p, "-")) {
+		s->text = stdout;
+		return 0;
+	}
+	s->text = fopen(p, "we");
+	if (!s->text) {
+		int err = -errno;
+
+		mt_err("cannot write '%s': %s", p, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/* The file outputs of the final report: every site of it. */
+static void write_outputs(struct mt_session *s, const struct mt_report *r)
+{
+	if (s->opts.pprof_path)
+		mt_out_pprof(s->opts.pprof_path, r, MT_VERSION, true);   /* errors reported */
+	if (s->opts.folded_path)
+		mt_out_folded(s->opts.folded_path, r, s->opts.weight);
 }
 
 static int setup_signals(struct mt_session *s)
@@ -374,6 +411,10 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		.min_age_ns = (uint64_t)(s->opts.min_age_s * MT_NS_PER_S),
 		.top_sites = final ? s->opts.top : (s->opts.top < 5 ? s->opts.top : 5),
 		.json_leaks = s->opts.json_leaks,
+		.json_sites = s->opts.json_sites,
+		/* files and JSON carry every site; --top bounds the text */
+		.all_sites = final && (s->json || s->opts.pprof_path || s->opts.folded_path),
+		.sort = s->opts.sort,
 	};
 	struct mt_report_target rt = { .pid = s->target.pid };
 	struct mt_drops drops = { 0 };
@@ -389,6 +430,10 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	snprintf(rt.allocator, sizeof(rt.allocator), "%s", s->lib.path);
 	if (s->events && mt_events_drops(s->events, &drops))
 		mt_err("warning: cannot read the drop counters: lost events may be undercounted");
+	if (s->opts.sort == MT_SORT_RATE && !mt_out_rate_update(&s->rate, s->agg, now)) {
+		ro.score = mt_out_rate_score;
+		ro.score_arg = &s->rate;
+	}
 	if (final && s->analysis)
 		mt_analysis_prepare(s->analysis, now, &ro);  /* the trend judges leaks */
 	t_build = mt_now_ns();
@@ -428,6 +473,8 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		if (err)
 			mt_err("cannot write '%s': %s", s->opts.json_path, strerror(-err));
 	}
+	if (final)
+		write_outputs(s, &r);
 	mt_debug("report: built in %.3f ms, written in %.3f ms", (double)(t_write - t_build) / 1e6,
 		 (double)(mt_now_ns() - t_write) / 1e6);
 	mt_report_release(&r);
@@ -523,7 +570,7 @@ static enum stop_reason run(struct mt_session *s)
 	uint64_t interval = (uint64_t)(s->opts.interval_s * MT_NS_PER_S);
 	uint64_t next_report = interval ? s->start_ns + interval : 0;
 	uint64_t next_refresh = s->start_ns + MT_NS_PER_S;
-	FILE *text = s->json == stdout ? stderr : stdout;
+	FILE *text = s->text;
 	struct pollfd pfd[4] = {
 		{ .fd = s->sigfd, .events = POLLIN },
 		{ .fd = s->launched ? -1 : s->target.pidfd, .events = POLLIN },
@@ -598,6 +645,8 @@ int main(int argc, char **argv)
 		return mt_diff_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "layout") == 0)
 		return mt_layout_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return mt_out_main(argc - 1, argv + 1);
 	err = mt_opts_parse(argc, argv, &s.opts);
 	if (err)
 		return err == 1 ? 0 : 2;
@@ -605,7 +654,8 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 	s.target.pidfd = -1;
 
-	if (open_json(&s) || setup_signals(&s) || start_serve(&s) || start_target(&s))
+	if (open_json(&s) || open_text(&s) || setup_signals(&s) || start_serve(&s) ||
+	    start_target(&s))
 		goto cleanup;
 	if (attach(&s) || open_metrics(&s))
 		goto cleanup;
@@ -638,7 +688,7 @@ int main(int argc, char **argv)
 		mt_err("warning: no reachability scan (%s): leaks are not split",
 		       s.launched ? "the program did not exit while traced" :
 		       stop == STOP_EXITED ? "the target exited" : "the scan failed");
-	text = s.json == stdout ? stderr : stdout;
+	text = s.text;
 	report(&s, text, s.end_ns ? s.end_ns : mt_now_ns(), true);
 	exit_code = 0;
 	if (stop == STOP_EXITED && s.launched)
@@ -680,6 +730,11 @@ cleanup:
 		mt_err("cannot write '%s': %s", s.opts.json_path, strerror(errno));
 		exit_code = 1;
 	}
+	if (s.text && s.opts.text_path && s.text != stdout && fclose(s.text) && exit_code == 0) {
+		mt_err("cannot write '%s': %s", s.opts.text_path, strerror(errno));
+		exit_code = 1;
+	}
+	mt_out_rate_release(&s.rate);
 	if (s.sigfd >= 0)
 		close(s.sigfd);
 	return exit_code;
