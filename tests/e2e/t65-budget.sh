@@ -18,8 +18,8 @@ wait_for "$TMP/hi.out" '^ready' || fail "workload did not start"
 	fail "memtrace exited $?: $(cat "$TMP/mt_hi.err")"
 grep -q 'budget: .*armed .* ms every' "$TMP/mt_hi.err" ||
 	fail "no line on attach says what memtrace does about the rate: $(cat "$TMP/mt_hi.err")"
-grep -q 'ESTIMATES: counts above are from' "$TMP/hi.txt" || fail "the text report does not label its estimates"
-python3 - "$TMP/hi.json" <<'PY' || { sed -n '/^budget/,$p' "$TMP/hi.txt"; exit 1; }
+grep -q 'ESTIMATES: counts above are from' "$TMP/hi.txt" "$TMP/mt_hi.err" || fail "the text report does not label its estimates"
+python3 - "$TMP/hi.json" <<'PY' || { sed -n '/^budget/,$p' "$TMP/hi.txt" "$TMP/mt_hi.err"; exit 1; }
 import json, sys
 r = json.load(open(sys.argv[1]))
 
