@@ -16,7 +16,7 @@ _memtrace()
 	local opts="-p --pid -d --duration -i --interval --json --json-leaks --json-sites --min-age --top
 		--sort -o --output --pprof --folded --weight
 		--lib --no-heap --no-vm --reachability --fail-on-leak --listen --metrics-top
-		--btf --ringbuf-mb --sample-bytes --callsite-only -f --follow --unwind --max-depth -v --verbose -h --help
+		--btf --ringbuf-mb --sample-bytes --max-overhead --callsite-only -f --follow --unwind --max-depth -v --verbose -h --help
 		-V --version"
 
 	# After "--" the words are a command and its arguments.
@@ -87,7 +87,7 @@ _memtrace()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0 ;;
 	-d|--duration|-i|--interval|--json-leaks|--json-sites|--min-age|--top|--listen|--metrics-top|\
-	--ringbuf-mb|--sample-bytes|--max-depth)
+	--ringbuf-mb|--sample-bytes|--max-depth|--max-overhead)
 		return 0 ;;   # a value: nothing to offer
 	esac
 	if [[ $cur == -* ]]; then
