@@ -14,6 +14,7 @@
 #include <string.h>
 #include "collect/mt_agg.h"
 #include "collect/mt_sample.h"
+#include "util/mt_grow.h"
 
 /*
  * One live object in 16 bytes (the 24 of a plain struct would be 50% more):
@@ -435,28 +436,16 @@ static int site_index_grow(struct mt_agg *a)
 	return 0;
 }
 
+/* Room for one more site in the three columns sharing sites_cap (the
+ * estimates only in sampling mode). */
 static int sites_grow(struct mt_agg *a)
 {
-	uint32_t cap = a->sites_cap ? a->sites_cap * 2 : 64;
-	struct mt_site *s;
-	struct mt_est *e;
-	uint64_t *h;
+	uint32_t scap = a->sites_cap, hcap = a->sites_cap, ecap = a->sites_cap;
 
-	s = realloc(a->sites, cap * sizeof(*s));
-	if (!s)
+	if (MT_GROW(a->sites, a->nsites + 1, scap) || MT_GROW(a->site_hash, a->nsites + 1, hcap) ||
+	    (a->sample_mean && MT_GROW(a->site_est, a->nsites + 1, ecap)))
 		return -ENOMEM;
-	a->sites = s;
-	h = realloc(a->site_hash, cap * sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	a->site_hash = h;
-	if (a->sample_mean) {
-		e = realloc(a->site_est, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		a->site_est = e;
-	}
-	a->sites_cap = cap;
+	a->sites_cap = scap;
 	return 0;
 }
 

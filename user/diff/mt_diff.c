@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "diff/mt_diff.h"
+#include "util/mt_fmt.h"
+#include "util/mt_grow.h"
 #include "util/mt_log.h"
 
 #define MAX_REPORT_BYTES (1ull << 30)
@@ -45,26 +47,10 @@ static void put(struct buf *b, const char *s)
 
 	if (b->err)
 		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = (b->n + n + 1) * 2;
-		char *g = realloc(b->s, cap);
-
-		if (!g) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->s = g;
-		b->cap = cap;
-	}
+	if ((b->err = MT_GROW(b->s, b->n + n + 1, b->cap)))
+		return;
 	memcpy(b->s + b->n, s, n + 1);
 	b->n += n;
-}
-
-static const char *base(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
 }
 
 int mt_diff_stack_key(const struct mt_jv *stack, char **out)
@@ -91,19 +77,19 @@ int mt_diff_stack_key(const struct mt_jv *stack, char **out)
 			put(&b, func);
 			if (file && mt_jv_u64(f, "line", &line)) {
 				put(&b, "@");
-				put(&b, mod ? base(mod) : "?");
+				put(&b, mod ? mt_basename(mod) : "?");
 				put(&b, ":");
-				put(&b, base(file));
+				put(&b, mt_basename(file));
 				snprintf(num, sizeof(num), ":%" PRIu64, line);
 				put(&b, num);
 			} else {
 				mt_jv_u64(f, "func_off", &off);
 				snprintf(num, sizeof(num), "+0x%" PRIx64 "@", off);
 				put(&b, num);
-				put(&b, mod ? base(mod) : "?");
+				put(&b, mod ? mt_basename(mod) : "?");
 			}
 		} else if (mod && moff) {
-			put(&b, base(mod));
+			put(&b, mt_basename(mod));
 			put(&b, "+");
 			put(&b, moff);
 		} else {
@@ -133,21 +119,19 @@ static char *slurp(const char *path, size_t *len, int *err)
 	for (;;) {
 		size_t got;
 
-		if (n == cap) {
-			char *g;
-
-			cap = cap ? cap * 2 : 1 << 16;
-			g = cap <= MAX_REPORT_BYTES ? realloc(s, cap + 1) : NULL;
-			if (!g) {
-				*err = cap > MAX_REPORT_BYTES ? -EFBIG : -ENOMEM;
-				mt_err("cannot read '%s': %s", path, strerror(-*err));
-				break;
-			}
-			s = g;
+		/* room for 64 KiB more and the final NUL */
+		if (n + 1 >= cap && (*err = MT_GROW(s, n + 1 + (1 << 16), cap))) {
+			mt_err("cannot read '%s': %s", path, strerror(-*err));
+			break;
 		}
 		errno = 0;
-		got = fread(s + n, 1, cap - n, f);
+		got = fread(s + n, 1, cap - n - 1, f);
 		n += got;
+		if (n > MAX_REPORT_BYTES) {
+			*err = -EFBIG;
+			mt_err("cannot read '%s': %s", path, strerror(-*err));
+			break;
+		}
 		if (got == 0) {
 			if (ferror(f)) {
 				/* the read's own cause (EISDIR for a directory), EIO if none */
@@ -301,13 +285,8 @@ static int collect(const struct mt_jv *doc, int side, struct keyed **v, size_t *
 			const struct mt_jv *e = &l->items[i];
 			struct keyed *x;
 
-			if (*n == *cap) {
-				struct keyed *g = realloc(*v, (*cap = *cap * 2 + 16) * sizeof(*g));
-
-				if (!g)
-					return -ENOMEM;
-				*v = g;
-			}
+			if (MT_GROW(*v, *n + 1, *cap))
+				return -ENOMEM;
 			x = &(*v)[*n];
 			memset(x, 0, sizeof(*x));
 			err = mt_diff_stack_key(mt_jv_get(e, "stack"), &x->key);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "diff/mt_diff.h"
+#include "util/mt_fmt.h"
 #include "util/mt_json.h"
 #include "util/mt_log.h"
 
@@ -185,18 +186,14 @@ int mt_diff_json(FILE *f, const struct mt_diff *d)
 static void print_frame(FILE *f, const struct mt_jv *fr)
 {
 	const char *func = mt_jv_str(fr, "func"), *mod = mt_jv_str(fr, "module");
-	const char *file = mt_jv_str(fr, "file"), *slash;
+	const char *file = mt_jv_str(fr, "file");
 	uint64_t line = 0;
 
 	fprintf(f, "      %s", func ? func : (mt_jv_str(fr, "addr") ? mt_jv_str(fr, "addr") : "?"));
-	if (mod) {
-		slash = strrchr(mod, '/');
-		fprintf(f, " (%s)", slash ? slash + 1 : mod);
-	}
-	if (file && mt_jv_u64(fr, "line", &line)) {
-		slash = strrchr(file, '/');
-		fprintf(f, " %s:%" PRIu64, slash ? slash + 1 : file, line);
-	}
+	if (mod)
+		fprintf(f, " (%s)", mt_basename(mod));
+	if (file && mt_jv_u64(fr, "line", &line))
+		fprintf(f, " %s:%" PRIu64, mt_basename(file), line);
 	fputc('\n', f);
 }
 

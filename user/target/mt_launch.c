@@ -13,6 +13,7 @@
 #include "sym/mt_elf.h"
 #include "target/mt_launch.h"
 #include "util/mt_log.h"
+#include "util/mt_grow.h"
 
 static void child_exec(char *const argv[], int err_fd)
 {
@@ -119,15 +120,8 @@ static int loader_list(const char *interp, const char *exe, char ***paths, size_
 			continue;
 		end = p + strcspn(p, " \t\n");
 		*end = '\0';
-		if (*n == *cap) {
-			char **grown = realloc(*paths, (*cap = *cap * 2 + 8) * sizeof(char *));
-
-			if (!grown) {
-				err = -ENOMEM;
-				break;
-			}
-			*paths = grown;
-		}
+		if ((err = MT_GROW(*paths, *n + 1, *cap)))
+			break;
 		(*paths)[*n] = strdup(p);
 		if (!(*paths)[*n]) {
 			err = -ENOMEM;

@@ -16,10 +16,9 @@
 #include "vm.skel.h"
 #include "target/mt_proc.h"
 
-static int seed_map(void *arg, uint64_t start, uint64_t end, uint32_t prot, bool shared,
-		    const char *name)
+static int seed_map(void *arg, const struct mt_maps_ent *e)
 {
-	return mt_vm_stat_add_pre(arg, start, end, prot, name);
+	return mt_vm_stat_add_pre(arg, e->start, e->end, e->prot, e->name);
 }
 
 int mt_vm_seed_maps(struct mt_vm *vm)
