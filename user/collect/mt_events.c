@@ -11,6 +11,7 @@
 #include "collect/mt_events.h"
 #include "util/mt_log.h"
 #include "collect/mt_rules.h"
+#include "probe/mt_bpf_util.h"
 
 _Static_assert(MT_AGG_MAX_EPS == MT_MAX_EPS, "entry point indexes fit the aggregator");
 
@@ -50,7 +51,8 @@ static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev,
 	    e->site_of_stack[ev->stack_id])
 		return e->site_of_stack[ev->stack_id] - 1;
 
-	if (ev->stack_id >= 0 && bpf_map_lookup_elem(e->stacks_fd, &ev->stack_id, raw) == 0) {
+	if (ev->stack_id >= 0 && e->stacks_fd >= 0 &&
+	    bpf_map_lookup_elem(e->stacks_fd, &ev->stack_id, raw) == 0) {
 		if (raw[0] != ev->callsite && ev->callsite)
 			frames[n++] = ev->callsite;
 		for (i = 0; i < MT_MAX_STACK_DEPTH && raw[i] && n < MT_AGG_MAX_FRAMES; i++)
@@ -67,15 +69,14 @@ static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev,
 	return site;
 }
 
-static int on_event(void *ctx, void *data, size_t len)
+int mt_events_record(struct mt_events *e, const void *data, size_t len)
 {
-	struct mt_events *e = ctx;
 	const struct mt_heap_event *ev = data;
 	uint32_t site = MT_SITE_NONE;
 	int err;
 
 	if (len < sizeof(*ev))
-		return 0;
+		return 0;   /* never from heap.bpf.c, whose records are fixed */
 	/* A sampled realloc whose new block was not sampled carries no stack:
 	 * its block is not recorded, so it needs no site. */
 	if (ev->kind != MT_K_FREE && ev->ret && !(ev->flags & MT_EV_F_UNSAMPLED)) {
@@ -90,7 +91,13 @@ static int on_event(void *ctx, void *data, size_t len)
 	err = mt_rules_apply(e->agg, ev, site);
 	if (err == -ENOMEM && !e->err)
 		e->err = err;
-	return 0;
+	return err == -ENOMEM ? err : 0;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	mt_events_record(ctx, data, len);
+	return 0;   /* keep draining: the first error is in e->err */
 }
 
 int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg *agg,
@@ -108,19 +115,20 @@ int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg 
 	e->stacks_fd = stacks_fd;
 	e->counters_fd = counters_fd;
 	e->calls_fd = -1;
-	err = bpf_obj_get_info_by_fd(stacks_fd, &info, &info_len);
-	if (err) {
-		mt_err("cannot read the stack map's size: %s", strerror(-err));
-		goto fail;
+	if (stacks_fd >= 0) {
+		err = bpf_obj_get_info_by_fd(stacks_fd, &info, &info_len);
+		if (err) {
+			mt_err("cannot read the stack map's size: %s", strerror(-err));
+			goto fail;
+		}
+		e->nstack_ids = info.max_entries;
+		e->site_of_stack = calloc(e->nstack_ids, sizeof(*e->site_of_stack));
+		if (!e->site_of_stack) {
+			err = -ENOMEM;
+			goto fail;
+		}
 	}
-	e->nstack_ids = info.max_entries;
-	e->site_of_stack = calloc(e->nstack_ids, sizeof(*e->site_of_stack));
-	if (!e->site_of_stack) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	e->rb = ring_buffer__new(ringbuf_fd, on_event, e, NULL);
-	if (!e->rb) {
+	if (ringbuf_fd >= 0 && !(e->rb = ring_buffer__new(ringbuf_fd, on_event, e, NULL))) {
 		err = -errno;
 		mt_err("cannot open the event ring buffer: %s", strerror(errno));
 		goto fail;
@@ -134,7 +142,7 @@ fail:
 
 int mt_events_poll_fd(const struct mt_events *e)
 {
-	return ring_buffer__epoll_fd(e->rb);
+	return e->rb ? ring_buffer__epoll_fd(e->rb) : -EBADF;
 }
 
 int mt_events_set_sampling(struct mt_events *e, int calls_fd, uint64_t mean_bytes)
@@ -147,26 +155,6 @@ int mt_events_set_sampling(struct mt_events *e, int calls_fd, uint64_t mean_byte
 	return 0;
 }
 
-/* Sum the per-CPU slot key of map fd into *sum: 0 or -errno. */
-static int percpu_sum(int fd, __u32 key, uint64_t *sum)
-{
-	int ncpu = libbpf_num_possible_cpus(), c, err = 0;
-	__u64 *vals;
-
-	*sum = 0;
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, vals))
-		err = -errno;
-	for (c = 0; !err && c < ncpu; c++)
-		*sum += vals[c];
-	free(vals);
-	return err;
-}
-
 /* Hand calls the kernel side could not deliver to the aggregator, which
  * marks the sites they may have touched. Called right after a drain, so
  * every event before the loss has been applied. Three map reads. */
@@ -175,9 +163,9 @@ static int sync_lost(struct mt_events *e, uint64_t *rb_full, uint64_t *state_ful
 	uint64_t lost;
 	int err;
 
-	err = percpu_sum(e->counters_fd, MT_C_RB_FULL, rb_full);
+	err = mt_bpf_percpu_sum(e->counters_fd, MT_C_RB_FULL, rb_full);
 	if (!err)
-		err = percpu_sum(e->counters_fd, MT_C_STATE_FULL, state_full);
+		err = mt_bpf_percpu_sum(e->counters_fd, MT_C_STATE_FULL, state_full);
 	if (err)
 		return err;
 	lost = *rb_full + *state_full;
@@ -191,7 +179,7 @@ static int sync_lost(struct mt_events *e, uint64_t *rb_full, uint64_t *state_ful
 int mt_events_consume(struct mt_events *e)
 {
 	uint64_t rb_full, state_full;
-	int n = ring_buffer__consume(e->rb);
+	int n = e->rb ? ring_buffer__consume(e->rb) : 0;
 
 	if (n < 0 && n != -EINTR) {
 		mt_err("cannot read events: %s", strerror(-n));
@@ -214,14 +202,14 @@ int mt_events_drops(struct mt_events *e, struct mt_drops *d)
 
 	err = sync_lost(e, &d->ringbuf_full, &d->state_full);
 	if (!err)
-		err = percpu_sum(e->counters_fd, MT_C_STACK_FAIL, &d->stack_fail);
+		err = mt_bpf_percpu_sum(e->counters_fd, MT_C_STACK_FAIL, &d->stack_fail);
 	if (!err)
-		err = percpu_sum(e->counters_fd, MT_C_FREE_UNSAMPLED, &d->free_unsampled);
+		err = mt_bpf_percpu_sum(e->counters_fd, MT_C_FREE_UNSAMPLED, &d->free_unsampled);
 	if (!err)
-		err = percpu_sum(e->counters_fd, MT_C_SAMPLED_FULL, &d->sampled_full);
+		err = mt_bpf_percpu_sum(e->counters_fd, MT_C_SAMPLED_FULL, &d->sampled_full);
 	/* Sampling: every call was counted in BPF, sampled or not. */
 	for (ep = 0; !err && e->calls_fd >= 0 && ep < MT_MAX_EPS && ep < MT_AGG_MAX_EPS; ep++) {
-		err = percpu_sum(e->calls_fd, ep, &n);
+		err = mt_bpf_percpu_sum(e->calls_fd, ep, &n);
 		if (!err)
 			mt_agg_set_calls(e->agg, ep, n);
 	}
