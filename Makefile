@@ -48,7 +48,11 @@ LIB_OBJS  := $(filter-out $(BUILD)/user/cli/memtrace.o,$(USER_OBJS))
 WL_SRCS   := $(wildcard tools/workloads/*.c)
 WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
-UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
+# Each unit test twice: plain, and with ASan+UBSan against a sanitized copy
+# of the user objects (build/asan/), as the pool's tests are.
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%) \
+	$(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%_asan)
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 .PHONY: all demo test check-unit bench vmlinux install clean
 .DELETE_ON_ERROR:
@@ -84,7 +88,16 @@ $(BUILD)/user/%.o: user/%.c | $(BPF_SKELS) $(BUILD)/.deps-ok
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
+$(BUILD)/asan/user/%.o: user/%.c | $(BPF_SKELS) $(BUILD)/.deps-ok
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
 $(BUILD)/libmt.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libmt_asan.a: $(LIB_OBJS:$(BUILD)/%=$(BUILD)/asan/%)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -110,6 +123,11 @@ $(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(BUILD)/libmt.a $(USER_LIBS) -o $@
+
+$(BUILD)/tests/bin/test_%_asan: tests/unit/test_%.c $(BUILD)/libmt_asan.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(ASAN_FLAGS) -Itests $< $(BUILD)/libmt_asan.a $(USER_LIBS) -o $@
 
 demo: all
 	./tools/demo.sh

@@ -84,7 +84,8 @@ int mt_vm_map_remove(struct mt_vm_map *m, uint64_t start, uint64_t end,
 		if (fn)
 			fn(arg, &piece);
 	}
-	memmove(&m->a[i], &m->a[j], (m->n - j) * sizeof(m->a[0]));
+	if (j > i)   /* m->a is NULL while the map is empty */
+		memmove(&m->a[i], &m->a[j], (m->n - j) * sizeof(m->a[0]));
 	m->n -= j - i;
 	return 0;
 }
