@@ -119,15 +119,20 @@ $(BUILD)/tools/%_static: tools/workloads/%.c
 	$(Q)$(CC) -static -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 		-MMD -MP $(WARN) -pthread $< -o $@
 
+# A unit test links libmt.a (or its sanitized copy) and any other archive
+# it is given as a prerequisite below.
 $(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(BUILD)/libmt.a $(USER_LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -Itests -Ipool/include $< $(filter %.a,$^) $(USER_LIBS) -o $@
 
 $(BUILD)/tests/bin/test_%_asan: tests/unit/test_%.c $(BUILD)/libmt_asan.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $(ASAN_FLAGS) -Itests $< $(BUILD)/libmt_asan.a $(USER_LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $(ASAN_FLAGS) -Itests -Ipool/include $< $(filter %.a,$^) $(USER_LIBS) -o $@
+
+# memtrace's size classes against libmtpool's own.
+$(BUILD)/tests/bin/test_sizeclass_pool $(BUILD)/tests/bin/test_sizeclass_pool_asan: $(BUILD)/libmtpool.a
 
 demo: all
 	./tools/demo.sh
