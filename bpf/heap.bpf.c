@@ -24,11 +24,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "heap.h"
+#include "mt_common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-const volatile __u32 target_tgid = 0;
-const volatile __u64 wakeup_bytes = 0;  /* force a wakeup past this much data */
 const volatile __u64 sample_mean = 0;   /* bytes; 0: every call (exact mode) */
 const volatile bool use_session = false; /* allocations probed by mt_alloc_session */
 /* false (--callsite-only): sites are the call site (the return address), with no
@@ -103,26 +102,10 @@ struct {
 	__type(value, __u64);
 } mt_calls SEC(".maps");
 
-static __always_inline void count_call(__u32 ep)
-{
-	__u64 *c = bpf_map_lookup_elem(&mt_calls, &ep);
-
-	if (c)
-		(*c)++;
-}
-
-static __always_inline void count(__u32 which)
-{
-	__u64 *c = bpf_map_lookup_elem(&mt_counters, &which);
-
-	if (c)
-		(*c)++;
-}
-
-static __always_inline bool is_target(void)
-{
-	return (bpf_get_current_pid_tgid() >> 32) == target_tgid && mt_enabled;
-}
+#define count_call(ep)  mt_count(&mt_calls, ep)
+#define count(which)    mt_count(&mt_counters, which)
+#define is_target()     mt_is_target(&mt_enabled)
+#define wakeup_flags()  mt_wakeup_flags(&mt_events)
 
 static __always_inline struct mt_thread_state *thread_state(bool create)
 {
@@ -130,12 +113,6 @@ static __always_inline struct mt_thread_state *thread_state(bool create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-static __always_inline __u64 wakeup_flags(void)
-{
-	if (bpf_ringbuf_query(&mt_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
-}
 
 
 /* Requested bytes, by the one rule user space uses too (heap.h). */
