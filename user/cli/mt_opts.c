@@ -9,6 +9,7 @@
 
 #include "util/mt_log.h"
 #include "cli/mt_opts.h"
+#include "report/mt_report.h"
 
 static const char usage[] =
 "Usage: memtrace [OPTIONS] -p PID\n"
@@ -117,7 +118,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->min_age_s = 1.0;
-	o->top = 10;
+	o->top = MT_REPORT_TOP_SITES;
 	o->ringbuf_bytes = 16u << 20;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */

@@ -17,21 +17,28 @@
 #define MAX_REPORT_BYTES (1ull << 30)
 
 const char *const mt_diff_site_fields[MT_DIFF_SITE_FIELDS] = {
-	"allocs", "frees", "alloc_bytes", "free_bytes", "live_objects", "live_bytes",
-	"peak_live_bytes", "leak_objects", "leak_bytes",
+	[MT_DIFF_S_ALLOCS] = "allocs", [MT_DIFF_S_FREES] = "frees",
+	[MT_DIFF_S_ALLOC_BYTES] = "alloc_bytes", [MT_DIFF_S_FREE_BYTES] = "free_bytes",
+	[MT_DIFF_S_LIVE_OBJECTS] = "live_objects", [MT_DIFF_S_LIVE_BYTES] = "live_bytes",
+	[MT_DIFF_S_PEAK_LIVE_BYTES] = "peak_live_bytes",
+	[MT_DIFF_S_LEAK_OBJECTS] = "leak_objects", [MT_DIFF_S_LEAK_BYTES] = "leak_bytes",
 };
-enum { F_LIVE_BYTES = 5, F_ALLOC_BYTES = 2, F_ALLOCS = 0, F_LEAK_OBJ = 7, F_LEAK_BYTES = 8 };
-#define SITE_OWN 7   /* fields read from the entry itself */
+#define SITE_OWN MT_DIFF_S_LEAK_OBJECTS   /* fields read from the entry itself */
 
 const char *const mt_diff_total_fields[MT_DIFF_TOTALS] = {
-	"allocs", "frees", "alloc_bytes", "free_bytes", "live_objects", "live_bytes",
-	"peak_live_bytes", "untracked_frees", "failed_allocs", "stale_replaced",
-	"lost_events", "leak_objects", "leak_bytes",
+	[MT_DIFF_T_ALLOCS] = "allocs", [MT_DIFF_T_FREES] = "frees",
+	[MT_DIFF_T_ALLOC_BYTES] = "alloc_bytes", [MT_DIFF_T_FREE_BYTES] = "free_bytes",
+	[MT_DIFF_T_LIVE_OBJECTS] = "live_objects", [MT_DIFF_T_LIVE_BYTES] = "live_bytes",
+	[MT_DIFF_T_PEAK_LIVE_BYTES] = "peak_live_bytes",
+	[MT_DIFF_T_UNTRACKED_FREES] = "untracked_frees", [MT_DIFF_T_FAILED_ALLOCS] = "failed_allocs",
+	[MT_DIFF_T_STALE_REPLACED] = "stale_replaced", [MT_DIFF_T_LOST_EVENTS] = "lost_events",
+	[MT_DIFF_T_LEAK_OBJECTS] = "leak_objects", [MT_DIFF_T_LEAK_BYTES] = "leak_bytes",
 };
-#define TOTALS_OWN 10  /* fields of "totals" */
+#define TOTALS_OWN MT_DIFF_T_LOST_EVENTS  /* fields of "totals" */
 
 const char *const mt_diff_rate_fields[MT_DIFF_RATES] = {
-	"duration_s", "allocs_per_s", "bytes_per_s", "frees_per_s",
+	[MT_DIFF_R_DURATION_S] = "duration_s", [MT_DIFF_R_ALLOCS_PER_S] = "allocs_per_s",
+	[MT_DIFF_R_BYTES_PER_S] = "bytes_per_s", [MT_DIFF_R_FREES_PER_S] = "frees_per_s",
 };
 
 /* Growable string. */
@@ -188,7 +195,7 @@ static int check_report(const char *path, const struct mt_jv *v)
 		       "\"duration_s\" is missing", path);
 		return -EINVAL;
 	}
-	for (i = 1; i < MT_DIFF_RATES; i++) {
+	for (i = MT_DIFF_R_ALLOCS_PER_S; i < MT_DIFF_RATES; i++) {
 		if (!mt_jv_num(run, mt_diff_rate_fields[i], &d)) {
 			mt_err("'%s' is not a valid memtrace report: \"rates.run.%s\" is missing",
 			       path, mt_diff_rate_fields[i]);
@@ -301,8 +308,8 @@ static int collect(const struct mt_jv *doc, int side, struct keyed **v, size_t *
 			for (f = 0; f < SITE_OWN; f++)
 				mt_jv_u64(e, mt_diff_site_fields[f], &x->v[f]);
 			if (x->leak) {
-				mt_jv_u64(e, "objects", &x->v[F_LEAK_OBJ]);
-				mt_jv_u64(e, "bytes", &x->v[F_LEAK_BYTES]);
+				mt_jv_u64(e, "objects", &x->v[MT_DIFF_S_LEAK_OBJECTS]);
+				mt_jv_u64(e, "bytes", &x->v[MT_DIFF_S_LEAK_BYTES]);
 			}
 		}
 	}
@@ -317,7 +324,7 @@ static uint64_t absdiff(uint64_t a, uint64_t b)
 static int site_cmp(const void *pa, const void *pb)
 {
 	const struct mt_diff_site *x = pa, *y = pb;
-	static const int order[] = { F_LIVE_BYTES, F_ALLOC_BYTES, F_LEAK_BYTES, F_ALLOCS };
+	static const int order[] = { MT_DIFF_S_LIVE_BYTES, MT_DIFF_S_ALLOC_BYTES, MT_DIFF_S_LEAK_BYTES, MT_DIFF_S_ALLOCS };
 	size_t i;
 
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -360,8 +367,8 @@ static int merge(struct mt_diff *d, struct keyed *v, size_t n)
 				for (f = 0; f < SITE_OWN; f++)
 					dst[f] += x->v[f];
 			}
-			dst[F_LEAK_OBJ] += x->v[F_LEAK_OBJ];
-			dst[F_LEAK_BYTES] += x->v[F_LEAK_BYTES];
+			dst[MT_DIFF_S_LEAK_OBJECTS] += x->v[MT_DIFF_S_LEAK_OBJECTS];
+			dst[MT_DIFF_S_LEAK_BYTES] += x->v[MT_DIFF_S_LEAK_BYTES];
 			free(x->key);
 			x->key = NULL;
 		}
@@ -379,11 +386,11 @@ static void totals(const struct mt_jv *doc, uint64_t *t, double *r)
 
 	for (i = 0; i < TOTALS_OWN; i++)
 		mt_jv_u64(tot, mt_diff_total_fields[i], &t[i]);
-	mt_jv_u64(doc, "lost_events", &t[10]);
-	mt_jv_u64(ls, "objects", &t[11]);
-	mt_jv_u64(ls, "bytes", &t[12]);
-	mt_jv_num(doc, "duration_s", &r[0]);
-	for (i = 1; i < MT_DIFF_RATES; i++)
+	mt_jv_u64(doc, "lost_events", &t[MT_DIFF_T_LOST_EVENTS]);
+	mt_jv_u64(ls, "objects", &t[MT_DIFF_T_LEAK_OBJECTS]);
+	mt_jv_u64(ls, "bytes", &t[MT_DIFF_T_LEAK_BYTES]);
+	mt_jv_num(doc, "duration_s", &r[MT_DIFF_R_DURATION_S]);
+	for (i = MT_DIFF_R_ALLOCS_PER_S; i < MT_DIFF_RATES; i++)
 		mt_jv_num(run, mt_diff_rate_fields[i], &r[i]);
 }
 

@@ -235,8 +235,11 @@ int mt_diff_text(FILE *f, const struct mt_diff *d, unsigned top)
 		shown++;
 		fprintf(f, "  #%zu live bytes %+" PRId64 ", allocs %+" PRId64 ", alloc bytes %+" PRId64
 			", leaked %+" PRId64 " objects %+" PRId64 " bytes%s\n", i + 1,
-			delta(s->a[5], s->b[5]), delta(s->a[0], s->b[0]), delta(s->a[2], s->b[2]),
-			delta(s->a[7], s->b[7]), delta(s->a[8], s->b[8]),
+			delta(s->a[MT_DIFF_S_LIVE_BYTES], s->b[MT_DIFF_S_LIVE_BYTES]),
+			delta(s->a[MT_DIFF_S_ALLOCS], s->b[MT_DIFF_S_ALLOCS]),
+			delta(s->a[MT_DIFF_S_ALLOC_BYTES], s->b[MT_DIFF_S_ALLOC_BYTES]),
+			delta(s->a[MT_DIFF_S_LEAK_OBJECTS], s->b[MT_DIFF_S_LEAK_OBJECTS]),
+			delta(s->a[MT_DIFF_S_LEAK_BYTES], s->b[MT_DIFF_S_LEAK_BYTES]),
 			!s->in_a ? " (new in B)" : !s->in_b ? " (gone in B)" : "");
 		n = s->stack && s->stack->type == MT_JV_ARR ? s->stack->n : 0;
 		if (!n)

@@ -46,11 +46,16 @@ struct mt_report_target {
 	char allocator[4096];   /* the object whose entry points are probed */
 };
 
+/* Sites listed: in the final report unless --top says otherwise, and at
+ * most in each periodic (-i) report, which is a glance, not the record. */
+#define MT_REPORT_TOP_SITES 10
+#define MT_REPORT_PERIODIC_SITES 5
+
 struct mt_report_opts {
 	bool launch;            /* launch mode: every live object is a leak */
 	bool no_heap;           /* --no-heap: no allocator figures to show */
 	uint64_t min_age_ns;    /* attach mode: leak age threshold */
-	unsigned top_sites;     /* sites listed, 0 = default (10) */
+	unsigned top_sites;     /* sites listed, 0 = MT_REPORT_TOP_SITES */
 	unsigned max_frames;    /* frames per stack in text, 0 = default (8) */
 	/* Attach mode: a second opinion on the age-based leak candidates (the
 	 * growth trend, mt_trend_keep_leak): a site for which it returns false

@@ -12,8 +12,6 @@
 #include "report/mt_report.h"
 #include "util/mt_fmt.h"
 
-#define PERIODIC_SITES 5
-
 static void print_frame(FILE *f, const struct mt_frame *fr)
 {
 	if (fr->func)
@@ -193,7 +191,7 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 	if (final)
 		print_calls(f, r);
 
-	nsites = final ? (unsigned)r->nsites : (r->nsites < PERIODIC_SITES ? (unsigned)r->nsites : PERIODIC_SITES);
+	nsites = final ? (unsigned)r->nsites : (r->nsites < MT_REPORT_PERIODIC_SITES ? (unsigned)r->nsites : MT_REPORT_PERIODIC_SITES);
 	fprintf(f, "top %u sites by live bytes:\n", nsites);
 	for (i = 0; i < nsites; i++)
 		print_site(f, i + 1, &r->sites[i], final ? r->opts.max_frames : 3);
