@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The aggregator. Two hash tables, both open addressing with power-of-two
- * capacities:
- *   - the live table: one 24-byte entry per live object, keyed by address,
- *     linear probing with backward-shift deletion (no tombstones, so a long
- *     run of alloc/free churn never degrades lookups);
- *   - the site index: site ids keyed by a hash of the frames, pointing into
- *     a growable array of struct mt_site (ids are array indexes, stable).
+ * The aggregator. Three open-addressing hash tables:
+ *   - the live table: one packed 16-byte entry per live object, keyed by
+ *     address; Robin Hood linear probing up to 7/8 full, grown by 1.5x
+ *     (capacities are not powers of two), backward-shift deletion (no
+ *     tombstones, so a long run of alloc/free churn never degrades
+ *     lookups). Details at struct mt_live and LIVE_MIN_CAP below;
+ *   - the side table: the rare objects a 16-byte entry cannot hold, full
+ *     records, power-of-two capacity, at most half full;
+ *   - the site index: site ids keyed by a hash of the frames, power-of-two
+ *     capacity, at most half full, pointing into the sites array (grown by
+ *     MT_GROW; ids are array indexes, stable).
  */
 #include <errno.h>
 #include <stdbool.h>
