@@ -30,10 +30,15 @@ endif
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS   ?= -O2 -g
+# SANITIZE=1 builds memtrace and its unit tests with ASan and UBSan; give it
+# its own BUILD (make test does: BUILD=build/san).
+ifeq ($(SANITIZE),1)
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 USER_PKGS   := libbpf libdw libelf capstone
 # Headers are included by folder ("collect/mt_agg.h"): the layer check
 # (tests/lint/layers.sh) reads the folder from the include line.
-USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
+USER_CFLAGS := $(CFLAGS) $(SAN) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
 	-DMT_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -Ibpf -Iuser \
 	$(shell pkg-config --cflags $(USER_PKGS) 2>/dev/null)
 USER_LIBS   = $(shell pkg-config --libs $(USER_PKGS)) -lz -lm -lpthread
@@ -48,17 +53,25 @@ LIB_OBJS  := $(filter-out $(BUILD)/user/cli/memtrace.o,$(USER_OBJS))
 WL_SRCS   := $(wildcard tools/workloads/*.c)
 WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
-# Each unit test twice: plain, and with ASan+UBSan against a sanitized copy
-# of the user objects (build/asan/), as the pool's tests are.
-UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%) \
-	$(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%_asan)
-ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
+# Fuzzers: clang's libFuzzer with ASan and UBSan over what reads saved reports.
+FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c \
+	diff/mt_diff.c diff/mt_diff_report.c)
+FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 
-.PHONY: all demo test check-unit bench vmlinux install clean
+.PHONY: all demo test check-unit check-sanitized bench vmlinux install clean
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
 
-all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static
+# Unwinding workloads (tools/workloads/unwind/): built the way distributions
+# build, -O2 without frame pointers, plus one program with them against
+# the same library (mixed stacks, and the frame-pointer side of the bench).
+UW_DIR    := tools/workloads/unwind
+UW_BINS   := $(BUILD)/tools/wl_unwind $(BUILD)/tools/wl_unwind_fp $(BUILD)/tools/wl_unwind_cxx
+UW_CFLAGS := -O2 -g -fno-inline -fno-optimize-sibling-calls -MMD -MP $(WARN)
+
+all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static $(BUILD)/tools/wl_proc_static \
+	$(BUILD)/tools/libmt_count.so $(UW_BINS)
 
 # libmtpool: its own rules; it adds to all, install, POOL_TEST_BINS and
 # POOL_BENCH_BINS.
@@ -88,22 +101,13 @@ $(BUILD)/user/%.o: user/%.c | $(BPF_SKELS) $(BUILD)/.deps-ok
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(BUILD)/asan/user/%.o: user/%.c | $(BPF_SKELS) $(BUILD)/.deps-ok
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
-
 $(BUILD)/libmt.a: $(LIB_OBJS)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
-$(BUILD)/libmt_asan.a: $(LIB_OBJS:$(BUILD)/%=$(BUILD)/asan/%)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/memtrace: $(BUILD)/user/cli/memtrace.o $(BUILD)/libmt.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(USER_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(USER_LIBS) -o $@
 
 # Workloads keep frame pointers and their own functions, so stacks are exact.
 $(BUILD)/tools/%: tools/workloads/%.c
@@ -119,26 +123,59 @@ $(BUILD)/tools/%_static: tools/workloads/%.c
 	$(Q)$(CC) -static -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 		-MMD -MP $(WARN) -pthread $< -o $@
 
-# A unit test links libmt.a (or its sanitized copy) and any other archive
-# it is given as a prerequisite below.
+$(BUILD)/tools/libwl_unwind.so: $(UW_DIR)/wl_unwind_lib.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UW_CFLAGS) -fomit-frame-pointer -shared -fPIC $< -o $@
+
+$(BUILD)/tools/wl_unwind: $(UW_DIR)/wl_unwind.c $(BUILD)/tools/libwl_unwind.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(UW_CFLAGS) -fomit-frame-pointer -DWL_NO_FP -pthread $< -L$(@D) -lwl_unwind -Wl,-rpath,'$$ORIGIN' -o $@
+
+$(BUILD)/tools/wl_unwind_fp: $(UW_DIR)/wl_unwind.c $(BUILD)/tools/libwl_unwind.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(UW_CFLAGS) -fno-omit-frame-pointer -pthread $< -L$(@D) -lwl_unwind -Wl,-rpath,'$$ORIGIN' -o $@
+
+$(BUILD)/tools/wl_unwind_cxx: $(UW_DIR)/wl_unwind_cxx.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(filter-out -Wstrict-prototypes,$(UW_CFLAGS)) -fomit-frame-pointer $< -o $@
+
+# The LD_PRELOAD call counter the end-to-end tests compare calls with.
+$(BUILD)/tools/libmt_count.so: tools/preload/mt_count.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -shared -fPIC $(WARN) $< -ldl -o $@
+
+# A unit test links libmt.a and any other archive given to it below.
 $(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests -Ipool/include $< $(filter %.a,$^) $(USER_LIBS) -o $@
 
-$(BUILD)/tests/bin/test_%_asan: tests/unit/test_%.c $(BUILD)/libmt_asan.a
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $(ASAN_FLAGS) -Itests -Ipool/include $< $(filter %.a,$^) $(USER_LIBS) -o $@
-
 # memtrace's size classes against libmtpool's own.
-$(BUILD)/tests/bin/test_sizeclass_pool $(BUILD)/tests/bin/test_sizeclass_pool_asan: $(BUILD)/libmtpool.a
+$(BUILD)/tests/bin/test_sizeclass_pool: $(BUILD)/libmtpool.a
+
+# One compiler run over several sources writes no usable -MMD file, so the
+# headers of the folders involved are listed instead.
+$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard user/util/*.h user/diff/*.h) \
+		| $(BUILD)/.deps-ok
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iuser \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		$(filter %.c,$^) -o $@
 
 demo: all
 	./tools/demo.sh
 
-test: all $(UNIT_BINS) $(POOL_TEST_BINS)
+# Then the unit and end-to-end tests again with memtrace under ASan+UBSan.
+test: all $(UNIT_BINS) $(POOL_TEST_BINS) $(FUZZ_BINS)
 	./tests/run.sh $(BUILD) $(UNIT_BINS) $(POOL_TEST_BINS)
+	$(MAKE) --no-print-directory SANITIZE=1 BUILD=$(BUILD)/san check-sanitized
+
+check-sanitized: all $(UNIT_BINS)
+	./tests/run.sh --sanitized $(BUILD) $(UNIT_BINS)
 
 # What needs no root and no BPF, in seconds: the lint scripts and unit tests.
 check-unit: $(UNIT_BINS) $(POOL_TEST_BINS)

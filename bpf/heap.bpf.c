@@ -26,15 +26,20 @@
 #include "heap.h"
 #include "mt_common.bpf.h"
 
+#define MT_EEXIST 17   /* the stack map's bucket holds another stack */
+#include "unwind.bpf.h"
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* -f: more processes than target_tgid are traced; their tgids are the keys
+ * of mt_tgids. Without -f the hash is never looked up, so following costs
+ * nothing unless asked for. */
+const volatile bool follow = false;
 const volatile __u64 sample_mean = 0;   /* bytes; 0: every call (exact mode) */
 const volatile bool use_session = false; /* allocations probed by mt_alloc_session */
 /* false (--callsite-only): sites are the call site (the return address), with no
  * stack walk, which is ~75% of an allocation's probe cost (~0.77 us). */
 const volatile bool capture_stack = true;
-
-#define MT_EEXIST 17   /* bpf_get_stackid: the bucket holds another stack */
 
 /* Set by user space once every probe is attached, so a call that straddles
  * the attach (entry seen, return not, or the reverse) is never half-counted. */
@@ -55,7 +60,12 @@ struct mt_thread_state {
 	__u8 sampled;     /* sampling: the current call's block is sampled */
 	__u8 old_sampled; /* sampling: realloc's old block is a sampled one */
 	__u8 drawn;       /* sampling: countdown holds a draw */
-	__u8 pad[5];
+	__u8 internal;    /* the current call is the allocator's own */
+	__u8 pad[4];
+	/* An internal call site was just passed: the stack pointer its callee
+	 * enters with (0: none). Matching it, not just a flag, keeps a signal
+	 * handler's calls in between from taking the mark. */
+	__u64 internal_sp;
 };
 
 struct {
@@ -69,13 +79,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);   /* resized by user space before load */
 } mt_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MT_MAX_STACK_DEPTH * sizeof(__u64));
-	__uint(max_entries, 1 << 16);
-} mt_stacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -94,18 +97,39 @@ struct {
 	__type(value, __u8);
 } mt_sampled SEC(".maps");
 
-/* Sampling mode: calls per entry point (events are not calls there). */
+/* Sampling mode: calls per entry point (events are not calls there);
+ * internal calls from MT_CALLS_INTERNAL on. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MT_MAX_EPS);
+	__uint(max_entries, 2 * MT_MAX_EPS);
 	__type(key, __u32);
 	__type(value, __u64);
 } mt_calls SEC(".maps");
 
 #define count_call(ep)  mt_count(&mt_calls, ep)
 #define count(which)    mt_count(&mt_counters, which)
-#define is_target()     mt_is_target(&mt_enabled)
 #define wakeup_flags()  mt_wakeup_flags(&mt_events)
+
+/* -f: the traced processes other than target_tgid (value unused). The
+ * uprobes themselves are attached per PID, so this only guards against a
+ * process that shares a traced one's memory (vfork) before it is known. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);        /* sized by user space with -f */
+	__type(key, __u32);
+	__type(value, __u8);
+} mt_tgids SEC(".maps");
+
+static __always_inline bool is_target(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!mt_enabled)
+		return false;
+	if (tgid == target_tgid)
+		return true;
+	return follow && bpf_map_lookup_elem(&mt_tgids, &tgid);
+}
 
 static __always_inline struct mt_thread_state *thread_state(bool create)
 {
@@ -128,7 +152,7 @@ static __always_inline void sample_enter(struct mt_thread_state *st)
 {
 	__u64 old = st->arg0;
 
-	count_call(st->ep);
+	count_call(st->ep + (st->internal ? MT_CALLS_INTERNAL : 0));
 	if (!st->drawn) {
 		st->countdown = mt_sample_draw(sample_mean, bpf_get_prandom_u32());
 		st->drawn = 1;
@@ -168,6 +192,17 @@ static __always_inline bool sample_exit(struct mt_thread_state *st, __u64 ret, _
 	return true;
 }
 
+/* Is the call entering now the one an internal call site announced? Its
+ * stack pointer tells (entry probes sit where it is the entry's: the
+ * loader keeps them there). Program calls pay one compare. */
+static __always_inline bool is_internal(struct mt_thread_state *st, struct pt_regs *ctx)
+{
+	if (!st->internal_sp || st->internal_sp != PT_REGS_SP(ctx))
+		return false;
+	st->internal_sp = 0;
+	return true;
+}
+
 /* Entry of an allocating call. Returns whether its return must be seen:
  * always without sessions; with them (use_session), not for nested calls
  * (ignored) nor for unsampled calls that cannot nest (not realloc kinds),
@@ -197,6 +232,7 @@ static __always_inline bool alloc_enter(struct pt_regs *ctx)
 	st->arg0 = PT_REGS_PARM1(ctx);
 	st->arg1 = PT_REGS_PARM2(ctx);
 	st->arg2 = PT_REGS_PARM3(ctx);
+	st->internal = is_internal(st, ctx);
 	if (sample_mean) {
 		sample_enter(st);
 		/* Skipping the return of an unsampled call also skips the
@@ -231,6 +267,7 @@ static __always_inline void fill_event(struct mt_heap_event *ev, const struct mt
 	 * site, with no read of the target's stack. */
 	ev->callsite = PT_REGS_IP(ctx);
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->tgid = bpf_get_current_pid_tgid() >> 32;
 	ev->ep = st->ep;
 	ev->kind = st->kind;
 	ev->flags = flags;
@@ -240,6 +277,7 @@ static __always_inline void fill_event(struct mt_heap_event *ev, const struct mt
 static __always_inline void alloc_exit(struct pt_regs *ctx)
 {
 	struct mt_heap_event_stack *big;
+	struct mt_stack *stack = NULL;
 	struct mt_thread_state *st;
 	struct mt_heap_event *ev;
 	bool want_stack;
@@ -267,14 +305,16 @@ static __always_inline void alloc_exit(struct pt_regs *ctx)
 	}
 	if (sample_mean && !sample_exit(st, ret, &flags))
 		return;
+	if (st->internal)
+		flags |= MT_EV_F_INTERNAL;
 
-	/* At the return the ip is the call site and the frame pointers are the
-	 * caller's, so the whole stack unwinds from here. Only a block that
-	 * will be recorded needs one. */
+	/* At the return the ip is the call site and the registers are the
+	 * caller's, so the whole stack unwinds from here (unwind.bpf.h). Only
+	 * a block that will be recorded needs one. */
 	want_stack = ret && !(flags & MT_EV_F_UNSAMPLED);
 	if (want_stack && capture_stack)
-		sid = bpf_get_stackid(ctx, &mt_stacks, BPF_F_USER_STACK);
-	if (sid == -MT_EEXIST) {
+		sid = uw_stack_id(ctx, &stack);
+	if (sid == -MT_EEXIST && stack) {
 		/* Another stack holds this one's bucket: rather than lose it,
 		 * carry it in a larger record (rare: a hash collision). */
 		big = bpf_ringbuf_reserve(&mt_events, sizeof(*big), 0);
@@ -283,10 +323,7 @@ static __always_inline void alloc_exit(struct pt_regs *ctx)
 			return;
 		}
 		fill_event(&big->ev, st, ctx, ret, flags | MT_EV_F_INLINE_STACK, -1);
-		if (bpf_get_stack(ctx, big->frames, sizeof(big->frames), BPF_F_USER_STACK) < 0) {
-			count(MT_C_STACK_FAIL);
-			big->frames[0] = 0;
-		}
+		__builtin_memcpy(&big->stack, stack, sizeof(big->stack));
 		bpf_ringbuf_submit(big, wakeup_flags());
 		return;
 	}
@@ -328,24 +365,29 @@ static __always_inline void free_enter(struct pt_regs *ctx)
 	struct mt_thread_state *st;
 	struct mt_heap_event *ev;
 	__u64 cookie, addr;
+	__u32 internal = 0;
 
 	if (!is_target())
 		return;
 	/* Inside another entry point (realloc(p, 0) calling free): not a call
 	 * of the program's. No state is created for a thread that only frees. */
 	st = thread_state(false);
-	if (st && st->depth > 0)
-		return;
+	if (st) {
+		if (st->depth > 0)
+			return;
+		internal = is_internal(st, ctx);
+	}
 
 	cookie = bpf_get_attach_cookie(ctx);
 	addr = PT_REGS_PARM1(ctx);
 	if (sample_mean) {
 		/* One delete both tests and retires a sampled address. */
-		count_call(MT_COOKIE_EP(cookie));
+		count_call(MT_COOKIE_EP(cookie) + (internal ? MT_CALLS_INTERNAL : 0));
 		if (!addr)
 			return;
 		if (bpf_map_delete_elem(&mt_sampled, &addr)) {
-			count(MT_C_FREE_UNSAMPLED);
+			if (!internal)
+				count(MT_C_FREE_UNSAMPLED);
 			return;
 		}
 	}
@@ -364,9 +406,10 @@ static __always_inline void free_enter(struct pt_regs *ctx)
 	ev->callsite = 0;
 	ev->stack_id = -1;
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->tgid = bpf_get_current_pid_tgid() >> 32;
 	ev->ep = MT_COOKIE_EP(cookie);
 	ev->kind = MT_K_FREE;
-	ev->flags = sample_mean ? MT_EV_F_SAMPLING : 0;
+	ev->flags = (sample_mean ? MT_EV_F_SAMPLING : 0) | (internal ? MT_EV_F_INTERNAL : 0);
 	bpf_ringbuf_submit(ev, wakeup_flags());
 }
 
@@ -374,6 +417,37 @@ SEC("uprobe")
 int mt_free_enter(struct pt_regs *ctx)
 {
 	free_enter(ctx);
+	return 0;
+}
+
+/* On a call instruction of the allocator's own code that calls an entry
+ * point directly (user/probe/mt_internal.h): the call about to start is
+ * internal. Only the outermost level matters; nested calls are not the
+ * program's anyway. The kernel emulates the call, and only internal calls
+ * (thread exit, for glibc) pay this probe: the program's calls pay one
+ * compare on the state they load anyway. */
+static __always_inline void internal_site(struct pt_regs *ctx)
+{
+	struct mt_thread_state *st;
+
+	if (!is_target())
+		return;
+	st = thread_state(true);
+	if (st && st->depth == 0)
+		st->internal_sp = PT_REGS_SP(ctx) - 8;   /* the call pushes the return address */
+}
+
+SEC("uprobe")
+int mt_internal_site(struct pt_regs *ctx)
+{
+	internal_site(ctx);
+	return 0;
+}
+
+SEC("uprobe.multi")
+int mt_internal_site_multi(struct pt_regs *ctx)
+{
+	internal_site(ctx);
 	return 0;
 }
 
@@ -402,5 +476,112 @@ SEC("uprobe.multi")
 int mt_free_enter_multi(struct pt_regs *ctx)
 {
 	free_enter(ctx);
+	return 0;
+}
+
+/*
+ * Process life in attach mode (launch mode has ptrace's stops instead).
+ * Both tracepoints fire for every process of the machine: the price for
+ * the others is the tgid test, once per exec or fork, never per syscall.
+ */
+#define MT_SIGSTOP 19
+
+static __always_inline bool traced_tgid(__u32 tgid)
+{
+	return mt_enabled && (tgid == target_tgid || (follow && bpf_map_lookup_elem(&mt_tgids, &tgid)));
+}
+
+/* The traced process exec'd: it is stopped before the new image's first
+ * instruction (the signal is taken on the way back to user space), and the
+ * event, ordered after every call of the old image in the ring, tells user
+ * space to probe the new image and continue it. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(mt_proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+	struct mt_heap_event *ev;
+
+	if (!traced_tgid(tgid))
+		return 0;
+	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(MT_C_EXEC_LOST);   /* not stopped: nobody would continue it */
+		return 0;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->stack_id = -1;
+	ev->arg0 = old_pid;   /* the thread that exec'd */
+	ev->tid = p->pid;
+	ev->tgid = tgid;
+	ev->kind = MT_P_EXEC;
+	ev->flags = MT_EV_F_PROC;
+	bpf_send_signal(MT_SIGSTOP);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* A process (not a thread) created by a traced one. Without -f it is
+ * counted (the report's untraced_children); with -f it is held before its
+ * first instruction (a SIGSTOP queued to it before it is first woken) and
+ * user space attaches its probes, then continues it. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(mt_proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tgid = parent->tgid;
+	struct mt_heap_event *ev;
+
+	if (!traced_tgid(tgid) || child->tgid == tgid)
+		return 0;
+	/* bpf_send_signal_task: kernel 6.13+ */
+	if (!follow || !bpf_ksym_exists(bpf_send_signal_task)) {
+		count(MT_C_CHILDREN);
+		return 0;
+	}
+	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(MT_C_CHILDREN);   /* runs untraced */
+		return 0;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->stack_id = -1;
+	ev->arg0 = tgid;
+	ev->tid = child->pid;
+	ev->tgid = child->tgid;
+	ev->kind = MT_P_FORK;
+	ev->flags = MT_EV_F_PROC;
+	bpf_send_signal_task(child, MT_SIGSTOP, PIDTYPE_TGID, 0);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* -f: a traced child ended (its last thread): its probes can go. Fires for
+ * every thread exit of the machine: the test is one compare unless a
+ * process group just died. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(mt_proc_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 tgid = p->tgid;
+	struct mt_heap_event *ev;
+	int code;
+
+	if (!group_dead || !follow || tgid == target_tgid || !traced_tgid(tgid))
+		return 0;
+	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(MT_C_RB_FULL);
+		return 0;
+	}
+	code = p->signal->group_exit_code ? p->signal->group_exit_code : p->exit_code;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->stack_id = -1;
+	ev->arg0 = (code & 0x7f) ? 128 + (code & 0x7f) : (code >> 8) & 0xff;
+	ev->tid = p->pid;
+	ev->tgid = tgid;
+	ev->kind = MT_P_EXIT;
+	ev->flags = MT_EV_F_PROC;
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

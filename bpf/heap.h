@@ -3,10 +3,13 @@
  * Events shared by bpf/heap.bpf.c and user/: one record per outermost
  * allocator call the target makes. Fixed-width fields, largest first, size
  * asserted, so clang -target bpf and the host compiler agree on the layout.
- * Includes nothing: the includer provides __u64 and friends.
+ * Includes only its sibling contract unwind.h (stacks): the includer
+ * provides __u64 and friends.
  */
 #ifndef MT_HEAP_H
 #define MT_HEAP_H
+
+#include "unwind.h"
 
 /* What an entry point does with its arguments; one per libc name. */
 enum mt_kind {
@@ -25,7 +28,6 @@ enum mt_kind {
 
 /* Entry points actually probed: kinds sharing one address are one entry. */
 #define MT_MAX_EPS 16
-#define MT_MAX_STACK_DEPTH 32
 
 /* A uprobe's BPF cookie: which entry point fired and how to read its
  * arguments. No probe reads the target's stack (the call site is the ip at
@@ -47,11 +49,12 @@ struct mt_heap_event {
 	__u64 arg2;
 	__u64 ret;
 	__u64 callsite;   /* the return address: the immediate caller (0 for frees) */
-	__s32 stack_id;   /* user stack map id, < 0 when the capture failed */
+	__s32 stack_id;   /* key in the stack map (mt_stacks), < 0 when none */
 	__u32 tid;
-	__u16 ep;         /* entry point index, see MT_COOKIE */
-	__u16 kind;       /* enum mt_kind */
-	__u32 flags;      /* MT_EV_F_* */
+	__u32 tgid;       /* the process (-f traces several; an exec keeps it) */
+	__u8 ep;          /* entry point index, see MT_COOKIE (< MT_MAX_EPS) */
+	__u8 kind;        /* enum mt_kind */
+	__u16 flags;      /* MT_EV_F_* */
 };
 
 /* Event flags. Sampling mode (--sample-bytes): calls are counted in BPF
@@ -61,13 +64,33 @@ struct mt_heap_event {
 #define MT_EV_F_SAMPLING  0x1   /* emitted in sampling mode */
 #define MT_EV_F_UNSAMPLED 0x2   /* the returned block was not sampled: no alloc */
 #define MT_EV_F_INLINE_STACK 0x4 /* the record is an mt_heap_event_stack */
+/* The allocator's own call (mt_internal.h): its code called the entry point
+ * directly, not the program. Counted apart; a free still releases. */
+#define MT_EV_F_INTERNAL  0x8
+
+/* Sampling mode: mt_calls holds the program's calls of entry point ep at
+ * ep, the allocator's internal ones at MT_CALLS_INTERNAL + ep. */
+#define MT_CALLS_INTERNAL MT_MAX_EPS
+
+/* Attach mode: not a call but process life (kind is enum mt_proc_kind),
+ * tgid the process it is about. */
+#define MT_EV_F_PROC      0x10
+
+enum mt_proc_kind {
+	MT_P_EXEC = 1,   /* tgid exec'd (arg0: the thread that did); it is held
+	                  * (SIGSTOP) until user space has probed the new image and
+	                  * sends SIGCONT */
+	MT_P_FORK,       /* -f: tgid is a new child of process arg0, held the same way */
+	MT_P_EXIT,       /* -f: a traced child's last thread exited; arg0: its
+	                  * status (128 + signal when killed) */
+};
 
 /* An allocation whose stack could not enter the stack map (its hash
- * bucket holds another stack): the frames travel in the record instead,
- * zero-terminated when shorter than MT_MAX_STACK_DEPTH. */
+ * bucket holds another stack, or the map is full): the stack travels in
+ * the record instead. */
 struct mt_heap_event_stack {
 	struct mt_heap_event ev;   /* ev.flags has MT_EV_F_INLINE_STACK */
-	__u64 frames[MT_MAX_STACK_DEPTH];
+	struct mt_stack stack;
 };
 
 /* Drop and error counters, one per-CPU slot each: nothing is lost silently. */
@@ -78,6 +101,9 @@ enum mt_heap_counter {
 	MT_C_FREE_UNSAMPLED,  /* sampling: free of an address not sampled */
 	MT_C_SAMPLED_FULL,    /* sampling: sampled-address map full: its free
 	                       * will not be seen (a false live object) */
+	MT_C_CHILDREN,        /* attach mode: processes the target created */
+	MT_C_EXEC_LOST,       /* attach mode: an exec not reported (ring full):
+	                       * the new image runs with the old probes */
 	MT_C_COUNT,
 };
 
@@ -179,7 +205,7 @@ static inline int mt_sample_take(__s64 *countdown, __u64 size)
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct mt_heap_event) == 64, "mt_heap_event layout");
-_Static_assert(sizeof(struct mt_heap_event_stack) == 64 + 8 * MT_MAX_STACK_DEPTH,
+_Static_assert(sizeof(struct mt_heap_event_stack) == 64 + sizeof(struct mt_stack),
 	       "mt_heap_event_stack layout");
 #endif
 

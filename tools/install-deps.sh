@@ -51,11 +51,19 @@ fi
 
 pkgs=(
 	make gcc clang llvm pkg-config
+	# libFuzzer and clang's sanitizer runtimes (make test's fuzz stage):
+	# only recommended by clang, so not there with --no-install-recommends
+	libclang-rt-14-dev
 	libelf-dev zlib1g-dev libdw-dev libzstd-dev
 	libcapstone-dev systemtap-sdt-dev
 	python3
 	libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
-	bpftrace linux-perf util-linux binutils
+	bpftrace linux-perf util-linux binutils gdb
+	# memtrace layout's tests: pahole to compare with, C++ and Go programs,
+	# the C library's debug info
+	dwarves g++ golang-go libc6-dbg
+	# unwinding: Debian's own binaries without frame pointers to try
+	gawk sqlite3
 )
 backports=(libbpf-dev bpftool)
 

@@ -77,35 +77,31 @@ static void test_callsite_only(void)
 	MT_CHECK_EQ_U64(mt_agg_nsites(agg), 1);   /* the free made no site */
 }
 
-/* A stack that collided in the stack map travels in the record: the call
- * site goes first unless the stack already starts with it. */
+/* A stack that collided in the stack map travels in the record: its
+ * frames are the site, interned by content, as the walk gave them. */
 static void test_inline_stack(void)
 {
 	struct mt_heap_event_stack r = { .ev = ev(MT_K_CALLOC, 3, 8, 0x2000) };
-	uint64_t with_cs[] = { CALLSITE, 0x402000, 0x403000, 0x404000 };
-	uint64_t same[] = { CALLSITE, 0x405000 };
+	uint64_t want[] = { 0x402000, 0x403000, 0x404000 };
 	uint32_t s;
 
 	setup();
 	MT_CHECK(ev_reader);
 	r.ev.flags = MT_EV_F_INLINE_STACK;
-	r.frames[0] = 0x402000;
-	r.frames[1] = 0x403000;
-	r.frames[2] = 0x404000;   /* then zeros: the stack ends */
+	r.stack.nr = 3;
+	r.stack.ip[0] = 0x402000;
+	r.stack.ip[1] = 0x403000;
+	r.stack.ip[2] = 0x404000;
+	r.stack.ip[3] = 0x405000;   /* past nr: not a frame */
 	MT_CHECK_EQ_U64(mt_events_record(ev_reader, &r, sizeof(r)), 0);
-	s = site_with(with_cs, 4);
+	s = site_with(want, 3);
 	MT_CHECK(s != MT_SITE_NONE);
 	MT_CHECK_EQ_U64(mt_agg_site_get(agg, s)->c.live_bytes, 24);
 
-	memset(r.frames, 0, sizeof(r.frames));
 	r.ev.ret = 0x3000;
-	r.frames[0] = CALLSITE;
-	r.frames[1] = 0x405000;
 	MT_CHECK_EQ_U64(mt_events_record(ev_reader, &r, sizeof(r)), 0);
-	s = site_with(same, 2);
-	MT_CHECK(s != MT_SITE_NONE);
-	MT_CHECK_EQ_U64(mt_agg_site_get(agg, s)->c.live_objects, 1);
-	MT_CHECK_EQ_U64(mt_agg_nsites(agg), 2);
+	MT_CHECK_EQ_U64(mt_agg_site_get(agg, s)->c.live_objects, 2);
+	MT_CHECK_EQ_U64(mt_agg_nsites(agg), 1);
 }
 
 /* A record flagged inline but too short to hold the frames is read as a

@@ -336,8 +336,7 @@ static int mt_find_libc_fn(const char *name, struct mt_libc_fn *fn)
 	const ElfW(Sym) *sym = NULL;
 	struct mt_phdr_find f = { 0 };
 	Dl_info info;
-	/* libc's own definition, not an interposer's (ASan's malloc in the
-	 * sanitized build of this test) */
+	/* libc's own definition, not an interposer's (ASan defines malloc) */
 	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
 	void *addr = libc ? dlsym(libc, name) : NULL;
 

@@ -278,9 +278,12 @@ static int cmp_result(const void *pa, const void *pb)
 
 static void classify(struct mt_trend *t, struct mt_trend_site *r, uint64_t oldest_age_ms)
 {
-	const uint64_t *b = t->bytes[r->site], *o = t->objs[r->site];
-	const uint32_t *f = t->fage[r->site];
-	unsigned n = t->nw, r0 = n >= 2 * MT_TREND_MIN_WINDOWS ? n / 2 : 0, m = n - r0, i, up = 0;
+	/* a site born after the last window has no series (none at all when
+	 * the windows so far were taken before any site existed) */
+	bool has = r->site < t->cap;
+	const uint64_t *b = has ? t->bytes[r->site] : NULL, *o = has ? t->objs[r->site] : NULL;
+	const uint32_t *f = has ? t->fage[r->site] : NULL;
+	unsigned n = has ? t->nw : 0, r0 = n >= 2 * MT_TREND_MIN_WINDOWS ? n / 2 : 0, m = n - r0, i, up = 0;
 	double yb[W] = { 0 }, yo[W] = { 0 };
 	uint64_t fmax = r->site < t->cur_cap ? t->cur_fage[r->site] : 0;
 

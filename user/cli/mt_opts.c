@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,11 +11,13 @@
 #include "util/mt_log.h"
 #include "cli/mt_opts.h"
 #include "report/mt_report.h"
+#include "unwind/mt_unwind.h"
 
 static const char usage[] =
 "Usage: memtrace [OPTIONS] -p PID\n"
 "       memtrace [OPTIONS] -- CMD [ARGS...]\n"
 "       memtrace diff [--json FILE] A.json B.json   (compare two reports)\n"
+"       memtrace layout [OPTIONS] FILE|-p PID [TYPE...]   (struct layouts)\n"
 "Trace where a process's heap memory goes: allocation rates, live objects\n"
 "and bytes per call stack, and leak candidates, with BPF uprobes.\n"
 "\n"
@@ -23,6 +26,8 @@ static const char usage[] =
 "  -i, --interval SEC     print a report every SEC seconds\n"
 "      --json FILE        write the final report as JSON to FILE ('-' = stdout;\n"
 "                         the text report then goes to stderr)\n"
+"      --json-leaks N     leak stacks listed in the JSON report, largest first\n"
+"                         (default 1000; 'all' lists every one)\n"
 "      --min-age SEC      attach mode: live objects older than SEC at the end\n"
 "                         are leak candidates (default 1), unless their site's\n"
 "                         live bytes plateau (docs/analysis.md)\n"
@@ -43,6 +48,12 @@ static const char usage[] =
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
 "      --callsite-only    sites are the immediate caller only: no stack walk,\n"
 "                         which is ~75% of an allocation's probe cost\n"
+"  -f, --follow           trace the children too (fork, vfork, clone and\n"
+"                         their execs), one report entry each\n"
+"      --unwind MODE      how stacks are walked: auto (default: frame pointers\n"
+"                         in modules built with them, CFI from .eh_frame in\n"
+"                         the others), fp, or cfi (docs/unwinding.md)\n"
+"      --max-depth N      frames per stack, 1..127 (default 64)\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n";
@@ -90,12 +101,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
 		OPT_NO_VM, OPT_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
+		OPT_JSON_LEAKS, OPT_UNWIND, OPT_MAX_DEPTH,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "json-leaks", required_argument, NULL, OPT_JSON_LEAKS },
 		{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 		{ "lib", required_argument, NULL, OPT_LIB },
 		{ "btf", required_argument, NULL, OPT_BTF },
@@ -104,11 +117,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB },  /* tests */
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 		{ "callsite-only", no_argument, NULL, OPT_CALLSITE_ONLY },
+		{ "unwind", required_argument, NULL, OPT_UNWIND },
+		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -119,10 +135,12 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->min_age_s = 1.0;
 	o->top = MT_REPORT_TOP_SITES;
+	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
 	o->ringbuf_bytes = 16u << 20;
+	o->max_depth = 64;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:fvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -139,6 +157,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			break;
 		case OPT_JSON:
 			o->json_path = optarg;
+			break;
+		case OPT_JSON_LEAKS:
+			if (strcmp(optarg, "all") == 0)
+				o->json_leaks = 0;
+			else if (parse_uint(optarg, SIZE_MAX, &v) || v == 0)
+				return bad("invalid --json-leaks '%s': a count > 0 or 'all' expected", optarg);
+			else
+				o->json_leaks = (size_t)v;
 			break;
 		case OPT_MIN_AGE:
 			if (parse_seconds(optarg, &o->min_age_s))
@@ -186,8 +212,24 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 				return bad("invalid --fail-on-leak '%s': bytes >= 0 expected", optarg);
 			o->fail_leak_bytes = optarg ? v : 0;
 			break;
+		case OPT_UNWIND: {
+			enum mt_unwind_mode m;
+
+			if (mt_unwind_mode_parse(optarg, &m))
+				return bad("--unwind: '%s' is not auto, fp or cfi", optarg);
+			o->unwind = (int)m;
+			break;
+		}
+		case OPT_MAX_DEPTH:
+			if (parse_uint(optarg, 127, &v) || v < 1)
+				return bad("--max-depth: '%s' is not a number from 1 to 127", optarg);
+			o->max_depth = (unsigned)v;
+			break;
 		case OPT_CALLSITE_ONLY:
 			o->callsite_only = true;
+			break;
+		case 'f':
+			o->follow = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -214,6 +256,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	if (o->follow && o->no_heap)
+		return bad("%s", "-f follows the allocator calls of children, but --no-heap probes none");
 	if (o->no_heap && (o->reachability || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");

@@ -354,9 +354,9 @@ static uint64_t splitmix64(uint64_t x)
 	return x;
 }
 
-static uint64_t frames_hash(const uint64_t *frames, uint32_t n)
+static uint64_t frames_hash(const uint64_t *frames, uint32_t n, uint8_t end)
 {
-	uint64_t h = 0x6a09e667f3bcc909ull ^ n;
+	uint64_t h = 0x6a09e667f3bcc909ull ^ n ^ ((uint64_t)end << 40);
 	uint32_t i;
 
 	for (i = 0; i < n; i++)
@@ -390,6 +390,8 @@ void mt_agg_free(struct mt_agg *a)
 		return;
 	free(a->live);
 	free(a->wide);
+	for (uint32_t i = 0; i < a->nsites; i++)
+		free(a->sites[i].frames);
 	free(a->sites);
 	free(a->site_hash);
 	free(a->site_est);
@@ -455,17 +457,22 @@ static int sites_grow(struct mt_agg *a)
 
 uint32_t mt_agg_site(struct mt_agg *a, const uint64_t *frames, uint32_t nframes)
 {
-	uint64_t h;
+	return mt_agg_site_end(a, frames, nframes, 0);
+}
+
+uint32_t mt_agg_site_end(struct mt_agg *a, const uint64_t *frames, uint32_t nframes, uint8_t end)
+{
+	uint64_t h, *copy;
 	uint32_t mask, i, id;
 	struct mt_site *s;
 
 	if (nframes > MT_AGG_MAX_FRAMES)
 		nframes = MT_AGG_MAX_FRAMES;
-	h = frames_hash(frames, nframes);
+	h = frames_hash(frames, nframes, end);
 	mask = a->site_index_cap - 1;
 	for (i = (uint32_t)h & mask; (id = a->site_index[i]) != UINT32_MAX; i = (i + 1) & mask) {
 		s = &a->sites[id];
-		if (a->site_hash[id] == h && s->nframes == nframes &&
+		if (a->site_hash[id] == h && s->nframes == nframes && s->end == end &&
 		    !memcmp(s->frames, frames, nframes * sizeof(*frames)))
 			return id;
 	}
@@ -474,10 +481,17 @@ uint32_t mt_agg_site(struct mt_agg *a, const uint64_t *frames, uint32_t nframes)
 		return MT_SITE_NONE;
 	if (a->nsites == a->sites_cap && sites_grow(a))
 		return MT_SITE_NONE;
+	/* Frames are stored at their length: a site costs 8 bytes a frame,
+	 * not MT_AGG_MAX_FRAMES. */
+	copy = malloc((nframes ? nframes : 1) * sizeof(*copy));
+	if (!copy)
+		return MT_SITE_NONE;
 	id = a->nsites;
 	s = &a->sites[id];
 	memset(s, 0, sizeof(*s));
 	s->nframes = nframes;
+	s->end = end;
+	s->frames = copy;
 	memcpy(s->frames, frames, nframes * sizeof(*frames));
 	a->site_hash[id] = h;
 	if (a->site_est)
@@ -629,7 +643,7 @@ int mt_agg_alloc(struct mt_agg *a, uint64_t ts_ns, uint64_t addr, uint64_t size,
 	return stale;
 }
 
-int mt_agg_release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
+static int release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
 {
 	struct mt_obj o;
 	size_t slot;
@@ -642,8 +656,21 @@ int mt_agg_release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
 		obj_delete(a, slot, wide);
 		return 1;
 	}
-	a->t.untracked_frees++;
 	return 0;
+}
+
+int mt_agg_release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
+{
+	int r = release(a, ts_ns, addr);
+
+	if (!r)
+		a->t.untracked_frees++;
+	return r;
+}
+
+int mt_agg_release_internal(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
+{
+	return release(a, ts_ns, addr);
 }
 
 int mt_agg_add_observer(struct mt_agg *a, const struct mt_agg_observer *o)
@@ -708,6 +735,18 @@ void mt_agg_call(struct mt_agg *a, unsigned ep)
 {
 	if (ep < MT_AGG_MAX_EPS)
 		a->t.calls[ep]++;
+}
+
+void mt_agg_internal_call(struct mt_agg *a, unsigned ep)
+{
+	if (ep < MT_AGG_MAX_EPS)
+		a->t.internal_calls[ep]++;
+}
+
+void mt_agg_set_internal_calls(struct mt_agg *a, unsigned ep, uint64_t n)
+{
+	if (ep < MT_AGG_MAX_EPS)
+		a->t.internal_calls[ep] = n;
 }
 
 void mt_agg_set_calls(struct mt_agg *a, unsigned ep, uint64_t n)

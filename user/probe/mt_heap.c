@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -14,9 +16,15 @@
 #include "probe/mt_heap.h"
 #include "sym/mt_elf.h"
 #include "util/mt_log.h"
+#include "probe/mt_internal.h"
 #include "probe/mt_probe_place.h"
+#include "unwind/mt_unwind.h"
+#include "util/mt_time.h"
 
-#define MT_MAX_LINKS (2 * MT_MAX_EPS)
+/* Internal call sites probed per object (glibc 2.36 has 2). */
+#define MT_MAX_SITES 16
+/* perf mode: one link per probe; multi: 3 per object plus the sites */
+#define MT_MAX_LINKS (2 * MT_MAX_EPS + MT_ALLOC_MAX_OBJS * MT_MAX_SITES)
 
 /* BPF_TRACE_UPROBE_SESSION (kernel 6.12+): neither libbpf 1.4.6 nor this
  * uapi header knows it, so the link is created with the raw syscall. */
@@ -34,13 +42,32 @@ static const char *const link_mode_names[] = {
 	"uprobe sessions", "uprobe_multi links", "one perf link per probe",
 };
 
+/* The links of one traced process: uprobes are attached per PID. */
+struct mt_heap_group {
+	pid_t pid;
+	int nlinks, nfds;
+	struct bpf_link *links[MT_MAX_LINKS];
+	int link_fds[MT_ALLOC_MAX_OBJS]; /* session links, made by raw syscall */
+};
+
 struct mt_heap {
 	struct heap_bpf *skel;
 	pid_t pid;
+	bool follow;
 	enum mt_link_mode mode;
-	int nlinks, nfds;
-	struct bpf_link *links[MT_MAX_LINKS];
-	int link_fds[1];           /* the session link, made by raw syscall */
+	unsigned ngroups, cap;
+	struct mt_heap_group *groups;
+	struct mt_heap_group *cur; /* the group being attached */
+	struct bpf_link *watch[3]; /* attach mode: exec, fork, exit tracepoints */
+	int reapers;               /* threads still destroying links (atomic) */
+	bool watching;             /* they are loaded */
+	/* Unwind tables of the first process (bpf/unwind.h); other processes
+	 * of the tree are walked through the kernel's mappings. */
+	struct mt_unwind *uw;      /* NULL with --callsite-only */
+	struct mt_unwind_sink sink;
+	size_t rows_bytes;         /* of the mmapped row map */
+	uint64_t uw_unknown_seen;  /* mt_uw_unknown at the last refresh */
+	uint64_t uw_next_ns;       /* no refresh before this */
 };
 
 /* Where and with which cookie each entry point is probed. */
@@ -52,6 +79,8 @@ struct mt_probe_set {
 	unsigned long free_off[MT_MAX_EPS];
 	__u64 free_cookie[MT_MAX_EPS];
 	const struct mt_entry_point *alloc_ep[MT_MAX_EPS], *free_ep[MT_MAX_EPS];
+	unsigned nsites;
+	unsigned long site_off[MT_MAX_SITES];   /* internal call sites (mt_internal.h) */
 };
 
 static const char *load_hint(int err)
@@ -62,7 +91,7 @@ static const char *load_hint(int err)
 }
 
 static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_link_mode mode,
-		     bool last)
+		     enum mt_heap_watch watch, bool last)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
 	struct heap_bpf *sk;
@@ -76,6 +105,7 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 		return err;
 	}
 	sk->rodata->target_tgid = (__u32)o->pid;
+	sk->rodata->follow = o->follow;
 	sk->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	sk->rodata->sample_mean = o->sample_bytes;
 	sk->rodata->use_session = mode == MT_LINK_SESSION;
@@ -88,6 +118,13 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_enter, mode == MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_exit, mode == MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_free_enter, mode == MT_LINK_PERF);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_internal_site_multi, mode != MT_LINK_PERF);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_internal_site, mode == MT_LINK_PERF);
+	/* process life: what ptrace does not give (launch mode has its stops) */
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exec, watch == MT_WATCH_LIFE);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_fork, watch != MT_WATCH_NONE);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exit,
+					       watch == MT_WATCH_LIFE && o->follow);
 	if (!err && mode == MT_LINK_SESSION)
 		err = bpf_program__set_expected_attach_type(sk->progs.mt_alloc_session,
 							    MT_TRACE_UPROBE_SESSION);
@@ -98,6 +135,13 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 		err = bpf_map__set_max_entries(sk->maps.mt_sampled, o->sample_bytes ? 1u << 18 : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(sk->maps.mt_events, o->ringbuf_bytes);
+	if (!err)
+		err = bpf_map__set_max_entries(sk->maps.mt_uw_rows, h->sink.rows_cap);
+	if (!err)
+		err = bpf_map__set_value_size(sk->maps.mt_stacks, MT_STACK_BYTES(o->max_depth));
+	sk->rodata->uw_max_depth = o->max_depth;
+	if (!err)
+		err = bpf_map__set_max_entries(sk->maps.mt_tgids, o->follow ? MT_HEAP_MAX_PROCS : 1);
 	if (err) {
 		if (last)
 			mt_err("cannot configure the heap BPF object (ring buffer %zu bytes): %s",
@@ -109,6 +153,82 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 		mt_err("cannot load the heap BPF programs: %s%s", strerror(-err), load_hint(err));
 	h->mode = mode;
 	return err;
+}
+
+/* Row map capacity: today's rows and room for modules mapped later
+ * (dlopen): as many again plus 1 MiB. 8 bytes a row. */
+static int build_unwind(struct mt_heap *h, const struct mt_heap_opts *o)
+{
+	uint64_t rows, t0 = mt_now_ns();
+	struct mt_unwind_stats st;
+	int err;
+
+	h->sink.rows_cap = 1;
+	h->sink.maps_fd = -1;
+	if (o->callsite_only)
+		return 0;
+	err = mt_unwind_new(o->pid, o->unwind, &h->uw);
+	if (err)
+		return err;
+	for (size_t i = 0; i < o->npreload; i++)
+		if (mt_unwind_add_file(h->uw, o->preload[i]))
+			mt_debug("unwind: cannot read '%s' ahead of its mapping", o->preload[i]);
+	mt_unwind_get_stats(h->uw, &st);
+	rows = mt_unwind_nrows(h->uw);
+	rows = rows * 2 + (1u << 17);
+	h->sink.rows_cap = rows > (1u << 24) ? 1u << 24 : (uint32_t)rows;
+	/* bench.py reads this line */
+	mt_debug("unwind: %u modules (%u cfi), %llu rows for %.2f MiB of text built in %.1f ms; "
+		 "row map %.2f MiB", st.modules, st.modules_cfi, (unsigned long long)mt_unwind_nrows(h->uw),
+		 st.text_bytes / 1048576.0, (mt_now_ns() - t0) / 1e6,
+		 h->sink.rows_cap * (double)sizeof(struct mt_uw_row) / 1048576.0);
+	return 0;
+}
+
+/* Map the row array into this process and publish today's tables. */
+static int map_rows(struct mt_heap *h)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	h->rows_bytes = ((size_t)h->sink.rows_cap * sizeof(struct mt_uw_row) + page - 1) & ~(size_t)(page - 1);
+	p = mmap(NULL, h->rows_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(h->skel->maps.mt_uw_rows), 0);
+	if (p == MAP_FAILED) {
+		mt_err("cannot map the unwind row table: %s", strerror(errno));
+		return -errno;
+	}
+	h->sink.rows = p;
+	h->sink.maps_fd = bpf_map__fd(h->skel->maps.mt_uw_maps);
+	h->sink.mods_fd = bpf_map__fd(h->skel->maps.mt_uw_mods);
+	h->sink.cur = &h->skel->bss->mt_uw_cur;
+	return mt_unwind_publish(h->uw, &h->sink);
+}
+
+void mt_heap_unwind_poll(struct mt_heap *h)
+{
+	uint64_t unknown, now;
+
+	if (!h || !h->uw || !h->sink.rows)
+		return;
+	unknown = __atomic_load_n(&h->skel->bss->mt_uw_unknown, __ATOMIC_RELAXED);
+	if (unknown == h->uw_unknown_seen)
+		return;
+	/* At most 4 re-reads of /proc/PID/maps a second: a walk through
+	 * garbage (frame pointers in code without them) bumps the count on
+	 * every stack. */
+	now = mt_now_ns();
+	if (now < h->uw_next_ns)
+		return;
+	h->uw_next_ns = now + 250000000ull;
+	h->uw_unknown_seen = unknown;
+	if (mt_unwind_refresh(h->uw, &h->sink))
+		mt_debug("unwind: cannot refresh the mapping table");
+}
+
+const struct mt_unwind *mt_heap_unwind(const struct mt_heap *h)
+{
+	return h ? h->uw : NULL;
 }
 
 int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
@@ -129,19 +249,36 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 	if (!h)
 		return -ENOMEM;
 	h->pid = o->pid;
+	h->follow = o->follow;
+	err = build_unwind(h, o);
+	if (err)
+		goto fail;
 	/* Sampling skips the return probe of unsampled calls where the kernel
 	 * has uprobe sessions; elsewhere the load fails and the plain
 	 * entry/return pair is used. */
 	err = -EOPNOTSUPP;
 	if (o->sample_bytes)
-		err = open_load(h, o, MT_LINK_SESSION, false);
+		err = open_load(h, o, MT_LINK_SESSION, o->watch, false);
 	if (err)
-		err = open_load(h, o, MT_LINK_MULTI, false);
+		err = open_load(h, o, MT_LINK_MULTI, o->watch, false);
+	if (err && o->watch && !o->follow) {
+		/* a kernel without tp_btf: the allocator is still traced */
+		err = open_load(h, o, MT_LINK_MULTI, MT_WATCH_NONE, false);
+		if (!err && o->watch == MT_WATCH_LIFE)
+			mt_err("warning: the kernel refused the exec and fork tracepoints: an exec of PID %d "
+			       "will not be followed, its children not counted", (int)o->pid);
+	}
 	if (err)
-		err = open_load(h, o, MT_LINK_PERF, true);
+		err = open_load(h, o, MT_LINK_PERF, o->watch, true);
 	if (err)
 		goto fail;
+	h->watching = bpf_program__autoload(h->skel->progs.mt_proc_fork);
 	mt_debug("allocator probes: %s", link_mode_names[h->mode]);
+	if (h->uw) {
+		err = map_rows(h);
+		if (err)
+			goto fail;
+	}
 	*out = h;
 	return 0;
 fail:
@@ -152,12 +289,16 @@ fail:
 /* One uprobe session link for every allocation entry point: entry and
  * return in one program, and one trap at entry for calls whose entry
  * returns 1. */
-static int attach_session(struct mt_heap *h, const struct mt_alloc_lib *lib,
+static int attach_session(struct mt_heap *h, const struct mt_alloc_obj *lib,
 			  const struct mt_probe_set *ps)
 {
 	union bpf_attr attr;
 	int fd, err;
 
+	if (ps->nalloc == 0)
+		return 0;
+	if (h->cur->nfds >= MT_ALLOC_MAX_OBJS)
+		return -E2BIG;
 	memset(&attr, 0, sizeof(attr));
 	attr.link_create.prog_fd = bpf_program__fd(h->skel->progs.mt_alloc_session);
 	attr.link_create.attach_type = MT_TRACE_UPROBE_SESSION;
@@ -165,7 +306,7 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_lib *lib,
 	attr.link_create.uprobe_multi.offsets = (__u64)(unsigned long)ps->alloc_off;
 	attr.link_create.uprobe_multi.cookies = (__u64)(unsigned long)ps->alloc_cookie;
 	attr.link_create.uprobe_multi.cnt = ps->nalloc;
-	attr.link_create.uprobe_multi.pid = (__u32)h->pid;
+	attr.link_create.uprobe_multi.pid = (__u32)h->cur->pid;
 	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	if (fd < 0) {
 		err = -errno;
@@ -173,12 +314,12 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_lib *lib,
 		       strerror(errno), load_hint(err));
 		return err;
 	}
-	h->link_fds[h->nfds++] = fd;
+	h->cur->link_fds[h->cur->nfds++] = fd;
 	return 0;
 }
 
 /* One uprobe_multi link of prog on n offsets. */
-static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_lib *lib,
+static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_obj *lib,
 			const unsigned long *offs, const __u64 *cookies, unsigned n, bool ret,
 			const char *what)
 {
@@ -189,44 +330,130 @@ static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struc
 
 	if (n == 0)
 		return 0;
-	if (h->nlinks >= MT_MAX_LINKS)
+	if (h->cur->nlinks >= MT_MAX_LINKS)
 		return -E2BIG;
-	link = bpf_program__attach_uprobe_multi(prog, h->pid, lib->open_path, NULL, &mo);
+	link = bpf_program__attach_uprobe_multi(prog, h->cur->pid, lib->open_path, NULL, &mo);
 	if (!link) {
 		err = -errno;
 		mt_err("cannot attach %s to %s in '%s': %s%s", ret ? "uretprobes" : "uprobes", what,
 		       lib->path, strerror(errno), load_hint(err));
 		return err;
 	}
-	h->links[h->nlinks++] = link;
+	h->cur->links[h->cur->nlinks++] = link;
 	return 0;
+}
+
+static void detach_group(struct mt_heap_group *g)
+{
+	while (g->nlinks > 0)
+		bpf_link__destroy(g->links[--g->nlinks]);
+	while (g->nfds > 0)
+		close(g->link_fds[--g->nfds]);
+}
+
+/* Links of a process that is gone, destroyed off the session's thread:
+ * each uprobe unregistration waits for in-flight probes (~0.1 s here),
+ * which would otherwise hold every other traced process at its stop. */
+struct mt_reap {
+	struct mt_heap_group g;
+	int *reapers;
+};
+
+static void *reap(void *arg)
+{
+	struct mt_reap *r = arg;
+
+	detach_group(&r->g);
+	__atomic_sub_fetch(r->reapers, 1, __ATOMIC_SEQ_CST);
+	free(r);
+	return NULL;
+}
+
+static void detach_group_async(struct mt_heap *h, struct mt_heap_group *g)
+{
+	struct mt_reap *r = malloc(sizeof(*r));
+	pthread_attr_t attr;
+	pthread_t th;
+	bool started = false;
+
+	if (r && !pthread_attr_init(&attr)) {
+		r->g = *g;
+		r->reapers = &h->reapers;
+		__atomic_add_fetch(&h->reapers, 1, __ATOMIC_SEQ_CST);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&th, &attr, reap, r) == 0;
+		pthread_attr_destroy(&attr);
+		if (!started)
+			__atomic_sub_fetch(&h->reapers, 1, __ATOMIC_SEQ_CST);
+	}
+	if (started) {
+		g->nlinks = g->nfds = 0;
+		return;
+	}
+	free(r);
+	detach_group(g);
+}
+
+static void wait_reapers(struct mt_heap *h)
+{
+	while (__atomic_load_n(&h->reapers, __ATOMIC_SEQ_CST) > 0)
+		usleep(1000);
 }
 
 static void detach_all(struct mt_heap *h)
 {
-	while (h->nlinks > 0)
-		bpf_link__destroy(h->links[--h->nlinks]);
-	while (h->nfds > 0)
-		close(h->link_fds[--h->nfds]);
+	unsigned i;
+
+	for (i = 0; i < 3; i++) {
+		bpf_link__destroy(h->watch[i]);
+		h->watch[i] = NULL;
+	}
+	for (i = 0; i < h->ngroups; i++)
+		detach_group(&h->groups[i]);
 }
 
-static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_lib *lib,
-		      const struct mt_entry_point *ep, uint64_t off, __u64 cookie, bool ret)
+static struct mt_heap_group *group_of(struct mt_heap *h, pid_t pid, bool create)
+{
+	struct mt_heap_group *g;
+	unsigned i;
+
+	for (i = 0; i < h->ngroups; i++)
+		if (h->groups[i].pid == pid)
+			return &h->groups[i];
+	if (!create)
+		return NULL;
+	if (h->ngroups == h->cap) {
+		unsigned cap = h->cap ? h->cap * 2 : 4;
+
+		g = realloc(h->groups, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		h->groups = g;
+		h->cap = cap;
+	}
+	g = &h->groups[h->ngroups++];
+	memset(g, 0, sizeof(*g));
+	g->pid = pid;
+	return g;
+}
+
+static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_obj *lib,
+		      const char *name, uint64_t off, __u64 cookie, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = cookie);
 	struct bpf_link *link;
 	int err;
 
-	if (h->nlinks >= MT_MAX_LINKS)
+	if (h->cur->nlinks >= MT_MAX_LINKS)
 		return -E2BIG;
-	link = bpf_program__attach_uprobe_opts(prog, h->pid, lib->open_path, off, &uo);
+	link = bpf_program__attach_uprobe_opts(prog, h->cur->pid, lib->open_path, off, &uo);
 	if (!link) {
 		err = -errno;
 		mt_err("cannot attach %s to '%s' in '%s': %s%s", ret ? "uretprobe" : "uprobe",
-		       ep->name, lib->path, strerror(errno), load_hint(err));
+		       name, lib->path, strerror(errno), load_hint(err));
 		return err;
 	}
-	h->links[h->nlinks++] = link;
+	h->cur->links[h->cur->nlinks++] = link;
 	return 0;
 }
 
@@ -234,7 +461,7 @@ static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct 
  * first instruction the kernel emulates (no single-step: ~15x cheaper).
  * Allocation functions keep theirs at the entry, where the return probe
  * must sit anyway and where one trap serves both. */
-static uint64_t place(const struct mt_alloc_lib *lib, const struct mt_entry_point *ep,
+static uint64_t place(const struct mt_alloc_obj *lib, const struct mt_entry_point *ep,
 		      bool keep_entry)
 {
 	struct mt_placement pl;
@@ -243,6 +470,12 @@ static uint64_t place(const struct mt_alloc_lib *lib, const struct mt_entry_poin
 	err = mt_probe_place_file(lib->open_path, ep->file_off, ep->size, ep->vaddr, keep_entry, &pl);
 	if (err) {
 		mt_debug("probe '%s': at entry (cannot decode: %s)", ep->name, strerror(-err));
+		return ep->file_off;
+	}
+	if (pl.sp_off) {
+		/* bpf/heap.bpf.c recognizes an internal call by the stack
+		 * pointer its callee enters with */
+		mt_debug("probe '%s': at entry (the move would change the stack pointer)", ep->name);
 		return ep->file_off;
 	}
 	mt_debug("probe '%s': +%llu '%s' %s%s%s", ep->name, (unsigned long long)pl.offset, pl.insn,
@@ -260,69 +493,88 @@ static __u64 nest_bit(const struct mt_alloc_lib *lib, const struct mt_entry_poin
 	bool nest;
 
 	for (i = 0; i < lib->neps; i++)
-		if (&lib->eps[i] != ep)
+		if (&lib->eps[i] != ep && lib->eps[i].obj == ep->obj)
 			others[n++] = lib->eps[i].vaddr;
-	nest = nplt < 0 || mt_probe_may_nest_file(lib->open_path, ep->file_off, ep->size, ep->vaddr,
+	nest = nplt < 0 || mt_probe_may_nest_file(lib->objs[ep->obj].open_path, ep->file_off, ep->size, ep->vaddr,
 						  others, n, plt, (unsigned)nplt);
 	mt_debug("probe '%s': %s", ep->name, nest ? "may call another entry point: its return is always seen"
 						 : "calls no other entry point");
 	return nest ? MT_COOKIE_NEST : 0;
 }
 
-static void probe_set(const struct mt_heap *h, const struct mt_alloc_lib *lib,
+/* The probes of object obj: its entry points (cookies carry the index in
+ * lib->eps, which is global across objects) and its internal call sites. */
+static void probe_set(const struct mt_heap *h, const struct mt_alloc_lib *lib, unsigned obj,
 		      struct mt_probe_set *ps)
 {
-	uint64_t plt[8][2];
-	int nplt = 0;
-	unsigned i;
+	const struct mt_alloc_obj *o = &lib->objs[obj];
+	uint64_t plt[8][2], vaddrs[MT_MAX_EPS];
+	struct mt_internal_site sites[MT_MAX_SITES];
+	unsigned i, nv = 0;
+	int nplt = 0, n;
 
 	memset(ps, 0, sizeof(*ps));
 	if (h->mode == MT_LINK_SESSION)
-		nplt = mt_elf_plt_ranges(lib->open_path, plt, 8);
+		nplt = mt_elf_plt_ranges(o->open_path, plt, 8);
 	for (i = 0; i < lib->neps; i++) {
 		const struct mt_entry_point *ep = &lib->eps[i];
 
+		if (ep->obj != obj)
+			continue;
+		vaddrs[nv++] = ep->vaddr;
 		if (ep->kind == MT_K_FREE) {
 			ps->free_ep[ps->nfree] = ep;
-			ps->free_off[ps->nfree] = place(lib, ep, false);
+			ps->free_off[ps->nfree] = place(o, ep, false);
 			ps->free_cookie[ps->nfree++] = MT_COOKIE(i, ep->kind);
 			continue;
 		}
 		/* placed at the entry (keep_entry); asked only for the -v line */
 		ps->alloc_ep[ps->nalloc] = ep;
-		ps->alloc_off[ps->nalloc] = place(lib, ep, true);
+		ps->alloc_off[ps->nalloc] = place(o, ep, true);
 		ps->alloc_cookie[ps->nalloc] = MT_COOKIE(i, ep->kind);
 		if (h->mode == MT_LINK_SESSION)
 			ps->alloc_cookie[ps->nalloc] |= nest_bit(lib, ep, plt, nplt);
 		ps->nalloc++;
 	}
+	n = mt_internal_sites_file(o->open_path, vaddrs, nv, sites, MT_MAX_SITES);
+	if (n < 0)
+		mt_debug("'%s': cannot look for internal calls: %s", o->path, strerror(-n));
+	for (i = 0; n > 0 && i < (unsigned)n; i++) {
+		ps->site_off[ps->nsites++] = sites[i].file_off;
+		mt_debug("internal call site: %#llx in '%s' calls %#llx", (unsigned long long)sites[i].vaddr,
+			 o->path, (unsigned long long)sites[i].target);
+	}
 }
 
-static int attach_perf(struct mt_heap *h, const struct mt_alloc_lib *lib, const struct mt_probe_set *ps)
+static int attach_perf(struct mt_heap *h, const struct mt_alloc_obj *lib, const struct mt_probe_set *ps)
 {
 	unsigned i;
 	int err = 0;
 
 	for (i = 0; i < ps->nalloc && !err; i++) {
-		err = attach_one(h, h->skel->progs.mt_alloc_enter, lib, ps->alloc_ep[i],
+		err = attach_one(h, h->skel->progs.mt_alloc_enter, lib, ps->alloc_ep[i]->name,
 				 ps->alloc_off[i], ps->alloc_cookie[i], false);
 		if (!err)
-			err = attach_one(h, h->skel->progs.mt_alloc_exit, lib, ps->alloc_ep[i],
+			err = attach_one(h, h->skel->progs.mt_alloc_exit, lib, ps->alloc_ep[i]->name,
 					 ps->alloc_off[i], ps->alloc_cookie[i], true);
 	}
 	for (i = 0; i < ps->nfree && !err; i++)
-		err = attach_one(h, h->skel->progs.mt_free_enter, lib, ps->free_ep[i],
+		err = attach_one(h, h->skel->progs.mt_free_enter, lib, ps->free_ep[i]->name,
 				 ps->free_off[i], ps->free_cookie[i], false);
+	for (i = 0; i < ps->nsites && !err; i++)
+		err = attach_one(h, h->skel->progs.mt_internal_site, lib, "an internal call site",
+				 ps->site_off[i], 0, false);
 	return err;
 }
 
-int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
+static int attach_obj(struct mt_heap *h, const struct mt_alloc_lib *all, unsigned obj)
 {
+	const struct mt_alloc_obj *lib = &all->objs[obj];
 	struct heap_bpf *sk = h->skel;
 	struct mt_probe_set ps;
 	int err;
 
-	probe_set(h, lib, &ps);
+	probe_set(h, all, obj, &ps);
 	switch (h->mode) {
 	case MT_LINK_SESSION:
 		err = attach_session(h, lib, &ps);
@@ -340,9 +592,123 @@ int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
 	if (!err && h->mode != MT_LINK_PERF)
 		err = attach_multi(h, sk->progs.mt_free_enter_multi, lib, ps.free_off, ps.free_cookie,
 				   ps.nfree, false, "'free'");
-	if (err)
-		detach_all(h);
+	if (!err && h->mode != MT_LINK_PERF)
+		err = attach_multi(h, sk->progs.mt_internal_site_multi, lib, ps.site_off, NULL,
+				   ps.nsites, false, "the internal call sites");
 	return err;
+}
+
+int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
+{
+	return mt_heap_attach_pid(h, h->pid, lib);
+}
+
+/* Another process of the tree (-f): the walker finds its modules by inode
+ * (bpf/unwind.bpf.h), so its executable and allocator objects get tables.
+ * A failure leaves its stacks cut, marked, never wrong: not an error. */
+static void unwind_add_proc(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *lib)
+{
+	char link[64], exe[4096];
+	ssize_t n;
+	unsigned i;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		mt_unwind_add_file(h->uw, exe);
+	}
+	for (i = 0; i < lib->nobjs; i++)
+		mt_unwind_add_file(h->uw, lib->objs[i].path);
+	if (mt_unwind_publish(h->uw, &h->sink))
+		mt_debug("unwind: cannot publish the tables of PID %d", (int)pid);
+}
+
+int mt_heap_attach_pid(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *lib)
+{
+	__u32 tgid = (__u32)pid;
+	unsigned obj;
+	__u8 one = 1;
+	int err = 0;
+
+	h->cur = group_of(h, pid, true);
+	if (!h->cur)
+		return -ENOMEM;
+	if (h->cur->nlinks || h->cur->nfds)
+		return -EBUSY;
+	if (pid != h->pid) {
+		if (!h->follow)
+			return -EINVAL;
+		if (bpf_map__update_elem(h->skel->maps.mt_tgids, &tgid, sizeof(tgid), &one, sizeof(one),
+					 BPF_ANY)) {
+			err = -errno;
+			mt_err("cannot trace PID %d: %s (more than %d processes?)", (int)pid,
+			       strerror(errno), MT_HEAP_MAX_PROCS);
+			return err;
+		}
+	}
+	for (obj = 0; obj < lib->nobjs && !err; obj++)
+		err = attach_obj(h, lib, obj);
+	if (err)
+		detach_group(h->cur);
+	else if (h->uw && h->sink.rows && pid != h->pid)
+		unwind_add_proc(h, pid, lib);
+	return err;
+}
+
+void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget)
+{
+	struct mt_heap_group *g = h ? group_of(h, pid, false) : NULL;
+	__u32 tgid = (__u32)pid;
+
+	if (!h)
+		return;
+	/* gone: no event of it is accepted any more, its links can go at
+	 * leisure; the group's slot is reused */
+	if (forget && pid != h->pid && h->follow)
+		bpf_map__delete_elem(h->skel->maps.mt_tgids, &tgid, sizeof(tgid), 0);
+	if (!g)
+		return;
+	if (!forget) {
+		detach_group(g);
+		return;
+	}
+	detach_group_async(h, g);
+	*g = h->groups[--h->ngroups];
+}
+
+bool mt_heap_attached(struct mt_heap *h, pid_t pid)
+{
+	struct mt_heap_group *g = h ? group_of(h, pid, false) : NULL;
+
+	return g && (g->nlinks || g->nfds);
+}
+
+int mt_heap_watch(struct mt_heap *h)
+{
+	struct bpf_program *progs[3] = { h->skel->progs.mt_proc_exec, h->skel->progs.mt_proc_fork,
+					 h->skel->progs.mt_proc_exit };
+	static const char *const names[3] = {
+		"sched_process_exec", "sched_process_fork", "sched_process_exit",
+	};
+	int i, err;
+
+	if (!h->watching)
+		return -EOPNOTSUPP;
+	/* only those loaded: exit only with -f in attach mode (no hook on every
+	 * thread exit of the machine otherwise), exec only in attach mode */
+	for (i = 0; i < 3; i++) {
+		if (!bpf_program__autoload(progs[i]))
+			continue;
+		h->watch[i] = bpf_program__attach(progs[i]);
+		if (!h->watch[i]) {
+			err = -errno;
+			mt_err("cannot attach the %s tracepoint: %s%s", names[i], strerror(errno),
+			       load_hint(err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 void mt_heap_enable(struct mt_heap *h)
@@ -372,8 +738,10 @@ int mt_heap_calls_fd(const struct mt_heap *h)
 
 void mt_heap_detach(struct mt_heap *h)
 {
-	if (h)
+	if (h) {
 		detach_all(h);
+		wait_reapers(h);
+	}
 }
 
 void mt_heap_free(struct mt_heap *h)
@@ -381,6 +749,11 @@ void mt_heap_free(struct mt_heap *h)
 	if (!h)
 		return;
 	detach_all(h);
+	wait_reapers(h);
+	if (h->sink.rows)
+		munmap(h->sink.rows, h->rows_bytes);
 	heap_bpf__destroy(h->skel);
+	mt_unwind_free(h->uw);
+	free(h->groups);
 	free(h);
 }

@@ -57,6 +57,7 @@ struct mt_report_opts {
 	uint64_t min_age_ns;    /* attach mode: leak age threshold */
 	unsigned top_sites;     /* sites listed, 0 = MT_REPORT_TOP_SITES */
 	unsigned max_frames;    /* frames per stack in text, 0 = default (8) */
+	size_t json_leaks;      /* leak stacks listed in JSON, 0 = all */
 	/* Attach mode: a second opinion on the age-based leak candidates (the
 	 * growth trend, mt_trend_keep_leak): a site for which it returns false
 	 * is not a leak. NULL keeps them all; launch mode ignores it. */
@@ -71,8 +72,14 @@ typedef void (*mt_report_site_json_fn)(struct mt_json *j, uint32_t site, bool le
 
 struct mt_report_stack {
 	uint32_t nframes;
+	uint8_t end;              /* how the walk ended (enum mt_stack_end), 0: not walked */
 	struct mt_frame *frames;  /* symbolized, strings owned by the mt_sym */
 };
+
+/* The JSON name of a stack's end ("root", "depth", ...), NULL for 0. */
+const char *mt_report_stack_end_name(uint8_t end);
+/* Why a cut stack stopped, for the text report; NULL when whole or not walked. */
+const char *mt_report_stack_cut_reason(uint8_t end);
 
 struct mt_report_site {       /* one entry of "sites" or "leaks" */
 	uint64_t objects;         /* leaks: leaked objects; sites: live objects */
@@ -85,6 +92,20 @@ struct mt_report_site {       /* one entry of "sites" or "leaks" */
 	bool uncertain;           /* events were lost while it had live objects */
 	uint32_t site;            /* aggregator site id, MT_SITE_NONE if unknown */
 	struct mt_report_stack stack;
+	/* Merged from another process's report (mt_report_merge): site is
+	 * that process's id, pid names it, the stack is borrowed. */
+	int pid;
+	bool borrowed;
+};
+
+/* One process image of a traced tree (exec starts a new image of the same
+ * pid, -f adds children): its own report, and how it ended. */
+struct mt_report_proc {
+	int pid, ppid;
+	const char *end;          /* "exec", "exit", "running" */
+	int exit_code;            /* end "exit": the status (128 + signal); else -1 */
+	uint64_t released_objects, released_bytes;  /* live when exec replaced it: not leaks */
+	struct mt_report *r;      /* target, totals, calls, leaks, sites */
 };
 
 struct mt_report {
@@ -104,6 +125,12 @@ struct mt_report {
 	uint64_t sample_bytes;    /* sampling mean, 0: exact; figures are estimates */
 	bool reach;                         /* leaks carry the lost/reachable split */
 	uint64_t lost_objects, lost_bytes, reachable_objects, reachable_bytes;  /* sums */
+	/* A process tree or exec chain (mt_report_merge): the images, each
+	 * with its own report; totals, calls, sites and leaks above are then
+	 * the whole tree's. nprocs 0: one image, nothing merged. */
+	size_t nprocs;
+	const struct mt_report_proc *procs;
+	int64_t untraced_children;  /* created by traced processes, not traced; -1: not counted */
 	unsigned nextras;
 	struct mt_report_extra extras[MT_REPORT_MAX_EXTRAS];
 	unsigned nsite_extras;
@@ -125,6 +152,14 @@ int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
 		    const struct mt_report_target *t, const struct mt_drops *drops,
 		    uint64_t now_ns, bool take_interval, const struct mt_report_opts *o);
 void mt_report_release(struct mt_report *r);  /* frees what build allocated */
+
+/* Make r (the report of procs[self]) the report of the whole tree: totals
+ * summed, calls summed by entry point name, sites and leaks of every image
+ * merged (each with its pid; others' stacks are borrowed, so procs must
+ * outlive r), the top_sites kept. procs are kept for the "processes"
+ * section. 0 or -ENOMEM (r unchanged). */
+int mt_report_merge(struct mt_report *r, const struct mt_report_proc *procs, size_t nprocs,
+		    size_t self);
 
 /* Add an extension section (see struct mt_report_extra) to a built report;
  * mt_report_build clears them. 0, -EINVAL (no key, or no hook), or -ENOSPC

@@ -38,6 +38,8 @@ static void print_stack(FILE *f, const struct mt_report_stack *st, unsigned max)
 		print_frame(f, &st->frames[i]);
 	if (st->nframes > n)
 		fprintf(f, "      ... %u more frames\n", st->nframes - n);
+	if (st->nframes && mt_report_stack_cut_reason(st->end))
+		fprintf(f, "      -- stack cut: %s\n", mt_report_stack_cut_reason(st->end));
 }
 
 void mt_report_text_stack(FILE *f, const struct mt_report_stack *st, unsigned max_frames)
@@ -52,19 +54,20 @@ static void print_rates(FILE *f, const char *name, const struct mt_rates *r)
 		r->frees_per_s);
 }
 
-static void print_calls(FILE *f, const struct mt_report *r)
+static void print_calls(FILE *f, const struct mt_report *r, const char *title,
+			const uint64_t *calls)
 {
 	int col = 8, w;
 	unsigned i;
 
-	fputs("calls: ", f);
+	fputs(title, f);
 	for (i = 0; i < r->neps; i++) {
 		char item[96];
 
 		if (r->ep_names[i])
-			w = snprintf(item, sizeof(item), " %s %" PRIu64, r->ep_names[i], r->totals.calls[i]);
+			w = snprintf(item, sizeof(item), " %s %" PRIu64, r->ep_names[i], calls[i]);
 		else
-			w = snprintf(item, sizeof(item), " ep%u %" PRIu64, i, r->totals.calls[i]);
+			w = snprintf(item, sizeof(item), " ep%u %" PRIu64, i, calls[i]);
 		if (col + w > 78 && col > 8) {
 			fputs("\n       ", f);
 			col = 8;
@@ -130,7 +133,10 @@ static void print_leaks(FILE *f, const struct mt_report *r)
 				    l->reachable_bytes);
 		print_stack(f, &l->stack, r->opts.max_frames);
 	}
-	if (r->nleaks > n)
+	if (r->nleaks > n && r->opts.json_leaks && r->opts.json_leaks < r->nleaks)
+		fprintf(f, "  ... %zu more stacks (the JSON report lists the largest %zu; "
+			"--json-leaks all lists every one)\n", r->nleaks - n, r->opts.json_leaks);
+	else if (r->nleaks > n)
 		fprintf(f, "  ... %zu more stacks (see the JSON report)\n", r->nleaks - n);
 }
 
@@ -188,8 +194,38 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 	if (r->interval.seconds > 0)
 		print_rates(f, "interval", &r->interval);
 	print_rates(f, "run", &r->run);
-	if (final)
-		print_calls(f, r);
+	if (final) {
+		uint64_t internal = 0;
+
+		print_calls(f, r, "calls: ", r->totals.calls);
+		for (i = 0; i < r->neps; i++)
+			internal += r->totals.internal_calls[i];
+		/* the allocator's own calls (glibc's thread exit): rarely any */
+		if (internal)
+			print_calls(f, r, "internal calls (the allocator's own, not the program's):\n       ",
+				    r->totals.internal_calls);
+	}
+	if (final && r->nprocs) {
+		fprintf(f, "processes (%zu images; the figures above are the whole tree's):\n", r->nprocs);
+		for (i = 0; i < r->nprocs; i++) {
+			const struct mt_report_proc *p = &r->procs[i];
+			const struct mt_counts *pc = &p->r->totals.c;
+
+			fprintf(f, "  pid %d (ppid %d) %s: allocs %" PRIu64 " frees %" PRIu64
+				" live %" PRIu64 " (%s), ", p->pid, p->ppid, p->r->target.exe, pc->allocs,
+				pc->frees, pc->live_objects, mt_fmt_bytes(b1, sizeof(b1), pc->live_bytes));
+			if (strcmp(p->end, "exec") == 0)
+				fprintf(f, "replaced by exec (%" PRIu64 " blocks released, not leaks)\n",
+					p->released_objects);
+			else if (p->exit_code >= 0)
+				fprintf(f, "exited %d\n", p->exit_code);
+			else
+				fprintf(f, "%s\n", p->end);
+		}
+	}
+	if (final && r->untraced_children > 0)
+		fprintf(f, "%" PRId64 " child processes were created and not traced (-f follows them)\n",
+			r->untraced_children);
 
 	nsites = final ? (unsigned)r->nsites : (r->nsites < MT_REPORT_PERIODIC_SITES ? (unsigned)r->nsites : MT_REPORT_PERIODIC_SITES);
 	fprintf(f, "top %u sites by live bytes:\n", nsites);

@@ -22,6 +22,10 @@ struct mt_proc_status {          /* bytes */
 /* 0, or -errno (-ENOENT/-ESRCH when the process is gone). */
 int mt_proc_status(pid_t pid, struct mt_proc_status *out);
 
+/* A process id field of /proc/PID/status ("Tgid", "PPid"); 0 when the
+ * file or the field cannot be read. */
+pid_t mt_proc_status_pid(pid_t pid, const char *field);
+
 /* fn sees each mapping of /proc/PID/maps (util/mt_maps.h: prot as PROT_*
  * bits, name "" for anonymous). A non-zero return from fn stops the walk
  * and is returned; else 0 or -errno. */

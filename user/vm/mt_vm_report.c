@@ -91,7 +91,7 @@ static void origin_stack(struct mt_vm *vm, const struct mt_vm_origin *o, struct 
 static void json_stack(struct mt_json *j, struct mt_vm *vm, const struct mt_vm_origin *o)
 {
 	struct mt_frame buf[MT_VM_MAX_FRAMES];
-	struct mt_report_stack st;
+	struct mt_report_stack st = { 0 };
 
 	origin_stack(vm, o, buf, &st);
 	mt_json_key(j, "stack");
@@ -288,7 +288,7 @@ int mt_vm_write_json(struct mt_json *j, void *arg)
 static void text_stack(FILE *out, struct mt_vm *vm, const struct mt_vm_origin *o)
 {
 	struct mt_frame buf[MT_VM_MAX_FRAMES];
-	struct mt_report_stack st;
+	struct mt_report_stack st = { 0 };
 
 	if (o->kind == MT_VM_O_PRE || o->kind == MT_VM_O_UNKNOWN) {
 		fprintf(out, "      %s\n", o->name ? o->name : "(no mapping)");
