@@ -8,7 +8,7 @@ need_bpf
 batch=37
 "$MT" --json "$TMP/r.json" -- "$WL/wl_advice" 3 "$batch" >"$TMP/out" 2>"$TMP/err" ||
 	fail "memtrace exited $?: $(cat "$TMP/err")"
-grep -q '^pool advice:' "$TMP/out" || fail "no 'pool advice' section in the text report"
+grep -q '^pool advice:' "$TMP/err" || fail "no 'pool advice' section in the text report"
 python3 - "$TMP/r.json" "$batch" <<'PY' || fail "pool advice"
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -73,8 +73,8 @@ PY
 }
 
 # Launch mode.
-"$MT" --no-vm --reachability --json "$TMP/l.json" -- "$WL/wl_reach" "${args[@]}" \
-	>"$TMP/l.out" 2>"$TMP/l.err" || fail "memtrace exited $?: $(cat "$TMP/l.err")"
+"$MT" --no-vm --reachability --json "$TMP/l.json" -o "$TMP/l.out" -- "$WL/wl_reach" "${args[@]}" \
+	>/dev/null 2>"$TMP/l.err" || fail "memtrace exited $?: $(cat "$TMP/l.err")"
 grep -q "definitely lost: .* still reachable" "$TMP/l.out" || fail "no split in the text report"
 grep -q "^reachability: target paused" "$TMP/l.out" || fail "no reachability line in the text"
 check "$TMP/l.json" "${args[@]}" || fail "launch mode"

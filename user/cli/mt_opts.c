@@ -10,6 +10,7 @@
 
 #include "util/mt_log.h"
 #include "cli/mt_opts.h"
+#include "probe/mt_features.h"
 #include "report/mt_report.h"
 #include "unwind/mt_unwind.h"
 
@@ -18,6 +19,7 @@ static const char usage[] =
 "       memtrace [OPTIONS] -- CMD [ARGS...]\n"
 "       memtrace diff [--json FILE] A.json B.json   (compare two reports)\n"
 "       memtrace layout [OPTIONS] FILE|-p PID [TYPE...]   (struct layouts)\n"
+"       memtrace report A.json [--pprof F] [--folded F] [--text]   (convert a report)\n"
 "Trace where a process's heap memory goes: allocation rates, live objects\n"
 "and bytes per call stack, and leak candidates, with BPF uprobes.\n"
 "\n"
@@ -28,10 +30,21 @@ static const char usage[] =
 "                         the text report then goes to stderr)\n"
 "      --json-leaks N     leak stacks listed in the JSON report, largest first\n"
 "                         (default 1000; 'all' lists every one)\n"
+"      --json-sites N     sites listed in the JSON report, first by --sort\n"
+"                         (default 'all': what --pprof and memtrace report need)\n"
 "      --min-age SEC      attach mode: live objects older than SEC at the end\n"
 "                         are leak candidates (default 1), unless their site's\n"
 "                         live bytes plateau (docs/analysis.md)\n"
-"      --top N            sites listed in reports (default 10)\n"
+"      --top N            sites listed in the text report (default 10); file\n"
+"                         outputs carry every site\n"
+"      --sort KEY         rank sites by live_bytes (default), alloc_bytes,\n"
+"                         allocs, rate or growth, in every output\n"
+"  -o, --output FILE      write the text report to FILE (default: stderr)\n"
+"      --pprof FILE       write the final report as a gzipped pprof profile\n"
+"                         (go tool pprof FILE)\n"
+"      --folded FILE      write folded stacks for flame graphs\n"
+"      --weight W         folded stacks' value: live_bytes (default),\n"
+"                         live_objects, alloc_bytes or allocs\n"
 "      --lib PATH         allocator object to probe (default: found in the target)\n"
 "      --no-heap          no allocator probes: kernel-side memory view only\n"
 "                         (mmap, brk, page faults, RSS), far cheaper\n"
@@ -41,6 +54,9 @@ static const char usage[] =
 "                         and still reachable (docs/reachability.md)\n"
 "      --fail-on-leak[=BYTES]  exit 3 when leaked bytes (with --reachability:\n"
 "                         definitely lost bytes) exceed BYTES (default 0)\n"
+"      --listen ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+"                         while tracing (PORT 0: any free port; docs/metrics.md)\n"
+"      --metrics-top N    call sites exported with their live bytes (default 20)\n"
 "      --btf PATH         kernel BTF (default /sys/kernel/btf/vmlinux)\n"
 "      --ringbuf-mb N     event ring buffer size in MiB, a power of 2 (default 16)\n"
 "      --sample-bytes N   sample allocations, one per N bytes on average\n"
@@ -56,7 +72,7 @@ static const char usage[] =
 "      --max-depth N      frames per stack, 1..127 (default 64)\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
-"  -V, --version          print the version\n";
+"  -V, --version          print the version, libbpf's and the kernel features found\n";
 
 static int bad(const char *fmt, const char *arg)
 {
@@ -101,7 +117,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
 		OPT_NO_VM, OPT_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
-		OPT_JSON_LEAKS, OPT_UNWIND, OPT_MAX_DEPTH,
+		OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND, OPT_MAX_DEPTH,
+		OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -109,6 +126,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "json-leaks", required_argument, NULL, OPT_JSON_LEAKS },
+		{ "json-sites", required_argument, NULL, OPT_JSON_SITES },
 		{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 		{ "lib", required_argument, NULL, OPT_LIB },
 		{ "btf", required_argument, NULL, OPT_BTF },
@@ -123,12 +141,20 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "metrics-top", required_argument, NULL, OPT_METRICS_TOP },
+		{ "output", required_argument, NULL, 'o' },
+		{ "pprof", required_argument, NULL, OPT_PPROF },
+		{ "folded", required_argument, NULL, OPT_FOLDED },
+		{ "weight", required_argument, NULL, OPT_WEIGHT },
+		{ "sort", required_argument, NULL, OPT_SORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
+	bool weight_given = false;
 	unsigned long v;
 	int c;
 
@@ -136,11 +162,12 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->min_age_s = 1.0;
 	o->top = MT_REPORT_TOP_SITES;
 	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
+	o->metrics_top = 20;
 	o->ringbuf_bytes = 16u << 20;
 	o->max_depth = 64;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:fvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:o:fvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -165,6 +192,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 				return bad("invalid --json-leaks '%s': a count > 0 or 'all' expected", optarg);
 			else
 				o->json_leaks = (size_t)v;
+			break;
+		case OPT_JSON_SITES:
+			if (strcmp(optarg, "all") == 0)
+				o->json_sites = 0;
+			else if (parse_uint(optarg, SIZE_MAX, &v) || v == 0)
+				return bad("invalid --json-sites '%s': a count > 0 or 'all' expected", optarg);
+			else
+				o->json_sites = (size_t)v;
 			break;
 		case OPT_MIN_AGE:
 			if (parse_seconds(optarg, &o->min_age_s))
@@ -212,6 +247,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 				return bad("invalid --fail-on-leak '%s': bytes >= 0 expected", optarg);
 			o->fail_leak_bytes = optarg ? v : 0;
 			break;
+		case OPT_LISTEN:
+			o->listen = optarg;
+			break;
+		case OPT_METRICS_TOP:
+			if (parse_uint(optarg, 10000, &v) || v == 0)
+				return bad("invalid --metrics-top '%s': a count from 1 to 10000 expected", optarg);
+			o->metrics_top = (unsigned)v;
+			break;
 		case OPT_UNWIND: {
 			enum mt_unwind_mode m;
 
@@ -228,6 +271,26 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		case OPT_CALLSITE_ONLY:
 			o->callsite_only = true;
 			break;
+		case 'o':
+			o->text_path = optarg;
+			break;
+		case OPT_PPROF:
+			o->pprof_path = optarg;
+			break;
+		case OPT_FOLDED:
+			o->folded_path = optarg;
+			break;
+		case OPT_WEIGHT:
+			weight_given = true;
+			if (mt_out_weight_parse(optarg, &o->weight))
+				return bad("invalid --weight '%s': live_bytes, live_objects, "
+					   "alloc_bytes or allocs expected", optarg);
+			break;
+		case OPT_SORT:
+			if (mt_report_sort_parse(optarg, &o->sort))
+				return bad("invalid --sort '%s': live_bytes, alloc_bytes, allocs, "
+					   "rate or growth expected", optarg);
+			break;
 		case 'f':
 			o->follow = true;
 			break;
@@ -238,7 +301,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			fputs(usage, stdout);
 			return 1;
 		case 'V':
-			printf("memtrace %s\n", MT_VERSION);
+			mt_features_print(stdout, MT_VERSION);
 			return 1;
 		case ':':
 			return bad("option '%s' needs an argument", argv[optind - 1]);
@@ -256,6 +319,11 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	if (weight_given && !o->folded_path)
+		return bad("%s", "--weight is the value of --folded stacks, but no --folded FILE is given");
+	if (((o->json_path && !strcmp(o->json_path, "-")) + (o->pprof_path && !strcmp(o->pprof_path, "-")) +
+	     (o->folded_path && !strcmp(o->folded_path, "-")) + (o->text_path && !strcmp(o->text_path, "-"))) > 1)
+		return bad("%s", "only one of --json, --pprof, --folded and -o can write to stdout ('-')");
 	if (o->follow && o->no_heap)
 		return bad("%s", "-f follows the allocator calls of children, but --no-heap probes none");
 	if (o->no_heap && (o->reachability || o->fail_on_leak))

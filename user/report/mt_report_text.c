@@ -163,6 +163,17 @@ static void print_losses(FILE *f, const struct mt_report *r, bool final)
 			"call site only)\n", d->stack_fail);
 }
 
+static const char *sort_title(enum mt_report_sort s)
+{
+	switch (s) {
+	case MT_SORT_ALLOC_BYTES: return "bytes allocated";
+	case MT_SORT_ALLOCS:      return "allocations";
+	case MT_SORT_RATE:        return "allocation rate";
+	case MT_SORT_GROWTH:      return "growth";
+	default:                  return "live bytes";
+	}
+}
+
 int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 {
 	const struct mt_totals *t = &r->totals;
@@ -227,8 +238,11 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 		fprintf(f, "%" PRId64 " child processes were created and not traced (-f follows them)\n",
 			r->untraced_children);
 
-	nsites = final ? (unsigned)r->nsites : (r->nsites < MT_REPORT_PERIODIC_SITES ? (unsigned)r->nsites : MT_REPORT_PERIODIC_SITES);
-	fprintf(f, "top %u sites by live bytes:\n", nsites);
+	/* with all_sites the model holds every site: --top bounds the text */
+	nsites = r->nsites < r->opts.top_sites ? (unsigned)r->nsites : r->opts.top_sites;
+	if (!final && nsites > MT_REPORT_PERIODIC_SITES)
+		nsites = MT_REPORT_PERIODIC_SITES;
+	fprintf(f, "top %u sites by %s:\n", nsites, sort_title(r->opts.sort));
 	for (i = 0; i < nsites; i++)
 		print_site(f, i + 1, &r->sites[i], final ? r->opts.max_frames : 3);
 
