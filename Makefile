@@ -57,7 +57,7 @@ WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
 # Fuzzers: clang's libFuzzer with ASan and UBSan over what reads saved reports.
-FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c \
+FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c util/mt_grow.c util/mt_fmt.c \
 	diff/mt_diff.c diff/mt_diff_report.c)
 FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 
@@ -160,10 +160,14 @@ $(BUILD)/tools/libmt_count.so: tools/preload/mt_count.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -shared -fPIC $(WARN) $< -ldl -o $@
 
+# A unit test links libmt.a and any other archive given to it below.
 $(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(BUILD)/libmt.a $(USER_LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -Itests -Ipool/include $< $(filter %.a,$^) $(USER_LIBS) -o $@
+
+# memtrace's size classes against libmtpool's own.
+$(BUILD)/tests/bin/test_sizeclass_pool: $(BUILD)/libmtpool.a
 
 # One compiler run over several sources writes no usable -MMD file, so the
 # headers of the folders involved are listed instead.

@@ -421,7 +421,8 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		.launch = s->launched,
 		.no_heap = s->opts.no_heap,
 		.min_age_ns = (uint64_t)(s->opts.min_age_s * MT_NS_PER_S),
-		.top_sites = final ? s->opts.top : (s->opts.top < 5 ? s->opts.top : 5),
+		.top_sites = final || s->opts.top < MT_REPORT_PERIODIC_SITES ? s->opts.top :
+			     MT_REPORT_PERIODIC_SITES,
 		.json_leaks = s->opts.json_leaks,
 		.json_sites = s->opts.json_sites,
 		/* files and JSON carry every site; --top bounds the text */

@@ -11,6 +11,7 @@
 #include "util/mt_log.h"
 #include "cli/mt_opts.h"
 #include "probe/mt_features.h"
+#include "report/mt_report.h"
 #include "unwind/mt_unwind.h"
 
 static const char usage[] =
@@ -166,7 +167,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->min_age_s = 1.0;
 	o->max_overhead_pct = -1;
-	o->top = 10;
+	o->top = MT_REPORT_TOP_SITES;
 	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
 	o->metrics_top = 20;
 	o->ringbuf_bytes = 16u << 20;

@@ -12,7 +12,6 @@
 #include <linux/types.h>
 #include "unwind.h"
 
-#define DEFAULT_TOP_SITES 10
 #define DEFAULT_MAX_FRAMES 8
 
 struct site_key {
@@ -254,7 +253,7 @@ int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
 	if (o)
 		r->opts = *o;
 	if (!r->opts.top_sites)
-		r->opts.top_sites = DEFAULT_TOP_SITES;
+		r->opts.top_sites = MT_REPORT_TOP_SITES;
 	if (!r->opts.max_frames)
 		r->opts.max_frames = DEFAULT_MAX_FRAMES;
 	if (t)

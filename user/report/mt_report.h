@@ -46,6 +46,11 @@ struct mt_report_target {
 	char allocator[4096];   /* the object whose entry points are probed */
 };
 
+/* Sites listed: in the final report unless --top says otherwise, and at
+ * most in each periodic (-i) report, which is a glance, not the record. */
+#define MT_REPORT_TOP_SITES 10
+#define MT_REPORT_PERIODIC_SITES 5
+
 /* How sites are ranked (--sort), in every output. */
 enum mt_report_sort {
 	MT_SORT_LIVE_BYTES,     /* live bytes, then allocated bytes (the default) */
@@ -59,7 +64,7 @@ struct mt_report_opts {
 	bool launch;            /* launch mode: every live object is a leak */
 	bool no_heap;           /* --no-heap: no allocator figures to show */
 	uint64_t min_age_ns;    /* attach mode: leak age threshold */
-	unsigned top_sites;     /* sites listed, 0 = default (10) */
+	unsigned top_sites;     /* sites listed, 0 = MT_REPORT_TOP_SITES */
 	/* Keep every site that allocated in r->sites (the file outputs and
 	 * JSON want them all); the text still shows top_sites of them. */
 	bool all_sites;
