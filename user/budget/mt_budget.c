@@ -638,11 +638,13 @@ static void judge(struct mt_budget *b)
 		 * survivors get replaced as its addresses come back; a leak's
 		 * never do) */
 		/* and a rise of one or two objects is no trend, however tied
-		 * the rest of the series (Mann-Kendall's z alone would say so) */
+		 * the rest of the series (Mann-Kendall's z alone would say so);
+		 * a leak rises in many windows, a window whose frees were missed
+		 * (the target descheduled through its tail) is one step */
 		for (ups = 0, k = 1; k < m; k++)
 			ups += y[k] > y[k - 1];
 		v->cls = v->z >= MK_Z_GROWING && v->grew > v->replaced && v->grew >= MIN_GREW &&
-			 ups >= MIN_GREW ? 1 : 2;
+			 ups >= MIN_GREW && 3 * ups >= m ? 1 : 2;
 	}
 	free(y);
 }
