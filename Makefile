@@ -30,13 +30,13 @@ endif
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS   ?= -O2 -g
-USER_PKGS   := libbpf libdw libelf capstone
+USER_PKGS   := libbpf libdw libelf capstone libdebuginfod
 # Headers are included by folder ("collect/mt_agg.h"): the layer check
 # (tests/lint/layers.sh) reads the folder from the include line.
 USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
 	-DMT_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -Ibpf -Iuser \
 	$(shell pkg-config --cflags $(USER_PKGS) 2>/dev/null)
-USER_LIBS   = $(shell pkg-config --libs $(USER_PKGS)) -lz -lm -lpthread
+USER_LIBS   = $(shell pkg-config --libs $(USER_PKGS)) -liberty -lz -lm -lpthread
 BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)

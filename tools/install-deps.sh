@@ -51,11 +51,14 @@ fi
 
 pkgs=(
 	make gcc clang llvm pkg-config
-	libelf-dev zlib1g-dev libdw-dev libzstd-dev
+	libelf-dev zlib1g-dev libdw-dev libzstd-dev libdebuginfod-dev libiberty-dev
 	libcapstone-dev systemtap-sdt-dev
 	python3
 	libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
 	bpftrace linux-perf util-linux binutils
+	# names: libc's own debug info, and a local debuginfod server, a C++
+	# compiler and xz for the symbolizer's tests
+	libc6-dbg debuginfod g++ xz-utils
 )
 backports=(libbpf-dev bpftool)
 

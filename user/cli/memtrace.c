@@ -244,6 +244,8 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		.no_heap = s->opts.no_heap,
 		.min_age_ns = (uint64_t)(s->opts.min_age_s * MT_NS_PER_S),
 		.top_sites = final ? s->opts.top : (s->opts.top < 5 ? s->opts.top : 5),
+		.wrappers = s->opts.wrappers,
+		.nwrappers = s->opts.nwrappers,
 	};
 	struct mt_report_target rt = { .pid = s->target.pid };
 	struct mt_drops drops = { 0 };
@@ -293,6 +295,27 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	mt_debug("report: built in %.3f ms, written in %.3f ms", (double)(t_write - t_build) / 1e6,
 		 (double)(mt_now_ns() - t_write) / 1e6);
 	mt_report_release(&r);
+}
+
+/* Debug files still downloading from debuginfod get a bounded wait before
+ * the final report (the probes are detached by then, so the target does
+ * not pay for it); the modules left without names are named. */
+static void debuginfod_wait(struct mt_session *s)
+{
+	size_t left = mt_sym_debuginfod_wait(s->sym, (unsigned)(s->opts.debuginfod_timeout_s * 1000));
+
+	if (!left)
+		return;
+	mt_err("warning: debuginfod: %zu debug file%s still downloading after %.0f s "
+	       "(--debuginfod-timeout); these modules keep the names they had:", left,
+	       left == 1 ? "" : "s", s->opts.debuginfod_timeout_s);
+	for (size_t i = 0; i < mt_sym_nmodules(s->sym); i++) {
+		struct mt_sym_module m;
+
+		mt_sym_module_get(s->sym, i, &m);
+		if (m.debuginfod && !strcmp(m.debuginfod, "pending"))
+			mt_err("  %s (names: %s)", m.path, mt_sym_src_name(m.symbols));
+	}
 }
 
 enum stop_reason { STOP_NONE, STOP_SIGNAL, STOP_DURATION, STOP_EXITED, STOP_ERROR };
@@ -496,6 +519,7 @@ int main(int argc, char **argv)
 		       s.launched ? "the program did not exit while traced" :
 		       stop == STOP_EXITED ? "the target exited" : "the scan failed");
 	text = s.json == stdout ? stderr : stdout;
+	debuginfod_wait(&s);
 	report(&s, text, s.end_ns ? s.end_ns : mt_now_ns(), true);
 	exit_code = 0;
 	if (stop == STOP_EXITED && s.launched)

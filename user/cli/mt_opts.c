@@ -42,6 +42,12 @@ static const char usage[] =
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
 "      --callsite-only    sites are the immediate caller only: no stack walk,\n"
 "                         which is ~75% of an allocation's probe cost\n"
+"      --wrapper NAME     a function of the program's own that only wraps the\n"
+"                         allocator: sites are attributed to its caller\n"
+"                         (repeatable; fnmatch patterns, e.g. 'my_alloc*')\n"
+"      --debuginfod-timeout SEC  with $DEBUGINFOD_URLS set, how long the final\n"
+"                         report waits for debug files still downloading\n"
+"                         (default 10)\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n";
@@ -89,6 +95,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
 		OPT_NO_VM, OPT_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
+		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -103,6 +110,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB },  /* tests */
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 		{ "callsite-only", no_argument, NULL, OPT_CALLSITE_ONLY },
+		{ "wrapper", required_argument, NULL, OPT_WRAPPER },
+		{ "debuginfod-timeout", required_argument, NULL, OPT_DEBUGINFOD_TIMEOUT },
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "reachability", no_argument, NULL, OPT_REACH },
@@ -119,6 +128,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->min_age_s = 1.0;
 	o->top = 10;
 	o->ringbuf_bytes = 16u << 20;
+	o->debuginfod_timeout_s = 10;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
 	while ((c = getopt_long(argc, argv, "+:p:d:i:vhV", longopts, NULL)) != -1) {
@@ -187,6 +197,17 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			break;
 		case OPT_CALLSITE_ONLY:
 			o->callsite_only = true;
+			break;
+		case OPT_WRAPPER:
+			if (!optarg[0])
+				return bad("%s", "empty --wrapper name");
+			if (o->nwrappers == MT_OPTS_MAX_WRAPPERS)
+				return bad("more than %s --wrapper options", "64");
+			o->wrappers[o->nwrappers++] = optarg;
+			break;
+		case OPT_DEBUGINFOD_TIMEOUT:
+			if (parse_seconds(optarg, &o->debuginfod_timeout_s))
+				return bad("invalid --debuginfod-timeout '%s': seconds >= 0 expected", optarg);
 			break;
 		case 'v':
 			o->verbose = true;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#define MT_OPTS_MAX_WRAPPERS 64
+
 struct mt_opts {
 	pid_t pid;              /* -p: attach mode */
 	char **cmd;             /* after --: launch mode */
@@ -26,6 +28,9 @@ struct mt_opts {
 	bool reachability;      /* --reachability: scan for lost/reachable blocks */
 	bool fail_on_leak;      /* --fail-on-leak[=BYTES]: exit 3 above the limit */
 	unsigned long long fail_leak_bytes;
+	const char *wrappers[MT_OPTS_MAX_WRAPPERS];  /* --wrapper, repeatable */
+	size_t nwrappers;
+	double debuginfod_timeout_s; /* --debuginfod-timeout: final report's wait */
 };
 
 /* Parse argv. Returns 0 to run, 1 when -h/-V printed and memtrace should

@@ -40,7 +40,9 @@ static const char *basename_of(const char *path)
 
 static void print_frame(FILE *f, const struct mt_frame *fr)
 {
-	if (fr->func)
+	if (fr->func && fr->inlined)
+		fprintf(f, "      %s [inline]", fr->func);
+	else if (fr->func)
 		fprintf(f, "      %s+0x%" PRIx64, fr->func, fr->func_off);
 	else
 		fprintf(f, "      0x%" PRIx64, fr->addr);
@@ -54,16 +56,26 @@ static void print_frame(FILE *f, const struct mt_frame *fr)
 	fputc('\n', f);
 }
 
+/* The wrapper chain in one line, then the frames from the one the site is
+ * attributed to: max frames are the program's, not its wrappers. */
 static void print_stack(FILE *f, const struct mt_report_stack *st, unsigned max)
 {
-	uint32_t i, n = st->nframes < max ? st->nframes : max;
+	uint32_t i, a = st->attr < st->nframes ? st->attr : 0;
+	uint32_t n = st->nframes - a < max ? st->nframes - a : max;
 
 	if (!st->nframes)
 		fputs("      (no stack)\n", f);
-	for (i = 0; i < n; i++)
+	if (a) {
+		fputs("      via", f);
+		for (i = 0; i < a; i++)
+			fprintf(f, "%s %s", i ? " <-" : "",
+				st->frames[i].func ? st->frames[i].func : "?");
+		fputc('\n', f);
+	}
+	for (i = a; i < a + n; i++)
 		print_frame(f, &st->frames[i]);
-	if (st->nframes > n)
-		fprintf(f, "      ... %u more frames\n", st->nframes - n);
+	if (st->nframes > a + n)
+		fprintf(f, "      ... %u more frames\n", st->nframes - a - n);
 }
 
 void mt_report_text_stack(FILE *f, const struct mt_report_stack *st, unsigned max_frames)
@@ -113,6 +125,28 @@ static void print_site(FILE *f, unsigned rank, const struct mt_report_site *s, u
 		fputs(" [uncertain: events lost]", f);
 	fputc('\n', f);
 	print_stack(f, &s->stack, frames);
+}
+
+/* How the modules of the shown stacks were unwound and named: why a frame
+ * has no name, or no file:line, at a glance. */
+static void print_modules(FILE *f, const struct mt_report *r)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < r->nmodules; i++) {
+		const struct mt_report_module *m = &r->modules[i];
+
+		if (!m->in_stacks)
+			continue;
+		if (!any)
+			fputs("modules in these stacks (unwind, names):\n", f);
+		any = true;
+		fprintf(f, "  %-24s %-3s %s%s", basename_of(m->path), m->unwind,
+			mt_sym_src_name(m->symbols), m->lines ? ", lines" : ", no lines");
+		if (m->debuginfod && strcmp(m->debuginfod, "found"))
+			fprintf(f, " (debuginfod: %s)", m->debuginfod);
+		fputc('\n', f);
+	}
 }
 
 /* With --reachability: valgrind's terms, so the split reads familiar. */
@@ -222,8 +256,10 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 	for (i = 0; i < nsites; i++)
 		print_site(f, i + 1, &r->sites[i], final ? r->opts.max_frames : 3);
 
-	if (final)
+	if (final) {
 		print_leaks(f, r);
+		print_modules(f, r);
+	}
 extras:
 	for (i = 0; i < r->nextras; i++) {
 		if (r->extras[i].text) {

@@ -9,16 +9,23 @@
  *   modules  one per (file, load bias): the file we opened, its Dwfl_Module
  *            (NULL for files that are not ELF or could not be opened) and a
  *            sorted function table built on first use.
- *   cache    open addressing on (addr, is_return) -> mt_frame.
+ *   cache    open addressing on (addr, is_return) -> the real frame and
+ *            the frames inlined at the address.
+ *   strs     strings we made (demangled names), freed with the mt_sym.
  *
  * All files are opened while the target lives and libdwfl keeps them (and
- * the separate debuginfo it found) open until mt_sym_free, so resolving after
- * the target exited needs nothing from /proc.
+ * the separate debuginfo we found for it: mt_sym_find_debuginfo) open until
+ * mt_sym_free, so resolving after the target exited needs nothing from
+ * /proc. A module whose debug file arrives later from debuginfod is
+ * reported again in a Dwfl of its own; the first one stays, so strings
+ * handed out before remain valid.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <elfutils/libdwfl.h>
+#include <elfutils/libdwelf.h>
+#include <dwarf.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +34,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "util/mt_log.h"
+#include "sym/mt_demangle.h"
+#include "sym/mt_debuginfod.h"
+#include "sym/mt_inline.h"
 #include "sym/mt_sym.h"
 
 #define MT_SYM_DELETED " (deleted)"
@@ -39,14 +50,34 @@ struct mt_sym_fn {
 };
 
 struct mt_sym_mod {
+	struct mt_sym *s;
 	char *path;         /* as the target's maps show it, without " (deleted)" */
+	char *file_name;    /* what libdwfl was given: /proc/PID/root + path */
 	dev_t dev;          /* from maps, compared only with maps values */
 	uint64_t ino;
+	uint64_t bias;
 	uint64_t low, high; /* address range libdwfl placed the module at */
 	Dwfl_Module *dwmod; /* NULL: no symbols for this file */
 	struct mt_sym_fn *fns;
+	const char **dem;   /* demangled name per fns[] entry, built lazily */
+	struct mt_inline_idx *inl;  /* inline chains, built per CU on use */
 	size_t nfns;
 	bool fns_built;
+	/* naming */
+	char build_id[2 * 64 + 1];
+	bool has_symtab, has_debugdata;  /* sections of the file itself */
+	dev_t file_dev;     /* stat of the opened file: never its own debug file */
+	ino_t file_ino;
+	enum mt_sym_src src, debug_src;
+	bool lines;
+	char *debuglink;    /* the file's .gnu_debuglink name */
+	char *debug_path;   /* separate debug file in use */
+	/* debuginfod */
+	int keep_fd;        /* the file again, to report it once more; -1 */
+	int dinfod_fd;      /* the downloaded file, for the callback; -1 */
+	char *dinfod_path;
+	const char *dinfod_state;
+	char dinfod_err[64];
 };
 
 struct mt_sym_region {
@@ -59,7 +90,9 @@ struct mt_sym_cache_ent {
 	bool used;
 	int err;
 	bool is_return;
-	struct mt_frame f;
+	unsigned ninl;
+	struct mt_frame *inl;  /* ninl inlined frames, innermost first */
+	struct mt_frame f;     /* the real frame */
 };
 
 struct mt_sym {
@@ -72,37 +105,111 @@ struct mt_sym {
 	size_t nregions, cap_regions;
 	struct mt_sym_cache_ent *cache;
 	size_t cache_cap, cache_used;
+	char root[32];      /* /proc/PID/root */
+	bool host_too;      /* the target has a root of its own: search both */
+	struct mt_debuginfod *dinfod;
+	Dwfl **xdwfl;       /* one per module re-reported with debuginfod's file */
+	size_t nxdwfl;
+	char **strs;
+	size_t nstrs, cap_strs;
+	struct mt_sym_cache_ent spare;  /* an answer the cache could not hold */
 };
 
-static char *mt_sym_debuginfo_path;
+static int mt_sym_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+			   Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	return -1;  /* every module is reported with its fd */
+}
 
-/* Offline-style callbacks: every module is reported with an fd we opened,
- * so find_elf only runs for separate debuginfo lookups. */
+static int mt_sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+				 Dwarf_Addr base, const char *file_name,
+				 const char *debuglink_file, GElf_Word debuglink_crc,
+				 char **debuginfo_file_name);
+
+/* Our own find_debuginfo, not dwfl_standard_find_debuginfo: it searches
+ * the target's root as well, says which way it found the file, and never
+ * calls debuginfod (libdwfl's would, synchronously, from inside a lookup). */
 static const Dwfl_Callbacks mt_sym_callbacks = {
-	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_elf = mt_sym_find_elf,
+	.find_debuginfo = mt_sym_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
-	.debuginfo_path = &mt_sym_debuginfo_path,
 };
 
 static void mt_sym_mod_free(struct mt_sym_mod *m)
 {
 	if (!m)
 		return;
+	if (m->keep_fd >= 0)
+		close(m->keep_fd);
+	if (m->dinfod_fd >= 0)
+		close(m->dinfod_fd);
+	free(m->dinfod_path);
+	free(m->debug_path);
+	free(m->debuglink);
+	free(m->dem);
+	mt_inline_free(m->inl);
 	free(m->fns);
+	free(m->file_name);
 	free(m->path);
 	free(m);
+}
+
+/* Keep str (malloc'd) until mt_sym_free; NULL stays NULL. */
+static const char *mt_sym_keep(struct mt_sym *s, char *str)
+{
+	if (!str)
+		return NULL;
+	if (s->nstrs == s->cap_strs) {
+		size_t cap = s->cap_strs ? s->cap_strs * 2 : 256;
+		char **p = realloc(s->strs, cap * sizeof(*p));
+
+		if (!p) {
+			free(str);
+			return NULL;
+		}
+		s->strs = p;
+		s->cap_strs = cap;
+	}
+	s->strs[s->nstrs++] = str;
+	return str;
+}
+
+/* The readable form of sym: demangled and kept, or sym itself. */
+static const char *mt_sym_readable(struct mt_sym *s, const char *sym)
+{
+	const char *d = mt_sym_keep(s, mt_demangle(sym));
+
+	return d ? d : sym;
+}
+
+static void mt_sym_cache_clear(struct mt_sym *s)
+{
+	for (size_t i = 0; i < s->cache_cap; i++)
+		free(s->cache[i].inl);
+	memset(s->cache, 0, s->cache_cap * sizeof(*s->cache));
+	s->cache_used = 0;
 }
 
 void mt_sym_free(struct mt_sym *s)
 {
 	if (!s)
 		return;
+	/* first: the worker may still be downloading */
+	mt_debuginfod_free(s->dinfod);
+	if (s->cache)
+		mt_sym_cache_clear(s);
+	free(s->spare.inl);
 	for (size_t i = 0; i < s->nmods; i++)
 		mt_sym_mod_free(s->mods[i]);
 	free(s->mods);
 	free(s->regions);
 	free(s->cache);
+	for (size_t i = 0; i < s->nxdwfl; i++)
+		dwfl_end(s->xdwfl[i]);
+	free(s->xdwfl);
+	for (size_t i = 0; i < s->nstrs; i++)
+		free(s->strs[i]);
+	free(s->strs);
 	if (s->dwfl)
 		dwfl_end(s->dwfl);  /* closes the module fds */
 	if (s->procfd >= 0)
@@ -118,6 +225,16 @@ static int mt_sym_cache_init(struct mt_sym *s, size_t cap)
 	s->cache_cap = cap;
 	s->cache_used = 0;
 	return 0;
+}
+
+/* The target sees another root than ours (a container): debug files are
+ * searched in both. */
+static bool mt_sym_own_root(const char *root)
+{
+	struct stat a, b;
+
+	return stat(root, &a) == 0 && stat("/", &b) == 0 &&
+	       (a.st_dev != b.st_dev || a.st_ino != b.st_ino);
 }
 
 struct mt_sym *mt_sym_new(pid_t pid)
@@ -142,6 +259,12 @@ struct mt_sym *mt_sym_new(pid_t pid)
 		err = errno == ENOENT ? -ESRCH : -errno;
 		goto cleanup;
 	}
+	snprintf(s->root, sizeof(s->root), "/proc/%d/root", (int)pid);
+	s->host_too = mt_sym_own_root(s->root);
+	/* NULL without $DEBUGINFOD_URLS; a failure to start it costs names only */
+	s->dinfod = mt_debuginfod_new();
+	if (!s->dinfod && errno)
+		mt_info("debuginfod lookups disabled: %s", strerror(errno));
 	elf_version(EV_CURRENT);
 	s->dwfl = dwfl_begin(&mt_sym_callbacks);
 	if (!s->dwfl) {
@@ -201,11 +324,15 @@ out:
  *   start - off == bias + p_vaddr - p_offset.
  * Using the executable mapping itself, not the offset-0 one, works also
  * when the loader did not map the headers. 0 on success or -ENOEXEC. */
-static int mt_sym_elf_bias(int fd, const struct mt_sym_region *r, uint64_t *bias)
+static int mt_sym_elf_bias(int fd, const struct mt_sym_region *r, uint64_t *bias,
+			   struct mt_sym_mod *m)
 {
 	uint64_t pagesz = (uint64_t)sysconf(_SC_PAGESIZE);
+	Elf_Scn *scn = NULL;
+	GElf_Word crc;
 	GElf_Ehdr eh;
-	size_t phnum;
+	size_t phnum, shstrndx;
+	const char *link;
 	Elf *elf;
 	int err = -ENOEXEC;
 
@@ -214,6 +341,24 @@ static int mt_sym_elf_bias(int fd, const struct mt_sym_region *r, uint64_t *bias
 	    (eh.e_type != ET_DYN && eh.e_type != ET_EXEC) ||
 	    elf_getphdrnum(elf, &phnum) != 0)
 		goto cleanup;
+	/* what the file itself holds, to tell later where names came from */
+	while (elf_getshdrstrndx(elf, &shstrndx) == 0 && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (sh.sh_type == SHT_SYMTAB)
+			m->has_symtab = true;
+		else if (name && !strcmp(name, ".gnu_debugdata"))
+			m->has_debugdata = true;
+	}
+	link = dwelf_elf_gnu_debuglink(elf, &crc);
+	if (link && !(m->debuglink = strdup(link))) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr ph;
 
@@ -264,6 +409,121 @@ static struct mt_sym_mod *mt_sym_mod_find(struct mt_sym *s, dev_t dev,
 	return NULL;
 }
 
+/* Report m's file (fd, owned by libdwfl on success) into dwfl, with m as
+ * the module's userdata for mt_sym_find_debuginfo. */
+static Dwfl_Module *mt_sym_report(Dwfl *dwfl, struct mt_sym_mod *m, int fd)
+{
+	Dwfl_Module *mod;
+	void **ud;
+
+	/* add_p_vaddr: base is the bias, libdwfl adds the first PT_LOAD's
+	 * p_vaddr itself */
+	mod = dwfl_report_elf(dwfl, m->path, m->file_name, fd, m->bias, true);
+	if (mod && dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL))
+		*ud = m;
+	return mod;
+}
+
+/* Load symbols and DWARF now, while the paths searched still exist (both
+ * are cached in the module), and say where the names came from. */
+static void mt_sym_mod_load(struct mt_sym_mod *m)
+{
+	const unsigned char *id;
+	GElf_Addr idaddr;
+	Dwarf_Addr dwbias;
+	int nsym, idlen;
+
+	idlen = dwfl_module_build_id(m->dwmod, &id, &idaddr);
+	if (idlen > 0 && idlen <= 64)
+		mt_debuginfo_hex(id, (size_t)idlen, m->build_id);
+	nsym = dwfl_module_getsymtab(m->dwmod);
+	m->lines = dwfl_module_getdwarf(m->dwmod, &dwbias) != NULL;
+	if (m->debug_src)
+		m->src = m->debug_src;
+	else if (nsym > 1 && !m->has_symtab && m->has_debugdata)
+		m->src = MT_SYM_SRC_MINIDEBUGINFO;  /* libdwfl merged it in */
+	else if (nsym > 1)
+		m->src = MT_SYM_SRC_SYMTAB;
+	else
+		m->src = MT_SYM_SRC_NONE;
+}
+
+/* No DWARF on disk: ask debuginfod, if enabled, in the background. */
+static void mt_sym_mod_ask(struct mt_sym *s, struct mt_sym_mod *m)
+{
+	const unsigned char *id;
+	GElf_Addr idaddr;
+	int len;
+
+	if (!s->dinfod || !m->dwmod || m->lines || m->keep_fd < 0)
+		return;
+	len = dwfl_module_build_id(m->dwmod, &id, &idaddr);
+	if (len <= 0 || mt_debuginfod_ask(s->dinfod, id, (size_t)len, m))
+		return;
+	m->dinfod_state = "pending";
+}
+
+static int mt_sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+				 Dwarf_Addr base, const char *file_name,
+				 const char *debuglink_file, GElf_Word debuglink_crc,
+				 char **debuginfo_file_name)
+{
+	struct mt_sym_mod *m = userdata ? *userdata : NULL;
+	struct mt_debuginfo_req q = { 0 };
+	const unsigned char *id = NULL;
+	enum mt_sym_src src = MT_SYM_SRC_NONE;
+	GElf_Addr idaddr;
+	char *path = NULL;
+	int fd, len;
+
+	if (!m)
+		goto none;
+	if (m->debug_path) {
+		/* asked again once the debug file is open: for its dwz
+		 * supplement (.gnu_debugaltlink) */
+		if (!debuglink_file || (m->debuglink && !strcmp(debuglink_file, m->debuglink)))
+			goto none;
+		fd = mt_debuginfo_find_alt(m->s->root, m->s->host_too, m->debug_path,
+					   debuglink_file, &path);
+		if (fd < 0)
+			goto none;
+		*debuginfo_file_name = path;
+		return fd;
+	}
+	if (m->dinfod_fd >= 0) {
+		fd = m->dinfod_fd;
+		m->dinfod_fd = -1;
+		path = strdup(m->dinfod_path);
+		src = MT_SYM_SRC_DEBUGINFOD;
+	} else {
+		len = dwfl_module_build_id(mod, &id, &idaddr);
+		q.root = m->s->root;
+		q.host_too = m->s->host_too;
+		q.path = m->path;
+		q.build_id = id;
+		q.build_id_len = len > 0 ? (size_t)len : 0;
+		q.debuglink = debuglink_file;
+		q.crc = debuglink_crc;
+		q.dev = m->file_dev;
+		q.ino = m->file_ino;
+		fd = mt_debuginfo_find(&q, &path, &src);
+	}
+	if (fd < 0)
+		goto none;
+	m->debug_path = path ? strdup(path) : NULL;
+	if (!path || !m->debug_path) {
+		close(fd);
+		free(path);
+		goto none;
+	}
+	m->debug_src = src;
+	*debuginfo_file_name = path;
+	return fd;
+none:
+	errno = ENOENT;
+	return -1;
+}
+
 /* Create the module for region r of path. Files that can't be opened or
  * aren't ELF still get a module, so frames in them name the file. */
 static int mt_sym_mod_create(struct mt_sym *s, const char *path, bool deleted,
@@ -272,41 +532,48 @@ static int mt_sym_mod_create(struct mt_sym *s, const char *path, bool deleted,
 {
 	struct mt_sym_mod *m;
 	uint64_t bias = 0;
-	Dwarf_Addr dwbias;
 	char *file_name = NULL;
+	struct stat st;
 	int fd, err;
 
 	m = calloc(1, sizeof(*m));
 	if (!m || !(m->path = strdup(path))) {
+		free(m);
+		m = NULL;
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	m->s = s;
+	m->keep_fd = m->dinfod_fd = -1;
 	m->dev = dev;
 	m->ino = r->ino;
 	fd = mt_sym_file_open(s, path, deleted, r);
-	if (fd >= 0 && mt_sym_elf_bias(fd, r, &bias) == 0 &&
-	    asprintf(&file_name, "/proc/%d/root%s", (int)s->pid, path) < 0)
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		m->file_dev = st.st_dev;
+		m->file_ino = st.st_ino;
+	}
+	if (fd >= 0 && mt_sym_elf_bias(fd, r, &bias, m) == 0 &&
+	    asprintf(&file_name, "%s%s", s->root, path) < 0)
 		file_name = NULL;  /* asprintf leaves it undefined */
+	m->file_name = file_name;
+	m->bias = bias;
+	/* kept to report the file again when debuginfod's answer comes */
+	if (file_name && s->dinfod)
+		m->keep_fd = dup(fd);
 	if (file_name) {
-		/* add_p_vaddr: base is the bias, libdwfl adds the first
-		 * PT_LOAD's p_vaddr itself. On success it owns fd. */
-		m->dwmod = dwfl_report_elf(s->dwfl, path, file_name, fd, bias, true);
+		m->dwmod = mt_sym_report(s->dwfl, m, fd);
 		if (m->dwmod) {
 			fd = -1;
 			dwfl_module_info(m->dwmod, NULL, &m->low, &m->high,
 					 NULL, NULL, NULL, NULL);
-			/* Find symbols and debuginfo now, while the paths
-			 * libdwfl searches (next to file_name) still exist;
-			 * both are cached in the module. */
-			dwfl_module_getsymtab(m->dwmod);
-			dwfl_module_getdwarf(m->dwmod, &dwbias);
+			mt_sym_mod_load(m);
 		}
 	}
 	if (fd >= 0)
 		close(fd);
+	mt_sym_mod_ask(s, m);
 	err = mt_sym_mods_add(s, m);
 cleanup:
-	free(file_name);
 	if (err) {
 		mt_sym_mod_free(m);
 		return err;
@@ -456,10 +723,8 @@ cleanup:
 		dwfl_report_end(s->dwfl, NULL, NULL);
 	/* A new mapping can give a name to an address cached as unknown, or
 	 * replace one that was unmapped: start over. */
-	if (added) {
-		memset(s->cache, 0, s->cache_cap * sizeof(*s->cache));
-		s->cache_used = 0;
-	}
+	if (added)
+		mt_sym_cache_clear(s);
 	free(line);
 	if (f)
 		fclose(f);
@@ -544,7 +809,8 @@ static int mt_sym_fns_build(struct mt_sym_mod *m)
 		goto cleanup;
 	qsort(tmp, n, sizeof(*tmp), mt_sym_fn_cmp);
 	m->fns = malloc(n * sizeof(*m->fns));
-	if (!m->fns) {
+	m->dem = calloc(n, sizeof(*m->dem));
+	if (!m->fns || !m->dem) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -588,14 +854,106 @@ static const struct mt_sym_fn *mt_sym_fn_find(const struct mt_sym_mod *m, uint64
 	return NULL;
 }
 
+/* The name of a DWARF function DIE (a concrete inlined instance points to
+ * its abstract origin): the linkage name when there is one, so C++ names
+ * come out qualified once demangled. */
+static const char *mt_sym_die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *n;
+
+	n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+	if (!n)
+		n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+	if (!n)
+		n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+	return n;
+}
+
+/* Where inlined instance die was called from. */
+static void mt_sym_call_site(Dwarf_Die *die, Dwarf_Files *files, size_t nfiles,
+			     const char **file, int *line)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word v;
+
+	*file = NULL;
+	*line = 0;
+	if (files && dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &a), &v) == 0 && v < nfiles)
+		*file = dwarf_filesrc(files, v, NULL, NULL);
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &a), &v) == 0)
+		*line = (int)v;
+	if (!*file || *line <= 0) {
+		*file = NULL;
+		*line = 0;
+	}
+}
+
+/* The functions inlined at look (innermost first) into e->inl; the real
+ * frame's file:line becomes the call site of the outermost one. */
+static int mt_sym_inline(struct mt_sym *s, struct mt_sym_mod *m, uint64_t look,
+			 struct mt_sym_cache_ent *e)
+{
+	Dwarf_Die *cu, chain[MT_SYM_MAX_INLINE];
+	Dwarf_Files *files = NULL;
+	Dwarf_Addr bias;
+	size_t nfiles = 0;
+	unsigned k;
+	int n, err = 0;
+
+	cu = dwfl_module_addrdie(m->dwmod, look, &bias);
+	if (!cu)
+		return 0;
+	if (!m->inl && !(m->inl = mt_inline_new()))
+		return -ENOMEM;
+	/* deeper than MT_SYM_MAX_INLINE is rare: the outer ones go */
+	n = mt_inline_chain(m->inl, cu, look - bias, chain, MT_SYM_MAX_INLINE);
+	if (n <= 0)
+		return n;
+	k = (unsigned)n;
+	if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
+		files = NULL;
+	e->inl = calloc(k, sizeof(*e->inl));
+	if (!e->inl) {
+		err = -ENOMEM;
+		goto out;
+	}
+	e->ninl = k;
+	for (unsigned j = 0; j < k; j++) {
+		struct mt_frame *fr = &e->inl[j];
+		Dwarf_Die origin, *d = &chain[j];
+		Dwarf_Attribute a;
+
+		if (dwarf_formref_die(dwarf_attr(d, DW_AT_abstract_origin, &a), &origin))
+			d = &origin;
+		fr->addr = e->f.addr;
+		fr->module = e->f.module;
+		fr->module_off = e->f.module_off;
+		fr->inlined = true;
+		fr->symbol = mt_sym_die_name(d);
+		fr->func = fr->symbol ? mt_sym_readable(s, fr->symbol) : NULL;
+		if (j == 0) {
+			fr->file = e->f.file;   /* the address's own line */
+			fr->line = e->f.line;
+		} else {
+			mt_sym_call_site(&chain[j - 1], files, nfiles, &fr->file, &fr->line);
+		}
+	}
+	mt_sym_call_site(&chain[k - 1], files, nfiles, &e->f.file, &e->f.line);
+out:
+	return err;
+}
+
 static int mt_sym_lookup(struct mt_sym *s, uint64_t addr, bool is_return,
-			 struct mt_frame *f)
+			 struct mt_sym_cache_ent *e)
 {
 	uint64_t look = is_return && addr ? addr - 1 : addr;
+	struct mt_frame *f = &e->f;
 	const struct mt_sym_region *r;
 	const struct mt_sym_fn *fn;
 	struct mt_sym_mod *m;
 	Dwfl_Line *dl;
+	size_t idx;
 	int err;
 
 	memset(f, 0, sizeof(*f));
@@ -624,13 +982,21 @@ static int mt_sym_lookup(struct mt_sym *s, uint64_t addr, bool is_return,
 		}
 	}
 	fn = mt_sym_fn_find(m, look);
-	if (!fn)
-		return -ENOENT;
-	f->func = fn->name;
-	f->func_off = addr - fn->addr;
-	return 0;
+	if (fn) {
+		idx = (size_t)(fn - m->fns);
+		if (!m->dem[idx])
+			m->dem[idx] = mt_sym_readable(s, fn->name);
+		f->symbol = fn->name;
+		f->func = m->dem[idx];
+		f->func_off = addr - fn->addr;
+	}
+	if (m->lines) {
+		err = mt_sym_inline(s, m, look, e);
+		if (err)
+			return err;
+	}
+	return fn ? 0 : -ENOENT;
 }
-
 static size_t mt_sym_cache_slot(const struct mt_sym *s, uint64_t addr, bool is_return)
 {
 	/* Fibonacci hashing: return addresses share low-bit patterns */
@@ -675,6 +1041,129 @@ static int mt_sym_cache_grow(struct mt_sym *s)
 	return 0;
 }
 
+/* Take in finished debuginfod lookups: a module whose debug file arrived
+ * is reported again, in a Dwfl of its own, and named from that file. */
+static void mt_sym_dinfod_result(void *arg, void *tag, int fd, const char *path, int err)
+{
+	struct mt_sym *s = arg;
+	struct mt_sym_mod *m = tag;
+	Dwfl_Module *mod = NULL;
+	Dwarf_Addr dwbias;
+	Dwfl *d = NULL, **p;
+	int mfd = -1;
+
+	if (fd < 0) {
+		if (err == -ENOENT)
+			m->dinfod_state = "not found";
+		else {
+			snprintf(m->dinfod_err, sizeof(m->dinfod_err), "error: %s", strerror(-err));
+			m->dinfod_state = m->dinfod_err;
+		}
+		return;
+	}
+	m->dinfod_fd = fd;
+	m->dinfod_state = "error: unusable file";
+	if (!(m->dinfod_path = strdup(path)))
+		goto out;
+	p = realloc(s->xdwfl, (s->nxdwfl + 1) * sizeof(*p));
+	if (!p || !(d = dwfl_begin(&mt_sym_callbacks)))
+		goto out;
+	s->xdwfl = p;
+	s->xdwfl[s->nxdwfl++] = d;
+	mfd = dup(m->keep_fd);
+	if (mfd < 0)
+		goto out;
+	dwfl_report_begin(d);
+	free(m->debug_path);   /* the callback now hands over dinfod_fd */
+	m->debug_path = NULL;
+	mod = mt_sym_report(d, m, mfd);
+	dwfl_report_end(d, NULL, NULL);
+	if (!mod) {
+		close(mfd);
+		goto out;
+	}
+	dwfl_module_getsymtab(mod);
+	if (!dwfl_module_getdwarf(mod, &dwbias))
+		goto out;
+	m->dwmod = mod;
+	m->lines = true;
+	m->src = MT_SYM_SRC_DEBUGINFOD;
+	m->dinfod_state = "found";
+	free(m->fns);
+	free(m->dem);
+	mt_inline_free(m->inl);
+	m->inl = NULL;
+	m->fns = NULL;
+	m->dem = NULL;
+	m->nfns = 0;
+	m->fns_built = false;
+	mt_sym_cache_clear(s);
+out:
+	if (m->dinfod_fd >= 0) {   /* not taken by the callback */
+		close(m->dinfod_fd);
+		m->dinfod_fd = -1;
+	}
+	if (m->keep_fd >= 0) {
+		close(m->keep_fd);
+		m->keep_fd = -1;
+	}
+}
+
+static void mt_sym_dinfod_take(struct mt_sym *s)
+{
+	if (mt_debuginfod_ready(s->dinfod))
+		mt_debuginfod_take(s->dinfod, mt_sym_dinfod_result, s);
+}
+
+size_t mt_sym_debuginfod_wait(struct mt_sym *s, unsigned timeout_ms)
+{
+	size_t left;
+
+	if (!s || !s->dinfod)
+		return 0;
+	left = mt_debuginfod_wait(s->dinfod, timeout_ms);
+	mt_sym_dinfod_take(s);
+	return left;
+}
+
+static struct mt_sym_cache_ent *mt_sym_get(struct mt_sym *s, uint64_t addr, bool is_return,
+					   int *errp)
+{
+	struct mt_sym_cache_ent *e, tmp = { 0 };
+	int err;
+
+	mt_sym_dinfod_take(s);
+	e = mt_sym_cache_find(s, addr, is_return);
+	if (e->used) {
+		*errp = e->err;
+		return e;
+	}
+	err = mt_sym_lookup(s, addr, is_return, &tmp);
+	if (err && err != -ENOENT) {
+		free(tmp.inl);
+		*errp = err;  /* out of memory: not cached, may succeed later */
+		return NULL;
+	}
+	if ((s->cache_used + 1) * 2 > s->cache_cap) {
+		if (mt_sym_cache_grow(s)) {
+			/* still a valid answer, just not cached: park it in
+			 * s->spare, freed at the next miss of this kind */
+			free(s->spare.inl);
+			s->spare = tmp;
+			*errp = err;
+			return &s->spare;
+		}
+		e = mt_sym_cache_find(s, addr, is_return);
+	}
+	tmp.used = true;
+	tmp.is_return = is_return;
+	tmp.err = err;
+	*e = tmp;
+	s->cache_used++;
+	*errp = err;
+	return e;
+}
+
 int mt_sym_resolve(struct mt_sym *s, uint64_t addr, bool is_return, struct mt_frame *out)
 {
 	struct mt_sym_cache_ent *e;
@@ -682,23 +1171,53 @@ int mt_sym_resolve(struct mt_sym *s, uint64_t addr, bool is_return, struct mt_fr
 
 	if (!s || !out)
 		return -EINVAL;
-	e = mt_sym_cache_find(s, addr, is_return);
-	if (e->used) {
-		*out = e->f;
-		return e->err;
+	e = mt_sym_get(s, addr, is_return, &err);
+	if (!e) {
+		memset(out, 0, sizeof(*out));
+		out->addr = addr;
+		return err;
 	}
-	err = mt_sym_lookup(s, addr, is_return, out);
-	if (err && err != -ENOENT)
-		return err;  /* out of memory: not cached, may succeed later */
-	if ((s->cache_used + 1) * 2 > s->cache_cap) {
-		if (mt_sym_cache_grow(s))
-			return err;  /* still a valid answer, just not cached */
-		e = mt_sym_cache_find(s, addr, is_return);
-	}
-	e->used = true;
-	e->is_return = is_return;
-	e->err = err;
-	e->f = *out;
-	s->cache_used++;
+	*out = e->f;
 	return err;
+}
+
+int mt_sym_resolve_chain(struct mt_sym *s, uint64_t addr, bool is_return,
+			 struct mt_frame *out, unsigned max)
+{
+	struct mt_sym_cache_ent *e;
+	unsigned n, skip;
+	int err;
+
+	if (!s || !out || !max)
+		return -EINVAL;
+	e = mt_sym_get(s, addr, is_return, &err);
+	if (!e) {
+		memset(out, 0, sizeof(*out));
+		out->addr = addr;
+		return err == -ENOMEM ? err : 1;
+	}
+	n = e->ninl + 1 <= max ? e->ninl + 1 : max;
+	skip = e->ninl + 1 - n;   /* innermost inlined frames dropped */
+	for (unsigned i = 0; i + 1 < n; i++)
+		out[i] = e->inl[skip + i];
+	out[n - 1] = e->f;
+	return (int)n;
+}
+
+size_t mt_sym_nmodules(const struct mt_sym *s)
+{
+	return s ? s->nmods : 0;
+}
+
+void mt_sym_module_get(const struct mt_sym *s, size_t i, struct mt_sym_module *out)
+{
+	const struct mt_sym_mod *m = s->mods[i];
+
+	memset(out, 0, sizeof(*out));
+	out->path = m->path;
+	out->build_id = m->build_id[0] ? m->build_id : NULL;
+	out->symbols = m->src;
+	out->lines = m->lines;
+	out->debug_file = m->src == MT_SYM_SRC_DEBUGINFOD ? m->dinfod_path : m->debug_path;
+	out->debuginfod = m->dinfod_state;
 }
