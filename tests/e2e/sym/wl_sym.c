@@ -2,9 +2,11 @@
 /* Workload of the symbolizer tests (t70-t72): an allocator wrapper of the
  * program's own, static functions (named only by .symtab or debug info),
  * and a function inlined into its caller. Built by the tests, -O2 -g with
- * frame pointers; noipa keeps the names free of GCC's clone suffixes. */
+ * frame pointers; noipa keeps the names free of GCC's clone suffixes.
+ * "wl_sym loop" repeats the work until killed, for attach mode. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void *volatile wl_sink[4096];
 
@@ -29,19 +31,27 @@ static inline __attribute__((always_inline)) char *make_copy(const char *s)
 
 __attribute__((noipa)) static void via_wrapper(int i)
 {
+	free(wl_sink[i]);
 	wl_sink[i] = my_xmalloc(100 + (size_t)(i % 3));
 }
 
 __attribute__((noipa)) static void dup_names(int i, const char *s)
 {
+	free(wl_sink[2048 + i]);
 	wl_sink[2048 + i] = make_copy(s);   /* WL_INLINE_CALL */
 }
 
 int main(int argc, char **argv)
 {
-	for (int i = 0; i < 2000; i++) {
-		via_wrapper(i);
-		dup_names(i, argc > 5 ? argv[1] : "some name");
-	}
+	int loop = argc > 1 && !strcmp(argv[1], "loop");
+
+	do {
+		for (int i = 0; i < 2000; i++) {
+			via_wrapper(i);
+			dup_names(i, argc > 5 ? argv[1] : "some name");
+		}
+		if (loop)
+			usleep(20000);
+	} while (loop);
 	return 0;
 }
