@@ -58,7 +58,7 @@ pkgs=(
 	bpftrace linux-perf util-linux binutils
 	# names: libc's own debug info, and a local debuginfod server, a C++
 	# compiler and xz for the symbolizer's tests
-	libc6-dbg debuginfod g++ xz-utils
+	libc6-dbg debuginfod g++ xz-utils dwz
 )
 backports=(libbpf-dev bpftool)
 

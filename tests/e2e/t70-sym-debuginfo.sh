@@ -3,23 +3,35 @@
 # (tests/e2e/sym/wl_sym.c) built once with symbols, then stripped and its
 # debug info put where each lookup looks: next to it through
 # .gnu_debuglink (in .debug/), under /usr/lib/debug/.build-id/, inside the
-# file as MiniDebugInfo, and on a local debuginfod server. Every variant
+# file as MiniDebugInfo, and on a local debuginfod server; and a debuglink
+# to a file that dwz shrank into a supplementary file (.gnu_debugaltlink),
+# as Debian's debug packages are. Every variant
 # must name the frames as the unstripped build does, and "modules" must say
 # which source named the executable. Inlined frames are checked against
 # binutils' addr2line -i on the unstripped file.
 . "$(dirname "$0")/lib.sh"
 need_bpf
-for t in gcc objcopy xz nm addr2line debuginfod; do
+for t in gcc objcopy xz nm addr2line debuginfod dwz; do
 	command -v $t >/dev/null || skip "$t not installed (tools/install-deps.sh)"
 done
 SRC=$E2E/sym/wl_sym.c
-mkdir -p "$TMP/full" "$TMP/link/.debug" "$TMP/bid" "$TMP/mini" "$TMP/dinfod" "$TMP/dsrv"
+mkdir -p "$TMP/full" "$TMP/link/.debug" "$TMP/bid" "$TMP/mini" "$TMP/dinfod" "$TMP/dsrv" \
+	"$TMP/dwz/.debug"
 gcc -O2 -g -fno-omit-frame-pointer -Wl,--build-id "$SRC" -o "$TMP/full/wl_sym" || fail "cannot build $SRC"
 W=$TMP/full/wl_sym
 # debuglink: stripped of everything, its debug file in .debug/
 objcopy --only-keep-debug "$W" "$TMP/link/.debug/wl_sym.debug"
 objcopy --strip-all "$W" "$TMP/link/wl_sym"
 (cd "$TMP/link/.debug" && objcopy --add-gnu-debuglink=wl_sym.debug "$TMP/link/wl_sym")
+# dwz: two debug files sharing most of their DWARF; the common part goes
+# to common.dwz, which each names by absolute path
+objcopy --strip-all "$W" "$TMP/dwz/wl_sym"
+objcopy --only-keep-debug "$W" "$TMP/dwz/.debug/wl_sym.debug"
+gcc -O2 -g -fno-omit-frame-pointer -DWL_TWIN "$SRC" -o "$TMP/twin"
+objcopy --only-keep-debug "$TMP/twin" "$TMP/dwz/.debug/twin.debug"
+(cd "$TMP/dwz/.debug" && dwz -m common.dwz -M "$TMP/dwz/.debug/common.dwz" wl_sym.debug twin.debug &&
+	objcopy --add-gnu-debuglink=wl_sym.debug "$TMP/dwz/wl_sym") || fail "dwz"
+readelf -S "$TMP/dwz/.debug/wl_sym.debug" 2>/dev/null | grep -q gnu_debugaltlink || fail "dwz made no altlink"
 # build-id: no debuglink; the debug file in the host's build-id tree
 objcopy --strip-all "$W" "$TMP/bid/wl_sym"
 BID=$(readelf -n "$W" | awk '/Build ID/ { print $3 }')
@@ -59,6 +71,7 @@ cp "$TMP/link/.debug/wl_sym.debug" "$BIDF"
 run bid "$TMP/bid"
 rm -f "$BIDF"
 run mini "$TMP/mini"
+run dwz "$TMP/dwz"
 # the server needs a moment to index the folder; ask it like a client would
 for i in $(seq 100); do
 	DEBUGINFOD_URLS=http://127.0.0.1:$PORT DEBUGINFOD_CACHE_PATH=$TMP/probe \
@@ -92,7 +105,7 @@ want = {(("via_wrapper", False), ("main", False)), (("make_copy", True), ("dup_n
 # my_xmalloc frames are part of the stack too
 ref_norm = {tuple(x for x in st if x[0] != "my_xmalloc") for st in ref}
 if not want <= ref_norm:
-    err.append("unstripped build: stacks %s lack %s" % (sorted(ref), sorted(want)))
+    err.append("unstripped build: stacks %s lack %s" % (sorted(ref, key=str), sorted(want)))
 m = exe_mod(full)
 if not m or m["symbols"] != "symtab" or not m["lines"]:
     err.append("unstripped: module %s" % m)
@@ -134,7 +147,8 @@ for s in full["sites"]:
         i = j + 1
 if not checked:
     err.append("no inlined frame was checked")
-for name, src_ in (("link", "debuglink"), ("bid", "build-id"), ("mini", "minidebuginfo"),
+for name, src_ in (("link", "debuglink"), ("dwz", "debuglink"), ("bid", "build-id"),
+                   ("mini", "minidebuginfo"),
                    ("dinfod", "debuginfod"), ("nosrv", "none")):
     d = load(name)
     m = exe_mod(d)
@@ -149,15 +163,15 @@ for name, src_ in (("link", "debuglink"), ("bid", "build-id"), ("mini", "minideb
     # names without DWARF: no inlined frames, the same real functions
     exp = {tuple(x for x in st if not x[1]) for st in ref} if name == "mini" else ref
     if got != exp:
-        err.append("%s: stacks %s, unstripped %s" % (name, sorted(got), sorted(exp)))
+        err.append("%s: stacks %s, unstripped %s" % (name, sorted(got, key=str), sorted(exp, key=str)))
     if not m or m["symbols"] != src_:
         err.append("%s: module %s, expected symbols %s" % (name, m, src_))
-    if name in ("link", "bid", "dinfod") and not (m and m["lines"] and m["debug_file"]):
+    if name in ("link", "dwz", "bid", "dinfod") and not (m and m["lines"] and m["debug_file"]):
         err.append("%s: no lines or no debug_file: %s" % (name, m))
 for e in err:
     print("mismatch:", e)
 if not err:
-    print("names: unstripped, debuglink, build-id, minidebuginfo, debuginfod agree; "
+    print("names: unstripped, debuglink, dwz, build-id, minidebuginfo, debuginfod agree; "
           "%d inlined chains match addr2line -i" % checked)
 sys.exit(1 if err else 0)
 PY

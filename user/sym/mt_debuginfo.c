@@ -165,21 +165,22 @@ int mt_debuginfo_find_alt(const char *root, int host_too, const char *debug_path
 	if (!alt || !alt[0])
 		return -ENOENT;
 	if (alt[0] == '/') {
-		/* debug_path is already under root when it came from there */
-		if (asprintf(&p, "%s%s", root, alt) >= 0) {
-			fd = open(p, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 && host_too && root[0]) {
-				free(p);
-				p = strdup(alt);
-				fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
-			}
+		/* in the target's root first: the path is its view */
+		if (asprintf(&p, "%s%s", root, alt) < 0)
+			p = NULL;
+		fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+		if (fd < 0 && host_too && root[0]) {
+			free(p);
+			p = strdup(alt);
+			fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
 		}
 	} else {
 		const char *slash = strrchr(debug_path, '/');
 		int dirlen = slash ? (int)(slash - debug_path) : 0;
 
-		if (asprintf(&p, "%.*s/%s", dirlen, debug_path, alt) >= 0)
-			fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (asprintf(&p, "%.*s/%s", dirlen, debug_path, alt) < 0)
+			p = NULL;
+		fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
 	}
 	if (fd < 0) {
 		free(p);
