@@ -2,19 +2,17 @@
 # Bad input: one clear line on stderr, a non-zero exit, no crash, and
 # nothing left attached.
 . "$(dirname "$0")/lib.sh"
-need_bpf
 errors=0
 
-# expect_error EXPECTED_REGEX -- memtrace args...
-expect_error() {
-	local want=$1 rc lines
-	shift 2
-	snap_progs
-	"$MT" "$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-	lines=$(grep -c . "$TMP/err")
-	if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ]; then
-		echo "memtrace $*: exit $rc (expected a clean non-zero exit)"; errors=$((errors + 1))
+# run_error STATUS EXPECTED_REGEX -- memtrace args...: exactly STATUS, one
+# line on stderr matching the regex.
+run_error() {
+	local status=$1 want=$2 rc=0 lines
+	shift 3
+	"$MT" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || rc=$?
+	lines=$(grep -c . "$TMP/err") || lines=0
+	if [ "$rc" -ne "$status" ]; then
+		echo "memtrace $*: exit $rc, expected $status: $(cat "$TMP/err")"; errors=$((errors + 1))
 	elif [ "$lines" -ne 1 ]; then
 		echo "memtrace $*: $lines lines on stderr, expected 1:"; cat "$TMP/err"; errors=$((errors + 1))
 	elif ! grep -Eq "^memtrace: .*$want" "$TMP/err"; then
@@ -22,8 +20,31 @@ expect_error() {
 	else
 		echo "ok: memtrace $* -> $(cat "$TMP/err")"
 	fi
+}
+
+# 1. Option parsing: usage errors (exit 2) before anything is looked up,
+#    so no root and no BPF needed.
+[ -x "$MT" ] || fail "$MT not built"
+run_error 2 "invalid PID 'abc'" -- -p abc
+run_error 2 "unknown option '--bogus'" -- --bogus -p 1
+run_error 2 "option '-p' needs an argument" -- -p
+run_error 2 "nothing to trace" --
+run_error 2 "either -p PID or -- CMD" -- -p 1 -- /bin/true
+run_error 2 "invalid duration" -- -d -1 -p 1
+run_error 2 "invalid duration .1e300." -- -d 1e300 -p 1
+run_error 2 "invalid interval" -- -i 0 -p 1
+[ $errors -eq 0 ] || fail "$errors option-parsing cases misbehaved"
+
+# 2. Errors found looking up the target, its files and the kernel's: the
+#    same one line, and no BPF program left behind (checking that needs root).
+need_bpf
+
+# expect_error EXPECTED_REGEX -- memtrace args...
+expect_error() {
+	snap_progs
+	run_error 1 "$@"
 	if ! no_memtrace_progs; then
-		echo "memtrace $*: BPF programs left behind"; errors=$((errors + 1))
+		echo "memtrace ${*:3}: BPF programs left behind"; errors=$((errors + 1))
 	fi
 }
 
@@ -34,25 +55,17 @@ printf '#!/bin/sh\n' >"$TMP/noexec"; chmod 644 "$TMP/noexec"
 
 expect_error "no process with PID $gone" -- -p "$gone"
 expect_error "PID $kthread is a kernel thread" -- -p "$kthread"
-expect_error "invalid PID 'abc'" -- -p abc
-expect_error "unknown option '--bogus'" -- --bogus -p 1
-expect_error "option '-p' needs an argument" -- -p
-expect_error "nothing to trace" --
-expect_error "either -p PID or -- CMD" -- -p 1 -- /bin/true
 expect_error "cannot execute '/nonexistent/cmd': No such file" -- -- /nonexistent/cmd
 expect_error "cannot execute '$TMP/noexec': Permission denied" -- -- "$TMP/noexec"
 expect_error "cannot write '/nonexistent/dir/r.json'" -- --json /nonexistent/dir/r.json -- /bin/true
 expect_error "cannot write '$TMP'" -- --json "$TMP" -- /bin/true
 expect_error "cannot read kernel BTF '/nonexistent'" -- --btf /nonexistent -- /bin/true
 expect_error "no allocator entry points \(malloc and free\) in '/bin/true'" -- --lib /bin/true -- /bin/true
-expect_error "invalid duration" -- -d -1 -p 1
-expect_error "invalid duration .1e300." -- -d 1e300 -p 1
-expect_error "invalid interval" -- -i 0 -p 1
 
 # No privileges: the BPF load is refused; the launched child must not survive.
 cp "$MT" "$TMP/memtrace"; chmod 755 "$TMP/memtrace"
-setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/memtrace" -- /bin/sleep 30 >/dev/null 2>"$TMP/err"
-rc=$?
+rc=0
+setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/memtrace" -- /bin/sleep 30 >/dev/null 2>"$TMP/err" || rc=$?
 if [ $rc -eq 0 ] || [ "$(grep -c . "$TMP/err")" -ne 1 ] || ! grep -q "run as root" "$TMP/err"; then
 	echo "unprivileged: exit $rc, stderr: $(cat "$TMP/err")"; errors=$((errors + 1))
 else
@@ -78,9 +91,10 @@ for i in 1 2 3 4 5; do
 	snap_progs
 	"$WL/wl_exact" 20000 10 1 1 1 0 >/dev/null &
 	t=$!
-	"$MT" -p "$t" --json "$TMP/e.json" >/dev/null 2>"$TMP/err"
-	rc=$?
-	wait "$t" 2>/dev/null
+	rc=0
+	"$MT" -p "$t" --json "$TMP/e.json" >/dev/null 2>"$TMP/err" || rc=$?
+	# Traced or not, the target runs to its normal end.
+	wait "$t" || { echo "exit during attach: the target exited $?"; errors=$((errors + 1)); }
 	if [ $rc -ge 128 ]; then
 		echo "exit during attach: memtrace crashed ($rc)"; errors=$((errors + 1))
 	elif [ $rc -ne 0 ] && ! grep -Eq "exited|no process|No such (process|file)" "$TMP/err"; then

@@ -9,7 +9,7 @@ batch=37
 "$MT" --json "$TMP/r.json" -- "$WL/wl_advice" 3 "$batch" >"$TMP/out" 2>"$TMP/err" ||
 	fail "memtrace exited $?: $(cat "$TMP/err")"
 grep -q '^pool advice:' "$TMP/out" || fail "no 'pool advice' section in the text report"
-python3 - "$TMP/r.json" "$batch" <<'PY'
+python3 - "$TMP/r.json" "$batch" <<'PY' || fail "pool advice"
 import json, sys
 r = json.load(open(sys.argv[1]))
 batch = int(sys.argv[2])
@@ -37,10 +37,12 @@ if h["capacity"] != batch or h["object_size"] != 64:
         (h["capacity"], h["object_size"], batch))
 # calls saved = its (allocs + frees) per second, from the same report.
 site = [s for s in r["sites"] if s["site"] == h["site"]]
-if site:
-    want = (site[0]["allocs"] + site[0]["frees"]) / r["duration_s"]
-    if abs(h["calls_saved_per_s"] - want) > 0.01 * want:
-        die("calls_saved_per_s %.0f, expected %.0f" % (h["calls_saved_per_s"], want))
+if len(site) != 1:
+    die("the hot site %r is %d times among the report's sites, once expected" %
+        (h["site"], len(site)))
+want = (site[0]["allocs"] + site[0]["frees"]) / r["duration_s"]
+if abs(h["calls_saved_per_s"] - want) > 0.01 * want:
+    die("calls_saved_per_s %.0f, expected %.0f" % (h["calls_saved_per_s"], want))
 if h["calls_saved_per_s"] < 50000:
     die("hot site saves only %.0f calls/s" % h["calls_saved_per_s"])
 if c["pool"] != "none" or c["capacity"] != 0:
