@@ -572,6 +572,10 @@ static int mt_sym_mod_create(struct mt_sym *s, const char *path, bool deleted,
 	if (fd >= 0)
 		close(fd);
 	mt_sym_mod_ask(s, m);
+	if (!m->dinfod_state && m->keep_fd >= 0) {  /* not asked: not needed */
+		close(m->keep_fd);
+		m->keep_fd = -1;
+	}
 	err = mt_sym_mods_add(s, m);
 cleanup:
 	if (err) {
