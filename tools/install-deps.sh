@@ -55,7 +55,7 @@ pkgs=(
 	libcapstone-dev systemtap-sdt-dev
 	python3
 	libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
-	bpftrace linux-perf util-linux binutils
+	bpftrace linux-perf util-linux binutils gdb
 	# names: libc's own debug info, and a local debuginfod server, a C++
 	# compiler and xz for the symbolizer's tests
 	libc6-dbg debuginfod g++ xz-utils dwz
