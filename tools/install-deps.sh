@@ -56,9 +56,10 @@ pkgs=(
 	python3
 	libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
 	bpftrace linux-perf util-linux binutils gdb
-	# names: libc's own debug info, and a local debuginfod server, a C++
-	# compiler and xz for the symbolizer's tests
-	libc6-dbg debuginfod g++ xz-utils dwz
+	# names: libc's own debug info, a local debuginfod server, a C++
+	# compiler, xz and dwz for the symbolizer's tests; memtrace layout's
+	# tests: pahole to compare with, C++ and Go programs
+	libc6-dbg debuginfod g++ xz-utils dwz dwarves golang-go
 )
 backports=(libbpf-dev bpftool)
 

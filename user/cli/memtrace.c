@@ -25,6 +25,7 @@
 #include "probe/mt_alloc_lib.h"
 #include "analyze/mt_analysis.h"
 #include "diff/mt_diff.h"
+#include "layout/mt_layout.h"
 #include "collect/mt_events.h"
 #include "probe/mt_heap.h"
 #include "target/mt_launch.h"
@@ -108,7 +109,11 @@ static int setup_signals(struct mt_session *s)
 	/* A closed stdout (memtrace ... | head) must end in a write error and a
 	 * clean detach, not a SIGPIPE death that takes a launched program with
 	 * it (PTRACE_O_EXITKILL). The child gets the default back before exec. */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigprocmask(SIG_BLOCK, &mask, NULL)) {
+	/* An ignored signal is dropped when sent and never reaches a signalfd;
+	 * a shell starts background jobs with SIGINT ignored, yet SIGINT is how
+	 * memtrace is ended (`memtrace -p PID & ... kill -INT`). */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || signal(SIGINT, SIG_DFL) == SIG_ERR ||
+	    signal(SIGTERM, SIG_DFL) == SIG_ERR || sigprocmask(SIG_BLOCK, &mask, NULL)) {
 		int err = -errno;
 
 		mt_err("cannot set up signals: %s", strerror(-err));
@@ -246,6 +251,7 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		.top_sites = final ? s->opts.top : (s->opts.top < 5 ? s->opts.top : 5),
 		.wrappers = s->opts.wrappers,
 		.nwrappers = s->opts.nwrappers,
+		.json_leaks = s->opts.json_leaks,
 	};
 	struct mt_report_target rt = { .pid = s->target.pid };
 	struct mt_drops drops = { 0 };
@@ -478,6 +484,8 @@ int main(int argc, char **argv)
 	setlinebuf(stdout);
 	if (argc > 1 && strcmp(argv[1], "diff") == 0)
 		return mt_diff_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "layout") == 0)
+		return mt_layout_main(argc - 1, argv + 1);
 	err = mt_opts_parse(argc, argv, &s.opts);
 	if (err)
 		return err == 1 ? 0 : 2;

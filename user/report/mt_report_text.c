@@ -191,7 +191,10 @@ static void print_leaks(FILE *f, const struct mt_report *r)
 				    l->reachable_bytes);
 		print_stack(f, &l->stack, r->opts.max_frames);
 	}
-	if (r->nleaks > n)
+	if (r->nleaks > n && r->opts.json_leaks && r->opts.json_leaks < r->nleaks)
+		fprintf(f, "  ... %zu more stacks (the JSON report lists the largest %zu; "
+			"--json-leaks all lists every one)\n", r->nleaks - n, r->opts.json_leaks);
+	else if (r->nleaks > n)
 		fprintf(f, "  ... %zu more stacks (see the JSON report)\n", r->nleaks - n);
 }
 
