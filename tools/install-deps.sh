@@ -60,6 +60,8 @@ pkgs=(
 	# compiler, xz and dwz for the symbolizer's tests; memtrace layout's
 	# tests: pahole to compare with, C++ and Go programs
 	libc6-dbg debuginfod g++ xz-utils dwz dwarves golang-go
+	# unwinding: Debian's own binaries without frame pointers to try
+	gawk sqlite3
 )
 backports=(libbpf-dev bpftool)
 

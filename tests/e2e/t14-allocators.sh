@@ -23,16 +23,19 @@ for lib in libjemalloc.so.2 libtcmalloc_minimal.so.4 libmimalloc.so.2; do
 	else
 		echo "note: $lib launch mode not run under ASan"
 	fi
-	LD_PRELOAD=$libdir/$lib "$WL/wl_exact" --attach --reallocarray $nra "${args[@]}" >"$TMP/wl.out" &
+	# Files of their own per library: a wait_for on a file the last round
+	# wrote can match before the new process has truncated it.
+	wlout=$TMP/$lib.wl.out mterr=$TMP/$lib.attach.err
+	LD_PRELOAD=$libdir/$lib "$WL/wl_exact" --attach --reallocarray $nra "${args[@]}" >"$wlout" &
 	wl=$!
 	CLEANUP_PIDS+=("$wl")
-	wait_for "$TMP/wl.out" '^ready' || fail "workload did not start"
-	"$MT" --no-vm -p "$wl" --min-age 0 --json "$TMP/a.json" >/dev/null 2>"$TMP/err" &
+	wait_for "$wlout" '^ready' || fail "workload did not start"
+	"$MT" --no-vm -p "$wl" --min-age 0 --json "$TMP/a.json" >/dev/null 2>"$mterr" &
 	mt=$!
 	CLEANUP_PIDS+=("$mt")
-	wait_for "$TMP/err" 'attached to PID' || fail "$lib: memtrace did not attach"
+	wait_for "$mterr" 'attached to PID' || fail "$lib: memtrace did not attach"
 	kill -USR1 "$wl"
-	wait_for "$TMP/wl.out" '^done' || fail "workload did not finish"
+	wait_for "$wlout" '^done' || fail "workload did not finish"
 	kill -INT "$mt"; wait "$mt" || fail "$lib attach: memtrace exited $?"
 	alive "$wl" || fail "$lib: the target died with memtrace"
 	kill -TERM "$wl"

@@ -33,6 +33,9 @@ run_error 2 "either -p PID or -- CMD" -- -p 1 -- /bin/true
 run_error 2 "invalid duration" -- -d -1 -p 1
 run_error 2 "invalid duration .1e300." -- -d 1e300 -p 1
 run_error 2 "invalid interval" -- -i 0 -p 1
+run_error 2 "--unwind: 'xyz' is not auto, fp or cfi" -- --unwind xyz -p 1
+run_error 2 "--max-depth: '128' is not a number from 1 to 127" -- --max-depth 128 -p 1
+run_error 2 "--max-depth: '0' is not a number from 1 to 127" -- --max-depth 0 -p 1
 [ $errors -eq 0 ] || fail "$errors option-parsing cases misbehaved"
 
 # 2. Errors found looking up the target, its files and the kernel's: the

@@ -36,6 +36,7 @@
 #include "report/mt_report.h"
 #include "sym/mt_sym.h"
 #include "target/mt_target.h"
+#include "unwind/mt_unwind.h"
 #include "vm/mt_vm.h"
 
 /* Ring-buffer wakeups are batched (BPF_RB_NO_WAKEUP), so the consumer
@@ -129,19 +130,19 @@ static int setup_signals(struct mt_session *s)
 	return 0;
 }
 
-static int find_allocator(struct mt_session *s)
+/* order: launch mode, the files the dynamic loader will map (freed by
+ * the caller with mt_launch_free_order). */
+static int find_allocator(struct mt_session *s, char ***order, size_t *n)
 {
-	char **order = NULL;
-	size_t n = 0;
 	int err;
 
-	if (s->launched && !s->opts.lib) {
-		err = mt_launch_load_order(&s->launch, &order, &n);
-		if (err)
-			return err;
+	if (s->launched) {
+		err = mt_launch_load_order(&s->launch, order, n);
+		if (err && !s->opts.lib)
+			return err;   /* with --lib the order only helps the unwinder */
 	}
-	err = mt_alloc_lib_find(s->target.pid, s->opts.lib, (const char *const *)order, n, &s->lib);
-	mt_launch_free_order(order, n);
+	err = mt_alloc_lib_find(s->target.pid, s->opts.lib, (const char *const *)*order, s->opts.lib ? 0 : *n,
+				&s->lib);
 	if (!err)
 		mt_debug("allocator: '%s' (%u entry points)", s->lib.path, s->lib.neps);
 	return err;
@@ -154,14 +155,21 @@ static int attach_heap(struct mt_session *s)
 		.ringbuf_bytes = s->opts.ringbuf_bytes,
 		.sample_bytes = s->opts.sample_bytes,
 		.callsite_only = s->opts.callsite_only,
+		.unwind = (enum mt_unwind_mode)s->opts.unwind,
+		.max_depth = s->opts.max_depth,
 		.btf_path = s->opts.btf_path,
 	};
+	char **order = NULL;
+	size_t n = 0;
 	int err;
 
-	err = find_allocator(s);
-	if (err)
-		return err;
-	err = mt_heap_open(&ho, &s->heap);
+	err = find_allocator(s, &order, &n);
+	if (!err) {
+		ho.preload = (const char *const *)order;
+		ho.npreload = n;
+		err = mt_heap_open(&ho, &s->heap);
+	}
+	mt_launch_free_order(order, n);
 	if (err)
 		return err;
 	err = mt_heap_attach(s->heap, &s->lib);
@@ -222,6 +230,7 @@ static int consume(struct mt_session *s)
 {
 	if (s->events && mt_events_consume(s->events) < 0)
 		return -EIO;
+	mt_heap_unwind_poll(s->heap);   /* tables for modules mapped since */
 	if (s->vm && mt_vm_consume(s->vm) < 0)
 		return -EIO;
 	return 0;
@@ -241,6 +250,17 @@ static int vm_text(FILE *f, const struct mt_report *r, bool final, void *vm)
 	return final ? mt_vm_write_text(f, vm) : 0;
 }
 
+/* For the report's "modules": how the walker handles stacks through path;
+ * "none" with --callsite-only (no walk), "fp" for a module without tables. */
+static const char *module_unwind(void *arg, const char *path)
+{
+	struct mt_session *s = arg;
+
+	if (s->opts.callsite_only)
+		return "none";
+	return s->heap ? mt_unwind_module_kind(mt_heap_unwind(s->heap), path) : NULL;
+}
+
 static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 {
 	const char *names[MT_AGG_MAX_EPS];
@@ -251,6 +271,8 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		.top_sites = final ? s->opts.top : (s->opts.top < 5 ? s->opts.top : 5),
 		.wrappers = s->opts.wrappers,
 		.nwrappers = s->opts.nwrappers,
+		.module_unwind = module_unwind,
+		.module_unwind_arg = s,
 		.json_leaks = s->opts.json_leaks,
 	};
 	struct mt_report_target rt = { .pid = s->target.pid };

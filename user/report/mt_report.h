@@ -63,7 +63,8 @@ struct mt_report_opts {
 	const char *const *wrappers;
 	size_t nwrappers;
 	/* How the stacks through a module were unwound, for "modules":
-	 * "fp" or "cfi". NULL, or a NULL answer: "fp". */
+	 * "fp", "cfi" or "none" (--callsite-only). NULL, or a NULL answer:
+	 * "fp". */
 	const char *(*module_unwind)(void *arg, const char *path);
 	void *module_unwind_arg;
 };
@@ -75,6 +76,7 @@ typedef void (*mt_report_site_json_fn)(struct mt_json *j, uint32_t site, bool le
 
 struct mt_report_stack {
 	uint32_t nframes;
+	uint8_t end;              /* how the walk ended (enum mt_stack_end), 0: not walked */
 	struct mt_frame *frames;  /* symbolized, strings owned by the mt_sym;
 				   * inlined functions are frames of their own */
 	/* The frame the site is attributed to: the first one outside the
@@ -86,13 +88,18 @@ struct mt_report_stack {
 /* One module of the target, and how its frames were unwound and named. */
 struct mt_report_module {
 	const char *path, *build_id;
-	const char *unwind;          /* "fp" | "cfi" */
+	const char *unwind;          /* "fp" | "cfi" | "none" */
 	enum mt_sym_src symbols;
 	bool lines;
 	const char *debug_file;      /* separate debug file, NULL if none */
 	const char *debuginfod;      /* see struct mt_sym_module */
 	bool in_stacks;              /* a frame of a reported stack is in it */
 };
+
+/* The JSON name of a stack's end ("root", "depth", ...), NULL for 0. */
+const char *mt_report_stack_end_name(uint8_t end);
+/* Why a cut stack stopped, for the text report; NULL when whole or not walked. */
+const char *mt_report_stack_cut_reason(uint8_t end);
 
 struct mt_report_site {       /* one entry of "sites" or "leaks" */
 	uint64_t objects;         /* leaks: leaked objects; sites: live objects */
