@@ -39,8 +39,22 @@ static const char *mt_sym_keep(struct mt_sym *s, char *str)
 /* The readable form of sym: demangled and kept, or sym itself. */
 static const char *mt_sym_readable(struct mt_sym *s, const char *sym)
 {
-	const char *d = mt_sym_keep(s, mt_demangle(sym));
+	const char *at = sym ? strchr(sym, '@') : NULL, *d;
 
+	/* a versioned name in a .symtab ("__libc_start_main@@GLIBC_2.34"):
+	 * the version is not part of the function's name */
+	if (at && at != sym) {
+		char *base = strndup(sym, (size_t)(at - sym));
+
+		d = base ? mt_sym_keep(s, mt_demangle(base)) : NULL;
+		if (d) {
+			free(base);
+			return d;
+		}
+		d = mt_sym_keep(s, base);
+		return d ? d : sym;
+	}
+	d = mt_sym_keep(s, mt_demangle(sym));
 	return d ? d : sym;
 }
 
