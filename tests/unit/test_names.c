@@ -59,11 +59,20 @@ static void test_wrap(void)
 	MT_CHECK(mt_wrap_match("sqlite3Malloc", NULL, 0));
 	MT_CHECK(mt_wrap_match("g_malloc0", NULL, 0));
 	MT_CHECK(mt_wrap_match("strdup", NULL, 0));
+	/* the C++ library: also template functions, named with their
+	 * return type first */
+	MT_CHECK(mt_wrap_match("_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE9_M_mutateEmmPKcm",
+			       NULL, 0));
+	MT_CHECK(mt_wrap_match("_ZNSt6vectorIPiSaIS0_EE17_M_realloc_insertIJRKS0_EEEvN9__gnu_cxx"
+			       "17__normal_iteratorIPS0_S2_EEDpOT_", NULL, 0));
+	MT_CHECK(mt_wrap_match("__cxa_allocate_exception", NULL, 0));
 	/* not wrappers: the program's own functions, the allocator itself,
 	 * names that only start like one */
 	MT_CHECK(!mt_wrap_match("main", NULL, 0));
 	MT_CHECK(!mt_wrap_match("xmalloc_stats", NULL, 0));
 	MT_CHECK(!mt_wrap_match("_ZN4shop4fillERNS_8RegistryINS_4ItemEEEi", NULL, 0));
+	/* a template of the program's own with std:: in its arguments */
+	MT_CHECK(!mt_wrap_match("_ZN4shop4makeISt6vectorIiSaIiEEEEvv", NULL, 0));
 	MT_CHECK(!mt_wrap_match(NULL, NULL, 0));
 	MT_CHECK(!mt_wrap_match("", NULL, 0));
 	/* --wrapper patterns: on the base name */

@@ -13,11 +13,10 @@
 #include "sym/mt_wrap.h"
 
 static const char *const mt_wrap_builtin[] = {
-	/* C++ */
-	"operator new", "operator new\\[\\]",
-	"std::allocator<*>::allocate", "std::__new_allocator<*>::allocate",
-	"__gnu_cxx::new_allocator<*>::allocate", "std::allocator_traits<*>::allocate",
-	"std::_Vector_base<*>::_M_allocate",
+	/* C++: operator new, and the standard library's containers and
+	 * strings, which allocate for whoever called them */
+	"operator new", "operator new\\[\\]", "std::*", "__gnu_cxx::*",
+	"__cxa_allocate_exception", "__cxa_allocate_dependent_exception",
 	/* Rust */
 	"__rust_alloc", "__rust_alloc_zeroed", "__rust_realloc",
 	"__rdl_alloc", "__rdl_alloc_zeroed", "__rdl_realloc",
@@ -70,13 +69,34 @@ static bool mt_wrap_any(const char *base, const char *const *pat, size_t n)
 	return false;
 }
 
+/* A template function's demangled name starts with its return type
+ * ("void std::vector<int>::_M_realloc_insert<int const&>"): the name is
+ * what follows the last space outside <> and (), unless that space is
+ * operator's own ("operator new"). */
+static const char *mt_wrap_name(const char *base)
+{
+	const char *name = base;
+	int depth = 0;
+
+	for (const char *p = base; *p; p++) {
+		if (*p == '<' || *p == '(')
+			depth++;
+		else if ((*p == '>' || *p == ')') && depth > 0)
+			depth--;
+		else if (*p == ' ' && !depth && !(p - base >= 8 && !strncmp(p - 8, "operator", 8)))
+			name = p + 1;
+	}
+	return name;
+}
+
 bool mt_wrap_match(const char *sym, const char *const *user, size_t n)
 {
-	char base[512];
+	char buf[512];
+	const char *base;
 
 	if (!sym || !sym[0])
 		return false;
-	mt_demangle_base(sym, base, sizeof(base));
+	base = mt_wrap_name(mt_demangle_base(sym, buf, sizeof(buf)));
 	/* the exact name as given too: a user may pass a full signature */
 	return mt_wrap_any(base, mt_wrap_builtin,
 			   sizeof(mt_wrap_builtin) / sizeof(mt_wrap_builtin[0])) ||

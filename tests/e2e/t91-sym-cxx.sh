@@ -11,7 +11,7 @@ W=$TMP/wl_sym_cxx
 g++ -O2 -g -fno-omit-frame-pointer "$E2E/sym/wl_sym.cpp" -o "$W" || fail "cannot build wl_sym.cpp"
 "$MT" --no-vm --top 20 --json "$TMP/r.json" -- "$W" >"$TMP/out" 2>"$TMP/err" ||
 	fail "memtrace exited $?: $(cat "$TMP/err")"
-nm "$W" | awk '$2 ~ /[Tt]/ { print $3 }' >"$TMP/raw"
+nm "$W" | awk '$2 ~ /[TtWw]/ { print $3 }' >"$TMP/raw"
 c++filt <"$TMP/raw" >"$TMP/dem"
 grep -q "^via operator new\|^      via operator new" "$TMP/out" || fail "text: no 'via operator new' line: $(cat "$TMP/out")"
 python3 - "$TMP/r.json" "$TMP/raw" "$TMP/dem" "$W" <<'PY' || fail "demangling or attribution"
