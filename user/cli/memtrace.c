@@ -29,6 +29,7 @@
 #include "collect/mt_events.h"
 #include "probe/mt_heap.h"
 #include "target/mt_launch.h"
+#include "ptree/mt_ptree.h"
 #include "util/mt_log.h"
 #include "util/mt_time.h"
 #include "cli/mt_opts.h"
@@ -63,6 +64,8 @@ struct mt_session {
 	unsigned stop_signals;     /* SIGINT/SIGTERM received (launch mode) */
 	bool vm_finished;
 	struct mt_reach *reach;    /* --reachability result, NULL until scanned */
+	struct mt_ptree *tree;     /* images of the process tree (exec, -f) */
+	bool bpf_children;         /* the BPF side counts untraced children */
 	bool leak_known;           /* the final report ran: leak_check is set */
 	uint64_t leak_check;       /* bytes --fail-on-leak compares */
 };
@@ -158,6 +161,10 @@ static int attach_heap(struct mt_session *s)
 		.unwind = (enum mt_unwind_mode)s->opts.unwind,
 		.max_depth = s->opts.max_depth,
 		.btf_path = s->opts.btf_path,
+		.follow = s->opts.follow,
+		/* launch mode has ptrace's exec and fork stops; without -f a
+		 * filtered tracepoint counts the children, no stop needed */
+		.watch = !s->launched ? MT_WATCH_LIFE : s->opts.follow ? MT_WATCH_NONE : MT_WATCH_FORKS,
 	};
 	char **order = NULL;
 	size_t n = 0;
@@ -180,6 +187,60 @@ static int attach_heap(struct mt_session *s)
 	if (!err && s->opts.sample_bytes)
 		err = mt_events_set_sampling(s->events, mt_heap_calls_fd(s->heap), s->opts.sample_bytes);
 	return err;
+}
+
+static int drain_events(void *s);
+
+/* The launched program exec'd: its new image is what the session's
+ * analyses, memory view and report header follow from now on. */
+static void main_exec(void *arg, struct mt_agg *agg, struct mt_sym *sym,
+		      const struct mt_alloc_lib *lib)
+{
+	struct mt_session *s = arg;
+
+	s->agg = agg;
+	s->sym = sym;
+	s->lib = *lib;
+	mt_target_reload(&s->target);
+	if (s->vm)
+		mt_vm_set_sym(s->vm, sym);
+	if (s->analysis) {
+		mt_analysis_free(s->analysis);
+		s->analysis = mt_analysis_new(agg);
+	}
+}
+
+/* exec and (launch mode, -f) fork are followed (user/ptree): at their
+ * ptrace stops in launch mode, at a stop the BPF side makes after an exec
+ * in attach mode. The tree owns the aggregators and symbolizers from here. */
+static int follow_tree(struct mt_session *s)
+{
+	struct mt_ptree_opts po = {
+		.follow = s->opts.follow, .attach = !s->launched, .lib = s->opts.lib,
+		.sample_bytes = s->opts.sample_bytes, .drain = drain_events, .main_exec = main_exec,
+		.arg = s,
+	};
+	int err;
+
+	if (s->heap) {
+		err = mt_ptree_new(&po, s->heap, s->events, s->target.pid, s->agg, s->sym, &s->lib,
+				   &s->tree);
+		if (err)
+			return err;
+	}
+	/* attach mode: execs are stopped by the BPF side, then probed; both
+	 * modes without -f: children are counted by the BPF side */
+	err = s->heap ? mt_heap_watch(s->heap) : -EOPNOTSUPP;
+	if (err && err != -EOPNOTSUPP)
+		return err;
+	s->bpf_children = !err;
+	if (!s->launched) {
+		if (s->heap)
+			mt_events_set_proc(s->events, mt_ptree_proc, s->tree);
+		return 0;
+	}
+	s->launch.count_forks = !s->bpf_children;
+	return mt_launch_follow(&s->launch, s->opts.follow, s->tree ? mt_ptree_hook : NULL, s->tree);
 }
 
 static int attach(struct mt_session *s)
@@ -219,6 +280,8 @@ static int attach(struct mt_session *s)
 		mt_err("PID %d exited during attach", (int)s->target.pid);
 		return -ESRCH;
 	}
+	if ((err = follow_tree(s)))
+		return err;
 	s->start_ns = mt_now_ns();
 	if (s->heap)
 		mt_heap_enable(s->heap);
@@ -234,6 +297,11 @@ static int consume(struct mt_session *s)
 	if (s->vm && mt_vm_consume(s->vm) < 0)
 		return -EIO;
 	return 0;
+}
+
+static int drain_events(void *s)
+{
+	return consume(s);
 }
 
 /* The final kernel-side snapshot must be taken while the target lives. */
@@ -308,6 +376,14 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		mt_err("warning: the memory section is missing from the report");
 	if (final && s->analysis)
 		mt_analysis_add(s->analysis, &r, s->sym);
+	if (final && s->bpf_children)
+		r.untraced_children = (int64_t)drops.children + s->launch.untraced_children;
+	else if (final && s->launched)
+		r.untraced_children = s->launch.untraced_children;
+	if (final && s->tree && (err = mt_ptree_report(s->tree, &r, now, &ro,
+			s->launched ? (s->launch.state == MT_LAUNCH_EXITED ? s->launch.exit_code : -1) :
+			mt_target_alive(&s->target) ? -1 : MT_PTREE_EXITED)))
+		mt_err("warning: the per-process figures are missing from the report: %s", strerror(-err));
 	if (f) {
 		err = mt_report_text(f, &r, final);
 		if (err)
@@ -323,6 +399,7 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	mt_debug("report: built in %.3f ms, written in %.3f ms", (double)(t_write - t_build) / 1e6,
 		 (double)(mt_now_ns() - t_write) / 1e6);
 	mt_report_release(&r);
+	mt_ptree_report_release(s->tree);
 }
 
 /* Debug files still downloading from debuginfod get a bounded wait before
@@ -465,6 +542,7 @@ static enum stop_reason run(struct mt_session *s)
 			/* Pick up libraries mapped since (dlopen) while they exist,
 			 * and add a point to the memory timeline. */
 			mt_sym_refresh(s->sym);
+			mt_ptree_tick(s->tree);
 			if (s->vm)
 				mt_vm_sample(s->vm, now, mt_agg_totals(s->agg)->c.live_bytes);
 			if (s->analysis)
@@ -567,17 +645,22 @@ cleanup:
 	/* Probes first: the target must never run with a stale consumer. */
 	mt_heap_free(s.heap);
 	mt_vm_free(s.vm);
-	if (s.launched && s.launch.state != MT_LAUNCH_EXITED) {
+	/* -f: children still traced when the program exited run on too */
+	if (s.launched && (s.launch.state != MT_LAUNCH_EXITED || s.launch.tracees)) {
 		if (stop == STOP_ERROR)
 			mt_launch_kill(&s.launch);
 		else
 			mt_launch_detach(&s.launch);
 	}
 	mt_events_free(s.events);
-	mt_sym_free(s.sym);
 	mt_reach_free(s.reach);
 	mt_analysis_free(s.analysis);
-	mt_agg_free(s.agg);
+	if (s.tree) {
+		mt_ptree_free(s.tree);   /* every image's aggregator and symbolizer */
+	} else {
+		mt_sym_free(s.sym);
+		mt_agg_free(s.agg);
+	}
 	mt_target_close(&s.target);
 	if (s.json && s.json != stdout && fclose(s.json) && exit_code == 0) {
 		mt_err("cannot write '%s': %s", s.opts.json_path, strerror(errno));

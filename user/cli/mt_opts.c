@@ -53,6 +53,8 @@ static const char usage[] =
 "      --debuginfod-timeout SEC  with $DEBUGINFOD_URLS set, how long the final\n"
 "                         report waits for debug files still downloading\n"
 "                         (default 10)\n"
+"  -f, --follow           trace the children too (fork, vfork, clone and\n"
+"                         their execs), one report entry each\n"
 "      --unwind MODE      how stacks are walked: auto (default: frame pointers\n"
 "                         in modules built with them, CFI from .eh_frame in\n"
 "                         the others), fp, or cfi (docs/unwinding.md)\n"
@@ -129,6 +131,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -145,7 +148,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->max_depth = 64;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:fvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -244,6 +247,9 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			if (parse_seconds(optarg, &o->debuginfod_timeout_s))
 				return bad("invalid --debuginfod-timeout '%s': seconds >= 0 expected", optarg);
 			break;
+		case 'f':
+			o->follow = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -269,6 +275,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	if (o->follow && o->no_heap)
+		return bad("%s", "-f follows the allocator calls of children, but --no-heap probes none");
 	if (o->no_heap && (o->reachability || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");
