@@ -26,6 +26,22 @@ static FILE *open_proc(pid_t pid, const char *what, int *err)
 	return f;
 }
 
+pid_t mt_proc_status_pid(pid_t pid, const char *field)
+{
+	size_t n = strlen(field);
+	char line[128];
+	int err, v = 0;
+	FILE *f = open_proc(pid, "status", &err);
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':' && sscanf(line + n + 1, "%d", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 int mt_proc_status(pid_t pid, struct mt_proc_status *out)
 {
 	static const struct { const char *key; size_t off; } keys[] = {
