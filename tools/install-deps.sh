@@ -60,9 +60,16 @@ pkgs=(
 	libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
 	bpftrace linux-perf util-linux binutils gdb
 	# names: libc's own debug info, a local debuginfod server, a C++
-	# compiler, xz and dwz for the symbolizer's tests; memtrace layout's
-	# tests: pahole to compare with, C++ and Go programs
-	libc6-dbg debuginfod g++ xz-utils dwz dwarves golang-go
+	# compiler, xz and dwz for the symbolizer's tests
+	debuginfod xz-utils dwz
+	# memtrace layout's tests: pahole to compare with, C++ and Go programs,
+	# the C library's debug info
+	dwarves g++ golang-go libc6-dbg
+	# memtrace --listen: the HTTP server library; its test scrapes with
+	# promtool and a real Prometheus server (both in the prometheus package)
+	libmicrohttpd-dev prometheus
+	# the install test lints the man pages
+	mandoc
 	# unwinding: Debian's own binaries without frame pointers to try
 	gawk sqlite3
 )

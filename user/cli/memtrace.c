@@ -34,6 +34,8 @@
 #include "util/mt_time.h"
 #include "cli/mt_opts.h"
 #include "reach/mt_reach.h"
+#include "serve/mt_metrics.h"
+#include "serve/mt_serve.h"
 #include "report/mt_report.h"
 #include "sym/mt_sym.h"
 #include "target/mt_target.h"
@@ -68,6 +70,9 @@ struct mt_session {
 	bool bpf_children;         /* the BPF side counts untraced children */
 	bool leak_known;           /* the final report ran: leak_check is set */
 	uint64_t leak_check;       /* bytes --fail-on-leak compares */
+	struct mt_serve *serve;    /* --listen: the /metrics server */
+	struct mt_metrics *metrics;
+	struct mt_prom prom;       /* the next snapshot, rendered here */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -130,6 +135,48 @@ static int setup_signals(struct mt_session *s)
 		mt_err("cannot create a signalfd: %s", strerror(-err));
 		return err;
 	}
+	return 0;
+}
+
+/* --listen: bound before the target is touched, so a port in use fails
+ * early; its thread starts after the signals are blocked. */
+static int start_serve(struct mt_session *s)
+{
+	int err;
+
+	if (!s->opts.listen)
+		return 0;
+	err = mt_serve_start(s->opts.listen, &s->serve);
+	if (!err)
+		mt_info("serving metrics at %s", mt_serve_url(s->serve));
+	return err;
+}
+
+/* Render in this thread (the aggregator's), publish by a buffer swap. */
+static void publish_metrics(struct mt_session *s, uint64_t now)
+{
+	if (s->metrics && mt_metrics_render(s->metrics, now, &s->prom) == 0)
+		mt_serve_publish(s->serve, &s->prom);
+}
+
+static int open_metrics(struct mt_session *s)
+{
+	struct mt_metrics_opts mo = {
+		.pid = s->target.pid, .comm = s->target.comm,
+		.allocator = s->lib.path, .top = s->opts.metrics_top,
+	};
+	struct mt_metrics_extra vm = {
+		.name = "vm", .write = mt_vm_write_metrics, .lost = mt_vm_lost_arg, .arg = s->vm,
+	};
+
+	if (!s->serve)
+		return 0;
+	s->metrics = mt_metrics_new(s->opts.no_heap ? NULL : s->agg, s->sym, &mo);
+	if (!s->metrics || (s->vm && mt_metrics_add_extra(s->metrics, &vm))) {
+		mt_err("cannot set up the metrics: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	publish_metrics(s, mt_now_ns());
 	return 0;
 }
 
@@ -208,6 +255,7 @@ static void main_exec(void *arg, struct mt_agg *agg, struct mt_sym *sym,
 		mt_analysis_free(s->analysis);
 		s->analysis = mt_analysis_new(agg);
 	}
+	mt_metrics_retarget(s->metrics, agg, sym, s->target.comm, lib->path);
 }
 
 /* exec and (launch mode, -f) fork are followed (user/ptree): at their
@@ -547,6 +595,7 @@ static enum stop_reason run(struct mt_session *s)
 				mt_vm_sample(s->vm, now, mt_agg_totals(s->agg)->c.live_bytes);
 			if (s->analysis)
 				mt_analysis_tick(s->analysis, now);
+			publish_metrics(s, now);
 			next_refresh = now + MT_NS_PER_S;
 		}
 		if (next_report && now >= next_report) {
@@ -593,9 +642,9 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 	s.target.pidfd = -1;
 
-	if (open_json(&s) || setup_signals(&s) || start_target(&s))
+	if (open_json(&s) || setup_signals(&s) || start_serve(&s) || start_target(&s))
 		goto cleanup;
-	if (attach(&s))
+	if (attach(&s) || open_metrics(&s))
 		goto cleanup;
 
 	if (s.launched) {
@@ -652,6 +701,9 @@ cleanup:
 		else
 			mt_launch_detach(&s.launch);
 	}
+	mt_serve_stop(s.serve);    /* its thread reads only its own snapshot */
+	mt_metrics_free(s.metrics);
+	mt_prom_release(&s.prom);
 	mt_events_free(s.events);
 	mt_reach_free(s.reach);
 	mt_analysis_free(s.analysis);

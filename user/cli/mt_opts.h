@@ -40,6 +40,8 @@ struct mt_opts {
 	const char *wrappers[MT_OPTS_MAX_WRAPPERS];  /* --wrapper, repeatable */
 	size_t nwrappers;
 	double debuginfod_timeout_s; /* --debuginfod-timeout: final report's wait */
+	const char *listen;     /* --listen ADDR:PORT: serve /metrics */
+	unsigned metrics_top;   /* --metrics-top: site labels exported */
 };
 
 /* Parse argv. Returns 0 to run, 1 when -h/-V printed and memtrace should

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Workload of the symbolizer tests (t90-t93): an allocator wrapper of the
+/* Workload of the symbolizer tests (t95-t98): an allocator wrapper of the
  * program's own, static functions (named only by .symtab or debug info),
  * and a function inlined into its caller. Built by the tests, -O2 -g with
  * frame pointers; noipa keeps the names free of GCC's clone suffixes.

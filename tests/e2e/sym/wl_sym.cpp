@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* C++ workload of t91: objects made with operator new inside a namespace
+/* C++ workload of t96: objects made with operator new inside a namespace
  * and a template, so frames need demangling and sites need attributing
  * past operator new. */
 #include <cstdio>
