@@ -297,10 +297,15 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 
 enum stop_reason { STOP_NONE, STOP_SIGNAL, STOP_DURATION, STOP_EXITED, STOP_ERROR };
 
-/* The reachability scan drains events once the target is stopped, so the
- * live table matches its memory. */
-static int drain(void *s)
+/* The reachability scan calls this once every thread of the target is
+ * stopped: no probe is running then, so stopping the count and draining
+ * makes the live table match the memory scanned, and the final report
+ * that instant (counting stays off after the target resumes). */
+static int cut_paused(void *arg)
 {
+	struct mt_session *s = arg;
+
+	mt_heap_stop(s->heap);
 	return consume(s);
 }
 
@@ -316,7 +321,7 @@ static void scan_reach(struct mt_session *s)
 		cut = s->end_ns < start + min_age ? 0 :
 			start + (s->end_ns - start - min_age) / 1000000 * 1000000;
 	if (mt_reach_pid(s->target.pid, s->launched ? s->launch.pid : 0, s->agg, cut,
-			 drain, s, &s->reach))
+			 cut_paused, s, &s->reach))
 		return;
 	mt_debug("reachability: paused %.3f ms", mt_reach_stats(s->reach)->pause_ms);
 }
@@ -481,16 +486,20 @@ int main(int argc, char **argv)
 		goto cleanup;
 	if (stop != STOP_EXITED) {
 		s.end_ns = mt_now_ns();
-		mt_sym_refresh(s.sym);
-		finish_vm(&s, s.end_ns);
 		if (s.opts.reachability && !s.launched)
-			scan_reach(&s);
+			scan_reach(&s);   /* makes the cut while the target is paused */
 	}
-	/* The target stops paying for probes before the report is built (the
-	 * maps stay, so the counters can still be read). */
+	/* The cut (unless made already), then the detach, which waits for the
+	 * probes in flight; then drain what was emitted before the cut. The
+	 * target stops paying for probes before the report is built (the maps
+	 * stay, so the counters can still be read). */
 	mt_heap_detach(s.heap);
 	if (consume(&s))
 		goto cleanup;
+	if (stop != STOP_EXITED) {
+		mt_sym_refresh(s.sym);
+		finish_vm(&s, s.end_ns);
+	}
 	if (s.opts.reachability && !s.reach)
 		mt_err("warning: no reachability scan (%s): leaks are not split",
 		       s.launched ? "the program did not exit while traced" :

@@ -370,10 +370,20 @@ int mt_heap_calls_fd(const struct mt_heap *h)
 	return bpf_map__fd(h->skel->maps.mt_calls);
 }
 
-void mt_heap_detach(struct mt_heap *h)
+void mt_heap_stop(struct mt_heap *h)
 {
 	if (h)
-		detach_all(h);
+		__atomic_store_n(&h->skel->bss->mt_enabled, 0, __ATOMIC_SEQ_CST);
+}
+
+void mt_heap_detach(struct mt_heap *h)
+{
+	if (!h)
+		return;
+	/* Links go one at a time: without the cut first, frees would stop
+	 * being counted while allocations still are. */
+	mt_heap_stop(h);
+	detach_all(h);
 }
 
 void mt_heap_free(struct mt_heap *h)
