@@ -28,7 +28,9 @@
 #include "collect/mt_events.h"
 #include "probe/mt_heap.h"
 #include "target/mt_launch.h"
+#include "util/mt_exit.h"
 #include "util/mt_log.h"
+#include "util/mt_outfile.h"
 #include "util/mt_time.h"
 #include "cli/mt_opts.h"
 #include "reach/mt_reach.h"
@@ -42,6 +44,7 @@
  * inside the default 16 MB ring. */
 #define DRAIN_MS 20
 
+
 struct mt_session {
 	struct mt_opts opts;
 	struct mt_target target;
@@ -54,7 +57,8 @@ struct mt_session {
 	struct mt_sym *sym;
 	struct mt_vm *vm;          /* kernel-side memory view, NULL with --no-vm */
 	struct mt_analysis *analysis; /* lifetimes, size classes, trends, advice */
-	FILE *json;
+	struct mt_outfile json;    /* --json: f is NULL without it, and once written */
+	bool write_failed;         /* a report could not be written: MT_EXIT_WRITE */
 	int sigfd;
 	uint64_t start_ns;
 	uint64_t end_ns;           /* when the target's last event could occur */
@@ -78,23 +82,17 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* Opened before anything is attached, so an unwritable path fails early. */
+/* Opened before anything is attached, so an unwritable path fails early;
+ * an existing file is replaced only by a complete report (util/mt_outfile). */
 static int open_json(struct mt_session *s)
 {
-	if (!s->opts.json_path)
-		return 0;
-	if (strcmp(s->opts.json_path, "-") == 0) {
-		s->json = stdout;
-		return 0;
-	}
-	s->json = fopen(s->opts.json_path, "we");
-	if (!s->json) {
-		int err = -errno;
+	return s->opts.json_path ? mt_outfile_open(&s->json, s->opts.json_path) : 0;
+}
 
-		mt_err("cannot write '%s': %s", s->opts.json_path, strerror(errno));
-		return err;
-	}
-	return 0;
+/* With --json - the JSON owns stdout and the text report goes to stderr. */
+static FILE *text_out(const struct mt_session *s)
+{
+	return s->opts.json_path && strcmp(s->opts.json_path, "-") == 0 ? stderr : stdout;
 }
 
 static int setup_signals(struct mt_session *s)
@@ -278,17 +276,23 @@ static void report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		mt_err("warning: the memory section is missing from the report");
 	if (final && s->analysis)
 		mt_analysis_add(s->analysis, &r, s->sym);
-	if (f) {
-		err = mt_report_text(f, &r, final);
-		if (err)
-			mt_err("cannot write the text report: %s", strerror(-err));
-	}
-	if (final && s->json) {
-		err = mt_report_json(s->json, &r);
-		if (!err && s->json != stdout && fflush(s->json))
-			err = -errno;
-		if (err)
+	/* A report that cannot be written is an error once, not every
+	 * interval, and the exit status says so. */
+	err = mt_report_text(f, &r, final);
+	if (err && !s->write_failed)
+		mt_err("cannot write the text report: %s", strerror(-err));
+	if (err)
+		s->write_failed = true;
+	if (final && s->json.f) {
+		err = mt_report_json(s->json.f, &r);
+		if (err) {
 			mt_err("cannot write '%s': %s", s->opts.json_path, strerror(-err));
+			mt_outfile_abort(&s->json);
+		} else {
+			err = mt_outfile_commit(&s->json);
+		}
+		if (err)
+			s->write_failed = true;
 	}
 	mt_debug("report: built in %.3f ms, written in %.3f ms", (double)(t_write - t_build) / 1e6,
 		 (double)(mt_now_ns() - t_write) / 1e6);
@@ -389,7 +393,7 @@ static enum stop_reason run(struct mt_session *s)
 	uint64_t interval = (uint64_t)(s->opts.interval_s * MT_NS_PER_S);
 	uint64_t next_report = interval ? s->start_ns + interval : 0;
 	uint64_t next_refresh = s->start_ns + MT_NS_PER_S;
-	FILE *text = s->json == stdout ? stderr : stdout;
+	FILE *text = text_out(s);
 	struct pollfd pfd[4] = {
 		{ .fd = s->sigfd, .events = POLLIN },
 		{ .fd = s->launched ? -1 : s->target.pidfd, .events = POLLIN },
@@ -454,20 +458,23 @@ int main(int argc, char **argv)
 {
 	struct mt_session s = { .sigfd = -1 };
 	enum stop_reason stop = STOP_ERROR;
-	FILE *text;
-	int err, exit_code = 1;
+	int err, exit_code = MT_EXIT_ERROR;
 
 	setlinebuf(stdout);
 	if (argc > 1 && strcmp(argv[1], "diff") == 0)
 		return mt_diff_main(argc - 1, argv + 1);
 	err = mt_opts_parse(argc, argv, &s.opts);
 	if (err)
-		return err == 1 ? 0 : 2;
+		return err == 1 ? 0 : MT_EXIT_USAGE;
 	mt_verbose = s.opts.verbose;
 	libbpf_set_print(libbpf_print);
 	s.target.pidfd = -1;
 
-	if (open_json(&s) || setup_signals(&s) || start_target(&s))
+	if (open_json(&s)) {
+		exit_code = MT_EXIT_WRITE;
+		goto cleanup;
+	}
+	if (setup_signals(&s) || start_target(&s))
 		goto cleanup;
 	if (attach(&s))
 		goto cleanup;
@@ -504,8 +511,7 @@ int main(int argc, char **argv)
 		mt_err("warning: no reachability scan (%s): leaks are not split",
 		       s.launched ? "the program did not exit while traced" :
 		       stop == STOP_EXITED ? "the target exited" : "the scan failed");
-	text = s.json == stdout ? stderr : stdout;
-	report(&s, text, s.end_ns ? s.end_ns : mt_now_ns(), true);
+	report(&s, text_out(&s), s.end_ns ? s.end_ns : mt_now_ns(), true);
 	exit_code = 0;
 	if (stop == STOP_EXITED && s.launched)
 		exit_code = s.launch.exit_code;
@@ -515,8 +521,10 @@ int main(int argc, char **argv)
 		mt_err("%llu %s bytes exceed --fail-on-leak=%llu: exit status 3",
 		       (unsigned long long)s.leak_check, s.reach ? "definitely lost" : "leaked",
 		       s.opts.fail_leak_bytes);
-		exit_code = 3;
+		exit_code = MT_EXIT_LEAK;
 	}
+	if (s.write_failed)
+		exit_code = MT_EXIT_WRITE;
 
 cleanup:
 	/* Probes first: the target must never run with a stale consumer. */
@@ -534,10 +542,7 @@ cleanup:
 	mt_analysis_free(s.analysis);
 	mt_agg_free(s.agg);
 	mt_target_close(&s.target);
-	if (s.json && s.json != stdout && fclose(s.json) && exit_code == 0) {
-		mt_err("cannot write '%s': %s", s.opts.json_path, strerror(errno));
-		exit_code = 1;
-	}
+	mt_outfile_abort(&s.json);   /* a failed run leaves an existing file as it was */
 	if (s.sigfd >= 0)
 		close(s.sigfd);
 	return exit_code;
