@@ -8,6 +8,7 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PCDIR      ?= $(LIBDIR)/pkgconfig
+OBJCOPY    ?= objcopy
 POOL_VERSION := $(VERSION)
 
 POOL_SRCS := $(wildcard pool/src/*.c)
@@ -39,9 +40,23 @@ $(BUILD)/libmtpool.so: $(POOL_PIC_OBJS)
 	$(Q)$(CC) -shared -Wl,-soname,libmtpool.so.0 -Wl,--no-undefined $(POOL_SO_LDFLAGS) $^ $(POOL_LIBS) -o $@
 	$(Q)ln -sf libmtpool.so $(BUILD)/libmtpool.so.0
 
-$(BUILD)/libmtpool.a: $(POOL_ST_OBJS)
+# In an archive, hidden symbols are still global (visibility only acts when
+# a shared object or executable is linked), so libmtpool.a holds one object:
+# ld -r links the files together, then every hidden symbol (the internal
+# mtpool__*, the probe semaphores other than get/put) becomes local and only
+# MTPOOL_API stays global. Except _.stapsdt.base: sys/sdt.h defines it weak
+# and hidden in a COMDAT group in every object with probes; when a program's
+# own probes win that group, our notes must still find the symbol, so it goes
+# back to weak (objcopy tests each option against the binding a symbol had
+# before the run, hence three runs). The recipe decides what the archive
+# exports, so it depends on this file. tests/e2e/t05-pool-symbols.sh checks.
+$(BUILD)/libmtpool.a: $(POOL_ST_OBJS) pool/pool.mk
 	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)$(LD) -r $(POOL_ST_OBJS) -o $(BUILD)/pool/libmtpool.o
+	$(Q)$(OBJCOPY) --localize-hidden $(BUILD)/pool/libmtpool.o
+	$(Q)$(OBJCOPY) --globalize-symbol=_.stapsdt.base $(BUILD)/pool/libmtpool.o
+	$(Q)$(OBJCOPY) --weaken-symbol=_.stapsdt.base $(BUILD)/pool/libmtpool.o
+	$(Q)rm -f $@ && ar rcs $@ $(BUILD)/pool/libmtpool.o
 
 # The .pc bakes in PREFIX: rewrite it when the install paths change (the
 # stamp only changes content when they do, as redis's settings file).

@@ -5,7 +5,7 @@
  */
 #include "internal.h"
 
-void mt_budget_init(struct mt_budget *b, const struct mtpool_budget *cfg, const char *name)
+void mtpool__budget_init(struct mt_budget *b, const struct mtpool_budget *cfg, const char *name)
 {
 	b->limit = cfg ? cfg->limit : 0;
 	b->on_exceed = cfg ? cfg->on_exceed : NULL;
@@ -15,7 +15,7 @@ void mt_budget_init(struct mt_budget *b, const struct mtpool_budget *cfg, const 
 	b->denied = 0;
 }
 
-int mt_budget_charge(struct mt_budget *b, size_t n)
+int mtpool__budget_charge(struct mt_budget *b, size_t n)
 {
 	size_t used = __atomic_load_n(&b->used, __ATOMIC_RELAXED);
 
@@ -40,7 +40,7 @@ int mt_budget_charge(struct mt_budget *b, size_t n)
 	}
 }
 
-void mt_budget_uncharge(struct mt_budget *b, size_t n)
+void mtpool__budget_uncharge(struct mt_budget *b, size_t n)
 {
 	__atomic_fetch_sub(&b->used, n, __ATOMIC_RELAXED);
 }

@@ -58,7 +58,7 @@ static void buf_dtor(void *obj, void *arg)
 	struct mtpool_bufpool *bp = arg;
 
 	if (b->cap)
-		mt_budget_uncharge(&bp->budget, b->cap + 1);
+		mtpool__budget_uncharge(&bp->budget, b->cap + 1);
 	if (b->data != mt_empty)
 		free(b->data);
 	b->data = mt_empty;
@@ -83,10 +83,10 @@ mtpool_bufpool *mtpool_bufpool_create(const struct mtpool_bufpool_opts *opts)
 
 	if (!bp)
 		return NULL;
-	mt_copy_name(bp->name, opts ? opts->name : NULL, "mtpool_buf");
+	mtpool__copy_name(bp->name, opts ? opts->name : NULL, "mtpool_buf");
 	bp->initial_cap = opts && opts->initial_cap ? opts->initial_cap : 256;
 	bp->keep_cap = opts && opts->max_keep_cap ? opts->max_keep_cap : 65536;
-	mt_budget_init(&bp->budget, opts ? &opts->budget : NULL, bp->name);
+	mtpool__budget_init(&bp->budget, opts ? &opts->budget : NULL, bp->name);
 	o.name = bp->name;
 	o.max_cached = opts ? opts->max_cached : 0;
 	o.flags = opts ? opts->flags & MTPOOL_F_DEBUG : 0;
@@ -135,8 +135,8 @@ static int buf_check(const struct mtpool_buf *b)
 	if (likely(b->state == BUF_LIVE))
 		return 0;
 	/* A debug pool poisoned the whole header; its owner is still known. */
-	mt_report("use of a released buffer",
-		  b->state == BUF_RELEASED ? b->pool->name : mt_objpool_owner_name(b), b);
+	mtpool__report("use of a released buffer",
+		       b->state == BUF_RELEASED ? b->pool->name : mtpool__objpool_owner_name(b), b);
 	return -EINVAL;
 }
 
@@ -154,7 +154,7 @@ void mtpool_buf_release(mtpool_buf *b)
 		char *d = realloc(b->data, bp->keep_cap + 1);
 
 		if (d) {
-			mt_budget_uncharge(&bp->budget, b->cap - bp->keep_cap);
+			mtpool__budget_uncharge(&bp->budget, b->cap - bp->keep_cap);
 			b->data = d;
 			b->cap = bp->keep_cap;
 		}
@@ -173,11 +173,11 @@ MT_NOINLINE static int buf_grow(struct mtpool_buf *b, size_t need)
 			return -ENOMEM;
 		cap *= 2;
 	}
-	if (mt_budget_charge(&bp->budget, cap - b->cap + (b->cap ? 0 : 1)))
+	if (mtpool__budget_charge(&bp->budget, cap - b->cap + (b->cap ? 0 : 1)))
 		return -ENOMEM;
 	d = realloc(b->data == mt_empty ? NULL : b->data, cap + 1);
 	if (!d) {
-		mt_budget_uncharge(&bp->budget, cap - b->cap + (b->cap ? 0 : 1));
+		mtpool__budget_uncharge(&bp->budget, cap - b->cap + (b->cap ? 0 : 1));
 		return -ENOMEM;
 	}
 	if (!b->cap)

@@ -15,7 +15,7 @@ void mtpool_set_error_handler(mtpool_error_fn *fn, void *arg)
 	__atomic_store_n(&mt_err_fn, fn, __ATOMIC_RELEASE);
 }
 
-void mt_report(const char *what, const char *pool, const void *addr)
+void mtpool__report(const char *what, const char *pool, const void *addr)
 {
 	mtpool_error_fn *fn = __atomic_load_n(&mt_err_fn, __ATOMIC_ACQUIRE);
 
@@ -28,12 +28,12 @@ void mt_report(const char *what, const char *pool, const void *addr)
 	abort();
 }
 
-void mt_poison_fill(void *p, size_t n)
+void mtpool__poison_fill(void *p, size_t n)
 {
 	memset(p, MT_POISON_BYTE, n);
 }
 
-size_t mt_poison_check(const void *p, size_t n)
+size_t mtpool__poison_check(const void *p, size_t n)
 {
 	const unsigned char *c = p;
 	size_t i;
@@ -44,7 +44,7 @@ size_t mt_poison_check(const void *p, size_t n)
 	return n;
 }
 
-void mt_copy_name(char *dst, const char *name, const char *dflt)
+void mtpool__copy_name(char *dst, const char *name, const char *dflt)
 {
 	snprintf(dst, MT_NAME_MAX, "%s", name && *name ? name : dflt);
 }

@@ -19,7 +19,7 @@ static int env_true(const char *name)
 }
 
 /* Races between first callers are harmless: all compute the same value. */
-int mt_env(void)
+int mtpool__env(void)
 {
 	int f = __atomic_load_n(&mt_env_flags, __ATOMIC_RELAXED);
 
@@ -36,16 +36,16 @@ int mt_env(void)
 
 int mtpool_disabled(void)
 {
-	return !!(mt_env() & MT_ENV_DISABLE);
+	return !!(mtpool__env() & MT_ENV_DISABLE);
 }
 
 int mtpool_debug_default(void)
 {
-	return !!(mt_env() & MT_ENV_DEBUG);
+	return !!(mtpool__env() & MT_ENV_DEBUG);
 }
 
 /* Read the environment before main(), while the process is single-threaded. */
 __attribute__((constructor)) static void mt_env_init(void)
 {
-	(void)mt_env();
+	(void)mtpool__env();
 }

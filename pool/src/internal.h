@@ -1,5 +1,21 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Private to libmtpool: helpers every component uses. */
+/*
+ * Private to libmtpool: helpers every component uses.
+ *
+ * Symbol names. The public API is what mtpool.h declares MTPOOL_API, all
+ * named mtpool_* (types and macros mtpool_/MTPOOL_). Every other function
+ * or variable of pool/src/ with external linkage is internal and named
+ * mtpool__NAME (two underscores: C++ reserves such names and C code does
+ * not use them, so no user symbol collides) and declared MT_HIDDEN. Static
+ * functions, types and macros keep the short mt_/MT_ prefix: they never
+ * reach a symbol table that users link against. The USDT semaphores are
+ * named by sys/sdt.h, mtpool_PROBE_semaphore; only get's and put's are API.
+ *
+ * Keeping internals out of the user's namespace: libmtpool.so is built with
+ * -fvisibility=hidden, so only MTPOOL_API reaches its dynamic symbol table;
+ * libmtpool.a is one object in which pool/pool.mk made every hidden symbol
+ * local. tests/e2e/t05-pool-symbols.sh checks both libraries.
+ */
 #ifndef MTPOOL_INTERNAL_H
 #define MTPOOL_INTERNAL_H
 
@@ -49,15 +65,15 @@
 /* env.c: MTPOOL_DISABLE / MTPOOL_DEBUG, read once. */
 #define MT_ENV_DISABLE 0x1
 #define MT_ENV_DEBUG   0x2
-MT_HIDDEN int mt_env(void);
+MT_HIDDEN int mtpool__env(void);
 
 /* debug.c */
 #define MT_POISON_BYTE 0xdb
-MT_HIDDEN void mt_report(const char *what, const char *pool, const void *addr);
-MT_HIDDEN void mt_poison_fill(void *p, size_t n);
+MT_HIDDEN void mtpool__report(const char *what, const char *pool, const void *addr);
+MT_HIDDEN void mtpool__poison_fill(void *p, size_t n);
 /* Offset of the first byte that is not the poison pattern, or n. */
-MT_HIDDEN size_t mt_poison_check(const void *p, size_t n);
-MT_HIDDEN void mt_copy_name(char *dst, const char *name, const char *dflt);
+MT_HIDDEN size_t mtpool__poison_check(const void *p, size_t n);
+MT_HIDDEN void mtpool__copy_name(char *dst, const char *name, const char *dflt);
 
 /* budget.c: bytes a pool reserved from the system, with an optional limit. */
 struct mt_budget {
@@ -68,11 +84,11 @@ struct mt_budget {
 	size_t used;      /* atomic */
 	uint64_t denied;  /* atomic */
 };
-MT_HIDDEN void mt_budget_init(struct mt_budget *b, const struct mtpool_budget *cfg,
-			      const char *name);
+MT_HIDDEN void mtpool__budget_init(struct mt_budget *b, const struct mtpool_budget *cfg,
+				   const char *name);
 /* 0, or -ENOMEM when the limit refuses @n bytes. */
-MT_HIDDEN int mt_budget_charge(struct mt_budget *b, size_t n);
-MT_HIDDEN void mt_budget_uncharge(struct mt_budget *b, size_t n);
+MT_HIDDEN int mtpool__budget_charge(struct mt_budget *b, size_t n);
+MT_HIDDEN void mtpool__budget_uncharge(struct mt_budget *b, size_t n);
 
 /* Unlink node from the doubly linked list whose first node is head (both
  * with prev/next fields). */

@@ -132,7 +132,7 @@ static void obj_free_mem(mtpool *p, void *obj)
 {
 	mt_asan_unpoison(obj, p->obj_size);
 	free(raw_of(p, obj));
-	mt_budget_uncharge(&p->budget, p->hdr_size + p->obj_size);
+	mtpool__budget_uncharge(&p->budget, p->hdr_size + p->obj_size);
 	MT_ADD(p->destroyed, 1);
 }
 
@@ -149,7 +149,7 @@ static void *obj_create(mtpool *p)
 	size_t total = p->hdr_size + p->obj_size;
 	void *raw = NULL, *obj;
 
-	if (mt_budget_charge(&p->budget, total))
+	if (mtpool__budget_charge(&p->budget, total))
 		return NULL;
 	if (p->align <= 16) {
 		raw = p->zero ? calloc(1, total) : malloc(total);
@@ -175,7 +175,7 @@ static void *obj_create(mtpool *p)
 fail_free:
 	free(raw);
 fail_budget:
-	mt_budget_uncharge(&p->budget, total);
+	mtpool__budget_uncharge(&p->budget, total);
 	return NULL;
 }
 
@@ -228,7 +228,7 @@ static struct mt_objcache *cache_attach(mtpool *p)
 		p->caches->prev = c;
 	p->caches = c;
 	pthread_mutex_unlock(&p->lock);
-	if (mt_tcache_attach(&p->owner, c) == 0)
+	if (mtpool__tcache_attach(&p->owner, c) == 0)
 		return c;
 	pthread_mutex_lock(&p->lock);
 	MT_DLIST_UNLINK(p->caches, c);
@@ -288,7 +288,7 @@ static inline void orphans_check(mtpool *p)
 
 /* ---------------------------------------------------------- debug mode */
 
-const char *mt_objpool_owner_name(const void *obj)
+const char *mtpool__objpool_owner_name(const void *obj)
 {
 	const struct mt_dbg_hdr *h = (const struct mt_dbg_hdr *)obj - 1;
 
@@ -317,9 +317,9 @@ static void *debug_get(mtpool *p)
 		return obj;
 	}
 	mt_asan_unpoison(obj, p->obj_size);
-	bad = mt_poison_check(obj, p->obj_size);
+	bad = mtpool__poison_check(obj, p->obj_size);
 	if (bad != p->obj_size)
-		mt_report("write after put", p->name, obj);
+		mtpool__report("write after put", p->name, obj);
 	if (p->zero)
 		memset(obj, 0, p->obj_size);
 	if (p->ctor && p->ctor(obj, p->cb_arg)) {
@@ -347,14 +347,14 @@ static void debug_put(mtpool *p, void *obj)
 		h->state = MT_DBG_FREE;
 	pthread_mutex_unlock(&p->lock);
 	if (err) {
-		mt_report(err, p->name, obj);
+		mtpool__report(err, p->name, obj);
 		return;
 	}
 	if (p->user_reset)
 		p->user_reset(obj, p->cb_arg);
 	if (p->dtor)
 		p->dtor(obj, p->cb_arg);
-	mt_poison_fill(obj, p->obj_size);
+	mtpool__poison_fill(obj, p->obj_size);
 	mt_asan_poison(obj, p->obj_size);
 
 	pthread_mutex_lock(&p->lock);
@@ -369,8 +369,8 @@ static void debug_put(mtpool *p, void *obj)
 	MT_ADD(p->puts_slow, 1);
 	if (evict) {
 		mt_asan_unpoison(evict, p->obj_size);
-		if (mt_poison_check(evict, p->obj_size) != p->obj_size)
-			mt_report("write after put", p->name, evict);
+		if (mtpool__poison_check(evict, p->obj_size) != p->obj_size)
+			mtpool__report("write after put", p->name, evict);
 		obj_free_mem(p, evict);
 	}
 }
@@ -521,10 +521,10 @@ __attribute__((hot)) void mtpool_put(mtpool *p, void *obj)
 
 /* ------------------------------------------------------------ lifecycle */
 
-mtpool *mt_objpool_create(size_t obj_size, const struct mtpool_opts *opts, unsigned iflags)
+mtpool *mtpool__objpool_create(size_t obj_size, const struct mtpool_opts *opts, unsigned iflags)
 {
 	static const struct mtpool_opts none;
-	int env = mt_env();
+	int env = mtpool__env();
 	size_t align;
 	mtpool *p;
 
@@ -539,7 +539,7 @@ mtpool *mt_objpool_create(size_t obj_size, const struct mtpool_opts *opts, unsig
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	mt_copy_name(p->name, opts->name, "mtpool");
+	mtpool__copy_name(p->name, opts->name, "mtpool");
 	p->obj_size = obj_size;
 	p->align = align < sizeof(void *) ? sizeof(void *) : align;
 	p->ctor = opts->ctor;
@@ -558,7 +558,7 @@ mtpool *mt_objpool_create(size_t obj_size, const struct mtpool_opts *opts, unsig
 		p->tc_cap = 2;
 	p->batch = p->tc_cap / 2;
 	p->owner.thread_exit = objpool_thread_exit;
-	mt_budget_init(&p->budget, &opts->budget, p->name);
+	mtpool__budget_init(&p->budget, &opts->budget, p->name);
 	pthread_mutex_init(&p->lock, NULL);
 
 	if (env & MT_ENV_DISABLE) {
@@ -575,7 +575,7 @@ mtpool *mt_objpool_create(size_t obj_size, const struct mtpool_opts *opts, unsig
 		}
 	} else {
 		p->mode = MT_MODE_CACHED;
-		mt_owner_register(&p->owner);
+		mtpool__owner_register(&p->owner);
 #ifndef MT_ASAN
 		/* An ASan library keeps inline callers out: they would hand out
 		 * objects still poisoned. */
@@ -587,7 +587,7 @@ mtpool *mt_objpool_create(size_t obj_size, const struct mtpool_opts *opts, unsig
 
 mtpool *mtpool_create(size_t obj_size, const struct mtpool_opts *opts)
 {
-	return mt_objpool_create(obj_size, opts, 0);
+	return mtpool__objpool_create(obj_size, opts, 0);
 }
 
 void mtpool_destroy(mtpool *p)
@@ -598,7 +598,7 @@ void mtpool_destroy(mtpool *p)
 
 	if (!p)
 		return;
-	mt_owner_unregister(&p->owner);
+	mtpool__owner_unregister(&p->owner);
 	orphans_adopt(p);
 	for (c = p->caches; c; c = next) {
 		next = c->next;
@@ -613,7 +613,7 @@ void mtpool_destroy(mtpool *p)
 	created = MT_RD(p->created);
 	destroyed = MT_RD(p->destroyed);
 	if (p->mode == MT_MODE_DEBUG && created != destroyed)
-		mt_report("destroyed with live objects", p->name, p);
+		mtpool__report("destroyed with live objects", p->name, p);
 	pthread_mutex_destroy(&p->lock);
 	free(p->quar);
 	free(p->depot);

@@ -8,9 +8,9 @@
 /* Internal flag: objects are all-zero when handed out (block pools). */
 #define MT_OBJ_ZERO 0x100u
 
-MT_HIDDEN mtpool *mt_objpool_create(size_t obj_size, const struct mtpool_opts *opts,
-				    unsigned iflags);
+MT_HIDDEN mtpool *mtpool__objpool_create(size_t obj_size, const struct mtpool_opts *opts,
+					 unsigned iflags);
 /* Debug pools only: name of the pool @obj belongs to, or "?". */
-MT_HIDDEN const char *mt_objpool_owner_name(const void *obj);
+MT_HIDDEN const char *mtpool__objpool_owner_name(const void *obj);
 
 #endif /* MTPOOL_OBJPOOL_H */

@@ -52,7 +52,7 @@ static int rb_check(const mtpool_refbuf *b, const char *what)
 {
 	if (likely(b->state == RB_LIVE && __atomic_load_n(&b->refs, __ATOMIC_RELAXED)))
 		return 0;
-	mt_report(what, b->is_slice ? "mtpool_refbuf_slice" : "mtpool_refbuf", b);
+	mtpool__report(what, b->is_slice ? "mtpool_refbuf_slice" : "mtpool_refbuf", b);
 	return -EINVAL;
 }
 

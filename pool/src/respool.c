@@ -42,11 +42,11 @@ mtpool_res *mtpool_res_create(const struct mtpool_res_ops *ops, const struct mtp
 	if (!rp)
 		return NULL;
 	rp->ops = *ops;
-	mt_copy_name(rp->name, opts ? opts->name : NULL, "mtpool_res");
+	mtpool__copy_name(rp->name, opts ? opts->name : NULL, "mtpool_res");
 	rp->max_open = opts && opts->max_open ? opts->max_open : UINT32_MAX;
 	rp->max_idle = opts && opts->max_idle ? opts->max_idle : 8;
 	/* MTPOOL_DISABLE: no idle handles, every acquire creates one. */
-	rp->pass = mt_env() & MT_ENV_DISABLE;
+	rp->pass = mtpool__env() & MT_ENV_DISABLE;
 	if (rp->pass)
 		rp->max_idle = 0;
 	rp->idle = calloc(rp->max_idle ? rp->max_idle : 1, sizeof(void *));

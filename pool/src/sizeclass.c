@@ -199,7 +199,7 @@ static char *sc_page_alloc(mtpool_sc *sc, unsigned cls)
 	struct sc_seg *seg;
 	char *page = NULL;
 
-	if (mt_budget_charge(&sc->budget, SC_PAGE_SIZE))
+	if (mtpool__budget_charge(&sc->budget, SC_PAGE_SIZE))
 		return NULL;
 	pthread_mutex_lock(&sc->seg_lock);
 	seg = sc->cur_seg;
@@ -222,7 +222,7 @@ static char *sc_page_alloc(mtpool_sc *sc, unsigned cls)
 out:
 	pthread_mutex_unlock(&sc->seg_lock);
 	if (!page)
-		mt_budget_uncharge(&sc->budget, SC_PAGE_SIZE);
+		mtpool__budget_uncharge(&sc->budget, SC_PAGE_SIZE);
 	return page;
 }
 
@@ -231,11 +231,11 @@ static void *large_alloc(mtpool_sc *sc, size_t size)
 	size_t len = (SC_LARGE_OFF + size + 4095) & ~(size_t)4095;
 	struct sc_seg *seg;
 
-	if (len < size || mt_budget_charge(&sc->budget, len))
+	if (len < size || mtpool__budget_charge(&sc->budget, len))
 		return NULL;
 	seg = map_aligned(len);
 	if (!seg) {
-		mt_budget_uncharge(&sc->budget, len);
+		mtpool__budget_uncharge(&sc->budget, len);
 		return NULL;
 	}
 	seg->page_cls[0] = SC_CLS_LARGE;
@@ -266,7 +266,7 @@ static void large_free(mtpool_sc *sc, struct sc_seg *seg)
 	MT_DLIST_UNLINK(sc->large, seg);
 	pthread_mutex_unlock(&sc->seg_lock);
 	munmap(seg, len);
-	mt_budget_uncharge(&sc->budget, len);
+	mtpool__budget_uncharge(&sc->budget, len);
 	MT_ADD(sc->slow_frees, 1);
 }
 
@@ -432,7 +432,7 @@ static struct sc_tcache *tcache_attach(mtpool_sc *sc)
 		sc->tcaches->prev = tc;
 	sc->tcaches = tc;
 	pthread_mutex_unlock(&sc->seg_lock);
-	if (mt_tcache_attach(&sc->owner, tc) == 0)
+	if (mtpool__tcache_attach(&sc->owner, tc) == 0)
 		return tc;
 	pthread_mutex_lock(&sc->seg_lock);
 	MT_DLIST_UNLINK(sc->tcaches, tc);
@@ -504,8 +504,8 @@ static void *debug_alloc(mtpool_sc *sc, unsigned cls)
 		return NULL;
 	mt_asan_unpoison(w, sz);
 	if (sz >= 16 && w[1] == SC_FREE_MARK) {
-		if (mt_poison_check(w + 2, sz - 16) != sz - 16)
-			mt_report("write after free", sc->name, w);
+		if (mtpool__poison_check(w + 2, sz - 16) != sz - 16)
+			mtpool__report("write after free", sc->name, w);
 		w[1] = 0;
 	}
 	MT_ADD(sc->slow_allocs, 1);
@@ -521,14 +521,14 @@ static void debug_free(mtpool_sc *sc, void *ptr)
 
 	if (!sc_owns(sc, ptr)) {
 		/* A freed large block is unmapped: only the record tells. */
-		mt_report(sc_large_freed(sc, ptr) ? "double free" :
-			  "free of a pointer from another allocator", sc->name, ptr);
+		mtpool__report(sc_large_freed(sc, ptr) ? "double free" :
+			       "free of a pointer from another allocator", sc->name, ptr);
 		return;
 	}
 	cls = page_cls_of(seg, ptr);
 	if (cls == SC_CLS_LARGE) {
 		if (ptr != (char *)seg + SC_LARGE_OFF) {
-			mt_report("free of a pointer inside a block", sc->name, ptr);
+			mtpool__report("free of a pointer inside a block", sc->name, ptr);
 			return;
 		}
 		MT_PROBE2(sc_free, ptr, cls);
@@ -537,17 +537,17 @@ static void debug_free(mtpool_sc *sc, void *ptr)
 	}
 	sz = cls < SC_NCLS ? sc_size[cls] : 0;
 	if (!sz || ((uintptr_t)ptr - (uintptr_t)seg) % SC_PAGE_SIZE % sz) {
-		mt_report("free of a pointer inside a block", sc->name, ptr);
+		mtpool__report("free of a pointer inside a block", sc->name, ptr);
 		return;
 	}
 	if (sz >= 16 && w[1] == SC_FREE_MARK &&
-	    mt_poison_check(w + 2, sz - 16) == sz - 16) {
-		mt_report("double free", sc->name, ptr);
+	    mtpool__poison_check(w + 2, sz - 16) == sz - 16) {
+		mtpool__report("double free", sc->name, ptr);
 		return;
 	}
 	if (sz >= 16) {
 		w[1] = SC_FREE_MARK;
-		mt_poison_fill(w + 2, sz - 16);
+		mtpool__poison_fill(w + 2, sz - 16);
 	}
 	MT_PROBE2(sc_free, ptr, cls);
 	mt_asan_poison((char *)ptr + 8, sz - 8);
@@ -786,7 +786,7 @@ void *mtpool_sc_realloc(mtpool_sc *sc, void *ptr, size_t size)
 
 mtpool_sc *mtpool_sc_create(const struct mtpool_sc_opts *opts)
 {
-	int env = mt_env();
+	int env = mtpool__env();
 	mtpool_sc *sc;
 	unsigned c;
 
@@ -796,8 +796,8 @@ mtpool_sc *mtpool_sc_create(const struct mtpool_sc_opts *opts)
 		return NULL;
 	}
 	memset(sc, 0, sizeof(*sc));
-	mt_copy_name(sc->name, opts ? opts->name : NULL, "mtpool_sc");
-	mt_budget_init(&sc->budget, opts ? &opts->budget : NULL, sc->name);
+	mtpool__copy_name(sc->name, opts ? opts->name : NULL, "mtpool_sc");
+	mtpool__budget_init(&sc->budget, opts ? &opts->budget : NULL, sc->name);
 	pthread_mutex_init(&sc->seg_lock, NULL);
 	for (c = 0; c < SC_NCLS; c++)
 		pthread_mutex_init(&sc->central[c].lock, NULL);
@@ -808,7 +808,7 @@ mtpool_sc *mtpool_sc_create(const struct mtpool_sc_opts *opts)
 		sc->mode = SC_DEBUG;
 	} else {
 		sc->mode = SC_CACHED;
-		mt_owner_register(&sc->owner);
+		mtpool__owner_register(&sc->owner);
 	}
 	return sc;
 }
@@ -821,7 +821,7 @@ void mtpool_sc_destroy(mtpool_sc *sc)
 
 	if (!sc)
 		return;
-	mt_owner_unregister(&sc->owner);
+	mtpool__owner_unregister(&sc->owner);
 	for (tc = sc->tcaches; tc; tc = tnext) {
 		tnext = tc->next;
 		free(tc);

@@ -5,7 +5,7 @@
 
 #include "tcache.h"
 
-const uint64_t mt_zero_cache[MT_ZERO_CACHE_SIZE / 8];
+const uint64_t mtpool__zero_cache[MT_ZERO_CACHE_SIZE / 8];
 
 #define MT_EMPTY_SLOTS { [0 ... MT_TSLOTS - 1] = MT_ZERO_CACHE }
 
@@ -37,7 +37,7 @@ static struct mt_thread *self_table(void)
 				    offsetof(struct mt_thread, slots));
 }
 
-void mt_owner_register(struct mt_owner *o)
+void mtpool__owner_register(struct mt_owner *o)
 {
 	unsigned i;
 
@@ -54,7 +54,7 @@ void mt_owner_register(struct mt_owner *o)
 }
 
 /* O(threads): runs once per pool destroy, never on a fast path. */
-void mt_owner_unregister(struct mt_owner *o)
+void mtpool__owner_unregister(struct mt_owner *o)
 {
 	struct mt_thread *t;
 
@@ -92,7 +92,7 @@ static void mt_exit_key_init(void)
 	mt_exit_key_err = pthread_key_create(&mt_exit_key, mt_thread_exit);
 }
 
-int mt_tcache_attach(struct mt_owner *o, void *cache)
+int mtpool__tcache_attach(struct mt_owner *o, void *cache)
 {
 	struct mt_thread *t = self_table();
 	unsigned i;

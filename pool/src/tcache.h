@@ -10,8 +10,8 @@
  * every thread's table under the registry lock, before the index can go to
  * another pool.
  *
- * An empty slot points at mt_zero_cache, a read-only all-zero block that
- * looks like an empty, zero-capacity cache of either kind: get finds
+ * An empty slot points at mtpool__zero_cache, a read-only all-zero block
+ * that looks like an empty, zero-capacity cache of either kind: get finds
  * count 0, put finds count >= cap 0, so both fall to the slow path without
  * a NULL test. Pools that do not register (pass-through, debug) and pools
  * beyond MT_TSLOTS - 1 use index 0, whose slot is never set. A thread that
@@ -43,8 +43,8 @@ struct mt_owner {
 	void (*thread_exit)(struct mt_owner *o, void *cache);
 };
 
-extern const uint64_t mt_zero_cache[MT_ZERO_CACHE_SIZE / 8] MT_HIDDEN;
-#define MT_ZERO_CACHE ((void *)mt_zero_cache)
+extern const uint64_t mtpool__zero_cache[MT_ZERO_CACHE_SIZE / 8] MT_HIDDEN;
+#define MT_ZERO_CACHE ((void *)mtpool__zero_cache)
 
 /* Returns this thread's cache for @o, MT_ZERO_CACHE when there is none. */
 static inline void *mt_tcache_find(const struct mt_owner *o)
@@ -53,12 +53,12 @@ static inline void *mt_tcache_find(const struct mt_owner *o)
 }
 
 /* Give @o a slot; on a full table @o works without thread caches. */
-MT_HIDDEN void mt_owner_register(struct mt_owner *o);
+MT_HIDDEN void mtpool__owner_register(struct mt_owner *o);
 /* After this returns, no exiting thread calls o->thread_exit any more and
  * no thread's slot points at a cache of @o. */
-MT_HIDDEN void mt_owner_unregister(struct mt_owner *o);
+MT_HIDDEN void mtpool__owner_unregister(struct mt_owner *o);
 /* Install @cache as this thread's cache for @o. 0, -ENOSPC (no slot),
  * -ESRCH (thread is exiting) or -ENOMEM. */
-MT_HIDDEN int mt_tcache_attach(struct mt_owner *o, void *cache);
+MT_HIDDEN int mtpool__tcache_attach(struct mt_owner *o, void *cache);
 
 #endif /* MTPOOL_TCACHE_H */
