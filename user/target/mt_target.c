@@ -104,17 +104,27 @@ int mt_target_open(pid_t pid, struct mt_target *t)
 		return -ESRCH;
 	}
 	t->start_time = st.start_time;
+	/* From here a failure with the process gone means it exited while
+	 * memtrace attached: one line says so, whichever step saw it. */
 	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (t->pidfd < 0) {
 		err = -errno;
-		mt_err("cannot watch PID %d: pidfd_open: %s", (int)pid, strerror(errno));
+		if (err == -ESRCH)
+			mt_err("PID %d exited during attach", (int)pid);
+		else
+			mt_err("cannot watch PID %d: pidfd_open: %s", (int)pid, strerror(-err));
 		return err;
 	}
 	err = mt_target_reload(t);
+	if (err && !mt_target_alive(t)) {
+		mt_err("PID %d exited during attach", (int)pid);
+		mt_target_close(t);
+		return -ESRCH;
+	}
 	if (err) {
 		mt_err("cannot read the executable of PID %d: %s", (int)pid, strerror(-err));
 		mt_target_close(t);
-		return err == -ENOENT ? -ESRCH : err;
+		return err;
 	}
 	return 0;
 }
