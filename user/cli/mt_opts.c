@@ -10,6 +10,9 @@
 #include "util/mt_log.h"
 #include "cli/mt_opts.h"
 
+#define MT_STR_(x) #x
+#define MT_STR(x) MT_STR_(x)
+
 static const char usage[] =
 "Usage: memtrace [OPTIONS] -p PID\n"
 "       memtrace [OPTIONS] -- CMD [ARGS...]\n"
@@ -150,8 +153,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			o->btf_path = optarg;
 			break;
 		case OPT_TOP:
-			if (parse_uint(optarg, 100000, &v) || v == 0)
-				return bad("invalid --top '%s'", optarg);
+			if (parse_uint(optarg, MT_OPTS_MAX_TOP, &v) || v == 0)
+				return bad("invalid --top '%s': sites from 1 to " MT_STR(MT_OPTS_MAX_TOP) " expected", optarg);
 			o->top = (unsigned)v;
 			break;
 		case OPT_RINGBUF:

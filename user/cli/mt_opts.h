@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* --top: more sites than this is no longer a report a person reads. */
+#define MT_OPTS_MAX_TOP 100000
+
 struct mt_opts {
 	pid_t pid;              /* -p: attach mode */
 	char **cmd;             /* after --: launch mode */

@@ -16,6 +16,7 @@
 #include "util/mt_outfile.h"
 
 #define DEFAULT_TOP 10
+#define MAX_TOP 100000   /* as memtrace --top */
 #define TEXT_FRAMES 4
 
 static const char usage[] =
@@ -285,8 +286,11 @@ int mt_diff_main(int argc, char **argv)
 				continue;
 			}
 			top = strtoul(argv[++i], &end, 10);
-			if (*end || !*argv[i] || argv[i][0] == '-' || top == 0 || top > 100000)
-				return bad("invalid --top", argv[i]);
+			if (*end || !*argv[i] || argv[i][0] == '-' || top == 0 || top > MAX_TOP) {
+				fprintf(stderr, "memtrace: diff: invalid --top '%s': sites from 1 to %d expected\n",
+					argv[i], MAX_TOP);
+				return MT_EXIT_USAGE;
+			}
 		} else if (strncmp(s, "--json=", 7) == 0) {
 			json_path = s + 7;
 		} else if (s[0] == '-' && s[1]) {
