@@ -26,7 +26,9 @@ struct mt_opts {
 	bool verbose;           /* -v */
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */
-	bool reachability;      /* --reachability: scan for lost/reachable blocks */
+	bool reachability;      /* scan for lost/reachable blocks at the end: launch
+				 * mode's default, --reachability in attach mode */
+	bool reachability_asked; /* --reachability given: a missing scan is worth a warning */
 	bool fail_on_leak;      /* --fail-on-leak[=BYTES]: exit 3 above the limit */
 	unsigned long long fail_leak_bytes;
 };

@@ -388,7 +388,7 @@ int mt_session_finish(struct mt_session *s)
 		mt_sym_refresh(s->sym);
 		mt_session_finish_vm(s, s->end_ns);
 	}
-	if (s->opts.reachability && !s->reach)
+	if (s->opts.reachability_asked && !s->reach)
 		mt_err("warning: no reachability scan (%s): leaks are not split",
 		       s->launched ? "the program did not exit while traced" :
 		       s->stop == MT_STOP_EXITED ? "the target exited" : "the scan failed");

@@ -47,7 +47,8 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	for (i = 0; i < s->lib.neps; i++)
 		names[i] = s->lib.eps[i].name;
 	snprintf(rt.comm, sizeof(rt.comm), "%s", s->target.comm);
-	snprintf(rt.exe, sizeof(rt.exe), "%s", s->target.exe);
+	snprintf(rt.exe, sizeof(rt.exe), "%s", s->target.path);
+	snprintf(rt.exe_file, sizeof(rt.exe_file), "%s", s->target.exe);
 	snprintf(rt.allocator, sizeof(rt.allocator), "%s", s->lib.path);
 	if (s->events && mt_events_drops(s->events, &drops))
 		mt_err("warning: cannot read the drop counters: lost events may be undercounted");

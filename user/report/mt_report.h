@@ -42,7 +42,8 @@ struct mt_report_extra {
 struct mt_report_target {
 	int pid;
 	char comm[32];
-	char exe[4096];
+	char exe[4096];         /* the path it was started as (a symlink's name) */
+	char exe_file[4096];    /* the file that runs (symlinks resolved) */
 	char allocator[4096];   /* the object whose entry points are probed */
 };
 

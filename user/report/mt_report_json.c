@@ -15,6 +15,7 @@ static void write_target(struct mt_json *j, const struct mt_report_target *t)
 	mt_json_i64(j, t->pid);
 	mt_json_key_str(j, "comm", t->comm[0] ? t->comm : NULL);
 	mt_json_key_str(j, "exe", t->exe[0] ? t->exe : NULL);
+	mt_json_key_str(j, "exe_file", t->exe_file[0] ? t->exe_file : NULL);
 	mt_json_key_str(j, "allocator", t->allocator[0] ? t->allocator : NULL);
 	mt_json_obj_end(j);
 }

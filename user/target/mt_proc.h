@@ -21,6 +21,13 @@ struct mt_proc_status {          /* bytes */
 /* 0, or -errno (-ENOENT/-ESRCH when the process is gone). */
 int mt_proc_status(pid_t pid, struct mt_proc_status *out);
 
+/* The path the process was started as: execve's filename (AT_EXECFN), so
+ * a program run through a symlink is named by the link, not its target.
+ * Only an absolute path that still names the running executable is
+ * returned (a relative one says nothing later; a moved or overwritten
+ * one would mislead). 0, or -errno (-ENOENT: none such). */
+int mt_proc_execfn(pid_t pid, char *buf, size_t size);
+
 /* fn sees each mapping: prot as PROT_* bits, name "" for anonymous. A
  * non-zero return from fn stops the walk and is returned. */
 typedef int (*mt_proc_maps_fn)(void *arg, uint64_t start, uint64_t end, uint32_t prot,

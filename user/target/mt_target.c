@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "util/mt_log.h"
+#include "target/mt_proc.h"
 #include "target/mt_target.h"
 
 #define PF_KTHREAD 0x00200000u
@@ -71,6 +72,10 @@ int mt_target_reload(struct mt_target *t)
 	if (len < 0)
 		return -errno;
 	t->exe[len] = '\0';
+	/* Reports name what the user started (a symlink's name, not its
+	 * target: redis-server, not redis-check-rdb). */
+	if (mt_proc_execfn(t->pid, t->path, sizeof(t->path)))
+		snprintf(t->path, sizeof(t->path), "%s", t->exe);
 	return 0;
 }
 
