@@ -1,6 +1,26 @@
 # Shared helpers of the end-to-end tests (sourced). Exit codes: 0 pass,
 # 1 fail, 77 skip (tests/run.sh turns a skip into a failure under CI=true).
-set -u
+#
+# Strict mode: a command that fails and whose status nothing checks fails
+# the test (exit 1, never 77), naming the file, line and command. As in
+# git's test-lib, a check cannot be dropped by forgetting `|| fail`: write
+# `cmd || fail "why"` for a clear message, and `rc=0; cmd || rc=$?` where a
+# non-zero status is expected. Holes bash leaves (tests/lint/e2e-strict.sh
+# rejects the first three): `local x=$(cmd)` hides cmd's status; a bare
+# `! cmd` never fails; a function called as `f || ...` or in `if f` runs with
+# errexit off, so such a function must return its checks' status itself.
+set -Eeuo pipefail
+shopt -s inherit_errexit
+MT_TOP_PID=$BASHPID
+on_err() {
+	local rc=$1 line=$2 file=$3 cmd=$4
+	# In a subshell ($(...), a pipeline stage) leave the report to the
+	# test's own shell, which fails on the subshell's status in turn.
+	[ "$BASHPID" = "$MT_TOP_PID" ] || exit "$rc"
+	echo "FAIL: ${file##*/}:$line: unchecked command exited $rc: $cmd"
+	exit 1
+}
+trap 'on_err $? "$LINENO" "${BASH_SOURCE[0]}" "$BASH_COMMAND"' ERR
 MT_BUILD=${MT_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
 MT=$MT_BUILD/memtrace
 WL=$MT_BUILD/tools
@@ -8,12 +28,16 @@ E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TMP=$(mktemp -d)
 CLEANUP_PIDS=()
 
+# Keeps the test's exit status; a process already gone is no error here.
 cleanup() {
-	local p
+	local rc=$? p
+	set +e
+	trap - ERR
 	for p in "${CLEANUP_PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
 	done
 	rm -rf "$TMP"
+	exit "$rc"
 }
 trap cleanup EXIT
 
@@ -24,6 +48,17 @@ need_bpf() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to load BPF programs"
 	[ -r /sys/kernel/btf/vmlinux ] || skip "kernel has no BTF at /sys/kernel/btf/vmlinux"
 	[ -x "$MT" ] || fail "$MT not built"
+	command -v bpftool >/dev/null || fail "bpftool not installed (the build needs it too)"
+}
+
+# alive PID: the process runs. Not `kill -0`: that succeeds on a zombie,
+# and a target killed under the test stays one until the test reaps it.
+alive() {
+	local stat state
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+	state=${stat##*) }
+	state=${state%% *}
+	[ "$state" != Z ] && [ "$state" != X ]
 }
 
 # wait_for FILE PATTERN [SECONDS]: until a line of FILE matches.
@@ -52,10 +87,12 @@ snap_progs() { MT_PROGS_BEFORE=" $(mt_prog_ids_all) "; }
 # The kernel frees a program shortly after its last reference goes (RCU),
 # so both checks allow it two seconds.
 no_memtrace_progs() {
-	local id left try
+	local id ids left try
 	for try in $(seq 40); do
+		# A listing that fails must not read as "none loaded".
+		ids=$(mt_prog_ids_all) || { echo "cannot list the loaded BPF programs"; return 1; }
 		left=""
-		for id in $(mt_prog_ids_all); do
+		for id in $ids; do
 			case "$MT_PROGS_BEFORE" in *" $id "*) ;; *) left="$left $id" ;; esac
 		done
 		[ -z "$left" ] && return 0
@@ -66,8 +103,9 @@ no_memtrace_progs() {
 }
 
 # IDs of the BPF programs a running memtrace holds (from its fds).
+# Empty (not a failure) when it holds none: callers check for that.
 memtrace_prog_ids() {
-	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u | tr '\n' ' '
+	{ grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null || :; } | awk '{ print $2 }' | sort -u | tr '\n' ' '
 }
 
 # All of the given program IDs are gone.

@@ -7,12 +7,12 @@ args=(23 17 13 7 5 11)
 	fail "memtrace exited $?: $(cat "$TMP/err")"
 grep -q "attached to PID" "$TMP/err" || fail "no 'attached' line: $(cat "$TMP/err")"
 grep -q "leak candidates" "$TMP/out" || fail "no leak section in the text report"
-python3 "$E2E/exact.py" launch "$TMP/r.json" "${args[@]}"
+python3 "$E2E/exact.py" launch "$TMP/r.json" "${args[@]}" || fail "launch mode: counts not exact"
 
 # --callsite-only: no stack walk, the same exact counts; sites are one frame.
 "$MT" --no-vm --callsite-only --json "$TMP/c.json" -- "$WL/wl_exact" "${args[@]}" >/dev/null 2>"$TMP/err" ||
 	fail "--callsite-only: memtrace exited $?: $(cat "$TMP/err")"
-python3 "$E2E/exact.py" launch "$TMP/c.json" "${args[@]}" || exit 1
+python3 "$E2E/exact.py" launch "$TMP/c.json" "${args[@]}" || fail "--callsite-only: counts not exact"
 python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))

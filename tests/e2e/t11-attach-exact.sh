@@ -20,7 +20,7 @@ kill -USR1 "$wl"
 wait_for "$TMP/wl.out" '^done' || fail "workload did not finish"
 kill -INT "$mt"
 wait "$mt" || fail "memtrace exited $?: $(cat "$TMP/err")"
-kill -0 "$wl" 2>/dev/null || fail "the target died with memtrace"
+alive "$wl" || fail "the target died with memtrace"
 progs_gone $ids || fail "memtrace BPF programs remain after exit"
 no_memtrace_progs || fail "memtrace BPF programs remain after exit"
 python3 "$E2E/exact.py" attach "$TMP/r.json" "${args[@]}" || exit 1

@@ -18,11 +18,14 @@ for lib in libjemalloc.so.2 libtcmalloc_minimal.so.4 libmimalloc.so.2; do
 	wait_for "$TMP/wl.out" '^ready' || fail "workload did not start"
 	"$MT" --no-vm -p "$wl" --min-age 0 --json "$TMP/a.json" >/dev/null 2>"$TMP/err" &
 	mt=$!
+	CLEANUP_PIDS+=("$mt")
 	wait_for "$TMP/err" 'attached to PID' || fail "$lib: memtrace did not attach"
 	kill -USR1 "$wl"
 	wait_for "$TMP/wl.out" '^done' || fail "workload did not finish"
 	kill -INT "$mt"; wait "$mt" || fail "$lib attach: memtrace exited $?"
-	kill -TERM "$wl"; wait "$wl"
+	alive "$wl" || fail "$lib: the target died with memtrace"
+	kill -TERM "$wl"
+	wait "$wl" || fail "$lib: the target did not exit cleanly after detach (status $?)"
 	python3 - "$lib" "$TMP/l.json" "$TMP/a.json" "${args[@]}" <<'PY' || exit 1
 import json, sys
 lib, paths, a = sys.argv[1], sys.argv[2:4], [int(x) for x in sys.argv[4:]]

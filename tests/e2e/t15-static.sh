@@ -10,7 +10,7 @@ bin=$WL/wl_exact_static
 args=(23 17 13 7 5 11)
 "$MT" --no-vm --json "$TMP/z.json" -- "$bin" 0 0 0 0 0 0 >/dev/null 2>"$TMP/err" || fail "memtrace exited $?: $(cat "$TMP/err")"
 "$MT" --no-vm --json "$TMP/r.json" -- "$bin" "${args[@]}" >/dev/null 2>"$TMP/err" || fail "memtrace exited $?: $(cat "$TMP/err")"
-PYTHONPATH=$E2E python3 - "$TMP/z.json" "$TMP/r.json" "$bin" "${args[@]}" <<'PY'
+PYTHONPATH=$E2E python3 - "$TMP/z.json" "$TMP/r.json" "$bin" "${args[@]}" <<'PY' || fail "static: counts not exact"
 import json, sys
 import exact
 z, r = (json.load(open(p)) for p in sys.argv[1:3])

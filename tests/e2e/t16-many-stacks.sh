@@ -7,7 +7,7 @@
 need_bpf
 "$MT" --no-vm --min-age 0 --json "$TMP/r.json" -- "$WL/bench_stacks" 12 >/dev/null 2>"$TMP/err" ||
 	fail "memtrace exited $?: $(cat "$TMP/err")"
-python3 - "$TMP/r.json" <<'PY'
+python3 - "$TMP/r.json" <<'PY' || fail "stacks lost or merged"
 import json, sys
 r = json.load(open(sys.argv[1]))
 leaks = r["leaks"]

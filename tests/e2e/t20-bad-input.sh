@@ -2,19 +2,17 @@
 # Bad input: one clear line on stderr, a non-zero exit, no crash, and
 # nothing left attached.
 . "$(dirname "$0")/lib.sh"
-need_bpf
 errors=0
 
-# expect_error EXPECTED_REGEX -- memtrace args...
-expect_error() {
-	local want=$1 rc lines
-	shift 2
-	snap_progs
-	"$MT" "$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-	lines=$(grep -c . "$TMP/err")
-	if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ]; then
-		echo "memtrace $*: exit $rc (expected a clean non-zero exit)"; errors=$((errors + 1))
+# run_error STATUS EXPECTED_REGEX -- memtrace args...: exactly STATUS, one
+# line on stderr matching the regex.
+run_error() {
+	local status=$1 want=$2 rc=0 lines
+	shift 3
+	"$MT" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || rc=$?
+	lines=$(grep -c . "$TMP/err") || lines=0
+	if [ "$rc" -ne "$status" ]; then
+		echo "memtrace $*: exit $rc, expected $status: $(cat "$TMP/err")"; errors=$((errors + 1))
 	elif [ "$lines" -ne 1 ]; then
 		echo "memtrace $*: $lines lines on stderr, expected 1:"; cat "$TMP/err"; errors=$((errors + 1))
 	elif ! grep -Eq "^memtrace: .*$want" "$TMP/err"; then
@@ -22,8 +20,37 @@ expect_error() {
 	else
 		echo "ok: memtrace $* -> $(cat "$TMP/err")"
 	fi
+}
+
+# 1. Option parsing: usage errors (exit 2) before anything is looked up,
+#    so no root and no BPF needed.
+[ -x "$MT" ] || fail "$MT not built"
+run_error 2 "invalid PID 'abc'" -- -p abc
+run_error 2 "unknown option '--bogus'" -- --bogus -p 1
+run_error 2 "option '-p' needs an argument" -- -p
+run_error 2 "nothing to trace" --
+run_error 2 "either -p PID or -- CMD" -- -p 1 -- /bin/true
+run_error 2 "invalid duration" -- -d -1 -p 1
+run_error 2 "invalid duration .1e300." -- -d 1e300 -p 1
+run_error 2 "invalid interval" -- -i 0 -p 1
+run_error 2 "invalid --top '100001': sites from 1 to 100000 expected" -- --top 100001 -p 1
+run_error 2 "diff: invalid --top '0': sites from 1 to 100000 expected" -- diff --top 0 a.json b.json
+run_error 2 "give either --reachability or --no-reachability" -- --reachability --no-reachability -- /bin/true
+[ $errors -eq 0 ] || fail "$errors option-parsing cases misbehaved"
+
+# 2. Errors found looking up the target, its files and the kernel's: the
+#    same one line, and no BPF program left behind (checking that needs root).
+need_bpf
+
+# expect_error [STATUS] EXPECTED_REGEX -- memtrace args...: STATUS 1 unless
+# given (4: a report that cannot be written).
+expect_error() {
+	local status=1
+	case $1 in [0-9]) status=$1; shift ;; esac
+	snap_progs
+	run_error "$status" "$@"
 	if ! no_memtrace_progs; then
-		echo "memtrace $*: BPF programs left behind"; errors=$((errors + 1))
+		echo "memtrace ${*:3}: BPF programs left behind"; errors=$((errors + 1))
 	fi
 }
 
@@ -34,28 +61,18 @@ printf '#!/bin/sh\n' >"$TMP/noexec"; chmod 644 "$TMP/noexec"
 
 expect_error "no process with PID $gone" -- -p "$gone"
 expect_error "PID $kthread is a kernel thread" -- -p "$kthread"
-expect_error "invalid PID 'abc'" -- -p abc
-expect_error "unknown option '--bogus'" -- --bogus -p 1
-expect_error "option '-p' needs an argument" -- -p
-expect_error "nothing to trace" --
-expect_error "either -p PID or -- CMD" -- -p 1 -- /bin/true
 expect_error "cannot execute '/nonexistent/cmd': No such file" -- -- /nonexistent/cmd
 expect_error "cannot execute '$TMP/noexec': Permission denied" -- -- "$TMP/noexec"
-expect_error "cannot write '/nonexistent/dir/r.json'" -- --json /nonexistent/dir/r.json -- /bin/true
-expect_error "cannot write '$TMP'" -- --json "$TMP" -- /bin/true
+expect_error 4 "cannot write '/nonexistent/dir/r.json'" -- --json /nonexistent/dir/r.json -- /bin/true
+expect_error 4 "cannot write '$TMP'" -- --json "$TMP" -- /bin/true
 expect_error "cannot read kernel BTF '/nonexistent'" -- --btf /nonexistent -- /bin/true
-expect_error "no allocator entry points \(malloc and free\) in '/bin/true'" -- --lib /bin/true -- /bin/true
 expect_error "'/etc/passwd' is not BTF" -- --btf /etc/passwd -- /bin/true
-expect_error "invalid --top '100001': sites from 1 to 100000 expected" -- --top 100001 -p 1
-expect_error "diff: invalid --top '0': sites from 1 to 100000 expected" -- diff --top 0 a.json b.json
-expect_error "invalid duration" -- -d -1 -p 1
-expect_error "invalid duration .1e300." -- -d 1e300 -p 1
-expect_error "invalid interval" -- -i 0 -p 1
+expect_error "no allocator entry points \(malloc and free\) in '/bin/true'" -- --lib /bin/true -- /bin/true
 
 # No privileges: the BPF load is refused; the launched child must not survive.
 cp "$MT" "$TMP/memtrace"; chmod 755 "$TMP/memtrace"
-setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/memtrace" -- /bin/sleep 30 >/dev/null 2>"$TMP/err"
-rc=$?
+rc=0
+setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/memtrace" -- /bin/sleep 30 >/dev/null 2>"$TMP/err" || rc=$?
 if [ $rc -eq 0 ] || [ "$(grep -c . "$TMP/err")" -ne 1 ] || ! grep -q "run as root" "$TMP/err"; then
 	echo "unprivileged: exit $rc, stderr: $(cat "$TMP/err")"; errors=$((errors + 1))
 else
@@ -84,16 +101,17 @@ for d in 0.02 0.05 0.1 0.15 0.2 0.25 0.3 0.4 0.5 0.6; do
 	snap_progs
 	sleep "$d" &
 	t=$!
-	"$MT" -p "$t" -d 0.5 --json "$TMP/e.json" >/dev/null 2>"$TMP/err"
-	rc=$?
-	wait "$t" 2>/dev/null
+	rc=0
+	"$MT" -p "$t" -d 0.5 --json "$TMP/e.json" >/dev/null 2>"$TMP/err" || rc=$?
+	# Traced or not, the target runs to its normal end.
+	wait "$t" || { echo "exit during attach: the target exited $?"; errors=$((errors + 1)); }
 	if [ $rc -ge 128 ]; then
 		echo "exit during attach: memtrace crashed ($rc)"; errors=$((errors + 1))
 	elif [ $rc -ne 0 ] && { [ "$(grep -c . "$TMP/err")" -ne 1 ] ||
 		! grep -Eq "^memtrace: (PID $t exited during attach|PID $t has exited|no process with PID $t)$" "$TMP/err"; }; then
 		echo "exit during attach after ${d}s: unclear error: $(cat "$TMP/err")"; errors=$((errors + 1))
 	fi
-	grep -q "exited during attach" "$TMP/err" && during=$((during + 1))
+	if grep -q "exited during attach" "$TMP/err"; then during=$((during + 1)); fi
 	no_memtrace_progs || { echo "exit during attach: programs left"; errors=$((errors + 1)); }
 done
 echo "ok: targets exiting during attach handled ($during of 10 exited during attach)"

@@ -105,7 +105,7 @@ wait_for "$TMP/wl.out" '^done' || fail "workload did not finish"
 kill -INT "$mt"
 wait "$mt" || fail "memtrace exited $?: $(cat "$TMP/a.err")"
 check "$TMP/a.json" "${args[@]}" || fail "attach mode"
-state=$(awk '{print $3}' "/proc/$wl/stat" 2>/dev/null)
+state=$(awk '{print $3}' "/proc/$wl/stat" 2>/dev/null) || state=gone
 [ "$state" = S ] || fail "the target is not running on after the scan (state '$state')"
 grep -q TracerPid:.0 "/proc/$wl/status" || fail "the target is still traced"
 kill -TERM "$wl"

@@ -61,8 +61,8 @@ PY
 
 # Bad inputs: exit 1 and one line naming the file and the problem.
 bad() {  # bad NAME PATTERN
-	"$MT" diff "$TMP/A.json" "$TMP/$1" >"$TMP/bad.out" 2>"$TMP/bad.err"
-	rc=$?
+	local rc=0
+	"$MT" diff "$TMP/A.json" "$TMP/$1" >"$TMP/bad.out" 2>"$TMP/bad.err" || rc=$?
 	[ $rc -eq 1 ] || fail "$1: exit $rc, expected 1"
 	[ "$(wc -l <"$TMP/bad.err")" -eq 1 ] || fail "$1: not one line: $(cat "$TMP/bad.err")"
 	grep -q "^memtrace: .*$1.*$2" "$TMP/bad.err" || fail "$1: unclear error: $(cat "$TMP/bad.err")"
@@ -84,7 +84,7 @@ grep -q "Is a directory" "$TMP/dir.err" || fail "directory: unclear error: $(cat
 
 # A site that changed only in a field the ranking ignores is still listed,
 # and a frame nested past what reports contain still gives valid JSON.
-python3 - "$TMP/A.json" "$TMP/peak.json" "$TMP/deep.json" <<'PY'
+python3 - "$TMP/A.json" "$TMP/peak.json" "$TMP/deep.json" <<'PY' || fail "cannot write the edited reports"
 import json, sys
 r = json.load(open(sys.argv[1]))
 r["sites"][-1]["peak_live_bytes"] += 1
@@ -103,6 +103,7 @@ grep -q "^  #[0-9]" "$TMP/peak.out" || fail "peak-only change not listed: $(cat 
 	fail "deep frame: exit $?: $(cat "$TMP/deep.err")"
 python3 -m json.tool "$TMP/deep.out.json" >/dev/null || fail "deep frame: invalid JSON written"
 
-"$MT" diff "$TMP/A.json" >/dev/null 2>"$TMP/u.err"
-[ $? -eq 2 ] || fail "one report: expected usage exit 2"
+rc=0
+"$MT" diff "$TMP/A.json" >/dev/null 2>"$TMP/u.err" || rc=$?
+[ $rc -eq 2 ] || fail "one report: exit $rc, expected usage exit 2"
 echo pass

@@ -4,14 +4,24 @@
 # default, --reachability in attach mode), else the program's own
 # status; a bad value is a one-line usage error.
 . "$(dirname "$0")/lib.sh"
+
+# Usage errors: one line, exit 2, before anything needs root.
+rc=0
+"$MT" --fail-on-leak=lots -- "$WL/wl_reach" 0 0 0 0 >/dev/null 2>"$TMP/err" || rc=$?
+[ $rc -eq 2 ] || fail "--fail-on-leak=lots: exit $rc, expected usage exit 2"
+[ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "invalid --fail-on-leak 'lots'" "$TMP/err" ||
+	fail "--fail-on-leak=lots: $(cat "$TMP/err")"
+rc=0
+"$MT" --no-heap --reachability -- "$WL/wl_reach" 0 0 0 0 >/dev/null 2>"$TMP/err" || rc=$?
+[ $rc -eq 2 ] || fail "--no-heap --reachability: exit $rc, expected usage exit 2"
+
 need_bpf
 
 # expect STATUS memtrace-args...: run in launch mode, check the exit status.
 expect() {
-	local want=$1 rc
+	local want=$1 rc=0
 	shift
-	"$MT" --no-vm "$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
+	"$MT" --no-vm "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
 	[ $rc -eq "$want" ] || fail "memtrace $*: exit $rc, expected $want: $(cat "$TMP/err")"
 	if [ "$want" -eq 3 ]; then
 		grep -q "exceed --fail-on-leak=" "$TMP/err" || fail "memtrace $*: no reason given"
@@ -34,11 +44,4 @@ expect 3 --fail-on-leak -- "$WL/wl_reach" 3 3 3 1
 grep -q "88 definitely lost bytes" "$TMP/err" || fail "the definitely lost bytes are not named: $(cat "$TMP/err")"
 # Below the threshold the program's own status passes through.
 expect 2 --fail-on-leak -- "$WL/wl_reach" 1 2
-# Usage errors: one line, exit 2.
-"$MT" --fail-on-leak=lots -- "$WL/wl_reach" 0 0 0 0 >/dev/null 2>"$TMP/err"
-[ $? -eq 2 ] || fail "--fail-on-leak=lots: not a usage error"
-[ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "invalid --fail-on-leak 'lots'" "$TMP/err" ||
-	fail "--fail-on-leak=lots: $(cat "$TMP/err")"
-"$MT" --no-heap --reachability -- "$WL/wl_reach" 0 0 0 0 >/dev/null 2>"$TMP/err"
-[ $? -eq 2 ] || fail "--no-heap --reachability: not a usage error"
 echo pass

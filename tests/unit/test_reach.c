@@ -97,18 +97,23 @@ static void test_find(void)
 	struct mt_reach *r = a ? mt_reach_new(a) : NULL;
 
 	MT_CHECK(r);
-	MT_CHECK(mt_reach_find(r, BASE + 0x000) >= 0);
-	MT_CHECK(mt_reach_find(r, BASE + 0x02f) == mt_reach_find(r, BASE));   /* last byte */
-	MT_CHECK(mt_reach_find(r, BASE + 0x030) < 0);                         /* one past */
-	MT_CHECK(mt_reach_find(r, BASE - 8) < 0);
-	MT_CHECK(mt_reach_find(r, BASE + 0x0ff) < 0);                         /* gap */
-	MT_CHECK(mt_reach_find(r, BASE + 0x800) < 0);
+	/* The index into the blocks sorted by address: make() put them at
+	 * +0x000, +0x100, ... +0x700, so block k starts at BASE + k * 0x100. */
+	MT_CHECK_EQ_U64(mt_reach_find(r, BASE + 0x000), 0);
+	MT_CHECK_EQ_U64(mt_reach_find(r, BASE + 0x02f), 0);                   /* last byte */
+	MT_CHECK_EQ_U64(mt_reach_find(r, BASE + 0x100), 1);
+	MT_CHECK_EQ_U64(mt_reach_find(r, BASE + 0x200 + 40), 2);              /* interior */
+	MT_CHECK_EQ_U64(mt_reach_find(r, BASE + 0x500 + 15), 5);
+	MT_CHECK(mt_reach_find(r, BASE + 0x030) == -1);                        /* one past */
+	MT_CHECK(mt_reach_find(r, BASE - 8) == -1);
+	MT_CHECK(mt_reach_find(r, BASE + 0x0ff) == -1);                        /* gap */
+	MT_CHECK(mt_reach_find(r, BASE + 0x800) == -1);
 	/* 100 B at a 16-aligned address: glibc's next chunk header is at +96 */
-	MT_CHECK(mt_reach_find(r, BASE + 0x600 + 95) >= 0);
-	MT_CHECK(mt_reach_find(r, BASE + 0x600 + 96) < 0);
-	MT_CHECK(mt_reach_find(r, BASE + 0x600 + 97) >= 0);
+	MT_CHECK_EQ_U64(mt_reach_find(r, BASE + 0x600 + 95), 6);
+	MT_CHECK(mt_reach_find(r, BASE + 0x600 + 96) == -1);
+	MT_CHECK_EQ_U64(mt_reach_find(r, BASE + 0x600 + 97), 6);
 	/* 8 B: the next header is past the block; its start always counts */
-	MT_CHECK(mt_reach_find(r, BASE + 0x700) >= 0);
+	MT_CHECK_EQ_U64(mt_reach_find(r, BASE + 0x700), 7);
 	MT_CHECK(mt_reach_holds_block(r, BASE + 0x680, BASE + 0x701));
 	MT_CHECK(!mt_reach_holds_block(r, BASE + 0x701, BASE + 0x1000));
 	MT_CHECK(!mt_reach_holds_block(r, 0, BASE));
