@@ -18,21 +18,21 @@ keep() { printf 'an earlier report\n' >"$D/keep.json"; chmod 0640 "$D/keep.json"
 kept() { [ "$(cat "$D/keep.json")" = "an earlier report" ] || bad "$1: keep.json changed: $(head -c 80 "$D/keep.json")"; }
 no_temps() {
 	local extra
-	extra=$(ls -A "$D" | grep -v -x -e keep.json -e link.json -e fifo -e new.json)
+	extra=$(ls -A "$D" | { grep -v -x -e keep.json -e link.json -e fifo -e new.json || true; })
 	[ -z "$extra" ] || bad "$1: temporaries left behind: $extra"
 }
 is_report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert "totals" in r' "$1" 2>/dev/null; }
 
 # A failed run never touches an existing file.
 keep
-sh -c 'exit 0' & gone=$!; wait $gone
-"$MT" -p "$gone" --json "$D/keep.json" >/dev/null 2>"$TMP/err"; rc=$?
+sh -c 'exit 0' & gone=$!; wait $gone || fail "sh exited $?"
+rc=0; "$MT" -p "$gone" --json "$D/keep.json" >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 1 ] || bad "bad PID: exit $rc, expected 1: $(cat "$TMP/err")"
 kept "bad PID"
-"$MT" --json "$D/keep.json" -- /nonexistent/cmd >/dev/null 2>"$TMP/err"; rc=$?
+rc=0; "$MT" --json "$D/keep.json" -- /nonexistent/cmd >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 1 ] || bad "command that cannot run: exit $rc, expected 1: $(cat "$TMP/err")"
 kept "command that cannot run"
-"$MT" --btf /nonexistent --json "$D/keep.json" -- /bin/true >/dev/null 2>"$TMP/err"; rc=$?
+rc=0; "$MT" --btf /nonexistent --json "$D/keep.json" -- /bin/true >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 1 ] || bad "failed attach: exit $rc, expected 1: $(cat "$TMP/err")"
 kept "failed attach"
 no_temps "failed runs"
@@ -53,18 +53,18 @@ is_report "$D/keep.json" || bad "the file the symlink names was not replaced"
 no_temps "complete runs"
 
 # Unwritable destinations: an error line and a non-zero exit, never 0.
-"$MT" --no-vm --json /proc/version -- /bin/true >/dev/null 2>"$TMP/err"; rc=$?
+rc=0; "$MT" --no-vm --json /proc/version -- /bin/true >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 4 ] || bad "--json /proc/version: exit $rc, expected 4: $(cat "$TMP/err")"
 grep -q "cannot write '/proc/version'" "$TMP/err" || bad "--json /proc/version: $(cat "$TMP/err")"
-"$MT" --no-vm --json "$FULL" -- /bin/true >/dev/null 2>"$TMP/err"; rc=$?
+rc=0; "$MT" --no-vm --json "$FULL" -- /bin/true >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 4 ] || bad "--json onto a full device: exit $rc, expected 4: $(cat "$TMP/err")"
 grep -q "cannot write '$FULL'.*No space" "$TMP/err" || bad "--json onto a full device: $(cat "$TMP/err")"
 [ -c "$FULL" ] || bad "the full device node is gone or replaced"
 # The text report too: stdout on a full device; in launch mode the write
 # error outranks the program's own status.
-"$MT" --no-vm -- sh -c 'exit 7' >/dev/null 2>"$TMP/err"; rc=$?
+rc=0; "$MT" --no-vm -- sh -c 'exit 7' >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 7 ] || bad "launch mode: exit $rc, expected the program's 7"
-"$MT" --no-vm -- sh -c 'exit 7' >"$FULL" 2>"$TMP/err"; rc=$?
+rc=0; "$MT" --no-vm -- sh -c 'exit 7' >"$FULL" 2>"$TMP/err" || rc=$?
 [ $rc -eq 4 ] || bad "text report onto a full device: exit $rc, expected 4: $(cat "$TMP/err")"
 
 # A fifo is written in place and stays a fifo.
@@ -80,15 +80,15 @@ is_report "$TMP/fifo.out" || bad "no report through the fifo: $(head -c 80 "$TMP
 "$MT" --no-vm --json "$TMP/a.json" -- "$WL/wl_exact" 1 1 1 1 1 0 >/dev/null 2>&1 || bad "report a"
 "$MT" --no-vm --json "$TMP/b.json" -- "$WL/wl_exact" 2 1 1 1 1 0 >/dev/null 2>&1 || bad "report b"
 keep
-"$MT" diff --json "$D/keep.json" "$TMP/a.json" /nonexistent.json >/dev/null 2>"$TMP/err"; rc=$?
+rc=0; "$MT" diff --json "$D/keep.json" "$TMP/a.json" /nonexistent.json >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 1 ] || bad "diff of a missing report: exit $rc, expected 1"
 kept "diff of a missing report"
-"$MT" diff --json "$FULL" "$TMP/a.json" "$TMP/b.json" >/dev/null 2>"$TMP/err"; rc=$?
+rc=0; "$MT" diff --json "$FULL" "$TMP/a.json" "$TMP/b.json" >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 4 ] || bad "diff --json onto a full device: exit $rc, expected 4: $(cat "$TMP/err")"
 [ -c "$FULL" ] || bad "diff removed the device node"
-"$MT" diff --json /proc/version "$TMP/a.json" "$TMP/b.json" >/dev/null 2>"$TMP/err"; rc=$?
+rc=0; "$MT" diff --json /proc/version "$TMP/a.json" "$TMP/b.json" >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 4 ] || bad "diff --json /proc/version: exit $rc, expected 4: $(cat "$TMP/err")"
-"$MT" diff "$TMP/a.json" "$TMP/b.json" >"$FULL" 2>"$TMP/err"; rc=$?
+rc=0; "$MT" diff "$TMP/a.json" "$TMP/b.json" >"$FULL" 2>"$TMP/err" || rc=$?
 [ $rc -eq 4 ] || bad "diff text onto a full device: exit $rc, expected 4"
 "$MT" diff --json "$D/keep.json" "$TMP/a.json" "$TMP/b.json" >/dev/null 2>"$TMP/err" || bad "diff exited $?"
 python3 -c 'import json, sys; assert "totals" in json.load(open(sys.argv[1]))' "$D/keep.json" ||
