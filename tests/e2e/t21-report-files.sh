@@ -76,6 +76,17 @@ wait $reader
 [ -p "$D/fifo" ] || bad "the fifo was replaced"
 is_report "$TMP/fifo.out" || bad "no report through the fifo: $(head -c 80 "$TMP/fifo.out")"
 
+# /dev/stdout and /dev/fd/N name files the shell holds open: written in
+# place (a rename would take the file from under the shell); with the JSON
+# on stdout the text report goes to stderr.
+: >"$TMP/so.json"
+ino=$(stat -c %i "$TMP/so.json")
+"$MT" --no-vm --json /dev/stdout -- /bin/true >>"$TMP/so.json" 2>"$TMP/err" || bad "--json /dev/stdout: exit $?"
+is_report "$TMP/so.json" || bad "--json /dev/stdout into a file: $(head -c 80 "$TMP/so.json")"
+[ "$(stat -c %i "$TMP/so.json")" = "$ino" ] || bad "--json /dev/stdout replaced the shell's file"
+"$MT" --no-vm --json /dev/fd/3 -- /bin/true 3>"$TMP/fd3.json" >/dev/null 2>"$TMP/err" || bad "--json /dev/fd/3: exit $?"
+is_report "$TMP/fd3.json" || bad "--json /dev/fd/3: $(head -c 80 "$TMP/fd3.json")"
+
 # memtrace diff: the same rules.
 "$MT" --no-vm --json "$TMP/a.json" -- "$WL/wl_exact" 1 1 1 1 1 0 >/dev/null 2>&1 || bad "report a"
 "$MT" --no-vm --json "$TMP/b.json" -- "$WL/wl_exact" 2 1 1 1 1 0 >/dev/null 2>&1 || bad "report b"

@@ -169,6 +169,26 @@ static void test_fifo(void)
 	unlink(path);
 }
 
+/* Standard output by name, and /dev nodes in place (never a temporary
+ * in /dev: /dev/null stays a device). */
+static void test_dev(void)
+{
+	struct mt_outfile o;
+	struct stat st;
+
+	MT_CHECK(mt_outfile_open(&o, "/dev/stdout") == 0);
+	MT_CHECK(o.f == stdout && o.to_stdout);
+	mt_outfile_abort(&o);
+	MT_CHECK(mt_outfile_open(&o, "-") == 0);
+	MT_CHECK(o.f == stdout && o.to_stdout);
+	MT_CHECK(mt_outfile_commit(&o) == 0);
+	MT_CHECK(mt_outfile_open(&o, "/dev/null") == 0);
+	MT_CHECK(o.in_place && !o.to_stdout && o.tmp == NULL && !o.anon);
+	fputs("x", o.f);
+	MT_CHECK(mt_outfile_commit(&o) == 0);
+	MT_CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/mt_outfile.XXXXXX");
@@ -180,6 +200,7 @@ int main(void)
 	MT_RUN(test_symlink_stays);
 	MT_RUN(test_unwritable);
 	MT_RUN(test_fifo);
+	MT_RUN(test_dev);
 	rmdir(dir);
 	return mt_test_done();
 }

@@ -20,7 +20,7 @@
 
 FILE *mt_session_text_out(const struct mt_session *s)
 {
-	return s->opts.json_path && strcmp(s->opts.json_path, "-") == 0 ? stderr : stdout;
+	return s->json.to_stdout ? stderr : stdout;
 }
 
 static int vm_text(FILE *f, const struct mt_report *r, bool final, void *vm)

@@ -315,13 +315,13 @@ int mt_diff_main(int argc, char **argv)
 		mt_err("cannot compare '%s' and '%s': %s", files[0], files[1], strerror(-err));
 		return MT_EXIT_ERROR;
 	}
-	if (json_path && strcmp(json_path, "-") == 0)
-		text = stderr;
 	/* A temporary beside the file, renamed over it when complete: an
 	 * error leaves an existing file (or device node) as it was. */
 	rc = MT_EXIT_WRITE;
 	if (json_path && mt_outfile_open(&json, json_path))
 		goto out;
+	if (json.to_stdout)
+		text = stderr;
 	err = mt_diff_text(text, &d, (unsigned)top);
 	if (err) {
 		mt_err("cannot write the text comparison: %s", strerror(-err));

@@ -94,43 +94,72 @@ out:
 	return fd >= 0 ? fd : err;
 }
 
+/* Paths that name standard output itself. */
+static bool names_stdout(const char *path)
+{
+	return strcmp(path, "-") == 0 || strcmp(path, "/dev/stdout") == 0 ||
+	       strcmp(path, "/dev/fd/1") == 0 || strcmp(path, "/proc/self/fd/1") == 0;
+}
+
 int mt_outfile_open(struct mt_outfile *o, const char *path)
 {
+	bool exists = false;
 	struct stat st;
-	bool exists;
 	int fd, err;
 
 	memset(o, 0, sizeof(*o));
 	o->path = path;
-	if (strcmp(path, "-") == 0) {
+	if (names_stdout(path)) {
 		o->f = stdout;
-		o->in_place = true;
+		o->in_place = o->to_stdout = true;
 		return 0;
 	}
-	/* Follow symlinks to the file they name: that is what is replaced. */
-	o->dest = realpath(path, NULL);
-	if (!o->dest && errno == ENOENT && lstat(path, &st))
-		o->dest = strdup(path);   /* a new file */
-	if (!o->dest) {
-		err = errno == ENOENT ? -ENOENT : -errno;   /* e.g. a dangling symlink */
-		goto fail;
-	}
-	exists = stat(o->dest, &st) == 0;
-	if (exists && S_ISDIR(st.st_mode)) {
-		err = -EISDIR;
-		goto fail;
-	}
-	if (exists && !S_ISREG(st.st_mode)) {
-		/* A pipe, a device, a socket: written in place, never replaced. */
+	/* /dev and /proc name devices and open descriptors (/dev/fd/3,
+	 * /proc/self/fd/N): renaming over what such a link points to would
+	 * take the file from under whoever holds it open. Written in place. */
+	if (strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0) {
 		o->in_place = true;
-		fd = open(o->dest, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	} else {
-		fd = open_tmp(o, exists ? &st : NULL);
+		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			err = -errno;
+			goto fail;
+		}
+		goto opened;
 	}
-	if (fd < 0) {
-		err = o->in_place ? -errno : fd;
+	if (stat(path, &st) == 0) {      /* follows symlinks */
+		if (S_ISDIR(st.st_mode)) {
+			err = -EISDIR;
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			/* A pipe, a device, a socket: written in place, never replaced. */
+			o->in_place = true;
+			fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+			if (fd < 0) {
+				err = -errno;
+				goto fail;
+			}
+			goto opened;
+		}
+		/* The file a symlink names is what is replaced. */
+		exists = true;
+		o->dest = realpath(path, NULL);
+	} else if (errno == ENOENT && lstat(path, &st)) {
+		o->dest = strdup(path);   /* a new file */
+	} else {
+		err = -errno;             /* e.g. a dangling symlink: ENOENT */
 		goto fail;
 	}
+	if (!o->dest) {
+		err = -errno;
+		goto fail;
+	}
+	fd = open_tmp(o, exists ? &st : NULL);
+	if (fd < 0) {
+		err = fd;
+		goto fail;
+	}
+opened:
 	o->f = fdopen(fd, "w");
 	if (!o->f) {
 		err = -errno;

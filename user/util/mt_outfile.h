@@ -12,8 +12,10 @@
  *   (O_TMPFILE), so even kill -9 leaves nothing behind; else a dot file
  *   ".NAME.XXXXXX" beside it. A replaced file keeps its mode and owner.
  *   A symlink is followed: the file it names is replaced, the link stays.
- * - "-" is stdout; a pipe, a device or any other non-regular file is
- *   written in place (a rename would replace the node itself).
+ * - "-" (or /dev/stdout) is stdout; a pipe, a device, any other
+ *   non-regular file, and any path under /dev or /proc (/dev/fd/3 names an
+ *   open file someone else holds) is written in place: a rename would
+ *   replace the node itself, or the file under its holder.
  * - Nothing memtrace did not create is ever unlinked.
  *
  * Cost: one fsync per report file, so a crash right after memtrace exits
@@ -30,7 +32,8 @@ struct mt_outfile {
 	const char *path; /* as the user gave it (messages name it) */
 	char *dest;       /* the file replaced: path, or what its symlink names */
 	char *tmp;        /* named temporary (created by us), NULL otherwise */
-	bool in_place;    /* stdout or a non-regular file: no rename */
+	bool in_place;    /* stdout, /dev, /proc or a non-regular file: no rename */
+	bool to_stdout;   /* "-" or /dev/stdout: the text report goes elsewhere */
 	bool anon;        /* unnamed temporary (O_TMPFILE): linked at commit */
 };
 
