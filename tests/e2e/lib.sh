@@ -80,8 +80,9 @@ print(" ".join(str(p["id"]) for p in json.load(sys.stdin) if p.get("name", "").s
 }
 
 # snap_progs; ...; no_memtrace_progs: no memtrace program loaded since the
-# snapshot is still loaded. (Programs of other memtrace processes running
-# beside the tests were there before the snapshot, or go with them.)
+# snapshot is still loaded, but for those a memtrace process still running
+# holds (another memtrace beside the tests, started after the snapshot, is
+# not a leak of this one's; a program a target or nothing holds is).
 MT_PROGS_BEFORE=""
 snap_progs() { MT_PROGS_BEFORE=" $(mt_prog_ids_all) "; }
 # The kernel frees a program shortly after its last reference goes (RCU),
@@ -91,15 +92,23 @@ no_memtrace_progs() {
 	for try in $(seq 40); do
 		# A listing that fails must not read as "none loaded".
 		ids=$(mt_prog_ids_all) || { echo "cannot list the loaded BPF programs"; return 1; }
-		left=""
+		left="" held=" $(running_memtrace_prog_ids) "
 		for id in $ids; do
-			case "$MT_PROGS_BEFORE" in *" $id "*) ;; *) left="$left $id" ;; esac
+			case "$MT_PROGS_BEFORE$held" in *" $id "*) ;; *) left="$left $id" ;; esac
 		done
 		[ -z "$left" ] && return 0
 		sleep 0.05
 	done
 	echo "memtrace BPF programs still loaded:$left"
 	return 1
+}
+
+# IDs of the BPF programs every running memtrace process holds.
+running_memtrace_prog_ids() {
+	local p
+	for p in $(pgrep -x memtrace || true); do
+		memtrace_prog_ids "$p" || true
+	done
 }
 
 # IDs of the BPF programs a running memtrace holds (from its fds).
