@@ -54,7 +54,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
 
-all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static
+all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static $(BUILD)/tools/libmt_count.so
 
 # libmtpool: its own rules; it adds to all, install, POOL_TEST_BINS and
 # POOL_BENCH_BINS.
@@ -105,6 +105,12 @@ $(BUILD)/tools/%_static: tools/workloads/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -static -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 		-MMD -MP $(WARN) -pthread $< -o $@
+
+# The LD_PRELOAD call counter the end-to-end tests compare calls with.
+$(BUILD)/tools/libmt_count.so: tools/preload/mt_count.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -shared -fPIC $(WARN) $< -ldl -o $@
 
 $(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
 	$(call msg,CC,$@)

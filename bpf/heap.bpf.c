@@ -59,7 +59,12 @@ struct mt_thread_state {
 	__u8 sampled;     /* sampling: the current call's block is sampled */
 	__u8 old_sampled; /* sampling: realloc's old block is a sampled one */
 	__u8 drawn;       /* sampling: countdown holds a draw */
-	__u8 pad[5];
+	__u8 internal;    /* the current call is the allocator's own */
+	__u8 pad[4];
+	/* An internal call site was just passed: the stack pointer its callee
+	 * enters with (0: none). Matching it, not just a flag, keeps a signal
+	 * handler's calls in between from taking the mark. */
+	__u64 internal_sp;
 };
 
 struct {
@@ -98,10 +103,11 @@ struct {
 	__type(value, __u8);
 } mt_sampled SEC(".maps");
 
-/* Sampling mode: calls per entry point (events are not calls there). */
+/* Sampling mode: calls per entry point (events are not calls there);
+ * internal calls from MT_CALLS_INTERNAL on. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MT_MAX_EPS);
+	__uint(max_entries, 2 * MT_MAX_EPS);
 	__type(key, __u32);
 	__type(value, __u64);
 } mt_calls SEC(".maps");
@@ -154,7 +160,7 @@ static __always_inline void sample_enter(struct mt_thread_state *st)
 {
 	__u64 old = st->arg0;
 
-	count_call(st->ep);
+	count_call(st->ep + (st->internal ? MT_CALLS_INTERNAL : 0));
 	if (!st->drawn) {
 		st->countdown = mt_sample_draw(sample_mean, bpf_get_prandom_u32());
 		st->drawn = 1;
@@ -194,6 +200,17 @@ static __always_inline bool sample_exit(struct mt_thread_state *st, __u64 ret, _
 	return true;
 }
 
+/* Is the call entering now the one an internal call site announced? Its
+ * stack pointer tells (entry probes sit where it is the entry's: the
+ * loader keeps them there). Program calls pay one compare. */
+static __always_inline bool is_internal(struct mt_thread_state *st, struct pt_regs *ctx)
+{
+	if (!st->internal_sp || st->internal_sp != PT_REGS_SP(ctx))
+		return false;
+	st->internal_sp = 0;
+	return true;
+}
+
 /* Entry of an allocating call. Returns whether its return must be seen:
  * always without sessions; with them (use_session), not for nested calls
  * (ignored) nor for unsampled calls that cannot nest (not realloc kinds),
@@ -223,6 +240,7 @@ static __always_inline bool alloc_enter(struct pt_regs *ctx)
 	st->arg0 = PT_REGS_PARM1(ctx);
 	st->arg1 = PT_REGS_PARM2(ctx);
 	st->arg2 = PT_REGS_PARM3(ctx);
+	st->internal = is_internal(st, ctx);
 	if (sample_mean) {
 		sample_enter(st);
 		/* Skipping the return of an unsampled call also skips the
@@ -293,6 +311,8 @@ static __always_inline void alloc_exit(struct pt_regs *ctx)
 	}
 	if (sample_mean && !sample_exit(st, ret, &flags))
 		return;
+	if (st->internal)
+		flags |= MT_EV_F_INTERNAL;
 
 	/* At the return the ip is the call site and the frame pointers are the
 	 * caller's, so the whole stack unwinds from here. Only a block that
@@ -354,24 +374,29 @@ static __always_inline void free_enter(struct pt_regs *ctx)
 	struct mt_thread_state *st;
 	struct mt_heap_event *ev;
 	__u64 cookie, addr;
+	__u32 internal = 0;
 
 	if (!is_target())
 		return;
 	/* Inside another entry point (realloc(p, 0) calling free): not a call
 	 * of the program's. No state is created for a thread that only frees. */
 	st = thread_state(false);
-	if (st && st->depth > 0)
-		return;
+	if (st) {
+		if (st->depth > 0)
+			return;
+		internal = is_internal(st, ctx);
+	}
 
 	cookie = bpf_get_attach_cookie(ctx);
 	addr = PT_REGS_PARM1(ctx);
 	if (sample_mean) {
 		/* One delete both tests and retires a sampled address. */
-		count_call(MT_COOKIE_EP(cookie));
+		count_call(MT_COOKIE_EP(cookie) + (internal ? MT_CALLS_INTERNAL : 0));
 		if (!addr)
 			return;
 		if (bpf_map_delete_elem(&mt_sampled, &addr)) {
-			count(MT_C_FREE_UNSAMPLED);
+			if (!internal)
+				count(MT_C_FREE_UNSAMPLED);
 			return;
 		}
 	}
@@ -392,7 +417,7 @@ static __always_inline void free_enter(struct pt_regs *ctx)
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
 	ev->ep = MT_COOKIE_EP(cookie);
 	ev->kind = MT_K_FREE;
-	ev->flags = sample_mean ? MT_EV_F_SAMPLING : 0;
+	ev->flags = (sample_mean ? MT_EV_F_SAMPLING : 0) | (internal ? MT_EV_F_INTERNAL : 0);
 	bpf_ringbuf_submit(ev, wakeup_flags());
 }
 
@@ -400,6 +425,37 @@ SEC("uprobe")
 int mt_free_enter(struct pt_regs *ctx)
 {
 	free_enter(ctx);
+	return 0;
+}
+
+/* On a call instruction of the allocator's own code that calls an entry
+ * point directly (user/probe/mt_internal.h): the call about to start is
+ * internal. Only the outermost level matters; nested calls are not the
+ * program's anyway. The kernel emulates the call, and only internal calls
+ * (thread exit, for glibc) pay this probe: the program's calls pay one
+ * compare on the state they load anyway. */
+static __always_inline void internal_site(struct pt_regs *ctx)
+{
+	struct mt_thread_state *st;
+
+	if (!is_target())
+		return;
+	st = thread_state(true);
+	if (st && st->depth == 0)
+		st->internal_sp = PT_REGS_SP(ctx) - 8;   /* the call pushes the return address */
+}
+
+SEC("uprobe")
+int mt_internal_site(struct pt_regs *ctx)
+{
+	internal_site(ctx);
+	return 0;
+}
+
+SEC("uprobe.multi")
+int mt_internal_site_multi(struct pt_regs *ctx)
+{
+	internal_site(ctx);
 	return 0;
 }
 

@@ -61,6 +61,13 @@ struct mt_heap_event {
 #define MT_EV_F_SAMPLING  0x1   /* emitted in sampling mode */
 #define MT_EV_F_UNSAMPLED 0x2   /* the returned block was not sampled: no alloc */
 #define MT_EV_F_INLINE_STACK 0x4 /* the record is an mt_heap_event_stack */
+/* The allocator's own call (mt_internal.h): its code called the entry point
+ * directly, not the program. Counted apart; a free still releases. */
+#define MT_EV_F_INTERNAL  0x8
+
+/* Sampling mode: mt_calls holds the program's calls of entry point ep at
+ * ep, the allocator's internal ones at MT_CALLS_INTERNAL + ep. */
+#define MT_CALLS_INTERNAL MT_MAX_EPS
 
 /* An allocation whose stack could not enter the stack map (its hash
  * bucket holds another stack): the frames travel in the record instead,

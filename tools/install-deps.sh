@@ -55,7 +55,7 @@ pkgs=(
 	libcapstone-dev systemtap-sdt-dev
 	python3
 	libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
-	bpftrace linux-perf util-linux binutils
+	bpftrace linux-perf util-linux binutils gdb
 )
 backports=(libbpf-dev bpftool)
 

@@ -396,6 +396,44 @@ static void test_unknown_kind(void)
 	MT_CHECK_EQ_U64(T->c.allocs, 1);
 }
 
+/* The allocator's own calls (MT_EV_F_INTERNAL): counted apart, never an
+ * untracked free, and a tracked block they free is released. */
+static void test_internal_calls(void)
+{
+	struct mt_heap_event e[2 * N + 1];
+	unsigned i;
+
+	setup();
+	for (i = 0; i < N; i++) {
+		e[i] = MALLOC(40, 0x7000 + i * 64);
+		/* the first is a tracked block, the rest glibc's own cache */
+		e[N + i] = FREE(i == 0 ? 0x7000 : 0x9000 + i * 64);
+		e[N + i].flags |= MT_EV_F_INTERNAL;
+	}
+	e[2 * N] = MALLOC(8, 0xa000);
+	e[2 * N].flags |= MT_EV_F_INTERNAL;
+	MT_CHECK_EQ_U64(apply_all(e, 2 * N + 1), 0);
+	MT_CHECK_EQ_U64(T->calls[EP_MALLOC], N);
+	MT_CHECK_EQ_U64(T->calls[EP_FREE], 0);
+	MT_CHECK_EQ_U64(T->internal_calls[EP_FREE], N);
+	MT_CHECK_EQ_U64(T->internal_calls[EP_MALLOC], 1);
+	MT_CHECK_EQ_U64(T->untracked_frees, 0);
+	MT_CHECK_EQ_U64(T->c.frees, 1);
+	MT_CHECK_EQ_U64(T->c.live_objects, N);   /* N - 1 + the internal malloc */
+	/* A program's free of an unknown address is still untracked. */
+	e[0] = FREE(0xb000);
+	MT_CHECK_EQ_U64(apply_all(e, 1), 0);
+	MT_CHECK_EQ_U64(T->untracked_frees, 1);
+	MT_CHECK_EQ_U64(T->calls[EP_FREE], 1);
+	/* An internal realloc of an unknown block: no untracked free either. */
+	e[0] = REALLOC(0xc000, 80, 0xc100);
+	e[0].flags |= MT_EV_F_INTERNAL;
+	MT_CHECK_EQ_U64(apply_all(e, 1), 0);
+	MT_CHECK_EQ_U64(T->untracked_frees, 1);
+	MT_CHECK_EQ_U64(T->internal_calls[EP_REALLOC], 1);
+	MT_CHECK_EQ_U64(T->calls[EP_REALLOC], 0);
+}
+
 int main(void)
 {
 	MT_RUN(test_malloc_free);
@@ -414,6 +452,7 @@ int main(void)
 	MT_RUN(test_lost_free_reuse);
 	MT_RUN(test_sampling_flags);
 	MT_RUN(test_unknown_kind);
+	MT_RUN(test_internal_calls);
 	mt_agg_free(agg);
 	return mt_test_done();
 }

@@ -4,7 +4,8 @@
  * end-to-end tests. Every number derives from the arguments, so the tests
  * compute expectations from the same arguments instead of copying output.
  *
- *   wl_exact [--attach] [--threads T [--main-exits]] CHURN WINDOW LEAK_A LEAK_B REPEAT PRE
+ *   wl_exact [--attach] [--threads T [--main-exits]] [--reallocarray N]
+ *            CHURN WINDOW LEAK_A LEAK_B REPEAT PRE
  *
  * Phases (each in its own function, so stacks tell them apart):
  *   pre:        PRE blocks of 32 B allocated before tracing, freed during it
@@ -13,6 +14,10 @@
  *   leak_a:     LEAK_A x malloc(100), never freed          (wl_leak_small)
  *   leak_b:     LEAK_B x calloc(4, 1024), never freed      (wl_leak_calloc)
  *   entry:      REPEAT x a round through every entry point (wl_entry_points)
+ *   reallocarray: N x (reallocarray(NULL, 10, 30); reallocarray to 20 x 30;
+ *               free): 2N reallocarray calls, nothing else  (wl_reallocarray)
+ *               -- safe under every replacement allocator, unlike the
+ *               entry round (jemalloc has no pvalloc: libc's would serve it)
  *   threads:    T threads, each CHURN x (malloc(24); free) and one leaked
  *               malloc(72)                                  (wl_thread_leak);
  *               with --main-exits the main thread then calls pthread_exit
@@ -148,6 +153,16 @@ NOINLINE static void wl_entry_points(void)
 	sink = calloc(huge, 4);    /* overflows: fails */
 }
 
+NOINLINE static void wl_reallocarray(long n)
+{
+	for (long i = 0; i < n; i++) {
+		void *q = reallocarray(null_ptr, 10, 30);
+
+		q = reallocarray(q, 20, 30);
+		free(q);
+	}
+}
+
 static long thread_churn;
 
 NOINLINE static void wl_thread_leak(void)
@@ -205,7 +220,7 @@ static long arg(char **argv, int i)
 
 int main(int argc, char **argv)
 {
-	long churn, window, leak_a, leak_b, repeat, pre;
+	long churn, window, leak_a, leak_b, repeat, pre, nreallocarray = 0;
 	int attach = 0, threads = 0, main_exits = 0, a = 1;
 	void **pre_v;
 	sigset_t none;
@@ -217,11 +232,14 @@ int main(int argc, char **argv)
 			threads = (int)strtol(argv[++a], NULL, 10);
 		else if (strcmp(argv[a], "--main-exits") == 0)
 			main_exits = 1;
+		else if (strcmp(argv[a], "--reallocarray") == 0 && a + 1 < argc)
+			nreallocarray = arg(argv, ++a);
 		else
 			_exit(2);
 	}
 	if (argc - a != 6) {
-		say("usage: wl_exact [--attach] [--threads T [--main-exits]] CHURN WINDOW LEAK_A LEAK_B REPEAT PRE\n");
+		say("usage: wl_exact [--attach] [--threads T [--main-exits]] [--reallocarray N] "
+		    "CHURN WINDOW LEAK_A LEAK_B REPEAT PRE\n");
 		return 2;
 	}
 	churn = arg(argv, a);
@@ -249,6 +267,7 @@ int main(int argc, char **argv)
 	wl_leak_calloc(leak_b);
 	for (long i = 0; i < repeat; i++)
 		wl_entry_points();
+	wl_reallocarray(nreallocarray);
 	if (threads)
 		wl_threads(threads, main_exits && !attach);
 	if (attach) {

@@ -636,7 +636,7 @@ int mt_agg_alloc(struct mt_agg *a, uint64_t ts_ns, uint64_t addr, uint64_t size,
 	return stale;
 }
 
-int mt_agg_release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
+static int release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
 {
 	struct mt_obj o;
 	size_t slot;
@@ -649,8 +649,21 @@ int mt_agg_release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
 		obj_delete(a, slot, wide);
 		return 1;
 	}
-	a->t.untracked_frees++;
 	return 0;
+}
+
+int mt_agg_release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
+{
+	int r = release(a, ts_ns, addr);
+
+	if (!r)
+		a->t.untracked_frees++;
+	return r;
+}
+
+int mt_agg_release_internal(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
+{
+	return release(a, ts_ns, addr);
 }
 
 int mt_agg_add_observer(struct mt_agg *a, const struct mt_agg_observer *o)
@@ -715,6 +728,18 @@ void mt_agg_call(struct mt_agg *a, unsigned ep)
 {
 	if (ep < MT_AGG_MAX_EPS)
 		a->t.calls[ep]++;
+}
+
+void mt_agg_internal_call(struct mt_agg *a, unsigned ep)
+{
+	if (ep < MT_AGG_MAX_EPS)
+		a->t.internal_calls[ep]++;
+}
+
+void mt_agg_set_internal_calls(struct mt_agg *a, unsigned ep, uint64_t n)
+{
+	if (ep < MT_AGG_MAX_EPS)
+		a->t.internal_calls[ep] = n;
 }
 
 void mt_agg_set_calls(struct mt_agg *a, unsigned ep, uint64_t n)

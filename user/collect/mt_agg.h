@@ -50,6 +50,10 @@ struct mt_totals {
 	uint64_t stale_replaced;   /* allocs at a live address: the free was lost;
 	                            * the stale block counts as freed (in c.frees) */
 	uint64_t calls[MT_AGG_MAX_EPS];
+	/* Calls the allocator made of itself (glibc's thread teardown freeing
+	 * its cache): not the program's, so not in calls[] nor in
+	 * untracked_frees; an internal free of a tracked block still releases it. */
+	uint64_t internal_calls[MT_AGG_MAX_EPS];
 };
 
 struct mt_site {
@@ -108,13 +112,18 @@ uint32_t mt_agg_site(struct mt_agg *a, const uint64_t *frames, uint32_t nframes)
  * mt_agg_release returns 1 when addr was tracked, 0 when it was untracked. */
 int mt_agg_alloc(struct mt_agg *a, uint64_t ts_ns, uint64_t addr, uint64_t size, uint32_t site);
 int mt_agg_release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr);
+/* The allocator's own free: releases addr when tracked, and is never an
+ * untracked free. Returns as mt_agg_release. */
+int mt_agg_release_internal(struct mt_agg *a, uint64_t ts_ns, uint64_t addr);
 void mt_agg_call(struct mt_agg *a, unsigned ep);
+void mt_agg_internal_call(struct mt_agg *a, unsigned ep);
 void mt_agg_failed(struct mt_agg *a);
 /* n events were lost: counted, and every site with live objects now is
  * marked uncertain. Call it after the events before the loss are applied. */
 void mt_agg_lost(struct mt_agg *a, uint64_t n);
 /* Sampling mode: calls are counted elsewhere (BPF); set ep's count. */
 void mt_agg_set_calls(struct mt_agg *a, unsigned ep, uint64_t n);
+void mt_agg_set_internal_calls(struct mt_agg *a, unsigned ep, uint64_t n);
 
 /* Sampling: allocations are samples of mean mean_bytes (0: exact, the
  * default). Before the first operation: 0, -EBUSY after, -ENOMEM. */

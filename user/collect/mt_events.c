@@ -224,6 +224,10 @@ int mt_events_drops(struct mt_events *e, struct mt_drops *d)
 		err = percpu_sum(e->calls_fd, ep, &n);
 		if (!err)
 			mt_agg_set_calls(e->agg, ep, n);
+		if (!err)
+			err = percpu_sum(e->calls_fd, MT_CALLS_INTERNAL + ep, &n);
+		if (!err)
+			mt_agg_set_internal_calls(e->agg, ep, n);
 	}
 	return err;
 }

@@ -14,6 +14,13 @@ uint64_t mt_rules_size(const struct mt_heap_event *ev)
 /* realloc and reallocarray: arg0 is the old block. The old block is
  * retired only once the call is known to have succeeded (or, for size 0,
  * to have freed it); a failed realloc leaves it live. */
+static int release(struct mt_agg *a, const struct mt_heap_event *ev)
+{
+	if (ev->flags & MT_EV_F_INTERNAL)
+		return mt_agg_release_internal(a, ev->ts_ns, ev->arg0);
+	return mt_agg_release(a, ev->ts_ns, ev->arg0);
+}
+
 static int apply_realloc(struct mt_agg *a, const struct mt_heap_event *ev,
 			 uint64_t size, uint32_t site)
 {
@@ -22,14 +29,14 @@ static int apply_realloc(struct mt_agg *a, const struct mt_heap_event *ev,
 	if (!ev->ret) {
 		if (size == 0) {
 			if (ev->arg0)  /* glibc: realloc(p, 0) frees p, returns NULL */
-				mt_agg_release(a, ev->ts_ns, ev->arg0);
+				release(a, ev);
 		} else {
 			mt_agg_failed(a);
 		}
 		return 0;
 	}
 	if (ev->arg0)
-		mt_agg_release(a, ev->ts_ns, ev->arg0);
+		release(a, ev);
 	if (ev->flags & MT_EV_F_UNSAMPLED)
 		return 0;
 	err = mt_agg_alloc(a, ev->ts_ns, ev->ret, size, site);
@@ -42,12 +49,16 @@ int mt_rules_apply(struct mt_agg *a, const struct mt_heap_event *ev, uint32_t si
 	int err;
 
 	mt_agg_set_tid(a, ev->tid);
-	if (!(ev->flags & MT_EV_F_SAMPLING))
+	if (ev->flags & MT_EV_F_SAMPLING)
+		;   /* counted in BPF */
+	else if (ev->flags & MT_EV_F_INTERNAL)
+		mt_agg_internal_call(a, ev->ep);
+	else
 		mt_agg_call(a, ev->ep);
 	switch (ev->kind) {
 	case MT_K_FREE:
 		if (ev->arg0)
-			mt_agg_release(a, ev->ts_ns, ev->arg0);
+			release(a, ev);
 		return 0;
 	case MT_K_REALLOC:
 	case MT_K_REALLOCARRAY:

@@ -12,7 +12,11 @@
  *     malloc(0)-style calls returning NULL are not failures;
  *   - calloc(n, s) is n * s bytes; bytes are always the requested sizes;
  *   - free(NULL) is a call and nothing more; a free of an address never
- *     seen allocated is an untracked free.
+ *     seen allocated is an untracked free;
+ *   - a call the allocator made of itself (MT_EV_F_INTERNAL: glibc's thread
+ *     teardown freeing its cache) counts in internal_calls, not calls; its
+ *     free releases a tracked block and is never an untracked free; an
+ *     internal allocation is tracked like any other.
  * Sampling mode (MT_EV_F_SAMPLING, docs/sampling.md): only sampled blocks
  * and failed calls make events, calls are counted in BPF (not here), a
  * realloc's arg0 is 0 unless its old block was sampled, and

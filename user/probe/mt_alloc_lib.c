@@ -37,22 +37,79 @@ static void root_path(pid_t pid, const char *path, char *buf, size_t len)
 	snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
 }
 
+/* Reads the allocator functions of one object into funcs (MT_K_COUNT of
+ * them). Returns the number found or -errno when unreadable. */
+static int read_funcs(pid_t pid, const char *path, struct mt_elf_func *funcs, char *open_path,
+		      size_t len)
+{
+	int k;
+
+	for (k = 0; k < MT_K_COUNT; k++)
+		funcs[k] = (struct mt_elf_func){ .name = kind_names[k] };
+	if (pid > 0)
+		root_path(pid, path, open_path, len);
+	else
+		snprintf(open_path, len, "%s", path);
+	return mt_elf_find_funcs(open_path, funcs, MT_K_COUNT);
+}
+
+static bool has_kind(const struct mt_alloc_lib *lib, unsigned k)
+{
+	return lib->kinds & (1u << k);
+}
+
+/* Add the functions of object obj as entry points; with missing_only, only
+ * kinds no earlier object provides. Names sharing an address are one
+ * entry point, one probe, and one key naming every alias
+ * ("memalign|aligned_alloc"). Returns how many were added. */
+static unsigned add_eps(struct mt_alloc_lib *out, const struct mt_elf_func *funcs, unsigned obj,
+			bool missing_only)
+{
+	bool used[MT_K_COUNT] = { false };
+	unsigned added = 0;
+	int k, j;
+
+	for (k = 0; k < MT_K_COUNT; k++)
+		used[k] = !funcs[k].found || (missing_only && has_kind(out, (unsigned)k));
+	for (k = 0; k < MT_K_COUNT; k++) {
+		struct mt_entry_point *ep;
+
+		if (used[k] || out->neps >= MT_MAX_EPS)
+			continue;
+		ep = &out->eps[out->neps++];
+		ep->kind = k;
+		ep->obj = obj;
+		ep->file_off = funcs[k].file_off;
+		ep->vaddr = funcs[k].vaddr;
+		ep->size = funcs[k].size;
+		snprintf(ep->name, sizeof(ep->name), "%s", kind_names[k]);
+		out->kinds |= 1u << k;
+		added++;
+		for (j = k + 1; j < MT_K_COUNT; j++) {
+			size_t len = strlen(ep->name);
+
+			if (used[j] || funcs[j].file_off != funcs[k].file_off)
+				continue;
+			used[j] = true;
+			out->kinds |= 1u << j;
+			snprintf(ep->name + len, sizeof(ep->name) - len, "|%s", kind_names[j]);
+			if ((j == MT_K_FREE) != (k == MT_K_FREE))
+				mt_err("warning: '%s' and '%s' share an address in '%s'; tracing it as '%s'",
+				       kind_names[k], kind_names[j], out->objs[obj].path, kind_names[k]);
+		}
+	}
+	return added;
+}
+
 /* Reads the allocator functions of one candidate. 1 when it provides
  * malloc and free, 0 when not, -errno when unreadable. */
 static int probe_candidate(pid_t pid, const char *path, struct mt_alloc_lib *out)
 {
 	struct mt_elf_func funcs[MT_K_COUNT];
 	char open_path[PATH_MAX];
-	bool used[MT_K_COUNT] = { false };
-	int k, j, n;
+	int n;
 
-	for (k = 0; k < MT_K_COUNT; k++)
-		funcs[k] = (struct mt_elf_func){ .name = kind_names[k] };
-	if (pid > 0)
-		root_path(pid, path, open_path, sizeof(open_path));
-	else
-		snprintf(open_path, sizeof(open_path), "%s", path);
-	n = mt_elf_find_funcs(open_path, funcs, MT_K_COUNT);
+	n = read_funcs(pid, path, funcs, open_path, sizeof(open_path));
 	if (n < 0)
 		return n;
 	if (!funcs[MT_K_MALLOC].found || !funcs[MT_K_FREE].found)
@@ -61,32 +118,41 @@ static int probe_candidate(pid_t pid, const char *path, struct mt_alloc_lib *out
 	memset(out, 0, sizeof(*out));
 	snprintf(out->path, sizeof(out->path), "%s", path);
 	snprintf(out->open_path, sizeof(out->open_path), "%s", open_path);
-	/* Group names by address: an alias is one entry point, one probe, and
-	 * one key naming every alias ("memalign|aligned_alloc"). */
-	for (k = 0; k < MT_K_COUNT; k++) {
-		struct mt_entry_point *ep;
-
-		if (!funcs[k].found || used[k])
-			continue;
-		ep = &out->eps[out->neps++];
-		ep->kind = k;
-		ep->file_off = funcs[k].file_off;
-		ep->vaddr = funcs[k].vaddr;
-		ep->size = funcs[k].size;
-		snprintf(ep->name, sizeof(ep->name), "%s", kind_names[k]);
-		for (j = k + 1; j < MT_K_COUNT; j++) {
-			size_t len = strlen(ep->name);
-
-			if (!funcs[j].found || funcs[j].file_off != funcs[k].file_off)
-				continue;
-			used[j] = true;
-			snprintf(ep->name + len, sizeof(ep->name) - len, "|%s", kind_names[j]);
-			if ((j == MT_K_FREE) != (k == MT_K_FREE))
-				mt_err("warning: '%s' and '%s' share an address in '%s'; tracing it as '%s'",
-				       kind_names[k], kind_names[j], path, kind_names[k]);
-		}
-	}
+	out->nobjs = 1;
+	snprintf(out->objs[0].path, sizeof(out->objs[0].path), "%s", path);
+	snprintf(out->objs[0].open_path, sizeof(out->objs[0].open_path), "%s", open_path);
+	add_eps(out, funcs, 0, false);
 	return 1;
+}
+
+/* The kinds the chosen object leaves undefined, from the candidates after
+ * it: symbol resolution finds them there (libc's reallocarray under
+ * tcmalloc). One ELF read per later candidate until every kind is found. */
+static void add_missing(pid_t pid, const char *const *order, size_t norder, size_t from,
+			struct mt_alloc_lib *out)
+{
+	struct mt_elf_func funcs[MT_K_COUNT];
+	char open_path[PATH_MAX];
+	size_t i;
+	unsigned k;
+
+	for (i = from; i < norder && out->nobjs < MT_ALLOC_MAX_OBJS; i++) {
+		struct mt_alloc_obj *o = &out->objs[out->nobjs];
+		bool missing = false;
+
+		for (k = 0; k < MT_K_COUNT && !missing; k++)
+			missing = !has_kind(out, k);
+		if (!missing)
+			return;
+		if (read_funcs(pid, order[i], funcs, open_path, sizeof(open_path)) <= 0)
+			continue;
+		snprintf(o->path, sizeof(o->path), "%s", order[i]);
+		snprintf(o->open_path, sizeof(o->open_path), "%s", open_path);
+		if (add_eps(out, funcs, out->nobjs, true) == 0)
+			continue;
+		mt_debug("'%s' lacks some entry points: probing those of '%s'", out->path, o->path);
+		out->nobjs++;
+	}
 }
 
 /* Candidates from a live process: executable first, then the mapped
@@ -213,6 +279,7 @@ int mt_alloc_lib_find(pid_t pid, const char *forced, const char *const *order, s
 		if (r < 0)
 			mt_debug("skipping '%s': %s", order[i], strerror(-r));
 		if (r == 1) {
+			add_missing(pid, order, norder, i + 1, out);
 			err = 0;
 			break;
 		}

@@ -6,6 +6,12 @@
  * allocator, then libc); the first defining malloc and free wins. Files are
  * read through /proc/PID/root so a process in a container is seen as it
  * sees itself. Functions sharing one address are one entry point.
+ *
+ * A replacement allocator may leave entry points to libc (tcmalloc and
+ * jemalloc define no reallocarray): the program's call then lands in libc's
+ * function, which calls the replacement's realloc. So each kind is probed
+ * where the program's call lands first: in the chosen object when it
+ * defines it, else in the first later candidate that does (objs[1..]).
  */
 #ifndef MT_ALLOC_LIB_H
 #define MT_ALLOC_LIB_H
@@ -24,11 +30,22 @@ struct mt_entry_point {
 	uint64_t file_off;          /* where the function starts in the file */
 	uint64_t vaddr;
 	uint64_t size;              /* symbol size, 0 when unknown */
+	unsigned obj;               /* index in mt_alloc_lib.objs */
+};
+
+#define MT_ALLOC_MAX_OBJS 4
+
+struct mt_alloc_obj {
+	char path[PATH_MAX];        /* as the target sees it */
+	char open_path[PATH_MAX];   /* through /proc/PID/root, for us */
 };
 
 struct mt_alloc_lib {
 	char path[PATH_MAX];        /* as the target sees it */
 	char open_path[PATH_MAX];   /* through /proc/PID/root, for us */
+	unsigned nobjs;             /* objs[0] is path: the object providing malloc and free */
+	struct mt_alloc_obj objs[MT_ALLOC_MAX_OBJS];
+	uint32_t kinds;             /* 1 << enum mt_kind of every name probed */
 	unsigned neps;
 	struct mt_entry_point eps[16];   /* MT_MAX_EPS, asserted in mt_alloc_lib.c */
 };

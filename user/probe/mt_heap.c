@@ -16,9 +16,13 @@
 #include "probe/mt_heap.h"
 #include "sym/mt_elf.h"
 #include "util/mt_log.h"
+#include "probe/mt_internal.h"
 #include "probe/mt_probe_place.h"
 
-#define MT_MAX_LINKS (2 * MT_MAX_EPS)
+/* Internal call sites probed per object (glibc 2.36 has 2). */
+#define MT_MAX_SITES 16
+/* perf mode: one link per probe; multi: 3 per object plus the sites */
+#define MT_MAX_LINKS (2 * MT_MAX_EPS + MT_ALLOC_MAX_OBJS * MT_MAX_SITES)
 
 /* BPF_TRACE_UPROBE_SESSION (kernel 6.12+): neither libbpf 1.4.6 nor this
  * uapi header knows it, so the link is created with the raw syscall. */
@@ -42,7 +46,7 @@ struct mt_heap {
 	enum mt_link_mode mode;
 	int nlinks, nfds;
 	struct bpf_link *links[MT_MAX_LINKS];
-	int link_fds[1];           /* the session link, made by raw syscall */
+	int link_fds[MT_ALLOC_MAX_OBJS]; /* session links, made by raw syscall */
 };
 
 /* Where and with which cookie each entry point is probed. */
@@ -54,6 +58,8 @@ struct mt_probe_set {
 	unsigned long free_off[MT_MAX_EPS];
 	__u64 free_cookie[MT_MAX_EPS];
 	const struct mt_entry_point *alloc_ep[MT_MAX_EPS], *free_ep[MT_MAX_EPS];
+	unsigned nsites;
+	unsigned long site_off[MT_MAX_SITES];   /* internal call sites (mt_internal.h) */
 };
 
 static const char *load_hint(int err)
@@ -90,6 +96,8 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_enter, mode == MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_alloc_exit, mode == MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_free_enter, mode == MT_LINK_PERF);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_internal_site_multi, mode != MT_LINK_PERF);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_internal_site, mode == MT_LINK_PERF);
 	if (!err && mode == MT_LINK_SESSION)
 		err = bpf_program__set_expected_attach_type(sk->progs.mt_alloc_session,
 							    MT_TRACE_UPROBE_SESSION);
@@ -182,12 +190,16 @@ fail:
 /* One uprobe session link for every allocation entry point: entry and
  * return in one program, and one trap at entry for calls whose entry
  * returns 1. */
-static int attach_session(struct mt_heap *h, const struct mt_alloc_lib *lib,
+static int attach_session(struct mt_heap *h, const struct mt_alloc_obj *lib,
 			  const struct mt_probe_set *ps)
 {
 	union bpf_attr attr;
 	int fd, err;
 
+	if (ps->nalloc == 0)
+		return 0;
+	if (h->nfds >= MT_ALLOC_MAX_OBJS)
+		return -E2BIG;
 	memset(&attr, 0, sizeof(attr));
 	attr.link_create.prog_fd = bpf_program__fd(h->skel->progs.mt_alloc_session);
 	attr.link_create.attach_type = MT_TRACE_UPROBE_SESSION;
@@ -208,7 +220,7 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_lib *lib,
 }
 
 /* One uprobe_multi link of prog on n offsets. */
-static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_lib *lib,
+static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_obj *lib,
 			const unsigned long *offs, const __u64 *cookies, unsigned n, bool ret,
 			const char *what)
 {
@@ -240,8 +252,8 @@ static void detach_all(struct mt_heap *h)
 		close(h->link_fds[--h->nfds]);
 }
 
-static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_lib *lib,
-		      const struct mt_entry_point *ep, uint64_t off, __u64 cookie, bool ret)
+static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_obj *lib,
+		      const char *name, uint64_t off, __u64 cookie, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = cookie);
 	struct bpf_link *link;
@@ -253,7 +265,7 @@ static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct 
 	if (!link) {
 		err = -errno;
 		mt_err("cannot attach %s to '%s' in '%s': %s%s", ret ? "uretprobe" : "uprobe",
-		       ep->name, lib->path, strerror(errno), load_hint(err));
+		       name, lib->path, strerror(errno), load_hint(err));
 		return err;
 	}
 	h->links[h->nlinks++] = link;
@@ -264,7 +276,7 @@ static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct 
  * first instruction the kernel emulates (no single-step: ~15x cheaper).
  * Allocation functions keep theirs at the entry, where the return probe
  * must sit anyway and where one trap serves both. */
-static uint64_t place(const struct mt_alloc_lib *lib, const struct mt_entry_point *ep,
+static uint64_t place(const struct mt_alloc_obj *lib, const struct mt_entry_point *ep,
 		      bool keep_entry)
 {
 	struct mt_placement pl;
@@ -273,6 +285,12 @@ static uint64_t place(const struct mt_alloc_lib *lib, const struct mt_entry_poin
 	err = mt_probe_place_file(lib->open_path, ep->file_off, ep->size, ep->vaddr, keep_entry, &pl);
 	if (err) {
 		mt_debug("probe '%s': at entry (cannot decode: %s)", ep->name, strerror(-err));
+		return ep->file_off;
+	}
+	if (pl.sp_off) {
+		/* bpf/heap.bpf.c recognizes an internal call by the stack
+		 * pointer its callee enters with */
+		mt_debug("probe '%s': at entry (the move would change the stack pointer)", ep->name);
 		return ep->file_off;
 	}
 	mt_debug("probe '%s': +%llu '%s' %s%s%s", ep->name, (unsigned long long)pl.offset, pl.insn,
@@ -290,69 +308,88 @@ static __u64 nest_bit(const struct mt_alloc_lib *lib, const struct mt_entry_poin
 	bool nest;
 
 	for (i = 0; i < lib->neps; i++)
-		if (&lib->eps[i] != ep)
+		if (&lib->eps[i] != ep && lib->eps[i].obj == ep->obj)
 			others[n++] = lib->eps[i].vaddr;
-	nest = nplt < 0 || mt_probe_may_nest_file(lib->open_path, ep->file_off, ep->size, ep->vaddr,
+	nest = nplt < 0 || mt_probe_may_nest_file(lib->objs[ep->obj].open_path, ep->file_off, ep->size, ep->vaddr,
 						  others, n, plt, (unsigned)nplt);
 	mt_debug("probe '%s': %s", ep->name, nest ? "may call another entry point: its return is always seen"
 						 : "calls no other entry point");
 	return nest ? MT_COOKIE_NEST : 0;
 }
 
-static void probe_set(const struct mt_heap *h, const struct mt_alloc_lib *lib,
+/* The probes of object obj: its entry points (cookies carry the index in
+ * lib->eps, which is global across objects) and its internal call sites. */
+static void probe_set(const struct mt_heap *h, const struct mt_alloc_lib *lib, unsigned obj,
 		      struct mt_probe_set *ps)
 {
-	uint64_t plt[8][2];
-	int nplt = 0;
-	unsigned i;
+	const struct mt_alloc_obj *o = &lib->objs[obj];
+	uint64_t plt[8][2], vaddrs[MT_MAX_EPS];
+	struct mt_internal_site sites[MT_MAX_SITES];
+	unsigned i, nv = 0;
+	int nplt = 0, n;
 
 	memset(ps, 0, sizeof(*ps));
 	if (h->mode == MT_LINK_SESSION)
-		nplt = mt_elf_plt_ranges(lib->open_path, plt, 8);
+		nplt = mt_elf_plt_ranges(o->open_path, plt, 8);
 	for (i = 0; i < lib->neps; i++) {
 		const struct mt_entry_point *ep = &lib->eps[i];
 
+		if (ep->obj != obj)
+			continue;
+		vaddrs[nv++] = ep->vaddr;
 		if (ep->kind == MT_K_FREE) {
 			ps->free_ep[ps->nfree] = ep;
-			ps->free_off[ps->nfree] = place(lib, ep, false);
+			ps->free_off[ps->nfree] = place(o, ep, false);
 			ps->free_cookie[ps->nfree++] = MT_COOKIE(i, ep->kind);
 			continue;
 		}
 		/* placed at the entry (keep_entry); asked only for the -v line */
 		ps->alloc_ep[ps->nalloc] = ep;
-		ps->alloc_off[ps->nalloc] = place(lib, ep, true);
+		ps->alloc_off[ps->nalloc] = place(o, ep, true);
 		ps->alloc_cookie[ps->nalloc] = MT_COOKIE(i, ep->kind);
 		if (h->mode == MT_LINK_SESSION)
 			ps->alloc_cookie[ps->nalloc] |= nest_bit(lib, ep, plt, nplt);
 		ps->nalloc++;
 	}
+	n = mt_internal_sites_file(o->open_path, vaddrs, nv, sites, MT_MAX_SITES);
+	if (n < 0)
+		mt_debug("'%s': cannot look for internal calls: %s", o->path, strerror(-n));
+	for (i = 0; n > 0 && i < (unsigned)n; i++) {
+		ps->site_off[ps->nsites++] = sites[i].file_off;
+		mt_debug("internal call site: %#llx in '%s' calls %#llx", (unsigned long long)sites[i].vaddr,
+			 o->path, (unsigned long long)sites[i].target);
+	}
 }
 
-static int attach_perf(struct mt_heap *h, const struct mt_alloc_lib *lib, const struct mt_probe_set *ps)
+static int attach_perf(struct mt_heap *h, const struct mt_alloc_obj *lib, const struct mt_probe_set *ps)
 {
 	unsigned i;
 	int err = 0;
 
 	for (i = 0; i < ps->nalloc && !err; i++) {
-		err = attach_one(h, h->skel->progs.mt_alloc_enter, lib, ps->alloc_ep[i],
+		err = attach_one(h, h->skel->progs.mt_alloc_enter, lib, ps->alloc_ep[i]->name,
 				 ps->alloc_off[i], ps->alloc_cookie[i], false);
 		if (!err)
-			err = attach_one(h, h->skel->progs.mt_alloc_exit, lib, ps->alloc_ep[i],
+			err = attach_one(h, h->skel->progs.mt_alloc_exit, lib, ps->alloc_ep[i]->name,
 					 ps->alloc_off[i], ps->alloc_cookie[i], true);
 	}
 	for (i = 0; i < ps->nfree && !err; i++)
-		err = attach_one(h, h->skel->progs.mt_free_enter, lib, ps->free_ep[i],
+		err = attach_one(h, h->skel->progs.mt_free_enter, lib, ps->free_ep[i]->name,
 				 ps->free_off[i], ps->free_cookie[i], false);
+	for (i = 0; i < ps->nsites && !err; i++)
+		err = attach_one(h, h->skel->progs.mt_internal_site, lib, "an internal call site",
+				 ps->site_off[i], 0, false);
 	return err;
 }
 
-int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
+static int attach_obj(struct mt_heap *h, const struct mt_alloc_lib *all, unsigned obj)
 {
+	const struct mt_alloc_obj *lib = &all->objs[obj];
 	struct heap_bpf *sk = h->skel;
 	struct mt_probe_set ps;
 	int err;
 
-	probe_set(h, lib, &ps);
+	probe_set(h, all, obj, &ps);
 	switch (h->mode) {
 	case MT_LINK_SESSION:
 		err = attach_session(h, lib, &ps);
@@ -370,6 +407,19 @@ int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
 	if (!err && h->mode != MT_LINK_PERF)
 		err = attach_multi(h, sk->progs.mt_free_enter_multi, lib, ps.free_off, ps.free_cookie,
 				   ps.nfree, false, "'free'");
+	if (!err && h->mode != MT_LINK_PERF)
+		err = attach_multi(h, sk->progs.mt_internal_site_multi, lib, ps.site_off, NULL,
+				   ps.nsites, false, "the internal call sites");
+	return err;
+}
+
+int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
+{
+	unsigned obj;
+	int err = 0;
+
+	for (obj = 0; obj < lib->nobjs && !err; obj++)
+		err = attach_obj(h, lib, obj);
 	if (err)
 		detach_all(h);
 	return err;

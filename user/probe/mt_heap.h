@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Loader of the heap tracer (bpf/heap.bpf.c): opens and loads the skeleton
- * for one process, attaches a probe to every allocator entry point, all or
- * nothing, and detaches them all on free. Uprobes are attached for the
+ * for one process, attaches a probe to every allocator entry point (in
+ * each object of mt_alloc_lib that provides some) and to the allocator's
+ * internal call sites (mt_internal.h), all or nothing, and detaches them
+ * all on free. Uprobes are attached for the
  * target PID only, so no other process ever traps.
  */
 #ifndef MT_HEAP_LOADER_H

@@ -49,7 +49,7 @@ static void write_drops(struct mt_json *j, const struct mt_drops *d)
 	mt_json_obj_end(j);
 }
 
-static void write_calls(struct mt_json *j, const struct mt_report *r)
+static void write_calls(struct mt_json *j, const struct mt_report *r, const uint64_t *calls)
 {
 	char name[16];
 	unsigned i;
@@ -59,7 +59,7 @@ static void write_calls(struct mt_json *j, const struct mt_report *r)
 		if (!r->ep_names[i])
 			snprintf(name, sizeof(name), "ep%u", i);
 		mt_json_key(j, r->ep_names[i] ? r->ep_names[i] : name);
-		mt_json_u64(j, r->totals.calls[i]);
+		mt_json_u64(j, calls[i]);
 	}
 	mt_json_obj_end(j);
 }
@@ -197,7 +197,9 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_key(&j, "totals");
 	write_totals(&j, &r->totals);
 	mt_json_key(&j, "calls");
-	write_calls(&j, r);
+	write_calls(&j, r, r->totals.calls);
+	mt_json_key(&j, "internal_calls");
+	write_calls(&j, r, r->totals.internal_calls);
 	mt_json_key(&j, "rates");
 	mt_json_obj_begin(&j);
 	mt_json_key(&j, "interval");

@@ -79,19 +79,20 @@ static void print_rates(FILE *f, const char *name, const struct mt_rates *r)
 		r->frees_per_s);
 }
 
-static void print_calls(FILE *f, const struct mt_report *r)
+static void print_calls(FILE *f, const struct mt_report *r, const char *title,
+			const uint64_t *calls)
 {
 	int col = 8, w;
 	unsigned i;
 
-	fputs("calls: ", f);
+	fputs(title, f);
 	for (i = 0; i < r->neps; i++) {
 		char item[96];
 
 		if (r->ep_names[i])
-			w = snprintf(item, sizeof(item), " %s %" PRIu64, r->ep_names[i], r->totals.calls[i]);
+			w = snprintf(item, sizeof(item), " %s %" PRIu64, r->ep_names[i], calls[i]);
 		else
-			w = snprintf(item, sizeof(item), " ep%u %" PRIu64, i, r->totals.calls[i]);
+			w = snprintf(item, sizeof(item), " ep%u %" PRIu64, i, calls[i]);
 		if (col + w > 78 && col > 8) {
 			fputs("\n       ", f);
 			col = 8;
@@ -259,8 +260,17 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 	if (r->interval.seconds > 0)
 		print_rates(f, "interval", &r->interval);
 	print_rates(f, "run", &r->run);
-	if (final)
-		print_calls(f, r);
+	if (final) {
+		uint64_t internal = 0;
+
+		print_calls(f, r, "calls: ", r->totals.calls);
+		for (i = 0; i < r->neps; i++)
+			internal += r->totals.internal_calls[i];
+		/* the allocator's own calls (glibc's thread exit): rarely any */
+		if (internal)
+			print_calls(f, r, "internal calls (the allocator's own, not the program's):\n       ",
+				    r->totals.internal_calls);
+	}
 
 	nsites = final ? (unsigned)r->nsites : (r->nsites < PERIODIC_SITES ? (unsigned)r->nsites : PERIODIC_SITES);
 	fprintf(f, "top %u sites by live bytes:\n", nsites);
