@@ -30,10 +30,15 @@ endif
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS   ?= -O2 -g
+# SANITIZE=1 builds memtrace and its unit tests with ASan and UBSan; give it
+# its own BUILD (make test does: BUILD=build/san).
+ifeq ($(SANITIZE),1)
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 USER_PKGS   := libbpf libdw libelf capstone
 # Headers are included by folder ("collect/mt_agg.h"): the layer check
 # (tests/lint/layers.sh) reads the folder from the include line.
-USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
+USER_CFLAGS := $(CFLAGS) $(SAN) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
 	-DMT_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -Ibpf -Iuser \
 	$(shell pkg-config --cflags $(USER_PKGS) 2>/dev/null)
 USER_LIBS   = $(shell pkg-config --libs $(USER_PKGS)) -lz -lm -lpthread
@@ -49,8 +54,12 @@ WL_SRCS   := $(wildcard tools/workloads/*.c)
 WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
+# Fuzzers: clang's libFuzzer with ASan and UBSan over what reads saved reports.
+FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c \
+	diff/mt_diff.c diff/mt_diff_report.c)
+FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 
-.PHONY: all demo test check-unit bench vmlinux install clean
+.PHONY: all demo test check-unit check-sanitized bench vmlinux install clean
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
 
@@ -90,7 +99,7 @@ $(BUILD)/libmt.a: $(LIB_OBJS)
 
 $(BUILD)/memtrace: $(BUILD)/user/cli/memtrace.o $(BUILD)/libmt.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(USER_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(USER_LIBS) -o $@
 
 # Workloads keep frame pointers and their own functions, so stacks are exact.
 $(BUILD)/tools/%: tools/workloads/%.c
@@ -117,11 +126,26 @@ $(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(BUILD)/libmt.a $(USER_LIBS) -o $@
 
+# One compiler run over several sources writes no usable -MMD file, so the
+# headers of the folders involved are listed instead.
+$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard user/util/*.h user/diff/*.h) \
+		| $(BUILD)/.deps-ok
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iuser \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		$(filter %.c,$^) -o $@
+
 demo: all
 	./tools/demo.sh
 
-test: all $(UNIT_BINS) $(POOL_TEST_BINS)
+# Then the unit and end-to-end tests again with memtrace under ASan+UBSan.
+test: all $(UNIT_BINS) $(POOL_TEST_BINS) $(FUZZ_BINS)
 	./tests/run.sh $(BUILD) $(UNIT_BINS) $(POOL_TEST_BINS)
+	$(MAKE) --no-print-directory SANITIZE=1 BUILD=$(BUILD)/san check-sanitized
+
+check-sanitized: all $(UNIT_BINS)
+	./tests/run.sh --sanitized $(BUILD) $(UNIT_BINS)
 
 # What needs no root and no BPF, in seconds: the lint scripts and unit tests.
 check-unit: $(UNIT_BINS) $(POOL_TEST_BINS)

@@ -3,7 +3,8 @@
 # Measures target slowdown (against a raw probe floor and peer tracers),
 # event rate, memtrace's CPU and RSS, attach/detach and symbolization time,
 # and replaces the "## memtrace (make bench)" section of docs/BENCHMARKS.md
-# with the results (machine and date included). About 5-10 minutes.
+# with the results (machine and date included), then the soak run
+# (tools/bench/soak.py, its own section). About 15-20 minutes.
 # A benchmark, not a test: nothing here passes or fails on speed.
 #   tools/bench.sh [BUILD] [bench.py options]   e.g. --rounds 3 --doc ''
 # Needs root (BPF, tracefs, bpf_stats); bpftrace, perf, heaptrack and
@@ -24,4 +25,9 @@ mkdir -p "$build/bench"
 cc -O2 -g -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -I"$build/bpf" -Ibpf -Iuser \
 	"$here/bench/bench_agg.c" "$build/libmt.a" \
 	$(pkg-config --libs libbpf libdw capstone) -lelf -lz -lm -lpthread -o "$build/bench/bench_agg"
-exec python3 "$here/bench/bench.py" --build "$build" "$@"
+python3 "$here/bench/bench.py" --build "$build" "$@"
+# Ten minutes attached to a never-pausing churn: memtrace's RSS, BPF map
+# memory and CPU must stay flat (MT_SOAK_SECONDS=0 leaves it out).
+if [ "${MT_SOAK_SECONDS:-600}" != 0 ]; then
+	python3 "$here/bench/soak.py" --build "$build"
+fi

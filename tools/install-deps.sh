@@ -56,6 +56,9 @@ pkgs=(
 	python3
 	libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
 	bpftrace linux-perf util-linux binutils gdb
+	# memtrace layout's tests: pahole to compare with, C++ and Go programs,
+	# the C library's debug info
+	dwarves g++ golang-go libc6-dbg
 )
 backports=(libbpf-dev bpftool)
 

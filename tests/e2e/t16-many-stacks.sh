@@ -5,7 +5,7 @@
 # capture fails.
 . "$(dirname "$0")/lib.sh"
 need_bpf
-"$MT" --no-vm --min-age 0 --json "$TMP/r.json" -- "$WL/bench_stacks" 12 >/dev/null 2>"$TMP/err" ||
+"$MT" --no-vm --min-age 0 --json-leaks all --json "$TMP/r.json" -- "$WL/bench_stacks" 12 >/dev/null 2>"$TMP/err" ||
 	fail "memtrace exited $?: $(cat "$TMP/err")"
 python3 - "$TMP/r.json" <<'PY' || fail "stacks lost or merged"
 import json, sys

@@ -89,14 +89,15 @@ static void test_match(void)
 	char *tb = report(ENTRY(0, 3, 300, 7, 3, FRAME("0x5500100", "make_node", 40)) ", "
 			  ENTRY(1, 4, 400, 4, 4, FRAME("0x5500108", "make_node", 40)),
 			  ENTRY(2, 0, 1000, 1, 1, FRAME("0x5500400", "grow", 5)), 20);
-	struct mt_jv *a = ta ? jv(ta) : NULL, *b = tb ? jv(tb) : NULL;
+	struct mt_diff_input *a = NULL, *b = NULL;
 	const struct mt_diff_site *mk = NULL, *parse = NULL, *grow = NULL;
+	struct mt_jv *entry = NULL;
 	struct mt_diff d;
 	size_t i;
 
-	free(ta);
-	free(tb);
-	MT_CHECK(a && b);
+	MT_CHECK(ta && tb);
+	MT_CHECK_EQ_U64(mt_diff_load_buf("a.json", ta, strlen(ta), &a), 0);
+	MT_CHECK_EQ_U64(mt_diff_load_buf("b.json", tb, strlen(tb), &b), 0);
 	MT_CHECK_EQ_U64(mt_diff_build(&d, a, b, "a.json", "b.json"), 0);
 	MT_CHECK_EQ_U64(d.ta[0], 14);
 	MT_CHECK_EQ_U64(d.tb[0], 20);
@@ -123,12 +124,18 @@ static void test_match(void)
 	MT_CHECK(grow->in_b && !grow->in_a);
 	/* sorted by |delta live bytes|: grow +1000, make_node +500, parse -64 */
 	MT_CHECK(&d.sites[0] == grow && &d.sites[1] == mk && &d.sites[2] == parse);
-	/* the stack shown is A's when A has the site */
-	MT_CHECK_STR(mt_jv_str(&mk->stack->items[0], "addr"), "0x401100");
+	/* the stack shown is A's when A has the site, parsed again from A */
+	MT_CHECK_EQ_U64(mt_diff_site_stack(mk, &entry), 0);
+	MT_CHECK(mt_jv_get(entry, "stack") && mt_jv_get(entry, "stack")->n == 1);
+	MT_CHECK_STR(mt_jv_str(&mt_jv_get(entry, "stack")->items[0], "addr"), "0x401100");
+	MT_CHECK(!mt_jv_get(entry, "allocs"));   /* only the stack is kept */
+	mt_jv_free(entry);
 	mt_diff_release(&d);
+	free(ta);
+	free(tb);
 }
 
-static int load_text(const char *text, struct mt_jv **out)
+static int load_text(const char *text, struct mt_diff_input **out)
 {
 	char path[] = "/tmp/mt_test_diff_XXXXXX";
 	int fd = mkstemp(path), rc;
@@ -149,12 +156,12 @@ static int load_text(const char *text, struct mt_jv **out)
 static void test_load_checks(void)
 {
 	char *ok = report("", "", 1), *v2 = NULL, *p;
-	struct mt_jv *v = NULL;
+	struct mt_diff_input *v = NULL;
 
 	MT_CHECK(ok);
 	MT_CHECK_EQ_U64(load_text(ok, &v), 0);
 	MT_CHECK(v);
-	mt_jv_free(v);
+	mt_diff_input_free(v);
 	v = NULL;
 	/* truncated */
 	ok[strlen(ok) / 2] = '\0';
@@ -176,6 +183,12 @@ static void test_load_checks(void)
 	MT_CHECK_EQ_U64(load_text("[1, 2]", &v), -EINVAL);
 	MT_CHECK_EQ_U64(load_text("", &v), -EINVAL);
 	MT_CHECK_EQ_U64(load_text("{\"version\": 1}", &v), -EINVAL);
+	/* an incomplete entry is refused while it streams by */
+	free(v2);
+	v2 = report("{\"site\": 1, \"objects\": 1, \"bytes\": 8, \"stack\": []}", "", 1);
+	MT_CHECK(v2);
+	MT_CHECK_EQ_U64(load_text(v2, &v), -EINVAL);
+	MT_CHECK(!v);
 	MT_CHECK(mt_diff_load("/nonexistent/report.json", &v) == -ENOENT);
 	free(ok);
 	free(v2);

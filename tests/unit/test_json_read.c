@@ -203,6 +203,106 @@ static void test_round_trip(void)
 	mt_jv_free(v);
 }
 
+/* A keep spec keeps what it names (whole, or by its sub spec, applied to
+ * every element of an array) and drops the rest, which must still parse. */
+static void test_keep(void)
+{
+	static const struct mt_jv_keep frame[] = { { .key = "func" }, { 0 } };
+	static const struct mt_jv_keep site[] = {
+		{ .key = "bytes" }, { .key = "stack", .sub = frame }, { 0 },
+	};
+	static const struct mt_jv_keep doc[] = {
+		{ .key = "version" }, { .key = "totals" }, { .key = "sites", .sub = site }, { 0 },
+	};
+	const char *text =
+		"{\"version\": 1, \"trend\": {\"growing\": [1, 2, {\"x\": [3]}]},\n"
+		" \"totals\": {\"allocs\": 5, \"frees\": 2},\n"
+		" \"sites\": [{\"bytes\": 16, \"lifetime\": [1, 2, 3],\n"
+		"            \"stack\": [{\"func\": \"f\", \"addr\": \"0x1\"}, {\"func\": \"main\"}]},\n"
+		"           {\"bytes\": 32, \"stack\": []}]}";
+	const struct mt_jv *sites, *st, *t;
+	struct mt_jv *v = NULL;
+	uint64_t u = 0;
+
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, NULL, &v, err, sizeof(err)) == 0);
+	MT_CHECK_EQ_U64(v->n, 3);                   /* "trend" dropped */
+	MT_CHECK(!mt_jv_get(v, "trend"));
+	MT_CHECK(mt_jv_u64(v, "version", &u) && u == 1);
+	t = mt_jv_get(v, "totals");                 /* sub NULL: kept whole */
+	MT_CHECK(mt_jv_u64(t, "allocs", &u) && u == 5);
+	MT_CHECK(mt_jv_u64(t, "frees", &u) && u == 2);
+	sites = mt_jv_get(v, "sites");
+	MT_CHECK(sites && sites->type == MT_JV_ARR && sites->n == 2);
+	MT_CHECK_EQ_U64(sites->items[0].n, 2);      /* "lifetime" dropped */
+	MT_CHECK(!mt_jv_get(&sites->items[0], "lifetime"));
+	MT_CHECK(mt_jv_u64(&sites->items[1], "bytes", &u) && u == 32);
+	st = mt_jv_get(&sites->items[0], "stack");
+	MT_CHECK(st && st->n == 2);
+	MT_CHECK_STR(mt_jv_str(&st->items[0], "func"), "f");
+	MT_CHECK(!mt_jv_get(&st->items[0], "addr"));
+	MT_CHECK_STR(mt_jv_str(&st->items[1], "func"), "main");
+	mt_jv_free(v);
+	v = NULL;
+
+	/* a syntax error inside a dropped member still fails, with its place */
+	text = "{\"version\": 1,\n \"trend\": [1, 2,, 3]}";
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, NULL, &v, err, sizeof(err)) == -EINVAL);
+	MT_CHECK(!v);
+	MT_CHECK(strstr(err, "line 2, column 17") != NULL);
+	text = "{\"trend\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	       "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}";
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, NULL, &v, err, sizeof(err)) == -E2BIG);
+}
+
+struct seen {
+	size_t n, bytes_sum;
+	char last[64];
+	int stop_at;         /* index whose each() fails, -1 for none */
+};
+
+static int each_elem(void *arg, const struct mt_jv *e, size_t index, const char *text, size_t len)
+{
+	struct seen *sn = arg;
+	uint64_t b = 0;
+
+	if ((int)index == sn->stop_at)
+		return -ECANCELED;
+	if (index != sn->n || !mt_jv_u64(e, "bytes", &b) || mt_jv_get(e, "junk"))
+		return -EBADMSG;
+	sn->n++;
+	sn->bytes_sum += b;
+	snprintf(sn->last, sizeof(sn->last), "%.*s", (int)len, text);
+	return 0;
+}
+
+/* A streamed array hands each element, parsed by the sub spec, with its
+ * index and its own text, and keeps nothing of it. */
+static void test_each(void)
+{
+	static const struct mt_jv_keep site[] = { { .key = "bytes" }, { 0 } };
+	static const struct mt_jv_keep doc[] = {
+		{ .key = "n" }, { .key = "sites", .sub = site, .each = each_elem }, { 0 },
+	};
+	const char *text = "{\"n\": 3, \"sites\": [{\"bytes\": 1, \"junk\": [1]}, {\"bytes\": 2},\n"
+			   "  {\"junk\": 0, \"bytes\": 4} ]}";
+	struct seen sn = { .stop_at = -1 };
+	struct mt_jv *v = NULL;
+
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, &sn, &v, err, sizeof(err)) == 0);
+	MT_CHECK_EQ_U64(sn.n, 3);
+	MT_CHECK_EQ_U64(sn.bytes_sum, 7);
+	MT_CHECK_STR(sn.last, "{\"junk\": 0, \"bytes\": 4}");
+	MT_CHECK(mt_jv_get(v, "sites") && mt_jv_get(v, "sites")->type == MT_JV_ARR);
+	MT_CHECK_EQ_U64(mt_jv_get(v, "sites")->n, 0);   /* streamed, not kept */
+	mt_jv_free(v);
+	v = NULL;
+	/* each()'s error ends the parse with its value */
+	sn = (struct seen){ .stop_at = 1 };
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, &sn, &v, err, sizeof(err)) == -ECANCELED);
+	MT_CHECK(!v);
+	MT_CHECK_EQ_U64(sn.n, 1);
+}
+
 int main(void)
 {
 	MT_RUN(test_valid);
@@ -212,5 +312,7 @@ int main(void)
 	MT_RUN(test_truncated);
 	MT_RUN(test_deep);
 	MT_RUN(test_round_trip);
+	MT_RUN(test_keep);
+	MT_RUN(test_each);
 	return mt_test_done();
 }

@@ -336,7 +336,9 @@ static int mt_find_libc_fn(const char *name, struct mt_libc_fn *fn)
 	const ElfW(Sym) *sym = NULL;
 	struct mt_phdr_find f = { 0 };
 	Dl_info info;
-	void *addr = dlsym(RTLD_DEFAULT, name);
+	/* libc's own definition, not an interposer's (ASan defines malloc) */
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	void *addr = libc ? dlsym(libc, name) : NULL;
 
 	if (!addr || !dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym ||
 	    !info.dli_fname || !strstr(info.dli_fname, "libc.so"))

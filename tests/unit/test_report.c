@@ -190,7 +190,8 @@ static void test_json_report(void)
 	       "\"memalign|aligned_alloc\": 5}");
 	HAS(s, "\"rates\": {\"interval\": {\"seconds\": 10, \"allocs_per_s\": 5.7, ");
 	HAS(s, "\"run\": {\"seconds\": 10, ");
-	HAS(s, "\"leak_summary\": {\"stacks\": 1, \"objects\": 20, \"bytes\": 20000}");
+	HAS(s, "\"leak_summary\": {\"stacks\": 1, \"objects\": 20, \"bytes\": 20000, "
+	       "\"listed\": 1, \"omitted_objects\": 0, \"omitted_bytes\": 0}");
 	HAS(s, "\"leaks\": [{\"site\": 0, \"objects\": 20, \"bytes\": 20000, "
 	       "\"oldest_age_s\": 9, \"allocs\": 23, \"frees\": 3, ");
 	HAS(s, "\"stack\": [{\"addr\": \"0x401100\", \"func\": null, \"func_off\": null, "

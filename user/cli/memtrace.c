@@ -16,6 +16,7 @@
 #include "cli/mt_opts.h"
 #include "cli/mt_session.h"
 #include "diff/mt_diff.h"
+#include "layout/mt_layout.h"
 #include "util/mt_exit.h"
 #include "util/mt_log.h"
 
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
 	setlinebuf(stdout);
 	if (argc > 1 && strcmp(argv[1], "diff") == 0)
 		return mt_diff_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "layout") == 0)
+		return mt_layout_main(argc - 1, argv + 1);
 	err = mt_opts_parse(argc, argv, &s.opts);
 	if (err)
 		return err == 1 ? 0 : MT_EXIT_USAGE;

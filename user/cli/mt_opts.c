@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@ static const char usage[] =
 "Usage: memtrace [OPTIONS] -p PID\n"
 "       memtrace [OPTIONS] -- CMD [ARGS...]\n"
 "       memtrace diff [--json FILE] A.json B.json   (compare two reports)\n"
+"       memtrace layout [OPTIONS] FILE|-p PID [TYPE...]   (struct layouts)\n"
 "Trace where a process's heap memory goes: allocation rates, live objects\n"
 "and bytes per call stack, and leak candidates, with BPF uprobes.\n"
 "\n"
@@ -25,6 +27,8 @@ static const char usage[] =
 "  -i, --interval SEC     print a report every SEC seconds\n"
 "      --json FILE        write the final report as JSON to FILE ('-' = stdout;\n"
 "                         the text report then goes to stderr)\n"
+"      --json-leaks N     leak stacks listed in the JSON report, largest first\n"
+"                         (default 1000; 'all' lists every one)\n"
 "      --min-age SEC      attach mode: live objects older than SEC at the end\n"
 "                         are leak candidates (default 1), unless their site's\n"
 "                         live bytes plateau (docs/analysis.md)\n"
@@ -94,12 +98,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
 		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
+		OPT_JSON_LEAKS,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "json-leaks", required_argument, NULL, OPT_JSON_LEAKS },
 		{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 		{ "lib", required_argument, NULL, OPT_LIB },
 		{ "btf", required_argument, NULL, OPT_BTF },
@@ -125,6 +131,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->min_age_s = 1.0;
 	o->top = 10;
+	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
 	o->ringbuf_bytes = 16u << 20;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
@@ -145,6 +152,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			break;
 		case OPT_JSON:
 			o->json_path = optarg;
+			break;
+		case OPT_JSON_LEAKS:
+			if (strcmp(optarg, "all") == 0)
+				o->json_leaks = 0;
+			else if (parse_uint(optarg, SIZE_MAX, &v) || v == 0)
+				return bad("invalid --json-leaks '%s': a count > 0 or 'all' expected", optarg);
+			else
+				o->json_leaks = (size_t)v;
 			break;
 		case OPT_MIN_AGE:
 			if (parse_seconds(optarg, &o->min_age_s))

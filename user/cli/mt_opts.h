@@ -10,6 +10,11 @@
 /* --top: more sites than this is no longer a report a person reads. */
 #define MT_OPTS_MAX_TOP 100000
 
+/* Leak stacks the JSON report lists by default: 131,072 leaked stacks
+ * once made a 555 MB report; the largest thousand say what to fix, and
+ * leak_summary still counts every one. */
+#define MT_JSON_LEAKS_DEFAULT 1000
+
 struct mt_opts {
 	pid_t pid;              /* -p: attach mode */
 	char **cmd;             /* after --: launch mode */
@@ -20,6 +25,7 @@ struct mt_opts {
 	const char *lib;        /* --lib */
 	const char *btf_path;   /* --btf */
 	unsigned top;           /* --top */
+	size_t json_leaks;      /* --json-leaks: leak stacks listed in JSON, 0 = all */
 	size_t ringbuf_bytes;   /* --ringbuf-mb (or the hidden --ringbuf-kb) */
 	unsigned long long sample_bytes; /* --sample-bytes, 0 = every call */
 	bool callsite_only;     /* --callsite-only: no stack walk */

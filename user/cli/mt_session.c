@@ -47,7 +47,11 @@ static int setup_signals(struct mt_session *s)
 	/* A closed stdout (memtrace ... | head) must end in a write error and a
 	 * clean detach, not a SIGPIPE death that takes a launched program with
 	 * it (PTRACE_O_EXITKILL). The child gets the default back before exec. */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigprocmask(SIG_BLOCK, &mask, NULL)) {
+	/* An ignored signal is dropped when sent and never reaches a signalfd;
+	 * a shell starts background jobs with SIGINT ignored, yet SIGINT is how
+	 * memtrace is ended (`memtrace -p PID & ... kill -INT`). */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || signal(SIGINT, SIG_DFL) == SIG_ERR ||
+	    signal(SIGTERM, SIG_DFL) == SIG_ERR || sigprocmask(SIG_BLOCK, &mask, NULL)) {
 		int err = -errno;
 
 		mt_err("cannot set up signals: %s", strerror(-err));

@@ -36,6 +36,7 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		.no_heap = s->opts.no_heap,
 		.min_age_ns = (uint64_t)(s->opts.min_age_s * MT_NS_PER_S),
 		.top_sites = final ? s->opts.top : (s->opts.top < 5 ? s->opts.top : 5),
+		.json_leaks = s->opts.json_leaks,
 	};
 	struct mt_report_target rt = { .pid = s->target.pid };
 	struct mt_drops drops = { 0 };

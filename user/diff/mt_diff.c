@@ -5,10 +5,14 @@
  * n) in the sites of both reports (a sort by key, then a merge).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include "diff/mt_diff.h"
 #include "util/mt_log.h"
 
@@ -178,6 +182,8 @@ static int check_report(const char *path, const struct mt_jv *v)
 	double d;
 	size_t i, k;
 
+	/* the entries of "leaks" and "sites" were checked as they streamed by
+	 * (take_entry); here the rest */
 	if (v->type != MT_JV_OBJ || !mt_jv_get(v, "version")) {
 		mt_err("'%s' is not a memtrace report: no \"version\" key", path);
 		return -EINVAL;
@@ -218,61 +224,249 @@ static int check_report(const char *path, const struct mt_jv *v)
 			mt_err("'%s' is not a valid memtrace report: \"%s\" is not an array", path, lists[k]);
 			return -EINVAL;
 		}
-		for (i = 0; i < l->n; i++) {
-			const struct mt_jv *e = &l->items[i], *st = mt_jv_get(e, "stack");
-			size_t f;
-
-			for (f = 0; f < SITE_OWN; f++)
-				if (!mt_jv_u64(e, mt_diff_site_fields[f], &x))
-					break;
-			if (f < SITE_OWN || !st || st->type != MT_JV_ARR ||
-			    !mt_jv_u64(e, "objects", &x) || !mt_jv_u64(e, "bytes", &x)) {
-				mt_err("'%s' is not a valid memtrace report: entry %zu of \"%s\" is incomplete",
-				       path, i, lists[k]);
-				return -EINVAL;
-			}
-		}
 	}
 	return 0;
 }
 
-int mt_diff_load(const char *path, struct mt_jv **out)
-{
-	char msg[160];
-	size_t len = 0;
-	int err;
-	char *text = slurp(path, &len, &err);
-
-	*out = NULL;
-	if (!text)
-		return err;
-	err = mt_jv_parse(text, len, out, msg, sizeof(msg));
-	free(text);
-	if (err == -ENOMEM) {
-		mt_err("cannot read '%s': %s", path, strerror(ENOMEM));
-		return err;
-	}
-	if (err) {
-		mt_err("cannot read '%s': %s", path, len ? msg : "the file is empty");
-		return -EINVAL;
-	}
-	err = check_report(path, *out);
-	if (err) {
-		mt_jv_free(*out);
-		*out = NULL;
-	}
-	return err;
-}
-
-/* One report's sites, keyed; side 0 fills a[], side 1 fills b[]. */
+/* One entry of a report's "leaks" or "sites", keyed; side 0 fills a[],
+ * side 1 fills b[]. */
 struct keyed {
 	char *key;
-	const struct mt_jv *stack;
+	const char *entry;  /* its JSON text, in the input's buffer */
+	size_t entry_len;
 	int side;
 	uint64_t v[MT_DIFF_SITE_FIELDS];
 	uint64_t id;       /* site id, UINT64_MAX for null */
 	bool leak;         /* from "leaks" */
 };
+
+struct mt_diff_input {
+	struct mt_jv *doc;        /* the report without its lists' entries */
+	struct keyed *v;          /* the entries, streamed out of the lists */
+	size_t n, cap;
+	const char *name;         /* for messages */
+	bool reported;            /* an entry's error was printed */
+	char *buf;                /* the text, when read into memory */
+	void *map;                /* the text, when mapped */
+	size_t map_len;
+};
+
+/* What diff reads of a report (mt_diff.c and mt_diff_report.c): the rest
+ * (analyses, memory view, per-site extras) is parsed and dropped, so a
+ * report's memory here is its sites' stacks and counters. */
+/* One entry of "leaks" or "sites" as it streams by: checked, keyed and
+ * dropped; only its key, counters and place in the text stay. */
+static int take_entry(struct mt_diff_input *in, const struct mt_jv *e, size_t index,
+		      const char *text, size_t len, bool leak)
+{
+	const struct mt_jv *st = mt_jv_get(e, "stack");
+	struct keyed *x;
+	uint64_t u;
+	size_t f;
+	int err;
+
+	for (f = 0; f < SITE_OWN; f++)
+		if (!mt_jv_u64(e, mt_diff_site_fields[f], &u))
+			break;
+	if (f < SITE_OWN || !st || st->type != MT_JV_ARR ||
+	    !mt_jv_u64(e, "objects", &u) || !mt_jv_u64(e, "bytes", &u)) {
+		mt_err("'%s' is not a valid memtrace report: entry %zu of \"%s\" is incomplete",
+		       in->name, index, leak ? "leaks" : "sites");
+		in->reported = true;
+		return -EINVAL;
+	}
+	if (in->n == in->cap) {
+		size_t cap = in->cap * 2 + 16;
+		struct keyed *g = realloc(in->v, cap * sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		in->v = g;
+		in->cap = cap;
+	}
+	x = &in->v[in->n];
+	memset(x, 0, sizeof(*x));
+	err = mt_diff_stack_key(st, &x->key);
+	if (err)
+		return err;
+	in->n++;
+	x->entry = text;
+	x->entry_len = len;
+	x->leak = leak;
+	if (!mt_jv_u64(e, "site", &x->id))
+		x->id = UINT64_MAX;
+	for (f = 0; f < SITE_OWN; f++)
+		mt_jv_u64(e, mt_diff_site_fields[f], &x->v[f]);
+	if (leak) {
+		mt_jv_u64(e, "objects", &x->v[F_LEAK_OBJ]);
+		mt_jv_u64(e, "bytes", &x->v[F_LEAK_BYTES]);
+	}
+	return 0;
+}
+
+static int take_leak(void *arg, const struct mt_jv *e, size_t index, const char *text, size_t len)
+{
+	return take_entry(arg, e, index, text, len, true);
+}
+
+static int take_site(void *arg, const struct mt_jv *e, size_t index, const char *text, size_t len)
+{
+	return take_entry(arg, e, index, text, len, false);
+}
+
+/* What diff reads of a report (mt_diff.c and mt_diff_report.c): the rest
+ * (analyses, memory view, per-site extras) is parsed and dropped, and the
+ * lists' entries stream through take_entry, so a report's memory here is
+ * its sites' keys and counters, not its text. */
+static const struct mt_jv_keep keep_entry[] = {
+	{ .key = "stack" }, { .key = "site" }, { .key = "objects" }, { .key = "bytes" },
+	{ .key = "allocs" }, { .key = "frees" }, { .key = "alloc_bytes" }, { .key = "free_bytes" },
+	{ .key = "live_objects" }, { .key = "live_bytes" }, { .key = "peak_live_bytes" },
+	{ 0 },
+};
+static const struct mt_jv_keep keep_rates[] = { { .key = "run" }, { 0 } };
+static const struct mt_jv_keep keep_report[] = {
+	{ .key = "version" }, { .key = "target" }, { .key = "mode" }, { .key = "duration_s" },
+	{ .key = "lost_events" }, { .key = "totals" }, { .key = "leak_summary" },
+	{ .key = "rates", .sub = keep_rates },
+	{ .key = "sites", .sub = keep_entry, .each = take_site },
+	{ .key = "leaks", .sub = keep_entry, .each = take_leak },
+	{ 0 },
+};
+static const struct mt_jv_keep keep_stack[] = { { .key = "stack" }, { 0 } };
+
+void mt_diff_input_free(struct mt_diff_input *in)
+{
+	size_t i;
+
+	if (!in)
+		return;
+	for (i = 0; i < in->n; i++)
+		free(in->v[i].key);
+	free(in->v);
+	mt_jv_free(in->doc);
+	if (in->map)
+		munmap(in->map, in->map_len);
+	free(in->buf);
+	free(in);
+}
+
+const struct mt_jv *mt_diff_input_doc(const struct mt_diff_input *in)
+{
+	return in->doc;
+}
+
+/* Parse in's text (in->map or in->buf, len bytes). 0 or -errno after one
+ * line naming the report. */
+static int parse_input(struct mt_diff_input *in, const char *text, size_t len)
+{
+	const struct mt_jv *ls;
+	uint64_t listed, stacks;
+	char msg[160];
+	int err;
+
+	err = mt_jv_parse_keep(text, len, keep_report, in, &in->doc, msg, sizeof(msg));
+	if (err && in->reported)
+		return err;
+	if (err == -ENOMEM) {
+		mt_err("cannot read '%s': %s", in->name, strerror(ENOMEM));
+		return err;
+	}
+	if (err) {
+		mt_err("cannot read '%s': %s", in->name, len ? msg : "the file is empty");
+		return -EINVAL;
+	}
+	err = check_report(in->name, in->doc);
+	if (err)
+		return err;
+	ls = mt_jv_get(in->doc, "leak_summary");
+	if (mt_jv_u64(ls, "listed", &listed) && mt_jv_u64(ls, "stacks", &stacks) && listed < stacks)
+		mt_info("note: '%s' lists %" PRIu64 " of %" PRIu64 " leak stacks (--json-leaks): "
+			"a leak it leaves out compares as zero", in->name, listed, stacks);
+	return 0;
+}
+
+int mt_diff_load_buf(const char *name, const char *text, size_t len, struct mt_diff_input **out)
+{
+	struct mt_diff_input *in = calloc(1, sizeof(*in));
+	int err;
+
+	*out = NULL;
+	if (!in) {
+		mt_err("cannot read '%s': %s", name, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	in->name = name;
+	err = parse_input(in, text, len);
+	if (err) {
+		mt_diff_input_free(in);
+		return err;
+	}
+	*out = in;
+	return 0;
+}
+
+/* A regular file is mapped, not read: its pages are the page cache's, and
+ * memtrace's own memory is what the entries keep. Pipes and "-" are read
+ * into memory. The text stays for the diff's life: shown stacks are parsed
+ * again from it (mt_diff_site_stack). */
+int mt_diff_load(const char *path, struct mt_diff_input **out)
+{
+	struct mt_diff_input *in = calloc(1, sizeof(*in));
+	struct stat st;
+	size_t len = 0;
+	int fd = -1, err;
+
+	*out = NULL;
+	if (!in) {
+		mt_err("cannot read '%s': %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	in->name = path;
+	if (strcmp(path, "-") != 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			err = -errno;
+			mt_err("cannot read '%s': %s", path, strerror(-err));
+			goto out;
+		}
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+			if ((uint64_t)st.st_size > MAX_REPORT_BYTES) {
+				err = -EFBIG;
+				mt_err("cannot read '%s': %s", path, strerror(-err));
+				goto out;
+			}
+			len = (size_t)st.st_size;
+			in->map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+			if (in->map == MAP_FAILED)
+				in->map = NULL;
+			else
+				in->map_len = len;
+		}
+		close(fd);
+		fd = -1;
+	}
+	if (!in->map && !(in->buf = slurp(path, &len, &err)))
+		goto out;
+	if (in->map)
+		madvise(in->map, len, MADV_SEQUENTIAL);
+	err = parse_input(in, in->map ? in->map : in->buf, len);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		mt_diff_input_free(in);
+	else
+		*out = in;
+	return err;
+}
+
+int mt_diff_site_stack(const struct mt_diff_site *s, struct mt_jv **out)
+{
+	char msg[8];
+
+	return mt_jv_parse_keep(s->entry, s->entry_len, keep_stack, NULL, out, msg, sizeof(msg));
+}
 
 static int keyed_cmp(const void *pa, const void *pb)
 {
@@ -288,45 +482,24 @@ static int keyed_cmp(const void *pa, const void *pb)
 	return (int)y->leak - (int)x->leak;   /* the leaks entry first */
 }
 
-static int collect(const struct mt_jv *doc, int side, struct keyed **v, size_t *n, size_t *cap)
+/* Move one input's keyed entries into v, marked with their side. */
+static int collect(struct mt_diff_input *in, int side, struct keyed **v, size_t *n)
 {
-	const char *lists[] = { "leaks", "sites" };
-	size_t k, i, f;
-	int err;
+	struct keyed *g;
+	size_t i;
 
-	for (k = 0; k < 2; k++) {
-		const struct mt_jv *l = mt_jv_get(doc, lists[k]);
-
-		for (i = 0; i < l->n; i++) {
-			const struct mt_jv *e = &l->items[i];
-			struct keyed *x;
-
-			if (*n == *cap) {
-				struct keyed *g = realloc(*v, (*cap = *cap * 2 + 16) * sizeof(*g));
-
-				if (!g)
-					return -ENOMEM;
-				*v = g;
-			}
-			x = &(*v)[*n];
-			memset(x, 0, sizeof(*x));
-			err = mt_diff_stack_key(mt_jv_get(e, "stack"), &x->key);
-			if (err)
-				return err;
-			(*n)++;
-			x->side = side;
-			x->stack = mt_jv_get(e, "stack");
-			x->leak = k == 0;
-			if (!mt_jv_u64(e, "site", &x->id))
-				x->id = UINT64_MAX;
-			for (f = 0; f < SITE_OWN; f++)
-				mt_jv_u64(e, mt_diff_site_fields[f], &x->v[f]);
-			if (x->leak) {
-				mt_jv_u64(e, "objects", &x->v[F_LEAK_OBJ]);
-				mt_jv_u64(e, "bytes", &x->v[F_LEAK_BYTES]);
-			}
-		}
+	if (!in->n)
+		return 0;
+	g = realloc(*v, (*n + in->n) * sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	*v = g;
+	for (i = 0; i < in->n; i++) {
+		g[*n + i] = in->v[i];
+		g[*n + i].side = side;
 	}
+	*n += in->n;
+	in->n = 0;   /* the keys are v's now */
 	return 0;
 }
 
@@ -366,7 +539,8 @@ static int merge(struct mt_diff *d, struct keyed *v, size_t n)
 
 		s->key = v[i].key;
 		v[i].key = NULL;
-		s->stack = v[i].stack;   /* A's when A has the site: sorted by side */
+		s->entry = v[i].entry;   /* A's when A has the site: sorted by side */
+		s->entry_len = v[i].entry_len;
 		for (; j < n && (j == i || strcmp(v[j].key, s->key) == 0); j++) {
 			struct keyed *x = &v[j];
 			uint64_t *dst = x->side ? s->b : s->a;
@@ -408,11 +582,11 @@ static void totals(const struct mt_jv *doc, uint64_t *t, double *r)
 		mt_jv_num(run, mt_diff_rate_fields[i], &r[i]);
 }
 
-int mt_diff_build(struct mt_diff *d, struct mt_jv *a, struct mt_jv *b,
+int mt_diff_build(struct mt_diff *d, struct mt_diff_input *a, struct mt_diff_input *b,
 		  const char *path_a, const char *path_b)
 {
 	struct keyed *v = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	int err;
 
 	memset(d, 0, sizeof(*d));
@@ -420,13 +594,14 @@ int mt_diff_build(struct mt_diff *d, struct mt_jv *a, struct mt_jv *b,
 	d->b = b;
 	d->path_a = path_a;
 	d->path_b = path_b;
-	totals(a, d->ta, d->ra);
-	totals(b, d->tb, d->rb);
-	err = collect(a, 0, &v, &n, &cap);
+	totals(a->doc, d->ta, d->ra);
+	totals(b->doc, d->tb, d->rb);
+	err = collect(a, 0, &v, &n);
 	if (!err)
-		err = collect(b, 1, &v, &n, &cap);
+		err = collect(b, 1, &v, &n);
 	if (!err) {
-		qsort(v, n, sizeof(*v), keyed_cmp);
+		if (n)   /* qsort's base may not be NULL, even for no items */
+			qsort(v, n, sizeof(*v), keyed_cmp);
 		err = merge(d, v, n);
 	}
 	for (i = 0; i < n; i++)
@@ -444,7 +619,7 @@ void mt_diff_release(struct mt_diff *d)
 	for (i = 0; i < d->nsites; i++)
 		free(d->sites[i].key);
 	free(d->sites);
-	mt_jv_free(d->a);
-	mt_jv_free(d->b);
+	mt_diff_input_free(d->a);
+	mt_diff_input_free(d->b);
 	memset(d, 0, sizeof(*d));
 }

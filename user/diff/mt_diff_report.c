@@ -116,15 +116,16 @@ int mt_diff_json(FILE *f, const struct mt_diff *d)
 {
 	struct mt_json j;
 	size_t i, k;
+	int err = 0, ferr;
 
 	mt_json_init(&j, f);
 	mt_json_obj_begin(&j);
 	mt_json_key(&j, "version");
 	mt_json_u64(&j, 1);
 	mt_json_key(&j, "a");
-	write_side(&j, d->path_a, d->a);
+	write_side(&j, d->path_a, mt_diff_input_doc(d->a));
 	mt_json_key(&j, "b");
-	write_side(&j, d->path_b, d->b);
+	write_side(&j, d->path_b, mt_diff_input_doc(d->b));
 	mt_json_key(&j, "totals");
 	mt_json_obj_begin(&j);
 	for (k = 0; k < MT_DIFF_TOTALS; k++) {
@@ -158,9 +159,19 @@ int mt_diff_json(FILE *f, const struct mt_diff *d)
 	for (i = 0; i < d->nsites; i++) {
 		const struct mt_diff_site *s = &d->sites[i];
 
+		struct mt_jv *entry = NULL;
+		const struct mt_jv *stack;
+
+		if (mt_diff_site_stack(s, &entry) && !err)
+			err = -ENOMEM;   /* the entry parsed once already: only memory can fail */
+		stack = mt_jv_get(entry, "stack");
 		mt_json_obj_begin(&j);
 		mt_json_key(&j, "stack");
-		write_jv(&j, s->stack, 0);
+		if (stack)
+			write_jv(&j, stack, 0);
+		else
+			mt_json_null(&j);
+		mt_jv_free(entry);
 		mt_json_key(&j, "a");
 		if (s->in_a)
 			write_counts(&j, s->a);
@@ -182,7 +193,8 @@ int mt_diff_json(FILE *f, const struct mt_diff *d)
 	}
 	mt_json_arr_end(&j);
 	mt_json_obj_end(&j);
-	return mt_json_finish(&j);
+	ferr = mt_json_finish(&j);
+	return err ? err : ferr;
 }
 
 static void print_frame(FILE *f, const struct mt_jv *fr)
@@ -229,6 +241,8 @@ int mt_diff_text(FILE *f, const struct mt_diff *d, unsigned top)
 		d->nsites, changed, only_a, only_b);
 	for (i = 0, shown = 0; i < d->nsites && shown < top; i++) {
 		const struct mt_diff_site *s = &d->sites[i];
+		struct mt_jv *entry = NULL;
+		const struct mt_jv *stack;
 		size_t n;
 
 		/* The order ranks the big changes first, but a site that changed
@@ -244,13 +258,17 @@ int mt_diff_text(FILE *f, const struct mt_diff *d, unsigned top)
 			delta(s->a[5], s->b[5]), delta(s->a[0], s->b[0]), delta(s->a[2], s->b[2]),
 			delta(s->a[7], s->b[7]), delta(s->a[8], s->b[8]),
 			!s->in_a ? " (new in B)" : !s->in_b ? " (gone in B)" : "");
-		n = s->stack && s->stack->type == MT_JV_ARR ? s->stack->n : 0;
+		if (mt_diff_site_stack(s, &entry))
+			return -ENOMEM;   /* the entry parsed once already: only memory can fail */
+		stack = mt_jv_get(entry, "stack");
+		n = stack && stack->type == MT_JV_ARR ? stack->n : 0;
 		if (!n)
 			fputs("      (no stack)\n", f);
 		for (k = 0; k < n && k < TEXT_FRAMES; k++)
-			print_frame(f, &s->stack->items[k]);
+			print_frame(f, &stack->items[k]);
 		if (n > TEXT_FRAMES)
 			fprintf(f, "      ... %zu more frames\n", n - TEXT_FRAMES);
+		mt_jv_free(entry);
 	}
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }
@@ -265,7 +283,7 @@ int mt_diff_main(int argc, char **argv)
 {
 	const char *json_path = NULL, *files[2];
 	unsigned long top = DEFAULT_TOP;
-	struct mt_jv *a = NULL, *b = NULL;
+	struct mt_diff_input *a = NULL, *b = NULL;
 	struct mt_diff d;
 	int nfiles = 0, i, err, rc = MT_EXIT_ERROR;
 	struct mt_outfile json = { 0 };
@@ -307,7 +325,7 @@ int mt_diff_main(int argc, char **argv)
 		return MT_EXIT_USAGE;
 	}
 	if (mt_diff_load(files[0], &a) || mt_diff_load(files[1], &b)) {
-		mt_jv_free(a);
+		mt_diff_input_free(a);
 		return MT_EXIT_ERROR;
 	}
 	err = mt_diff_build(&d, a, b, files[0], files[1]);

@@ -53,6 +53,7 @@ struct mt_report_opts {
 	uint64_t min_age_ns;    /* attach mode: leak age threshold */
 	unsigned top_sites;     /* sites listed, 0 = default (10) */
 	unsigned max_frames;    /* frames per stack in text, 0 = default (8) */
+	size_t json_leaks;      /* leak stacks listed in JSON, 0 = all */
 	/* Attach mode: a second opinion on the age-based leak candidates (the
 	 * growth trend, mt_trend_keep_leak): a site for which it returns false
 	 * is not a leak. NULL keeps them all; launch mode ignores it. */

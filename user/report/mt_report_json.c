@@ -169,9 +169,12 @@ static void write_sites(struct mt_json *j, const struct mt_report_site *s, size_
 
 int mt_report_json(FILE *f, const struct mt_report *r)
 {
+	size_t nlisted = r->opts.json_leaks && r->opts.json_leaks < r->nleaks ?
+			 r->opts.json_leaks : r->nleaks;
+	uint64_t listed_objects = 0, listed_bytes = 0;
 	struct mt_json j;
 	int err = 0, ferr;
-	unsigned i;
+	size_t i;
 
 	mt_json_init(&j, f);
 	mt_json_obj_begin(&j);
@@ -212,6 +215,15 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_key_u64(&j, "stacks", r->nleaks);
 	mt_json_key_u64(&j, "objects", r->leak_objects);
 	mt_json_key_u64(&j, "bytes", r->leak_bytes);
+	/* "leaks" lists the largest first; what it leaves out is summed here,
+	 * so the totals stay whole without a line per stack */
+	for (i = 0; i < nlisted; i++) {
+		listed_objects += r->leaks[i].objects;
+		listed_bytes += r->leaks[i].bytes;
+	}
+	mt_json_key_u64(&j, "listed", nlisted);
+	mt_json_key_u64(&j, "omitted_objects", r->leak_objects - listed_objects);
+	mt_json_key_u64(&j, "omitted_bytes", r->leak_bytes - listed_bytes);
 	if (r->reach) {
 		mt_json_key_u64(&j, "lost_objects", r->lost_objects);
 		mt_json_key_u64(&j, "lost_bytes", r->lost_bytes);
@@ -220,7 +232,7 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	}
 	mt_json_obj_end(&j);
 	mt_json_key(&j, "leaks");
-	write_sites(&j, r->leaks, r->nleaks, r->reach, r, true);
+	write_sites(&j, r->leaks, nlisted, r->reach, r, true);
 	mt_json_key(&j, "sites");
 	write_sites(&j, r->sites, r->nsites, false, r, false);
 	for (i = 0; i < r->nextras && !err; i++) {

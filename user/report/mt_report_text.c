@@ -132,6 +132,19 @@ static void print_leak(FILE *f, const struct mt_report *r, size_t rank,
 	print_stack(f, &l->stack, r->opts.max_frames);
 }
 
+/* The stacks a list leaves out: where to find them (the JSON lists the
+ * largest --json-leaks of them). */
+static void more_stacks(FILE *f, const struct mt_report *r, size_t hidden)
+{
+	if (!hidden)
+		return;
+	if (r->opts.json_leaks && r->opts.json_leaks < r->nleaks)
+		fprintf(f, "  ... %zu more stacks (the JSON report lists the largest %zu; "
+			"--json-leaks all lists every one)\n", hidden, r->opts.json_leaks);
+	else
+		fprintf(f, "  ... %zu more stacks (see the JSON report)\n", hidden);
+}
+
 /* qsort: the leaks of one reachability class, most bytes first. */
 static bool by_lost;
 static int reach_cmp(const void *pa, const void *pb)
@@ -178,8 +191,7 @@ static int print_reach_leaks(FILE *f, const struct mt_report *r)
 		for (i = 0; i < shown; i++)
 			print_leak(f, r, i + 1, v[i], lost ? v[i]->lost_bytes : v[i]->reachable_bytes,
 				   lost ? v[i]->lost_objects : v[i]->reachable_objects);
-		if (n > shown)
-			fprintf(f, "  ... %zu more stacks (see the JSON report)\n", n - shown);
+		more_stacks(f, r, n - shown);
 	}
 	free(v);
 	return 0;
@@ -201,8 +213,7 @@ static int print_leaks(FILE *f, const struct mt_report *r)
 		return print_reach_leaks(f, r);
 	for (i = 0; i < n; i++)
 		print_leak(f, r, i + 1, &r->leaks[i], r->leaks[i].bytes, r->leaks[i].objects);
-	if (r->nleaks > n)
-		fprintf(f, "  ... %zu more stacks (see the JSON report)\n", r->nleaks - n);
+	more_stacks(f, r, r->nleaks - n);
 	return 0;
 }
 

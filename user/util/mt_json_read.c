@@ -15,6 +15,7 @@ struct parser {
 	char *err;
 	size_t errlen;
 	int rc;                  /* first error */
+	void *arg;               /* for mt_jv_keep.each */
 };
 
 static int fail(struct parser *ps, int rc, const char *fmt, ...)
@@ -276,7 +277,44 @@ static int number(struct parser *ps, struct mt_jv *v)
 	return 0;
 }
 
-static int value(struct parser *ps, struct mt_jv *v, int depth);
+static int value(struct parser *ps, struct mt_jv *v, int depth, const struct mt_jv_keep *keep,
+		 mt_jv_each_fn each);
+static void release(struct mt_jv *v);
+
+/* The spec entry for key; NULL when the key is not kept. */
+static const struct mt_jv_keep *kept(const struct mt_jv_keep *keep, const char *key)
+{
+	for (; keep->key; keep++)
+		if (strcmp(keep->key, key) == 0)
+			return keep;
+	return NULL;
+}
+
+/* A value the spec drops: parsed (so syntax errors still count) into a
+ * scratch tree that is released at once. */
+static int skip(struct parser *ps, int depth)
+{
+	struct mt_jv scratch = { 0 };
+	int rc = value(ps, &scratch, depth, NULL, NULL);
+
+	release(&scratch);
+	return rc;
+}
+
+/* A finished container gives back its doubling slack: a kept array of a
+ * million sites then costs what it holds. */
+static void shrink(struct mt_jv *v, size_t cap)
+{
+	struct mt_jv *items;
+	char **keys;
+
+	if (v->n == cap || v->n == 0)
+		return;
+	if ((items = realloc(v->items, v->n * sizeof(*items))))
+		v->items = items;
+	if (v->keys && (keys = realloc(v->keys, v->n * sizeof(*keys))))
+		v->keys = keys;
+}
 
 static int grow(struct parser *ps, struct mt_jv *v, size_t *cap, bool keys)
 {
@@ -297,9 +335,32 @@ static int grow(struct parser *ps, struct mt_jv *v, size_t *cap, bool keys)
 	return 0;
 }
 
-/* At '[' or '{'. */
-static int container(struct parser *ps, struct mt_jv *v, int depth)
+/* An element of a streamed array: parsed, handed to each(), released. */
+static int stream(struct parser *ps, int depth, const struct mt_jv_keep *keep,
+		  mt_jv_each_fn each, size_t index)
 {
+	struct mt_jv elem = { 0 };
+	const char *start;
+	int rc;
+
+	skip_ws(ps);
+	start = ps->p;
+	if (!value(ps, &elem, depth, keep, NULL)) {
+		rc = each(ps->arg, &elem, index, start, (size_t)(ps->p - start));
+		if (rc && !ps->rc)
+			ps->rc = rc;
+	}
+	release(&elem);
+	return ps->rc;
+}
+
+/* At '[' or '{'. keep applies to an object's members, and to each element
+ * of an array (arrays are transparent to the spec); each, for an array,
+ * streams its elements (see mt_jv_keep). */
+static int container(struct parser *ps, struct mt_jv *v, int depth, const struct mt_jv_keep *keep,
+		     mt_jv_each_fn each)
+{
+	size_t index = 0;
 	bool obj = *ps->p == '{';
 	char close = obj ? '}' : ']';
 	size_t cap = 0;
@@ -316,8 +377,15 @@ static int container(struct parser *ps, struct mt_jv *v, int depth)
 		return 0;
 	}
 	for (;;) {
+		const struct mt_jv_keep *sub = keep;
+		mt_jv_each_fn sub_each = NULL;
 		char *key = NULL;
 
+		if (!obj && each) {
+			if (stream(ps, depth + 1, keep, each, index++))
+				return ps->rc;
+			goto next;
+		}
 		if (v->n == cap && grow(ps, v, &cap, obj))
 			return ps->rc;
 		if (obj) {
@@ -338,17 +406,31 @@ static int container(struct parser *ps, struct mt_jv *v, int depth)
 				return fail(ps, -EINVAL, "expected ':' after a key");
 			}
 			ps->p++;
+			if (keep) {
+				const struct mt_jv_keep *k = kept(keep, key);
+
+				if (!k) {
+					free(key);
+					if (skip(ps, depth + 1))
+						return ps->rc;
+					goto next;
+				}
+				sub = k->sub;
+				sub_each = k->each;
+			}
 			v->keys[v->n] = key;
 		}
 		memset(&v->items[v->n], 0, sizeof(v->items[0]));
 		v->n++;   /* counted first, so mt_jv_free releases a partial value */
-		if (value(ps, &v->items[v->n - 1], depth + 1))
+		if (value(ps, &v->items[v->n - 1], depth + 1, sub, sub_each))
 			return ps->rc;
+next:
 		skip_ws(ps);
 		if (expect_more(ps, obj ? "',' or '}'" : "',' or ']'"))
 			return ps->rc;
 		if (*ps->p == close) {
 			ps->p++;
+			shrink(v, cap);
 			return 0;
 		}
 		if (*ps->p != ',')
@@ -357,7 +439,8 @@ static int container(struct parser *ps, struct mt_jv *v, int depth)
 	}
 }
 
-static int value(struct parser *ps, struct mt_jv *v, int depth)
+static int value(struct parser *ps, struct mt_jv *v, int depth, const struct mt_jv_keep *keep,
+		 mt_jv_each_fn each)
 {
 	skip_ws(ps);
 	if (expect_more(ps, "a value"))
@@ -365,7 +448,7 @@ static int value(struct parser *ps, struct mt_jv *v, int depth)
 	switch (*ps->p) {
 	case '{':
 	case '[':
-		return container(ps, v, depth);
+		return container(ps, v, depth, keep, each);
 	case '"':
 		v->type = MT_JV_STR;
 		return string(ps, &v->s);
@@ -408,7 +491,14 @@ void mt_jv_free(struct mt_jv *v)
 
 int mt_jv_parse(const char *text, size_t len, struct mt_jv **out, char *err, size_t errlen)
 {
-	struct parser ps = { .p = text, .end = text + len, .start = text, .err = err, .errlen = errlen };
+	return mt_jv_parse_keep(text, len, NULL, NULL, out, err, errlen);
+}
+
+int mt_jv_parse_keep(const char *text, size_t len, const struct mt_jv_keep *keep, void *arg,
+		     struct mt_jv **out, char *err, size_t errlen)
+{
+	struct parser ps = { .p = text, .end = text + len, .start = text, .err = err,
+			     .errlen = errlen, .arg = arg };
 	struct mt_jv *v = calloc(1, sizeof(*v));
 
 	*out = NULL;
@@ -416,7 +506,7 @@ int mt_jv_parse(const char *text, size_t len, struct mt_jv **out, char *err, siz
 		err[0] = '\0';
 	if (!v)
 		return -ENOMEM;
-	if (!value(&ps, v, 0)) {
+	if (!value(&ps, v, 0, keep, NULL)) {
 		skip_ws(&ps);
 		if (ps.p < ps.end)
 			fail(&ps, -EINVAL, "unexpected data after the document");

@@ -12,7 +12,10 @@
  * Limits: nesting deeper than MT_JV_MAX_DEPTH is an error (the parser
  * recurses); strings may not contain NUL (\u0000 is rejected, a C string
  * could not hold it); object keys are looked up linearly (reports have
- * ~20 keys per object). Memory: ~80 bytes per value plus the strings.
+ * ~20 keys per object). Memory: ~64 bytes per kept value plus the
+ * strings; with a keep spec (mt_jv_parse_keep) only what the caller needs
+ * is kept, so reading a report of a million sites costs what is kept, not
+ * what the file holds.
  */
 #ifndef MT_JSON_READ_H
 #define MT_JSON_READ_H
@@ -42,6 +45,33 @@ struct mt_jv {
  * "line L, column C: what"), -E2BIG (nesting; err says so too) or -ENOMEM. */
 int mt_jv_parse(const char *text, size_t len, struct mt_jv **out, char *err, size_t errlen);
 void mt_jv_free(struct mt_jv *v);       /* accepts NULL */
+
+/*
+ * Which members of objects to keep: an array of entries ended by
+ * { 0 }. An entry's sub spec applies to its value (to each element when
+ * the value is an array); sub NULL keeps the whole value. Members not
+ * named are parsed (syntax errors still fail the parse) and dropped. A
+ * NULL spec keeps everything (that is mt_jv_parse).
+ *   static const struct mt_jv_keep frame[] = { { .key = "func" }, { 0 } };
+ *   static const struct mt_jv_keep doc[] = { { .key = "stack", .sub = frame }, { 0 } };
+ *
+ * Streaming: when the member's value is an array and the entry has each,
+ * every element is handed to each() as soon as it is parsed (with its
+ * index and its JSON text, a slice of the input) and then released; the
+ * array is kept empty. So a list of a million entries costs what each()
+ * keeps of them. A non-zero return from each() ends the parse with that
+ * value (each() reports its own error; err is left empty).
+ */
+typedef int (*mt_jv_each_fn)(void *arg, const struct mt_jv *elem, size_t index,
+			     const char *text, size_t len);
+struct mt_jv_keep {
+	const char *key;
+	const struct mt_jv_keep *sub;
+	mt_jv_each_fn each;
+};
+/* arg is passed to every each(). */
+int mt_jv_parse_keep(const char *text, size_t len, const struct mt_jv_keep *keep, void *arg,
+		     struct mt_jv **out, char *err, size_t errlen);
 
 /* Object member by key (the first when repeated); NULL when v is not an
  * object or has no such key. */

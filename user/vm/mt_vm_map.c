@@ -96,8 +96,10 @@ int mt_vm_map_remove(struct mt_vm_map *m, uint64_t start, uint64_t end,
 		if (fn)
 			fn(arg, &piece);
 	}
-	memmove(&m->a[i], &m->a[j], (m->n - j) * sizeof(m->a[0]));
-	m->n -= j - i;
+	if (j > i) {   /* nothing removed: m->a may still be NULL */
+		memmove(&m->a[i], &m->a[j], (m->n - j) * sizeof(m->a[0]));
+		m->n -= j - i;
+	}
 	return 0;
 }
 

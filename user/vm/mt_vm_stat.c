@@ -81,7 +81,7 @@ static int64_t intern(struct mt_vm_stat *s, enum mt_vm_origin_kind kind, const c
 	for (i = s->buckets[b]; i != NONE; i = s->origins[i].next) {
 		o = &s->origins[i];
 		if (o->hash == h && o->kind == kind && o->nframes == nframes &&
-		    !memcmp(o->frames, frames, nframes * sizeof(*frames)) &&
+		    (!nframes || !memcmp(o->frames, frames, nframes * sizeof(*frames))) &&
 		    (!name || (o->name && !strcmp(o->name, name))))
 			return i;
 	}
