@@ -55,7 +55,7 @@ WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
 # Fuzzers: clang's libFuzzer with ASan and UBSan over what reads saved reports.
-FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c \
+FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c util/mt_outfile.c \
 	diff/mt_diff.c diff/mt_diff_report.c)
 FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 
