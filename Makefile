@@ -63,7 +63,15 @@ FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
 
-all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static $(BUILD)/tools/libmt_count.so
+# Unwinding workloads (tools/workloads/unwind/): built the way distributions
+# build, -O2 without frame pointers, plus one program with them against
+# the same library (mixed stacks, and the frame-pointer side of the bench).
+UW_DIR    := tools/workloads/unwind
+UW_BINS   := $(BUILD)/tools/wl_unwind $(BUILD)/tools/wl_unwind_fp $(BUILD)/tools/wl_unwind_cxx
+UW_CFLAGS := -O2 -g -fno-inline -fno-optimize-sibling-calls -MMD -MP $(WARN)
+
+all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static $(BUILD)/tools/libmt_count.so \
+	$(UW_BINS)
 
 # libmtpool: its own rules; it adds to all, install, POOL_TEST_BINS and
 # POOL_BENCH_BINS.
@@ -114,6 +122,24 @@ $(BUILD)/tools/%_static: tools/workloads/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -static -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 		-MMD -MP $(WARN) -pthread $< -o $@
+
+$(BUILD)/tools/libwl_unwind.so: $(UW_DIR)/wl_unwind_lib.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UW_CFLAGS) -fomit-frame-pointer -shared -fPIC $< -o $@
+
+$(BUILD)/tools/wl_unwind: $(UW_DIR)/wl_unwind.c $(BUILD)/tools/libwl_unwind.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(UW_CFLAGS) -fomit-frame-pointer -DWL_NO_FP -pthread $< -L$(@D) -lwl_unwind -Wl,-rpath,'$$ORIGIN' -o $@
+
+$(BUILD)/tools/wl_unwind_fp: $(UW_DIR)/wl_unwind.c $(BUILD)/tools/libwl_unwind.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(UW_CFLAGS) -fno-omit-frame-pointer -pthread $< -L$(@D) -lwl_unwind -Wl,-rpath,'$$ORIGIN' -o $@
+
+$(BUILD)/tools/wl_unwind_cxx: $(UW_DIR)/wl_unwind_cxx.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(filter-out -Wstrict-prototypes,$(UW_CFLAGS)) -fomit-frame-pointer $< -o $@
 
 # The LD_PRELOAD call counter the end-to-end tests compare calls with.
 $(BUILD)/tools/libmt_count.so: tools/preload/mt_count.c

@@ -25,6 +25,9 @@
 #include <bpf/bpf_tracing.h>
 #include "heap.h"
 
+#define MT_EEXIST 17   /* the stack map's bucket holds another stack */
+#include "unwind.bpf.h"
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u32 target_tgid = 0;
@@ -34,8 +37,6 @@ const volatile bool use_session = false; /* allocations probed by mt_alloc_sessi
 /* false (--callsite-only): sites are the call site (the return address), with no
  * stack walk, which is ~75% of an allocation's probe cost (~0.77 us). */
 const volatile bool capture_stack = true;
-
-#define MT_EEXIST 17   /* bpf_get_stackid: the bucket holds another stack */
 
 /* Set by user space once every probe is attached, so a call that straddles
  * the attach (entry seen, return not, or the reverse) is never half-counted;
@@ -78,13 +79,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);   /* resized by user space before load */
 } mt_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MT_MAX_STACK_DEPTH * sizeof(__u64));
-	__uint(max_entries, 1 << 16);
-} mt_stacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -284,6 +278,7 @@ static __always_inline void fill_event(struct mt_heap_event *ev, const struct mt
 static __always_inline void alloc_exit(struct pt_regs *ctx)
 {
 	struct mt_heap_event_stack *big;
+	struct mt_stack *stack = NULL;
 	struct mt_thread_state *st;
 	struct mt_heap_event *ev;
 	bool want_stack;
@@ -314,13 +309,13 @@ static __always_inline void alloc_exit(struct pt_regs *ctx)
 	if (st->internal)
 		flags |= MT_EV_F_INTERNAL;
 
-	/* At the return the ip is the call site and the frame pointers are the
-	 * caller's, so the whole stack unwinds from here. Only a block that
-	 * will be recorded needs one. */
+	/* At the return the ip is the call site and the registers are the
+	 * caller's, so the whole stack unwinds from here (unwind.bpf.h). Only
+	 * a block that will be recorded needs one. */
 	want_stack = ret && !(flags & MT_EV_F_UNSAMPLED);
 	if (want_stack && capture_stack)
-		sid = bpf_get_stackid(ctx, &mt_stacks, BPF_F_USER_STACK);
-	if (sid == -MT_EEXIST) {
+		sid = uw_stack_id(ctx, &stack);
+	if (sid == -MT_EEXIST && stack) {
 		/* Another stack holds this one's bucket: rather than lose it,
 		 * carry it in a larger record (rare: a hash collision). */
 		big = bpf_ringbuf_reserve(&mt_events, sizeof(*big), 0);
@@ -329,10 +324,7 @@ static __always_inline void alloc_exit(struct pt_regs *ctx)
 			return;
 		}
 		fill_event(&big->ev, st, ctx, ret, flags | MT_EV_F_INLINE_STACK, -1);
-		if (bpf_get_stack(ctx, big->frames, sizeof(big->frames), BPF_F_USER_STACK) < 0) {
-			count(MT_C_STACK_FAIL);
-			big->frames[0] = 0;
-		}
+		__builtin_memcpy(&big->stack, stack, sizeof(big->stack));
 		bpf_ringbuf_submit(big, wakeup_flags());
 		return;
 	}

@@ -3,10 +3,13 @@
  * Events shared by bpf/heap.bpf.c and user/: one record per outermost
  * allocator call the target makes. Fixed-width fields, largest first, size
  * asserted, so clang -target bpf and the host compiler agree on the layout.
- * Includes nothing: the includer provides __u64 and friends.
+ * Includes only its sibling contract unwind.h (stacks): the includer
+ * provides __u64 and friends.
  */
 #ifndef MT_HEAP_H
 #define MT_HEAP_H
+
+#include "unwind.h"
 
 /* What an entry point does with its arguments; one per libc name. */
 enum mt_kind {
@@ -25,7 +28,6 @@ enum mt_kind {
 
 /* Entry points actually probed: kinds sharing one address are one entry. */
 #define MT_MAX_EPS 16
-#define MT_MAX_STACK_DEPTH 32
 
 /* A uprobe's BPF cookie: which entry point fired and how to read its
  * arguments. No probe reads the target's stack (the call site is the ip at
@@ -47,7 +49,7 @@ struct mt_heap_event {
 	__u64 arg2;
 	__u64 ret;
 	__u64 callsite;   /* the return address: the immediate caller (0 for frees) */
-	__s32 stack_id;   /* user stack map id, < 0 when the capture failed */
+	__s32 stack_id;   /* key in the stack map (mt_stacks), < 0 when none */
 	__u32 tid;
 	__u16 ep;         /* entry point index, see MT_COOKIE */
 	__u16 kind;       /* enum mt_kind */
@@ -70,11 +72,11 @@ struct mt_heap_event {
 #define MT_CALLS_INTERNAL MT_MAX_EPS
 
 /* An allocation whose stack could not enter the stack map (its hash
- * bucket holds another stack): the frames travel in the record instead,
- * zero-terminated when shorter than MT_MAX_STACK_DEPTH. */
+ * bucket holds another stack, or the map is full): the stack travels in
+ * the record instead. */
 struct mt_heap_event_stack {
 	struct mt_heap_event ev;   /* ev.flags has MT_EV_F_INLINE_STACK */
-	__u64 frames[MT_MAX_STACK_DEPTH];
+	struct mt_stack stack;
 };
 
 /* Drop and error counters, one per-CPU slot each: nothing is lost silently. */
@@ -186,7 +188,7 @@ static inline int mt_sample_take(__s64 *countdown, __u64 size)
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct mt_heap_event) == 64, "mt_heap_event layout");
-_Static_assert(sizeof(struct mt_heap_event_stack) == 64 + 8 * MT_MAX_STACK_DEPTH,
+_Static_assert(sizeof(struct mt_heap_event_stack) == 64 + sizeof(struct mt_stack),
 	       "mt_heap_event_stack layout");
 #endif
 

@@ -2,7 +2,7 @@
 # Called once by the Makefile: stop with one clear line when a build
 # dependency is missing, naming the script that installs it.
 missing=()
-for t in clang llvm-strip bpftool pkg-config; do
+for t in clang llvm-strip bpftool pkg-config g++; do
 	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
 for m in "libbpf >= 1.4" "libdw" "libelf" "capstone"; do

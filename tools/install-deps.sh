@@ -59,6 +59,8 @@ pkgs=(
 	# memtrace layout's tests: pahole to compare with, C++ and Go programs,
 	# the C library's debug info
 	dwarves g++ golang-go libc6-dbg
+	# unwinding: Debian's own binaries without frame pointers to try
+	gawk sqlite3
 )
 backports=(libbpf-dev bpftool)
 

@@ -36,6 +36,9 @@ run_error 2 "invalid interval" -- -i 0 -p 1
 run_error 2 "invalid --top '100001': sites from 1 to 100000 expected" -- --top 100001 -p 1
 run_error 2 "diff: invalid --top '0': sites from 1 to 100000 expected" -- diff --top 0 a.json b.json
 run_error 2 "give either --reachability or --no-reachability" -- --reachability --no-reachability -- /bin/true
+run_error 2 "--unwind: 'xyz' is not auto, fp or cfi" -- --unwind xyz -p 1
+run_error 2 "--max-depth: '128' is not a number from 1 to 127" -- --max-depth 128 -p 1
+run_error 2 "--max-depth: '0' is not a number from 1 to 127" -- --max-depth 0 -p 1
 [ $errors -eq 0 ] || fail "$errors option-parsing cases misbehaved"
 
 # 2. Errors found looking up the target, its files and the kernel's: the

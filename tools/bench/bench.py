@@ -605,6 +605,164 @@ class Bench:
                                "total_ms_per_1000": (b1 + w1 - b0 - w0) / k * 1000}
 
 
+UNWIND_CONFIGS = [
+    ("fp build, untraced", "wl_unwind_fp", None),
+    ("fp build, --unwind fp", "wl_unwind_fp", ["--no-vm", "--unwind", "fp"]),
+    ("fp build, --unwind cfi", "wl_unwind_fp", ["--no-vm", "--unwind", "cfi"]),
+    ("no-fp build, untraced", "wl_unwind", None),
+    ("no-fp build, --unwind auto (cfi)", "wl_unwind", ["--no-vm"]),
+    ("no-fp build, --callsite-only", "wl_unwind", ["--no-vm", "--callsite-only"]),
+    ("no-fp build, --sample-bytes 524288", "wl_unwind", ["--no-vm", "--sample-bytes", "524288"]),
+]
+
+
+def unwind_bench(b):
+    """CFI against frame-pointer stacks: wl_unwind built both ways (9-frame
+    stacks through a frame-pointer-less library and libc), interleaved
+    rounds; then the unwind tables memtrace builds for a python3 process."""
+    n = b.pairs
+    load = open("/proc/loadavg").read().split()[0]
+    samples = {name: [] for name, _, _ in UNWIND_CONFIGS}
+    invalid = {name: [] for name, _, _ in UNWIND_CONFIGS}
+    for r in range(b.rounds):
+        order = UNWIND_CONFIGS[r % len(UNWIND_CONFIGS):] + UNWIND_CONFIGS[:r % len(UNWIND_CONFIGS)]
+        for name, prog, extra in order:
+            w = Workload([b.wl(prog), "--bench", "--wait", str(n)])
+            m = None
+            try:
+                if extra is not None:
+                    m = Memtrace(b, w.pid, extra)
+                res = w.go()
+                if m is not None:
+                    d = m.stop()
+                    m = None
+                    calls = d.get("calls", {})
+                    if d.get("lost_events") or calls.get("malloc") != n:
+                        invalid[name].append("malloc=%s lost=%s" % (calls.get("malloc"), d.get("lost_events")))
+                        continue
+                samples[name].append(res["ns_per_pair"])
+            finally:
+                w.stop()
+                if m is not None:
+                    stop_proc(m.p, signal.SIGKILL)
+        log("unwind round %d/%d done" % (r + 1, b.rounds))
+    out = {"ns_per_pair": samples, "invalid": invalid, "tables": [], "load": load, "exit_ns": {}}
+    # The return probe's own run time (bpf_stats), one run per traced
+    # configuration: the walk without the traps, which dominate per pair.
+    old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
+    for name, prog, extra in UNWIND_CONFIGS:
+        if extra is None or "--sample-bytes" in extra:
+            continue
+        w = Workload([b.wl(prog), "--bench", "--wait", str(n)])
+        m = None
+        try:
+            m = Memtrace(b, w.pid, extra)
+            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                f.write("1")
+            try:
+                w.go()
+                progs = json.loads(subprocess.run(["bpftool", "prog", "show", "-j"],
+                                                  capture_output=True, text=True).stdout or "[]")
+            finally:
+                with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                    f.write(old)
+            mine = prog_ids(m.p.pid)
+            for pr in progs:
+                if pr.get("id") in mine and pr.get("run_cnt") and pr["name"].startswith("mt_alloc_exit"):
+                    out["exit_ns"][name] = pr["run_time_ns"] / pr["run_cnt"]
+            m.stop()
+            m = None
+        finally:
+            w.stop()
+            if m is not None:
+                stop_proc(m.p, signal.SIGKILL)
+    for i in range(b.args.small_rounds):
+        p = subprocess.Popen(["/usr/bin/python3", "-c",
+                              "import time; print('ready', flush=True); time.sleep(120)"],
+                             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            Lines(p.stdout).until(lambda s: s.startswith("ready"), 20)
+            m = Memtrace(b, p.pid, ["--no-vm"], verbose=True)
+            m.stop()
+            line = [x for x in m.stderr.splitlines() if "unwind:" in x and "rows for" in x]
+            if line:
+                g = re.search(r"(\d+) modules \((\d+) cfi\), (\d+) rows for ([\d.]+) MiB of text "
+                              r"built in ([\d.]+) ms; row map ([\d.]+) MiB", line[0])
+                if g:
+                    out["tables"].append({"modules": int(g.group(1)), "cfi": int(g.group(2)),
+                                          "rows": int(g.group(3)), "text_mib": float(g.group(4)),
+                                          "build_ms": float(g.group(5)), "map_mib": float(g.group(6))})
+        finally:
+            stop_proc(p, signal.SIGKILL)
+    b.res["unwind"] = out
+
+
+def render_unwind(res, add):
+    u = res.get("unwind")
+    if not u:
+        return
+    md = {k: med(v) if v else None for k, v in u["ns_per_pair"].items()}
+
+    def added(traced, base):
+        return md[traced] - md[base] if md.get(traced) is not None and md.get(base) is not None else None
+    fp = added("fp build, --unwind fp", "fp build, untraced")
+    cfi_same = added("fp build, --unwind cfi", "fp build, untraced")
+    cfi = added("no-fp build, --unwind auto (cfi)", "no-fp build, untraced")
+    cso = added("no-fp build, --callsite-only", "no-fp build, untraced")
+    smp = added("no-fp build, --sample-bytes 524288", "no-fp build, untraced")
+    add("### Unwinding: CFI against frame pointers (wl_unwind, 9-frame stacks)")
+    add("")
+    add("`wl_unwind --bench N` (tools/workloads/unwind/) built -O2 with frame pointers (`wl_unwind_fp`) "
+        "and without (`wl_unwind`), over the same frame-pointer-less library and Debian's libc; "
+        "malloc+free pairs through a 5-function chain, so each stack is 9 frames to `_start`. "
+        "memtrace attached with `--no-vm`; interleaved rounds, medians. %s, %d CPUs, load average "
+        "%s at the start." % (res["machine"]["date"], res["machine"]["nproc"], u.get("load", "n/a")))
+    add("")
+    ex = u.get("exit_ns", {})
+    add("| Configuration | ns per pair | added ns per pair | valid rounds | return probe ns per call (bpf_stats) |")
+    add("|---|---:|---:|---:|---:|")
+    for name, _, _ in UNWIND_CONFIGS:
+        base = "fp build, untraced" if name.startswith("fp") else "no-fp build, untraced"
+        a = added(name, base) if name != base else None
+        add("| %s | %s | %s | %d/%d | %s |" % (name, "%.0f" % md[name] if md.get(name) else "n/a",
+                                               "%.0f" % a if a is not None else "", len(u["ns_per_pair"][name]),
+                                               len(u["ns_per_pair"][name]) + len(u["invalid"][name]),
+                                               "%.0f" % ex[name] if name in ex else ""))
+    add("")
+    if fp and cfi:
+        walk = "n/a"
+        if cso is not None and fp - cso > 0:
+            walk = "%.2f× (%.0f vs %.0f ns)" % ((cfi - cso) / (fp - cso), cfi - cso, fp - cso)
+        add("CFI stacks cost **%.2f×** the frame-pointer walk per traced pair (added %.0f vs %.0f ns; "
+            "target ≤ 2×)%s; the walk alone, over `--callsite-only`: %s. "
+            "Walking the frame-pointer build by CFI instead: %.2f×. "
+            "`--sample-bytes` leaves unsampled calls without any walk: %s ns added per pair against "
+            "%s with `--callsite-only`." % (
+                cfi / fp, cfi, fp, "" if cfi / fp <= 2 else " — **missed**", walk,
+                cfi_same / fp if cfi_same else float("nan"),
+                "%.0f" % smp if smp is not None else "n/a", "%.0f" % cso if cso is not None else "n/a"))
+        add("")
+    cs, f, c, a = (ex.get(k) for k in ("no-fp build, --callsite-only", "fp build, --unwind fp",
+                                        "fp build, --unwind cfi", "no-fp build, --unwind auto (cfi)"))
+    if cs and f and c and a and f > cs:
+        add("The walk alone, from the return probe's run time (bpf_stats) over `--callsite-only`'s: "
+            "frame pointers %.0f ns, CFI on the same build %.0f ns (**%.2f×**), CFI on the build without "
+            "frame pointers %.0f ns (**%.2f×**), for 9 frames." % (f - cs, c - cs, (c - cs) / (f - cs),
+                                                                  a - cs, (a - cs) / (f - cs)))
+        add("")
+    t = u.get("tables") or []
+    if t:
+        ms = med([x["build_ms"] for x in t])
+        x = t[0]
+        add("Unwind tables for a python3 process (`/usr/bin/python3`, libc, ld.so, libm, libz, libexpat: "
+            "%d modules, %d by CFI): %d rows (8 bytes each) for %.2f MiB of text, **%.0f ms** to build "
+            "(median of %d attaches; target ≤ 500 ms), row map **%.2f MiB** (room for as many rows again "
+            "plus 1 MiB for later dlopens; target ≤ 8 MiB), i.e. %.2f MiB of rows per MiB of text." % (
+                x["modules"], x["cfi"], x["rows"], x["text_mib"], ms, len(t), x["map_mib"],
+                x["rows"] * 8 / 1048576 / x["text_mib"] if x["text_mib"] else 0))
+        add("")
+
+
 def prog_ids(pid):
     """Ids of the BPF programs pid holds open (its fdinfo), since bpftool
     may be built without the pids column."""
@@ -854,6 +1012,7 @@ def render(res):
             "and are grouped by call site." % (sy["total_ms_per_1000"], sy.get("stack_fail", 0),
                                                sy["stacks"] + sy.get("stack_fail", 0)))
         add("")
+    render_unwind(res, add)
     add("How each number is measured, and its limits: see \"Method\" below.")
     add("")
     return "\n".join(L)
@@ -885,7 +1044,7 @@ def main():
     ap.add_argument("--rate-seconds", type=float, default=2.0)
     ap.add_argument("--live", type=int, default=1000000)
     ap.add_argument("--stack-depth", type=int, default=10)
-    ap.add_argument("--only", default="slowdown,bpfstats,rate,rss,attach,symbols")
+    ap.add_argument("--only", default="slowdown,bpfstats,rate,rss,attach,symbols,unwind")
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"),
                     help="markdown file whose memtrace section is replaced ('' = none)")
     ap.add_argument("--method", default=os.path.join(ROOT, "tools", "bench", "method.md"))
@@ -907,7 +1066,8 @@ def main():
     b.discover()
     only = args.only.split(",")
     steps = [("slowdown", b.slowdown), ("bpfstats", b.bpf_stats), ("rate", b.rate),
-             ("rss", b.rss), ("attach", b.attach), ("symbols", b.symbols)]
+             ("rss", b.rss), ("attach", b.attach), ("symbols", b.symbols),
+             ("unwind", lambda: unwind_bench(b))]
     for name, fn in steps:
         if name in only:
             log("%s ..." % name)

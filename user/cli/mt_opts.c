@@ -10,6 +10,7 @@
 
 #include "util/mt_log.h"
 #include "cli/mt_opts.h"
+#include "unwind/mt_unwind.h"
 
 #define MT_STR_(x) #x
 #define MT_STR(x) MT_STR_(x)
@@ -51,6 +52,10 @@ static const char usage[] =
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
 "      --callsite-only    sites are the immediate caller only: no stack walk,\n"
 "                         which is ~75% of an allocation's probe cost\n"
+"      --unwind MODE      how stacks are walked: auto (default: frame pointers\n"
+"                         in modules built with them, CFI from .eh_frame in\n"
+"                         the others), fp, or cfi (docs/unwinding.md)\n"
+"      --max-depth N      frames per stack, 1..127 (default 64)\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n";
@@ -98,7 +103,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
 		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
-		OPT_JSON_LEAKS,
+		OPT_JSON_LEAKS, OPT_UNWIND, OPT_MAX_DEPTH,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -114,6 +119,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB },  /* tests */
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 		{ "callsite-only", no_argument, NULL, OPT_CALLSITE_ONLY },
+		{ "unwind", required_argument, NULL, OPT_UNWIND },
+		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "reachability", no_argument, NULL, OPT_REACH },
@@ -133,6 +140,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->top = 10;
 	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
 	o->ringbuf_bytes = 16u << 20;
+	o->max_depth = 64;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
 	while ((c = getopt_long(argc, argv, "+:p:d:i:vhV", longopts, NULL)) != -1) {
@@ -209,6 +217,19 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			if (optarg && parse_uint(optarg, ULONG_MAX, &v))
 				return bad("invalid --fail-on-leak '%s': bytes >= 0 expected", optarg);
 			o->fail_leak_bytes = optarg ? v : 0;
+			break;
+		case OPT_UNWIND: {
+			enum mt_unwind_mode m;
+
+			if (mt_unwind_mode_parse(optarg, &m))
+				return bad("--unwind: '%s' is not auto, fp or cfi", optarg);
+			o->unwind = (int)m;
+			break;
+		}
+		case OPT_MAX_DEPTH:
+			if (parse_uint(optarg, 127, &v) || v < 1)
+				return bad("--max-depth: '%s' is not a number from 1 to 127", optarg);
+			o->max_depth = (unsigned)v;
 			break;
 		case OPT_CALLSITE_ONLY:
 			o->callsite_only = true;

@@ -29,6 +29,8 @@ struct mt_opts {
 	size_t ringbuf_bytes;   /* --ringbuf-mb (or the hidden --ringbuf-kb) */
 	unsigned long long sample_bytes; /* --sample-bytes, 0 = every call */
 	bool callsite_only;     /* --callsite-only: no stack walk */
+	int unwind;             /* --unwind: enum mt_unwind_mode */
+	unsigned max_depth;     /* --max-depth: frames per stack */
 	bool verbose;           /* -v */
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */

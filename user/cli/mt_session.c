@@ -83,19 +83,19 @@ static int start_target(struct mt_session *s)
 	return err;
 }
 
-static int find_allocator(struct mt_session *s)
+/* order: launch mode, the files the dynamic loader will map (freed by
+ * the caller with mt_launch_free_order). */
+static int find_allocator(struct mt_session *s, char ***order, size_t *n)
 {
-	char **order = NULL;
-	size_t n = 0;
 	int err;
 
-	if (s->launched && !s->opts.lib) {
-		err = mt_launch_load_order(&s->launch, &order, &n);
-		if (err)
-			return err;
+	if (s->launched) {
+		err = mt_launch_load_order(&s->launch, order, n);
+		if (err && !s->opts.lib)
+			return err;   /* with --lib the order only helps the unwinder */
 	}
-	err = mt_alloc_lib_find(s->target.pid, s->opts.lib, (const char *const *)order, n, &s->lib);
-	mt_launch_free_order(order, n);
+	err = mt_alloc_lib_find(s->target.pid, s->opts.lib, (const char *const *)*order, s->opts.lib ? 0 : *n,
+				&s->lib);
 	if (!err)
 		mt_debug("allocator: '%s' (%u entry points)", s->lib.path, s->lib.neps);
 	return err;
@@ -108,14 +108,21 @@ static int attach_heap(struct mt_session *s)
 		.ringbuf_bytes = s->opts.ringbuf_bytes,
 		.sample_bytes = s->opts.sample_bytes,
 		.callsite_only = s->opts.callsite_only,
+		.unwind = (enum mt_unwind_mode)s->opts.unwind,
+		.max_depth = s->opts.max_depth,
 		.btf_path = s->opts.btf_path,
 	};
+	char **order = NULL;
+	size_t n = 0;
 	int err;
 
-	err = find_allocator(s);
-	if (err)
-		return err;
-	err = mt_heap_open(&ho, &s->heap);
+	err = find_allocator(s, &order, &n);
+	if (!err) {
+		ho.preload = (const char *const *)order;
+		ho.npreload = n;
+		err = mt_heap_open(&ho, &s->heap);
+	}
+	mt_launch_free_order(order, n);
 	if (err)
 		return err;
 	err = mt_heap_attach(s->heap, &s->lib);
@@ -206,6 +213,7 @@ int mt_session_consume(struct mt_session *s)
 {
 	if (s->events && mt_events_consume(s->events) < 0)
 		return -EIO;
+	mt_heap_unwind_poll(s->heap);   /* tables for modules mapped since */
 	if (s->vm && mt_vm_consume(s->vm) < 0)
 		return -EIO;
 	return 0;

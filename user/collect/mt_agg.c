@@ -349,9 +349,9 @@ static uint64_t splitmix64(uint64_t x)
 	return x;
 }
 
-static uint64_t frames_hash(const uint64_t *frames, uint32_t n)
+static uint64_t frames_hash(const uint64_t *frames, uint32_t n, uint8_t end)
 {
-	uint64_t h = 0x6a09e667f3bcc909ull ^ n;
+	uint64_t h = 0x6a09e667f3bcc909ull ^ n ^ ((uint64_t)end << 40);
 	uint32_t i;
 
 	for (i = 0; i < n; i++)
@@ -385,6 +385,8 @@ void mt_agg_free(struct mt_agg *a)
 		return;
 	free(a->live);
 	free(a->wide);
+	for (uint32_t i = 0; i < a->nsites; i++)
+		free(a->sites[i].frames);
 	free(a->sites);
 	free(a->site_hash);
 	free(a->site_est);
@@ -462,17 +464,22 @@ static int sites_grow(struct mt_agg *a)
 
 uint32_t mt_agg_site(struct mt_agg *a, const uint64_t *frames, uint32_t nframes)
 {
-	uint64_t h;
+	return mt_agg_site_end(a, frames, nframes, 0);
+}
+
+uint32_t mt_agg_site_end(struct mt_agg *a, const uint64_t *frames, uint32_t nframes, uint8_t end)
+{
+	uint64_t h, *copy;
 	uint32_t mask, i, id;
 	struct mt_site *s;
 
 	if (nframes > MT_AGG_MAX_FRAMES)
 		nframes = MT_AGG_MAX_FRAMES;
-	h = frames_hash(frames, nframes);
+	h = frames_hash(frames, nframes, end);
 	mask = a->site_index_cap - 1;
 	for (i = (uint32_t)h & mask; (id = a->site_index[i]) != UINT32_MAX; i = (i + 1) & mask) {
 		s = &a->sites[id];
-		if (a->site_hash[id] == h && s->nframes == nframes &&
+		if (a->site_hash[id] == h && s->nframes == nframes && s->end == end &&
 		    !memcmp(s->frames, frames, nframes * sizeof(*frames)))
 			return id;
 	}
@@ -481,10 +488,17 @@ uint32_t mt_agg_site(struct mt_agg *a, const uint64_t *frames, uint32_t nframes)
 		return MT_SITE_NONE;
 	if (a->nsites == a->sites_cap && sites_grow(a))
 		return MT_SITE_NONE;
+	/* Frames are stored at their length: a site costs 8 bytes a frame,
+	 * not MT_AGG_MAX_FRAMES. */
+	copy = malloc((nframes ? nframes : 1) * sizeof(*copy));
+	if (!copy)
+		return MT_SITE_NONE;
 	id = a->nsites;
 	s = &a->sites[id];
 	memset(s, 0, sizeof(*s));
 	s->nframes = nframes;
+	s->end = end;
+	s->frames = copy;
 	memcpy(s->frames, frames, nframes * sizeof(*frames));
 	a->site_hash[id] = h;
 	if (a->site_est)

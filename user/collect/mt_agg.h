@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #define MT_AGG_MAX_EPS 16
-#define MT_AGG_MAX_FRAMES 33   /* MT_MAX_STACK_DEPTH + the call site */
+#define MT_AGG_MAX_FRAMES 128  /* MT_STACK_MAX (bpf/unwind.h) + a call site */
 #define MT_SITE_NONE UINT32_MAX
 
 struct mt_agg;
@@ -58,7 +58,9 @@ struct mt_totals {
 
 struct mt_site {
 	uint32_t nframes;
-	uint64_t frames[MT_AGG_MAX_FRAMES]; /* return addresses, innermost first */
+	uint8_t end;               /* how the walk ended: enum mt_stack_end of
+	                            * bpf/unwind.h, 0 when not walked */
+	uint64_t *frames;          /* return addresses, innermost first; owned */
 	struct mt_counts c;
 	bool uncertain;            /* had live objects when events were lost: a
 	                            * lost free may leave its live counts high */
@@ -104,6 +106,9 @@ void mt_agg_free(struct mt_agg *a);          /* accepts NULL */
 /* Intern a stack; the same frames always give the same id.
  * Returns MT_SITE_NONE when out of memory. */
 uint32_t mt_agg_site(struct mt_agg *a, const uint64_t *frames, uint32_t nframes);
+/* The same with how the walk ended: a cut stack is another site than the
+ * whole stack with the same frames. */
+uint32_t mt_agg_site_end(struct mt_agg *a, const uint64_t *frames, uint32_t nframes, uint8_t end);
 
 /* Operations, in event order. ep indexes calls[] (< MT_AGG_MAX_EPS).
  * mt_agg_alloc of an address already live replaces the stale entry (its free

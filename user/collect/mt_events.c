@@ -21,50 +21,101 @@ struct mt_events {
 	int counters_fd;
 	int calls_fd;            /* sampling mode: calls per ep, else -1 */
 	int err;                 /* first error met inside the callback */
-	uint32_t nstack_ids;     /* capacity of site_of_stack */
-	uint32_t *site_of_stack; /* stack id -> site + 1 (0: not seen yet) */
+	/* stack key -> site, open addressing (power of two, at most half
+	 * full): keys are 31-bit hashes, so no array can be indexed by them */
+	uint32_t *cache_key;     /* key + 1, 0: empty */
+	uint32_t *cache_site;
+	uint32_t cache_cap, cache_n;
 	uint64_t lost_seen;      /* ring-full drops already given to agg */
 };
 
-/* A stack id always names the same frames (ids are never freed), so one
- * map lookup per distinct stack is enough. Frame 0 is the call site: the
- * return probe captures the stack where the ip is the return address. A
- * stack that collided in the map comes inline (inline_frames); a failed
- * capture still yields the call site. */
-static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev,
-			const __u64 *inline_frames)
+_Static_assert(MT_AGG_MAX_FRAMES >= MT_STACK_MAX, "the aggregator holds a whole stack");
+
+static uint32_t *cache_slot(struct mt_events *e, uint32_t key)
 {
-	uint64_t frames[MT_AGG_MAX_FRAMES];
-	__u64 raw[MT_MAX_STACK_DEPTH] = { 0 };
-	uint32_t n = 0, i, site;
+	uint32_t mask = e->cache_cap - 1, i = (key * 2654435761u) & mask;
 
-	if (inline_frames) {
-		/* interned by content: no id to cache it under */
-		if (inline_frames[0] != ev->callsite && ev->callsite)
-			frames[n++] = ev->callsite;
-		for (i = 0; i < MT_MAX_STACK_DEPTH && inline_frames[i] && n < MT_AGG_MAX_FRAMES; i++)
-			frames[n++] = inline_frames[i];
-		return mt_agg_site(e->agg, frames, n);
-	}
-	if (ev->stack_id >= 0 && (uint32_t)ev->stack_id < e->nstack_ids &&
-	    e->site_of_stack[ev->stack_id])
-		return e->site_of_stack[ev->stack_id] - 1;
+	while (e->cache_key[i] && e->cache_key[i] != key + 1)
+		i = (i + 1) & mask;
+	return &e->cache_key[i];
+}
 
-	if (ev->stack_id >= 0 && bpf_map_lookup_elem(e->stacks_fd, &ev->stack_id, raw) == 0) {
-		if (raw[0] != ev->callsite && ev->callsite)
-			frames[n++] = ev->callsite;
-		for (i = 0; i < MT_MAX_STACK_DEPTH && raw[i] && n < MT_AGG_MAX_FRAMES; i++)
-			frames[n++] = raw[i];
-	} else if (ev->callsite) {
-		frames[n++] = ev->callsite;
+static void cache_put(struct mt_events *e, uint32_t key, uint32_t site)
+{
+	uint32_t *slot;
+
+	if ((e->cache_n + 1) * 2 > e->cache_cap) {
+		uint32_t cap = e->cache_cap ? e->cache_cap * 2 : 1024, *ok = e->cache_key,
+			 *os = e->cache_site, ocap = e->cache_cap, i;
+
+		e->cache_key = calloc(cap, sizeof(*e->cache_key));
+		e->cache_site = calloc(cap, sizeof(*e->cache_site));
+		if (!e->cache_key || !e->cache_site) {
+			/* no cache: every event looks its stack up */
+			free(e->cache_key);
+			free(e->cache_site);
+			e->cache_key = ok;
+			e->cache_site = os;
+			return;
+		}
+		e->cache_cap = cap;
+		e->cache_n = 0;
+		for (i = 0; i < ocap; i++)
+			if (ok[i]) {
+				slot = cache_slot(e, ok[i] - 1);
+				*slot = ok[i];
+				e->cache_site[slot - e->cache_key] = os[i];
+				e->cache_n++;
+			}
+		free(ok);
+		free(os);
 	}
-	site = mt_agg_site(e->agg, frames, n);
-	/* Cache only when the stack alone names the site (its frame 0 is the
-	 * call site), so a differing call site can never borrow another's. */
-	if (site != MT_SITE_NONE && ev->stack_id >= 0 && (uint32_t)ev->stack_id < e->nstack_ids &&
-	    n > 0 && frames[0] == raw[0])
-		e->site_of_stack[ev->stack_id] = site + 1;
-	return site;
+	slot = cache_slot(e, key);
+	if (!*slot)
+		e->cache_n++;
+	*slot = key + 1;
+	e->cache_site[slot - e->cache_key] = site;
+}
+
+/* Site of a walked stack (bpf/unwind.h); frame 0 is the call site. */
+static uint32_t site_of_stack(struct mt_events *e, const struct mt_stack *st)
+{
+	uint32_t n = st->nr < MT_STACK_MAX ? st->nr : MT_STACK_MAX, i;
+	uint64_t frames[MT_STACK_MAX];
+
+	for (i = 0; i < n; i++)
+		frames[i] = st->ip[i];
+	return mt_agg_site_end(e->agg, frames, n, (uint8_t)st->end);
+}
+
+/* A stack key always names the same frames (keys are never freed), so one
+ * map lookup per distinct stack is enough. A stack that collided in the
+ * map comes inline; a failed capture still yields the call site. */
+static uint32_t site_of(struct mt_events *e, const struct mt_heap_event *ev,
+			const struct mt_stack *inline_stack)
+{
+	struct mt_stack st;
+	uint32_t site, *slot;
+
+	if (inline_stack)
+		return site_of_stack(e, inline_stack);   /* interned by content */
+	if (ev->stack_id >= 0 && e->cache_cap) {
+		slot = cache_slot(e, (uint32_t)ev->stack_id);
+		if (*slot)
+			return e->cache_site[slot - e->cache_key];
+	}
+	if (ev->stack_id >= 0 && bpf_map_lookup_elem(e->stacks_fd, &ev->stack_id, &st) == 0 &&
+	    st.nr > 0) {
+		site = site_of_stack(e, &st);
+		if (site != MT_SITE_NONE)
+			cache_put(e, (uint32_t)ev->stack_id, site);
+		return site;
+	}
+	{
+		uint64_t cs = ev->callsite;
+
+		return mt_agg_site(e->agg, &cs, cs ? 1 : 0);
+	}
 }
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -79,11 +130,11 @@ static int on_event(void *ctx, void *data, size_t len)
 	/* A sampled realloc whose new block was not sampled carries no stack:
 	 * its block is not recorded, so it needs no site. */
 	if (ev->kind != MT_K_FREE && ev->ret && !(ev->flags & MT_EV_F_UNSAMPLED)) {
-		const __u64 *frames = NULL;
+		const struct mt_stack *inl = NULL;
 
 		if ((ev->flags & MT_EV_F_INLINE_STACK) && len >= sizeof(struct mt_heap_event_stack))
-			frames = ((const struct mt_heap_event_stack *)data)->frames;
-		site = site_of(e, ev, frames);
+			inl = &((const struct mt_heap_event_stack *)data)->stack;
+		site = site_of(e, ev, inl);
 	}
 	/* Only running out of memory stops tracing; a malformed record
 	 * (-EINVAL) is counted by the rules and skipped. */
@@ -96,8 +147,6 @@ static int on_event(void *ctx, void *data, size_t len)
 int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg *agg,
 		  struct mt_events **out)
 {
-	struct bpf_map_info info = {};
-	__u32 info_len = sizeof(info);
 	struct mt_events *e;
 	int err;
 
@@ -108,17 +157,6 @@ int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg 
 	e->stacks_fd = stacks_fd;
 	e->counters_fd = counters_fd;
 	e->calls_fd = -1;
-	err = bpf_obj_get_info_by_fd(stacks_fd, &info, &info_len);
-	if (err) {
-		mt_err("cannot read the stack map's size: %s", strerror(-err));
-		goto fail;
-	}
-	e->nstack_ids = info.max_entries;
-	e->site_of_stack = calloc(e->nstack_ids, sizeof(*e->site_of_stack));
-	if (!e->site_of_stack) {
-		err = -ENOMEM;
-		goto fail;
-	}
 	e->rb = ring_buffer__new(ringbuf_fd, on_event, e, NULL);
 	if (!e->rb) {
 		err = -errno;
@@ -237,6 +275,7 @@ void mt_events_free(struct mt_events *e)
 	if (!e)
 		return;
 	ring_buffer__free(e->rb);
-	free(e->site_of_stack);
+	free(e->cache_key);
+	free(e->cache_site);
 	free(e);
 }

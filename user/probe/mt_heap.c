@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -18,6 +19,8 @@
 #include "util/mt_log.h"
 #include "probe/mt_internal.h"
 #include "probe/mt_probe_place.h"
+#include "unwind/mt_unwind.h"
+#include "util/mt_time.h"
 
 /* Internal call sites probed per object (glibc 2.36 has 2). */
 #define MT_MAX_SITES 16
@@ -47,6 +50,11 @@ struct mt_heap {
 	int nlinks, nfds;
 	struct bpf_link *links[MT_MAX_LINKS];
 	int link_fds[MT_ALLOC_MAX_OBJS]; /* session links, made by raw syscall */
+	struct mt_unwind *uw;      /* NULL with --callsite-only */
+	struct mt_unwind_sink sink;
+	size_t rows_bytes;         /* of the mmapped row map */
+	uint64_t uw_unknown_seen;  /* mt_uw_unknown at the last refresh */
+	uint64_t uw_next_ns;       /* no refresh before this */
 };
 
 /* Where and with which cookie each entry point is probed. */
@@ -108,6 +116,11 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 		err = bpf_map__set_max_entries(sk->maps.mt_sampled, o->sample_bytes ? 1u << 18 : 1);
 	if (!err)
 		err = bpf_map__set_max_entries(sk->maps.mt_events, o->ringbuf_bytes);
+	if (!err)
+		err = bpf_map__set_max_entries(sk->maps.mt_uw_rows, h->sink.rows_cap);
+	if (!err)
+		err = bpf_map__set_value_size(sk->maps.mt_stacks, MT_STACK_BYTES(o->max_depth));
+	sk->rodata->uw_max_depth = o->max_depth;
 	if (err) {
 		if (last)
 			mt_err("cannot configure the heap BPF object (ring buffer %zu bytes): %s",
@@ -152,6 +165,82 @@ static int check_btf(const char *path, bool given)
 	return 0;
 }
 
+/* Row map capacity: today's rows and room for modules mapped later
+ * (dlopen): as many again plus 1 MiB. 8 bytes a row. */
+static int build_unwind(struct mt_heap *h, const struct mt_heap_opts *o)
+{
+	uint64_t rows, t0 = mt_now_ns();
+	struct mt_unwind_stats st;
+	int err;
+
+	h->sink.rows_cap = 1;
+	h->sink.maps_fd = -1;
+	if (o->callsite_only)
+		return 0;
+	err = mt_unwind_new(o->pid, o->unwind, &h->uw);
+	if (err)
+		return err;
+	for (size_t i = 0; i < o->npreload; i++)
+		if (mt_unwind_add_file(h->uw, o->preload[i]))
+			mt_debug("unwind: cannot read '%s' ahead of its mapping", o->preload[i]);
+	mt_unwind_get_stats(h->uw, &st);
+	rows = mt_unwind_nrows(h->uw);
+	rows = rows * 2 + (1u << 17);
+	h->sink.rows_cap = rows > (1u << 24) ? 1u << 24 : (uint32_t)rows;
+	/* bench.py reads this line */
+	mt_debug("unwind: %u modules (%u cfi), %llu rows for %.2f MiB of text built in %.1f ms; "
+		 "row map %.2f MiB", st.modules, st.modules_cfi, (unsigned long long)mt_unwind_nrows(h->uw),
+		 st.text_bytes / 1048576.0, (mt_now_ns() - t0) / 1e6,
+		 h->sink.rows_cap * (double)sizeof(struct mt_uw_row) / 1048576.0);
+	return 0;
+}
+
+/* Map the row array into this process and publish today's tables. */
+static int map_rows(struct mt_heap *h)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	h->rows_bytes = ((size_t)h->sink.rows_cap * sizeof(struct mt_uw_row) + page - 1) & ~(size_t)(page - 1);
+	p = mmap(NULL, h->rows_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(h->skel->maps.mt_uw_rows), 0);
+	if (p == MAP_FAILED) {
+		mt_err("cannot map the unwind row table: %s", strerror(errno));
+		return -errno;
+	}
+	h->sink.rows = p;
+	h->sink.maps_fd = bpf_map__fd(h->skel->maps.mt_uw_maps);
+	h->sink.mods_fd = bpf_map__fd(h->skel->maps.mt_uw_mods);
+	h->sink.cur = &h->skel->bss->mt_uw_cur;
+	return mt_unwind_publish(h->uw, &h->sink);
+}
+
+void mt_heap_unwind_poll(struct mt_heap *h)
+{
+	uint64_t unknown, now;
+
+	if (!h || !h->uw || !h->sink.rows)
+		return;
+	unknown = __atomic_load_n(&h->skel->bss->mt_uw_unknown, __ATOMIC_RELAXED);
+	if (unknown == h->uw_unknown_seen)
+		return;
+	/* At most 4 re-reads of /proc/PID/maps a second: a walk through
+	 * garbage (frame pointers in code without them) bumps the count on
+	 * every stack. */
+	now = mt_now_ns();
+	if (now < h->uw_next_ns)
+		return;
+	h->uw_next_ns = now + 250000000ull;
+	h->uw_unknown_seen = unknown;
+	if (mt_unwind_refresh(h->uw, &h->sink))
+		mt_debug("unwind: cannot refresh the mapping table");
+}
+
+const struct mt_unwind *mt_heap_unwind(const struct mt_heap *h)
+{
+	return h ? h->uw : NULL;
+}
+
 int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 {
 	const char *btf = o->btf_path ? o->btf_path : "/sys/kernel/btf/vmlinux";
@@ -167,6 +256,9 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 	if (!h)
 		return -ENOMEM;
 	h->pid = o->pid;
+	err = build_unwind(h, o);
+	if (err)
+		goto fail;
 	/* Sampling skips the return probe of unsampled calls where the kernel
 	 * has uprobe sessions; elsewhere the load fails and the plain
 	 * entry/return pair is used. */
@@ -180,6 +272,11 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 	if (err)
 		goto fail;
 	mt_debug("allocator probes: %s", link_mode_names[h->mode]);
+	if (h->uw) {
+		err = map_rows(h);
+		if (err)
+			goto fail;
+	}
 	*out = h;
 	return 0;
 fail:
@@ -471,6 +568,9 @@ void mt_heap_free(struct mt_heap *h)
 	if (!h)
 		return;
 	detach_all(h);
+	if (h->sink.rows)
+		munmap(h->sink.rows, h->rows_bytes);
 	heap_bpf__destroy(h->skel);
+	mt_unwind_free(h->uw);
 	free(h);
 }

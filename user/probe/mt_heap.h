@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "probe/mt_alloc_lib.h"
+#include "unwind/mt_unwind.h"
 
 struct mt_heap;
 
@@ -23,6 +24,10 @@ struct mt_heap_opts {
 	size_t ringbuf_bytes;   /* power of two, >= 4096 */
 	uint64_t sample_bytes;  /* mean bytes between samples; 0: every call */
 	bool callsite_only;     /* no stack walk: sites are the immediate caller */
+	enum mt_unwind_mode unwind;  /* how stacks are walked per module */
+	unsigned max_depth;     /* frames per stack, 1..MT_STACK_MAX */
+	const char *const *preload;  /* launch mode: files the loader will map */
+	size_t npreload;
 	const char *btf_path;   /* kernel BTF, NULL for /sys/kernel/btf/vmlinux */
 };
 
@@ -40,6 +45,14 @@ int mt_heap_events_fd(const struct mt_heap *h);
 int mt_heap_stacks_fd(const struct mt_heap *h);
 int mt_heap_counters_fd(const struct mt_heap *h);
 int mt_heap_calls_fd(const struct mt_heap *h);   /* sampling mode: calls per ep */
+
+/* Tables for mappings that appeared since the last look (dlopen): cheap
+ * when the walker met no unknown return address since the last call. */
+void mt_heap_unwind_poll(struct mt_heap *h);
+
+/* The unwind tables (for the report's modules and -v); NULL with
+ * --callsite-only. */
+const struct mt_unwind *mt_heap_unwind(const struct mt_heap *h);
 
 /* The cut: stop counting at once in every probe (one flag each tests
  * first), so the final report is one instant. Events emitted before it may

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "report/mt_report.h"
+#include <linux/types.h>
+#include "unwind.h"
 
 #define DEFAULT_TOP_SITES 10
 #define DEFAULT_MAX_FRAMES 8
@@ -54,6 +56,7 @@ static int fill_site(struct mt_report_site *rs, const struct mt_agg *a,
 	rs->live_bytes = s->c.live_bytes;
 	rs->peak_live_bytes = s->c.peak_live_bytes;
 	rs->uncertain = s->uncertain;
+	rs->stack.end = s->end;
 	if (!s->nframes)
 		return 0;
 	rs->stack.frames = calloc(s->nframes, sizeof(*rs->stack.frames));
@@ -258,6 +261,32 @@ int mt_report_stack_get(struct mt_report_stack *st, const struct mt_agg *a,
 
 	*st = rs.stack;
 	return err;
+}
+
+const char *mt_report_stack_end_name(uint8_t end)
+{
+	static const char *const names[MT_END_COUNT] = {
+		[MT_END_ROOT] = "root", [MT_END_DEPTH] = "depth", [MT_END_NO_CFI] = "no_cfi",
+		[MT_END_FAULT] = "fault", [MT_END_UNKNOWN_CODE] = "unknown_code",
+	};
+
+	return end < MT_END_COUNT ? names[end] : NULL;
+}
+
+const char *mt_report_stack_cut_reason(uint8_t end)
+{
+	switch (end) {
+	case MT_END_DEPTH:
+		return "depth limit (--max-depth)";
+	case MT_END_NO_CFI:
+		return "no unwind info for the last frame";
+	case MT_END_FAULT:
+		return "stack unreadable or inconsistent";
+	case MT_END_UNKNOWN_CODE:
+		return "return address outside known code (JIT or corrupt stack)";
+	default:
+		return NULL;
+	}
 }
 
 void mt_report_stack_release(struct mt_report_stack *st)

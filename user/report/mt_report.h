@@ -68,8 +68,14 @@ typedef void (*mt_report_site_json_fn)(struct mt_json *j, uint32_t site, bool le
 
 struct mt_report_stack {
 	uint32_t nframes;
+	uint8_t end;              /* how the walk ended (enum mt_stack_end), 0: not walked */
 	struct mt_frame *frames;  /* symbolized, strings owned by the mt_sym */
 };
+
+/* The JSON name of a stack's end ("root", "depth", ...), NULL for 0. */
+const char *mt_report_stack_end_name(uint8_t end);
+/* Why a cut stack stopped, for the text report; NULL when whole or not walked. */
+const char *mt_report_stack_cut_reason(uint8_t end);
 
 struct mt_report_site {       /* one entry of "sites" or "leaks" */
 	uint64_t objects;         /* leaks: leaked objects; sites: live objects */

@@ -153,6 +153,8 @@ static void write_site(struct mt_json *j, const struct mt_report_site *s, bool r
 	for (i = 0; i < s->stack.nframes; i++)
 		write_frame(j, &s->stack.frames[i]);
 	mt_json_arr_end(j);
+	if (mt_report_stack_end_name(s->stack.end))
+		mt_json_key_str(j, "end", mt_report_stack_end_name(s->stack.end));
 	mt_json_obj_end(j);
 }
 

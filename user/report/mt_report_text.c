@@ -65,6 +65,8 @@ static void print_stack(FILE *f, const struct mt_report_stack *st, unsigned max)
 		print_frame(f, &st->frames[i]);
 	if (st->nframes > n)
 		fprintf(f, "      ... %u more frames\n", st->nframes - n);
+	if (st->nframes && mt_report_stack_cut_reason(st->end))
+		fprintf(f, "      -- stack cut: %s\n", mt_report_stack_cut_reason(st->end));
 }
 
 void mt_report_text_stack(FILE *f, const struct mt_report_stack *st, unsigned max_frames)

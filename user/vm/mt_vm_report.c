@@ -90,7 +90,7 @@ static void origin_stack(struct mt_vm *vm, const struct mt_vm_origin *o, struct 
 static void json_stack(struct mt_json *j, struct mt_vm *vm, const struct mt_vm_origin *o)
 {
 	struct mt_frame buf[MT_VM_MAX_FRAMES];
-	struct mt_report_stack st;
+	struct mt_report_stack st = { 0 };
 
 	origin_stack(vm, o, buf, &st);
 	mt_json_key(j, "stack");
@@ -304,7 +304,7 @@ static const char *human(uint64_t b, char *buf, size_t n)
 static void text_stack(FILE *out, struct mt_vm *vm, const struct mt_vm_origin *o)
 {
 	struct mt_frame buf[MT_VM_MAX_FRAMES];
-	struct mt_report_stack st;
+	struct mt_report_stack st = { 0 };
 
 	if (o->kind == MT_VM_O_PRE || o->kind == MT_VM_O_UNKNOWN) {
 		fprintf(out, "      %s\n", o->name ? o->name : "(no mapping)");

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <bpf/bpf.h>
+#include <linux/types.h>
+
+#include "unwind.h"
+#include "unwind/mt_unwind.h"
+#include "unwind/mt_uw_table.h"
+#include "util/mt_log.h"
+
+struct module {
+	char *path;               /* as /proc/PID/maps names it */
+	uint64_t dev, ino;
+	struct mt_uw_table t;
+	enum mt_uw_map_kind kind;
+	bool built;               /* table built (or found to be absent) */
+	bool written;             /* rows are in the row map at row_first */
+	bool in_mods;             /* in the walker's module map (mt_uw_mods) */
+	uint32_t row_first;
+};
+
+struct mt_unwind {
+	pid_t pid;
+	enum mt_unwind_mode mode;
+	struct module *mods;
+	uint32_t nmods, cap_mods;
+	struct mt_uw_maps maps;   /* what the walker reads */
+	uint32_t rows_used;       /* rows written into the row map */
+	struct mt_unwind_stats st;
+	bool full_said;
+};
+
+int mt_unwind_mode_parse(const char *s, enum mt_unwind_mode *mode)
+{
+	if (!strcmp(s, "auto"))
+		*mode = MT_UNWIND_AUTO;
+	else if (!strcmp(s, "fp"))
+		*mode = MT_UNWIND_FP;
+	else if (!strcmp(s, "cfi"))
+		*mode = MT_UNWIND_CFI;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct module *find_module(struct mt_unwind *u, const char *path, uint64_t dev, uint64_t ino)
+{
+	for (uint32_t i = 0; i < u->nmods; i++)
+		if (u->mods[i].ino == ino && u->mods[i].dev == dev)
+			return &u->mods[i];
+	return NULL;
+}
+
+/* The module's table, built on first sight. Read through /proc/PID/root so
+ * a process in another mount namespace (a container) gets its own files. */
+static struct module *module_of(struct mt_unwind *u, const char *path, uint64_t dev, uint64_t ino)
+{
+	struct module *m = find_module(u, path, dev, ino);
+	char file[4096 + 64];
+	uint64_t t0;
+	int err;
+
+	if (m)
+		return m;
+	if (u->nmods == u->cap_mods) {
+		uint32_t cap = u->cap_mods ? u->cap_mods * 2 : 32;
+		struct module *n = realloc(u->mods, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		u->mods = n;
+		u->cap_mods = cap;
+	}
+	m = &u->mods[u->nmods];
+	memset(m, 0, sizeof(*m));
+	m->path = strdup(path);
+	if (!m->path)
+		return NULL;
+	m->dev = dev;
+	m->ino = ino;
+	u->nmods++;
+	u->st.modules++;
+	m->kind = MT_UW_MAP_FP;
+	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)u->pid, path);
+	t0 = now_ns();
+	err = mt_uw_table_build(file, &m->t);
+	u->st.build_ns += now_ns() - t0;
+	m->built = true;
+	if (err) {
+		/* Unreadable: its own frames are only the ones the walker
+		 * reaches by frame pointers (or none in cfi mode). */
+		mt_debug("unwind: no table for '%s': %s", path, strerror(-err));
+		m->kind = u->mode == MT_UNWIND_CFI ? MT_UW_MAP_CFI : MT_UW_MAP_FP;
+		m->t.nloads = 0;
+	} else if (u->mode == MT_UNWIND_CFI ||
+		   (u->mode == MT_UNWIND_AUTO && m->t.src != MT_UW_SRC_NONE && !m->t.fp)) {
+		m->kind = MT_UW_MAP_CFI;
+	}
+	if (m->kind == MT_UW_MAP_CFI) {
+		u->st.modules_cfi++;
+		u->st.text_bytes += m->t.text_bytes;
+	} else {
+		u->st.modules_fp++;
+		mt_uw_table_free(&m->t);   /* the rows are not needed */
+	}
+	mt_debug("unwind: '%s': %s (%u functions, %u with a frame pointer, %u rows)", path,
+		 m->kind == MT_UW_MAP_CFI ? "cfi" : "fp", m->t.nfde, m->t.nfde_fp, m->t.nrows);
+	return m;
+}
+
+/* One /proc/PID/maps line into an entry of the mapping table. */
+static int add_mapping(struct mt_unwind *u, struct mt_uw_maps *out, char *line)
+{
+	unsigned long long start, end, off, ino;
+	unsigned dmaj, dmin;
+	char perms[8];
+	int pos = 0;
+	const char *path;
+	struct mt_uw_map *e;
+	struct module *m;
+
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &dmaj, &dmin,
+		   &ino, &pos) < 7)
+		return 0;
+	if (perms[2] != 'x')
+		return 0;
+	if (out->n >= MT_UW_MAX_MAPS)
+		return -E2BIG;
+	path = line + pos;
+	e = &out->m[out->n++];
+	memset(e, 0, sizeof(*e));
+	e->start = start;
+	e->end = end;
+	e->kind = MT_UW_MAP_UNKNOWN;
+	/* Anonymous code (JIT), [vdso], [uprobes], deleted files: the stack
+	 * ends there, cleanly. */
+	if (path[0] != '/' || strstr(path, " (deleted)"))
+		return 0;
+	m = module_of(u, path, ((uint64_t)dmaj << 20) | dmin, ino);
+	if (!m)
+		return -ENOMEM;
+	e->kind = m->kind;
+	if (m->kind == MT_UW_MAP_CFI) {
+		uint64_t bias;
+
+		if (mt_uw_table_bias(&m->t, start, off, &bias)) {
+			e->kind = MT_UW_MAP_UNKNOWN;
+			return 0;
+		}
+		e->bias = bias;
+		/* row_first is set at publish, once the rows have a place */
+		e->row_count = 0;
+		e->pad = (uint32_t)(m - u->mods);
+	}
+	return 0;
+}
+
+static int scan(struct mt_unwind *u, struct mt_uw_maps *out)
+{
+	char path[64], line[4096 + 128];
+	FILE *f;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)u->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	memset(out, 0, offsetof(struct mt_uw_maps, m));
+	while (!err && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		err = add_mapping(u, out, line);
+	}
+	fclose(f);
+	if (err == -E2BIG) {
+		mt_debug("unwind: more than %d executable mappings: the rest end stacks", MT_UW_MAX_MAPS);
+		err = 0;
+	}
+	return err;
+}
+
+int mt_unwind_new(pid_t pid, enum mt_unwind_mode mode, struct mt_unwind **out)
+{
+	struct mt_unwind *u = calloc(1, sizeof(*u));
+	int err;
+
+	if (!u)
+		return -ENOMEM;
+	u->pid = pid;
+	u->mode = mode;
+	err = scan(u, &u->maps);
+	if (err) {
+		mt_err("cannot read the mappings of PID %d: %s", (int)pid, strerror(-err));
+		mt_unwind_free(u);
+		return err;
+	}
+	*out = u;
+	return 0;
+}
+
+int mt_unwind_add_file(struct mt_unwind *u, const char *path)
+{
+	char file[4096 + 64];
+	struct stat sb;
+
+	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)u->pid, path);
+	if (stat(file, &sb))
+		return -errno;
+	return module_of(u, path, ((uint64_t)major(sb.st_dev) << 20) | minor(sb.st_dev),
+			 sb.st_ino) ? 0 : -ENOMEM;
+}
+
+uint64_t mt_unwind_nrows(const struct mt_unwind *u)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < u->nmods; i++)
+		if (u->mods[i].kind == MT_UW_MAP_CFI)
+			n += u->mods[i].t.nrows;
+	return n;
+}
+
+int mt_unwind_publish(struct mt_unwind *u, const struct mt_unwind_sink *s)
+{
+	struct mt_uw_row *rows = s->rows;
+	uint32_t next = *s->cur ^ 1, i;
+	int err;
+
+	/* Rows first: a module's rows are in place before any mapping
+	 * names them. */
+	for (i = 0; i < u->nmods; i++) {
+		struct module *m = &u->mods[i];
+
+		if (m->kind != MT_UW_MAP_CFI || m->written)
+			continue;
+		if ((uint64_t)u->rows_used + m->t.nrows > s->rows_cap) {
+			if (!u->full_said)
+				mt_info("unwind: the row map is full: stacks end at '%s' (no_cfi)", m->path);
+			u->full_said = true;
+			m->t.nrows = 0;
+		}
+		memcpy(rows + u->rows_used, m->t.rows, (size_t)m->t.nrows * sizeof(*rows));
+		m->row_first = u->rows_used;
+		u->rows_used += m->t.nrows;
+		u->st.rows += m->t.nrows;
+		m->written = true;
+	}
+	/* Then the modules by inode, for mappings the table below misses. */
+	for (i = 0; i < u->nmods; i++) {
+		struct module *m = &u->mods[i];
+		struct mt_uw_mod_key key = { .ino = m->ino, .dev = m->dev };
+		struct mt_uw_mod v = { .row_first = m->row_first, .row_count = m->t.nrows,
+				       .kind = m->kind };
+
+		if (m->in_mods || (m->kind == MT_UW_MAP_CFI && !m->written))
+			continue;
+		for (unsigned l = 0; l < m->t.nloads && l < MT_UW_MOD_LOADS; l++) {
+			v.loads[l].off = m->t.loads[l].off;
+			v.loads[l].vaddr = m->t.loads[l].vaddr;
+			v.loads[l].filesz = m->t.loads[l].filesz;
+			v.nloads++;
+		}
+		if (!v.nloads)
+			continue;
+		if (bpf_map_update_elem(s->mods_fd, &key, &v, BPF_ANY))
+			mt_debug("unwind: cannot add '%s' to the module map: %s", m->path, strerror(errno));
+		m->in_mods = true;
+	}
+	for (i = 0; i < u->maps.n; i++) {
+		struct mt_uw_map *e = &u->maps.m[i];
+
+		if (e->kind != MT_UW_MAP_CFI)
+			continue;
+		e->row_first = u->mods[e->pad].row_first;
+		e->row_count = u->mods[e->pad].t.nrows;
+	}
+	u->st.maps = u->maps.n;
+	err = bpf_map_update_elem(s->maps_fd, &next, &u->maps, BPF_ANY);
+	if (err) {
+		mt_err("cannot write the unwind mapping table: %s", strerror(errno));
+		return -errno;
+	}
+	__atomic_store_n(s->cur, next, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Same mappings, walked the same way (row places are set at publish). */
+static bool same_maps(const struct mt_uw_maps *a, const struct mt_uw_maps *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (uint32_t i = 0; i < a->n; i++)
+		if (a->m[i].start != b->m[i].start || a->m[i].end != b->m[i].end ||
+		    a->m[i].bias != b->m[i].bias || a->m[i].kind != b->m[i].kind)
+			return false;
+	return true;
+}
+
+int mt_unwind_refresh(struct mt_unwind *u, const struct mt_unwind_sink *s)
+{
+	struct mt_uw_maps *fresh = malloc(sizeof(*fresh));
+	int err;
+
+	if (!fresh)
+		return -ENOMEM;
+	err = scan(u, fresh);
+	if (!err && !same_maps(fresh, &u->maps)) {
+		memcpy(&u->maps, fresh, sizeof(*fresh));
+		u->st.refreshes++;
+		err = mt_unwind_publish(u, s);
+		mt_debug("unwind: %u executable mappings after a refresh", u->maps.n);
+	}
+	free(fresh);
+	return err == -ESRCH || err == -ENOENT ? 0 : err;
+}
+
+void mt_unwind_get_stats(const struct mt_unwind *u, struct mt_unwind_stats *st)
+{
+	*st = u->st;
+	st->maps = u->maps.n;
+	if (!st->rows)
+		st->rows = mt_unwind_nrows(u);
+}
+
+const char *mt_unwind_module_kind(const struct mt_unwind *u, const char *path)
+{
+	for (uint32_t i = 0; u && i < u->nmods; i++)
+		if (!strcmp(u->mods[i].path, path))
+			return u->mods[i].kind == MT_UW_MAP_CFI ? "cfi" : "fp";
+	return NULL;
+}
+
+void mt_unwind_free(struct mt_unwind *u)
+{
+	if (!u)
+		return;
+	for (uint32_t i = 0; i < u->nmods; i++) {
+		mt_uw_table_free(&u->mods[i].t);
+		free(u->mods[i].path);
+	}
+	free(u->mods);
+	free(u);
+}
