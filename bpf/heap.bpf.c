@@ -31,6 +31,10 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u32 target_tgid = 0;
+/* -f: more processes than target_tgid are traced; their tgids are the keys
+ * of mt_tgids. Without -f the hash is never looked up, so following costs
+ * nothing unless asked for. */
+const volatile bool follow = false;
 const volatile __u64 wakeup_bytes = 0;  /* force a wakeup past this much data */
 const volatile __u64 sample_mean = 0;   /* bytes; 0: every call (exact mode) */
 const volatile bool use_session = false; /* allocations probed by mt_alloc_session */
@@ -122,9 +126,25 @@ static __always_inline void count(__u32 which)
 		(*c)++;
 }
 
+/* -f: the traced processes other than target_tgid (value unused). The
+ * uprobes themselves are attached per PID, so this only guards against a
+ * process that shares a traced one's memory (vfork) before it is known. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);        /* sized by user space with -f */
+	__type(key, __u32);
+	__type(value, __u8);
+} mt_tgids SEC(".maps");
+
 static __always_inline bool is_target(void)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == target_tgid && mt_enabled;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!mt_enabled)
+		return false;
+	if (tgid == target_tgid)
+		return true;
+	return follow && bpf_map_lookup_elem(&mt_tgids, &tgid);
 }
 
 static __always_inline struct mt_thread_state *thread_state(bool create)
@@ -269,6 +289,7 @@ static __always_inline void fill_event(struct mt_heap_event *ev, const struct mt
 	 * site, with no read of the target's stack. */
 	ev->callsite = PT_REGS_IP(ctx);
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->tgid = bpf_get_current_pid_tgid() >> 32;
 	ev->ep = st->ep;
 	ev->kind = st->kind;
 	ev->flags = flags;
@@ -407,6 +428,7 @@ static __always_inline void free_enter(struct pt_regs *ctx)
 	ev->callsite = 0;
 	ev->stack_id = -1;
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->tgid = bpf_get_current_pid_tgid() >> 32;
 	ev->ep = MT_COOKIE_EP(cookie);
 	ev->kind = MT_K_FREE;
 	ev->flags = (sample_mean ? MT_EV_F_SAMPLING : 0) | (internal ? MT_EV_F_INTERNAL : 0);
@@ -476,5 +498,112 @@ SEC("uprobe.multi")
 int mt_free_enter_multi(struct pt_regs *ctx)
 {
 	free_enter(ctx);
+	return 0;
+}
+
+/*
+ * Process life in attach mode (launch mode has ptrace's stops instead).
+ * Both tracepoints fire for every process of the machine: the price for
+ * the others is the tgid test, once per exec or fork, never per syscall.
+ */
+#define MT_SIGSTOP 19
+
+static __always_inline bool traced_tgid(__u32 tgid)
+{
+	return mt_enabled && (tgid == target_tgid || (follow && bpf_map_lookup_elem(&mt_tgids, &tgid)));
+}
+
+/* The traced process exec'd: it is stopped before the new image's first
+ * instruction (the signal is taken on the way back to user space), and the
+ * event, ordered after every call of the old image in the ring, tells user
+ * space to probe the new image and continue it. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(mt_proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+	struct mt_heap_event *ev;
+
+	if (!traced_tgid(tgid))
+		return 0;
+	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(MT_C_EXEC_LOST);   /* not stopped: nobody would continue it */
+		return 0;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->stack_id = -1;
+	ev->arg0 = old_pid;   /* the thread that exec'd */
+	ev->tid = p->pid;
+	ev->tgid = tgid;
+	ev->kind = MT_P_EXEC;
+	ev->flags = MT_EV_F_PROC;
+	bpf_send_signal(MT_SIGSTOP);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* A process (not a thread) created by a traced one. Without -f it is
+ * counted (the report's untraced_children); with -f it is held before its
+ * first instruction (a SIGSTOP queued to it before it is first woken) and
+ * user space attaches its probes, then continues it. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(mt_proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tgid = parent->tgid;
+	struct mt_heap_event *ev;
+
+	if (!traced_tgid(tgid) || child->tgid == tgid)
+		return 0;
+	/* bpf_send_signal_task: kernel 6.13+ */
+	if (!follow || !bpf_ksym_exists(bpf_send_signal_task)) {
+		count(MT_C_CHILDREN);
+		return 0;
+	}
+	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(MT_C_CHILDREN);   /* runs untraced */
+		return 0;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->stack_id = -1;
+	ev->arg0 = tgid;
+	ev->tid = child->pid;
+	ev->tgid = child->tgid;
+	ev->kind = MT_P_FORK;
+	ev->flags = MT_EV_F_PROC;
+	bpf_send_signal_task(child, MT_SIGSTOP, PIDTYPE_TGID, 0);
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* -f: a traced child ended (its last thread): its probes can go. Fires for
+ * every thread exit of the machine: the test is one compare unless a
+ * process group just died. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(mt_proc_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 tgid = p->tgid;
+	struct mt_heap_event *ev;
+	int code;
+
+	if (!group_dead || !follow || tgid == target_tgid || !traced_tgid(tgid))
+		return 0;
+	ev = bpf_ringbuf_reserve(&mt_events, sizeof(*ev), 0);
+	if (!ev) {
+		count(MT_C_RB_FULL);
+		return 0;
+	}
+	code = p->signal->group_exit_code ? p->signal->group_exit_code : p->exit_code;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->stack_id = -1;
+	ev->arg0 = (code & 0x7f) ? 128 + (code & 0x7f) : (code >> 8) & 0xff;
+	ev->tid = p->pid;
+	ev->tgid = tgid;
+	ev->kind = MT_P_EXIT;
+	ev->flags = MT_EV_F_PROC;
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -51,9 +51,10 @@ struct mt_heap_event {
 	__u64 callsite;   /* the return address: the immediate caller (0 for frees) */
 	__s32 stack_id;   /* key in the stack map (mt_stacks), < 0 when none */
 	__u32 tid;
-	__u16 ep;         /* entry point index, see MT_COOKIE */
-	__u16 kind;       /* enum mt_kind */
-	__u32 flags;      /* MT_EV_F_* */
+	__u32 tgid;       /* the process (-f traces several; an exec keeps it) */
+	__u8 ep;          /* entry point index, see MT_COOKIE (< MT_MAX_EPS) */
+	__u8 kind;        /* enum mt_kind */
+	__u16 flags;      /* MT_EV_F_* */
 };
 
 /* Event flags. Sampling mode (--sample-bytes): calls are counted in BPF
@@ -71,6 +72,19 @@ struct mt_heap_event {
  * ep, the allocator's internal ones at MT_CALLS_INTERNAL + ep. */
 #define MT_CALLS_INTERNAL MT_MAX_EPS
 
+/* Attach mode: not a call but process life (kind is enum mt_proc_kind),
+ * tgid the process it is about. */
+#define MT_EV_F_PROC      0x10
+
+enum mt_proc_kind {
+	MT_P_EXEC = 1,   /* tgid exec'd (arg0: the thread that did); it is held
+	                  * (SIGSTOP) until user space has probed the new image and
+	                  * sends SIGCONT */
+	MT_P_FORK,       /* -f: tgid is a new child of process arg0, held the same way */
+	MT_P_EXIT,       /* -f: a traced child's last thread exited; arg0: its
+	                  * status (128 + signal when killed) */
+};
+
 /* An allocation whose stack could not enter the stack map (its hash
  * bucket holds another stack, or the map is full): the stack travels in
  * the record instead. */
@@ -87,6 +101,9 @@ enum mt_heap_counter {
 	MT_C_FREE_UNSAMPLED,  /* sampling: free of an address not sampled */
 	MT_C_SAMPLED_FULL,    /* sampling: sampled-address map full: its free
 	                       * will not be seen (a false live object) */
+	MT_C_CHILDREN,        /* attach mode: processes the target created */
+	MT_C_EXEC_LOST,       /* attach mode: an exec not reported (ring full):
+	                       * the new image runs with the old probes */
 	MT_C_COUNT,
 };
 

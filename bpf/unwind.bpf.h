@@ -130,6 +130,13 @@ static __always_inline bool uw_find_map(struct mt_uw_maps *maps, __u64 pc, struc
 	struct uw_vma v = { .out = out };
 	__u32 lo = 0, hi = maps->n, i, mid, gt;
 
+	/* The table is one process's (-f traces several, an exec replaces
+	 * the image): another's addresses go to the kernel's own mappings,
+	 * and modules are found by inode, which every process shares. */
+	if (maps->tgid != (__u32)(bpf_get_current_pid_tgid() >> 32)) {
+		bpf_find_vma(bpf_get_current_task_btf(), pc, uw_vma_cb, &v, 0);
+		return v.found;
+	}
 	/* branch-free binary search for the first mapping with end > pc */
 	if (hi > MT_UW_MAX_MAPS)
 		hi = MT_UW_MAX_MAPS;

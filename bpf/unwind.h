@@ -72,7 +72,7 @@ struct mt_uw_map {
  * the walker never sees a half-written table. */
 struct mt_uw_maps {
 	__u32 n;            /* sorted by start, no overlaps */
-	__u32 pad;
+	__u32 tgid;         /* the process these are the mappings of */
 	struct mt_uw_map m[MT_UW_MAX_MAPS];
 };
 

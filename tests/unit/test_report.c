@@ -3,6 +3,7 @@
  * from a synthetic aggregator (no symbolizer: frames are addresses). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "util/mt_json.h"
 #include "report/mt_report.h"
 #include "collect/mt_rules.h"
@@ -350,6 +351,87 @@ static void test_write_error(void)
 	mt_agg_free(a);
 }
 
+/* A second image (another process, or the image after an exec): its own
+ * entry points (no calloc), one site of 7 x 500 B, all live. */
+static struct mt_agg *make_other(uint32_t *site)
+{
+	static const uint64_t f[] = { 0x501100 };
+	struct mt_agg *a = mt_agg_new(START);
+	struct mt_heap_event e;
+	unsigned i;
+
+	if (!a)
+		return NULL;
+	*site = mt_agg_site(a, f, 1);
+	for (i = 0; i < 7; i++) {
+		e = (struct mt_heap_event){ .ts_ns = START + SEC, .kind = MT_K_MALLOC, .ep = 1,
+			.arg0 = 500, .ret = 0x20000 + i * 0x400 };
+		mt_rules_apply(a, &e, *site);
+	}
+	return a;
+}
+
+static void test_merge(void)
+{
+	static const char *const other_names[] = { "free", "malloc" };  /* another order */
+	struct mt_report_opts o = { .launch = true, .top_sites = 3 };
+	struct mt_report_target t2 = { .pid = 4343, .exe = "/usr/bin/child" };
+	struct mt_agg *a = make_agg(), *b;
+	struct mt_report r, own, other;
+	struct mt_report_proc procs[2];
+	uint64_t a_allocs, a_malloc;
+	uint32_t bs;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	MT_CHECK(a);
+	b = make_other(&bs);
+	MT_CHECK(b);
+	MT_CHECK_EQ_U64(mt_report_build(&r, a, NULL, ep_names, NEPS, &target, NULL,
+					 START + 10 * SEC, false, &o), 0);
+	MT_CHECK_EQ_U64(mt_report_build(&own, a, NULL, ep_names, NEPS, &target, NULL,
+					 START + 10 * SEC, false, &o), 0);
+	MT_CHECK_EQ_U64(mt_report_build(&other, b, NULL, other_names, 2, &t2, NULL,
+					 START + 10 * SEC, false, &o), 0);
+	a_allocs = r.totals.c.allocs;
+	a_malloc = r.totals.calls[EP_MALLOC];
+	procs[0] = (struct mt_report_proc){ .pid = 4242, .ppid = 1, .end = "exit", .exit_code = 0, .r = &own };
+	procs[1] = (struct mt_report_proc){ .pid = 4343, .ppid = 4242, .end = "exit", .exit_code = 3, .r = &other };
+	MT_CHECK_EQ_U64(mt_report_merge(&r, procs, 2, 0), 0);
+	MT_CHECK_EQ_U64(r.totals.c.allocs, a_allocs + 7);
+	MT_CHECK_EQ_U64(r.totals.c.live_bytes, 40000 + 3500);
+	/* calls by name: "malloc" is entry 0 of the tree, summed from both */
+	MT_CHECK_STR(r.ep_names[0], "malloc");
+	MT_CHECK_EQ_U64(r.totals.calls[0], a_malloc + 7);
+	MT_CHECK_EQ_U64(r.neps, NEPS);   /* "free" and "malloc" were known */
+	/* leaks: A's two and B's one, most bytes first, each with its pid */
+	MT_CHECK_EQ_U64(r.nleaks, 3);
+	MT_CHECK_EQ_U64(r.leak_objects, 25 + 7);
+	MT_CHECK_EQ_U64(r.leaks[2].pid, 4343);
+	MT_CHECK_EQ_U64(r.leaks[2].site, bs);
+	MT_CHECK(r.leaks[2].borrowed && !r.leaks[0].borrowed);
+	/* sites: top 3 of both by live bytes: L, Y (20000 B each), then B's */
+	MT_CHECK_EQ_U64(r.nsites, 3);
+	MT_CHECK_EQ_U64(r.sites[0].site, L);
+	MT_CHECK_EQ_U64(r.sites[2].pid, 4343);
+	MT_CHECK_EQ_U64(r.sites[2].live_bytes, 3500);
+	f = open_memstream(&buf, &len);
+	MT_CHECK(f);
+	MT_CHECK_EQ_U64(mt_report_json(f, &r), 0);
+	fclose(f);
+	MT_CHECK(strstr(buf, "\"processes\": [{\"pid\": 4242, \"ppid\": 1"));
+	MT_CHECK(strstr(buf, "{\"pid\": 4343, \"ppid\": 4242, \"comm\": null, \"exe\": \"/usr/bin/child\""));
+	MT_CHECK(strstr(buf, "\"exit_code\": 3"));
+	MT_CHECK(strstr(buf, "\"leaks\": [{\"pid\": 4242, \"site\""));
+	free(buf);
+	mt_report_release(&r);     /* frees r's own entries, not the borrowed */
+	mt_report_release(&own);
+	mt_report_release(&other);
+	mt_agg_free(a);
+	mt_agg_free(b);
+}
+
 int main(void)
 {
 	MT_RUN(test_model_attach);
@@ -359,5 +441,6 @@ int main(void)
 	MT_RUN(test_text_final);
 	MT_RUN(test_text_periodic_and_lost);
 	MT_RUN(test_write_error);
+	MT_RUN(test_merge);
 	return mt_test_done();
 }

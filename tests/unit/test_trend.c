@@ -149,6 +149,27 @@ static void test_too_few(void)
 	mt_agg_free(r.a);
 }
 
+/* Windows taken before any site existed (an image that allocated nothing
+ * in its first second, e.g. right after an exec), then a site is born and
+ * the final analysis runs before another window: the site has no series,
+ * its class is unknown, and nothing reads a series that was never made. */
+static void test_site_after_windows(void)
+{
+	struct mt_agg *a = mt_agg_new(T0);
+	struct mt_trend *t = mt_trend_new(a);
+	uint32_t site;
+
+	MT_CHECK(a && t);
+	for (unsigned sec = 1; sec <= 6; sec++)
+		MT_CHECK(mt_trend_sample(t, T0 + sec * S) == 0);
+	site = mksite(a, 0x500);
+	MT_CHECK(mt_agg_alloc(a, T0 + 6 * S + 1, 0x1000, 64, site) == 0);
+	MT_CHECK(mt_trend_analyze(t, T0 + 7 * S) == 0);
+	MT_CHECK_EQ_U64(mt_trend_get(t, site)->cls, MT_TREND_UNKNOWN);
+	mt_trend_free(t);
+	mt_agg_free(a);
+}
+
 /* A long run: the series stay bounded and the classes hold. */
 static void test_downsampling(void)
 {
@@ -171,6 +192,7 @@ int main(void)
 	MT_RUN(test_stats);
 	MT_RUN(test_classes);
 	MT_RUN(test_too_few);
+	MT_RUN(test_site_after_windows);
 	MT_RUN(test_downsampling);
 	return mt_test_done();
 }

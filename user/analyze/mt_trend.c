@@ -307,7 +307,9 @@ static void classify(struct mt_trend *t, struct mt_trend_site *r, uint64_t oldes
 {
 	const uint64_t *b = t->bytes + (size_t)r->site * W, *o = t->objs + (size_t)r->site * W;
 	const uint32_t *f = t->fage + (size_t)r->site * W;
-	unsigned n = t->nw, r0 = n >= 2 * MT_TREND_MIN_WINDOWS ? n / 2 : 0, m = n - r0, i, up = 0;
+	/* a site born after the last window has no series (none at all when
+	 * the windows so far were taken before any site existed) */
+	unsigned n = r->site < t->cap ? t->nw : 0, r0 = n >= 2 * MT_TREND_MIN_WINDOWS ? n / 2 : 0, m = n - r0, i, up = 0;
 	double yb[W] = { 0 }, yo[W] = { 0 };
 	uint64_t fmax = r->site < t->cur_cap ? t->cur_fage[r->site] : 0;
 

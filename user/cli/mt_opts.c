@@ -52,6 +52,8 @@ static const char usage[] =
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
 "      --callsite-only    sites are the immediate caller only: no stack walk,\n"
 "                         which is ~75% of an allocation's probe cost\n"
+"  -f, --follow           trace the children too (fork, vfork, clone and\n"
+"                         their execs), one report entry each\n"
 "      --unwind MODE      how stacks are walked: auto (default: frame pointers\n"
 "                         in modules built with them, CFI from .eh_frame in\n"
 "                         the others), fp, or cfi (docs/unwinding.md)\n"
@@ -127,6 +129,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "no-reachability", no_argument, NULL, OPT_NO_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -143,7 +146,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->max_depth = 64;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:fvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -234,6 +237,9 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		case OPT_CALLSITE_ONLY:
 			o->callsite_only = true;
 			break;
+		case 'f':
+			o->follow = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -259,6 +265,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	if (o->follow && o->no_heap)
+		return bad("%s", "-f follows the allocator calls of children, but --no-heap probes none");
 	if (o->no_heap && (o->reachability_asked || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");

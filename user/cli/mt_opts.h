@@ -32,6 +32,7 @@ struct mt_opts {
 	int unwind;             /* --unwind: enum mt_unwind_mode */
 	unsigned max_depth;     /* --max-depth: frames per stack */
 	bool verbose;           /* -v */
+	bool follow;            /* -f: trace the launched program's children */
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */
 	bool reachability;      /* scan for lost/reachable blocks at the end: launch

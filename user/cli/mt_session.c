@@ -20,6 +20,7 @@
 #include "collect/mt_agg.h"
 #include "collect/mt_events.h"
 #include "probe/mt_heap.h"
+#include "ptree/mt_ptree.h"
 #include "reach/mt_reach.h"
 #include "sym/mt_sym.h"
 #include "util/mt_exit.h"
@@ -111,6 +112,10 @@ static int attach_heap(struct mt_session *s)
 		.unwind = (enum mt_unwind_mode)s->opts.unwind,
 		.max_depth = s->opts.max_depth,
 		.btf_path = s->opts.btf_path,
+		.follow = s->opts.follow,
+		/* launch mode has ptrace's exec and fork stops; without -f a
+		 * filtered tracepoint counts the children, no stop needed */
+		.watch = !s->launched ? MT_WATCH_LIFE : s->opts.follow ? MT_WATCH_NONE : MT_WATCH_FORKS,
 	};
 	char **order = NULL;
 	size_t n = 0;
@@ -133,6 +138,63 @@ static int attach_heap(struct mt_session *s)
 	if (!err && s->opts.sample_bytes)
 		err = mt_events_set_sampling(s->events, mt_heap_calls_fd(s->heap), s->opts.sample_bytes);
 	return err;
+}
+
+static int drain_events(void *s)
+{
+	return mt_session_consume(s);
+}
+
+/* The launched program exec'd: its new image is what the session's
+ * analyses, memory view and report header follow from now on. */
+static void main_exec(void *arg, struct mt_agg *agg, struct mt_sym *sym,
+		      const struct mt_alloc_lib *lib)
+{
+	struct mt_session *s = arg;
+
+	s->agg = agg;
+	s->sym = sym;
+	s->lib = *lib;
+	mt_target_reload(&s->target);
+	if (s->vm)
+		mt_vm_set_sym(s->vm, sym);
+	if (s->analysis) {
+		mt_analysis_free(s->analysis);
+		s->analysis = mt_analysis_new(agg);
+	}
+}
+
+/* exec and (launch mode, -f) fork are followed (user/ptree): at their
+ * ptrace stops in launch mode, at a stop the BPF side makes after an exec
+ * in attach mode. The tree owns the aggregators and symbolizers from here. */
+static int follow_tree(struct mt_session *s)
+{
+	struct mt_ptree_opts po = {
+		.follow = s->opts.follow, .attach = !s->launched, .lib = s->opts.lib,
+		.sample_bytes = s->opts.sample_bytes, .drain = drain_events, .main_exec = main_exec,
+		.arg = s,
+	};
+	int err;
+
+	if (s->heap) {
+		err = mt_ptree_new(&po, s->heap, s->events, s->target.pid, s->agg, s->sym, &s->lib,
+				   &s->tree);
+		if (err)
+			return err;
+	}
+	/* attach mode: execs are stopped by the BPF side, then probed; both
+	 * modes without -f: children are counted by the BPF side */
+	err = s->heap ? mt_heap_watch(s->heap) : -EOPNOTSUPP;
+	if (err && err != -EOPNOTSUPP)
+		return err;
+	s->bpf_children = !err;
+	if (!s->launched) {
+		if (s->heap)
+			mt_events_set_proc(s->events, mt_ptree_proc, s->tree);
+		return 0;
+	}
+	s->launch.count_forks = !s->bpf_children;
+	return mt_launch_follow(&s->launch, s->opts.follow, s->tree ? mt_ptree_hook : NULL, s->tree);
 }
 
 static int attach_all(struct mt_session *s)
@@ -167,6 +229,9 @@ static int attach_all(struct mt_session *s)
 	 * than report an empty trace. */
 	if (!s->launched && !mt_target_alive(&s->target))
 		return -ESRCH;
+	err = follow_tree(s);
+	if (err)
+		return err;
 	s->start_ns = mt_now_ns();
 	if (s->heap)
 		mt_heap_enable(s->heap);
@@ -363,6 +428,7 @@ enum mt_stop mt_session_run(struct mt_session *s)
 			/* Pick up libraries mapped since (dlopen) while they exist,
 			 * and add a point to the memory timeline. */
 			mt_sym_refresh(s->sym);
+			mt_ptree_tick(s->tree);
 			if (s->vm)
 				mt_vm_sample(s->vm, now, mt_agg_totals(s->agg)->c.live_bytes);
 			if (s->analysis)
@@ -425,17 +491,22 @@ void mt_session_close(struct mt_session *s)
 	/* Probes first: the target must never run with a stale consumer. */
 	mt_heap_free(s->heap);
 	mt_vm_free(s->vm);
-	if (s->launched && s->launch.state != MT_LAUNCH_EXITED) {
+	/* -f: children still traced when the program exited run on too */
+	if (s->launched && (s->launch.state != MT_LAUNCH_EXITED || s->launch.tracees)) {
 		if (s->stop == MT_STOP_ERROR)
 			mt_launch_kill(&s->launch);
 		else
 			mt_launch_detach(&s->launch);
 	}
 	mt_events_free(s->events);
-	mt_sym_free(s->sym);
 	mt_reach_free(s->reach);
 	mt_analysis_free(s->analysis);
-	mt_agg_free(s->agg);
+	if (s->tree) {
+		mt_ptree_free(s->tree);   /* every image's aggregator and symbolizer */
+	} else {
+		mt_sym_free(s->sym);
+		mt_agg_free(s->agg);
+	}
 	mt_target_close(&s->target);
 	mt_outfile_abort(&s->json);   /* a failed run leaves an existing file as it was */
 	if (s->sigfd >= 0)

@@ -46,6 +46,8 @@ struct mt_session {
 	unsigned stop_signals;     /* SIGINT/SIGTERM received (launch mode) */
 	bool vm_finished;
 	struct mt_reach *reach;    /* --reachability result, NULL until scanned */
+	struct mt_ptree *tree;     /* images of the process tree (exec, -f) */
+	bool bpf_children;         /* the BPF side counts untraced children */
 	bool leak_known;           /* the final report ran: leak_check is set */
 	uint64_t leak_check;       /* bytes --fail-on-leak compares */
 	enum mt_stop stop;         /* why tracing ended */

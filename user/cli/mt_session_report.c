@@ -12,6 +12,7 @@
 #include "cli/mt_session.h"
 #include "collect/mt_agg.h"
 #include "collect/mt_events.h"
+#include "ptree/mt_ptree.h"
 #include "reach/mt_reach.h"
 #include "report/mt_report.h"
 #include "util/mt_log.h"
@@ -73,6 +74,14 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		mt_err("warning: the memory section is missing from the report");
 	if (final && s->analysis)
 		mt_analysis_add(s->analysis, &r, s->sym);
+	if (final && s->bpf_children)
+		r.untraced_children = (int64_t)drops.children + s->launch.untraced_children;
+	else if (final && s->launched)
+		r.untraced_children = s->launch.untraced_children;
+	if (final && s->tree && (err = mt_ptree_report(s->tree, &r, now, &ro,
+			s->launched ? (s->launch.state == MT_LAUNCH_EXITED ? s->launch.exit_code : -1) :
+			mt_target_alive(&s->target) ? -1 : MT_PTREE_EXITED)))
+		mt_err("warning: the per-process figures are missing from the report: %s", strerror(-err));
 	/* A report that cannot be written is an error once, not every
 	 * interval, and the exit status says so. */
 	err = mt_report_text(f, &r, final);
@@ -94,4 +103,5 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	mt_debug("report: built in %.3f ms, written in %.3f ms", (double)(t_write - t_build) / 1e6,
 		 (double)(mt_now_ns() - t_write) / 1e6);
 	mt_report_release(&r);
+	mt_ptree_report_release(s->tree);
 }

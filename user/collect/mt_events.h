@@ -21,6 +21,8 @@ struct mt_drops {
 	uint64_t free_unsampled; /* sampling: frees of unsampled addresses */
 	uint64_t sampled_full;   /* sampling: sampled blocks the BPF map could not
 	                          * hold (their frees go unseen) */
+	uint64_t children;       /* attach mode: processes the target created */
+	uint64_t exec_lost;      /* attach mode: execs not followed (ring full) */
 };
 
 int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg *agg,
@@ -29,6 +31,21 @@ int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg 
  * take calls per entry point from calls_fd (mt_heap_calls_fd). Before the
  * first event; 0 or -errno. */
 int mt_events_set_sampling(struct mt_events *e, int calls_fd, uint64_t mean_bytes);
+/* Several processes or images (exec, -f): route gives the aggregator of
+ * an event's tgid and a small slot number naming that aggregator (stack
+ * caches are kept per slot); NULL drops the event, counted in
+ * mt_events_unrouted. Without a route every event goes to agg. */
+typedef struct mt_agg *(*mt_events_route_fn)(void *arg, uint32_t tgid, unsigned *slot);
+void mt_events_set_route(struct mt_events *e, mt_events_route_fn fn, void *arg);
+/* The aggregator that receives lost events and sampling call counts
+ * (after an exec: the new image's). */
+void mt_events_set_agg(struct mt_events *e, struct mt_agg *agg);
+uint64_t mt_events_unrouted(const struct mt_events *e);
+/* Process-life records (MT_EV_F_PROC, attach mode) go to fn, in ring
+ * order: every call before them has been applied, none after. */
+typedef void (*mt_events_proc_fn)(void *arg, unsigned kind, uint32_t tgid, uint64_t arg0);
+void mt_events_set_proc(struct mt_events *e, mt_events_proc_fn fn, void *arg);
+
 /* An fd that polls readable when records wait (the ring's epoll fd). */
 int mt_events_poll_fd(const struct mt_events *e);
 /* Consume everything available now, then pick up kernel-side losses (so

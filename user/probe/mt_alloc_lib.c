@@ -32,9 +32,39 @@ const char *mt_kind_name(unsigned k)
 	return k < MT_K_COUNT ? kind_names[k] : "?";
 }
 
-static void root_path(pid_t pid, const char *path, char *buf, size_t len)
+/* How we open a file the target names path. A mapping of it, through
+ * /proc/PID/map_files/START-END, is the very file the target has mapped:
+ * right in a chroot (maps paths are ours, /proc/PID/root would add the
+ * root twice), in a container, and for a file deleted or replaced on disk
+ * since (needs CAP_SYS_ADMIN). A file not mapped yet (launch mode, before
+ * the loader ran) is opened by its path in the target's root. */
+static void open_path_of(pid_t pid, const char *path, char *buf, size_t len)
 {
-	snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
+	char maps[64], line[PATH_MAX + 128];
+	const char *how = "its path in the target's root";
+	bool found = false;
+	FILE *f;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	f = fopen(maps, "re");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		unsigned long long start, end;
+		int off = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%llx-%llx %*s %*x %*s %*u %n", &start, &end, &off) < 2 || !off ||
+		    strcmp(line + off, path))
+			continue;
+		snprintf(buf, len, "/proc/%d/map_files/%llx-%llx", (int)pid, start, end);
+		found = access(buf, R_OK) == 0;
+	}
+	if (f)
+		fclose(f);
+	if (found)
+		how = "/proc/PID/map_files";
+	else
+		snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
+	mt_debug("'%s': opened through %s ('%s')", path, how, buf);
 }
 
 /* Reads the allocator functions of one object into funcs (MT_K_COUNT of
@@ -47,7 +77,7 @@ static int read_funcs(pid_t pid, const char *path, struct mt_elf_func *funcs, ch
 	for (k = 0; k < MT_K_COUNT; k++)
 		funcs[k] = (struct mt_elf_func){ .name = kind_names[k] };
 	if (pid > 0)
-		root_path(pid, path, open_path, len);
+		open_path_of(pid, path, open_path, len);
 	else
 		snprintf(open_path, len, "%s", path);
 	return mt_elf_find_funcs(open_path, funcs, MT_K_COUNT);

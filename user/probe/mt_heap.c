@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,13 +44,27 @@ static const char *const link_mode_names[] = {
 	"uprobe sessions", "uprobe_multi links", "one perf link per probe",
 };
 
-struct mt_heap {
-	struct heap_bpf *skel;
+/* The links of one traced process: uprobes are attached per PID. */
+struct mt_heap_group {
 	pid_t pid;
-	enum mt_link_mode mode;
 	int nlinks, nfds;
 	struct bpf_link *links[MT_MAX_LINKS];
 	int link_fds[MT_ALLOC_MAX_OBJS]; /* session links, made by raw syscall */
+};
+
+struct mt_heap {
+	struct heap_bpf *skel;
+	pid_t pid;
+	bool follow;
+	enum mt_link_mode mode;
+	unsigned ngroups, cap;
+	struct mt_heap_group *groups;
+	struct mt_heap_group *cur; /* the group being attached */
+	struct bpf_link *watch[3]; /* attach mode: exec, fork, exit tracepoints */
+	int reapers;               /* threads still destroying links (atomic) */
+	bool watching;             /* they are loaded */
+	/* Unwind tables of the first process (bpf/unwind.h); other processes
+	 * of the tree are walked through the kernel's mappings. */
 	struct mt_unwind *uw;      /* NULL with --callsite-only */
 	struct mt_unwind_sink sink;
 	size_t rows_bytes;         /* of the mmapped row map */
@@ -78,7 +93,7 @@ static const char *load_hint(int err)
 }
 
 static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_link_mode mode,
-		     bool last)
+		     enum mt_heap_watch watch, bool last)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
 	struct heap_bpf *sk;
@@ -92,6 +107,7 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 		return err;
 	}
 	sk->rodata->target_tgid = (__u32)o->pid;
+	sk->rodata->follow = o->follow;
 	sk->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	sk->rodata->sample_mean = o->sample_bytes;
 	sk->rodata->use_session = mode == MT_LINK_SESSION;
@@ -106,6 +122,11 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_free_enter, mode == MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_internal_site_multi, mode != MT_LINK_PERF);
 	err = err ?: bpf_program__set_autoload(sk->progs.mt_internal_site, mode == MT_LINK_PERF);
+	/* process life: what ptrace does not give (launch mode has its stops) */
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exec, watch == MT_WATCH_LIFE);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_fork, watch != MT_WATCH_NONE);
+	err = err ?: bpf_program__set_autoload(sk->progs.mt_proc_exit,
+					       watch == MT_WATCH_LIFE && o->follow);
 	if (!err && mode == MT_LINK_SESSION)
 		err = bpf_program__set_expected_attach_type(sk->progs.mt_alloc_session,
 							    MT_TRACE_UPROBE_SESSION);
@@ -121,6 +142,8 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 	if (!err)
 		err = bpf_map__set_value_size(sk->maps.mt_stacks, MT_STACK_BYTES(o->max_depth));
 	sk->rodata->uw_max_depth = o->max_depth;
+	if (!err)
+		err = bpf_map__set_max_entries(sk->maps.mt_tgids, o->follow ? MT_HEAP_MAX_PROCS : 1);
 	if (err) {
 		if (last)
 			mt_err("cannot configure the heap BPF object (ring buffer %zu bytes): %s",
@@ -256,6 +279,7 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 	if (!h)
 		return -ENOMEM;
 	h->pid = o->pid;
+	h->follow = o->follow;
 	err = build_unwind(h, o);
 	if (err)
 		goto fail;
@@ -264,13 +288,21 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 	 * entry/return pair is used. */
 	err = -EOPNOTSUPP;
 	if (o->sample_bytes)
-		err = open_load(h, o, MT_LINK_SESSION, false);
+		err = open_load(h, o, MT_LINK_SESSION, o->watch, false);
 	if (err)
-		err = open_load(h, o, MT_LINK_MULTI, false);
+		err = open_load(h, o, MT_LINK_MULTI, o->watch, false);
+	if (err && o->watch && !o->follow) {
+		/* a kernel without tp_btf: the allocator is still traced */
+		err = open_load(h, o, MT_LINK_MULTI, MT_WATCH_NONE, false);
+		if (!err && o->watch == MT_WATCH_LIFE)
+			mt_err("warning: the kernel refused the exec and fork tracepoints: an exec of PID %d "
+			       "will not be followed, its children not counted", (int)o->pid);
+	}
 	if (err)
-		err = open_load(h, o, MT_LINK_PERF, true);
+		err = open_load(h, o, MT_LINK_PERF, o->watch, true);
 	if (err)
 		goto fail;
+	h->watching = bpf_program__autoload(h->skel->progs.mt_proc_fork);
 	mt_debug("allocator probes: %s", link_mode_names[h->mode]);
 	if (h->uw) {
 		err = map_rows(h);
@@ -295,7 +327,7 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_obj *lib,
 
 	if (ps->nalloc == 0)
 		return 0;
-	if (h->nfds >= MT_ALLOC_MAX_OBJS)
+	if (h->cur->nfds >= MT_ALLOC_MAX_OBJS)
 		return -E2BIG;
 	memset(&attr, 0, sizeof(attr));
 	attr.link_create.prog_fd = bpf_program__fd(h->skel->progs.mt_alloc_session);
@@ -304,7 +336,7 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_obj *lib,
 	attr.link_create.uprobe_multi.offsets = (__u64)(unsigned long)ps->alloc_off;
 	attr.link_create.uprobe_multi.cookies = (__u64)(unsigned long)ps->alloc_cookie;
 	attr.link_create.uprobe_multi.cnt = ps->nalloc;
-	attr.link_create.uprobe_multi.pid = (__u32)h->pid;
+	attr.link_create.uprobe_multi.pid = (__u32)h->cur->pid;
 	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	if (fd < 0) {
 		err = -errno;
@@ -312,7 +344,7 @@ static int attach_session(struct mt_heap *h, const struct mt_alloc_obj *lib,
 		       strerror(errno), load_hint(err));
 		return err;
 	}
-	h->link_fds[h->nfds++] = fd;
+	h->cur->link_fds[h->cur->nfds++] = fd;
 	return 0;
 }
 
@@ -328,25 +360,111 @@ static int attach_multi(struct mt_heap *h, struct bpf_program *prog, const struc
 
 	if (n == 0)
 		return 0;
-	if (h->nlinks >= MT_MAX_LINKS)
+	if (h->cur->nlinks >= MT_MAX_LINKS)
 		return -E2BIG;
-	link = bpf_program__attach_uprobe_multi(prog, h->pid, lib->open_path, NULL, &mo);
+	link = bpf_program__attach_uprobe_multi(prog, h->cur->pid, lib->open_path, NULL, &mo);
 	if (!link) {
 		err = -errno;
 		mt_err("cannot attach %s to %s in '%s': %s%s", ret ? "uretprobes" : "uprobes", what,
 		       lib->path, strerror(errno), load_hint(err));
 		return err;
 	}
-	h->links[h->nlinks++] = link;
+	h->cur->links[h->cur->nlinks++] = link;
 	return 0;
+}
+
+static void detach_group(struct mt_heap_group *g)
+{
+	while (g->nlinks > 0)
+		bpf_link__destroy(g->links[--g->nlinks]);
+	while (g->nfds > 0)
+		close(g->link_fds[--g->nfds]);
+}
+
+/* Links of a process that is gone, destroyed off the session's thread:
+ * each uprobe unregistration waits for in-flight probes (~0.1 s here),
+ * which would otherwise hold every other traced process at its stop. */
+struct mt_reap {
+	struct mt_heap_group g;
+	int *reapers;
+};
+
+static void *reap(void *arg)
+{
+	struct mt_reap *r = arg;
+
+	detach_group(&r->g);
+	__atomic_sub_fetch(r->reapers, 1, __ATOMIC_SEQ_CST);
+	free(r);
+	return NULL;
+}
+
+static void detach_group_async(struct mt_heap *h, struct mt_heap_group *g)
+{
+	struct mt_reap *r = malloc(sizeof(*r));
+	pthread_attr_t attr;
+	pthread_t th;
+	bool started = false;
+
+	if (r && !pthread_attr_init(&attr)) {
+		r->g = *g;
+		r->reapers = &h->reapers;
+		__atomic_add_fetch(&h->reapers, 1, __ATOMIC_SEQ_CST);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&th, &attr, reap, r) == 0;
+		pthread_attr_destroy(&attr);
+		if (!started)
+			__atomic_sub_fetch(&h->reapers, 1, __ATOMIC_SEQ_CST);
+	}
+	if (started) {
+		g->nlinks = g->nfds = 0;
+		return;
+	}
+	free(r);
+	detach_group(g);
+}
+
+static void wait_reapers(struct mt_heap *h)
+{
+	while (__atomic_load_n(&h->reapers, __ATOMIC_SEQ_CST) > 0)
+		usleep(1000);
 }
 
 static void detach_all(struct mt_heap *h)
 {
-	while (h->nlinks > 0)
-		bpf_link__destroy(h->links[--h->nlinks]);
-	while (h->nfds > 0)
-		close(h->link_fds[--h->nfds]);
+	unsigned i;
+
+	for (i = 0; i < 3; i++) {
+		bpf_link__destroy(h->watch[i]);
+		h->watch[i] = NULL;
+	}
+	for (i = 0; i < h->ngroups; i++)
+		detach_group(&h->groups[i]);
+}
+
+static struct mt_heap_group *group_of(struct mt_heap *h, pid_t pid, bool create)
+{
+	struct mt_heap_group *g;
+	unsigned i;
+
+	for (i = 0; i < h->ngroups; i++)
+		if (h->groups[i].pid == pid)
+			return &h->groups[i];
+	if (!create)
+		return NULL;
+	if (h->ngroups == h->cap) {
+		unsigned cap = h->cap ? h->cap * 2 : 4;
+
+		g = realloc(h->groups, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		h->groups = g;
+		h->cap = cap;
+	}
+	g = &h->groups[h->ngroups++];
+	memset(g, 0, sizeof(*g));
+	g->pid = pid;
+	return g;
 }
 
 static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct mt_alloc_obj *lib,
@@ -356,16 +474,16 @@ static int attach_one(struct mt_heap *h, struct bpf_program *prog, const struct 
 	struct bpf_link *link;
 	int err;
 
-	if (h->nlinks >= MT_MAX_LINKS)
+	if (h->cur->nlinks >= MT_MAX_LINKS)
 		return -E2BIG;
-	link = bpf_program__attach_uprobe_opts(prog, h->pid, lib->open_path, off, &uo);
+	link = bpf_program__attach_uprobe_opts(prog, h->cur->pid, lib->open_path, off, &uo);
 	if (!link) {
 		err = -errno;
 		mt_err("cannot attach %s to '%s' in '%s': %s%s", ret ? "uretprobe" : "uprobe",
 		       name, lib->path, strerror(errno), load_hint(err));
 		return err;
 	}
-	h->links[h->nlinks++] = link;
+	h->cur->links[h->cur->nlinks++] = link;
 	return 0;
 }
 
@@ -512,14 +630,115 @@ static int attach_obj(struct mt_heap *h, const struct mt_alloc_lib *all, unsigne
 
 int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib)
 {
+	return mt_heap_attach_pid(h, h->pid, lib);
+}
+
+/* Another process of the tree (-f): the walker finds its modules by inode
+ * (bpf/unwind.bpf.h), so its executable and allocator objects get tables.
+ * A failure leaves its stacks cut, marked, never wrong: not an error. */
+static void unwind_add_proc(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *lib)
+{
+	char link[64], exe[4096];
+	ssize_t n;
+	unsigned i;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		mt_unwind_add_file(h->uw, exe);
+	}
+	for (i = 0; i < lib->nobjs; i++)
+		mt_unwind_add_file(h->uw, lib->objs[i].path);
+	if (mt_unwind_publish(h->uw, &h->sink))
+		mt_debug("unwind: cannot publish the tables of PID %d", (int)pid);
+}
+
+int mt_heap_attach_pid(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *lib)
+{
+	__u32 tgid = (__u32)pid;
 	unsigned obj;
+	__u8 one = 1;
 	int err = 0;
 
+	h->cur = group_of(h, pid, true);
+	if (!h->cur)
+		return -ENOMEM;
+	if (h->cur->nlinks || h->cur->nfds)
+		return -EBUSY;
+	if (pid != h->pid) {
+		if (!h->follow)
+			return -EINVAL;
+		if (bpf_map__update_elem(h->skel->maps.mt_tgids, &tgid, sizeof(tgid), &one, sizeof(one),
+					 BPF_ANY)) {
+			err = -errno;
+			mt_err("cannot trace PID %d: %s (more than %d processes?)", (int)pid,
+			       strerror(errno), MT_HEAP_MAX_PROCS);
+			return err;
+		}
+	}
 	for (obj = 0; obj < lib->nobjs && !err; obj++)
 		err = attach_obj(h, lib, obj);
 	if (err)
-		detach_all(h);
+		detach_group(h->cur);
+	else if (h->uw && h->sink.rows && pid != h->pid)
+		unwind_add_proc(h, pid, lib);
 	return err;
+}
+
+void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget)
+{
+	struct mt_heap_group *g = h ? group_of(h, pid, false) : NULL;
+	__u32 tgid = (__u32)pid;
+
+	if (!h)
+		return;
+	/* gone: no event of it is accepted any more, its links can go at
+	 * leisure; the group's slot is reused */
+	if (forget && pid != h->pid && h->follow)
+		bpf_map__delete_elem(h->skel->maps.mt_tgids, &tgid, sizeof(tgid), 0);
+	if (!g)
+		return;
+	if (!forget) {
+		detach_group(g);
+		return;
+	}
+	detach_group_async(h, g);
+	*g = h->groups[--h->ngroups];
+}
+
+bool mt_heap_attached(struct mt_heap *h, pid_t pid)
+{
+	struct mt_heap_group *g = h ? group_of(h, pid, false) : NULL;
+
+	return g && (g->nlinks || g->nfds);
+}
+
+int mt_heap_watch(struct mt_heap *h)
+{
+	struct bpf_program *progs[3] = { h->skel->progs.mt_proc_exec, h->skel->progs.mt_proc_fork,
+					 h->skel->progs.mt_proc_exit };
+	static const char *const names[3] = {
+		"sched_process_exec", "sched_process_fork", "sched_process_exit",
+	};
+	int i, err;
+
+	if (!h->watching)
+		return -EOPNOTSUPP;
+	/* only those loaded: exit only with -f in attach mode (no hook on every
+	 * thread exit of the machine otherwise), exec only in attach mode */
+	for (i = 0; i < 3; i++) {
+		if (!bpf_program__autoload(progs[i]))
+			continue;
+		h->watch[i] = bpf_program__attach(progs[i]);
+		if (!h->watch[i]) {
+			err = -errno;
+			mt_err("cannot attach the %s tracepoint: %s%s", names[i], strerror(errno),
+			       load_hint(err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 void mt_heap_enable(struct mt_heap *h)
@@ -561,6 +780,7 @@ void mt_heap_detach(struct mt_heap *h)
 	 * being counted while allocations still are. */
 	mt_heap_stop(h);
 	detach_all(h);
+	wait_reapers(h);
 }
 
 void mt_heap_free(struct mt_heap *h)
@@ -568,9 +788,11 @@ void mt_heap_free(struct mt_heap *h)
 	if (!h)
 		return;
 	detach_all(h);
+	wait_reapers(h);
 	if (h->sink.rows)
 		munmap(h->sink.rows, h->rows_bytes);
 	heap_bpf__destroy(h->skel);
 	mt_unwind_free(h->uw);
+	free(h->groups);
 	free(h);
 }

@@ -19,6 +19,12 @@
 
 struct mt_heap;
 
+enum mt_heap_watch {
+	MT_WATCH_NONE = 0,
+	MT_WATCH_FORKS,         /* count the children the target creates */
+	MT_WATCH_LIFE,          /* attach mode: execs, children (with follow: held), ends */
+};
+
 struct mt_heap_opts {
 	pid_t pid;
 	size_t ringbuf_bytes;   /* power of two, >= 4096 */
@@ -29,13 +35,41 @@ struct mt_heap_opts {
 	const char *const *preload;  /* launch mode: files the loader will map */
 	size_t npreload;
 	const char *btf_path;   /* kernel BTF, NULL for /sys/kernel/btf/vmlinux */
+	bool follow;            /* -f: more processes than pid may be attached */
+	enum mt_heap_watch watch; /* process-life tracepoints to load (mt_heap_watch) */
 };
+
+/* -f: processes traced at once (the BPF hash of their tgids). */
+#define MT_HEAP_MAX_PROCS 1024
 
 /* Open and load. Prints one line and returns -errno on failure. */
 int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out);
 
 /* Attach every entry point of lib; on failure nothing stays attached. */
 int mt_heap_attach(struct mt_heap *h, const struct mt_alloc_lib *lib);
+
+/* The same for another process (-f: a child; mt_heap_opts.follow must be
+ * set), or again for pid after its exec (after mt_heap_detach_pid). */
+int mt_heap_attach_pid(struct mt_heap *h, pid_t pid, const struct mt_alloc_lib *lib);
+
+/* Detach pid's probes (an exec replaced its image: at once), or (forget:
+ * it exited) stop accepting its events at once and destroy its links on a
+ * thread of their own (each unregistration waits ~0.1 s for probes in
+ * flight). Accepts NULL. */
+void mt_heap_detach_pid(struct mt_heap *h, pid_t pid, bool forget);
+
+/* pid has probes attached. */
+bool mt_heap_attached(struct mt_heap *h, pid_t pid);
+
+/* Attach the process-life tracepoints opts.watch asked for. MT_WATCH_LIFE
+ * (attach mode): follow the target's execs (it is stopped after execve and
+ * an MT_EV_F_PROC record is sent; user space continues it) and its new
+ * processes: counted (MT_C_CHILDREN), or with follow held and reported the
+ * same way, and their ends reported. MT_WATCH_FORKS: only count the
+ * children. Tracepoints on exec and fork (with follow, exit) whose cost for
+ * other processes is one tgid test per exec, fork (or thread exit).
+ * 0, -EOPNOTSUPP when they could not be loaded, or -errno. */
+int mt_heap_watch(struct mt_heap *h);
 
 /* Start recording: calls entered from now on are traced. */
 void mt_heap_enable(struct mt_heap *h);

@@ -159,6 +159,7 @@ int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
 	unsigned i;
 
 	memset(r, 0, sizeof(*r));
+	r->untraced_children = -1;
 	if (!a)
 		return -EINVAL;
 	if (o)
@@ -216,7 +217,8 @@ static void release_sites(struct mt_report_site *s, size_t n)
 	size_t i;
 
 	for (i = 0; s && i < n; i++)
-		free(s[i].stack.frames);
+		if (!s[i].borrowed)
+			free(s[i].stack.frames);
 	free(s);
 }
 
@@ -296,4 +298,133 @@ void mt_report_stack_release(struct mt_report_stack *st)
 	free(st->frames);
 	st->frames = NULL;
 	st->nframes = 0;
+}
+
+static int cmp_merged_site(const void *a, const void *b)
+{
+	const struct mt_report_site *x = a, *y = b;
+
+	if (x->live_bytes != y->live_bytes)
+		return x->live_bytes > y->live_bytes ? -1 : 1;
+	if (x->alloc_bytes != y->alloc_bytes)
+		return x->alloc_bytes > y->alloc_bytes ? -1 : 1;
+	return x->pid != y->pid ? (x->pid < y->pid ? -1 : 1) : (x->site > y->site) - (x->site < y->site);
+}
+
+static int cmp_merged_leak(const void *a, const void *b)
+{
+	const struct mt_report_site *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return cmp_merged_site(a, b);
+}
+
+/* Every image's entries of one list: r's own (kept as they are) and the
+ * others' (borrowed). */
+static struct mt_report_site *merge_list(const struct mt_report *r, const struct mt_report_proc *procs,
+					 size_t nprocs, size_t self, bool leaks, size_t *n)
+{
+	struct mt_report_site *out, *p;
+	size_t total = 0, i, k;
+
+	for (i = 0; i < nprocs; i++) {
+		const struct mt_report *pr = i == self ? r : procs[i].r;
+
+		total += leaks ? pr->nleaks : pr->nsites;
+	}
+	out = calloc(total ? total : 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	p = out;
+	for (i = 0; i < nprocs; i++) {
+		const struct mt_report *pr = i == self ? r : procs[i].r;
+		const struct mt_report_site *src = leaks ? pr->leaks : pr->sites;
+		size_t m = leaks ? pr->nleaks : pr->nsites;
+
+		for (k = 0; k < m; k++, p++) {
+			*p = src[k];
+			p->pid = procs[i].pid;
+			p->borrowed = i != self || src[k].borrowed;
+		}
+	}
+	*n = total;
+	return out;
+}
+
+int mt_report_merge(struct mt_report *r, const struct mt_report_proc *procs, size_t nprocs,
+		    size_t self)
+{
+	struct mt_report_site *sites, *leaks;
+	struct mt_totals t = { 0 };
+	size_t nsites, nleaks, i, k;
+	unsigned e, neps = 0;
+	const char *names[MT_AGG_MAX_EPS];
+
+	if (!nprocs)
+		return 0;
+	sites = merge_list(r, procs, nprocs, self, false, &nsites);
+	leaks = merge_list(r, procs, nprocs, self, true, &nleaks);
+	if (!sites || !leaks) {
+		free(sites);
+		free(leaks);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nprocs; i++) {
+		const struct mt_report *pr = i == self ? r : procs[i].r;
+		const struct mt_totals *pt = &pr->totals;
+
+		t.c.allocs += pt->c.allocs;
+		t.c.frees += pt->c.frees;
+		t.c.alloc_bytes += pt->c.alloc_bytes;
+		t.c.free_bytes += pt->c.free_bytes;
+		t.c.live_objects += pt->c.live_objects;
+		t.c.live_bytes += pt->c.live_bytes;
+		/* images' peaks need not coincide: their sum bounds the tree's */
+		t.c.peak_live_bytes += pt->c.peak_live_bytes;
+		t.untracked_frees += pt->untracked_frees;
+		t.failed_allocs += pt->failed_allocs;
+		t.lost_events += pt->lost_events;
+		t.stale_replaced += pt->stale_replaced;
+		/* calls by name: images may have different entry points */
+		for (e = 0; e < pr->neps; e++) {
+			const char *name = pr->ep_names[e] ? pr->ep_names[e] : "?";
+
+			for (k = 0; k < neps && strcmp(names[k], name); k++)
+				;
+			if (k == neps) {
+				if (neps == MT_AGG_MAX_EPS)
+					continue;
+				names[neps++] = name;
+			}
+			t.calls[k] += pt->calls[e];
+			t.internal_calls[k] += pt->internal_calls[e];
+		}
+	}
+	/* r's own entries that fall out of the top are freed here */
+	qsort(sites, nsites, sizeof(*sites), cmp_merged_site);
+	qsort(leaks, nleaks, sizeof(*leaks), cmp_merged_leak);
+	for (i = r->opts.top_sites; i < nsites; i++)
+		if (!sites[i].borrowed)
+			free(sites[i].stack.frames);
+	if (nsites > r->opts.top_sites)
+		nsites = r->opts.top_sites;
+	free(r->sites);
+	free(r->leaks);
+	r->sites = sites;
+	r->nsites = nsites;
+	r->leaks = leaks;
+	r->nleaks = nleaks;
+	r->leak_objects = r->leak_bytes = 0;
+	for (i = 0; i < nleaks; i++) {
+		r->leak_objects += leaks[i].objects;
+		r->leak_bytes += leaks[i].bytes;
+	}
+	r->totals = t;
+	r->neps = neps;
+	for (e = 0; e < neps; e++)
+		r->ep_names[e] = names[e];
+	r->procs = procs;
+	r->nprocs = nprocs;
+	return 0;
 }

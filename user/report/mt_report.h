@@ -88,6 +88,20 @@ struct mt_report_site {       /* one entry of "sites" or "leaks" */
 	bool uncertain;           /* events were lost while it had live objects */
 	uint32_t site;            /* aggregator site id, MT_SITE_NONE if unknown */
 	struct mt_report_stack stack;
+	/* Merged from another process's report (mt_report_merge): site is
+	 * that process's id, pid names it, the stack is borrowed. */
+	int pid;
+	bool borrowed;
+};
+
+/* One process image of a traced tree (exec starts a new image of the same
+ * pid, -f adds children): its own report, and how it ended. */
+struct mt_report_proc {
+	int pid, ppid;
+	const char *end;          /* "exec", "exit", "running" */
+	int exit_code;            /* end "exit": the status (128 + signal); else -1 */
+	uint64_t released_objects, released_bytes;  /* live when exec replaced it: not leaks */
+	struct mt_report *r;      /* target, totals, calls, leaks, sites */
 };
 
 struct mt_report {
@@ -107,6 +121,12 @@ struct mt_report {
 	uint64_t sample_bytes;    /* sampling mean, 0: exact; figures are estimates */
 	bool reach;                         /* leaks carry the lost/reachable split */
 	uint64_t lost_objects, lost_bytes, reachable_objects, reachable_bytes;  /* sums */
+	/* A process tree or exec chain (mt_report_merge): the images, each
+	 * with its own report; totals, calls, sites and leaks above are then
+	 * the whole tree's. nprocs 0: one image, nothing merged. */
+	size_t nprocs;
+	const struct mt_report_proc *procs;
+	int64_t untraced_children;  /* created by traced processes, not traced; -1: not counted */
 	unsigned nextras;
 	struct mt_report_extra extras[MT_REPORT_MAX_EXTRAS];
 	unsigned nsite_extras;
@@ -128,6 +148,14 @@ int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
 		    const struct mt_report_target *t, const struct mt_drops *drops,
 		    uint64_t now_ns, bool take_interval, const struct mt_report_opts *o);
 void mt_report_release(struct mt_report *r);  /* frees what build allocated */
+
+/* Make r (the report of procs[self]) the report of the whole tree: totals
+ * summed, calls summed by entry point name, sites and leaks of every image
+ * merged (each with its pid; others' stacks are borrowed, so procs must
+ * outlive r), the top_sites kept. procs are kept for the "processes"
+ * section. 0 or -ENOMEM (r unchanged). */
+int mt_report_merge(struct mt_report *r, const struct mt_report_proc *procs, size_t nprocs,
+		    size_t self);
 
 /* Add an extension section (see struct mt_report_extra) to a built report;
  * mt_report_build clears them. 0, -EINVAL (no key, or no hook), or -ENOSPC

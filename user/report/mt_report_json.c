@@ -117,6 +117,10 @@ static void write_site(struct mt_json *j, const struct mt_report_site *s, bool r
 	uint32_t i;
 
 	mt_json_obj_begin(j);
+	if (r->nprocs) {
+		mt_json_key(j, "pid");
+		mt_json_i64(j, s->pid);
+	}
 	mt_json_key(j, "site");
 	if (s->site == MT_SITE_NONE)
 		mt_json_null(j);
@@ -140,7 +144,8 @@ static void write_site(struct mt_json *j, const struct mt_report_site *s, bool r
 		mt_json_key(j, "uncertain");
 		mt_json_bool(j, true);
 	}
-	for (i = 0; i < r->nsite_extras && s->site != MT_SITE_NONE; i++)
+	/* a borrowed entry's site id is another aggregator's */
+	for (i = 0; i < r->nsite_extras && s->site != MT_SITE_NONE && !s->borrowed; i++)
 		r->site_extras[i].json(j, s->site, leak, r->site_extras[i].arg);
 	if (reach) {
 		mt_json_key_u64(j, "lost_objects", s->lost_objects);
@@ -167,6 +172,44 @@ static void write_sites(struct mt_json *j, const struct mt_report_site *s, size_
 	for (i = 0; i < n; i++)
 		write_site(j, &s[i], reach, r, leak);
 	mt_json_arr_end(j);
+}
+
+/* One image of the tree: what it is, how it ended, and its own figures. */
+static void write_proc(struct mt_json *j, const struct mt_report_proc *p)
+{
+	const struct mt_report *r = p->r;
+
+	mt_json_obj_begin(j);
+	mt_json_key(j, "pid");
+	mt_json_i64(j, p->pid);
+	mt_json_key(j, "ppid");
+	mt_json_i64(j, p->ppid);
+	mt_json_key_str(j, "comm", r->target.comm[0] ? r->target.comm : NULL);
+	mt_json_key_str(j, "exe", r->target.exe[0] ? r->target.exe : NULL);
+	mt_json_key_str(j, "allocator", r->target.allocator[0] ? r->target.allocator : NULL);
+	mt_json_key_str(j, "end", p->end);
+	mt_json_key(j, "exit_code");
+	if (p->exit_code >= 0)
+		mt_json_i64(j, p->exit_code);
+	else
+		mt_json_null(j);
+	mt_json_key_double(j, "duration_s", r->duration_s);
+	mt_json_key(j, "released_at_exec");
+	mt_json_obj_begin(j);
+	mt_json_key_u64(j, "objects", p->released_objects);
+	mt_json_key_u64(j, "bytes", p->released_bytes);
+	mt_json_obj_end(j);
+	mt_json_key(j, "totals");
+	write_totals(j, &r->totals);
+	mt_json_key(j, "calls");
+	write_calls(j, r, r->totals.calls);
+	mt_json_key(j, "internal_calls");
+	write_calls(j, r, r->totals.internal_calls);
+	mt_json_key(j, "leaks");
+	write_sites(j, r->leaks, r->nleaks, false, r, true);
+	mt_json_key(j, "sites");
+	write_sites(j, r->sites, r->nsites, false, r, false);
+	mt_json_obj_end(j);
 }
 
 int mt_report_json(FILE *f, const struct mt_report *r)
@@ -212,6 +255,11 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_key(&j, "run");
 	write_rates(&j, &r->run);
 	mt_json_obj_end(&j);
+	mt_json_key(&j, "untraced_children");
+	if (r->untraced_children >= 0)
+		mt_json_u64(&j, (uint64_t)r->untraced_children);
+	else
+		mt_json_null(&j);
 	mt_json_key(&j, "leak_summary");
 	mt_json_obj_begin(&j);
 	mt_json_key_u64(&j, "stacks", r->nleaks);
@@ -237,6 +285,15 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	write_sites(&j, r->leaks, nlisted, r->reach, r, true);
 	mt_json_key(&j, "sites");
 	write_sites(&j, r->sites, r->nsites, false, r, false);
+	if (r->nprocs) {
+		size_t k;
+
+		mt_json_key(&j, "processes");
+		mt_json_arr_begin(&j);
+		for (k = 0; k < r->nprocs; k++)
+			write_proc(&j, &r->procs[k]);
+		mt_json_arr_end(&j);
+	}
 	for (i = 0; i < r->nextras && !err; i++) {
 		if (!r->extras[i].json)
 			continue;

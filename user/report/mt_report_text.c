@@ -284,6 +284,27 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 			print_calls(f, r, "internal calls (the allocator's own, not the program's):\n       ",
 				    r->totals.internal_calls);
 	}
+	if (final && r->nprocs) {
+		fprintf(f, "processes (%zu images; the figures above are the whole tree's):\n", r->nprocs);
+		for (i = 0; i < r->nprocs; i++) {
+			const struct mt_report_proc *p = &r->procs[i];
+			const struct mt_counts *pc = &p->r->totals.c;
+
+			fprintf(f, "  pid %d (ppid %d) %s: allocs %" PRIu64 " frees %" PRIu64
+				" live %" PRIu64 " (%s), ", p->pid, p->ppid, p->r->target.exe, pc->allocs,
+				pc->frees, pc->live_objects, human(b1, sizeof(b1), (double)pc->live_bytes));
+			if (strcmp(p->end, "exec") == 0)
+				fprintf(f, "replaced by exec (%" PRIu64 " blocks released, not leaks)\n",
+					p->released_objects);
+			else if (p->exit_code >= 0)
+				fprintf(f, "exited %d\n", p->exit_code);
+			else
+				fprintf(f, "%s\n", p->end);
+		}
+	}
+	if (final && r->untraced_children > 0)
+		fprintf(f, "%" PRId64 " child processes were created and not traced (-f follows them)\n",
+			r->untraced_children);
 
 	nsites = final ? (unsigned)r->nsites : (r->nsites < PERIODIC_SITES ? (unsigned)r->nsites : PERIODIC_SITES);
 	fprintf(f, "top %u sites by live bytes:\n", nsites);

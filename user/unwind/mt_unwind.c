@@ -181,6 +181,7 @@ static int scan(struct mt_unwind *u, struct mt_uw_maps *out)
 	if (!f)
 		return -errno;
 	memset(out, 0, offsetof(struct mt_uw_maps, m));
+	out->tgid = (uint32_t)u->pid;
 	while (!err && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
 		err = add_mapping(u, out, line);
