@@ -51,6 +51,9 @@ fi
 
 pkgs=(
 	make gcc clang llvm pkg-config
+	# libFuzzer and clang's sanitizer runtimes (make test's fuzz stage):
+	# only recommended by clang, so not there with --no-install-recommends
+	libclang-rt-14-dev
 	libelf-dev zlib1g-dev libdw-dev libzstd-dev
 	libcapstone-dev systemtap-sdt-dev
 	python3

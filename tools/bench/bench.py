@@ -1018,19 +1018,24 @@ def render(res):
     return "\n".join(L)
 
 
-def update_doc(path, section, method):
+def replace_section(path, header, body):
+    """Replace the section of markdown document path that starts with the
+    line header (up to the next "## " heading) by body, or append body."""
     text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    body = section + "\n" + method
-    start = text.find(SECTION)
+    start = text.find(header)
     if start < 0:
         text = text.rstrip("\n") + "\n\n" + body
     else:
-        nxt = re.search(r"^## ", text[start + len(SECTION):], re.M)
-        end = start + len(SECTION) + nxt.start() if nxt else len(text)
+        nxt = re.search(r"^## ", text[start + len(header):], re.M)
+        end = start + len(header) + nxt.start() if nxt else len(text)
         text = text[:start] + body + ("\n" if nxt else "") + text[end:]
     with open(path + ".tmp", "w") as f:
         f.write(text.rstrip("\n") + "\n")
     os.replace(path + ".tmp", path)
+
+
+def update_doc(path, section, method):
+    replace_section(path, SECTION, section + "\n" + method)
 
 
 def main():

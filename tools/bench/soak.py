@@ -9,6 +9,8 @@ section of docs/BENCHMARKS.md (machine and date included). A benchmark,
 not a test: nothing here passes or fails."""
 import argparse, datetime, os, platform, re, signal, subprocess, sys, time
 
+from bench import replace_section
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECTION = "## soak (make bench)"
 
@@ -101,18 +103,7 @@ def main():
     text = "\n".join(out)
     print(text)
     if a.doc:
-        with open(a.doc) as f:
-            doc = f.read()
-        i = doc.find(SECTION)
-        if i < 0:
-            doc = doc.rstrip("\n") + "\n\n" + text
-        else:
-            nxt = re.search(r"^## ", doc[i + len(SECTION):], re.M)
-            j = i + len(SECTION) + nxt.start() if nxt else len(doc)
-            doc = doc[:i] + text + "\n" + doc[j:]
-        with open(a.doc, "w") as f:
-            f.write(doc)
-
+        replace_section(a.doc, SECTION, text)
 
 if __name__ == "__main__":
     main()

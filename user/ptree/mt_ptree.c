@@ -18,6 +18,7 @@
 
 #include "heap.h"
 #include "ptree/mt_ptree.h"
+#include "target/mt_proc.h"
 #include "util/mt_log.h"
 #include "util/mt_time.h"
 
@@ -111,23 +112,6 @@ static struct mt_agg *route(void *arg, uint32_t tgid, unsigned *slot)
 	return NULL;
 }
 
-static pid_t ppid_of(pid_t pid)
-{
-	char path[64], line[128];
-	int ppid = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "PPid: %d", &ppid) == 1)
-			break;
-	fclose(f);
-	return ppid;
-}
-
 static void lib_identity(struct mt_image *im)
 {
 	struct stat st;
@@ -169,7 +153,7 @@ int mt_ptree_new(const struct mt_ptree_opts *o, struct mt_heap *heap, struct mt_
 	t->heap = heap;
 	t->events = events;
 	t->pid = pid;
-	im = image_add(t, pid, ppid_of(pid));
+	im = image_add(t, pid, mt_proc_status_pid(pid, "PPid"));
 	if (!im) {
 		free(t);
 		return -ENOMEM;
@@ -311,7 +295,7 @@ static int on_exec(struct mt_ptree *t, pid_t pid, pid_t former)
 		old->end_ns = now;
 		old->current = false;
 	}
-	err = new_image(t, pid, old ? old->ppid : ppid_of(pid), NULL, &im);
+	err = new_image(t, pid, old ? old->ppid : mt_proc_status_pid(pid, "PPid"), NULL, &im);
 	if (!err)
 		err = find_allocator(t, im);
 	if (err) {

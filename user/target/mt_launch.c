@@ -14,6 +14,7 @@
 
 #include "sym/mt_elf.h"
 #include "target/mt_launch.h"
+#include "target/mt_proc.h"
 #include "util/mt_log.h"
 
 static void child_exec(char *const argv[], int err_fd)
@@ -296,24 +297,6 @@ static int hook(struct mt_launch *l, enum mt_launch_ev_kind kind, pid_t pid, pid
 	return l->hook ? l->hook(l->hook_arg, &ev) : 0;
 }
 
-/* The thread group of tid, from /proc (0 when unreadable). */
-static pid_t tgid_of(pid_t tid)
-{
-	char path[64], line[128];
-	int tgid = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
 /* A fork, vfork or clone event of parent: the child is auto-attached and
  * stops before its first instruction. Wait for that stop, then trace it
  * (-f, the hook agrees) or let it go, counted. */
@@ -345,7 +328,7 @@ static void on_new_child(struct mt_launch *l, pid_t parent)
 		}
 		t->seen_stop = true;
 	}
-	t->proc = tgid_of(child) == child;
+	t->proc = mt_proc_status_pid(child, "Tgid") == child;
 	if (!t->proc) {
 		ptrace(PTRACE_CONT, child, NULL, NULL);   /* a thread of a traced process */
 		return;

@@ -86,6 +86,22 @@ int mt_proc_execfn(pid_t pid, char *buf, size_t size)
 	return 0;
 }
 
+pid_t mt_proc_status_pid(pid_t pid, const char *field)
+{
+	size_t n = strlen(field);
+	char line[128];
+	int err, v = 0;
+	FILE *f = open_proc(pid, "status", &err);
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':' && sscanf(line + n + 1, "%d", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 int mt_proc_status(pid_t pid, struct mt_proc_status *out)
 {
 	static const struct { const char *key; size_t off; } keys[] = {

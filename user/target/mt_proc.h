@@ -28,6 +28,10 @@ int mt_proc_status(pid_t pid, struct mt_proc_status *out);
  * one would mislead). 0, or -errno (-ENOENT: none such). */
 int mt_proc_execfn(pid_t pid, char *buf, size_t size);
 
+/* A process id field of /proc/PID/status ("Tgid", "PPid"); 0 when the
+ * file or the field cannot be read. */
+pid_t mt_proc_status_pid(pid_t pid, const char *field);
+
 /* fn sees each mapping: prot as PROT_* bits, name "" for anonymous. A
  * non-zero return from fn stops the walk and is returned. */
 typedef int (*mt_proc_maps_fn)(void *arg, uint64_t start, uint64_t end, uint32_t prot,
