@@ -35,7 +35,7 @@ CFLAGS   ?= -O2 -g
 ifeq ($(SANITIZE),1)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
-USER_PKGS   := libbpf libdw libelf capstone
+USER_PKGS   := libbpf libdw libelf capstone libmicrohttpd
 # Headers are included by folder ("collect/mt_agg.h"): the layer check
 # (tests/lint/layers.sh) reads the folder from the include line.
 USER_CFLAGS := $(CFLAGS) $(SAN) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
@@ -180,8 +180,22 @@ check-unit: $(UNIT_BINS) $(POOL_TEST_BINS)
 bench: all $(POOL_BENCH_BINS)
 	./tools/bench.sh $(BUILD)
 
-install: $(BUILD)/memtrace
-	install -D -m 755 $(BUILD)/memtrace $(DESTDIR)$(PREFIX)/bin/memtrace
+# make install PREFIX=/usr/local DESTDIR=: memtrace, its man page and bash
+# completion here; libmtpool (.so, .a, header, pkg-config, man page) in
+# pool/pool.mk. Man pages carry the version.
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+$(BUILD)/man/%: docs/man/%
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sed 's|@VERSION@|$(VERSION)|g' $< > $@
+
+install: $(BUILD)/memtrace $(BUILD)/man/memtrace.1
+	install -D -m 755 $(BUILD)/memtrace $(DESTDIR)$(BINDIR)/memtrace
+	install -D -m 644 $(BUILD)/man/memtrace.1 $(DESTDIR)$(MANDIR)/man1/memtrace.1
+	install -D -m 644 tools/completion/memtrace.bash $(DESTDIR)$(BASHCOMPDIR)/memtrace
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h

@@ -76,8 +76,9 @@ all: $(BUILD)/libmtpool.so $(BUILD)/libmtpool.a $(BUILD)/mtpool.pc
 
 .PHONY: install install-pool bench-pool
 install: install-pool
-install-pool: $(BUILD)/libmtpool.so $(BUILD)/libmtpool.a $(BUILD)/mtpool.pc
+install-pool: $(BUILD)/libmtpool.so $(BUILD)/libmtpool.a $(BUILD)/mtpool.pc $(BUILD)/man/libmtpool.3
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PCDIR)
+	install -D -m 644 $(BUILD)/man/libmtpool.3 $(DESTDIR)$(MANDIR)/man3/libmtpool.3
 	install -m 644 pool/include/mtpool.h $(DESTDIR)$(INCLUDEDIR)/mtpool.h
 	install -m 755 $(BUILD)/libmtpool.so $(DESTDIR)$(LIBDIR)/libmtpool.so.$(POOL_VERSION)
 	ln -sf libmtpool.so.$(POOL_VERSION) $(DESTDIR)$(LIBDIR)/libmtpool.so.0

@@ -5,7 +5,7 @@ missing=()
 for t in clang llvm-strip bpftool pkg-config g++; do
 	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
-for m in "libbpf >= 1.4" "libdw" "libelf" "capstone"; do
+for m in "libbpf >= 1.4" "libdw" "libelf" "capstone" "libmicrohttpd"; do
 	pkg-config --exists "$m" 2>/dev/null || missing+=("$m")
 done
 echo "#include <sys/sdt.h>" | cc -E -x c - >/dev/null 2>&1 || missing+=("sys/sdt.h")

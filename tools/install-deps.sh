@@ -62,6 +62,11 @@ pkgs=(
 	# memtrace layout's tests: pahole to compare with, C++ and Go programs,
 	# the C library's debug info
 	dwarves g++ golang-go libc6-dbg
+	# memtrace --listen: the HTTP server library; its test scrapes with
+	# promtool and a real Prometheus server (both in the prometheus package)
+	libmicrohttpd-dev prometheus
+	# the install test lints the man pages
+	mandoc
 	# unwinding: Debian's own binaries without frame pointers to try
 	gawk sqlite3
 )

@@ -4,10 +4,13 @@ that churns allocations without pause (tools/workloads/bench_soak.c) for
 --seconds (default 600). Every --every seconds it samples memtrace's RSS,
 its CPU time and the kernel memory of its BPF maps (memlock of every map
 fd it holds), and at the end compares the first and last minutes: a
-long-running memtrace must stay flat. Writes the "## soak (make bench)"
+long-running memtrace must stay flat. memtrace also serves /metrics
+(--listen) and a scraper fetches it every --scrape seconds throughout, so
+the metrics server's memory is part of what must stay flat. Writes the "## soak (make bench)"
 section of docs/BENCHMARKS.md (machine and date included). A benchmark,
 not a test: nothing here passes or fails."""
-import argparse, datetime, os, platform, re, signal, subprocess, sys, time
+import argparse, datetime, os, platform, re, signal, subprocess, sys, threading, time
+import urllib.request
 
 from bench import replace_section
 
@@ -46,6 +49,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=float(os.environ.get("MT_SOAK_SECONDS", 600)))
     ap.add_argument("--every", type=float, default=5.0)
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--scrape", type=float, default=0.5, help="seconds between /metrics scrapes")
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"),
                     help="document whose soak section is replaced ('' = print only)")
     a = ap.parse_args()
@@ -57,10 +61,25 @@ def main():
     try:
         if not wl.stdout.readline().startswith("ready"):
             sys.exit("soak: the workload did not start")
-        mt = subprocess.Popen([os.path.join(a.build, "memtrace"), "-p", str(wl.pid), "-i", "1"],
+        mt = subprocess.Popen([os.path.join(a.build, "memtrace"), "-p", str(wl.pid), "-i", "1",
+                               "--listen", "127.0.0.1:0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if "attached" not in mt.stderr.readline():
-            sys.exit("soak: memtrace did not attach")
+        m = re.search(r"serving metrics at (\S+)", mt.stderr.readline())
+        if not m or "attached" not in mt.stderr.readline():
+            sys.exit("soak: memtrace did not serve metrics and attach")
+        url, stop = m.group(1), threading.Event()
+
+        def scraper():
+            while not stop.wait(a.scrape):
+                try:
+                    with urllib.request.urlopen(url, timeout=5) as r:
+                        scrapes[1] = max(scrapes[1], len(r.read()))
+                    scrapes[0] += 1
+                except OSError:
+                    scrapes[2] += 1
+        scrapes = [0, 0, 0]   # done, largest bytes, failed
+        th = threading.Thread(target=scraper, daemon=True)
+        th.start()
         start, samples = time.monotonic(), []
         while True:
             now = time.monotonic() - start
@@ -69,6 +88,8 @@ def main():
             if now >= a.seconds:
                 break
             time.sleep(min(a.every, a.seconds - now))
+        stop.set()
+        th.join()
         mt.send_signal(signal.SIGINT)
         err = mt.communicate(timeout=60)[1]
         lost = re.findall(r"lost[^\n]*", err)
@@ -86,9 +107,11 @@ def main():
     out = [SECTION, "",
            "Measured %s UTC on %s, %d CPUs, kernel %s; tools/bench/soak.py: memtrace -p -i 1 on "
            "bench_soak with %d churning threads for %.0f s, sampled every %.0f s. Other load on "
-           "the machine during the run changes the CPU figures, not the memory ones." % (
+           "the machine during the run changes the CPU figures, not the memory ones. /metrics "
+           "was scraped every %.1f s: %d scrapes (%d failed), up to %d bytes each." % (
                datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), platform.node() or "?",
-               os.cpu_count(), kern, a.threads, a.seconds, a.every), "",
+               os.cpu_count(), kern, a.threads, a.seconds, a.every, a.scrape, scrapes[0], scrapes[2],
+               scrapes[1]), "",
            "| memtrace | first minute | last minute | change |",
            "|---|---:|---:|---:|",
            "| RSS MiB (mean) | %.1f | %.1f | %+.1f%% |" % (first[2] / mib, last[2] / mib,

@@ -10,6 +10,7 @@
 
 #include "util/mt_log.h"
 #include "cli/mt_opts.h"
+#include "probe/mt_features.h"
 #include "unwind/mt_unwind.h"
 
 #define MT_STR_(x) #x
@@ -45,6 +46,9 @@ static const char usage[] =
 "      --no-reachability  launch mode: no scan at exit; everything live is a leak\n"
 "      --fail-on-leak[=BYTES]  exit 3 when leaked bytes (with --reachability:\n"
 "                         definitely lost bytes) exceed BYTES (default 0)\n"
+"      --listen ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+"                         while tracing (PORT 0: any free port; docs/metrics.md)\n"
+"      --metrics-top N    call sites exported with their live bytes (default 20)\n"
 "      --btf PATH         kernel BTF (default /sys/kernel/btf/vmlinux)\n"
 "      --ringbuf-mb N     event ring buffer size in MiB, a power of 2 (default 16)\n"
 "      --sample-bytes N   sample allocations, one per N bytes on average\n"
@@ -60,7 +64,7 @@ static const char usage[] =
 "      --max-depth N      frames per stack, 1..127 (default 64)\n"
 "  -v, --verbose          libbpf debug output and probe placement\n"
 "  -h, --help             this help\n"
-"  -V, --version          print the version\n";
+"  -V, --version          print the version, libbpf's and the kernel features found\n";
 
 static int bad(const char *fmt, const char *arg)
 {
@@ -105,7 +109,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
 		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
-		OPT_JSON_LEAKS, OPT_UNWIND, OPT_MAX_DEPTH,
+		OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND, OPT_MAX_DEPTH,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -128,6 +132,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "no-reachability", no_argument, NULL, OPT_NO_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "metrics-top", required_argument, NULL, OPT_METRICS_TOP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -142,6 +148,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->min_age_s = 1.0;
 	o->top = 10;
 	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
+	o->metrics_top = 20;
 	o->ringbuf_bytes = 16u << 20;
 	o->max_depth = 64;
 	opterr = 0;
@@ -221,6 +228,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 				return bad("invalid --fail-on-leak '%s': bytes >= 0 expected", optarg);
 			o->fail_leak_bytes = optarg ? v : 0;
 			break;
+		case OPT_LISTEN:
+			o->listen = optarg;
+			break;
+		case OPT_METRICS_TOP:
+			if (parse_uint(optarg, 10000, &v) || v == 0)
+				return bad("invalid --metrics-top '%s': a count from 1 to 10000 expected", optarg);
+			o->metrics_top = (unsigned)v;
+			break;
 		case OPT_UNWIND: {
 			enum mt_unwind_mode m;
 
@@ -247,7 +262,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			fputs(usage, stdout);
 			return 1;
 		case 'V':
-			printf("memtrace %s\n", MT_VERSION);
+			mt_features_print(stdout, MT_VERSION);
 			return 1;
 		case ':':
 			return bad("option '%s' needs an argument", argv[optind - 1]);

@@ -40,6 +40,8 @@ struct mt_opts {
 	bool reachability_asked; /* --reachability given: a missing scan is worth a warning */
 	bool fail_on_leak;      /* --fail-on-leak[=BYTES]: exit 3 above the limit */
 	unsigned long long fail_leak_bytes;
+	const char *listen;     /* --listen ADDR:PORT: serve /metrics */
+	unsigned metrics_top;   /* --metrics-top: site labels exported */
 };
 
 /* Parse argv. Returns 0 to run, 1 when -h/-V printed and memtrace should

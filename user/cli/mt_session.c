@@ -22,6 +22,8 @@
 #include "probe/mt_heap.h"
 #include "ptree/mt_ptree.h"
 #include "reach/mt_reach.h"
+#include "serve/mt_metrics.h"
+#include "serve/mt_serve.h"
 #include "sym/mt_sym.h"
 #include "util/mt_exit.h"
 #include "util/mt_log.h"
@@ -82,6 +84,48 @@ static int start_target(struct mt_session *s)
 	if (err)
 		mt_launch_kill(&s->launch);
 	return err;
+}
+
+/* --listen: bound before the target is touched, so a port in use fails
+ * early; its thread starts after the signals are blocked. */
+static int start_serve(struct mt_session *s)
+{
+	int err;
+
+	if (!s->opts.listen)
+		return 0;
+	err = mt_serve_start(s->opts.listen, &s->serve);
+	if (!err)
+		mt_info("serving metrics at %s", mt_serve_url(s->serve));
+	return err;
+}
+
+/* Render in this thread (the aggregator's), publish by a buffer swap. */
+static void publish_metrics(struct mt_session *s, uint64_t now)
+{
+	if (s->metrics && mt_metrics_render(s->metrics, now, &s->prom) == 0)
+		mt_serve_publish(s->serve, &s->prom);
+}
+
+static int open_metrics(struct mt_session *s)
+{
+	struct mt_metrics_opts mo = {
+		.pid = s->target.pid, .comm = s->target.comm,
+		.allocator = s->lib.path, .top = s->opts.metrics_top,
+	};
+	struct mt_metrics_extra vm = {
+		.name = "vm", .write = mt_vm_write_metrics, .lost = mt_vm_lost_arg, .arg = s->vm,
+	};
+
+	if (!s->serve)
+		return 0;
+	s->metrics = mt_metrics_new(s->opts.no_heap ? NULL : s->agg, s->sym, &mo);
+	if (!s->metrics || (s->vm && mt_metrics_add_extra(s->metrics, &vm))) {
+		mt_err("cannot set up the metrics: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	publish_metrics(s, mt_now_ns());
+	return 0;
 }
 
 /* order: launch mode, the files the dynamic loader will map (freed by
@@ -162,6 +206,7 @@ static void main_exec(void *arg, struct mt_agg *agg, struct mt_sym *sym,
 		mt_analysis_free(s->analysis);
 		s->analysis = mt_analysis_new(agg);
 	}
+	mt_metrics_retarget(s->metrics, agg, sym, s->target.comm, lib->path);
 }
 
 /* exec and (launch mode, -f) fork are followed (user/ptree): at their
@@ -261,7 +306,7 @@ int mt_session_start(struct mt_session *s)
 {
 	if (s->opts.json_path && mt_outfile_open(&s->json, s->opts.json_path))
 		return MT_EXIT_WRITE;
-	if (setup_signals(s) || start_target(s) || attach(s))
+	if (setup_signals(s) || start_serve(s) || start_target(s) || attach(s) || open_metrics(s))
 		return MT_EXIT_ERROR;
 	if (s->launched) {
 		mt_info("attached to PID %d (%s), tracing until it exits", (int)s->target.pid,
@@ -433,6 +478,7 @@ enum mt_stop mt_session_run(struct mt_session *s)
 				mt_vm_sample(s->vm, now, mt_agg_totals(s->agg)->c.live_bytes);
 			if (s->analysis)
 				mt_analysis_tick(s->analysis, now);
+			publish_metrics(s, now);
 			next_refresh = now + MT_NS_PER_S;
 		}
 		if (next_report && now >= next_report) {
@@ -498,6 +544,9 @@ void mt_session_close(struct mt_session *s)
 		else
 			mt_launch_detach(&s->launch);
 	}
+	mt_serve_stop(s->serve);    /* its thread reads only its own snapshot */
+	mt_metrics_free(s->metrics);
+	mt_prom_release(&s->prom);
 	mt_events_free(s->events);
 	mt_reach_free(s->reach);
 	mt_analysis_free(s->analysis);

@@ -23,6 +23,7 @@
 #include "target/mt_launch.h"
 #include "target/mt_target.h"
 #include "util/mt_outfile.h"
+#include "util/mt_prom.h"
 
 enum mt_stop { MT_STOP_NONE, MT_STOP_SIGNAL, MT_STOP_DURATION, MT_STOP_EXITED, MT_STOP_ERROR };
 
@@ -50,6 +51,9 @@ struct mt_session {
 	bool bpf_children;         /* the BPF side counts untraced children */
 	bool leak_known;           /* the final report ran: leak_check is set */
 	uint64_t leak_check;       /* bytes --fail-on-leak compares */
+	struct mt_serve *serve;    /* --listen: the /metrics server */
+	struct mt_metrics *metrics;
+	struct mt_prom prom;       /* the next snapshot, rendered here */
 	enum mt_stop stop;         /* why tracing ended */
 };
 

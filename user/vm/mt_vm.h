@@ -33,6 +33,7 @@
 #include <sys/types.h>
 #include "collect/mt_agg.h"
 #include "util/mt_json.h"
+#include "util/mt_prom.h"
 #include "sym/mt_sym.h"
 
 struct mt_vm;
@@ -94,6 +95,12 @@ int mt_vm_write_json(struct mt_json *j, void *vm);
 
 /* The text report section, under 80 columns. 0 or -errno on write error. */
 int mt_vm_write_text(FILE *f, void *vm);
+
+/* Metrics for --listen (page faults, mappings, mmap'd bytes), rendered in
+ * the consumer's thread; vm is a struct mt_vm *. Returns p->err.
+ * mt_vm_lost_arg is mt_vm_lost for a void pointer. */
+int mt_vm_write_metrics(struct mt_prom *p, void *vm);
+uint64_t mt_vm_lost_arg(const void *vm);
 
 /* Detaches everything and frees vm; accepts NULL. */
 void mt_vm_free(struct mt_vm *vm);

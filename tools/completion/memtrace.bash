@@ -1,0 +1,79 @@
+# bash completion for memtrace(1). Installed by `make install` into
+# $(PREFIX)/share/bash-completion/completions/memtrace.
+# Needs nothing from the bash-completion package (it uses it when loaded).
+
+_memtrace_pids()
+{
+	local p
+	for p in /proc/[0-9]*; do
+		printf '%s\n' "${p#/proc/}"
+	done
+}
+
+_memtrace()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i
+	local opts="-p --pid -d --duration -i --interval --json --json-leaks --min-age --top
+		--lib --no-heap --no-vm --reachability --fail-on-leak --listen --metrics-top
+		--btf --ringbuf-mb --sample-bytes --callsite-only -f --follow --unwind --max-depth -v --verbose -h --help
+		-V --version"
+
+	# After "--" the words are a command and its arguments.
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		if [ "${COMP_WORDS[i]}" = "--" ]; then
+			if [ $((i + 1)) -eq "$COMP_CWORD" ]; then
+				COMPREPLY=($(compgen -c -- "$cur"))
+			else
+				COMPREPLY=($(compgen -f -- "$cur"))
+			fi
+			return 0
+		fi
+	done
+	case ${COMP_WORDS[1]:-} in
+	diff)
+		case $prev in
+		--json) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+		--top) return 0 ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--json --top -h --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+		fi
+		return 0 ;;
+	layout)
+		case $prev in
+		--json|--report) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+		-p|--pid) COMPREPLY=($(compgen -W "$(_memtrace_pids)" -- "$cur")); return 0 ;;
+		-d|--duration|--keep-first|--keep-together) return 0 ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--json --report -p --pid -d --duration --keep-first
+				--keep-together --abi-stable -h --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		return 0 ;;
+	esac
+	case $prev in
+	-p|--pid)
+		COMPREPLY=($(compgen -W "$(_memtrace_pids)" -- "$cur"))
+		return 0 ;;
+	--unwind)
+		COMPREPLY=($(compgen -W "auto fp cfi" -- "$cur"))
+		return 0 ;;
+	--json|--lib|--btf)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return 0 ;;
+	-d|--duration|-i|--interval|--json-leaks|--min-age|--top|--listen|--metrics-top|\
+	--ringbuf-mb|--sample-bytes|--max-depth)
+		return 0 ;;   # a value: nothing to offer
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	elif [ "$COMP_CWORD" -eq 1 ]; then
+		COMPREPLY=($(compgen -W "diff layout" -- "$cur"))
+	fi
+	return 0
+}
+complete -F _memtrace memtrace
