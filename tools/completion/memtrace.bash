@@ -14,7 +14,7 @@ _memtrace()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i
 	local opts="-p --pid -d --duration -i --interval --json --json-leaks --min-age --top
-		--lib --no-heap --no-vm --reachability --fail-on-leak --listen --metrics-top
+		--lib --no-heap --no-vm --reachability --no-reachability --fail-on-leak --listen --metrics-top
 		--btf --ringbuf-mb --sample-bytes --callsite-only -f --follow --unwind --max-depth -v --verbose -h --help
 		-V --version"
 
