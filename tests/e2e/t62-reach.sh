@@ -72,10 +72,10 @@ if __name__ == "__main__":
 PY
 }
 
-# Launch mode: the scan at exit is the default; the text lists definitely
-# lost and still reachable blocks apart.
-"$MT" --no-vm --json "$TMP/l.json" -- "$WL/wl_reach" "${args[@]}" \
-	>"$TMP/l.out" 2>"$TMP/l.err" || fail "memtrace exited $?: $(cat "$TMP/l.err")"
+# Launch mode: the scan at exit is the default; the text (-o) lists
+# definitely lost and still reachable blocks apart.
+"$MT" --no-vm --json "$TMP/l.json" -o "$TMP/l.out" -- "$WL/wl_reach" "${args[@]}" \
+	>/dev/null 2>"$TMP/l.err" || fail "memtrace exited $?: $(cat "$TMP/l.err")"
 # (exact bytes per function are check's; here the two lists' heads)
 grep -q "^definitely lost: .* in ${args[3]} objects at 1 stack" "$TMP/l.out" ||
 	fail "no definitely lost list: $(grep -A1 'leak candidates' "$TMP/l.out")"

@@ -17,6 +17,7 @@
 #include "cli/mt_session.h"
 #include "diff/mt_diff.h"
 #include "layout/mt_layout.h"
+#include "output/mt_out.h"
 #include "util/mt_exit.h"
 #include "util/mt_log.h"
 
@@ -43,6 +44,10 @@ int main(int argc, char **argv)
 		return mt_diff_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "layout") == 0)
 		return mt_layout_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return mt_out_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return mt_out_main(argc - 1, argv + 1);
 	err = mt_opts_parse(argc, argv, &s.opts);
 	if (err)
 		return err == 1 ? 0 : MT_EXIT_USAGE;

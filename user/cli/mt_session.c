@@ -306,6 +306,9 @@ int mt_session_start(struct mt_session *s)
 {
 	if (s->opts.json_path && mt_outfile_open(&s->json, s->opts.json_path))
 		return MT_EXIT_WRITE;
+	if (s->opts.text_path && strcmp(s->opts.text_path, "-") &&
+	    mt_outfile_open(&s->text, s->opts.text_path))
+		return MT_EXIT_WRITE;
 	if (setup_signals(s) || start_serve(s) || start_target(s) || attach(s) || open_metrics(s))
 		return MT_EXIT_ERROR;
 	if (s->launched) {
@@ -558,6 +561,8 @@ void mt_session_close(struct mt_session *s)
 	}
 	mt_target_close(&s->target);
 	mt_outfile_abort(&s->json);   /* a failed run leaves an existing file as it was */
+	mt_outfile_abort(&s->text);
+	mt_out_rate_release(&s->rate);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 }

@@ -22,6 +22,7 @@
 #include "probe/mt_alloc_lib.h"
 #include "target/mt_launch.h"
 #include "target/mt_target.h"
+#include "output/mt_out_rate.h"
 #include "util/mt_outfile.h"
 #include "util/mt_prom.h"
 
@@ -40,6 +41,8 @@ struct mt_session {
 	struct mt_vm *vm;          /* kernel-side memory view, NULL with --no-vm */
 	struct mt_analysis *analysis; /* lifetimes, size classes, trends, advice */
 	struct mt_outfile json;    /* --json: f is NULL without it, and once written */
+	struct mt_outfile text;    /* -o FILE: the text report; f NULL without -o */
+	struct mt_out_rate rate;   /* --sort rate */
 	bool write_failed;         /* a report could not be written: MT_EXIT_WRITE */
 	int sigfd;
 	uint64_t start_ns;
@@ -84,7 +87,9 @@ void mt_session_finish_vm(struct mt_session *s, uint64_t now);
  * s->write_failed. mt_session_report.c. */
 void mt_session_report(struct mt_session *s, FILE *text, uint64_t now, bool final);
 
-/* Where the text report goes: stdout, or stderr when the JSON owns stdout. */
+/* Where the text report goes: -o FILE; else never a launched program's
+ * stdout: stderr in launch mode (and when the JSON owns stdout), stdout in
+ * attach mode. */
 FILE *mt_session_text_out(const struct mt_session *s);
 
 #endif /* MT_SESSION_H */

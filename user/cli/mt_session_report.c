@@ -12,6 +12,7 @@
 #include "cli/mt_session.h"
 #include "collect/mt_agg.h"
 #include "collect/mt_events.h"
+#include "output/mt_out.h"
 #include "ptree/mt_ptree.h"
 #include "reach/mt_reach.h"
 #include "report/mt_report.h"
@@ -21,7 +22,21 @@
 
 FILE *mt_session_text_out(const struct mt_session *s)
 {
-	return s->json.to_stdout ? stderr : stdout;
+	if (s->text.f)
+		return s->text.f;
+	if (s->opts.text_path)   /* "-" */
+		return stdout;
+	return s->opts.cmd || s->json.to_stdout ? stderr : stdout;
+}
+
+/* The file outputs of the final report: every site of it. A write error
+ * is printed by the writer and makes the exit status say so. */
+static void write_outputs(struct mt_session *s, const struct mt_report *r)
+{
+	if (s->opts.pprof_path && mt_out_pprof(s->opts.pprof_path, r, MT_VERSION, true))
+		s->write_failed = true;
+	if (s->opts.folded_path && mt_out_folded(s->opts.folded_path, r, s->opts.weight))
+		s->write_failed = true;
 }
 
 static int vm_text(FILE *f, const struct mt_report *r, bool final, void *vm)
@@ -36,8 +51,13 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		.launch = s->launched,
 		.no_heap = s->opts.no_heap,
 		.min_age_ns = (uint64_t)(s->opts.min_age_s * MT_NS_PER_S),
-		.top_sites = final ? s->opts.top : (s->opts.top < 5 ? s->opts.top : 5),
+		.top_sites = final || s->opts.top < MT_REPORT_PERIODIC_SITES ? s->opts.top :
+			     MT_REPORT_PERIODIC_SITES,
 		.json_leaks = s->opts.json_leaks,
+		.json_sites = s->opts.json_sites,
+		/* files and JSON carry every site; --top bounds the text */
+		.all_sites = final && (s->json.f || s->opts.pprof_path || s->opts.folded_path),
+		.sort = s->opts.sort,
 	};
 	struct mt_report_target rt = { .pid = s->target.pid };
 	struct mt_drops drops = { 0 };
@@ -54,6 +74,10 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	snprintf(rt.allocator, sizeof(rt.allocator), "%s", s->lib.path);
 	if (s->events && mt_events_drops(s->events, &drops))
 		mt_err("warning: cannot read the drop counters: lost events may be undercounted");
+	if (s->opts.sort == MT_SORT_RATE && !mt_out_rate_update(&s->rate, s->agg, now)) {
+		ro.score = mt_out_rate_score;
+		ro.score_arg = &s->rate;
+	}
 	if (final && s->analysis)
 		mt_analysis_prepare(s->analysis, now, &ro);  /* the trend judges leaks */
 	t_build = mt_now_ns();
@@ -89,6 +113,12 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		mt_err("cannot write the text report: %s", strerror(-err));
 	if (err)
 		s->write_failed = true;
+	if (final && s->text.f) {   /* -o FILE: in place only when all of it was written */
+		if (err)
+			mt_outfile_abort(&s->text);
+		else if (mt_outfile_commit(&s->text))
+			s->write_failed = true;
+	}
 	if (final && s->json.f) {
 		err = mt_report_json(s->json.f, &r);
 		if (err) {
@@ -100,6 +130,8 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		if (err)
 			s->write_failed = true;
 	}
+	if (final)
+		write_outputs(s, &r);
 	mt_debug("report: built in %.3f ms, written in %.3f ms", (double)(t_write - t_build) / 1e6,
 		 (double)(mt_now_ns() - t_write) / 1e6);
 	mt_report_release(&r);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "diff/mt_diff.h"
+#include "util/mt_fmt.h"
 #include "util/mt_json.h"
 #include "util/mt_exit.h"
 #include "util/mt_log.h"
@@ -200,18 +201,14 @@ int mt_diff_json(FILE *f, const struct mt_diff *d)
 static void print_frame(FILE *f, const struct mt_jv *fr)
 {
 	const char *func = mt_jv_str(fr, "func"), *mod = mt_jv_str(fr, "module");
-	const char *file = mt_jv_str(fr, "file"), *slash;
+	const char *file = mt_jv_str(fr, "file");
 	uint64_t line = 0;
 
 	fprintf(f, "      %s", func ? func : (mt_jv_str(fr, "addr") ? mt_jv_str(fr, "addr") : "?"));
-	if (mod) {
-		slash = strrchr(mod, '/');
-		fprintf(f, " (%s)", slash ? slash + 1 : mod);
-	}
-	if (file && mt_jv_u64(fr, "line", &line)) {
-		slash = strrchr(file, '/');
-		fprintf(f, " %s:%" PRIu64, slash ? slash + 1 : file, line);
-	}
+	if (mod)
+		fprintf(f, " (%s)", mt_basename(mod));
+	if (file && mt_jv_u64(fr, "line", &line))
+		fprintf(f, " %s:%" PRIu64, mt_basename(file), line);
 	fputc('\n', f);
 }
 
@@ -255,8 +252,11 @@ int mt_diff_text(FILE *f, const struct mt_diff *d, unsigned top)
 		shown++;
 		fprintf(f, "  #%zu live bytes %+" PRId64 ", allocs %+" PRId64 ", alloc bytes %+" PRId64
 			", leaked %+" PRId64 " objects %+" PRId64 " bytes%s\n", i + 1,
-			delta(s->a[5], s->b[5]), delta(s->a[0], s->b[0]), delta(s->a[2], s->b[2]),
-			delta(s->a[7], s->b[7]), delta(s->a[8], s->b[8]),
+			delta(s->a[MT_DIFF_S_LIVE_BYTES], s->b[MT_DIFF_S_LIVE_BYTES]),
+			delta(s->a[MT_DIFF_S_ALLOCS], s->b[MT_DIFF_S_ALLOCS]),
+			delta(s->a[MT_DIFF_S_ALLOC_BYTES], s->b[MT_DIFF_S_ALLOC_BYTES]),
+			delta(s->a[MT_DIFF_S_LEAK_OBJECTS], s->b[MT_DIFF_S_LEAK_OBJECTS]),
+			delta(s->a[MT_DIFF_S_LEAK_BYTES], s->b[MT_DIFF_S_LEAK_BYTES]),
 			!s->in_a ? " (new in B)" : !s->in_b ? " (gone in B)" : "");
 		if (mt_diff_site_stack(s, &entry))
 			return -ENOMEM;   /* the entry parsed once already: only memory can fail */

@@ -283,8 +283,10 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_obj_end(&j);
 	mt_json_key(&j, "leaks");
 	write_sites(&j, r->leaks, nlisted, r->reach, r, true);
+	mt_json_key_str(&j, "sort", mt_report_sort_name(r->opts.sort));
 	mt_json_key(&j, "sites");
-	write_sites(&j, r->sites, r->nsites, false, r, false);
+	write_sites(&j, r->sites, r->opts.json_sites && r->opts.json_sites < r->nsites ?
+		    r->opts.json_sites : r->nsites, false, r, false);
 	if (r->nprocs) {
 		size_t k;
 

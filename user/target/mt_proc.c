@@ -136,49 +136,16 @@ int mt_proc_status(pid_t pid, struct mt_proc_status *out)
 	return found ? 0 : -ESRCH;
 }
 
-int mt_proc_parse_maps_line(char *line, uint64_t *start, uint64_t *end, uint32_t *prot,
-			       bool *shared, const char **name)
+int mt_proc_maps(pid_t pid, mt_maps_fn fn, void *arg)
 {
-	char perms[5];
-	int off = 0;
-	size_t n;
-
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %*x %*x:%*x %*u%n",
-		   start, end, perms, &off) != 3 || off == 0)
-		return -EINVAL;
-	*prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-		(perms[2] == 'x' ? PROT_EXEC : 0);
-	*shared = perms[3] == 's';
-	line += off;
-	while (*line == ' ' || *line == '\t')
-		line++;
-	n = strlen(line);
-	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
-		line[--n] = '\0';
-	*name = line;
-	return 0;
-}
-
-int mt_proc_maps(pid_t pid, mt_proc_maps_fn fn, void *arg)
-{
-	char line[4096 + 128];
-	int err, ret = 0;
+	int err;
 	FILE *f = open_proc(pid, "maps", &err);
 
 	if (!f)
 		return err;
-	while (!ret && fgets(line, sizeof(line), f)) {
-		uint64_t start, end;
-		const char *name;
-		uint32_t prot;
-		bool shared;
-
-		if (mt_proc_parse_maps_line(line, &start, &end, &prot, &shared, &name))
-			continue;
-		ret = fn(arg, start, end, prot, shared, name);
-	}
+	err = mt_maps_read(f, fn, arg);
 	fclose(f);
-	return ret;
+	return err;
 }
 
 /* smaps header lines start with a hex address; field lines with a name. */
@@ -238,16 +205,19 @@ int mt_proc_heap_parse(FILE *f, mt_proc_other_fn is_other, void *arg,
 		unsigned long long kb;
 
 		if (is_header(line)) {
-			const char *name;
+			struct mt_maps_ent e;
 
 			classify(&cur, &prev, is_other, arg, out);
 			prev = cur;
 			memset(&cur, 0, sizeof(cur));
-			if (mt_proc_parse_maps_line(line, &cur.start, &cur.end, &cur.prot,
-						       &cur.shared, &name))
+			if (mt_maps_parse_line(line, &e))
 				continue;
-			cur.anon = name[0] == '\0';
-			snprintf(cur.name, sizeof(cur.name), "%s", name);
+			cur.start = e.start;
+			cur.end = e.end;
+			cur.prot = e.prot;
+			cur.shared = e.shared;
+			cur.anon = e.name[0] == '\0';
+			snprintf(cur.name, sizeof(cur.name), "%s", e.name);
 			cur.valid = true;
 		} else if (sscanf(line, "Rss: %llu kB", &kb) == 1) {
 			cur.rss = kb * 1024;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include "util/mt_maps.h"
 
 struct mt_proc_status {          /* bytes */
 	uint64_t vm_rss, rss_anon, rss_file, rss_shmem, vm_swap, vm_size;
@@ -32,15 +33,10 @@ int mt_proc_execfn(pid_t pid, char *buf, size_t size);
  * file or the field cannot be read. */
 pid_t mt_proc_status_pid(pid_t pid, const char *field);
 
-/* fn sees each mapping: prot as PROT_* bits, name "" for anonymous. A
- * non-zero return from fn stops the walk and is returned. */
-typedef int (*mt_proc_maps_fn)(void *arg, uint64_t start, uint64_t end, uint32_t prot,
-			     bool shared, const char *name);
-int mt_proc_maps(pid_t pid, mt_proc_maps_fn fn, void *arg);
-
-/* Parse one maps/smaps header line. 0 or -EINVAL. name points into line. */
-int mt_proc_parse_maps_line(char *line, uint64_t *start, uint64_t *end, uint32_t *prot,
-			       bool *shared, const char **name);
+/* fn sees each mapping of /proc/PID/maps (util/mt_maps.h: prot as PROT_*
+ * bits, name "" for anonymous). A non-zero return from fn stops the walk
+ * and is returned; else 0 or -errno. */
+int mt_proc_maps(pid_t pid, mt_maps_fn fn, void *arg);
 
 /*
  * Heap resident bytes, from smaps Rss (see docs/memory-stats.md):
