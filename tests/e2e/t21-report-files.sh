@@ -60,12 +60,19 @@ rc=0; "$MT" --no-vm --json "$FULL" -- /bin/true >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 4 ] || bad "--json onto a full device: exit $rc, expected 4: $(cat "$TMP/err")"
 grep -q "cannot write '$FULL'.*No space" "$TMP/err" || bad "--json onto a full device: $(cat "$TMP/err")"
 [ -c "$FULL" ] || bad "the full device node is gone or replaced"
-# The text report too: stdout on a full device; in launch mode the write
-# error outranks the program's own status.
+# The text report too (-o, on a full device; launch mode's default is
+# stderr); in launch mode the write error outranks the program's status.
 rc=0; "$MT" --no-vm -- sh -c 'exit 7' >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 7 ] || bad "launch mode: exit $rc, expected the program's 7"
-rc=0; "$MT" --no-vm -- sh -c 'exit 7' >"$FULL" 2>"$TMP/err" || rc=$?
+rc=0; "$MT" --no-vm -o "$FULL" -- sh -c 'exit 7' >/dev/null 2>"$TMP/err" || rc=$?
 [ $rc -eq 4 ] || bad "text report onto a full device: exit $rc, expected 4: $(cat "$TMP/err")"
+[ -c "$FULL" ] || bad "-o: the full device node is gone or replaced"
+# The file outputs go through the same writer.
+for out in --pprof --folded; do
+	rc=0; "$MT" --no-vm "$out" "$FULL" -- /bin/true >/dev/null 2>"$TMP/err" || rc=$?
+	[ $rc -eq 4 ] || bad "$out onto a full device: exit $rc, expected 4: $(tail -n 1 "$TMP/err")"
+	[ -c "$FULL" ] || bad "$out: the full device node is gone or replaced"
+done
 
 # A fifo is written in place and stays a fifo.
 mkfifo "$D/fifo"

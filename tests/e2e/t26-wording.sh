@@ -13,7 +13,7 @@ bad() { echo "FAIL: $*"; errors=$((errors + 1)); }
 awk_path=$(command -v awk)
 [ -L "$awk_path" ] || skip "$awk_path is not a symlink here"
 awk_file=$(readlink -f "$awk_path")
-"$MT" --json "$TMP/awk.json" -- awk 'BEGIN { x = 1 }' >"$TMP/awk.out" 2>"$TMP/awk.err" ||
+"$MT" --json "$TMP/awk.json" -o "$TMP/awk.out" -- awk 'BEGIN { x = 1 }' >/dev/null 2>"$TMP/awk.err" ||
 	bad "memtrace -- awk exited $?: $(cat "$TMP/awk.err")"
 grep -q "^memtrace: pid [0-9]* (awk) $awk_path, " "$TMP/awk.out" ||
 	bad "launch header does not name awk as started: $(grep '^memtrace: pid' "$TMP/awk.out")"
@@ -23,7 +23,8 @@ import json, sys
 t = json.load(open(sys.argv[1]))["target"]
 assert (t["comm"], t["exe"], t["exe_file"]) == ("awk", sys.argv[2], sys.argv[3]), t
 PY
-# Only the "attached" line on stderr by default; the program's own output aside.
+# Only the "attached" line on stderr beside the report (-o); the
+# program's own output aside.
 [ "$(grep -c . "$TMP/awk.err")" -eq 1 ] || bad "default launch run printed more than 'attached': $(cat "$TMP/awk.err")"
 
 # Attach mode through a symlink of our own.
