@@ -35,11 +35,11 @@ CFLAGS   ?= -O2 -g
 ifeq ($(SANITIZE),1)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
-USER_PKGS   := libbpf libdw libelf capstone libmicrohttpd libdebuginfod
+USER_PKGS   := libbpf libdw libelf capstone libmicrohttpd libprotobuf-c libdebuginfod
 # Headers are included by folder ("collect/mt_agg.h"): the layer check
 # (tests/lint/layers.sh) reads the folder from the include line.
 USER_CFLAGS := $(CFLAGS) $(SAN) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
-	-DMT_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -Ibpf -Iuser \
+	-DMT_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -I$(BUILD)/gen -Ibpf -Iuser \
 	$(shell pkg-config --cflags $(USER_PKGS) 2>/dev/null)
 USER_LIBS   = $(shell pkg-config --libs $(USER_PKGS)) -liberty -lz -lm -lpthread
 BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
@@ -49,19 +49,21 @@ BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
 USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
-LIB_OBJS  := $(filter-out $(BUILD)/user/cli/memtrace.o,$(USER_OBJS))
+# pprof's profile.proto (third_party/pprof), compiled by protobuf-c.
+PB_GEN    := $(BUILD)/gen/profile.pb-c.c $(BUILD)/gen/profile.pb-c.h
+LIB_OBJS  := $(filter-out $(BUILD)/user/cli/memtrace.o,$(USER_OBJS)) $(BUILD)/gen/profile.pb-c.o
 WL_SRCS   := $(wildcard tools/workloads/*.c)
 WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
 # Fuzzers: clang's libFuzzer with ASan and UBSan over what reads saved reports.
-FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c \
+FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c util/mt_outfile.c util/mt_grow.c util/mt_fmt.c \
 	diff/mt_diff.c diff/mt_diff_report.c)
 FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 
 .PHONY: all demo test check-unit check-sanitized bench vmlinux install clean
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
+.SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(PB_GEN)
 
 # Unwinding workloads (tools/workloads/unwind/): built the way distributions
 # build, -O2 without frame pointers, plus one program with them against
@@ -93,10 +95,21 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
 
-# Skeletons are generated before any user object (order-only); the -MMD
-# files then tie each object to the skeletons it really includes, so editing
-# one BPF program rebuilds only its loader.
-$(BUILD)/user/%.o: user/%.c | $(BPF_SKELS) $(BUILD)/.deps-ok
+# One protoc-c run writes both files (a grouped target).
+$(PB_GEN) &: third_party/pprof/profile.proto | $(BUILD)/.deps-ok
+	$(call msg,PROTOC,$(BUILD)/gen/profile.pb-c.c)
+	$(Q)mkdir -p $(BUILD)/gen
+	$(Q)protoc-c --c_out=$(BUILD)/gen --proto_path=third_party/pprof $<
+
+# Generated code: compiled without our warnings.
+$(BUILD)/gen/profile.pb-c.o: $(BUILD)/gen/profile.pb-c.c $(BUILD)/gen/profile.pb-c.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -I$(BUILD)/gen $(shell pkg-config --cflags libprotobuf-c) -c $< -o $@
+
+# Skeletons and the generated protobuf header are made before any user
+# object (order-only); the -MMD files then tie each object to what it
+# really includes, so editing one BPF program rebuilds only its loader.
+$(BUILD)/user/%.o: user/%.c | $(BPF_SKELS) $(BUILD)/gen/profile.pb-c.h $(BUILD)/.deps-ok
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
@@ -147,10 +160,14 @@ $(BUILD)/tools/libmt_count.so: tools/preload/mt_count.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -shared -fPIC $(WARN) $< -ldl -o $@
 
+# A unit test links libmt.a and any other archive given to it below.
 $(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests $< $(BUILD)/libmt.a $(USER_LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -Itests -Ipool/include $< $(filter %.a,$^) $(USER_LIBS) -o $@
+
+# memtrace's size classes against libmtpool's own.
+$(BUILD)/tests/bin/test_sizeclass_pool: $(BUILD)/libmtpool.a
 
 # One compiler run over several sources writes no usable -MMD file, so the
 # headers of the folders involved are listed instead.

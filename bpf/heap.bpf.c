@@ -24,18 +24,17 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "heap.h"
+#include "mt_common.bpf.h"
 
 #define MT_EEXIST 17   /* the stack map's bucket holds another stack */
 #include "unwind.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-const volatile __u32 target_tgid = 0;
 /* -f: more processes than target_tgid are traced; their tgids are the keys
  * of mt_tgids. Without -f the hash is never looked up, so following costs
  * nothing unless asked for. */
 const volatile bool follow = false;
-const volatile __u64 wakeup_bytes = 0;  /* force a wakeup past this much data */
 const volatile __u64 sample_mean = 0;   /* bytes; 0: every call (exact mode) */
 const volatile bool use_session = false; /* allocations probed by mt_alloc_session */
 /* false (--callsite-only): sites are the call site (the return address), with no
@@ -43,7 +42,10 @@ const volatile bool use_session = false; /* allocations probed by mt_alloc_sessi
 const volatile bool capture_stack = true;
 
 /* Set by user space once every probe is attached, so a call that straddles
- * the attach (entry seen, return not, or the reverse) is never half-counted. */
+ * the attach (entry seen, return not, or the reverse) is never half-counted;
+ * cleared before any probe detaches (the cut): every probe tests it first,
+ * so the final report is one instant of the program, not frees cut off
+ * while allocations still count. */
 __u32 mt_enabled = 0;
 
 /* Per-thread call state. depth counts the entry points the thread is inside
@@ -107,21 +109,9 @@ struct {
 	__type(value, __u64);
 } mt_calls SEC(".maps");
 
-static __always_inline void count_call(__u32 ep)
-{
-	__u64 *c = bpf_map_lookup_elem(&mt_calls, &ep);
-
-	if (c)
-		(*c)++;
-}
-
-static __always_inline void count(__u32 which)
-{
-	__u64 *c = bpf_map_lookup_elem(&mt_counters, &which);
-
-	if (c)
-		(*c)++;
-}
+#define count_call(ep)  mt_count(&mt_calls, ep)
+#define count(which)    mt_count(&mt_counters, which)
+#define wakeup_flags()  mt_wakeup_flags(&mt_events)
 
 /* -f: the traced processes other than target_tgid (value unused). The
  * uprobes themselves are attached per PID, so this only guards against a
@@ -150,12 +140,6 @@ static __always_inline struct mt_thread_state *thread_state(bool create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-static __always_inline __u64 wakeup_flags(void)
-{
-	if (bpf_ringbuf_query(&mt_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
-}
 
 
 /* Requested bytes, by the one rule user space uses too (heap.h). */

@@ -24,26 +24,30 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "vm.h"
+#include "mt_common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* x86_64 syscall numbers: the raw_tp fallback sees every syscall. */
-#define NR_MMAP    9
-#define NR_MUNMAP  11
-#define NR_BRK     12
-#define NR_MREMAP  25
-#define NR_MADVISE 28
+/* Syscall numbers, which differ per architecture: the raw_tp fallback sees
+ * every syscall and tells them apart by number. Only x86-64's are here
+ * (the Makefile builds for x86-64 only); another architecture needs its
+ * own table, and its own user address limit below. */
+#ifndef __TARGET_ARCH_x86
+#error "bpf/vm.bpf.c knows x86-64 syscall numbers only"
+#endif
+#define NR_X86_64_MMAP    9
+#define NR_X86_64_MUNMAP  11
+#define NR_X86_64_BRK     12
+#define NR_X86_64_MREMAP  25
+#define NR_X86_64_MADVISE 28
 
 #define MADV_DONTNEED        4
 #define MADV_FREE            8
 #define MADV_REMOVE          9
 #define MADV_DONTNEED_LOCKED 24
 
-#define USER_ADDR_END 0x00007ffffffff000ULL  /* x86_64 TASK_SIZE, 4-level */
+#define X86_64_USER_ADDR_END 0x00007ffffffff000ULL  /* TASK_SIZE, 4-level paging */
 #define MAX_ERRNO 4095
-
-const volatile __u32 target_tgid = 0;
-const volatile __u64 wakeup_bytes = 0;  /* force a wakeup past this much data */
 
 /* Set by user space once everything is attached, so a syscall straddling
  * the attach is never half-seen. */
@@ -85,25 +89,9 @@ struct {
 	__type(value, __u64);
 } mt_vm_counters SEC(".maps");
 
-static __always_inline void count(__u32 which)
-{
-	__u64 *c = bpf_map_lookup_elem(&mt_vm_counters, &which);
-
-	if (c)
-		(*c)++;
-}
-
-static __always_inline bool is_target(void)
-{
-	return (bpf_get_current_pid_tgid() >> 32) == target_tgid && mt_vm_enabled;
-}
-
-static __always_inline __u64 wakeup_flags(void)
-{
-	if (bpf_ringbuf_query(&mt_vm_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
-}
+#define count(which)    mt_count(&mt_vm_counters, which)
+#define is_target()     mt_is_target(&mt_vm_enabled)
+#define wakeup_flags()  mt_wakeup_flags(&mt_vm_events)
 
 static __always_inline bool releasing_advice(__u64 advice)
 {
@@ -117,7 +105,7 @@ static __always_inline int on_enter(long nr, __u64 a0, __u64 a1, __u64 a2,
 	struct task_struct *task;
 	struct vm_thread *st;
 
-	if (nr == NR_MADVISE && !releasing_advice(a2))
+	if (nr == NR_X86_64_MADVISE && !releasing_advice(a2))
 		return 0;
 	task = bpf_get_current_task_btf();
 	st = bpf_task_storage_get(&mt_vm_threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -131,7 +119,7 @@ static __always_inline int on_enter(long nr, __u64 a0, __u64 a1, __u64 a2,
 	st->args[2] = a2;
 	st->args[3] = a3;
 	st->args[4] = a4;
-	st->old_brk = nr == NR_BRK ? BPF_CORE_READ(task, mm, brk) : 0;
+	st->old_brk = nr == NR_X86_64_BRK ? BPF_CORE_READ(task, mm, brk) : 0;
 	return 0;
 }
 
@@ -167,11 +155,11 @@ static __always_inline int on_exit(void *ctx, long nr, long ret)
 	if ((__u64)ret >= (__u64)-MAX_ERRNO)
 		return 0;
 	switch (nr) {
-	case NR_MMAP: kind = MT_VM_MMAP; break;
-	case NR_MUNMAP: kind = MT_VM_MUNMAP; break;
-	case NR_MREMAP: kind = MT_VM_MREMAP; break;
-	case NR_MADVISE: kind = MT_VM_MADVISE; break;
-	case NR_BRK:
+	case NR_X86_64_MMAP: kind = MT_VM_MMAP; break;
+	case NR_X86_64_MUNMAP: kind = MT_VM_MUNMAP; break;
+	case NR_X86_64_MREMAP: kind = MT_VM_MREMAP; break;
+	case NR_X86_64_MADVISE: kind = MT_VM_MADVISE; break;
+	case NR_X86_64_BRK:
 		/* brk(0) and refused requests leave the break where it was */
 		if ((__u64)ret == st->old_brk)
 			return 0;
@@ -230,16 +218,16 @@ int mt_vm_exit_##name(struct syscall_trace_exit *ctx)			\
 	return on_exit(ctx, nr, ctx->ret);				\
 }
 
-SYSCALL_TP(mmap, NR_MMAP)
-SYSCALL_TP(munmap, NR_MUNMAP)
-SYSCALL_TP(mremap, NR_MREMAP)
-SYSCALL_TP(brk, NR_BRK)
-SYSCALL_TP(madvise, NR_MADVISE)
+SYSCALL_TP(mmap, NR_X86_64_MMAP)
+SYSCALL_TP(munmap, NR_X86_64_MUNMAP)
+SYSCALL_TP(mremap, NR_X86_64_MREMAP)
+SYSCALL_TP(brk, NR_X86_64_BRK)
+SYSCALL_TP(madvise, NR_X86_64_MADVISE)
 
 static __always_inline bool vm_nr(long nr)
 {
-	return nr == NR_MMAP || nr == NR_MUNMAP || nr == NR_MREMAP ||
-	       nr == NR_BRK || nr == NR_MADVISE;
+	return nr == NR_X86_64_MMAP || nr == NR_X86_64_MUNMAP || nr == NR_X86_64_MREMAP ||
+	       nr == NR_X86_64_BRK || nr == NR_X86_64_MADVISE;
 }
 
 /* Fallback without tracefs or syscall tracepoints. regs are the user's. */
@@ -307,7 +295,7 @@ int BPF_PROG(mt_vm_fault_user_raw, unsigned long address, struct pt_regs *regs,
  * pointer) that never fault anything in. */
 static __always_inline bool kernel_fault_counts(unsigned long address)
 {
-	return address < USER_ADDR_END &&
+	return address < X86_64_USER_ADDR_END &&
 	       !BPF_CORE_READ(bpf_get_current_task_btf(), pagefault_disabled);
 }
 

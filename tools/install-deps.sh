@@ -70,6 +70,9 @@ pkgs=(
 	libmicrohttpd-dev prometheus
 	# the install test lints the man pages
 	mandoc
+	# --pprof: protobuf-c encodes pprof's profile.proto; go tool pprof
+	# (golang-go, above) reads the result in the tests
+	libprotobuf-c-dev protobuf-c-compiler
 	# unwinding: Debian's own binaries without frame pointers to try
 	gawk sqlite3
 )

@@ -6,7 +6,7 @@ args=(23 17 13 7 5 11)
 "$MT" --json "$TMP/r.json" -- "$WL/wl_exact" "${args[@]}" >"$TMP/out" 2>"$TMP/err" ||
 	fail "memtrace exited $?: $(cat "$TMP/err")"
 grep -q "attached to PID" "$TMP/err" || fail "no 'attached' line: $(cat "$TMP/err")"
-grep -q "leak candidates" "$TMP/out" || fail "no leak section in the text report"
+grep -q "leak candidates" "$TMP/err" || fail "no leak section in the text report"
 python3 "$E2E/exact.py" launch "$TMP/r.json" "${args[@]}" || fail "launch mode: counts not exact"
 
 # --callsite-only: no stack walk, the same exact counts; sites are one frame.

@@ -23,7 +23,7 @@ if [ -n "${MT_SANITIZED:-}" ]; then
 	echo "note: interposer comparison not run under ASan"
 else
 LD_PRELOAD=$COUNT MT_COUNT_OUT=$TMP/count "$MT" --no-vm --lib "$libc" --json "$TMP/r.json" \
-	-- "$WL/wl_thread_exit" $threads $rounds >"$TMP/text" 2>"$TMP/err" ||
+	-o "$TMP/text" -- "$WL/wl_thread_exit" $threads $rounds >/dev/null 2>"$TMP/err" ||
 	fail "memtrace exited $?: $(cat "$TMP/err")"
 gdb_frees=-1
 if command -v gdb >/dev/null; then

@@ -29,7 +29,7 @@ python3 "$CHECK" exact "$TMP/launch.json" "${args[@]}" || fail "launch: counts"
 kb=$(vmrss_of "$TMP/err")
 [ -n "$kb" ] || fail "launch: no VmRSS line from wl_vm: $(cat "$TMP/err")"
 python3 "$CHECK" rss "$TMP/launch.json" "$kb" || fail "launch: rss"
-grep -q "Memory, kernel view" "$TMP/out" || fail "launch: no memory section in the text report"
+grep -q "Memory, kernel view" "$TMP/err" || fail "launch: no memory section in the text report"
 
 # 2. --no-heap: the memory view alone, same exact counts.
 "$MT" --no-heap --json "$TMP/noheap.json" -- "$WL/wl_vm" "${args[@]}" >"$TMP/out" 2>"$TMP/err" ||
@@ -37,7 +37,7 @@ grep -q "Memory, kernel view" "$TMP/out" || fail "launch: no memory section in t
 python3 "$CHECK" exact "$TMP/noheap.json" "${args[@]}" || fail "--no-heap: counts"
 python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(r["heap_traced"] is not False or r["totals"]["allocs"] != 0)' \
 	"$TMP/noheap.json" || fail "--no-heap: the report claims heap figures"
-grep -q "^allocs " "$TMP/out" && fail "--no-heap: the text report shows heap totals"
+grep -q "^allocs " "$TMP/err" && fail "--no-heap: the text report shows heap totals"
 
 # 3. Attach mode: wl_vm waits 3 s for the tracer, works, then holds so the
 #    snapshot at -d and our own VmRSS read see the same idle process.

@@ -14,8 +14,8 @@ for bad in abc -1 1099511627777; do
 done
 need_bpf
 args=(300000 1000 20000 30000 10000 0)
-"$MT" --no-vm --sample-bytes 65536 --json "$TMP/r.json" -- "$WL/wl_exact" "${args[@]}" \
-	>"$TMP/out" 2>"$TMP/err" || fail "memtrace exited $?: $(cat "$TMP/err")"
+"$MT" --no-vm --sample-bytes 65536 --json "$TMP/r.json" -o "$TMP/out" -- "$WL/wl_exact" "${args[@]}" \
+	>/dev/null 2>"$TMP/err" || fail "memtrace exited $?: $(cat "$TMP/err")"
 grep -q "^(estimated) sampling 1 in ~65536 bytes" "$TMP/out" ||
 	fail "text report does not label estimates: $(head -3 "$TMP/out")"
 python3 - "$TMP/r.json" "$E2E" "${args[@]}" <<'PY' || exit 1

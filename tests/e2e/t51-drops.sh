@@ -6,8 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 need_bpf
 T=2 N=200000
-"$MT" --no-vm --ringbuf-kb 4 --json "$TMP/r.json" -- "$WL/wl_churn" -t $T -n $N \
-	>"$TMP/out" 2>"$TMP/err" || fail "memtrace exited $?: $(cat "$TMP/err")"
+"$MT" --no-vm --ringbuf-kb 4 --json "$TMP/r.json" -o "$TMP/out" -- "$WL/wl_churn" -t $T -n $N \
+	>/dev/null 2>"$TMP/err" || fail "memtrace exited $?: $(cat "$TMP/err")"
 python3 - "$TMP/r.json" $T $N <<'PY' || exit 1
 import json, sys
 r = json.load(open(sys.argv[1]))

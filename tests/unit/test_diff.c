@@ -99,9 +99,9 @@ static void test_match(void)
 	MT_CHECK_EQ_U64(mt_diff_load_buf("a.json", ta, strlen(ta), &a), 0);
 	MT_CHECK_EQ_U64(mt_diff_load_buf("b.json", tb, strlen(tb), &b), 0);
 	MT_CHECK_EQ_U64(mt_diff_build(&d, a, b, "a.json", "b.json"), 0);
-	MT_CHECK_EQ_U64(d.ta[0], 14);
-	MT_CHECK_EQ_U64(d.tb[0], 20);
-	MT_CHECK(d.ra[1] == 2 && d.rb[3] == 1.25);
+	MT_CHECK_EQ_U64(d.ta[MT_DIFF_T_ALLOCS], 14);
+	MT_CHECK_EQ_U64(d.tb[MT_DIFF_T_ALLOCS], 20);
+	MT_CHECK(d.ra[MT_DIFF_R_ALLOCS_PER_S] == 2 && d.rb[MT_DIFF_R_FREES_PER_S] == 1.25);
 	MT_CHECK_EQ_U64(d.nsites, 3);
 	for (i = 0; i < d.nsites; i++) {
 		if (strncmp(d.sites[i].key, "make_node", 9) == 0)
@@ -113,14 +113,14 @@ static void test_match(void)
 	}
 	MT_CHECK(mk && parse && grow);
 	MT_CHECK(mk->in_a && mk->in_b);
-	MT_CHECK_EQ_U64(mk->a[0], 5);          /* once, though listed twice */
-	MT_CHECK_EQ_U64(mk->a[7], 2);          /* leak_objects */
-	MT_CHECK_EQ_U64(mk->b[0], 11);         /* 7 + 4: summed */
-	MT_CHECK_EQ_U64(mk->b[7], 7);
-	MT_CHECK_EQ_U64(mk->b[8], 700);
+	MT_CHECK_EQ_U64(mk->a[MT_DIFF_S_ALLOCS], 5);   /* once, though listed twice */
+	MT_CHECK_EQ_U64(mk->a[MT_DIFF_S_LEAK_OBJECTS], 2);
+	MT_CHECK_EQ_U64(mk->b[MT_DIFF_S_ALLOCS], 11);  /* 7 + 4: summed */
+	MT_CHECK_EQ_U64(mk->b[MT_DIFF_S_LEAK_OBJECTS], 7);
+	MT_CHECK_EQ_U64(mk->b[MT_DIFF_S_LEAK_BYTES], 700);
 	MT_CHECK(parse->in_a && !parse->in_b);
-	MT_CHECK_EQ_U64(parse->a[0], 9);
-	MT_CHECK_EQ_U64(parse->b[0], 0);
+	MT_CHECK_EQ_U64(parse->a[MT_DIFF_S_ALLOCS], 9);
+	MT_CHECK_EQ_U64(parse->b[MT_DIFF_S_ALLOCS], 0);
 	MT_CHECK(grow->in_b && !grow->in_a);
 	/* sorted by |delta live bytes|: grow +1000, make_node +500, parse -64 */
 	MT_CHECK(&d.sites[0] == grow && &d.sites[1] == mk && &d.sites[2] == parse);

@@ -13,8 +13,9 @@ _memtrace_pids()
 _memtrace()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i
-	local opts="-p --pid -d --duration -i --interval --json --json-leaks --min-age --top
-		--lib --no-heap --no-vm --reachability --fail-on-leak --listen --metrics-top
+	local opts="-p --pid -d --duration -i --interval --json --json-leaks --json-sites --min-age --top
+		--sort -o --output --pprof --folded --weight
+		--lib --no-heap --no-vm --reachability --no-reachability --fail-on-leak --listen --metrics-top
 		--btf --ringbuf-mb --sample-bytes --callsite-only -f --follow --unwind --max-depth
 		--wrapper --debuginfod-timeout -v --verbose -h --help
 		-V --version"
@@ -42,6 +43,20 @@ _memtrace()
 			COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
 		fi
 		return 0 ;;
+	report)
+		case $prev in
+		--pprof|--folded|-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+		--weight) COMPREPLY=($(compgen -W "live_bytes live_objects alloc_bytes allocs" -- "$cur")); return 0 ;;
+		--sort) COMPREPLY=($(compgen -W "live_bytes alloc_bytes allocs rate growth" -- "$cur")); return 0 ;;
+		--top) return 0 ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--pprof --folded --weight --text --sort --top -o --output
+				-h --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+		fi
+		return 0 ;;
 	layout)
 		case $prev in
 		--json|--report) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
@@ -63,17 +78,23 @@ _memtrace()
 	--unwind)
 		COMPREPLY=($(compgen -W "auto fp cfi" -- "$cur"))
 		return 0 ;;
-	--json|--lib|--btf)
+	--weight)
+		COMPREPLY=($(compgen -W "live_bytes live_objects alloc_bytes allocs" -- "$cur"))
+		return 0 ;;
+	--sort)
+		COMPREPLY=($(compgen -W "live_bytes alloc_bytes allocs rate growth" -- "$cur"))
+		return 0 ;;
+	--json|--lib|--btf|--pprof|--folded|-o|--output)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0 ;;
-	-d|--duration|-i|--interval|--json-leaks|--min-age|--top|--listen|--metrics-top|\
+	-d|--duration|-i|--interval|--json-leaks|--json-sites|--min-age|--top|--listen|--metrics-top|\
 	--ringbuf-mb|--sample-bytes|--max-depth|--wrapper|--debuginfod-timeout)
 		return 0 ;;   # a value: nothing to offer
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 	elif [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "diff layout" -- "$cur"))
+		COMPREPLY=($(compgen -W "diff layout report" -- "$cur"))
 	fi
 	return 0
 }

@@ -57,6 +57,15 @@ void mt_analysis_tick(struct mt_analysis *an, uint64_t now_ns)
 	mt_trend_sample(an->trend, now_ns);
 }
 
+/* --sort growth: the trend's live bytes per second; 0 for a site it did
+ * not classify (nothing live, nothing sampled). */
+static double growth_score(void *arg, uint32_t site)
+{
+	const struct mt_trend_site *ts = mt_trend_get(arg, site);
+
+	return ts ? ts->slope_bytes_per_s : 0;
+}
+
 int mt_analysis_prepare(struct mt_analysis *an, uint64_t now_ns, struct mt_report_opts *o)
 {
 	int err = mt_trend_analyze(an->trend, now_ns);
@@ -65,6 +74,10 @@ int mt_analysis_prepare(struct mt_analysis *an, uint64_t now_ns, struct mt_repor
 	if (err) {
 		mt_err("cannot analyze the growth trends: %s", strerror(-err));
 		return err;
+	}
+	if (o->sort == MT_SORT_GROWTH) {
+		o->score = growth_score;
+		o->score_arg = an->trend;
 	}
 	if (!o->launch) {
 		o->keep_leak = mt_trend_keep_leak;

@@ -6,6 +6,7 @@
 #include "collect/mt_agg.h"
 #include "util/mt_json.h"
 #include "analyze/mt_lifetime.h"
+#include "util/mt_grow.h"
 
 #define THR_MIN_CAP 64u
 #define THR_MAX 65536u
@@ -129,20 +130,7 @@ static struct thr *thr_get(struct mt_lifetime *lt, uint32_t tid)
 
 static int ensure(struct mt_lifetime *lt, uint32_t site)
 {
-	uint32_t cap = lt->cap ? lt->cap : 64;
-	struct mt_lt_stats *n;
-
-	if (site < lt->cap)
-		return 0;
-	while (cap <= site)
-		cap *= 2;
-	n = realloc(lt->sites, (size_t)cap * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	memset(n + lt->cap, 0, (size_t)(cap - lt->cap) * sizeof(*n));
-	lt->sites = n;
-	lt->cap = cap;
-	return 0;
+	return MT_GROW(lt->sites, (size_t)site + 1, lt->cap);
 }
 
 static struct mt_lt_stats *site_stats(struct mt_lifetime *lt, uint32_t site)

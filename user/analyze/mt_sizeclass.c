@@ -11,6 +11,7 @@
 #include "collect/mt_agg.h"
 #include "util/mt_json.h"
 #include "analyze/mt_sizeclass.h"
+#include "util/mt_grow.h"
 
 struct mt_sizeclass {
 	struct mt_agg *agg;
@@ -89,20 +90,7 @@ static void stats_add(struct mt_sc_stats *s, unsigned cls, enum mt_sc_coarse co,
  * the steady state. */
 static int ensure(struct mt_sizeclass *sc, uint32_t site)
 {
-	uint32_t cap = sc->cap ? sc->cap : 64;
-	struct mt_sc_stats *n;
-
-	if (site < sc->cap)
-		return 0;
-	while (cap <= site)
-		cap *= 2;
-	n = realloc(sc->sites, (size_t)cap * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	memset(n + sc->cap, 0, (size_t)(cap - sc->cap) * sizeof(*n));
-	sc->sites = n;
-	sc->cap = cap;
-	return 0;
+	return MT_GROW(sc->sites, (size_t)site + 1, sc->cap);
 }
 
 static void on_alloc(void *arg, uint64_t ts_ns, uint32_t tid, uint32_t site,

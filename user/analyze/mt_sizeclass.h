@@ -4,13 +4,14 @@
  * aggregator observer (it never changes the aggregator).
  *
  * Two views of one request size:
- *   - coarse: tiny (< 16 B), small (16 B .. 32 KiB), large (> 32 KiB), the
- *     split the seed's strategy used;
+ *   - coarse: tiny (< 16 B), small (16 B .. 32 KiB: libmtpool's size
+ *     classes serve these), large (> 32 KiB: libmtpool maps them directly);
  *   - exact: libmtpool's size classes (pool/include/mtpool.h,
  *     mtpool_sc_class_size): 8 B steps up to 128 B, then 8 classes per power
  *     of two up to 32 KiB, 80 classes; larger requests form one "large"
  *     class. memtrace does not link libmtpool, so the formula is repeated
- *     here (tests/unit/test_lifetime.c pins its edges); a request that fits
+ *     here (tests/unit/test_sizeclass_pool.c checks that the two agree at
+ *     every size); a request that fits
  *     class N is what mtpool_sc would serve from class N.
  *
  * Cost: one table lookup and three increments per allocation; 8 bytes per

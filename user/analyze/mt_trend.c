@@ -12,6 +12,7 @@
 #include "util/mt_json.h"
 #include "report/mt_report.h"
 #include "analyze/mt_trend.h"
+#include "util/mt_grow.h"
 
 #define W MT_TREND_MAX_WINDOWS
 #define MS 1000000ull
@@ -27,8 +28,8 @@ struct mt_trend {
 	uint64_t tick;
 	double ts[W];              /* sample times, s since attach */
 	uint32_t cap;              /* sites with series */
-	uint64_t *bytes, *objs;    /* [site * W + w] */
-	uint32_t *fage;            /* oldest freed age in window w, ms */
+	uint64_t (*bytes)[W], (*objs)[W]; /* [site][w] */
+	uint32_t (*fage)[W];       /* oldest freed age in window w, ms */
 	uint32_t cur_cap;
 	uint32_t *cur_fage;        /* oldest freed age since the last sample, ms */
 	struct mt_trend_site *res;
@@ -92,20 +93,7 @@ double mt_trend_mann_kendall(const double *y, unsigned n)
 
 static int grow_cur(struct mt_trend *t, uint32_t site)
 {
-	uint32_t cap = t->cur_cap ? t->cur_cap : 64;
-	uint32_t *n;
-
-	if (site < t->cur_cap)
-		return 0;
-	while (cap <= site)
-		cap *= 2;
-	n = realloc(t->cur_fage, (size_t)cap * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	memset(n + t->cur_cap, 0, (size_t)(cap - t->cur_cap) * sizeof(*n));
-	t->cur_fage = n;
-	t->cur_cap = cap;
-	return 0;
+	return MT_GROW(t->cur_fage, (size_t)site + 1, t->cur_cap);
 }
 
 static void on_alloc(void *arg, uint64_t ts_ns, uint32_t tid, uint32_t site,
@@ -163,30 +151,16 @@ void mt_trend_free(struct mt_trend *t)
 	free(t);
 }
 
+/* Series for nsites sites: three columns sharing t->cap, each grown with
+ * its own copy of it. */
 static int grow_series(struct mt_trend *t, uint32_t nsites)
 {
-	uint32_t cap = t->cap ? t->cap : 64;
-	size_t old = (size_t)t->cap * W, n;
-	void *p;
+	uint32_t bcap = t->cap, ocap = t->cap, fcap = t->cap;
 
-	if (nsites <= t->cap)
-		return 0;
-	while (cap < nsites)
-		cap *= 2;
-	n = (size_t)cap * W;
-	if (!(p = realloc(t->bytes, n * sizeof(*t->bytes))))
+	if (MT_GROW(t->bytes, nsites, bcap) || MT_GROW(t->objs, nsites, ocap) ||
+	    MT_GROW(t->fage, nsites, fcap))
 		return -ENOMEM;
-	t->bytes = p;
-	if (!(p = realloc(t->objs, n * sizeof(*t->objs))))
-		return -ENOMEM;
-	t->objs = p;
-	if (!(p = realloc(t->fage, n * sizeof(*t->fage))))
-		return -ENOMEM;
-	t->fage = p;
-	memset(t->bytes + old, 0, (n - old) * sizeof(*t->bytes));
-	memset(t->objs + old, 0, (n - old) * sizeof(*t->objs));
-	memset(t->fage + old, 0, (n - old) * sizeof(*t->fage));
-	t->cap = cap;
+	t->cap = bcap;
 	return 0;
 }
 
@@ -199,8 +173,8 @@ static void merge_windows(struct mt_trend *t)
 	for (i = 0; i < W / 2; i++)
 		t->ts[i] = t->ts[2 * i + 1];
 	for (s = 0; s < t->cap; s++) {
-		uint64_t *b = t->bytes + (size_t)s * W, *o = t->objs + (size_t)s * W;
-		uint32_t *f = t->fage + (size_t)s * W;
+		uint64_t *b = t->bytes[s], *o = t->objs[s];
+		uint32_t *f = t->fage[s];
 
 		for (i = 0; i < W / 2; i++) {
 			b[i] = b[2 * i + 1];
@@ -226,11 +200,10 @@ int mt_trend_sample(struct mt_trend *t, uint64_t now_ns)
 	t->ts[t->nw] = now_ns > start ? (double)(now_ns - start) / 1e9 : 0;
 	for (s = 0; s < nsites; s++) {
 		const struct mt_site *site = mt_agg_site_get(t->agg, s);
-		size_t k = (size_t)s * W + t->nw;
 
-		t->bytes[k] = site->c.live_bytes;
-		t->objs[k] = site->c.live_objects;
-		t->fage[k] = s < t->cur_cap ? t->cur_fage[s] : 0;
+		t->bytes[s][t->nw] = site->c.live_bytes;
+		t->objs[s][t->nw] = site->c.live_objects;
+		t->fage[s][t->nw] = s < t->cur_cap ? t->cur_fage[s] : 0;
 		if (s < t->cur_cap)
 			t->cur_fage[s] = 0;
 	}
@@ -305,11 +278,12 @@ static int cmp_result(const void *pa, const void *pb)
 
 static void classify(struct mt_trend *t, struct mt_trend_site *r, uint64_t oldest_age_ms)
 {
-	const uint64_t *b = t->bytes + (size_t)r->site * W, *o = t->objs + (size_t)r->site * W;
-	const uint32_t *f = t->fage + (size_t)r->site * W;
 	/* a site born after the last window has no series (none at all when
 	 * the windows so far were taken before any site existed) */
-	unsigned n = r->site < t->cap ? t->nw : 0, r0 = n >= 2 * MT_TREND_MIN_WINDOWS ? n / 2 : 0, m = n - r0, i, up = 0;
+	bool has = r->site < t->cap;
+	const uint64_t *b = has ? t->bytes[r->site] : NULL, *o = has ? t->objs[r->site] : NULL;
+	const uint32_t *f = has ? t->fage[r->site] : NULL;
+	unsigned n = has ? t->nw : 0, r0 = n >= 2 * MT_TREND_MIN_WINDOWS ? n / 2 : 0, m = n - r0, i, up = 0;
 	double yb[W] = { 0 }, yo[W] = { 0 };
 	uint64_t fmax = r->site < t->cur_cap ? t->cur_fage[r->site] : 0;
 
@@ -349,7 +323,7 @@ static int has_samples(const struct mt_trend *t, uint32_t s)
 	if (s >= t->cap)
 		return 0;
 	for (i = 0; i < t->nw; i++)
-		if (t->bytes[(size_t)s * W + i])
+		if (t->bytes[s][i])
 			return 1;
 	return 0;
 }

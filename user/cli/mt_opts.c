@@ -11,13 +11,18 @@
 #include "util/mt_log.h"
 #include "cli/mt_opts.h"
 #include "probe/mt_features.h"
+#include "report/mt_report.h"
 #include "unwind/mt_unwind.h"
+
+#define MT_STR_(x) #x
+#define MT_STR(x) MT_STR_(x)
 
 static const char usage[] =
 "Usage: memtrace [OPTIONS] -p PID\n"
 "       memtrace [OPTIONS] -- CMD [ARGS...]\n"
 "       memtrace diff [--json FILE] A.json B.json   (compare two reports)\n"
 "       memtrace layout [OPTIONS] FILE|-p PID [TYPE...]   (struct layouts)\n"
+"       memtrace report A.json [--pprof F] [--folded F] [--text]   (convert a report)\n"
 "Trace where a process's heap memory goes: allocation rates, live objects\n"
 "and bytes per call stack, and leak candidates, with BPF uprobes.\n"
 "\n"
@@ -28,17 +33,30 @@ static const char usage[] =
 "                         the text report then goes to stderr)\n"
 "      --json-leaks N     leak stacks listed in the JSON report, largest first\n"
 "                         (default 1000; 'all' lists every one)\n"
+"      --json-sites N     sites listed in the JSON report, first by --sort\n"
+"                         (default 'all': what --pprof and memtrace report need)\n"
 "      --min-age SEC      attach mode: live objects older than SEC at the end\n"
 "                         are leak candidates (default 1), unless their site's\n"
 "                         live bytes plateau (docs/analysis.md)\n"
-"      --top N            sites listed in reports (default 10)\n"
+"      --top N            sites listed in the text report (default 10); file\n"
+"                         outputs carry every site\n"
+"      --sort KEY         rank sites by live_bytes (default), alloc_bytes,\n"
+"                         allocs, rate or growth, in every output\n"
+"  -o, --output FILE      write the text report to FILE (default: stderr)\n"
+"      --pprof FILE       write the final report as a gzipped pprof profile\n"
+"                         (go tool pprof FILE)\n"
+"      --folded FILE      write folded stacks for flame graphs\n"
+"      --weight W         folded stacks' value: live_bytes (default),\n"
+"                         live_objects, alloc_bytes or allocs\n"
 "      --lib PATH         allocator object to probe (default: found in the target)\n"
 "      --no-heap          no allocator probes: kernel-side memory view only\n"
 "                         (mmap, brk, page faults, RSS), far cheaper\n"
 "      --no-vm            no kernel-side memory view: allocator probes only\n"
-"      --reachability     at the end (launch mode: at exit), pause the target\n"
-"                         and scan its memory: leaks split into definitely lost\n"
-"                         and still reachable (docs/reachability.md)\n"
+"      --reachability     at the end, pause the target and scan its memory:\n"
+"                         leaks split into definitely lost and still reachable\n"
+"                         (docs/reachability.md); launch mode does it at exit\n"
+"                         by default (~1-2 ms of the program's exit)\n"
+"      --no-reachability  launch mode: no scan at exit; everything live is a leak\n"
 "      --fail-on-leak[=BYTES]  exit 3 when leaked bytes (with --reachability:\n"
 "                         definitely lost bytes) exceed BYTES (default 0)\n"
 "      --listen ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
@@ -109,9 +127,9 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 {
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
-		OPT_NO_VM, OPT_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
+		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
 		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT, OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND,
-		OPT_MAX_DEPTH,
+		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -119,6 +137,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "json-leaks", required_argument, NULL, OPT_JSON_LEAKS },
+		{ "json-sites", required_argument, NULL, OPT_JSON_SITES },
 		{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 		{ "lib", required_argument, NULL, OPT_LIB },
 		{ "btf", required_argument, NULL, OPT_BTF },
@@ -134,21 +153,29 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "reachability", no_argument, NULL, OPT_REACH },
+		{ "no-reachability", no_argument, NULL, OPT_NO_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "metrics-top", required_argument, NULL, OPT_METRICS_TOP },
+		{ "output", required_argument, NULL, 'o' },
+		{ "pprof", required_argument, NULL, OPT_PPROF },
+		{ "folded", required_argument, NULL, OPT_FOLDED },
+		{ "weight", required_argument, NULL, OPT_WEIGHT },
+		{ "sort", required_argument, NULL, OPT_SORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
+	bool weight_given = false;
 	unsigned long v;
+	bool no_reach = false;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->min_age_s = 1.0;
-	o->top = 10;
+	o->top = MT_REPORT_TOP_SITES;
 	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
 	o->metrics_top = 20;
 	o->ringbuf_bytes = 16u << 20;
@@ -156,7 +183,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->max_depth = 64;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
-	while ((c = getopt_long(argc, argv, "+:p:d:i:fvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:d:i:o:fvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -182,6 +209,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			else
 				o->json_leaks = (size_t)v;
 			break;
+		case OPT_JSON_SITES:
+			if (strcmp(optarg, "all") == 0)
+				o->json_sites = 0;
+			else if (parse_uint(optarg, SIZE_MAX, &v) || v == 0)
+				return bad("invalid --json-sites '%s': a count > 0 or 'all' expected", optarg);
+			else
+				o->json_sites = (size_t)v;
+			break;
 		case OPT_MIN_AGE:
 			if (parse_seconds(optarg, &o->min_age_s))
 				return bad("invalid --min-age '%s': seconds from 0 to 1e9 expected", optarg);
@@ -193,8 +228,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			o->btf_path = optarg;
 			break;
 		case OPT_TOP:
-			if (parse_uint(optarg, 100000, &v) || v == 0)
-				return bad("invalid --top '%s'", optarg);
+			if (parse_uint(optarg, MT_OPTS_MAX_TOP, &v) || v == 0)
+				return bad("invalid --top '%s': sites from 1 to " MT_STR(MT_OPTS_MAX_TOP) " expected", optarg);
 			o->top = (unsigned)v;
 			break;
 		case OPT_RINGBUF:
@@ -220,7 +255,10 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			o->no_vm = true;
 			break;
 		case OPT_REACH:
-			o->reachability = true;
+			o->reachability_asked = true;
+			break;
+		case OPT_NO_REACH:
+			no_reach = true;
 			break;
 		case OPT_FAIL_LEAK:
 			o->fail_on_leak = true;
@@ -263,6 +301,26 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			if (parse_seconds(optarg, &o->debuginfod_timeout_s))
 				return bad("invalid --debuginfod-timeout '%s': seconds >= 0 expected", optarg);
 			break;
+		case 'o':
+			o->text_path = optarg;
+			break;
+		case OPT_PPROF:
+			o->pprof_path = optarg;
+			break;
+		case OPT_FOLDED:
+			o->folded_path = optarg;
+			break;
+		case OPT_WEIGHT:
+			weight_given = true;
+			if (mt_out_weight_parse(optarg, &o->weight))
+				return bad("invalid --weight '%s': live_bytes, live_objects, "
+					   "alloc_bytes or allocs expected", optarg);
+			break;
+		case OPT_SORT:
+			if (mt_report_sort_parse(optarg, &o->sort))
+				return bad("invalid --sort '%s': live_bytes, alloc_bytes, allocs, "
+					   "rate or growth expected", optarg);
+			break;
 		case 'f':
 			o->follow = true;
 			break;
@@ -291,10 +349,23 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
 		return bad("%s", "nothing to trace: give -p PID or -- CMD");
+	if (weight_given && !o->folded_path)
+		return bad("%s", "--weight is the value of --folded stacks, but no --folded FILE is given");
+	if (((o->json_path && !strcmp(o->json_path, "-")) + (o->pprof_path && !strcmp(o->pprof_path, "-")) +
+	     (o->folded_path && !strcmp(o->folded_path, "-")) + (o->text_path && !strcmp(o->text_path, "-"))) > 1)
+		return bad("%s", "only one of --json, --pprof, --folded and -o can write to stdout ('-')");
 	if (o->follow && o->no_heap)
 		return bad("%s", "-f follows the allocator calls of children, but --no-heap probes none");
-	if (o->no_heap && (o->reachability || o->fail_on_leak))
+	if (o->no_heap && (o->reachability_asked || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");
+	if (no_reach && o->reachability_asked)
+		return bad("%s", "give either --reachability or --no-reachability, not both");
+	if (no_reach && o->pid)
+		return bad("%s", "--no-reachability is for launch mode: attach mode scans only with "
+			   "--reachability");
+	/* Launch mode scans at exit by default: stdout's buffer and static
+	 * caches are then still reachable, not leaks. */
+	o->reachability = o->reachability_asked || (o->cmd && !o->no_heap && !no_reach);
 	return 0;
 }

@@ -6,6 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "output/mt_out.h"
+#include "report/mt_report.h"
+
+/* --top: more sites than this is no longer a report a person reads. */
+#define MT_OPTS_MAX_TOP 100000
 
 #define MT_OPTS_MAX_WRAPPERS 64
 
@@ -25,6 +30,7 @@ struct mt_opts {
 	const char *btf_path;   /* --btf */
 	unsigned top;           /* --top */
 	size_t json_leaks;      /* --json-leaks: leak stacks listed in JSON, 0 = all */
+	size_t json_sites;      /* --json-sites: sites listed in JSON, 0 = all */
 	size_t ringbuf_bytes;   /* --ringbuf-mb (or the hidden --ringbuf-kb) */
 	unsigned long long sample_bytes; /* --sample-bytes, 0 = every call */
 	bool callsite_only;     /* --callsite-only: no stack walk */
@@ -34,7 +40,9 @@ struct mt_opts {
 	bool follow;            /* -f: trace the launched program's children */
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */
-	bool reachability;      /* --reachability: scan for lost/reachable blocks */
+	bool reachability;      /* scan for lost/reachable blocks at the end: launch
+				 * mode's default, --reachability in attach mode */
+	bool reachability_asked; /* --reachability given: a missing scan is worth a warning */
 	bool fail_on_leak;      /* --fail-on-leak[=BYTES]: exit 3 above the limit */
 	unsigned long long fail_leak_bytes;
 	const char *wrappers[MT_OPTS_MAX_WRAPPERS];  /* --wrapper, repeatable */
@@ -42,6 +50,12 @@ struct mt_opts {
 	double debuginfod_timeout_s; /* --debuginfod-timeout: final report's wait */
 	const char *listen;     /* --listen ADDR:PORT: serve /metrics */
 	unsigned metrics_top;   /* --metrics-top: site labels exported */
+	/* Outputs (user/output/): where the text goes, files, ranking. */
+	const char *text_path;  /* -o: the text report (default stderr) */
+	const char *pprof_path; /* --pprof */
+	const char *folded_path; /* --folded */
+	enum mt_out_weight weight; /* --weight of the folded stacks */
+	enum mt_report_sort sort;  /* --sort */
 };
 
 /* Parse argv. Returns 0 to run, 1 when -h/-V printed and memtrace should

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The aggregator. Two hash tables, both open addressing with power-of-two
- * capacities:
- *   - the live table: one 24-byte entry per live object, keyed by address,
- *     linear probing with backward-shift deletion (no tombstones, so a long
- *     run of alloc/free churn never degrades lookups);
- *   - the site index: site ids keyed by a hash of the frames, pointing into
- *     a growable array of struct mt_site (ids are array indexes, stable).
+ * The aggregator. Three open-addressing hash tables:
+ *   - the live table: one packed 16-byte entry per live object, keyed by
+ *     address; Robin Hood linear probing up to 7/8 full, grown by 1.5x
+ *     (capacities are not powers of two), backward-shift deletion (no
+ *     tombstones, so a long run of alloc/free churn never degrades
+ *     lookups). Details at struct mt_live and LIVE_MIN_CAP below;
+ *   - the side table: the rare objects a 16-byte entry cannot hold, full
+ *     records, power-of-two capacity, at most half full;
+ *   - the site index: site ids keyed by a hash of the frames, power-of-two
+ *     capacity, at most half full, pointing into the sites array (grown by
+ *     MT_GROW; ids are array indexes, stable).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 #include "collect/mt_agg.h"
 #include "collect/mt_sample.h"
+#include "util/mt_grow.h"
 
 /*
  * One live object in 16 bytes (the 24 of a plain struct would be 50% more):
@@ -437,28 +442,16 @@ static int site_index_grow(struct mt_agg *a)
 	return 0;
 }
 
+/* Room for one more site in the three columns sharing sites_cap (the
+ * estimates only in sampling mode). */
 static int sites_grow(struct mt_agg *a)
 {
-	uint32_t cap = a->sites_cap ? a->sites_cap * 2 : 64;
-	struct mt_site *s;
-	struct mt_est *e;
-	uint64_t *h;
+	uint32_t scap = a->sites_cap, hcap = a->sites_cap, ecap = a->sites_cap;
 
-	s = realloc(a->sites, cap * sizeof(*s));
-	if (!s)
+	if (MT_GROW(a->sites, a->nsites + 1, scap) || MT_GROW(a->site_hash, a->nsites + 1, hcap) ||
+	    (a->sample_mean && MT_GROW(a->site_est, a->nsites + 1, ecap)))
 		return -ENOMEM;
-	a->sites = s;
-	h = realloc(a->site_hash, cap * sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	a->site_hash = h;
-	if (a->sample_mean) {
-		e = realloc(a->site_est, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		a->site_est = e;
-	}
-	a->sites_cap = cap;
+	a->sites_cap = scap;
 	return 0;
 }
 

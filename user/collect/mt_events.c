@@ -11,6 +11,7 @@
 #include "collect/mt_events.h"
 #include "util/mt_log.h"
 #include "collect/mt_rules.h"
+#include "probe/mt_bpf_util.h"
 
 _Static_assert(MT_AGG_MAX_EPS == MT_MAX_EPS, "entry point indexes fit the aggregator");
 
@@ -142,7 +143,8 @@ static uint32_t site_of(struct mt_events *e, struct mt_agg *agg, struct stack_ca
 		if (*slot)
 			return c->site[slot - c->key];
 	}
-	if (ev->stack_id >= 0 && bpf_map_lookup_elem(e->stacks_fd, &ev->stack_id, &st) == 0 &&
+	if (ev->stack_id >= 0 && e->stacks_fd >= 0 &&
+	    bpf_map_lookup_elem(e->stacks_fd, &ev->stack_id, &st) == 0 &&
 	    st.nr > 0) {
 		site = site_of_stack(agg, &st);
 		if (site != MT_SITE_NONE)
@@ -156,9 +158,8 @@ static uint32_t site_of(struct mt_events *e, struct mt_agg *agg, struct stack_ca
 	}
 }
 
-static int on_event(void *ctx, void *data, size_t len)
+int mt_events_record(struct mt_events *e, const void *data, size_t len)
 {
-	struct mt_events *e = ctx;
 	const struct mt_heap_event *ev = data;
 	struct stack_cache *cache = &e->cache;
 	struct mt_agg *agg = e->agg;
@@ -167,7 +168,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	int err;
 
 	if (len < sizeof(*ev))
-		return 0;
+		return 0;   /* never from heap.bpf.c, whose records are fixed */
 	if (ev->flags & MT_EV_F_PROC) {
 		if (e->proc)
 			e->proc(e->proc_arg, ev->kind, ev->tgid, ev->arg0);
@@ -199,7 +200,13 @@ static int on_event(void *ctx, void *data, size_t len)
 	err = mt_rules_apply(agg, ev, site);
 	if (err == -ENOMEM && !e->err)
 		e->err = err;
-	return 0;
+	return err == -ENOMEM ? err : 0;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	mt_events_record(ctx, data, len);
+	return 0;   /* keep draining: the first error is in e->err */
 }
 
 int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg *agg,
@@ -215,8 +222,7 @@ int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg 
 	e->stacks_fd = stacks_fd;
 	e->counters_fd = counters_fd;
 	e->calls_fd = -1;
-	e->rb = ring_buffer__new(ringbuf_fd, on_event, e, NULL);
-	if (!e->rb) {
+	if (ringbuf_fd >= 0 && !(e->rb = ring_buffer__new(ringbuf_fd, on_event, e, NULL))) {
 		err = -errno;
 		mt_err("cannot open the event ring buffer: %s", strerror(errno));
 		goto fail;
@@ -230,7 +236,7 @@ fail:
 
 int mt_events_poll_fd(const struct mt_events *e)
 {
-	return ring_buffer__epoll_fd(e->rb);
+	return e->rb ? ring_buffer__epoll_fd(e->rb) : -EBADF;
 }
 
 int mt_events_set_sampling(struct mt_events *e, int calls_fd, uint64_t mean_bytes)
@@ -265,26 +271,6 @@ uint64_t mt_events_unrouted(const struct mt_events *e)
 	return e->unrouted;
 }
 
-/* Sum the per-CPU slot key of map fd into *sum: 0 or -errno. */
-static int percpu_sum(int fd, __u32 key, uint64_t *sum)
-{
-	int ncpu = libbpf_num_possible_cpus(), c, err = 0;
-	__u64 *vals;
-
-	*sum = 0;
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, vals))
-		err = -errno;
-	for (c = 0; !err && c < ncpu; c++)
-		*sum += vals[c];
-	free(vals);
-	return err;
-}
-
 /* Hand calls the kernel side could not deliver to the aggregator, which
  * marks the sites they may have touched. Called right after a drain, so
  * every event before the loss has been applied. Three map reads. */
@@ -293,9 +279,9 @@ static int sync_lost(struct mt_events *e, uint64_t *rb_full, uint64_t *state_ful
 	uint64_t lost;
 	int err;
 
-	err = percpu_sum(e->counters_fd, MT_C_RB_FULL, rb_full);
+	err = mt_bpf_percpu_sum(e->counters_fd, MT_C_RB_FULL, rb_full);
 	if (!err)
-		err = percpu_sum(e->counters_fd, MT_C_STATE_FULL, state_full);
+		err = mt_bpf_percpu_sum(e->counters_fd, MT_C_STATE_FULL, state_full);
 	if (err)
 		return err;
 	lost = *rb_full + *state_full;
@@ -309,7 +295,7 @@ static int sync_lost(struct mt_events *e, uint64_t *rb_full, uint64_t *state_ful
 int mt_events_consume(struct mt_events *e)
 {
 	uint64_t rb_full, state_full;
-	int n = ring_buffer__consume(e->rb);
+	int n = e->rb ? ring_buffer__consume(e->rb) : 0;
 
 	if (n < 0 && n != -EINTR) {
 		mt_err("cannot read events: %s", strerror(-n));
@@ -332,22 +318,22 @@ int mt_events_drops(struct mt_events *e, struct mt_drops *d)
 
 	err = sync_lost(e, &d->ringbuf_full, &d->state_full);
 	if (!err)
-		err = percpu_sum(e->counters_fd, MT_C_STACK_FAIL, &d->stack_fail);
+		err = mt_bpf_percpu_sum(e->counters_fd, MT_C_STACK_FAIL, &d->stack_fail);
 	if (!err)
-		err = percpu_sum(e->counters_fd, MT_C_FREE_UNSAMPLED, &d->free_unsampled);
+		err = mt_bpf_percpu_sum(e->counters_fd, MT_C_FREE_UNSAMPLED, &d->free_unsampled);
 	if (!err)
-		err = percpu_sum(e->counters_fd, MT_C_SAMPLED_FULL, &d->sampled_full);
+		err = mt_bpf_percpu_sum(e->counters_fd, MT_C_SAMPLED_FULL, &d->sampled_full);
 	if (!err)
-		err = percpu_sum(e->counters_fd, MT_C_CHILDREN, &d->children);
+		err = mt_bpf_percpu_sum(e->counters_fd, MT_C_CHILDREN, &d->children);
 	if (!err)
-		err = percpu_sum(e->counters_fd, MT_C_EXEC_LOST, &d->exec_lost);
+		err = mt_bpf_percpu_sum(e->counters_fd, MT_C_EXEC_LOST, &d->exec_lost);
 	/* Sampling: every call was counted in BPF, sampled or not. */
 	for (ep = 0; !err && e->calls_fd >= 0 && ep < MT_MAX_EPS && ep < MT_AGG_MAX_EPS; ep++) {
-		err = percpu_sum(e->calls_fd, ep, &n);
+		err = mt_bpf_percpu_sum(e->calls_fd, ep, &n);
 		if (!err)
 			mt_agg_set_calls(e->agg, ep, n);
 		if (!err)
-			err = percpu_sum(e->calls_fd, MT_CALLS_INTERNAL + ep, &n);
+			err = mt_bpf_percpu_sum(e->calls_fd, MT_CALLS_INTERNAL + ep, &n);
 		if (!err)
 			mt_agg_set_internal_calls(e->agg, ep, n);
 	}

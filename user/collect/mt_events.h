@@ -8,6 +8,7 @@
 #ifndef MT_EVENTS_H
 #define MT_EVENTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "collect/mt_agg.h"
 
@@ -25,8 +26,17 @@ struct mt_drops {
 	uint64_t exec_lost;      /* attach mode: execs not followed (ring full) */
 };
 
+/* A reader of the heap tracer's maps (mt_heap's fds) into agg. 0 or
+ * -errno. Without a ring buffer (ringbuf_fd < 0) records come only through
+ * mt_events_record; without a stack map (stacks_fd < 0) a record's site is
+ * its inline stack or its call site. Unit tests use both, with no BPF. */
 int mt_events_new(int ringbuf_fd, int stacks_fd, int counters_fd, struct mt_agg *agg,
 		  struct mt_events **out);
+/* Decode one ring-buffer record (an mt_heap_event, or an
+ * mt_heap_event_stack when MT_EV_F_INLINE_STACK is set): resolve its site,
+ * apply the exactness rules. Records shorter than an event are skipped.
+ * 0, or -ENOMEM (also kept for mt_events_consume to report). */
+int mt_events_record(struct mt_events *e, const void *data, size_t len);
 /* Sampling mode (mean_bytes > 0): weight allocations in the aggregator and
  * take calls per entry point from calls_fd (mt_heap_calls_fd). Before the
  * first event; 0 or -errno. */

@@ -14,26 +14,35 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include "diff/mt_diff.h"
+#include "util/mt_fmt.h"
+#include "util/mt_grow.h"
 #include "util/mt_log.h"
 
 #define MAX_REPORT_BYTES (1ull << 30)
 
 const char *const mt_diff_site_fields[MT_DIFF_SITE_FIELDS] = {
-	"allocs", "frees", "alloc_bytes", "free_bytes", "live_objects", "live_bytes",
-	"peak_live_bytes", "leak_objects", "leak_bytes",
+	[MT_DIFF_S_ALLOCS] = "allocs", [MT_DIFF_S_FREES] = "frees",
+	[MT_DIFF_S_ALLOC_BYTES] = "alloc_bytes", [MT_DIFF_S_FREE_BYTES] = "free_bytes",
+	[MT_DIFF_S_LIVE_OBJECTS] = "live_objects", [MT_DIFF_S_LIVE_BYTES] = "live_bytes",
+	[MT_DIFF_S_PEAK_LIVE_BYTES] = "peak_live_bytes",
+	[MT_DIFF_S_LEAK_OBJECTS] = "leak_objects", [MT_DIFF_S_LEAK_BYTES] = "leak_bytes",
 };
-enum { F_LIVE_BYTES = 5, F_ALLOC_BYTES = 2, F_ALLOCS = 0, F_LEAK_OBJ = 7, F_LEAK_BYTES = 8 };
-#define SITE_OWN 7   /* fields read from the entry itself */
+#define SITE_OWN MT_DIFF_S_LEAK_OBJECTS   /* fields read from the entry itself */
 
 const char *const mt_diff_total_fields[MT_DIFF_TOTALS] = {
-	"allocs", "frees", "alloc_bytes", "free_bytes", "live_objects", "live_bytes",
-	"peak_live_bytes", "untracked_frees", "failed_allocs", "stale_replaced",
-	"lost_events", "leak_objects", "leak_bytes",
+	[MT_DIFF_T_ALLOCS] = "allocs", [MT_DIFF_T_FREES] = "frees",
+	[MT_DIFF_T_ALLOC_BYTES] = "alloc_bytes", [MT_DIFF_T_FREE_BYTES] = "free_bytes",
+	[MT_DIFF_T_LIVE_OBJECTS] = "live_objects", [MT_DIFF_T_LIVE_BYTES] = "live_bytes",
+	[MT_DIFF_T_PEAK_LIVE_BYTES] = "peak_live_bytes",
+	[MT_DIFF_T_UNTRACKED_FREES] = "untracked_frees", [MT_DIFF_T_FAILED_ALLOCS] = "failed_allocs",
+	[MT_DIFF_T_STALE_REPLACED] = "stale_replaced", [MT_DIFF_T_LOST_EVENTS] = "lost_events",
+	[MT_DIFF_T_LEAK_OBJECTS] = "leak_objects", [MT_DIFF_T_LEAK_BYTES] = "leak_bytes",
 };
-#define TOTALS_OWN 10  /* fields of "totals" */
+#define TOTALS_OWN MT_DIFF_T_LOST_EVENTS  /* fields of "totals" */
 
 const char *const mt_diff_rate_fields[MT_DIFF_RATES] = {
-	"duration_s", "allocs_per_s", "bytes_per_s", "frees_per_s",
+	[MT_DIFF_R_DURATION_S] = "duration_s", [MT_DIFF_R_ALLOCS_PER_S] = "allocs_per_s",
+	[MT_DIFF_R_BYTES_PER_S] = "bytes_per_s", [MT_DIFF_R_FREES_PER_S] = "frees_per_s",
 };
 
 /* Growable string. */
@@ -49,26 +58,10 @@ static void put(struct buf *b, const char *s)
 
 	if (b->err)
 		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = (b->n + n + 1) * 2;
-		char *g = realloc(b->s, cap);
-
-		if (!g) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->s = g;
-		b->cap = cap;
-	}
+	if ((b->err = MT_GROW(b->s, b->n + n + 1, b->cap)))
+		return;
 	memcpy(b->s + b->n, s, n + 1);
 	b->n += n;
-}
-
-static const char *base(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
 }
 
 int mt_diff_stack_key(const struct mt_jv *stack, char **out)
@@ -95,19 +88,19 @@ int mt_diff_stack_key(const struct mt_jv *stack, char **out)
 			put(&b, func);
 			if (file && mt_jv_u64(f, "line", &line)) {
 				put(&b, "@");
-				put(&b, mod ? base(mod) : "?");
+				put(&b, mod ? mt_basename(mod) : "?");
 				put(&b, ":");
-				put(&b, base(file));
+				put(&b, mt_basename(file));
 				snprintf(num, sizeof(num), ":%" PRIu64, line);
 				put(&b, num);
 			} else {
 				mt_jv_u64(f, "func_off", &off);
 				snprintf(num, sizeof(num), "+0x%" PRIx64 "@", off);
 				put(&b, num);
-				put(&b, mod ? base(mod) : "?");
+				put(&b, mod ? mt_basename(mod) : "?");
 			}
 		} else if (mod && moff) {
-			put(&b, base(mod));
+			put(&b, mt_basename(mod));
 			put(&b, "+");
 			put(&b, moff);
 		} else {
@@ -137,21 +130,19 @@ static char *slurp(const char *path, size_t *len, int *err)
 	for (;;) {
 		size_t got;
 
-		if (n == cap) {
-			char *g;
-
-			cap = cap ? cap * 2 : 1 << 16;
-			g = cap <= MAX_REPORT_BYTES ? realloc(s, cap + 1) : NULL;
-			if (!g) {
-				*err = cap > MAX_REPORT_BYTES ? -EFBIG : -ENOMEM;
-				mt_err("cannot read '%s': %s", path, strerror(-*err));
-				break;
-			}
-			s = g;
+		/* room for 64 KiB more and the final NUL */
+		if (n + 1 >= cap && (*err = MT_GROW(s, n + 1 + (1 << 16), cap))) {
+			mt_err("cannot read '%s': %s", path, strerror(-*err));
+			break;
 		}
 		errno = 0;
-		got = fread(s + n, 1, cap - n, f);
+		got = fread(s + n, 1, cap - n - 1, f);
 		n += got;
+		if (n > MAX_REPORT_BYTES) {
+			*err = -EFBIG;
+			mt_err("cannot read '%s': %s", path, strerror(-*err));
+			break;
+		}
 		if (got == 0) {
 			if (ferror(f)) {
 				/* the read's own cause (EISDIR for a directory), EIO if none */
@@ -210,7 +201,7 @@ static int check_report(const char *path, const struct mt_jv *v)
 		       "\"duration_s\" is missing", path);
 		return -EINVAL;
 	}
-	for (i = 1; i < MT_DIFF_RATES; i++) {
+	for (i = MT_DIFF_R_ALLOCS_PER_S; i < MT_DIFF_RATES; i++) {
 		if (!mt_jv_num(run, mt_diff_rate_fields[i], &d)) {
 			mt_err("'%s' is not a valid memtrace report: \"rates.run.%s\" is missing",
 			       path, mt_diff_rate_fields[i]);
@@ -275,15 +266,8 @@ static int take_entry(struct mt_diff_input *in, const struct mt_jv *e, size_t in
 		in->reported = true;
 		return -EINVAL;
 	}
-	if (in->n == in->cap) {
-		size_t cap = in->cap * 2 + 16;
-		struct keyed *g = realloc(in->v, cap * sizeof(*g));
-
-		if (!g)
-			return -ENOMEM;
-		in->v = g;
-		in->cap = cap;
-	}
+	if (MT_GROW(in->v, in->n + 1, in->cap))
+		return -ENOMEM;
 	x = &in->v[in->n];
 	memset(x, 0, sizeof(*x));
 	err = mt_diff_stack_key(st, &x->key);
@@ -298,8 +282,8 @@ static int take_entry(struct mt_diff_input *in, const struct mt_jv *e, size_t in
 	for (f = 0; f < SITE_OWN; f++)
 		mt_jv_u64(e, mt_diff_site_fields[f], &x->v[f]);
 	if (leak) {
-		mt_jv_u64(e, "objects", &x->v[F_LEAK_OBJ]);
-		mt_jv_u64(e, "bytes", &x->v[F_LEAK_BYTES]);
+		mt_jv_u64(e, "objects", &x->v[MT_DIFF_S_LEAK_OBJECTS]);
+		mt_jv_u64(e, "bytes", &x->v[MT_DIFF_S_LEAK_BYTES]);
 	}
 	return 0;
 }
@@ -511,7 +495,7 @@ static uint64_t absdiff(uint64_t a, uint64_t b)
 static int site_cmp(const void *pa, const void *pb)
 {
 	const struct mt_diff_site *x = pa, *y = pb;
-	static const int order[] = { F_LIVE_BYTES, F_ALLOC_BYTES, F_LEAK_BYTES, F_ALLOCS };
+	static const int order[] = { MT_DIFF_S_LIVE_BYTES, MT_DIFF_S_ALLOC_BYTES, MT_DIFF_S_LEAK_BYTES, MT_DIFF_S_ALLOCS };
 	size_t i;
 
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -555,8 +539,8 @@ static int merge(struct mt_diff *d, struct keyed *v, size_t n)
 				for (f = 0; f < SITE_OWN; f++)
 					dst[f] += x->v[f];
 			}
-			dst[F_LEAK_OBJ] += x->v[F_LEAK_OBJ];
-			dst[F_LEAK_BYTES] += x->v[F_LEAK_BYTES];
+			dst[MT_DIFF_S_LEAK_OBJECTS] += x->v[MT_DIFF_S_LEAK_OBJECTS];
+			dst[MT_DIFF_S_LEAK_BYTES] += x->v[MT_DIFF_S_LEAK_BYTES];
 			free(x->key);
 			x->key = NULL;
 		}
@@ -574,11 +558,11 @@ static void totals(const struct mt_jv *doc, uint64_t *t, double *r)
 
 	for (i = 0; i < TOTALS_OWN; i++)
 		mt_jv_u64(tot, mt_diff_total_fields[i], &t[i]);
-	mt_jv_u64(doc, "lost_events", &t[10]);
-	mt_jv_u64(ls, "objects", &t[11]);
-	mt_jv_u64(ls, "bytes", &t[12]);
-	mt_jv_num(doc, "duration_s", &r[0]);
-	for (i = 1; i < MT_DIFF_RATES; i++)
+	mt_jv_u64(doc, "lost_events", &t[MT_DIFF_T_LOST_EVENTS]);
+	mt_jv_u64(ls, "objects", &t[MT_DIFF_T_LEAK_OBJECTS]);
+	mt_jv_u64(ls, "bytes", &t[MT_DIFF_T_LEAK_BYTES]);
+	mt_jv_num(doc, "duration_s", &r[MT_DIFF_R_DURATION_S]);
+	for (i = MT_DIFF_R_ALLOCS_PER_S; i < MT_DIFF_RATES; i++)
 		mt_jv_num(run, mt_diff_rate_fields[i], &r[i]);
 }
 

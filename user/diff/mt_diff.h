@@ -19,11 +19,17 @@
 #include <stdio.h>
 #include "util/mt_json_read.h"
 
-/* Per-site counters compared. */
-#define MT_DIFF_SITE_FIELDS 9
+/* Per-site counters compared: indexes of mt_diff_site.a/b and of
+ * mt_diff_site_fields (their JSON names). Those before
+ * MT_DIFF_S_LEAK_OBJECTS are read from the site's own entry, the leak
+ * counts from its "leaks" entry. */
+enum mt_diff_site_field {
+	MT_DIFF_S_ALLOCS, MT_DIFF_S_FREES, MT_DIFF_S_ALLOC_BYTES, MT_DIFF_S_FREE_BYTES,
+	MT_DIFF_S_LIVE_OBJECTS, MT_DIFF_S_LIVE_BYTES, MT_DIFF_S_PEAK_LIVE_BYTES,
+	MT_DIFF_S_LEAK_OBJECTS, MT_DIFF_S_LEAK_BYTES,
+	MT_DIFF_SITE_FIELDS
+};
 extern const char *const mt_diff_site_fields[MT_DIFF_SITE_FIELDS];
-/* allocs, frees, alloc_bytes, free_bytes, live_objects, live_bytes,
- * peak_live_bytes, leak_objects, leak_bytes */
 
 struct mt_diff_site {
 	char *key;                  /* the matching key, frames joined by '\n' */
@@ -33,9 +39,21 @@ struct mt_diff_site {
 	uint64_t a[MT_DIFF_SITE_FIELDS], b[MT_DIFF_SITE_FIELDS];
 };
 
-#define MT_DIFF_TOTALS 13
+/* Totals compared (indexes of mt_diff.ta/tb and mt_diff_total_fields):
+ * those before MT_DIFF_T_LOST_EVENTS are read from "totals". */
+enum mt_diff_total_field {
+	MT_DIFF_T_ALLOCS, MT_DIFF_T_FREES, MT_DIFF_T_ALLOC_BYTES, MT_DIFF_T_FREE_BYTES,
+	MT_DIFF_T_LIVE_OBJECTS, MT_DIFF_T_LIVE_BYTES, MT_DIFF_T_PEAK_LIVE_BYTES,
+	MT_DIFF_T_UNTRACKED_FREES, MT_DIFF_T_FAILED_ALLOCS, MT_DIFF_T_STALE_REPLACED,
+	MT_DIFF_T_LOST_EVENTS, MT_DIFF_T_LEAK_OBJECTS, MT_DIFF_T_LEAK_BYTES,
+	MT_DIFF_TOTALS
+};
 extern const char *const mt_diff_total_fields[MT_DIFF_TOTALS];
-#define MT_DIFF_RATES 4
+/* Rates compared (mt_diff.ra/rb): the run's duration, then "rates"."run". */
+enum mt_diff_rate_field {
+	MT_DIFF_R_DURATION_S, MT_DIFF_R_ALLOCS_PER_S, MT_DIFF_R_BYTES_PER_S, MT_DIFF_R_FREES_PER_S,
+	MT_DIFF_RATES
+};
 extern const char *const mt_diff_rate_fields[MT_DIFF_RATES];
 
 /*

@@ -24,6 +24,7 @@
 #include "util/mt_json_read.h"
 #include "util/mt_log.h"
 #include "layout/mt_layout.h"
+#include "util/mt_fmt.h"
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -69,15 +70,12 @@ static char *slurp(const char *path, size_t *len)
 static bool same_file(const char *a, const char *b)
 {
 	struct stat sa, sb;
-	const char *ba, *bb;
 
 	if (!a || !b)
 		return false;
 	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
 		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-	ba = strrchr(a, '/');
-	bb = strrchr(b, '/');
-	return strcmp(ba ? ba + 1 : a, bb ? bb + 1 : b) == 0;
+	return strcmp(mt_basename(a), mt_basename(b)) == 0;
 }
 
 static const struct mt_lay_struct *by_name(const struct mt_layout *l, const char *name,

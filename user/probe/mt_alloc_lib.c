@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "heap.h"
 #include "probe/mt_alloc_lib.h"
 #include "sym/mt_elf.h"
+#include "target/mt_proc.h"
+#include "util/mt_fmt.h"
+#include "util/mt_grow.h"
 #include "util/mt_log.h"
 
 _Static_assert(sizeof(((struct mt_alloc_lib *)0)->eps) / sizeof(struct mt_entry_point) == MT_MAX_EPS,
@@ -38,29 +43,31 @@ const char *mt_kind_name(unsigned k)
  * root twice), in a container, and for a file deleted or replaced on disk
  * since (needs CAP_SYS_ADMIN). A file not mapped yet (launch mode, before
  * the loader ran) is opened by its path in the target's root. */
+struct mapped_file {
+	pid_t pid;
+	const char *path;
+	char *buf;
+	size_t len;
+};
+
+/* 1 (stop) once a mapping of the file is readable through map_files. */
+static int find_mapped(void *arg, const struct mt_maps_ent *e)
+{
+	struct mapped_file *m = arg;
+
+	if (strcmp(e->name, m->path))
+		return 0;
+	snprintf(m->buf, m->len, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)m->pid,
+		 e->start, e->end);
+	return access(m->buf, R_OK) == 0;
+}
+
 static void open_path_of(pid_t pid, const char *path, char *buf, size_t len)
 {
-	char maps[64], line[PATH_MAX + 128];
+	struct mapped_file m = { .pid = pid, .path = path, .buf = buf, .len = len };
 	const char *how = "its path in the target's root";
-	bool found = false;
-	FILE *f;
 
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
-	f = fopen(maps, "re");
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		unsigned long long start, end;
-		int off = 0;
-
-		line[strcspn(line, "\n")] = '\0';
-		if (sscanf(line, "%llx-%llx %*s %*x %*s %*u %n", &start, &end, &off) < 2 || !off ||
-		    strcmp(line + off, path))
-			continue;
-		snprintf(buf, len, "/proc/%d/map_files/%llx-%llx", (int)pid, start, end);
-		found = access(buf, R_OK) == 0;
-	}
-	if (f)
-		fclose(f);
-	if (found)
+	if (mt_proc_maps(pid, find_mapped, &m) == 1)
 		how = "/proc/PID/map_files";
 	else
 		snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
@@ -155,6 +162,32 @@ static int probe_candidate(pid_t pid, const char *path, struct mt_alloc_lib *out
 	return 1;
 }
 
+struct candidates {
+	char **list;
+	size_t n, cap;
+};
+
+/* Add path unless listed already. 0 or -ENOMEM. */
+static int candidate_add(struct candidates *c, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->list[i], path) == 0)
+			return 0;
+	if (MT_GROW(c->list, c->n + 1, c->cap) || !(c->list[c->n] = strdup(path)))
+		return -ENOMEM;
+	c->n++;
+	return 0;
+}
+
+static int on_mapping(void *arg, const struct mt_maps_ent *e)
+{
+	if (e->name[0] != '/' || !(e->prot & PROT_EXEC))
+		return 0;
+	return candidate_add(arg, e->name);
+}
+
 /* The kinds the chosen object leaves undefined, from the candidates after
  * it: symbol resolution finds them there (libc's reallocarray under
  * tcmalloc). One ELF read per later candidate until every kind is found. */
@@ -189,12 +222,12 @@ static void add_missing(pid_t pid, const char *const *order, size_t norder, size
  * files, replacement allocators before the rest. */
 static int maps_candidates(pid_t pid, char ***out, size_t *nout)
 {
-	char maps_path[64], exe_link[64], line[PATH_MAX + 128], exe[PATH_MAX];
-	char **list = NULL;
-	size_t n = 0, cap = 0, i, front = 0;
+	char exe_link[64], exe[PATH_MAX];
+	struct candidates c = { 0 };
+	char **list;
+	size_t n, i, front;
 	ssize_t len;
-	FILE *f;
-	int err = 0;
+	int err;
 
 	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)pid);
 	len = readlink(exe_link, exe, sizeof(exe) - 1);
@@ -204,53 +237,11 @@ static int maps_candidates(pid_t pid, char ***out, size_t *nout)
 		return err;
 	}
 	exe[len] = '\0';
-	snprintf(maps_path, sizeof(maps_path), "/proc/%d/maps", (int)pid);
-	f = fopen(maps_path, "re");
-	if (!f) {
-		err = -errno;
-		mt_err("cannot read '%s': %s", maps_path, strerror(errno));
-		return err;
-	}
-	while (1) {
-		char *path = NULL;
-		bool dup = false;
-
-		if (n == 0) {
-			path = exe;
-		} else {
-			char perms[8];
-			int off = 0;
-
-			if (!fgets(line, sizeof(line), f))
-				break;
-			if (sscanf(line, "%*x-%*x %7s %*x %*s %*u %n", perms, &off) < 1 || off == 0)
-				continue;
-			path = line + off;
-			path[strcspn(path, "\n")] = '\0';
-			if (path[0] != '/' || strchr(perms, 'x') == NULL)
-				continue;
-		}
-		for (i = 0; i < n && !dup; i++)
-			dup = strcmp(list[i], path) == 0;
-		if (dup)
-			continue;
-		if (n == cap) {
-			char **grown = realloc(list, (cap = cap ? cap * 2 : 16) * sizeof(*list));
-
-			if (!grown) {
-				err = -ENOMEM;
-				break;
-			}
-			list = grown;
-		}
-		list[n] = strdup(path);
-		if (!list[n]) {
-			err = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	fclose(f);
+	err = candidate_add(&c, exe);
+	if (!err)
+		err = mt_proc_maps(pid, on_mapping, &c);
+	list = c.list;
+	n = c.n;
 	if (err) {
 		for (i = 0; i < n; i++)
 			free(list[i]);
@@ -261,7 +252,7 @@ static int maps_candidates(pid_t pid, char ***out, size_t *nout)
 	/* Move replacement allocators right after the executable. */
 	front = 1;
 	for (i = 1; i < n; i++) {
-		const char *base = strrchr(list[i], '/') + 1;
+		const char *base = mt_basename(list[i]);
 
 		for (int r = 0; replacement_allocators[r]; r++) {
 			if (strncmp(base, replacement_allocators[r], strlen(replacement_allocators[r])) == 0) {

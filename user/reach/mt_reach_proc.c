@@ -25,8 +25,9 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
-#include <time.h>
+#include "util/mt_grow.h"
 #include "util/mt_log.h"
+#include "util/mt_time.h"
 #include "reach/mt_reach.h"
 #include "target/mt_proc.h"
 
@@ -50,12 +51,9 @@ struct scan {
 	int err;
 };
 
-static double ms_since(const struct timespec *t0)
+static double ms_since(uint64_t t0_ns)
 {
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+	return (double)(mt_now_ns() - t0_ns) / 1e6;
 }
 
 static ssize_t read_mem(void *arg, uint64_t addr, void *buf, size_t len)
@@ -110,11 +108,12 @@ static void scan_range(struct scan *s, uint64_t start, uint64_t end)
 	}
 }
 
-static int on_mapping(void *arg, uint64_t start, uint64_t end, uint32_t prot,
-		      bool shared, const char *name)
+static int on_mapping(void *arg, const struct mt_maps_ent *e)
 {
 	struct scan *s = arg;
-	uint64_t from = start;
+	uint64_t start = e->start, end = e->end, from = start;
+	uint32_t prot = e->prot;
+	const char *name = e->name;
 	size_t i;
 
 	if ((prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
@@ -138,7 +137,6 @@ static int on_mapping(void *arg, uint64_t start, uint64_t end, uint32_t prot,
 				from = sp < start ? start : sp;
 		}
 	}
-	(void)shared;
 	scan_range(s, from, end);
 	return 0;
 }
@@ -178,15 +176,8 @@ static int seize_all(struct scan *s)
 
 			if (tid <= 0 || find_thr(s->t, s->nt, tid))
 				continue;
-			if (s->nt == cap) {
-				struct thr *g = realloc(s->t, (cap = cap * 2 + 8) * sizeof(*g));
-
-				if (!g) {
-					err = -ENOMEM;
-					break;
-				}
-				s->t = g;
-			}
+			if ((err = MT_GROW(s->t, s->nt + 1, cap)))
+				break;
 			s->t[s->nt] = (struct thr){ .tid = tid };
 			if (ptrace(PTRACE_SEIZE, tid, NULL, NULL)) {
 				if (errno == ESRCH)
@@ -257,12 +248,12 @@ int mt_reach_pid(pid_t pid, pid_t tid, const struct mt_agg *a, uint64_t cut_ns,
 		 int (*drain)(void *), void *drain_arg, struct mt_reach **out)
 {
 	struct scan s = { .pid = pid };
-	struct timespec t0, t1;
+	uint64_t t0, t1;
 	double pause_ms;
 	int err = 0;
 
 	*out = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = mt_now_ns();
 	s.buf = malloc(CHUNK);
 	if (!s.buf) {
 		err = -ENOMEM;
@@ -292,7 +283,7 @@ int mt_reach_pid(pid_t pid, pid_t tid, const struct mt_agg *a, uint64_t cut_ns,
 		err = -ENOMEM;
 		goto out;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t1 = mt_now_ns();
 	read_regs(&s);
 	err = mt_proc_maps(pid, on_mapping, &s);
 	if (err) {
@@ -301,10 +292,10 @@ int mt_reach_pid(pid_t pid, pid_t tid, const struct mt_agg *a, uint64_t cut_ns,
 	}
 	err = mt_reach_flood(s.r, read_mem, read_mem_batch, &s.pid);
 	if (!err)
-		mt_reach_stats(s.r)->scan_ms = ms_since(&t1);
+		mt_reach_stats(s.r)->scan_ms = ms_since(t1);
 out:
 	release_all(&s);
-	pause_ms = ms_since(&t0);
+	pause_ms = ms_since(t0);
 	if (!err) {
 		mt_reach_tally(s.r, cut_ns);
 		mt_reach_stats(s.r)->pause_ms = pause_ms;

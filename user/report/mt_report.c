@@ -13,24 +13,106 @@
 #include <linux/types.h>
 #include "unwind.h"
 
-#define DEFAULT_TOP_SITES 10
 #define DEFAULT_MAX_FRAMES 8
 
 struct site_key {
-	uint64_t live_bytes, alloc_bytes;
+	double score;             /* MT_SORT_RATE, MT_SORT_GROWTH */
+	uint64_t k1, live_bytes, alloc_bytes;
 	uint32_t id;
+	size_t index;             /* mt_report_sort_sites: the entry */
 };
 
-/* Live bytes, then allocated bytes, descending; ties by id for stable output. */
+/* The sort key, then live bytes, then allocated bytes, descending; ties by
+ * id for stable output. */
 static int site_key_cmp(const void *pa, const void *pb)
 {
 	const struct site_key *x = pa, *y = pb;
 
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	if (x->k1 != y->k1)
+		return x->k1 > y->k1 ? -1 : 1;
 	if (x->live_bytes != y->live_bytes)
 		return x->live_bytes > y->live_bytes ? -1 : 1;
 	if (x->alloc_bytes != y->alloc_bytes)
 		return x->alloc_bytes > y->alloc_bytes ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static struct site_key make_key(const struct mt_counts *c, uint32_t id, enum mt_report_sort sort,
+				double (*score)(void *, uint32_t), void *score_arg)
+{
+	struct site_key k = { .live_bytes = c->live_bytes, .alloc_bytes = c->alloc_bytes, .id = id };
+
+	switch (sort) {
+	case MT_SORT_ALLOC_BYTES:
+		k.k1 = c->alloc_bytes;
+		break;
+	case MT_SORT_ALLOCS:
+		k.k1 = c->allocs;
+		break;
+	case MT_SORT_RATE:
+	case MT_SORT_GROWTH:
+		if (score && id != MT_SITE_NONE)
+			k.score = score(score_arg, id);
+		/* without a score: calls for rate, live bytes for growth */
+		if (sort == MT_SORT_RATE)
+			k.k1 = c->allocs;
+		if (k.score != k.score)   /* NaN ranks last */
+			k.score = -1e300;
+		break;
+	case MT_SORT_LIVE_BYTES:
+		break;
+	}
+	return k;
+}
+
+static const char *const sort_names[] = {
+	[MT_SORT_LIVE_BYTES] = "live_bytes", [MT_SORT_ALLOC_BYTES] = "alloc_bytes",
+	[MT_SORT_ALLOCS] = "allocs", [MT_SORT_RATE] = "rate", [MT_SORT_GROWTH] = "growth",
+};
+
+int mt_report_sort_parse(const char *name, enum mt_report_sort *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sort_names) / sizeof(sort_names[0]); i++) {
+		if (name && !strcmp(name, sort_names[i])) {
+			*out = (enum mt_report_sort)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *mt_report_sort_name(enum mt_report_sort s)
+{
+	return (size_t)s < sizeof(sort_names) / sizeof(sort_names[0]) ? sort_names[s] : "?";
+}
+
+void mt_report_sort_sites(struct mt_report_site *s, size_t n, enum mt_report_sort sort,
+			  double (*score)(void *arg, uint32_t site), void *score_arg)
+{
+	struct site_key *keys = malloc((n ? n : 1) * sizeof(*keys));
+	struct mt_report_site *tmp = malloc((n ? n : 1) * sizeof(*tmp));
+	size_t i;
+
+	if (!keys || !tmp)   /* the order stays; nothing is lost */
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct mt_counts c = { .allocs = s[i].allocs, .alloc_bytes = s[i].alloc_bytes,
+				       .live_bytes = s[i].live_bytes };
+
+		keys[i] = make_key(&c, s[i].site, sort, score, score_arg);
+		keys[i].index = i;
+	}
+	qsort(keys, n, sizeof(*keys), site_key_cmp);
+	for (i = 0; i < n; i++)
+		tmp[i] = s[keys[i].index];
+	memcpy(s, tmp, n * sizeof(*s));
+out:
+	free(keys);
+	free(tmp);
 }
 
 static double age_s(uint64_t now_ns, uint64_t ts_ns)
@@ -134,20 +216,30 @@ static int build_sites(struct mt_report *r, const struct mt_agg *a, struct mt_sy
 {
 	uint32_t nsites = mt_agg_nsites(a), id;
 	struct site_key *keys = NULL;
+	int *oldest = NULL;       /* site id -> index in live[], -1: none */
 	size_t n = 0, i;
 	int err = 0, k;
 
 	keys = malloc((nsites ? nsites : 1) * sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
+	oldest = malloc((nsites ? nsites : 1) * sizeof(*oldest));
+	if (!keys || !oldest) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (id = 0; id < nsites; id++)
+		oldest[id] = -1;
+	for (k = 0; k < nlive; k++)
+		if (live[k].site < nsites)
+			oldest[live[k].site] = k;
 	for (id = 0; id < nsites; id++) {
 		const struct mt_site *s = mt_agg_site_get(a, id);
 
 		if (s->c.allocs)
-			keys[n++] = (struct site_key){ s->c.live_bytes, s->c.alloc_bytes, id };
+			keys[n++] = make_key(&s->c, id, r->opts.sort, r->opts.score,
+					     r->opts.score_arg);
 	}
 	qsort(keys, n, sizeof(*keys), site_key_cmp);
-	if (n > r->opts.top_sites)
+	if (n > r->opts.top_sites && !r->opts.all_sites)
 		n = r->opts.top_sites;
 	r->sites = calloc(n ? n : 1, sizeof(*r->sites));
 	if (!r->sites) {
@@ -163,16 +255,12 @@ static int build_sites(struct mt_report *r, const struct mt_agg *a, struct mt_sy
 			goto out;
 		rs->objects = rs->live_objects;
 		rs->bytes = rs->live_bytes;
-		/* live[] is short (one entry per site with live objects) and
-		 * only top_sites lookups are made. */
-		for (k = 0; k < nlive; k++) {
-			if (live[k].site == rs->site) {
-				rs->oldest_age_s = age_s(now_ns, live[k].oldest_ts_ns);
-				break;
-			}
-		}
+		k = oldest[rs->site];
+		if (k >= 0)
+			rs->oldest_age_s = age_s(now_ns, live[k].oldest_ts_ns);
 	}
 out:
+	free(oldest);
 	free(keys);
 	return err;
 }
@@ -265,7 +353,7 @@ int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
 	if (o)
 		r->opts = *o;
 	if (!r->opts.top_sites)
-		r->opts.top_sites = DEFAULT_TOP_SITES;
+		r->opts.top_sites = MT_REPORT_TOP_SITES;
 	if (!r->opts.max_frames)
 		r->opts.max_frames = DEFAULT_MAX_FRAMES;
 	if (t)
@@ -509,10 +597,14 @@ int mt_report_merge(struct mt_report *r, const struct mt_report_proc *procs, siz
 	/* r's own entries that fall out of the top are freed here */
 	qsort(sites, nsites, sizeof(*sites), cmp_merged_site);
 	qsort(leaks, nleaks, sizeof(*leaks), cmp_merged_leak);
-	for (i = r->opts.top_sites; i < nsites; i++)
+	/* --sort other than live bytes: by the counters (a score is one
+	 * aggregator's, by its site ids: not the tree's) */
+	if (r->opts.sort != MT_SORT_LIVE_BYTES)
+		mt_report_sort_sites(sites, nsites, r->opts.sort, NULL, NULL);
+	for (i = r->opts.top_sites; i < nsites && !r->opts.all_sites; i++)
 		if (!sites[i].borrowed)
 			free(sites[i].stack.frames);
-	if (nsites > r->opts.top_sites)
+	if (nsites > r->opts.top_sites && !r->opts.all_sites)
 		nsites = r->opts.top_sites;
 	free(r->sites);
 	free(r->leaks);

@@ -42,17 +42,42 @@ struct mt_report_extra {
 struct mt_report_target {
 	int pid;
 	char comm[32];
-	char exe[4096];
+	char exe[4096];         /* the path it was started as (a symlink's name) */
+	char exe_file[4096];    /* the file that runs (symlinks resolved) */
 	char allocator[4096];   /* the object whose entry points are probed */
+};
+
+/* Sites listed: in the final report unless --top says otherwise, and at
+ * most in each periodic (-i) report, which is a glance, not the record. */
+#define MT_REPORT_TOP_SITES 10
+#define MT_REPORT_PERIODIC_SITES 5
+
+/* How sites are ranked (--sort), in every output. */
+enum mt_report_sort {
+	MT_SORT_LIVE_BYTES,     /* live bytes, then allocated bytes (the default) */
+	MT_SORT_ALLOC_BYTES,    /* bytes allocated over the run */
+	MT_SORT_ALLOCS,         /* allocation calls over the run */
+	MT_SORT_RATE,           /* allocation calls per second lately (opts.score) */
+	MT_SORT_GROWTH,         /* live bytes per second, the trend (opts.score) */
 };
 
 struct mt_report_opts {
 	bool launch;            /* launch mode: every live object is a leak */
 	bool no_heap;           /* --no-heap: no allocator figures to show */
 	uint64_t min_age_ns;    /* attach mode: leak age threshold */
-	unsigned top_sites;     /* sites listed, 0 = default (10) */
+	unsigned top_sites;     /* sites listed, 0 = MT_REPORT_TOP_SITES */
+	/* Keep every site that allocated in r->sites (the file outputs and
+	 * JSON want them all); the text still shows top_sites of them. */
+	bool all_sites;
+	enum mt_report_sort sort;
+	/* MT_SORT_RATE and MT_SORT_GROWTH: the site's score, higher first
+	 * (ties by live bytes). NULL: those sorts fall back to allocs and
+	 * live bytes. */
+	double (*score)(void *arg, uint32_t site);
+	void *score_arg;
 	unsigned max_frames;    /* frames per stack in text, 0 = default (8) */
 	size_t json_leaks;      /* leak stacks listed in JSON, 0 = all */
+	size_t json_sites;      /* sites listed in JSON (of r->sites), 0 = all */
 	/* Attach mode: a second opinion on the age-based leak candidates (the
 	 * growth trend, mt_trend_keep_leak): a site for which it returns false
 	 * is not a leak. NULL keeps them all; launch mode ignores it. */
@@ -138,7 +163,7 @@ struct mt_report {
 	const char *ep_names[MT_AGG_MAX_EPS]; /* "malloc", "memalign|aligned_alloc", ... */
 	struct mt_rates interval, run;
 	size_t nsites;
-	struct mt_report_site *sites;  /* top sites by live bytes, then alloc bytes */
+	struct mt_report_site *sites;  /* ranked by opts.sort */
 	size_t nleaks;
 	struct mt_report_site *leaks;  /* largest bytes first, all of them */
 	uint64_t leak_objects, leak_bytes;  /* sums over leaks */
@@ -165,8 +190,9 @@ struct mt_report {
  * take_interval is set, else left 0. t, drops and o may be NULL.
  * Leaks: in launch mode every live object at now_ns; in attach mode live
  * objects at least o->min_age_ns old (0: every live object); grouped by
- * stack, most bytes first, all of them. Sites: the o->top_sites (default
- * 10) that allocated, by live bytes then allocated bytes then id.
+ * stack, most bytes first, all of them. Sites: those that allocated,
+ * ranked by o->sort (ties by live bytes, allocated bytes, id); the first
+ * o->top_sites (default 10), or all of them with o->all_sites.
  * Cost: one or two passes over the live table, a sort of the sites, one
  * mt_sym_resolve per frame kept. On error r holds nothing. 0 or -errno. */
 int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
@@ -175,10 +201,18 @@ int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
 		    uint64_t now_ns, bool take_interval, const struct mt_report_opts *o);
 void mt_report_release(struct mt_report *r);  /* frees what build allocated */
 
+/* "live_bytes", "alloc_bytes", "allocs", "rate", "growth": 0 and *out
+ * set, or -EINVAL. mt_report_sort_name is the inverse. */
+int mt_report_sort_parse(const char *name, enum mt_report_sort *out);
+const char *mt_report_sort_name(enum mt_report_sort s);
+/* Rank n sites of a built (or loaded) report by sort, in place; score as
+ * in struct mt_report_opts (NULL: the site's own counters only). */
+void mt_report_sort_sites(struct mt_report_site *s, size_t n, enum mt_report_sort sort,
+			  double (*score)(void *arg, uint32_t site), void *score_arg);
 /* Make r (the report of procs[self]) the report of the whole tree: totals
  * summed, calls summed by entry point name, sites and leaks of every image
  * merged (each with its pid; others' stacks are borrowed, so procs must
- * outlive r), the top_sites kept. procs are kept for the "processes"
+ * outlive r), the top_sites kept (every site with opts.all_sites; ranked by opts.sort). procs are kept for the "processes"
  * section. 0 or -ENOMEM (r unchanged). */
 int mt_report_merge(struct mt_report *r, const struct mt_report_proc *procs, size_t nprocs,
 		    size_t self);

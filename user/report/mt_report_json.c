@@ -15,6 +15,7 @@ static void write_target(struct mt_json *j, const struct mt_report_target *t)
 	mt_json_i64(j, t->pid);
 	mt_json_key_str(j, "comm", t->comm[0] ? t->comm : NULL);
 	mt_json_key_str(j, "exe", t->exe[0] ? t->exe : NULL);
+	mt_json_key_str(j, "exe_file", t->exe_file[0] ? t->exe_file : NULL);
 	mt_json_key_str(j, "allocator", t->allocator[0] ? t->allocator : NULL);
 	mt_json_obj_end(j);
 }
@@ -312,8 +313,10 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_obj_end(&j);
 	mt_json_key(&j, "leaks");
 	write_sites(&j, r->leaks, nlisted, r->reach, r, true);
+	mt_json_key_str(&j, "sort", mt_report_sort_name(r->opts.sort));
 	mt_json_key(&j, "sites");
-	write_sites(&j, r->sites, r->nsites, false, r, false);
+	write_sites(&j, r->sites, r->opts.json_sites && r->opts.json_sites < r->nsites ?
+		    r->opts.json_sites : r->nsites, false, r, false);
 	mt_json_key(&j, "modules");
 	write_modules(&j, r);
 	if (r->nprocs) {

@@ -8,35 +8,10 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "report/mt_report.h"
-
-#define PERIODIC_SITES 5
-
-/* 1023 B, 1.5 KiB, 12.0 MiB: binary units, one decimal. */
-static const char *human(char *b, size_t n, double v)
-{
-	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
-	int u = -1;
-
-	if (v < 1024) {
-		snprintf(b, n, "%.0f B", v);
-		return b;
-	}
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(b, n, "%.1f %s", v, unit[u]);
-	return b;
-}
-
-static const char *basename_of(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
+#include "util/mt_fmt.h"
 
 static void print_frame(FILE *f, const struct mt_frame *fr)
 {
@@ -48,11 +23,11 @@ static void print_frame(FILE *f, const struct mt_frame *fr)
 		fprintf(f, "      0x%" PRIx64, fr->addr);
 	if (fr->module)
 		fprintf(f, fr->func ? " (%s)" : " (%s+0x%" PRIx64 ")",
-			basename_of(fr->module), fr->module_off);
+			mt_basename(fr->module), fr->module_off);
 	else if (!fr->func)
 		fputs(" [unknown]", f);
 	if (fr->file)
-		fprintf(f, " %s:%d", basename_of(fr->file), fr->line);
+		fprintf(f, " %s:%d", mt_basename(fr->file), fr->line);
 	fputc('\n', f);
 }
 
@@ -121,9 +96,9 @@ static void print_site(FILE *f, unsigned rank, const struct mt_report_site *s, u
 	char live[16], total[16], peak[16];
 
 	fprintf(f, "  #%u %s live in %" PRIu64 " objects; %" PRIu64 " allocs, %s, peak %s",
-		rank, human(live, sizeof(live), (double)s->live_bytes), s->live_objects,
-		s->allocs, human(total, sizeof(total), (double)s->alloc_bytes),
-		human(peak, sizeof(peak), (double)s->peak_live_bytes));
+		rank, mt_fmt_bytes(live, sizeof(live), s->live_bytes), s->live_objects,
+		s->allocs, mt_fmt_bytes(total, sizeof(total), s->alloc_bytes),
+		mt_fmt_bytes(peak, sizeof(peak), s->peak_live_bytes));
 	if (s->uncertain)
 		fputs(" [uncertain: events lost]", f);
 	fputc('\n', f);
@@ -144,7 +119,7 @@ static void print_modules(FILE *f, const struct mt_report *r)
 		if (!any)
 			fputs("modules in these stacks (unwind, names):\n", f);
 		any = true;
-		fprintf(f, "  %-24s %-3s %s%s", basename_of(m->path), m->unwind,
+		fprintf(f, "  %-24s %-3s %s%s", mt_basename(m->path), m->unwind,
 			mt_sym_src_name(m->symbols), m->lines ? ", lines" : ", no lines");
 		if (m->debuginfod && strcmp(m->debuginfod, "found"))
 			fprintf(f, " (debuginfod: %s)", m->debuginfod);
@@ -152,52 +127,104 @@ static void print_modules(FILE *f, const struct mt_report *r)
 	}
 }
 
-/* With --reachability: valgrind's terms, so the split reads familiar. */
-static void print_reach(FILE *f, const char *indent, uint64_t lo, uint64_t lb,
-			uint64_t ro, uint64_t rb)
+static void print_leak(FILE *f, const struct mt_report *r, size_t rank,
+		       const struct mt_report_site *l, uint64_t bytes, uint64_t objects)
 {
-	char b1[16], b2[16];
+	char b[16];
 
-	fprintf(f, "%s  definitely lost: %s in %" PRIu64 " objects, still reachable: %s in %"
-		PRIu64 " objects\n", indent, human(b1, sizeof(b1), (double)lb), lo,
-		human(b2, sizeof(b2), (double)rb), ro);
+	fprintf(f, "  #%zu %s in %" PRIu64 " objects, oldest %.3f s", rank,
+		mt_fmt_bytes(b, sizeof(b), bytes), objects, l->oldest_age_s);
+	if (l->site == MT_SITE_NONE)
+		fputs(", stack not recorded", f);
+	if (l->uncertain)
+		fputs(" [uncertain: a lost free may show as a leak]", f);
+	fputc('\n', f);
+	print_stack(f, &l->stack, r->opts.max_frames);
 }
 
-static void print_leaks(FILE *f, const struct mt_report *r)
+/* The stacks a list leaves out: where to find them (the JSON lists the
+ * largest --json-leaks of them). */
+static void more_stacks(FILE *f, const struct mt_report *r, size_t hidden)
+{
+	if (!hidden)
+		return;
+	if (r->opts.json_leaks && r->opts.json_leaks < r->nleaks)
+		fprintf(f, "  ... %zu more stacks (the JSON report lists the largest %zu; "
+			"--json-leaks all lists every one)\n", hidden, r->opts.json_leaks);
+	else
+		fprintf(f, "  ... %zu more stacks (see the JSON report)\n", hidden);
+}
+
+/* qsort: the leaks of one reachability class, most bytes first. */
+static bool by_lost;
+static int reach_cmp(const void *pa, const void *pb)
+{
+	const struct mt_report_site *a = *(const struct mt_report_site *const *)pa;
+	const struct mt_report_site *b = *(const struct mt_report_site *const *)pb;
+	uint64_t x = by_lost ? a->lost_bytes : a->reachable_bytes;
+	uint64_t y = by_lost ? b->lost_bytes : b->reachable_bytes;
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	return a->site < b->site ? -1 : a->site > b->site;
+}
+
+/* With --reachability, in valgrind's terms so the split reads familiar:
+ * definitely lost, then still reachable, each its own list: a static cache
+ * or stdout's buffer is not read as a leak. A site with both kinds of
+ * blocks is in both lists, with its share in each. */
+static int print_reach_leaks(FILE *f, const struct mt_report *r)
+{
+	const struct mt_report_site **v;
+	char b[16];
+	size_t i, n, shown;
+	int pass;
+
+	v = malloc((r->nleaks ? r->nleaks : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (pass = 0; pass < 2; pass++) {
+		bool lost = pass == 0;
+
+		for (i = n = 0; i < r->nleaks; i++)
+			if (lost ? r->leaks[i].lost_objects : r->leaks[i].reachable_objects)
+				v[n++] = &r->leaks[i];
+		by_lost = lost;
+		qsort(v, n, sizeof(*v), reach_cmp);
+		fprintf(f, "%s: %s in %" PRIu64 " objects at %zu stack%s%s\n",
+			lost ? "definitely lost" : "still reachable",
+			mt_fmt_bytes(b, sizeof(b), lost ? r->lost_bytes : r->reachable_bytes),
+			lost ? r->lost_objects : r->reachable_objects, n, n == 1 ? "" : "s",
+			lost ? " (no pointer to them anywhere)" :
+			" (pointed to from globals, stacks or other live blocks)");
+		shown = n < r->opts.top_sites ? n : r->opts.top_sites;
+		for (i = 0; i < shown; i++)
+			print_leak(f, r, i + 1, v[i], lost ? v[i]->lost_bytes : v[i]->reachable_bytes,
+				   lost ? v[i]->lost_objects : v[i]->reachable_objects);
+		more_stacks(f, r, n - shown);
+	}
+	free(v);
+	return 0;
+}
+
+static int print_leaks(FILE *f, const struct mt_report *r)
 {
 	char b[16];
 	size_t i, n = r->nleaks < r->opts.top_sites ? r->nleaks : r->opts.top_sites;
 
 	fprintf(f, "%zu leak candidate%s, %s (%" PRIu64 " bytes) in %" PRIu64 " objects",
-		r->nleaks, r->nleaks == 1 ? "" : "s", human(b, sizeof(b), (double)r->leak_bytes), r->leak_bytes,
+		r->nleaks, r->nleaks == 1 ? "" : "s", mt_fmt_bytes(b, sizeof(b), r->leak_bytes), r->leak_bytes,
 		r->leak_objects);
 	if (r->opts.launch)
 		fputs(" (live at exit)\n", f);
 	else
 		fprintf(f, " (live, older than %.3f s)\n", (double)r->opts.min_age_ns / 1e9);
 	if (r->reach)
-		print_reach(f, "", r->lost_objects, r->lost_bytes, r->reachable_objects,
-			    r->reachable_bytes);
-	for (i = 0; i < n; i++) {
-		const struct mt_report_site *l = &r->leaks[i];
-
-		fprintf(f, "  #%zu %s in %" PRIu64 " objects, oldest %.3f s", i + 1,
-			human(b, sizeof(b), (double)l->bytes), l->objects, l->oldest_age_s);
-		if (l->site == MT_SITE_NONE)
-			fputs(", stack not recorded", f);
-		if (l->uncertain)
-			fputs(" [uncertain: a lost free may show as a leak]", f);
-		fputc('\n', f);
-		if (r->reach)
-			print_reach(f, "    ", l->lost_objects, l->lost_bytes, l->reachable_objects,
-				    l->reachable_bytes);
-		print_stack(f, &l->stack, r->opts.max_frames);
-	}
-	if (r->nleaks > n && r->opts.json_leaks && r->opts.json_leaks < r->nleaks)
-		fprintf(f, "  ... %zu more stacks (the JSON report lists the largest %zu; "
-			"--json-leaks all lists every one)\n", r->nleaks - n, r->opts.json_leaks);
-	else if (r->nleaks > n)
-		fprintf(f, "  ... %zu more stacks (see the JSON report)\n", r->nleaks - n);
+		return print_reach_leaks(f, r);
+	for (i = 0; i < n; i++)
+		print_leak(f, r, i + 1, &r->leaks[i], r->leaks[i].bytes, r->leaks[i].objects);
+	more_stacks(f, r, r->nleaks - n);
+	return 0;
 }
 
 static void print_losses(FILE *f, const struct mt_report *r, bool final)
@@ -223,6 +250,17 @@ static void print_losses(FILE *f, const struct mt_report *r, bool final)
 			"call site only)\n", d->stack_fail);
 }
 
+static const char *sort_title(enum mt_report_sort s)
+{
+	switch (s) {
+	case MT_SORT_ALLOC_BYTES: return "bytes allocated";
+	case MT_SORT_ALLOCS:      return "allocations";
+	case MT_SORT_RATE:        return "allocation rate";
+	case MT_SORT_GROWTH:      return "growth";
+	default:                  return "live bytes";
+	}
+}
+
 int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 {
 	const struct mt_totals *t = &r->totals;
@@ -240,11 +278,11 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 		fprintf(f, "(estimated) sampling 1 in ~%" PRIu64 " bytes: object and byte figures "
 			"are estimates; calls are exact\n", r->sample_bytes);
 	fprintf(f, "allocs %" PRIu64 " (%s)  frees %" PRIu64 " (%s)\n",
-		c->allocs, human(b1, sizeof(b1), (double)c->alloc_bytes),
-		c->frees, human(b2, sizeof(b2), (double)c->free_bytes));
+		c->allocs, mt_fmt_bytes(b1, sizeof(b1), c->alloc_bytes),
+		c->frees, mt_fmt_bytes(b2, sizeof(b2), c->free_bytes));
 	fprintf(f, "live %" PRIu64 " objects, %s  peak %s\n", c->live_objects,
-		human(b1, sizeof(b1), (double)c->live_bytes),
-		human(b3, sizeof(b3), (double)c->peak_live_bytes));
+		mt_fmt_bytes(b1, sizeof(b1), c->live_bytes),
+		mt_fmt_bytes(b3, sizeof(b3), c->peak_live_bytes));
 	fprintf(f, "untracked frees %" PRIu64 "  failed allocs %" PRIu64,
 		t->untracked_frees, t->failed_allocs);
 	if (t->stale_replaced)
@@ -273,7 +311,7 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 
 			fprintf(f, "  pid %d (ppid %d) %s: allocs %" PRIu64 " frees %" PRIu64
 				" live %" PRIu64 " (%s), ", p->pid, p->ppid, p->r->target.exe, pc->allocs,
-				pc->frees, pc->live_objects, human(b1, sizeof(b1), (double)pc->live_bytes));
+				pc->frees, pc->live_objects, mt_fmt_bytes(b1, sizeof(b1), pc->live_bytes));
 			if (strcmp(p->end, "exec") == 0)
 				fprintf(f, "replaced by exec (%" PRIu64 " blocks released, not leaks)\n",
 					p->released_objects);
@@ -287,15 +325,18 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 		fprintf(f, "%" PRId64 " child processes were created and not traced (-f follows them)\n",
 			r->untraced_children);
 
-	nsites = final ? (unsigned)r->nsites : (r->nsites < PERIODIC_SITES ? (unsigned)r->nsites : PERIODIC_SITES);
-	fprintf(f, "top %u sites by live bytes:\n", nsites);
+	/* with all_sites the model holds every site: --top bounds the text */
+	nsites = r->nsites < r->opts.top_sites ? (unsigned)r->nsites : r->opts.top_sites;
+	if (!final && nsites > MT_REPORT_PERIODIC_SITES)
+		nsites = MT_REPORT_PERIODIC_SITES;
+	fprintf(f, "top %u sites by %s:\n", nsites, sort_title(r->opts.sort));
 	for (i = 0; i < nsites; i++)
 		print_site(f, i + 1, &r->sites[i], final ? r->opts.max_frames : 3);
 
-	if (final) {
-		print_leaks(f, r);
+	if (final && !err)
+		err = print_leaks(f, r);
+	if (final)
 		print_modules(f, r);
-	}
 extras:
 	for (i = 0; i < r->nextras; i++) {
 		if (r->extras[i].text) {

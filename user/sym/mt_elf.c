@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
 #include <fcntl.h>
+#include <elfutils/libdwelf.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -177,4 +179,25 @@ int mt_elf_plt_ranges(const char *path, uint64_t (*ranges)[2], unsigned max)
 	elf_end(e);
 	close(fd);
 	return (int)n;
+}
+
+int mt_elf_build_id(const char *path, char *buf, size_t len)
+{
+	const unsigned char *id;
+	ssize_t n, i;
+	int fd = -1, err = 0;
+	Elf *e = elf_open_fd(path, &fd);
+
+	if (!e)
+		return -(errno ? errno : ENOEXEC);
+	n = dwelf_elf_gnu_build_id(e, (const void **)&id);
+	if (n <= 0)
+		err = -ENOENT;
+	else if ((size_t)n * 2 + 1 > len)
+		err = -ENOSPC;
+	for (i = 0; !err && i < n; i++)
+		snprintf(buf + 2 * i, 3, "%02x", id[i]);
+	elf_end(e);
+	close(fd);
+	return err;
 }

@@ -32,4 +32,9 @@ int mt_elf_interp(const char *path, char *buf, size_t len);
  * .plt.got), at most max. Returns how many, or -errno. */
 int mt_elf_plt_ranges(const char *path, uint64_t (*ranges)[2], unsigned max);
 
+/* The GNU build-id of path as lowercase hex into buf (2 chars a byte and
+ * a NUL). 0, -ENOENT when the file has none, -ENOSPC when buf is too
+ * small, or -errno when it cannot be read as ELF. */
+int mt_elf_build_id(const char *path, char *buf, size_t len);
+
 #endif /* MT_ELF_H */

@@ -25,16 +25,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "util/mt_log.h"
 #include "sym/mt_debuginfod.h"
 #include "sym/mt_sym_int.h"
+#include "util/mt_grow.h"
+#include "util/mt_log.h"
+#include "util/mt_maps.h"
 
 void mt_sym_cache_clear(struct mt_sym *s)
 {
@@ -172,15 +176,8 @@ static int mt_sym_region_insert(struct mt_sym *s, const struct mt_sym_region *r)
 
 	while (j < s->nregions && s->regions[j].start < r->end)
 		j++;
-	if (j == i && s->nregions == s->cap_regions) {
-		size_t cap = s->cap_regions ? s->cap_regions * 2 : 128;
-		struct mt_sym_region *p = realloc(s->regions, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		s->regions = p;
-		s->cap_regions = cap;
-	}
+	if (j == i && MT_GROW(s->regions, s->nregions + 1, s->cap_regions))
+		return -ENOMEM;
 	/* replace [i, j) by r */
 	memmove(&s->regions[i + 1], &s->regions[j],
 		(s->nregions - j) * sizeof(*s->regions));
@@ -192,26 +189,28 @@ static int mt_sym_region_insert(struct mt_sym *s, const struct mt_sym_region *r)
 /* Handle one maps line; *added is set when a new region was recorded.
  * Lines other than executable file mappings ([vdso], [heap], anonymous,
  * unparsable) are skipped. */
-static int mt_sym_maps_line(struct mt_sym *s, char *line, bool *added)
+struct mt_sym_refresh_ctx {
+	struct mt_sym *s;
+	bool added, any;
+};
+
+static int mt_sym_maps_ent(void *arg, const struct mt_maps_ent *e)
 {
-	struct mt_sym_region r = { 0 };
+	struct mt_sym_refresh_ctx *c = arg;
+	struct mt_sym *s = c->s;
+	struct mt_sym_region r = { .start = e->start, .end = e->end, .off = e->off, .ino = e->ino };
 	const struct mt_sym_region *old;
 	struct mt_sym_mod *m;
-	unsigned int maj, min;
-	char perms[5], *path;
-	size_t len;
+	char path[PATH_MAX];
+	size_t len = strlen(e->name);
 	bool deleted = false;
 	dev_t dev;
-	int n = 0, err;
+	int err;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
-		   &r.start, &r.end, perms, &r.off, &maj, &min, &r.ino, &n) < 7 || !n)
+	c->any = true;
+	if (!(e->prot & PROT_EXEC) || e->name[0] != '/' || r.start >= r.end || len >= sizeof(path))
 		return 0;
-	path = line + n;
-	len = strcspn(path, "\n");
-	path[len] = '\0';
-	if (strlen(perms) < 3 || perms[2] != 'x' || path[0] != '/' || r.start >= r.end)
-		return 0;
+	memcpy(path, e->name, len + 1);
 	if (len > strlen(MT_SYM_DELETED) &&
 	    !strcmp(path + len - strlen(MT_SYM_DELETED), MT_SYM_DELETED)) {
 		path[len - strlen(MT_SYM_DELETED)] = '\0';
@@ -222,7 +221,7 @@ static int mt_sym_maps_line(struct mt_sym *s, char *line, bool *added)
 	    old->off == r.off && old->ino == r.ino && !strcmp(old->mod->path, path))
 		return 0;  /* known; refresh is this check for most lines */
 
-	dev = makedev(maj, min);
+	dev = makedev(e->dev_major, e->dev_minor);
 	m = mt_sym_mod_find(s, dev, &r, path);
 	if (!m) {
 		err = mt_sym_mod_create(s, path, deleted, dev, &r, &m);
@@ -232,16 +231,15 @@ static int mt_sym_maps_line(struct mt_sym *s, char *line, bool *added)
 	r.mod = m;
 	err = mt_sym_region_insert(s, &r);
 	if (!err)
-		*added = true;
+		c->added = true;
 	return err;
 }
 
 int mt_sym_refresh(struct mt_sym *s)
 {
+	struct mt_sym_refresh_ctx c = { .s = s };
 	FILE *f = NULL;
-	char *line = NULL;
-	size_t cap = 0;
-	bool added = false, any = false, reporting = false;
+	bool reporting = false;
 	int fd, err = 0;
 
 	if (!s)
@@ -260,28 +258,18 @@ int mt_sym_refresh(struct mt_sym *s)
 	/* begin_add keeps the modules already reported */
 	dwfl_report_begin_add(s->dwfl);
 	reporting = true;
-	errno = 0;
-	while (getline(&line, &cap, f) > 0) {
-		any = true;
-		err = mt_sym_maps_line(s, line, &added);
-		if (err)
-			goto cleanup;
-	}
-	if (ferror(f)) {
-		err = errno == ENOENT || !errno ? -ESRCH : -errno;
-		goto cleanup;
-	}
-	/* Every live process has mappings; a zombie's maps read empty. */
-	if (!any)
+	err = mt_maps_read(f, mt_sym_maps_ent, &c);
+	/* A process that exits while we read fails the read with ENOENT (or
+	 * no cause); every live process has mappings, a zombie's read empty. */
+	if (err == -ENOENT || err == -EIO || (!err && !c.any))
 		err = -ESRCH;
 cleanup:
 	if (reporting)
 		dwfl_report_end(s->dwfl, NULL, NULL);
 	/* A new mapping can give a name to an address cached as unknown, or
 	 * replace one that was unmapped: start over. */
-	if (added)
+	if (c.added)
 		mt_sym_cache_clear(s);
-	free(line);
 	if (f)
 		fclose(f);
 	return err;

@@ -22,6 +22,7 @@
 #include "sym/mt_debuginfod.h"
 #include "sym/mt_inline.h"
 #include "sym/mt_sym_int.h"
+#include "util/mt_grow.h"
 
 static int mt_sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
 				 Dwarf_Addr base, const char *file_name,
@@ -157,15 +158,8 @@ cleanup:
 
 static int mt_sym_mods_add(struct mt_sym *s, struct mt_sym_mod *m)
 {
-	if (s->nmods == s->cap_mods) {
-		size_t cap = s->cap_mods ? s->cap_mods * 2 : 64;
-		struct mt_sym_mod **p = realloc(s->mods, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		s->mods = p;
-		s->cap_mods = cap;
-	}
+	if (MT_GROW(s->mods, s->nmods + 1, s->cap_mods))
+		return -ENOMEM;
 	s->mods[s->nmods++] = m;
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "target/mt_launch.h"
 #include "target/mt_proc.h"
 #include "util/mt_log.h"
+#include "util/mt_grow.h"
 
 static void child_exec(char *const argv[], int err_fd)
 {
@@ -137,15 +138,8 @@ static int loader_list(pid_t target, const char *interp, const char *exe, char *
 			continue;
 		end = p + strcspn(p, " \t\n");
 		*end = '\0';
-		if (*n == *cap) {
-			char **grown = realloc(*paths, (*cap = *cap * 2 + 8) * sizeof(char *));
-
-			if (!grown) {
-				err = -ENOMEM;
-				break;
-			}
-			*paths = grown;
-		}
+		if ((err = MT_GROW(*paths, *n + 1, *cap)))
+			break;
 		(*paths)[*n] = strdup(p);
 		if (!(*paths)[*n]) {
 			err = -ENOMEM;

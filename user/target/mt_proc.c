@@ -8,7 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "target/mt_proc.h"
 
 /* A PROT_NONE neighbour this small is a guard page, not an arena reserve
@@ -24,6 +29,61 @@ static FILE *open_proc(pid_t pid, const char *what, int *err)
 	f = fopen(path, "re");
 	*err = f ? 0 : -errno;
 	return f;
+}
+
+/* AT_EXECFN's address, from /proc/PID/auxv. */
+static int execfn_addr(pid_t pid, uint64_t *addr)
+{
+	Elf64_auxv_t av;
+	FILE *f;
+	int err;
+
+	f = open_proc(pid, "auxv", &err);
+	if (!f)
+		return err;
+	err = -ENOENT;
+	while (fread(&av, sizeof(av), 1, f) == 1 && av.a_type != AT_NULL) {
+		if (av.a_type == AT_EXECFN) {
+			*addr = av.a_un.a_val;
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+int mt_proc_execfn(pid_t pid, char *buf, size_t size)
+{
+	char path[64 + PATH_MAX];
+	struct stat a, b;
+	uint64_t addr = 0;
+	ssize_t n;
+	int fd, err;
+
+	err = execfn_addr(pid, &addr);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, size - 1, (off_t)addr);
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	buf[n] = '\0';
+	if (buf[0] != '/' || strlen(buf) >= size - 1)
+		return -ENOENT;
+	/* The same file as the running executable, seen from its root. */
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, buf);
+	if (stat(path, &a))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return -ENOENT;
+	return 0;
 }
 
 pid_t mt_proc_status_pid(pid_t pid, const char *field)
@@ -76,49 +136,16 @@ int mt_proc_status(pid_t pid, struct mt_proc_status *out)
 	return found ? 0 : -ESRCH;
 }
 
-int mt_proc_parse_maps_line(char *line, uint64_t *start, uint64_t *end, uint32_t *prot,
-			       bool *shared, const char **name)
+int mt_proc_maps(pid_t pid, mt_maps_fn fn, void *arg)
 {
-	char perms[5];
-	int off = 0;
-	size_t n;
-
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %*x %*x:%*x %*u%n",
-		   start, end, perms, &off) != 3 || off == 0)
-		return -EINVAL;
-	*prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-		(perms[2] == 'x' ? PROT_EXEC : 0);
-	*shared = perms[3] == 's';
-	line += off;
-	while (*line == ' ' || *line == '\t')
-		line++;
-	n = strlen(line);
-	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
-		line[--n] = '\0';
-	*name = line;
-	return 0;
-}
-
-int mt_proc_maps(pid_t pid, mt_proc_maps_fn fn, void *arg)
-{
-	char line[4096 + 128];
-	int err, ret = 0;
+	int err;
 	FILE *f = open_proc(pid, "maps", &err);
 
 	if (!f)
 		return err;
-	while (!ret && fgets(line, sizeof(line), f)) {
-		uint64_t start, end;
-		const char *name;
-		uint32_t prot;
-		bool shared;
-
-		if (mt_proc_parse_maps_line(line, &start, &end, &prot, &shared, &name))
-			continue;
-		ret = fn(arg, start, end, prot, shared, name);
-	}
+	err = mt_maps_read(f, fn, arg);
 	fclose(f);
-	return ret;
+	return err;
 }
 
 /* smaps header lines start with a hex address; field lines with a name. */
@@ -178,16 +205,19 @@ int mt_proc_heap_parse(FILE *f, mt_proc_other_fn is_other, void *arg,
 		unsigned long long kb;
 
 		if (is_header(line)) {
-			const char *name;
+			struct mt_maps_ent e;
 
 			classify(&cur, &prev, is_other, arg, out);
 			prev = cur;
 			memset(&cur, 0, sizeof(cur));
-			if (mt_proc_parse_maps_line(line, &cur.start, &cur.end, &cur.prot,
-						       &cur.shared, &name))
+			if (mt_maps_parse_line(line, &e))
 				continue;
-			cur.anon = name[0] == '\0';
-			snprintf(cur.name, sizeof(cur.name), "%s", name);
+			cur.start = e.start;
+			cur.end = e.end;
+			cur.prot = e.prot;
+			cur.shared = e.shared;
+			cur.anon = e.name[0] == '\0';
+			snprintf(cur.name, sizeof(cur.name), "%s", e.name);
 			cur.valid = true;
 		} else if (sscanf(line, "Rss: %llu kB", &kb) == 1) {
 			cur.rss = kb * 1024;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include "util/mt_maps.h"
 
 struct mt_proc_status {          /* bytes */
 	uint64_t vm_rss, rss_anon, rss_file, rss_shmem, vm_swap, vm_size;
@@ -21,19 +22,21 @@ struct mt_proc_status {          /* bytes */
 /* 0, or -errno (-ENOENT/-ESRCH when the process is gone). */
 int mt_proc_status(pid_t pid, struct mt_proc_status *out);
 
+/* The path the process was started as: execve's filename (AT_EXECFN), so
+ * a program run through a symlink is named by the link, not its target.
+ * Only an absolute path that still names the running executable is
+ * returned (a relative one says nothing later; a moved or overwritten
+ * one would mislead). 0, or -errno (-ENOENT: none such). */
+int mt_proc_execfn(pid_t pid, char *buf, size_t size);
+
 /* A process id field of /proc/PID/status ("Tgid", "PPid"); 0 when the
  * file or the field cannot be read. */
 pid_t mt_proc_status_pid(pid_t pid, const char *field);
 
-/* fn sees each mapping: prot as PROT_* bits, name "" for anonymous. A
- * non-zero return from fn stops the walk and is returned. */
-typedef int (*mt_proc_maps_fn)(void *arg, uint64_t start, uint64_t end, uint32_t prot,
-			     bool shared, const char *name);
-int mt_proc_maps(pid_t pid, mt_proc_maps_fn fn, void *arg);
-
-/* Parse one maps/smaps header line. 0 or -EINVAL. name points into line. */
-int mt_proc_parse_maps_line(char *line, uint64_t *start, uint64_t *end, uint32_t *prot,
-			       bool *shared, const char **name);
+/* fn sees each mapping of /proc/PID/maps (util/mt_maps.h: prot as PROT_*
+ * bits, name "" for anonymous). A non-zero return from fn stops the walk
+ * and is returned; else 0 or -errno. */
+int mt_proc_maps(pid_t pid, mt_maps_fn fn, void *arg);
 
 /*
  * Heap resident bytes, from smaps Rss (see docs/memory-stats.md):

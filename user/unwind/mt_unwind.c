@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -14,6 +15,7 @@
 #include "unwind/mt_unwind.h"
 #include "unwind/mt_uw_table.h"
 #include "util/mt_log.h"
+#include "util/mt_maps.h"
 
 struct module {
 	char *path;               /* as /proc/PID/maps names it */
@@ -123,58 +125,57 @@ static struct module *module_of(struct mt_unwind *u, const char *path, uint64_t 
 	return m;
 }
 
-/* One /proc/PID/maps line into an entry of the mapping table. */
-static int add_mapping(struct mt_unwind *u, struct mt_uw_maps *out, char *line)
+struct scan_ctx {
+	struct mt_unwind *u;
+	struct mt_uw_maps *out;
+};
+
+/* One mapping of /proc/PID/maps into an entry of the mapping table. */
+static int add_mapping(void *arg, const struct mt_maps_ent *me)
 {
-	unsigned long long start, end, off, ino;
-	unsigned dmaj, dmin;
-	char perms[8];
-	int pos = 0;
-	const char *path;
+	struct scan_ctx *c = arg;
+	struct mt_uw_maps *out = c->out;
 	struct mt_uw_map *e;
 	struct module *m;
 
-	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &dmaj, &dmin,
-		   &ino, &pos) < 7)
-		return 0;
-	if (perms[2] != 'x')
+	if (!(me->prot & PROT_EXEC))
 		return 0;
 	if (out->n >= MT_UW_MAX_MAPS)
 		return -E2BIG;
-	path = line + pos;
 	e = &out->m[out->n++];
 	memset(e, 0, sizeof(*e));
-	e->start = start;
-	e->end = end;
+	e->start = me->start;
+	e->end = me->end;
 	e->kind = MT_UW_MAP_UNKNOWN;
 	/* Anonymous code (JIT), [vdso], [uprobes], deleted files: the stack
 	 * ends there, cleanly. */
-	if (path[0] != '/' || strstr(path, " (deleted)"))
+	if (me->name[0] != '/' || strstr(me->name, " (deleted)"))
 		return 0;
-	m = module_of(u, path, ((uint64_t)dmaj << 20) | dmin, ino);
+	m = module_of(c->u, me->name, ((uint64_t)me->dev_major << 20) | me->dev_minor, me->ino);
 	if (!m)
 		return -ENOMEM;
 	e->kind = m->kind;
 	if (m->kind == MT_UW_MAP_CFI) {
 		uint64_t bias;
 
-		if (mt_uw_table_bias(&m->t, start, off, &bias)) {
+		if (mt_uw_table_bias(&m->t, me->start, me->off, &bias)) {
 			e->kind = MT_UW_MAP_UNKNOWN;
 			return 0;
 		}
 		e->bias = bias;
 		/* row_first is set at publish, once the rows have a place */
 		e->row_count = 0;
-		e->pad = (uint32_t)(m - u->mods);
+		e->pad = (uint32_t)(m - c->u->mods);
 	}
 	return 0;
 }
 
 static int scan(struct mt_unwind *u, struct mt_uw_maps *out)
 {
-	char path[64], line[4096 + 128];
+	struct scan_ctx c = { .u = u, .out = out };
+	char path[64];
 	FILE *f;
-	int err = 0;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)u->pid);
 	f = fopen(path, "re");
@@ -182,10 +183,7 @@ static int scan(struct mt_unwind *u, struct mt_uw_maps *out)
 		return -errno;
 	memset(out, 0, offsetof(struct mt_uw_maps, m));
 	out->tgid = (uint32_t)u->pid;
-	while (!err && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;
-		err = add_mapping(u, out, line);
-	}
+	err = mt_maps_read(f, add_mapping, &c);
 	fclose(f);
 	if (err == -E2BIG) {
 		mt_debug("unwind: more than %d executable mappings: the rest end stacks", MT_UW_MAX_MAPS);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/mt_json_read.h"
+#include "util/mt_grow.h"
 
 struct parser {
 	const char *p, *end, *start;
@@ -316,22 +317,15 @@ static void shrink(struct mt_jv *v, size_t cap)
 		v->keys = keys;
 }
 
+/* Room for one more item (and key): items and keys share one capacity,
+ * each grown with its own copy of it. */
 static int grow(struct parser *ps, struct mt_jv *v, size_t *cap, bool keys)
 {
-	size_t ncap = *cap ? *cap * 2 : 4;
-	struct mt_jv *items = realloc(v->items, ncap * sizeof(*items));
+	size_t icap = *cap, kcap = *cap;
 
-	if (!items)
+	if (MT_GROW(v->items, v->n + 1, icap) || (keys && MT_GROW(v->keys, v->n + 1, kcap)))
 		return fail(ps, -ENOMEM, "out of memory");
-	v->items = items;
-	if (keys) {
-		char **k = realloc(v->keys, ncap * sizeof(*k));
-
-		if (!k)
-			return fail(ps, -ENOMEM, "out of memory");
-		v->keys = k;
-	}
-	*cap = ncap;
+	*cap = icap;
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "vm/mt_vm_map.h"
+#include "util/mt_grow.h"
 
 void mt_vm_map_init(struct mt_vm_map *m)
 {
@@ -20,20 +21,7 @@ void mt_vm_map_release(struct mt_vm_map *m)
 
 static int reserve(struct mt_vm_map *m, size_t extra)
 {
-	struct mt_vm_area *a;
-	size_t cap;
-
-	if (m->n + extra <= m->cap)
-		return 0;
-	cap = m->cap ? m->cap * 2 : 256;
-	while (cap < m->n + extra)
-		cap *= 2;
-	a = realloc(m->a, cap * sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	m->a = a;
-	m->cap = cap;
-	return 0;
+	return MT_GROW(m->a, m->n + extra, m->cap);
 }
 
 /* Index of the first area with end > addr (m->n when none). */

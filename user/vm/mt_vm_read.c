@@ -14,12 +14,12 @@
 #include "util/mt_log.h"
 #include "vm/mt_vm_int.h"   /* before the skeleton: it names struct mt_vm_rss */
 #include "vm.skel.h"
+#include "probe/mt_bpf_util.h"
 #include "target/mt_proc.h"
 
-static int seed_map(void *arg, uint64_t start, uint64_t end, uint32_t prot, bool shared,
-		    const char *name)
+static int seed_map(void *arg, const struct mt_maps_ent *e)
 {
-	return mt_vm_stat_add_pre(arg, start, end, prot, name);
+	return mt_vm_stat_add_pre(arg, e->start, e->end, e->prot, e->name);
 }
 
 int mt_vm_seed_maps(struct mt_vm *vm)
@@ -143,21 +143,15 @@ void mt_vm_rss_now(struct mt_vm *vm, uint64_t rss[MT_VM_RSS_N])
 
 void mt_vm_counters(const struct mt_vm *vm, uint64_t out[MT_VM_C_COUNT])
 {
-	int ncpu = libbpf_num_possible_cpus(), fd, cpu;
-	__u32 k;
+	uint32_t k;
+	int fd;
 
 	memset(out, 0, MT_VM_C_COUNT * sizeof(out[0]));
-	if (!vm || !vm->skel || ncpu <= 0)
+	if (!vm || !vm->skel)
 		return;
 	fd = bpf_map__fd(vm->skel->maps.mt_vm_counters);
-	for (k = 0; k < MT_VM_C_COUNT; k++) {
-		uint64_t v[ncpu];
-
-		if (bpf_map_lookup_elem(fd, &k, v))
-			continue;
-		for (cpu = 0; cpu < ncpu; cpu++)
-			out[k] += v[cpu];
-	}
+	for (k = 0; k < MT_VM_C_COUNT; k++)
+		mt_bpf_percpu_sum(fd, k, &out[k]);  /* 0 when unreadable */
 }
 
 uint64_t mt_vm_lost(const struct mt_vm *vm)

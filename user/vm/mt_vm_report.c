@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "report/mt_report.h"
+#include "util/mt_fmt.h"
 #include "vm/mt_vm_int.h"
 
 #define TOP_MAPPINGS 10
@@ -284,23 +285,6 @@ int mt_vm_write_json(struct mt_json *j, void *arg)
 
 /* ---- text ---- */
 
-static const char *human(uint64_t b, char *buf, size_t n)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, n, "%" PRIu64 " B", b);
-	else
-		snprintf(buf, n, "%.1f %s", v, unit[u]);
-	return buf;
-}
-
 static void text_stack(FILE *out, struct mt_vm *vm, const struct mt_vm_origin *o)
 {
 	struct mt_frame buf[MT_VM_MAX_FRAMES];
@@ -326,23 +310,23 @@ int mt_vm_write_text(FILE *out, void *arg)
 
 	vm_figures(vm, &f);
 	fprintf(out, "Memory, kernel view (pid %d, %.1f s)\n", (int)vm->o.pid, f.duration_s);
-	fprintf(out, "  RSS %s: anon %s, file %s, shmem %s\n", human(f.rss_total, a, 32),
-		human(f.rss[MT_VM_RSS_ANON], b, 32), human(f.rss[MT_VM_RSS_FILE], c, 32),
-		human(f.rss[MT_VM_RSS_SHMEM], d, 32));
+	fprintf(out, "  RSS %s: anon %s, file %s, shmem %s\n", mt_fmt_bytes(a, 32, f.rss_total),
+		mt_fmt_bytes(b, 32, f.rss[MT_VM_RSS_ANON]), mt_fmt_bytes(c, 32, f.rss[MT_VM_RSS_FILE]),
+		mt_fmt_bytes(d, 32, f.rss[MT_VM_RSS_SHMEM]));
 	if (f.have_heap_resident)
 		fprintf(out, "  heap resident %s ([heap] %s, anonymous %s)\n",
-			human(f.heap_resident, a, 32), human(vm->heap_res.brk_heap, b, 32),
-			human(vm->heap_res.anon_heap, c, 32));
+			mt_fmt_bytes(a, 32, f.heap_resident), mt_fmt_bytes(b, 32, vm->heap_res.brk_heap),
+			mt_fmt_bytes(c, 32, vm->heap_res.anon_heap));
 	if (f.have_ratio)
 		fprintf(out, "  heap live %s: efficiency %.2f, fragmentation %.2f, "
-			"overhead %s\n", human(vm->heap_live_bytes, a, 32), f.efficiency,
-			f.fragmentation, human(f.overhead > 0 ? (uint64_t)f.overhead : 0, b, 32));
+			"overhead %s\n", mt_fmt_bytes(a, 32, vm->heap_live_bytes), f.efficiency,
+			f.fragmentation, mt_fmt_bytes(b, 32, f.overhead > 0 ? (uint64_t)f.overhead : 0));
 	fprintf(out, "  mmap %" PRIu64 " calls %s; munmap %" PRIu64 " calls %s\n", t->mmaps,
-		human(t->mapped_bytes, a, 32), t->munmaps, human(t->unmapped_bytes, b, 32));
-	fprintf(out, "  madvise released %s; brk +%s -%s\n", human(t->released_bytes, a, 32),
-		human(t->brk_growth_bytes, b, 32), human(t->brk_shrink_bytes, c, 32));
+		mt_fmt_bytes(a, 32, t->mapped_bytes), t->munmaps, mt_fmt_bytes(b, 32, t->unmapped_bytes));
+	fprintf(out, "  madvise released %s; brk +%s -%s\n", mt_fmt_bytes(a, 32, t->released_bytes),
+		mt_fmt_bytes(b, 32, t->brk_growth_bytes), mt_fmt_bytes(c, 32, t->brk_shrink_bytes));
 	fprintf(out, "  page faults %" PRIu64 " (%.0f/s), %s faulted in\n", t->page_faults,
-		f.fault_rate, human(t->faults_not_present * MT_VM_PAGE, a, 32));
+		f.fault_rate, mt_fmt_bytes(a, 32, t->faults_not_present * MT_VM_PAGE));
 	if (f.drops[MT_VM_C_RB_FULL_CALL] + f.drops[MT_VM_C_RB_FULL_FAULT])
 		fprintf(out, "  LOST %" PRIu64 " syscall and %" PRIu64 " fault records\n",
 			f.drops[MT_VM_C_RB_FULL_CALL], f.drops[MT_VM_C_RB_FULL_FAULT]);
@@ -356,10 +340,10 @@ int mt_vm_write_text(FILE *out, void *arg)
 		const struct mt_vm_origin *o = &vm->st.origins[order[k]];
 
 		fprintf(out, "    %s: %s faulted in, %" PRIu64 " faults\n", origin_kind(o->kind),
-			human(o->c.bytes_faulted, a, 32), o->c.page_faults);
+			mt_fmt_bytes(a, 32, o->c.bytes_faulted), o->c.page_faults);
 		fprintf(out, "      %" PRIu64 " maps %s, unmapped %s, released %s\n", o->c.mmaps,
-			human(o->c.bytes_mapped, a, 32), human(o->c.bytes_unmapped, b, 32),
-			human(o->c.bytes_released, c, 32));
+			mt_fmt_bytes(a, 32, o->c.bytes_mapped), mt_fmt_bytes(b, 32, o->c.bytes_unmapped),
+			mt_fmt_bytes(c, 32, o->c.bytes_released));
 		text_stack(out, vm, o);
 	}
 	free(order);
@@ -371,9 +355,9 @@ int mt_vm_write_text(FILE *out, void *arg)
 			const struct mt_vm_point *p = &vm->st.timeline[i];
 
 			fprintf(out, "  %8.1f %10s %10s %10s %8" PRIu64 "\n", p->t_ns / 1e9,
-				human(p->rss[MT_VM_RSS_ANON], a, 32),
-				human(p->rss[MT_VM_RSS_FILE], b, 32),
-				vm->heap_known || !vm->finished ? human(p->live_bytes, c, 32) : "-",
+				mt_fmt_bytes(a, 32, p->rss[MT_VM_RSS_ANON]),
+				mt_fmt_bytes(b, 32, p->rss[MT_VM_RSS_FILE]),
+				vm->heap_known || !vm->finished ? mt_fmt_bytes(c, 32, p->live_bytes) : "-",
 				p->page_faults);
 		}
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "vm/mt_vm_stat.h"
+#include "util/mt_grow.h"
 
 #define MT_VM_BUCKETS 4096u   /* origins are few (hundreds): chains stay short */
 #define NONE UINT32_MAX
@@ -85,15 +86,8 @@ static int64_t intern(struct mt_vm_stat *s, enum mt_vm_origin_kind kind, const c
 		    (!name || (o->name && !strcmp(o->name, name))))
 			return i;
 	}
-	if (s->norigins == s->origins_cap) {
-		uint32_t cap = s->origins_cap ? s->origins_cap * 2 : 64;
-		struct mt_vm_origin *n = realloc(s->origins, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->origins = n;
-		s->origins_cap = cap;
-	}
+	if (MT_GROW(s->origins, s->norigins + 1, s->origins_cap))
+		return -ENOMEM;
 	o = &s->origins[s->norigins];
 	memset(o, 0, sizeof(*o));
 	if (name && !(o->name = strdup(name)))
@@ -130,15 +124,8 @@ static int64_t new_rec(struct mt_vm_stat *s, uint64_t start, uint64_t end, uint3
 		i = s->free_rec;
 		s->free_rec = s->recs[i].next_free;
 	} else {
-		if (s->nrecs == s->recs_cap) {
-			uint32_t cap = s->recs_cap ? s->recs_cap * 2 : 256;
-			struct mt_vm_rec *n = realloc(s->recs, cap * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			s->recs = n;
-			s->recs_cap = cap;
-		}
+		if (MT_GROW(s->recs, s->nrecs + 1, s->recs_cap))
+			return -ENOMEM;
 		i = s->nrecs++;
 	}
 	r = &s->recs[i];
@@ -464,15 +451,8 @@ int mt_vm_stat_sample(struct mt_vm_stat *s, uint64_t now_ns, const uint64_t rss[
 {
 	struct mt_vm_point *p;
 
-	if (s->npoints == s->points_cap) {
-		size_t cap = s->points_cap ? s->points_cap * 2 : 64;
-		struct mt_vm_point *n = realloc(s->timeline, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->timeline = n;
-		s->points_cap = cap;
-	}
+	if (MT_GROW(s->timeline, s->npoints + 1, s->points_cap))
+		return -ENOMEM;
 	p = &s->timeline[s->npoints++];
 	p->t_ns = now_ns > s->start_ns ? now_ns - s->start_ns : 0;
 	memcpy(p->rss, rss, sizeof(p->rss));

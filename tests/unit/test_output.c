@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Unit tests for the file outputs (user/output/) on a hand-built report:
+ * the pprof profile decoded back with protobuf-c (go tool pprof reads the
+ * real ones in t80), folded stacks' escaping and order, --sort. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "profile.pb-c.h"
+#include "output/mt_out.h"
+#include "mt_test.h"
+
+/* Two sites sharing their caller's frame; the second has a frame with no
+ * name, and a name with the characters the folded format gives meaning. */
+static struct mt_frame f1[] = {
+	{ .addr = 0x1100, .func = "leaf;odd\nname", .module = "/bin/exe", .module_off = 0x100,
+	  .file = "a.c", .line = 10 },
+	{ .addr = 0x1200, .func = "main", .module = "/bin/exe", .module_off = 0x200,
+	  .file = "a.c", .line = 20 },
+};
+static struct mt_frame f2[] = {
+	{ .addr = 0x7000, .module = "/lib/libx.so", .module_off = 0x70 },
+	{ .addr = 0x1200, .func = "main", .module = "/bin/exe", .module_off = 0x200,
+	  .file = "a.c", .line = 20 },
+};
+
+static void make_report(struct mt_report *r, struct mt_report_site *s)
+{
+	memset(r, 0, sizeof(*r));
+	memset(s, 0, 2 * sizeof(*s));
+	snprintf(r->target.exe, sizeof(r->target.exe), "/bin/exe");
+	s[0] = (struct mt_report_site){ .allocs = 5, .alloc_bytes = 500, .live_objects = 2,
+		.live_bytes = 200, .site = 0, .stack = { .nframes = 2, .frames = f1 } };
+	s[1] = (struct mt_report_site){ .allocs = 7, .alloc_bytes = 70, .live_objects = 0,
+		.live_bytes = 0, .site = 1, .stack = { .nframes = 2, .frames = f2 } };
+	r->sites = s;
+	r->nsites = 2;
+	r->totals.c = (struct mt_counts){ .allocs = 12, .alloc_bytes = 570, .live_objects = 2,
+					  .live_bytes = 200 };
+}
+
+static Perftools__Profiles__Profile *read_profile(const char *path)
+{
+	static uint8_t buf[1 << 16];
+	gzFile g = gzopen(path, "rb");
+	int n;
+
+	if (!g)
+		return NULL;
+	n = gzread(g, buf, sizeof(buf));
+	gzclose(g);
+	return n > 0 ? perftools__profiles__profile__unpack(NULL, (size_t)n, buf) : NULL;
+}
+
+static const char *str(const Perftools__Profiles__Profile *p, int64_t i)
+{
+	return i >= 0 && (size_t)i < p->n_string_table ? p->string_table[i] : NULL;
+}
+
+static int64_t value_sum(const Perftools__Profiles__Profile *p, size_t k)
+{
+	int64_t s = 0;
+
+	for (size_t i = 0; i < p->n_sample; i++)
+		s += p->sample[i]->value[k];
+	return s;
+}
+
+static void test_pprof_shape(void)
+{
+	char path[] = "/tmp/mt_test_pprof_XXXXXX";
+	struct mt_report_site s[2];
+	struct mt_report r;
+	Perftools__Profiles__Profile *p;
+	int fd = mkstemp(path);
+
+	MT_CHECK(fd >= 0);
+	close(fd);
+	make_report(&r, s);
+	MT_CHECK_EQ_U64(mt_out_pprof(path, &r, "test", false), 0);
+	p = read_profile(path);
+	unlink(path);
+	MT_CHECK(p);
+	MT_CHECK_EQ_U64(p->n_sample_type, 4);
+	MT_CHECK_STR(str(p, p->sample_type[0]->type), "alloc_objects");
+	MT_CHECK_STR(str(p, p->sample_type[1]->unit), "bytes");
+	MT_CHECK_STR(str(p, p->sample_type[3]->type), "inuse_space");
+	MT_CHECK_STR(str(p, p->default_sample_type), "inuse_space");
+	MT_CHECK_EQ_U64(p->n_sample, 2);           /* sums are whole: no [other sites] */
+	MT_CHECK_EQ_U64(p->n_location, 3);         /* main's frame is shared */
+	MT_CHECK_EQ_U64(p->n_function, 2);         /* the nameless frame has none */
+	MT_CHECK_EQ_U64(p->n_mapping, 2);
+	MT_CHECK_STR(str(p, p->mapping[0]->filename), "/bin/exe");
+	MT_CHECK_EQ_U64(p->mapping[0]->memory_start, 0x1100);
+	MT_CHECK_EQ_U64(p->mapping[0]->memory_limit, 0x1201);
+	MT_CHECK_EQ_U64(p->mapping[0]->file_offset, 0x100);
+	MT_CHECK(p->mapping[0]->has_functions && p->mapping[0]->has_line_numbers);
+	/* leaf first: site 0's first location is leaf;odd, its line 10 */
+	MT_CHECK_EQ_U64(p->sample[0]->n_location_id, 2);
+	{
+		const Perftools__Profiles__Location *l = p->location[p->sample[0]->location_id[0] - 1];
+
+		MT_CHECK_EQ_U64(l->address, 0x1100);
+		MT_CHECK_EQ_U64(l->n_line, 1);
+		MT_CHECK_EQ_U64(l->line[0]->line, 10);
+		MT_CHECK_STR(str(p, p->function[l->line[0]->function_id - 1]->name), "leaf;odd\nname");
+		MT_CHECK_STR(str(p, p->function[l->line[0]->function_id - 1]->filename), "a.c");
+		l = p->location[p->sample[1]->location_id[0] - 1];
+		MT_CHECK_EQ_U64(l->n_line, 0);     /* no name: the address alone */
+		MT_CHECK_EQ_U64(l->mapping_id, 2);
+	}
+	MT_CHECK_EQ_U64(p->sample[1]->value[0], 7);
+	MT_CHECK_EQ_U64(value_sum(p, 1), 570);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+/* Sampling: per-site estimates rounded on their own sum past the total;
+ * a site missing from the list leaves a remainder. pprof's totals must be
+ * the report's either way. */
+static void test_pprof_totals(void)
+{
+	char path[] = "/tmp/mt_test_pprof_XXXXXX";
+	struct mt_report_site s[2];
+	struct mt_report r;
+	Perftools__Profiles__Profile *p;
+	int fd = mkstemp(path);
+
+	MT_CHECK(fd >= 0);
+	close(fd);
+	make_report(&r, s);
+	r.sample_bytes = 4096;
+	r.totals.c.live_bytes = 198;   /* the sites say 200 */
+	r.totals.c.allocs = 13;        /* the sites say 12 */
+	MT_CHECK_EQ_U64(mt_out_pprof(path, &r, "test", false), 0);
+	p = read_profile(path);
+	unlink(path);
+	MT_CHECK(p);
+	MT_CHECK_EQ_U64(p->period, 4096);
+	MT_CHECK_EQ_U64(value_sum(p, 3), 198);
+	MT_CHECK_EQ_U64(value_sum(p, 0), 13);
+	MT_CHECK_EQ_U64(p->n_sample, 3);
+	for (size_t i = 0; i < p->n_sample; i++)
+		for (size_t k = 0; k < 4; k++)
+			MT_CHECK(p->sample[i]->value[k] >= 0);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+static void test_folded(void)
+{
+	char path[] = "/tmp/mt_test_folded_XXXXXX", buf[512] = "";
+	struct mt_report_site s[2];
+	struct mt_report r;
+	FILE *f;
+	int fd = mkstemp(path);
+	size_t n;
+
+	MT_CHECK(fd >= 0);
+	close(fd);
+	make_report(&r, s);
+	MT_CHECK_EQ_U64(mt_out_folded(path, &r, MT_W_LIVE_BYTES), 0);
+	f = fopen(path, "r");
+	MT_CHECK(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	MT_CHECK_STR(buf, "main;leaf:odd?name 200\n");   /* site 1 has no live bytes */
+	MT_CHECK_EQ_U64(mt_out_folded(path, &r, MT_W_ALLOCS), 0);
+	f = fopen(path, "r");
+	MT_CHECK(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	unlink(path);
+	MT_CHECK_STR(buf, "main;leaf:odd?name 5\nmain;libx.so+0x70 7\n");
+	MT_CHECK_EQ_U64(mt_out_folded("/dev/full", &r, MT_W_ALLOCS), (uint64_t)-ENOSPC);
+	MT_CHECK_EQ_U64(mt_out_pprof("/dev/full", &r, "test", false), (uint64_t)-ENOSPC);
+}
+
+static double score(void *arg, uint32_t site)
+{
+	return site == 0 ? 1.0 : 5.0;
+}
+
+static void test_sort(void)
+{
+	struct mt_report_site s[2];
+	struct mt_report r;
+	enum mt_report_sort k;
+
+	make_report(&r, s);
+	mt_report_sort_sites(s, 2, MT_SORT_ALLOCS, NULL, NULL);
+	MT_CHECK_EQ_U64(s[0].site, 1);            /* 7 allocs before 5 */
+	mt_report_sort_sites(s, 2, MT_SORT_LIVE_BYTES, NULL, NULL);
+	MT_CHECK_EQ_U64(s[0].site, 0);
+	mt_report_sort_sites(s, 2, MT_SORT_GROWTH, score, NULL);
+	MT_CHECK_EQ_U64(s[0].site, 1);
+	MT_CHECK_EQ_U64(mt_report_sort_parse("rate", &k), 0);
+	MT_CHECK_EQ_U64(k, MT_SORT_RATE);
+	MT_CHECK_STR(mt_report_sort_name(k), "rate");
+	MT_CHECK_EQ_U64(mt_report_sort_parse("bytes", &k), (uint64_t)-EINVAL);
+}
+
+int main(void)
+{
+	MT_RUN(test_pprof_shape);
+	MT_RUN(test_pprof_totals);
+	MT_RUN(test_folded);
+	MT_RUN(test_sort);
+	return mt_test_done();
+}

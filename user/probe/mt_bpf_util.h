@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Reading BPF maps the same way for both tracers (collect/mt_events for the
+ * heap, vm/mt_vm_read for the kernel-side view): here, at the lowest layer
+ * that knows libbpf, so neither reader keeps its own copy.
+ */
+#ifndef MT_BPF_UTIL_H
+#define MT_BPF_UTIL_H
+
+#include <stdint.h>
+
+/* The sum over possible CPUs of slot key of the per-CPU array map fd
+ * (the drop and call counters: one u64 per CPU, summed here because the
+ * probes never share a cache line). One map lookup. 0 or -errno; *sum is
+ * 0 on error. */
+int mt_bpf_percpu_sum(int fd, uint32_t key, uint64_t *sum);
+
+#endif /* MT_BPF_UTIL_H */
