@@ -9,7 +9,7 @@ for t in g++ nm c++filt; do
 done
 W=$TMP/wl_sym_cxx
 g++ -O2 -g -fno-omit-frame-pointer "$E2E/sym/wl_sym.cpp" -o "$W" || fail "cannot build wl_sym.cpp"
-"$MT" --no-vm --top 20 --json "$TMP/r.json" -- "$W" >"$TMP/out" 2>"$TMP/err" ||
+"$MT" --no-vm --top 20 --json "$TMP/r.json" -o "$TMP/out" -- "$W" >/dev/null 2>"$TMP/err" ||
 	fail "memtrace exited $?: $(cat "$TMP/err")"
 nm "$W" | awk '$2 ~ /[TtWw]/ { print $3 }' >"$TMP/raw"
 c++filt <"$TMP/raw" >"$TMP/dem"
