@@ -35,13 +35,13 @@ CFLAGS   ?= -O2 -g
 ifeq ($(SANITIZE),1)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
-USER_PKGS   := libbpf libdw libelf capstone libmicrohttpd libprotobuf-c
+USER_PKGS   := libbpf libdw libelf capstone libmicrohttpd libprotobuf-c libdebuginfod
 # Headers are included by folder ("collect/mt_agg.h"): the layer check
 # (tests/lint/layers.sh) reads the folder from the include line.
 USER_CFLAGS := $(CFLAGS) $(SAN) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
 	-DMT_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -I$(BUILD)/gen -Ibpf -Iuser \
 	$(shell pkg-config --cflags $(USER_PKGS) 2>/dev/null)
-USER_LIBS   = $(shell pkg-config --libs $(USER_PKGS)) -lz -lm -lpthread
+USER_LIBS   = $(shell pkg-config --libs $(USER_PKGS)) -liberty -lz -lm -lpthread
 BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -57,7 +57,7 @@ WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
 # Fuzzers: clang's libFuzzer with ASan and UBSan over what reads saved reports.
-FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c util/mt_grow.c util/mt_fmt.c \
+FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c util/mt_outfile.c util/mt_grow.c util/mt_fmt.c \
 	diff/mt_diff.c diff/mt_diff_report.c)
 FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 

@@ -42,7 +42,10 @@ const volatile bool use_session = false; /* allocations probed by mt_alloc_sessi
 const volatile bool capture_stack = true;
 
 /* Set by user space once every probe is attached, so a call that straddles
- * the attach (entry seen, return not, or the reverse) is never half-counted. */
+ * the attach (entry seen, return not, or the reverse) is never half-counted;
+ * cleared before any probe detaches (the cut): every probe tests it first,
+ * so the final report is one instant of the program, not frees cut off
+ * while allocations still count. */
 __u32 mt_enabled = 0;
 
 /* Per-thread call state. depth counts the entry points the thread is inside

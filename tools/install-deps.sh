@@ -54,11 +54,14 @@ pkgs=(
 	# libFuzzer and clang's sanitizer runtimes (make test's fuzz stage):
 	# only recommended by clang, so not there with --no-install-recommends
 	libclang-rt-14-dev
-	libelf-dev zlib1g-dev libdw-dev libzstd-dev
+	libelf-dev zlib1g-dev libdw-dev libzstd-dev libdebuginfod-dev libiberty-dev
 	libcapstone-dev systemtap-sdt-dev
 	python3
 	libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
 	bpftrace linux-perf util-linux binutils gdb
+	# names: libc's own debug info, a local debuginfod server, a C++
+	# compiler, xz and dwz for the symbolizer's tests
+	debuginfod xz-utils dwz
 	# memtrace layout's tests: pahole to compare with, C++ and Go programs,
 	# the C library's debug info
 	dwarves g++ golang-go libc6-dbg

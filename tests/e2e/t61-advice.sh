@@ -9,6 +9,9 @@ batch=37
 "$MT" --json "$TMP/r.json" -- "$WL/wl_advice" 3 "$batch" >"$TMP/out" 2>"$TMP/err" ||
 	fail "memtrace exited $?: $(cat "$TMP/err")"
 grep -q '^pool advice:' "$TMP/err" || fail "no 'pool advice' section in the text report"
+grep -q "object_pool, capacity $batch, objects of 64 B:" "$TMP/err" ||
+	fail "the hot site's advice line: $(grep -A3 '^pool advice:' "$TMP/err")"
+if grep -q ' 0 B objects' "$TMP/err"; then fail "advice names 0 B objects: $(grep ' 0 B objects' "$TMP/err")"; fi
 python3 - "$TMP/r.json" "$batch" <<'PY' || fail "pool advice"
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -72,12 +72,24 @@ if __name__ == "__main__":
 PY
 }
 
-# Launch mode.
-"$MT" --no-vm --reachability --json "$TMP/l.json" -o "$TMP/l.out" -- "$WL/wl_reach" "${args[@]}" \
+# Launch mode: the scan at exit is the default; the text (-o) lists
+# definitely lost and still reachable blocks apart.
+"$MT" --no-vm --json "$TMP/l.json" -o "$TMP/l.out" -- "$WL/wl_reach" "${args[@]}" \
 	>/dev/null 2>"$TMP/l.err" || fail "memtrace exited $?: $(cat "$TMP/l.err")"
-grep -q "definitely lost: .* still reachable" "$TMP/l.out" || fail "no split in the text report"
+# (exact bytes per function are check's; here the two lists' heads)
+grep -q "^definitely lost: .* in ${args[3]} objects at 1 stack" "$TMP/l.out" ||
+	fail "no definitely lost list: $(grep -A1 'leak candidates' "$TMP/l.out")"
+grep -q "^still reachable: .* in $((args[0] + args[1] + (args[2] > 0) + args[2])) objects at 4 stacks" "$TMP/l.out" ||
+	fail "no still reachable list: $(grep '^still reachable' "$TMP/l.out")"
+awk '/^definitely lost/ { d = 1 } /^still reachable/ { d = 0 } d && /wl_from_global|wl_from_stack|wl_chain/ { exit 1 }' "$TMP/l.out" ||
+	fail "a reachable block is listed as definitely lost"
 grep -q "^reachability: target paused" "$TMP/l.out" || fail "no reachability line in the text"
 check "$TMP/l.json" "${args[@]}" || fail "launch mode"
+# --no-reachability: no scan, every live block a leak.
+"$MT" --no-vm --no-reachability --json "$TMP/n.json" -- "$WL/wl_reach" "${args[@]}" \
+	>"$TMP/n.out" 2>"$TMP/n.err" || fail "memtrace --no-reachability exited $?: $(cat "$TMP/n.err")"
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert "reachability" not in r, "scanned"; assert r["leak_summary"]["objects"] == int(sys.argv[2]), r["leak_summary"]' \
+	"$TMP/n.json" $((args[0] + args[1] + (args[2] > 0) + args[2] + args[3])) || fail "--no-reachability"
 
 # Attach mode: allocations made while attached, scan at Ctrl-C.
 "$WL/wl_reach" --attach "${args[@]}" >"$TMP/wl.out" &

@@ -30,6 +30,11 @@ for f in "$e2e"/t[0-9]*.sh; do
 	while IFS= read -r l; do
 		problem "$f:${l%%:*}: a bare '! cmd' never fails a test: write 'cmd && fail ...'"
 	done < <(grep -nE '^[[:space:]]*![[:space:]]' "$f" | grep -vE '\|\||&&')
+	# A test's own EXIT trap must hand lib.sh's cleanup the test's status:
+	# cleanup exits with the $? it finds, and a command before it resets $?.
+	while IFS= read -r l; do
+		problem "$f:${l%%:*}: an EXIT trap must keep the test's status (rc=\$?; ...; (exit \$rc); cleanup)"
+	done < <(grep -nE '^[^#]*trap[[:space:]].*EXIT' "$f" | grep -v 'rc=\$?')
 done
 
 # The library itself: run snippets as a test would.

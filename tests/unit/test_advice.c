@@ -155,11 +155,42 @@ static void test_build(void)
 	mt_agg_free(a);
 }
 
+/* The text names an object size only where the pool has one: never
+ * "0 B objects" for a size-class pool. */
+static void test_text_sizes(void)
+{
+	struct mt_agg *a = mt_agg_new(T0);
+	uint64_t pc = 0x100;
+	uint32_t site = mt_agg_site(a, &pc, 1);
+	struct mt_advice v[3] = {
+		{ .site = site, .pool = MT_POOL_SIZE_CLASS, .capacity = 74, .calls_saved_per_s = 10,
+		  .reason = "3 size classes (8..200 B)" },
+		{ .site = site, .pool = MT_POOL_OBJECT, .capacity = 37, .object_size = 64,
+		  .calls_saved_per_s = 5, .reason = "one size" },
+		{ .site = site, .pool = MT_POOL_BUFFER, .capacity = 2, .object_size = 4096,
+		  .calls_saved_per_s = 1, .reason = "regrown" },
+	};
+	struct mt_advice_set set = { .v = v, .n = 3, .agg = a };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	MT_CHECK(mt_advice_write_text(f, NULL, true, &set) == 0);
+	fclose(f);
+	MT_CHECK(strstr(buf, "#1 size_class, capacity 74: saves 10 calls/s") != NULL);
+	MT_CHECK(strstr(buf, "#2 object_pool, capacity 37, objects of 64 B") != NULL);
+	MT_CHECK(strstr(buf, "#3 buffer_pool, capacity 2, buffers up to 4096 B") != NULL);
+	MT_CHECK(strstr(buf, " 0 B") == NULL);
+	free(buf);
+	mt_agg_free(a);
+}
+
 int main(void)
 {
 	MT_RUN(test_object_pool);
 	MT_RUN(test_none);
 	MT_RUN(test_size_class_and_buffer);
 	MT_RUN(test_build);
+	MT_RUN(test_text_sizes);
 	return mt_test_done();
 }

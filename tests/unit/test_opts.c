@@ -163,8 +163,8 @@ static void test_bad_numbers(void)
 	USAGE_ERROR("invalid interval '': seconds from 0.01 to 1e9 expected", "-i", "", "-p", "1");
 	USAGE_ERROR("invalid --min-age '-1': seconds from 0 to 1e9 expected", "--min-age", "-1", "-p", "1");
 	USAGE_ERROR("invalid --min-age 'inf': seconds from 0 to 1e9 expected", "--min-age", "inf", "-p", "1");
-	USAGE_ERROR("invalid --top '0'", "--top", "0", "-p", "1");
-	USAGE_ERROR("invalid --top '100001'", "--top", "100001", "-p", "1");
+	USAGE_ERROR("invalid --top '0': sites from 1 to 100000 expected", "--top", "0", "-p", "1");
+	USAGE_ERROR("invalid --top '100001': sites from 1 to 100000 expected", "--top", "100001", "-p", "1");
 	USAGE_ERROR("invalid --ringbuf-mb '3': a power of 2 up to 1024 expected", "--ringbuf-mb", "3", "-p", "1");
 	USAGE_ERROR("invalid --ringbuf-mb '0': a power of 2 up to 1024 expected", "--ringbuf-mb", "0", "-p", "1");
 	USAGE_ERROR("invalid --ringbuf-mb '2048': a power of 2 up to 1024 expected", "--ringbuf-mb", "2048", "-p", "1");

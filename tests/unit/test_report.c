@@ -195,7 +195,7 @@ static void test_json_report(void)
 	       "\"listed\": 1, \"omitted_objects\": 0, \"omitted_bytes\": 0}");
 	HAS(s, "\"leaks\": [{\"site\": 0, \"objects\": 20, \"bytes\": 20000, "
 	       "\"oldest_age_s\": 9, \"allocs\": 23, \"frees\": 3, ");
-	HAS(s, "\"stack\": [{\"addr\": \"0x401100\", \"func\": null, \"func_off\": null, "
+	HAS(s, "\"stack\": [{\"addr\": \"0x401100\", \"func\": null, \"inline\": false, \"func_off\": null, "
 	       "\"module\": null, \"module_off\": null, \"file\": null, \"line\": null}, "
 	       "{\"addr\": \"0x401200\"");
 	HAS(s, "\"sites\": [{\"site\": 0, ");

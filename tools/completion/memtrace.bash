@@ -15,8 +15,9 @@ _memtrace()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i
 	local opts="-p --pid -d --duration -i --interval --json --json-leaks --json-sites --min-age --top
 		--sort -o --output --pprof --folded --weight
-		--lib --no-heap --no-vm --reachability --fail-on-leak --listen --metrics-top
-		--btf --ringbuf-mb --sample-bytes --max-overhead --callsite-only -f --follow --unwind --max-depth -v --verbose -h --help
+		--lib --no-heap --no-vm --reachability --no-reachability --fail-on-leak --listen --metrics-top
+		--btf --ringbuf-mb --sample-bytes --max-overhead --callsite-only -f --follow --unwind --max-depth
+		--wrapper --debuginfod-timeout -v --verbose -h --help
 		-V --version"
 
 	# After "--" the words are a command and its arguments.
@@ -87,7 +88,7 @@ _memtrace()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0 ;;
 	-d|--duration|-i|--interval|--json-leaks|--json-sites|--min-age|--top|--listen|--metrics-top|\
-	--ringbuf-mb|--sample-bytes|--max-depth|--max-overhead)
+	--ringbuf-mb|--sample-bytes|--max-depth|--max-overhead|--wrapper|--debuginfod-timeout)
 		return 0 ;;   # a value: nothing to offer
 	esac
 	if [[ $cur == -* ]]; then

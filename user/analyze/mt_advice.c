@@ -224,12 +224,19 @@ int mt_advice_write_text(FILE *f, const struct mt_report *r, bool final, void *a
 		const struct mt_advice *v = &set->v[i];
 		struct mt_report_stack st = { 0 };
 
+		/* A size-class pool has no one object size (object_size 0, null
+		 * in JSON): its sizes are in the reason. */
 		if (v->pool == MT_POOL_NONE)
 			fprintf(f, "  #%zu none\n", i + 1);
-		else
-			fprintf(f, "  #%zu %s, capacity %llu, %llu B objects: saves %.0f calls/s\n",
+		else if (v->object_size)
+			fprintf(f, "  #%zu %s, capacity %llu, %s %llu B: saves %.0f calls/s\n",
 				i + 1, mt_pool_kind_name(v->pool), (unsigned long long)v->capacity,
+				v->pool == MT_POOL_BUFFER ? "buffers up to" : "objects of",
 				(unsigned long long)v->object_size, v->calls_saved_per_s);
+		else
+			fprintf(f, "  #%zu %s, capacity %llu: saves %.0f calls/s\n", i + 1,
+				mt_pool_kind_name(v->pool), (unsigned long long)v->capacity,
+				v->calls_saved_per_s);
 		fprintf(f, "     %s\n", v->reason);
 		err = mt_report_stack_get(&st, set->agg, set->sym, v->site);
 		mt_report_text_stack(f, &st, 3);

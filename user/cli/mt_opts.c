@@ -14,6 +14,9 @@
 #include "report/mt_report.h"
 #include "unwind/mt_unwind.h"
 
+#define MT_STR_(x) #x
+#define MT_STR(x) MT_STR_(x)
+
 static const char usage[] =
 "Usage: memtrace [OPTIONS] -p PID\n"
 "       memtrace [OPTIONS] -- CMD [ARGS...]\n"
@@ -49,9 +52,11 @@ static const char usage[] =
 "      --no-heap          no allocator probes: kernel-side memory view only\n"
 "                         (mmap, brk, page faults, RSS), far cheaper\n"
 "      --no-vm            no kernel-side memory view: allocator probes only\n"
-"      --reachability     at the end (launch mode: at exit), pause the target\n"
-"                         and scan its memory: leaks split into definitely lost\n"
-"                         and still reachable (docs/reachability.md)\n"
+"      --reachability     at the end, pause the target and scan its memory:\n"
+"                         leaks split into definitely lost and still reachable\n"
+"                         (docs/reachability.md); launch mode does it at exit\n"
+"                         by default (~1-2 ms of the program's exit)\n"
+"      --no-reachability  launch mode: no scan at exit; everything live is a leak\n"
 "      --fail-on-leak[=BYTES]  exit 3 when leaked bytes (with --reachability:\n"
 "                         definitely lost bytes) exceed BYTES (default 0)\n"
 "      --listen ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
@@ -63,12 +68,19 @@ static const char usage[] =
 "                         (524288 for production); figures become estimates,\n"
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
 "      --max-overhead PCT attach mode: keep the allocator probes' cost under PCT%\n"
-"                         of the target's CPU (at least of one core; default 5):\n"
-"                         when its call rate does not fit, the probes are armed\n"
-"                         in short windows and counts become labelled estimates;\n"
-"                         'off' traces every call (the default in launch mode)\n"
+"                         of the target's CPU (at least of one core; 5 is a\n"
+"                         good start): when its call rate does not fit, the\n"
+"                         probes are armed in short windows and counts become\n"
+"                         labelled estimates; 'off' (the default for now)\n"
+"                         traces every call\n"
 "      --callsite-only    sites are the immediate caller only: no stack walk,\n"
 "                         which is ~75% of an allocation's probe cost\n"
+"      --wrapper NAME     a function of the program's own that only wraps the\n"
+"                         allocator: sites are attributed to its caller\n"
+"                         (repeatable; fnmatch patterns, e.g. 'my_alloc*')\n"
+"      --debuginfod-timeout SEC  with $DEBUGINFOD_URLS set, how long the final\n"
+"                         report waits for debug files still downloading\n"
+"                         (default 10)\n"
 "  -f, --follow           trace the children too (fork, vfork, clone and\n"
 "                         their execs), one report entry each\n"
 "      --unwind MODE      how stacks are walked: auto (default: frame pointers\n"
@@ -121,9 +133,9 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 {
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
-		OPT_NO_VM, OPT_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
-		OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND, OPT_MAX_DEPTH,
-		OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
+		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
+		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT, OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND,
+		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -140,12 +152,15 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "ringbuf-kb", required_argument, NULL, OPT_RINGBUF_KB },  /* tests */
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 		{ "callsite-only", no_argument, NULL, OPT_CALLSITE_ONLY },
+		{ "wrapper", required_argument, NULL, OPT_WRAPPER },
+		{ "debuginfod-timeout", required_argument, NULL, OPT_DEBUGINFOD_TIMEOUT },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "max-overhead", required_argument, NULL, OPT_MAX_OVERHEAD },
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "reachability", no_argument, NULL, OPT_REACH },
+		{ "no-reachability", no_argument, NULL, OPT_NO_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "metrics-top", required_argument, NULL, OPT_METRICS_TOP },
@@ -162,6 +177,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	};
 	bool weight_given = false;
 	unsigned long v;
+	bool no_reach = false;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -171,6 +187,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
 	o->metrics_top = 20;
 	o->ringbuf_bytes = 16u << 20;
+	o->debuginfod_timeout_s = 10;
 	o->max_depth = 64;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its. */
@@ -219,8 +236,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			o->btf_path = optarg;
 			break;
 		case OPT_TOP:
-			if (parse_uint(optarg, 100000, &v) || v == 0)
-				return bad("invalid --top '%s'", optarg);
+			if (parse_uint(optarg, MT_OPTS_MAX_TOP, &v) || v == 0)
+				return bad("invalid --top '%s': sites from 1 to " MT_STR(MT_OPTS_MAX_TOP) " expected", optarg);
 			o->top = (unsigned)v;
 			break;
 		case OPT_RINGBUF:
@@ -254,7 +271,10 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			o->no_vm = true;
 			break;
 		case OPT_REACH:
-			o->reachability = true;
+			o->reachability_asked = true;
+			break;
+		case OPT_NO_REACH:
+			no_reach = true;
 			break;
 		case OPT_FAIL_LEAK:
 			o->fail_on_leak = true;
@@ -285,6 +305,17 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			break;
 		case OPT_CALLSITE_ONLY:
 			o->callsite_only = true;
+			break;
+		case OPT_WRAPPER:
+			if (!optarg[0])
+				return bad("%s", "empty --wrapper name");
+			if (o->nwrappers == MT_OPTS_MAX_WRAPPERS)
+				return bad("more than %s --wrapper options", "64");
+			o->wrappers[o->nwrappers++] = optarg;
+			break;
+		case OPT_DEBUGINFOD_TIMEOUT:
+			if (parse_seconds(optarg, &o->debuginfod_timeout_s))
+				return bad("invalid --debuginfod-timeout '%s': seconds >= 0 expected", optarg);
 			break;
 		case 'o':
 			o->text_path = optarg;
@@ -343,15 +374,24 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "-f follows the allocator calls of children, but --no-heap probes none");
 	if (o->max_overhead_pct > 0 && o->sample_bytes)
 		return bad("%s", "--max-overhead and --sample-bytes both bound the cost: give one");
-	/* The default budget: attach mode, exact tracing otherwise (launch
-	 * mode, a sampled trace, no allocator probes). */
+	/* Off unless asked: the budget's leak verdicts under duty cycling are
+	 * still young (a consumer slower than the target can miss a window's
+	 * frees), so exact tracing stays the default until they have held on
+	 * real servers (docs/BENCHMARKS.md). */
 	if (o->max_overhead_pct < 0)
-		o->max_overhead_pct = o->pid && !o->sample_bytes && !o->no_heap && !o->follow ?
-				      MT_MAX_OVERHEAD_DEFAULT : 0;
+		o->max_overhead_pct = 0;
 	if (o->max_overhead_pct > 0 && o->follow)
 		return bad("%s", "--max-overhead budgets one process: not with -f (use --max-overhead off)");
-	if (o->no_heap && (o->reachability || o->fail_on_leak))
+	if (o->no_heap && (o->reachability_asked || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");
+	if (no_reach && o->reachability_asked)
+		return bad("%s", "give either --reachability or --no-reachability, not both");
+	if (no_reach && o->pid)
+		return bad("%s", "--no-reachability is for launch mode: attach mode scans only with "
+			   "--reachability");
+	/* Launch mode scans at exit by default: stdout's buffer and static
+	 * caches are then still reachable, not leaks. */
+	o->reachability = o->reachability_asked || (o->cmd && !o->no_heap && !no_reach);
 	return 0;
 }

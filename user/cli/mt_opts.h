@@ -9,6 +9,11 @@
 #include "output/mt_out.h"
 #include "report/mt_report.h"
 
+/* --top: more sites than this is no longer a report a person reads. */
+#define MT_OPTS_MAX_TOP 100000
+
+#define MT_OPTS_MAX_WRAPPERS 64
+
 /* Leak stacks the JSON report lists by default: 131,072 leaked stacks
  * once made a 555 MB report; the largest thousand say what to fix, and
  * leak_summary still counts every one. */
@@ -35,13 +40,18 @@ struct mt_opts {
 	bool follow;            /* -f: trace the launched program's children */
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */
-	bool reachability;      /* --reachability: scan for lost/reachable blocks */
+	bool reachability;      /* scan for lost/reachable blocks at the end: launch
+				 * mode's default, --reachability in attach mode */
+	bool reachability_asked; /* --reachability given: a missing scan is worth a warning */
 	bool fail_on_leak;      /* --fail-on-leak[=BYTES]: exit 3 above the limit */
 	unsigned long long fail_leak_bytes;
 	/* --max-overhead: percent of the target's CPU (at least of one core)
-	 * its allocator probes may take; 0 = off (exact). < 0: not given, the
-	 * default (MT_MAX_OVERHEAD_DEFAULT in attach mode, off otherwise). */
+	 * its allocator probes may take; 0 = off (exact), also when not given
+	 * (< 0 until parsing ends). */
 	double max_overhead_pct;
+	const char *wrappers[MT_OPTS_MAX_WRAPPERS];  /* --wrapper, repeatable */
+	size_t nwrappers;
+	double debuginfod_timeout_s; /* --debuginfod-timeout: final report's wait */
 	const char *listen;     /* --listen ADDR:PORT: serve /metrics */
 	unsigned metrics_top;   /* --metrics-top: site labels exported */
 	/* Outputs (user/output/): where the text goes, files, ranking. */
@@ -51,7 +61,6 @@ struct mt_opts {
 	enum mt_out_weight weight; /* --weight of the folded stacks */
 	enum mt_report_sort sort;  /* --sort */
 };
-#define MT_MAX_OVERHEAD_DEFAULT 5.0
 
 /* Parse argv. Returns 0 to run, 1 when -h/-V printed and memtrace should
  * exit 0, 2 on a usage error (message and usage hint already printed). */

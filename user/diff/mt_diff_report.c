@@ -12,9 +12,12 @@
 #include "diff/mt_diff.h"
 #include "util/mt_fmt.h"
 #include "util/mt_json.h"
+#include "util/mt_exit.h"
 #include "util/mt_log.h"
+#include "util/mt_outfile.h"
 
 #define DEFAULT_TOP 10
+#define MAX_TOP 100000   /* as memtrace --top */
 #define TEXT_FRAMES 4
 
 static const char usage[] =
@@ -273,7 +276,7 @@ int mt_diff_text(FILE *f, const struct mt_diff *d, unsigned top)
 static int bad(const char *what, const char *arg)
 {
 	fprintf(stderr, "memtrace: diff: %s '%s' (see memtrace diff --help)\n", what, arg);
-	return 2;
+	return MT_EXIT_USAGE;
 }
 
 int mt_diff_main(int argc, char **argv)
@@ -282,8 +285,9 @@ int mt_diff_main(int argc, char **argv)
 	unsigned long top = DEFAULT_TOP;
 	struct mt_diff_input *a = NULL, *b = NULL;
 	struct mt_diff d;
-	int nfiles = 0, i, err, rc = 1;
-	FILE *json = NULL, *text = stdout;
+	int nfiles = 0, i, err, rc = MT_EXIT_ERROR;
+	struct mt_outfile json = { 0 };
+	FILE *text = stdout;
 
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
@@ -300,8 +304,11 @@ int mt_diff_main(int argc, char **argv)
 				continue;
 			}
 			top = strtoul(argv[++i], &end, 10);
-			if (*end || !*argv[i] || argv[i][0] == '-' || top == 0 || top > 100000)
-				return bad("invalid --top", argv[i]);
+			if (*end || !*argv[i] || argv[i][0] == '-' || top == 0 || top > MAX_TOP) {
+				fprintf(stderr, "memtrace: diff: invalid --top '%s': sites from 1 to %d expected\n",
+					argv[i], MAX_TOP);
+				return MT_EXIT_USAGE;
+			}
 		} else if (strncmp(s, "--json=", 7) == 0) {
 			json_path = s + 7;
 		} else if (s[0] == '-' && s[1]) {
@@ -315,50 +322,41 @@ int mt_diff_main(int argc, char **argv)
 	if (nfiles != 2) {
 		fputs("memtrace: diff: two reports expected: memtrace diff [--json FILE] A.json B.json\n",
 		      stderr);
-		return 2;
+		return MT_EXIT_USAGE;
 	}
 	if (mt_diff_load(files[0], &a) || mt_diff_load(files[1], &b)) {
 		mt_diff_input_free(a);
-		return 1;
+		return MT_EXIT_ERROR;
 	}
 	err = mt_diff_build(&d, a, b, files[0], files[1]);
 	if (err) {
 		mt_err("cannot compare '%s' and '%s': %s", files[0], files[1], strerror(-err));
-		return 1;
+		return MT_EXIT_ERROR;
 	}
-	if (json_path && strcmp(json_path, "-") == 0) {
-		json = stdout;
+	/* A temporary beside the file, renamed over it when complete: an
+	 * error leaves an existing file (or device node) as it was. */
+	rc = MT_EXIT_WRITE;
+	if (json_path && mt_outfile_open(&json, json_path))
+		goto out;
+	if (json.to_stdout)
 		text = stderr;
-	} else if (json_path) {
-		json = fopen(json_path, "we");
-		if (!json) {
-			mt_err("cannot write '%s': %s", json_path, strerror(errno));
-			goto out;
-		}
-	}
 	err = mt_diff_text(text, &d, (unsigned)top);
 	if (err) {
 		mt_err("cannot write the text comparison: %s", strerror(-err));
 		goto out;
 	}
-	if (json) {
-		err = mt_diff_json(json, &d);
-		if (json != stdout) {
-			if (fclose(json) && !err)
-				err = -errno;
-			json = NULL;
-			if (err)
-				unlink(json_path);  /* no half-written report left behind */
-		}
+	if (json.f) {
+		err = mt_diff_json(json.f, &d);
 		if (err) {
 			mt_err("cannot write '%s': %s", json_path, strerror(-err));
 			goto out;
 		}
+		if (mt_outfile_commit(&json))
+			goto out;
 	}
 	rc = 0;
 out:
-	if (json && json != stdout)
-		fclose(json);
+	mt_outfile_abort(&json);
 	mt_diff_release(&d);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/mt_log.h"
+#include "util/mt_outfile.h"
 #include "output/mt_out.h"
 
 static const char usage[] =
@@ -134,20 +135,17 @@ int mt_out_main(int argc, char **argv)
 	if (folded && mt_out_folded(folded, &l.r, weight))
 		rc = 1;
 	if (text) {
-		FILE *f = out && strcmp(out, "-") ? fopen(out, "we") : stdout;
-		int err;
+		struct mt_outfile o = { 0 };
+		int err = mt_outfile_open(&o, out ? out : "-");
 
-		if (!f) {
-			mt_err("cannot write '%s': %s", out, strerror(errno));
+		if (err) {
+			rc = 1;   /* printed */
+		} else if ((err = mt_report_text(o.f, &l.r, true))) {
+			mt_err("cannot write '%s': %s", out ? out : "stdout", strerror(-err));
+			mt_outfile_abort(&o);
 			rc = 1;
-		} else {
-			err = mt_report_text(f, &l.r, true);
-			if (f != stdout && fclose(f) && !err)
-				err = -errno;
-			if (err) {
-				mt_err("cannot write '%s': %s", out ? out : "stdout", strerror(-err));
-				rc = 1;
-			}
+		} else if (mt_outfile_commit(&o)) {
+			rc = 1;
 		}
 	}
 	mt_out_loaded_free(&l);

@@ -276,8 +276,7 @@ static uint64_t function_id(struct pb *b, const struct mt_frame *f, int *err)
  * frames once it reports inline chains. */
 static bool frame_inlined(const struct mt_frame *f)
 {
-	(void)f;
-	return false;
+	return f->inlined;
 }
 
 /* The location of frames[0..n): n-1 inlined frames then the real one,

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -168,6 +170,37 @@ static int open_load(struct mt_heap *h, const struct mt_heap_opts *o, enum mt_li
 	return err;
 }
 
+/* The kernel's BTF is readable; a file given with --btf is also parsed
+ * (~10 ms for a vmlinux's), so a file that is not BTF is named as such
+ * instead of by libbpf's bare error number (4001). */
+static int check_btf(const char *path, bool given)
+{
+	struct stat st;
+	struct btf *btf;
+	int err;
+
+	if (access(path, R_OK) || stat(path, &st)) {
+		err = -errno;
+		mt_err("cannot read kernel BTF '%s': %s%s", path, strerror(-err),
+		       given ? "" : " (a kernel with CONFIG_DEBUG_INFO_BTF is needed)");
+		return err;
+	}
+	if (!given)
+		return 0;
+	if (S_ISDIR(st.st_mode)) {
+		mt_err("cannot read kernel BTF '%s': %s", path, strerror(EISDIR));
+		return -EISDIR;
+	}
+	btf = btf__parse(path, NULL);
+	if (!btf) {
+		mt_err("'%s' is not BTF: kernel type information is expected, as in "
+		       "/sys/kernel/btf/vmlinux or an ELF file's .BTF section", path);
+		return -EINVAL;
+	}
+	btf__free(btf);
+	return 0;
+}
+
 /* Row map capacity: today's rows and room for modules mapped later
  * (dlopen): as many again plus 1 MiB. 8 bytes a row. */
 static int build_unwind(struct mt_heap *h, const struct mt_heap_opts *o)
@@ -252,12 +285,9 @@ int mt_heap_open(const struct mt_heap_opts *o, struct mt_heap **out)
 
 	/* Task storage and bpf_get_current_task_btf() need the kernel's BTF;
 	 * say so plainly instead of letting the verifier speak. */
-	if (access(btf, R_OK)) {
-		err = -errno;
-		mt_err("cannot read kernel BTF '%s': %s (a kernel with CONFIG_DEBUG_INFO_BTF is needed)",
-		       btf, strerror(errno));
+	err = check_btf(btf, o->btf_path != NULL);
+	if (err)
 		return err;
-	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -1092,12 +1122,21 @@ int mt_heap_calls_fd(const struct mt_heap *h)
 	return bpf_map__fd(h->skel->maps.mt_calls);
 }
 
+void mt_heap_stop(struct mt_heap *h)
+{
+	if (h)
+		__atomic_store_n(&h->skel->bss->mt_enabled, 0, __ATOMIC_SEQ_CST);
+}
+
 void mt_heap_detach(struct mt_heap *h)
 {
-	if (h) {
-		detach_all(h);
-		wait_reapers(h);
-	}
+	if (!h)
+		return;
+	/* Links go one at a time: without the cut first, frees would stop
+	 * being counted while allocations still are. */
+	mt_heap_stop(h);
+	detach_all(h);
+	wait_reapers(h);
 }
 
 void mt_heap_free(struct mt_heap *h)

@@ -110,8 +110,16 @@ void mt_heap_unwind_poll(struct mt_heap *h);
  * --callsite-only. */
 const struct mt_unwind *mt_heap_unwind(const struct mt_heap *h);
 
-/* Detach every probe but keep the maps (counters stay readable); accepts
- * NULL. Calls in flight then are not counted, as at attach. */
+/* The cut: stop counting at once in every probe (one flag each tests
+ * first), so the final report is one instant. Events emitted before it may
+ * still be in flight until mt_heap_detach() returns; with every thread of
+ * the target stopped there are none. Accepts NULL. */
+void mt_heap_stop(struct mt_heap *h);
+
+/* Stop counting, then detach every probe but keep the maps (counters stay
+ * readable). Detaching waits for the probes running, so on return every
+ * event from before the cut is in the ring buffer, and a call in flight at
+ * the cut is not counted, as at attach. Accepts NULL. */
 void mt_heap_detach(struct mt_heap *h);
 
 /* Detach every probe and unload; accepts NULL. */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "sym/mt_wrap.h"
 #include "report/mt_report.h"
 #include <linux/types.h>
 #include "unwind.h"
@@ -119,12 +120,73 @@ static double age_s(uint64_t now_ns, uint64_t ts_ns)
 	return now_ns > ts_ns ? (double)(now_ns - ts_ns) / 1e9 : 0.0;
 }
 
+/* The first frame outside the allocator's wrappers: the built-in list,
+ * the user's (o), and functions of the allocator's own module (libc's
+ * strdup, fopen) unless that module is the program itself. All wrappers:
+ * the last frame. */
+static uint32_t attribute(const struct mt_report_stack *st, const struct mt_report_opts *o,
+			  const char *allocator, const char *exe)
+{
+	bool own = allocator && allocator[0] && (!exe || strcmp(allocator, exe));
+	uint32_t i;
+
+	for (i = 0; i < st->nframes; i++) {
+		const struct mt_frame *f = &st->frames[i];
+
+		if (mt_wrap_match(f->symbol, o ? o->wrappers : NULL, o ? o->nwrappers : 0))
+			continue;
+		if (own && f->module && !strcmp(f->module, allocator))
+			continue;
+		return i;
+	}
+	return st->nframes ? st->nframes - 1 : 0;
+}
+
+/* The frames of the aggregator's stack, each expanded to the functions
+ * inlined at it. */
+static int symbolize(struct mt_report_stack *st, const struct mt_site *s, struct mt_sym *sym)
+{
+	struct mt_frame chain[MT_SYM_MAX_INLINE + 1];
+	size_t cap = s->nframes, n = 0;
+	uint32_t i;
+
+	st->frames = calloc(cap, sizeof(*st->frames));
+	if (!st->frames)
+		return -ENOMEM;
+	for (i = 0; i < s->nframes; i++) {
+		int k = 1;
+
+		memset(chain, 0, sizeof(chain));
+		chain[0].addr = s->frames[i];
+		/* Always fills the frames; -ENOENT just means no name found. */
+		if (sym) {
+			k = mt_sym_resolve_chain(sym, s->frames[i], true, chain,
+						 MT_SYM_MAX_INLINE + 1);
+			if (k < 0)
+				return k;
+		}
+		if (n + (size_t)k > cap) {
+			size_t ncap = cap * 2 + (size_t)k;
+			struct mt_frame *p = realloc(st->frames, ncap * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			st->frames = p;
+			cap = ncap;
+		}
+		memcpy(&st->frames[n], chain, (size_t)k * sizeof(*chain));
+		n += (size_t)k;
+		st->nframes = (uint32_t)n;
+	}
+	return 0;
+}
+
 /* Counters and symbolized stack of site id (MT_SITE_NONE: no stack). */
 static int fill_site(struct mt_report_site *rs, const struct mt_agg *a,
-		     struct mt_sym *sym, uint32_t id)
+		     struct mt_sym *sym, uint32_t id, const struct mt_report *r)
 {
 	const struct mt_site *s = mt_agg_site_get(a, id);
-	uint32_t i;
+	int err;
 
 	rs->site = id;
 	rs->oldest_age_s = -1;
@@ -141,16 +203,11 @@ static int fill_site(struct mt_report_site *rs, const struct mt_agg *a,
 	rs->stack.end = s->end;
 	if (!s->nframes)
 		return 0;
-	rs->stack.frames = calloc(s->nframes, sizeof(*rs->stack.frames));
-	if (!rs->stack.frames)
-		return -ENOMEM;
-	rs->stack.nframes = s->nframes;
-	for (i = 0; i < s->nframes; i++) {
-		/* Always fills the frame; -ENOENT just means no name found. */
-		if (sym)
-			mt_sym_resolve(sym, s->frames[i], true, &rs->stack.frames[i]);
-		rs->stack.frames[i].addr = s->frames[i];
-	}
+	err = symbolize(&rs->stack, s, sym);
+	if (err)
+		return err;
+	rs->stack.attr = attribute(&rs->stack, r ? &r->opts : NULL,
+				   r ? r->target.allocator : NULL, r ? r->target.exe : NULL);
 	return 0;
 }
 
@@ -193,7 +250,7 @@ static int build_sites(struct mt_report *r, const struct mt_agg *a, struct mt_sy
 		struct mt_report_site *rs = &r->sites[i];
 
 		r->nsites++;
-		err = fill_site(rs, a, sym, keys[i].id);
+		err = fill_site(rs, a, sym, keys[i].id, r);
 		if (err)
 			goto out;
 		rs->objects = rs->live_objects;
@@ -224,7 +281,7 @@ static int build_leaks(struct mt_report *r, const struct mt_agg *a, struct mt_sy
 		    !r->opts.keep_leak(r->opts.keep_leak_arg, l[i].site))
 			continue;
 		r->nleaks++;
-		err = fill_site(rs, a, sym, l[i].site);
+		err = fill_site(rs, a, sym, l[i].site, r);
 		if (err)
 			return err;
 		rs->objects = l[i].objects;
@@ -233,6 +290,49 @@ static int build_leaks(struct mt_report *r, const struct mt_agg *a, struct mt_sy
 		r->leak_objects += l[i].objects;
 		r->leak_bytes += l[i].bytes;
 	}
+	return 0;
+}
+
+static void mark_in_stacks(struct mt_report *r, const struct mt_report_site *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < s[i].stack.nframes; k++)
+			for (size_t m = 0; m < r->nmodules; m++)
+				if (s[i].stack.frames[k].module &&
+				    !strcmp(s[i].stack.frames[k].module, r->modules[m].path))
+					r->modules[m].in_stacks = true;
+}
+
+/* One entry per module path (a file mapped again at another address is
+ * the same module to a reader), the latest mapping's facts. */
+static int build_modules(struct mt_report *r, struct mt_sym *sym)
+{
+	size_t n = mt_sym_nmodules(sym), i, k;
+
+	r->modules = calloc(n ? n : 1, sizeof(*r->modules));
+	if (!r->modules)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct mt_report_module *rm = NULL;
+		struct mt_sym_module sm;
+		const char *uw = NULL;
+
+		mt_sym_module_get(sym, i, &sm);
+		for (k = 0; k < r->nmodules && !rm; k++)
+			if (!strcmp(r->modules[k].path, sm.path))
+				rm = &r->modules[k];
+		if (!rm)
+			rm = &r->modules[r->nmodules++];
+		if (r->opts.module_unwind)
+			uw = r->opts.module_unwind(r->opts.module_unwind_arg, sm.path);
+		*rm = (struct mt_report_module){
+			.path = sm.path, .build_id = sm.build_id, .unwind = uw ? uw : "fp",
+			.symbols = sm.symbols, .lines = sm.lines, .debug_file = sm.debug_file,
+			.debuginfod = sm.debuginfod,
+		};
+	}
+	mark_in_stacks(r, r->sites, r->nsites);
+	mark_in_stacks(r, r->leaks, r->nleaks);
 	return 0;
 }
 
@@ -291,6 +391,8 @@ int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
 	err = build_sites(r, a, sym, live, nlive, now_ns);
 	if (!err)
 		err = build_leaks(r, a, sym, leaks, nleaks, now_ns);
+	if (!err)
+		err = build_modules(r, sym);
 out:
 	if (leaks != live)
 		free(leaks);
@@ -318,6 +420,9 @@ void mt_report_release(struct mt_report *r)
 	release_sites(r->leaks, r->nleaks);
 	r->sites = r->leaks = NULL;
 	r->nsites = r->nleaks = 0;
+	free(r->modules);
+	r->modules = NULL;
+	r->nmodules = 0;
 	r->nextras = 0;
 }
 
@@ -347,7 +452,7 @@ int mt_report_stack_get(struct mt_report_stack *st, const struct mt_agg *a,
 			struct mt_sym *sym, uint32_t site)
 {
 	struct mt_report_site rs = { 0 };
-	int err = fill_site(&rs, a, sym, site);
+	int err = fill_site(&rs, a, sym, site, NULL);
 
 	*st = rs.stack;
 	return err;

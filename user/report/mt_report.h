@@ -42,7 +42,8 @@ struct mt_report_extra {
 struct mt_report_target {
 	int pid;
 	char comm[32];
-	char exe[4096];
+	char exe[4096];         /* the path it was started as (a symlink's name) */
+	char exe_file[4096];    /* the file that runs (symlinks resolved) */
 	char allocator[4096];   /* the object whose entry points are probed */
 };
 
@@ -82,6 +83,15 @@ struct mt_report_opts {
 	 * is not a leak. NULL keeps them all; launch mode ignores it. */
 	bool (*keep_leak)(void *arg, uint32_t site);
 	void *keep_leak_arg;
+	/* Allocator wrappers of the user's own (--wrapper), fnmatch patterns
+	 * added to the built-in list (sym/mt_wrap.h). */
+	const char *const *wrappers;
+	size_t nwrappers;
+	/* How the stacks through a module were unwound, for "modules":
+	 * "fp", "cfi" or "none" (--callsite-only). NULL, or a NULL answer:
+	 * "fp". */
+	const char *(*module_unwind)(void *arg, const char *path);
+	void *module_unwind_arg;
 };
 
 /* Per-site extension: writes extra "key": value pairs into one entry of
@@ -92,7 +102,23 @@ typedef void (*mt_report_site_json_fn)(struct mt_json *j, uint32_t site, bool le
 struct mt_report_stack {
 	uint32_t nframes;
 	uint8_t end;              /* how the walk ended (enum mt_stack_end), 0: not walked */
-	struct mt_frame *frames;  /* symbolized, strings owned by the mt_sym */
+	struct mt_frame *frames;  /* symbolized, strings owned by the mt_sym;
+				   * inlined functions are frames of their own */
+	/* The frame the site is attributed to: the first one outside the
+	 * allocator's wrappers (built-in list, --wrapper, functions in the
+	 * allocator's own module); frames before it are the wrapper chain. */
+	uint32_t attr;
+};
+
+/* One module of the target, and how its frames were unwound and named. */
+struct mt_report_module {
+	const char *path, *build_id;
+	const char *unwind;          /* "fp" | "cfi" | "none" */
+	enum mt_sym_src symbols;
+	bool lines;
+	const char *debug_file;      /* separate debug file, NULL if none */
+	const char *debuginfod;      /* see struct mt_sym_module */
+	bool in_stacks;              /* a frame of a reported stack is in it */
 };
 
 /* The JSON name of a stack's end ("root", "depth", ...), NULL for 0. */
@@ -152,6 +178,8 @@ struct mt_report {
 	int64_t untraced_children;  /* created by traced processes, not traced; -1: not counted */
 	unsigned nextras;
 	struct mt_report_extra extras[MT_REPORT_MAX_EXTRAS];
+	size_t nmodules;
+	struct mt_report_module *modules;  /* one per path, in mapping order */
 	unsigned nsite_extras;
 	struct { mt_report_site_json_fn json; void *arg; } site_extras[MT_REPORT_MAX_SITE_EXTRAS];
 };
@@ -202,7 +230,7 @@ int mt_report_add_site_extra(struct mt_report *r, mt_report_site_json_fn json, v
 /* For extension sections that show a site of their own: its symbolized
  * stack (frames as in the report), released with mt_report_stack_release;
  * written as the JSON "stack" array or as the text report's frame lines.
- * 0 or -ENOMEM. */
+ * Its attribution uses the built-in wrapper list only. 0 or -ENOMEM. */
 int mt_report_stack_get(struct mt_report_stack *st, const struct mt_agg *a,
 			struct mt_sym *sym, uint32_t site);
 void mt_report_stack_release(struct mt_report_stack *st);   /* accepts NULL */

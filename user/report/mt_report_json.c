@@ -15,6 +15,7 @@ static void write_target(struct mt_json *j, const struct mt_report_target *t)
 	mt_json_i64(j, t->pid);
 	mt_json_key_str(j, "comm", t->comm[0] ? t->comm : NULL);
 	mt_json_key_str(j, "exe", t->exe[0] ? t->exe : NULL);
+	mt_json_key_str(j, "exe_file", t->exe_file[0] ? t->exe_file : NULL);
 	mt_json_key_str(j, "allocator", t->allocator[0] ? t->allocator : NULL);
 	mt_json_obj_end(j);
 }
@@ -79,8 +80,10 @@ static void write_frame(struct mt_json *j, const struct mt_frame *f)
 	mt_json_key(j, "addr");
 	mt_json_hex(j, f->addr);
 	mt_json_key_str(j, "func", f->func);
+	mt_json_key(j, "inline");
+	mt_json_bool(j, f->inlined);
 	mt_json_key(j, "func_off");
-	if (f->func)
+	if (f->func && !f->inlined)
 		mt_json_u64(j, f->func_off);
 	else
 		mt_json_null(j);
@@ -152,6 +155,11 @@ static void write_site(struct mt_json *j, const struct mt_report_site *s, bool r
 		mt_json_key_u64(j, "reachable_objects", s->reachable_objects);
 		mt_json_key_u64(j, "reachable_bytes", s->reachable_bytes);
 	}
+	mt_json_key(j, "attributed_frame");
+	if (s->stack.nframes)
+		mt_json_u64(j, s->stack.attr);
+	else
+		mt_json_null(j);
 	mt_json_key(j, "stack");
 	mt_json_arr_begin(j);
 	for (i = 0; i < s->stack.nframes; i++)
@@ -160,6 +168,29 @@ static void write_site(struct mt_json *j, const struct mt_report_site *s, bool r
 	if (mt_report_stack_end_name(s->stack.end))
 		mt_json_key_str(j, "end", mt_report_stack_end_name(s->stack.end));
 	mt_json_obj_end(j);
+}
+
+static void write_modules(struct mt_json *j, const struct mt_report *r)
+{
+	mt_json_arr_begin(j);
+	for (size_t i = 0; i < r->nmodules; i++) {
+		const struct mt_report_module *m = &r->modules[i];
+
+		mt_json_obj_begin(j);
+		mt_json_key_str(j, "path", m->path);
+		mt_json_key_str(j, "build_id", m->build_id);
+		mt_json_key_str(j, "unwind", m->unwind);
+		mt_json_key_str(j, "symbols", mt_sym_src_name(m->symbols));
+		mt_json_key(j, "lines");
+		mt_json_bool(j, m->lines);
+		mt_json_key_str(j, "debug_file", m->debug_file);
+		if (m->debuginfod)
+			mt_json_key_str(j, "debuginfod", m->debuginfod);
+		mt_json_key(j, "in_stacks");
+		mt_json_bool(j, m->in_stacks);
+		mt_json_obj_end(j);
+	}
+	mt_json_arr_end(j);
 }
 
 static void write_sites(struct mt_json *j, const struct mt_report_site *s, size_t n, bool reach,
@@ -286,6 +317,8 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_key(&j, "sites");
 	write_sites(&j, r->sites, r->opts.json_sites && r->opts.json_sites < r->nsites ?
 		    r->opts.json_sites : r->nsites, false, r, false);
+	mt_json_key(&j, "modules");
+	write_modules(&j, r);
 	if (r->nprocs) {
 		size_t k;
 

@@ -8,13 +8,16 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "report/mt_report.h"
 #include "util/mt_fmt.h"
 
 static void print_frame(FILE *f, const struct mt_frame *fr)
 {
-	if (fr->func)
+	if (fr->func && fr->inlined)
+		fprintf(f, "      %s [inline]", fr->func);
+	else if (fr->func)
 		fprintf(f, "      %s+0x%" PRIx64, fr->func, fr->func_off);
 	else
 		fprintf(f, "      0x%" PRIx64, fr->addr);
@@ -28,16 +31,26 @@ static void print_frame(FILE *f, const struct mt_frame *fr)
 	fputc('\n', f);
 }
 
+/* The wrapper chain in one line, then the frames from the one the site is
+ * attributed to: max frames are the program's, not its wrappers. */
 static void print_stack(FILE *f, const struct mt_report_stack *st, unsigned max)
 {
-	uint32_t i, n = st->nframes < max ? st->nframes : max;
+	uint32_t i, a = st->attr < st->nframes ? st->attr : 0;
+	uint32_t n = st->nframes - a < max ? st->nframes - a : max;
 
 	if (!st->nframes)
 		fputs("      (no stack)\n", f);
-	for (i = 0; i < n; i++)
+	if (a) {
+		fputs("      via", f);
+		for (i = 0; i < a; i++)
+			fprintf(f, "%s %s", i ? " <-" : "",
+				st->frames[i].func ? st->frames[i].func : "?");
+		fputc('\n', f);
+	}
+	for (i = a; i < a + n; i++)
 		print_frame(f, &st->frames[i]);
-	if (st->nframes > n)
-		fprintf(f, "      ... %u more frames\n", st->nframes - n);
+	if (st->nframes > a + n)
+		fprintf(f, "      ... %u more frames\n", st->nframes - a - n);
 	if (st->nframes && mt_report_stack_cut_reason(st->end))
 		fprintf(f, "      -- stack cut: %s\n", mt_report_stack_cut_reason(st->end));
 }
@@ -92,18 +105,109 @@ static void print_site(FILE *f, unsigned rank, const struct mt_report_site *s, u
 	print_stack(f, &s->stack, frames);
 }
 
-/* With --reachability: valgrind's terms, so the split reads familiar. */
-static void print_reach(FILE *f, const char *indent, uint64_t lo, uint64_t lb,
-			uint64_t ro, uint64_t rb)
+/* How the modules of the shown stacks were unwound and named: why a frame
+ * has no name, or no file:line, at a glance. */
+static void print_modules(FILE *f, const struct mt_report *r)
 {
-	char b1[16], b2[16];
+	bool any = false;
 
-	fprintf(f, "%s  definitely lost: %s in %" PRIu64 " objects, still reachable: %s in %"
-		PRIu64 " objects\n", indent, mt_fmt_bytes(b1, sizeof(b1), lb), lo,
-		mt_fmt_bytes(b2, sizeof(b2), rb), ro);
+	for (size_t i = 0; i < r->nmodules; i++) {
+		const struct mt_report_module *m = &r->modules[i];
+
+		if (!m->in_stacks)
+			continue;
+		if (!any)
+			fputs("modules in these stacks (unwind, names):\n", f);
+		any = true;
+		fprintf(f, "  %-24s %-3s %s%s", mt_basename(m->path), m->unwind,
+			mt_sym_src_name(m->symbols), m->lines ? ", lines" : ", no lines");
+		if (m->debuginfod && strcmp(m->debuginfod, "found"))
+			fprintf(f, " (debuginfod: %s)", m->debuginfod);
+		fputc('\n', f);
+	}
 }
 
-static void print_leaks(FILE *f, const struct mt_report *r)
+static void print_leak(FILE *f, const struct mt_report *r, size_t rank,
+		       const struct mt_report_site *l, uint64_t bytes, uint64_t objects)
+{
+	char b[16];
+
+	fprintf(f, "  #%zu %s in %" PRIu64 " objects, oldest %.3f s", rank,
+		mt_fmt_bytes(b, sizeof(b), bytes), objects, l->oldest_age_s);
+	if (l->site == MT_SITE_NONE)
+		fputs(", stack not recorded", f);
+	if (l->uncertain)
+		fputs(" [uncertain: a lost free may show as a leak]", f);
+	fputc('\n', f);
+	print_stack(f, &l->stack, r->opts.max_frames);
+}
+
+/* The stacks a list leaves out: where to find them (the JSON lists the
+ * largest --json-leaks of them). */
+static void more_stacks(FILE *f, const struct mt_report *r, size_t hidden)
+{
+	if (!hidden)
+		return;
+	if (r->opts.json_leaks && r->opts.json_leaks < r->nleaks)
+		fprintf(f, "  ... %zu more stacks (the JSON report lists the largest %zu; "
+			"--json-leaks all lists every one)\n", hidden, r->opts.json_leaks);
+	else
+		fprintf(f, "  ... %zu more stacks (see the JSON report)\n", hidden);
+}
+
+/* qsort: the leaks of one reachability class, most bytes first. */
+static bool by_lost;
+static int reach_cmp(const void *pa, const void *pb)
+{
+	const struct mt_report_site *a = *(const struct mt_report_site *const *)pa;
+	const struct mt_report_site *b = *(const struct mt_report_site *const *)pb;
+	uint64_t x = by_lost ? a->lost_bytes : a->reachable_bytes;
+	uint64_t y = by_lost ? b->lost_bytes : b->reachable_bytes;
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	return a->site < b->site ? -1 : a->site > b->site;
+}
+
+/* With --reachability, in valgrind's terms so the split reads familiar:
+ * definitely lost, then still reachable, each its own list: a static cache
+ * or stdout's buffer is not read as a leak. A site with both kinds of
+ * blocks is in both lists, with its share in each. */
+static int print_reach_leaks(FILE *f, const struct mt_report *r)
+{
+	const struct mt_report_site **v;
+	char b[16];
+	size_t i, n, shown;
+	int pass;
+
+	v = malloc((r->nleaks ? r->nleaks : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (pass = 0; pass < 2; pass++) {
+		bool lost = pass == 0;
+
+		for (i = n = 0; i < r->nleaks; i++)
+			if (lost ? r->leaks[i].lost_objects : r->leaks[i].reachable_objects)
+				v[n++] = &r->leaks[i];
+		by_lost = lost;
+		qsort(v, n, sizeof(*v), reach_cmp);
+		fprintf(f, "%s: %s in %" PRIu64 " objects at %zu stack%s%s\n",
+			lost ? "definitely lost" : "still reachable",
+			mt_fmt_bytes(b, sizeof(b), lost ? r->lost_bytes : r->reachable_bytes),
+			lost ? r->lost_objects : r->reachable_objects, n, n == 1 ? "" : "s",
+			lost ? " (no pointer to them anywhere)" :
+			" (pointed to from globals, stacks or other live blocks)");
+		shown = n < r->opts.top_sites ? n : r->opts.top_sites;
+		for (i = 0; i < shown; i++)
+			print_leak(f, r, i + 1, v[i], lost ? v[i]->lost_bytes : v[i]->reachable_bytes,
+				   lost ? v[i]->lost_objects : v[i]->reachable_objects);
+		more_stacks(f, r, n - shown);
+	}
+	free(v);
+	return 0;
+}
+
+static int print_leaks(FILE *f, const struct mt_report *r)
 {
 	char b[16];
 	size_t i, n = r->nleaks < r->opts.top_sites ? r->nleaks : r->opts.top_sites;
@@ -116,28 +220,11 @@ static void print_leaks(FILE *f, const struct mt_report *r)
 	else
 		fprintf(f, " (live, older than %.3f s)\n", (double)r->opts.min_age_ns / 1e9);
 	if (r->reach)
-		print_reach(f, "", r->lost_objects, r->lost_bytes, r->reachable_objects,
-			    r->reachable_bytes);
-	for (i = 0; i < n; i++) {
-		const struct mt_report_site *l = &r->leaks[i];
-
-		fprintf(f, "  #%zu %s in %" PRIu64 " objects, oldest %.3f s", i + 1,
-			mt_fmt_bytes(b, sizeof(b), l->bytes), l->objects, l->oldest_age_s);
-		if (l->site == MT_SITE_NONE)
-			fputs(", stack not recorded", f);
-		if (l->uncertain)
-			fputs(" [uncertain: a lost free may show as a leak]", f);
-		fputc('\n', f);
-		if (r->reach)
-			print_reach(f, "    ", l->lost_objects, l->lost_bytes, l->reachable_objects,
-				    l->reachable_bytes);
-		print_stack(f, &l->stack, r->opts.max_frames);
-	}
-	if (r->nleaks > n && r->opts.json_leaks && r->opts.json_leaks < r->nleaks)
-		fprintf(f, "  ... %zu more stacks (the JSON report lists the largest %zu; "
-			"--json-leaks all lists every one)\n", r->nleaks - n, r->opts.json_leaks);
-	else if (r->nleaks > n)
-		fprintf(f, "  ... %zu more stacks (see the JSON report)\n", r->nleaks - n);
+		return print_reach_leaks(f, r);
+	for (i = 0; i < n; i++)
+		print_leak(f, r, i + 1, &r->leaks[i], r->leaks[i].bytes, r->leaks[i].objects);
+	more_stacks(f, r, r->nleaks - n);
+	return 0;
 }
 
 static void print_losses(FILE *f, const struct mt_report *r, bool final)
@@ -246,8 +333,10 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 	for (i = 0; i < nsites; i++)
 		print_site(f, i + 1, &r->sites[i], final ? r->opts.max_frames : 3);
 
+	if (final && !err)
+		err = print_leaks(f, r);
 	if (final)
-		print_leaks(f, r);
+		print_modules(f, r);
 extras:
 	for (i = 0; i < r->nextras; i++) {
 		if (r->extras[i].text) {

@@ -8,7 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "target/mt_proc.h"
 
 /* A PROT_NONE neighbour this small is a guard page, not an arena reserve
@@ -24,6 +29,61 @@ static FILE *open_proc(pid_t pid, const char *what, int *err)
 	f = fopen(path, "re");
 	*err = f ? 0 : -errno;
 	return f;
+}
+
+/* AT_EXECFN's address, from /proc/PID/auxv. */
+static int execfn_addr(pid_t pid, uint64_t *addr)
+{
+	Elf64_auxv_t av;
+	FILE *f;
+	int err;
+
+	f = open_proc(pid, "auxv", &err);
+	if (!f)
+		return err;
+	err = -ENOENT;
+	while (fread(&av, sizeof(av), 1, f) == 1 && av.a_type != AT_NULL) {
+		if (av.a_type == AT_EXECFN) {
+			*addr = av.a_un.a_val;
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+int mt_proc_execfn(pid_t pid, char *buf, size_t size)
+{
+	char path[64 + PATH_MAX];
+	struct stat a, b;
+	uint64_t addr = 0;
+	ssize_t n;
+	int fd, err;
+
+	err = execfn_addr(pid, &addr);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, size - 1, (off_t)addr);
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	buf[n] = '\0';
+	if (buf[0] != '/' || strlen(buf) >= size - 1)
+		return -ENOENT;
+	/* The same file as the running executable, seen from its root. */
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, buf);
+	if (stat(path, &a))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return -ENOENT;
+	return 0;
 }
 
 pid_t mt_proc_status_pid(pid_t pid, const char *field)

@@ -22,6 +22,13 @@ struct mt_proc_status {          /* bytes */
 /* 0, or -errno (-ENOENT/-ESRCH when the process is gone). */
 int mt_proc_status(pid_t pid, struct mt_proc_status *out);
 
+/* The path the process was started as: execve's filename (AT_EXECFN), so
+ * a program run through a symlink is named by the link, not its target.
+ * Only an absolute path that still names the running executable is
+ * returned (a relative one says nothing later; a moved or overwritten
+ * one would mislead). 0, or -errno (-ENOENT: none such). */
+int mt_proc_execfn(pid_t pid, char *buf, size_t size);
+
 /* A process id field of /proc/PID/status ("Tgid", "PPid"); 0 when the
  * file or the field cannot be read. */
 pid_t mt_proc_status_pid(pid_t pid, const char *field);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "util/mt_log.h"
+#include "target/mt_proc.h"
 #include "target/mt_target.h"
 
 #define PF_KTHREAD 0x00200000u
@@ -71,6 +72,10 @@ int mt_target_reload(struct mt_target *t)
 	if (len < 0)
 		return -errno;
 	t->exe[len] = '\0';
+	/* Reports name what the user started (a symlink's name, not its
+	 * target: redis-server, not redis-check-rdb). */
+	if (mt_proc_execfn(t->pid, t->path, sizeof(t->path)))
+		snprintf(t->path, sizeof(t->path), "%s", t->exe);
 	return 0;
 }
 
@@ -104,17 +109,27 @@ int mt_target_open(pid_t pid, struct mt_target *t)
 		return -ESRCH;
 	}
 	t->start_time = st.start_time;
+	/* From here a failure with the process gone means it exited while
+	 * memtrace attached: one line says so, whichever step saw it. */
 	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (t->pidfd < 0) {
 		err = -errno;
-		mt_err("cannot watch PID %d: pidfd_open: %s", (int)pid, strerror(errno));
+		if (err == -ESRCH)
+			mt_err("PID %d exited during attach", (int)pid);
+		else
+			mt_err("cannot watch PID %d: pidfd_open: %s", (int)pid, strerror(-err));
 		return err;
 	}
 	err = mt_target_reload(t);
+	if (err && !mt_target_alive(t)) {
+		mt_err("PID %d exited during attach", (int)pid);
+		mt_target_close(t);
+		return -ESRCH;
+	}
 	if (err) {
 		mt_err("cannot read the executable of PID %d: %s", (int)pid, strerror(-err));
 		mt_target_close(t);
-		return err == -ENOENT ? -ESRCH : err;
+		return err;
 	}
 	return 0;
 }

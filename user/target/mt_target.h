@@ -16,7 +16,8 @@ struct mt_target {
 	int pidfd;                 /* readable once the process has exited */
 	uint64_t start_time;       /* /proc/PID/stat field 22, in clock ticks */
 	char comm[32];
-	char exe[PATH_MAX];
+	char exe[PATH_MAX];        /* the file it runs (/proc/PID/exe: symlinks resolved) */
+	char path[PATH_MAX];       /* the path it was started as; exe when unknown */
 };
 
 /* Validate pid as a traceable user process and fill t. Prints one line
@@ -24,7 +25,7 @@ struct mt_target {
  * kernel thread or memtrace itself). */
 int mt_target_open(pid_t pid, struct mt_target *t);
 
-/* Refresh comm and exe (after execve in launch mode). */
+/* Refresh comm, exe and path (after execve in launch mode). */
 int mt_target_reload(struct mt_target *t);
 
 /* The same process is still running (not exited, PID not reused). */

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "util/mt_log.h"
 
 bool mt_verbose;
+
+static bool held;
+static char held_buf[4096];
+static size_t held_len;
 
 static void vsay(const char *fmt, va_list ap)
 {
@@ -16,10 +21,36 @@ static void vsay(const char *fmt, va_list ap)
 void mt_err(const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsay(fmt, ap);
+	if (!held) {
+		vsay(fmt, ap);
+	} else if (held_len < sizeof(held_buf)) {
+		n = vsnprintf(held_buf + held_len, sizeof(held_buf) - held_len, fmt, ap);
+		held_len += n < 0 ? 0 : (size_t)n + 1;   /* one '\0' after each line */
+		if (held_len > sizeof(held_buf))
+			held_len = sizeof(held_buf);
+	}
 	va_end(ap);
+}
+
+void mt_log_hold(void)
+{
+	held = true;
+	held_len = 0;
+}
+
+void mt_log_release(bool print)
+{
+	size_t off = 0;
+
+	held = false;
+	while (print && off < held_len) {
+		fprintf(stderr, "memtrace: %s\n", held_buf + off);
+		off += strnlen(held_buf + off, held_len - off) + 1;
+	}
+	held_len = 0;
 }
 
 void mt_info(const char *fmt, ...)

@@ -18,4 +18,12 @@ void mt_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only with -v. */
 void mt_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Hold mt_err lines instead of printing them, until mt_log_release():
+ * for a caller that may learn afterwards the one real cause of a failure
+ * deep inside (the target exited during attach: then each step's own
+ * error would be noise). print false drops them. Up to 4 KiB are held;
+ * mt_info and mt_debug lines are never held. */
+void mt_log_hold(void);
+void mt_log_release(bool print);
+
 #endif /* MT_LOG_H */

@@ -124,7 +124,7 @@ static void classify_origins(struct mt_vm *vm)
 
 			if (mt_sym_resolve(vm->sym, o->frames[k], true, &fr) == 0)
 				named = true;
-			if (mt_vm_alloc_func(fr.func)) {
+			if (mt_vm_alloc_func(fr.symbol)) {
 				o->alloc = MT_VM_A_ALLOCATOR;
 				break;
 			}
