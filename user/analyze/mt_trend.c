@@ -12,6 +12,7 @@
 #include "util/mt_json.h"
 #include "report/mt_report.h"
 #include "analyze/mt_trend.h"
+#include "util/mt_stats.h"
 #include "util/mt_grow.h"
 
 #define W MT_TREND_MAX_WINDOWS
@@ -69,26 +70,6 @@ double mt_trend_theil_sen(const double *x, const double *y, unsigned n)
 		return 0;
 	qsort(s, k, sizeof(*s), cmp_double);
 	return k % 2 ? s[k / 2] : (s[k / 2 - 1] + s[k / 2]) / 2;
-}
-
-/* z of the Mann-Kendall S statistic with continuity correction; without
- * the tie correction of the variance, so ties make it conservative. */
-double mt_trend_mann_kendall(const double *y, unsigned n)
-{
-	double var, s = 0;
-	unsigned i, j;
-
-	if (n < 3)
-		return 0;
-	for (i = 0; i < n; i++)
-		for (j = i + 1; j < n; j++)
-			s += (y[j] > y[i]) - (y[j] < y[i]);
-	var = (double)n * (n - 1) * (2.0 * n + 5) / 18.0;
-	if (s > 0)
-		return (s - 1) / sqrt(var);
-	if (s < 0)
-		return (s + 1) / sqrt(var);
-	return 0;
 }
 
 static int grow_cur(struct mt_trend *t, uint32_t site)
@@ -305,7 +286,7 @@ static void classify(struct mt_trend *t, struct mt_trend_site *r, uint64_t oldes
 	}
 	r->slope_bytes_per_s = mt_trend_theil_sen(t->ts + r0, yb, m);
 	r->slope_objects_per_s = mt_trend_theil_sen(t->ts + r0, yo, m);
-	r->mk_z = mt_trend_mann_kendall(yb, m);
+	r->mk_z = mt_mann_kendall_z(yb, m);
 	r->growth_fraction = m > 1 ? (double)up / (m - 1) : 0;
 	r->max_freed_age_s = (double)fmax / 1e3;
 	if (r->mk_z >= MK_Z_MIN && r->slope_bytes_per_s > 0 && r->growth_fraction >= GROWTH_FRACTION_MIN)

@@ -100,6 +100,5 @@ void mt_trend_site_json(struct mt_json *j, uint32_t site, bool leak, void *arg);
 
 /* Statistics, exposed for the unit tests. y has n values at times x. */
 double mt_trend_theil_sen(const double *x, const double *y, unsigned n);
-double mt_trend_mann_kendall(const double *y, unsigned n);
 
 #endif /* MT_TREND_H */

@@ -15,6 +15,7 @@
 #include "probe/mt_alloc_lib.h"
 #include "probe/mt_heap.h"
 #include "report/mt_report.h"
+#include "util/mt_stats.h"
 #include "util/mt_json.h"
 #include "util/mt_log.h"
 #include "util/mt_time.h"
@@ -587,26 +588,6 @@ void mt_budget_stop(struct mt_budget *b, uint64_t now)
 	b->end_ns = now;
 }
 
-/* One-sided Mann-Kendall z (ties counted as no change; continuity
- * corrected), 0 for fewer than 3 points. */
-double mt_budget_mk_z(const double *y, unsigned n)
-{
-	double s = 0, var;
-	unsigned i, j;
-
-	if (n < 3)
-		return 0;
-	for (i = 0; i < n; i++)
-		for (j = i + 1; j < n; j++)
-			s += (y[j] > y[i]) - (y[j] < y[i]);
-	var = (double)n * (n - 1) * (2.0 * n + 5) / 18;
-	if (s > 0)
-		return (s - 1) / sqrt(var);
-	if (s < 0)
-		return (s + 1) / sqrt(var);
-	return 0;
-}
-
 static void judge(struct mt_budget *b)
 {
 	uint32_t n = mt_agg_nsites(b->a), site;
@@ -630,7 +611,7 @@ static void judge(struct mt_budget *b)
 		v->windows = m;
 		if (m < MIN_JUDGED)
 			continue;
-		v->z = mt_budget_mk_z(y, m);
+		v->z = mt_mann_kendall_z(y, m);
 		v->grew = y[m - 1] > y[0] ? (uint64_t)(y[m - 1] - y[0]) : 0;
 		v->replaced = site < b->nreplaced ? b->replaced[site] : 0;
 		/* growing: a significant rise, larger than the site's objects

@@ -81,7 +81,4 @@ void mt_budget_prepare(struct mt_budget *b, struct mt_report_opts *o);
 /* After it: the "budget" section (JSON and text). */
 int mt_budget_add(struct mt_budget *b, struct mt_report *r);
 
-/* Statistics, exposed for unit tests: one-sided Mann-Kendall z of y[n]. */
-double mt_budget_mk_z(const double *y, unsigned n);
-
 #endif /* MT_BUDGET_H */
