@@ -51,7 +51,8 @@ USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
 # pprof's profile.proto (third_party/pprof), compiled by protobuf-c.
 PB_GEN    := $(BUILD)/gen/profile.pb-c.c $(BUILD)/gen/profile.pb-c.h
-LIB_OBJS  := $(filter-out $(BUILD)/user/cli/memtrace.o,$(USER_OBJS)) $(BUILD)/gen/profile.pb-c.o
+LIB_OBJS  := $(filter-out $(BUILD)/user/cli/memtrace.o,$(USER_OBJS)) $(BUILD)/gen/profile.pb-c.o \
+	$(BUILD)/gen/mt_html_page.o
 WL_SRCS   := $(wildcard tools/workloads/*.c)
 WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -105,6 +106,18 @@ $(PB_GEN) &: third_party/pprof/profile.proto | $(BUILD)/.deps-ok
 $(BUILD)/gen/profile.pb-c.o: $(BUILD)/gen/profile.pb-c.c $(BUILD)/gen/profile.pb-c.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -I$(BUILD)/gen $(shell pkg-config --cflags libprotobuf-c) -c $< -o $@
+
+# The HTML report's page (CSS and JavaScript in one file) as a C string:
+# backslashes and quotes escaped, one literal per line.
+$(BUILD)/gen/mt_html_page.c: user/output/mt_html_page.html
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q){ echo 'const char mt_html_page[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+
+$(BUILD)/gen/mt_html_page.o: $(BUILD)/gen/mt_html_page.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -c $< -o $@
 
 # Skeletons and the generated protobuf header are made before any user
 # object (order-only); the -MMD files then tie each object to what it

@@ -22,7 +22,7 @@ static const char usage[] =
 "       memtrace [OPTIONS] -- CMD [ARGS...]\n"
 "       memtrace diff [--json FILE] A.json B.json   (compare two reports)\n"
 "       memtrace layout [OPTIONS] FILE|-p PID [TYPE...]   (struct layouts)\n"
-"       memtrace report A.json [--pprof F] [--folded F] [--text]   (convert a report)\n"
+"       memtrace report A.json [--pprof F] [--folded F] [--html F] [--text]   (convert)\n"
 "Trace where a process's heap memory goes: allocation rates, live objects\n"
 "and bytes per call stack, and leak candidates, with BPF uprobes.\n"
 "\n"
@@ -48,6 +48,7 @@ static const char usage[] =
 "      --folded FILE      write folded stacks for flame graphs\n"
 "      --weight W         folded stacks' value: live_bytes (default),\n"
 "                         live_objects, alloc_bytes or allocs\n"
+"      --html FILE        write a self-contained HTML report (open in a browser)\n"
 "      --lib PATH         allocator object to probe (default: found in the target)\n"
 "      --no-heap          no allocator probes: kernel-side memory view only\n"
 "                         (mmap, brk, page faults, RSS), far cheaper\n"
@@ -135,7 +136,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
 		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
 		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT, OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND,
-		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
+		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_HTML, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -167,6 +168,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "pprof", required_argument, NULL, OPT_PPROF },
 		{ "folded", required_argument, NULL, OPT_FOLDED },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ "weight", required_argument, NULL, OPT_WEIGHT },
 		{ "sort", required_argument, NULL, OPT_SORT },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -320,6 +322,9 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		case 'o':
 			o->text_path = optarg;
 			break;
+		case OPT_HTML:
+			o->html_path = optarg;
+			break;
 		case OPT_PPROF:
 			o->pprof_path = optarg;
 			break;
@@ -368,8 +373,9 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	if (weight_given && !o->folded_path)
 		return bad("%s", "--weight is the value of --folded stacks, but no --folded FILE is given");
 	if (((o->json_path && !strcmp(o->json_path, "-")) + (o->pprof_path && !strcmp(o->pprof_path, "-")) +
-	     (o->folded_path && !strcmp(o->folded_path, "-")) + (o->text_path && !strcmp(o->text_path, "-"))) > 1)
-		return bad("%s", "only one of --json, --pprof, --folded and -o can write to stdout ('-')");
+	     (o->folded_path && !strcmp(o->folded_path, "-")) + (o->text_path && !strcmp(o->text_path, "-")) +
+	     (o->html_path && !strcmp(o->html_path, "-"))) > 1)
+		return bad("%s", "only one of --json, --pprof, --folded, --html and -o can write to stdout ('-')");
 	if (o->follow && o->no_heap)
 		return bad("%s", "-f follows the allocator calls of children, but --no-heap probes none");
 	if (o->max_overhead_pct > 0 && o->sample_bytes)

@@ -58,6 +58,7 @@ struct mt_opts {
 	const char *text_path;  /* -o: the text report (default stderr) */
 	const char *pprof_path; /* --pprof */
 	const char *folded_path; /* --folded */
+	const char *html_path;  /* --html */
 	enum mt_out_weight weight; /* --weight of the folded stacks */
 	enum mt_report_sort sort;  /* --sort */
 };

@@ -491,7 +491,7 @@ enum mt_stop mt_session_run(struct mt_session *s)
 			mt_sym_refresh(s->sym);
 			mt_ptree_tick(s->tree);
 			if (s->vm)
-				mt_vm_sample(s->vm, now, mt_agg_totals(s->agg)->c.live_bytes);
+				mt_vm_sample(s->vm, now, &mt_agg_totals(s->agg)->c);
 			if (s->analysis)
 				mt_analysis_tick(s->analysis, now);
 			publish_metrics(s, now);

@@ -40,6 +40,8 @@ static void write_outputs(struct mt_session *s, const struct mt_report *r)
 		s->write_failed = true;
 	if (s->opts.folded_path && mt_out_folded(s->opts.folded_path, r, s->opts.weight))
 		s->write_failed = true;
+	if (s->opts.html_path && mt_out_html(s->opts.html_path, r))
+		s->write_failed = true;
 }
 
 static int vm_text(FILE *f, const struct mt_report *r, bool final, void *vm)
@@ -74,7 +76,8 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		.json_leaks = s->opts.json_leaks,
 		.json_sites = s->opts.json_sites,
 		/* files and JSON carry every site; --top bounds the text */
-		.all_sites = final && (s->json.f || s->opts.pprof_path || s->opts.folded_path),
+		.all_sites = final && (s->json.f || s->opts.pprof_path || s->opts.folded_path ||
+				       s->opts.html_path),
 		.sort = s->opts.sort,
 	};
 	struct mt_report_target rt = { .pid = s->target.pid };

@@ -2,7 +2,7 @@
 /*
  * File outputs of a report, for the tools people already use: pprof's
  * profile.proto (mt_out_pprof.c), folded stacks for flame graphs
- * (mt_out_folded.c). Each reads the report model as it is (struct
+ * (mt_out_folded.c), a self-contained HTML page (mt_out_html.c). Each reads the report model as it is (struct
  * mt_report: sites ranked by --sort) and never aggregates again, so every
  * output shows the numbers the text and JSON show. Every site in r->sites
  * is written: the caller builds the report with opts.all_sites.
@@ -33,6 +33,14 @@ int mt_out_pprof(const char *path, const struct mt_report *r, const char *versio
  * zero value left out. path "-" is stdout. 0 or -errno, reported. */
 int mt_out_folded(const char *path, const struct mt_report *r, enum mt_out_weight w);
 
+/* The HTML report: the page with r's JSON document (every site, leaks as
+ * --json-leaks bounds them) embedded. 0 or -errno, reported. */
+int mt_out_html(const char *path, const struct mt_report *r);
+/* The same page around a JSON report already written (a saved report
+ * read back whole: its extension sections included). json must be a
+ * valid JSON document. 0 or -errno, reported. */
+int mt_out_html_doc(const char *path, const char *json, size_t len);
+
 /* Write len bytes to path ("-": stdout) as a whole. 0 or -errno, the error
  * reported with the path. */
 int mt_out_write_file(const char *path, const void *buf, size_t len);
@@ -51,12 +59,15 @@ struct mt_out_loaded {
 	char *ep_names[MT_AGG_MAX_EPS];
 	double *growth;           /* site id -> trend slope (bytes/s), for --sort growth */
 	size_t ngrowth;
+	char *text;               /* the document as read, with keep_text (--html) */
+	size_t text_len;
 };
-/* 0, or -errno with one line on stderr naming path. */
-int mt_out_load(const char *path, struct mt_out_loaded *l);
+/* 0, or -errno with one line on stderr naming path. keep_text: keep the
+ * document's text in l->text (the HTML page embeds it whole). */
+int mt_out_load(const char *path, struct mt_out_loaded *l, bool keep_text);
 void mt_out_loaded_free(struct mt_out_loaded *l);
 
-/* memtrace report A.json [--pprof F] [--folded F [--weight W]] [--text]
+/* memtrace report A.json [--pprof F] [--folded F [--weight W]] [--html F] [--text]
  * [--sort S] [--top N] [-o F]: exit status. */
 int mt_out_main(int argc, char **argv);
 

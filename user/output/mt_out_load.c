@@ -336,7 +336,7 @@ static int take_doc(struct load_ctx *c, const struct mt_jv *d)
 	return err;
 }
 
-int mt_out_load(const char *path, struct mt_out_loaded *l)
+int mt_out_load(const char *path, struct mt_out_loaded *l, bool keep_text)
 {
 	struct load_ctx c = { .l = l, .path = path };
 	struct mt_jv *doc = NULL;
@@ -355,7 +355,12 @@ int mt_out_load(const char *path, struct mt_out_loaded *l)
 	if (!err)
 		err = take_doc(&c, doc);
 	mt_jv_free(doc);
-	free(text);
+	if (!err && keep_text) {
+		l->text = text;   /* freed with l */
+		l->text_len = len;
+	} else {
+		free(text);
+	}
 	if (err)
 		mt_out_loaded_free(l);
 	return err < 0 ? err : err ? -EINVAL : 0;
@@ -372,5 +377,6 @@ void mt_out_loaded_free(struct mt_out_loaded *l)
 	for (i = 0; i < MT_AGG_MAX_EPS; i++)
 		free(l->ep_names[i]);
 	free(l->growth);
+	free(l->text);
 	memset(l, 0, sizeof(*l));
 }

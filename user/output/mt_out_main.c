@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * memtrace report A.json [--pprof F] [--folded F [--weight W]] [--text]
- *                        [--sort KEY] [--top N] [-o F]
+ * memtrace report A.json [--pprof F] [--folded F [--weight W]] [--html F]
+ *                        [--text] [--sort KEY] [--top N] [-o F]
  * Renders a saved JSON report: a trace taken in production is opened on a
  * laptop later. Without an output option it prints the text report.
  * Exit status: 0, 1 when the report cannot be read or an output cannot be
@@ -24,6 +24,7 @@ static const char usage[] =
 "      --folded FILE   folded stacks for flame graphs\n"
 "      --weight W      folded value: live_bytes (default), live_objects,\n"
 "                      alloc_bytes, allocs\n"
+"      --html FILE     a self-contained HTML report (open it in a browser)\n"
 "      --text          the text report (the default without other outputs)\n"
 "      --sort KEY      rank sites by live_bytes, alloc_bytes, allocs, rate\n"
 "                      (calls per second over the run) or growth (the trend\n"
@@ -55,11 +56,12 @@ static double rate_score(void *arg, uint32_t site)
 
 int mt_out_main(int argc, char **argv)
 {
-	enum { OPT_PPROF = 256, OPT_FOLDED, OPT_WEIGHT, OPT_TEXT, OPT_SORT, OPT_TOP };
+	enum { OPT_PPROF = 256, OPT_FOLDED, OPT_WEIGHT, OPT_TEXT, OPT_SORT, OPT_TOP, OPT_HTML };
 	static const struct option longopts[] = {
 		{ "pprof", required_argument, NULL, OPT_PPROF },
 		{ "folded", required_argument, NULL, OPT_FOLDED },
 		{ "weight", required_argument, NULL, OPT_WEIGHT },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ "text", no_argument, NULL, OPT_TEXT },
 		{ "sort", required_argument, NULL, OPT_SORT },
 		{ "top", required_argument, NULL, OPT_TOP },
@@ -67,7 +69,7 @@ int mt_out_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *pprof = NULL, *folded = NULL, *out = NULL;
+	const char *pprof = NULL, *folded = NULL, *html = NULL, *out = NULL;
 	enum mt_out_weight weight = MT_W_LIVE_BYTES;
 	enum mt_report_sort sort = MT_SORT_LIVE_BYTES;
 	bool text = false, sorted = false;
@@ -90,6 +92,9 @@ int mt_out_main(int argc, char **argv)
 			if (mt_out_weight_parse(optarg, &weight))
 				return bad("invalid --weight '%s': live_bytes, live_objects, "
 					   "alloc_bytes or allocs expected", optarg);
+			break;
+		case OPT_HTML:
+			html = optarg;
 			break;
 		case OPT_TEXT:
 			text = true;
@@ -120,9 +125,9 @@ int mt_out_main(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return bad("%s", optind >= argc ? "no report given" : "give one report");
-	if (!pprof && !folded)
+	if (!pprof && !folded && !html)
 		text = true;
-	if (mt_out_load(argv[optind], &l))
+	if (mt_out_load(argv[optind], &l, html != NULL))
 		return 1;
 	if (sorted) {
 		l.r.opts.sort = sort;
@@ -133,6 +138,9 @@ int mt_out_main(int argc, char **argv)
 	if (pprof && mt_out_pprof(pprof, &l.r, MT_VERSION, false))
 		rc = 1;
 	if (folded && mt_out_folded(folded, &l.r, weight))
+		rc = 1;
+	/* the document as saved: the page shows its every section */
+	if (html && mt_out_html_doc(html, l.text, l.text_len))
 		rc = 1;
 	if (text) {
 		struct mt_outfile o = { 0 };

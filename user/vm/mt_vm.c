@@ -63,7 +63,18 @@ void mt_vm_set_sym(struct mt_vm *vm, struct mt_sym *sym)
 	vm->sym = sym;
 }
 
-void mt_vm_sample(struct mt_vm *vm, uint64_t now_ns, uint64_t heap_live_bytes)
+/* The heap's side of the newest timeline point: its running totals give
+ * the allocation rate between points. */
+static void point_heap(struct mt_vm *vm, const struct mt_counts *heap)
+{
+	struct mt_vm_point *p = &vm->st.timeline[vm->st.npoints - 1];
+
+	p->allocs = heap->allocs;
+	p->alloc_bytes = heap->alloc_bytes;
+	p->frees = heap->frees;
+}
+
+void mt_vm_sample(struct mt_vm *vm, uint64_t now_ns, const struct mt_counts *heap)
 {
 	uint64_t rss[MT_VM_RSS_N];
 	int err;
@@ -74,8 +85,10 @@ void mt_vm_sample(struct mt_vm *vm, uint64_t now_ns, uint64_t heap_live_bytes)
 	if (err && !vm->err)
 		vm->err = err;
 	mt_vm_rss_now(vm, rss);
-	if (mt_vm_stat_sample(&vm->st, now_ns, rss, heap_live_bytes) && !vm->err)
-		vm->err = -ENOMEM;
+	if (mt_vm_stat_sample(&vm->st, now_ns, rss, heap->live_bytes))
+		vm->err = vm->err ? vm->err : -ENOMEM;
+	else
+		point_heap(vm, heap);
 }
 
 bool mt_vm_alloc_func(const char *name)
@@ -168,8 +181,10 @@ int mt_vm_finish(struct mt_vm *vm, uint64_t now_ns, const struct mt_totals *heap
 	vm->have_heap_res = err == 0;
 	if (err && !ret)
 		ret = err;
-	if (mt_vm_stat_sample(&vm->st, now_ns, vm->rss_final, vm->heap_live_bytes) && !ret)
-		ret = -ENOMEM;
+	if (mt_vm_stat_sample(&vm->st, now_ns, vm->rss_final, vm->heap_live_bytes))
+		ret = ret ? ret : -ENOMEM;
+	else if (heap)
+		point_heap(vm, &heap->c);
 	vm->finished = true;
 	return ret;
 }

@@ -71,9 +71,10 @@ int mt_vm_consume(struct mt_vm *vm);
 void mt_vm_set_sym(struct mt_vm *vm, struct mt_sym *sym);
 
 /* Append a timeline point: RSS counters now, the page faults since the
- * previous point, heap_live_bytes as given. Called ~1/s and at each -i
+ * previous point, the heap's live bytes and running totals (the timeline's
+ * allocation rate) from heap. Called ~1/s and at each -i
  * report; consumes pending records first. now_ns: CLOCK_MONOTONIC. */
-void mt_vm_sample(struct mt_vm *vm, uint64_t now_ns, uint64_t heap_live_bytes);
+void mt_vm_sample(struct mt_vm *vm, uint64_t now_ns, const struct mt_counts *heap);
 
 /**
  * mt_vm_finish() - the final snapshot, while the target is still alive:

@@ -273,6 +273,9 @@ int mt_vm_write_json(struct mt_json *j, void *arg)
 		mt_json_key_u64(j, "rss_file_bytes", p->rss[MT_VM_RSS_FILE]);
 		mt_json_key_u64(j, "rss_shmem_bytes", p->rss[MT_VM_RSS_SHMEM]);
 		json_opt_u64(j, "live_bytes", vm->heap_known || !vm->finished, p->live_bytes);
+		json_opt_u64(j, "allocs", vm->heap_known || !vm->finished, p->allocs);
+		json_opt_u64(j, "alloc_bytes", vm->heap_known || !vm->finished, p->alloc_bytes);
+		json_opt_u64(j, "frees", vm->heap_known || !vm->finished, p->frees);
 		mt_json_key_u64(j, "page_faults", p->page_faults);
 		mt_json_key_u64(j, "brk_bytes", p->brk_bytes);
 		mt_json_key_u64(j, "mapped_bytes", p->mapped_bytes);

@@ -78,6 +78,7 @@ struct mt_vm_point {
 	uint64_t t_ns;                 /* since start */
 	uint64_t rss[MT_VM_RSS_N];     /* bytes, see MT_VM_RSS_* */
 	uint64_t live_bytes;           /* heap live bytes (requested) */
+	uint64_t allocs, alloc_bytes, frees;  /* heap totals so far (mt_vm.c sets them) */
 	uint64_t page_faults;          /* in the interval ending here */
 	uint64_t brk_bytes;            /* traced brk growth minus shrink so far */
 	uint64_t mapped_bytes;         /* traced mmap bytes still mapped */
