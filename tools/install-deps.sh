@@ -73,6 +73,9 @@ pkgs=(
 	# --pprof: protobuf-c encodes pprof's profile.proto; go tool pprof
 	# (golang-go, above) reads the result in the tests
 	libprotobuf-c-dev protobuf-c-compiler
+	# --html: the report page is checked in headless Chromium, driven
+	# through chromedriver (tests/e2e/t84-html.sh)
+	chromium chromium-driver
 	# unwinding: Debian's own binaries without frame pointers to try
 	gawk sqlite3
 )

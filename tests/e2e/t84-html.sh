@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# --html: the report a person opens in a browser, checked in Debian's
+# headless Chromium driven through chromedriver (tests/e2e/html_check.py):
+# mt_demo traced with its planted leak (format_headers); the page loads
+# with every network request refused, logs no console error, draws the
+# flame graph and the tables (screenshots in build/tests/artifacts/t84-html),
+# shows the leak site in its leak table, zooms on a click, switches weight
+# (the flame graph's total is the report's for each), and marks search hits.
+# The file names no http(s) URL. `memtrace report A.json --html` writes the
+# same page from the saved JSON. Escaping: a report whose names hold
+# markup, quotes, '&' and "</script>" shows them verbatim and creates no
+# element.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+command -v chromium >/dev/null || skip "chromium not installed (tools/install-deps.sh)"
+command -v chromedriver >/dev/null || skip "chromedriver not installed (chromium-driver, tools/install-deps.sh)"
+ART=$MT_BUILD/tests/artifacts/t84-html
+rm -rf "$ART"
+mkdir -p "$ART"
+
+"$MT" --top 3 --json "$TMP/r.json" --html "$TMP/r.html" -- "$WL/mt_demo" 2 >/dev/null 2>"$TMP/err" ||
+	fail "memtrace exited $?: $(cat "$TMP/err")"
+cp "$TMP/r.html" "$ART/report.html"
+if grep -Eno 'https?://[^"'"'"' ]*' "$TMP/r.html" >"$TMP/urls"; then
+	fail "the page names URLs: $(head -3 "$TMP/urls")"
+fi
+"$MT" report "$TMP/r.json" --html "$TMP/r2.html" 2>"$TMP/err" || fail "memtrace report --html: $(cat "$TMP/err")"
+cmp -s "$TMP/r.html" "$TMP/r2.html" || fail "memtrace report --html differs from the traced run's --html"
+
+# The browser runs in its own process group, killed on exit whatever happens.
+browse() {   # PAGE ARTIFACTS CHECKS
+	setsid python3 "$E2E/html_check.py" "$@" &
+	CLEANUP_PIDS+=("-$!")
+	wait $!
+}
+python3 - "$TMP/r.json" "$TMP/checks.json" <<'PY' || fail "checks"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert any(f.get("func") == "format_headers" for l in r["leaks"] for f in l["stack"]), "no leak at format_headers"
+json.dump({"leak_func": "format_headers", "zoom_func": "build_response", "totals": r["totals"],
+           "text": [r["target"]["comm"]]}, open(sys.argv[2], "w"))
+PY
+browse "$TMP/r.html" "$ART/traced" "$TMP/checks.json" || fail "the traced run's page"
+
+# Names that are markup: the page must show them as text.
+python3 - "$TMP/r.json" "$TMP/evil.json" "$TMP/checks-evil.json" <<'PY' || fail "crafting the report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+evil = "operator<< <std::map<int, char const*> >(a&b, \"q'x\") </script><img src=x onerror=alert(1)><!--<script>"
+comm = "<b>c&amp;</b>"
+r["target"]["comm"] = comm
+leak = r["leaks"][0]
+i = leak.get("attributed_frame") or 0
+for e in r["leaks"] + r["sites"]:
+    if e["site"] == leak["site"]:
+        e["stack"][i]["func"] = evil
+json.dump(r, open(sys.argv[2], "w"))
+json.dump({"leak_func": evil, "zoom_func": "build_response", "totals": r["totals"],
+           "text": [evil, comm]}, open(sys.argv[3], "w"))
+PY
+"$MT" report "$TMP/evil.json" --html "$TMP/evil.html" 2>"$TMP/err" || fail "memtrace report --html: $(cat "$TMP/err")"
+cp "$TMP/evil.html" "$ART/escaping.html"
+n=$(grep -oi '</script' "$TMP/evil.html" | wc -l)
+[ "$n" -eq 2 ] || fail "$n '</script' in the page: the data ends its element"
+browse "$TMP/evil.html" "$ART/escaping" "$TMP/checks-evil.json" || fail "the page of names holding markup"
+echo "ok: html"
