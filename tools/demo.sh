@@ -13,10 +13,11 @@ mkdir -p "$out"
 echo "== memtrace -i 1 -- $build/tools/mt_demo 4"
 echo "   (a request handler; one response in ten leaks its 256-byte header block)"
 echo
-"$build/memtrace" -i 1 --top 5 --no-vm --json "$out/report.json" --pprof "$out/heap.pb.gz" \
-	--folded "$out/live.folded" -- "$build/tools/mt_demo" 4
+"$build/memtrace" -i 1 --top 5 --json "$out/report.json" --pprof "$out/heap.pb.gz" \
+	--folded "$out/live.folded" --html "$out/report.html" -- "$build/tools/mt_demo" 4
 echo
 echo "== written next to the text:"
-echo "   $out/report.json   memtrace report $out/report.json [--pprof F|--folded F|--text]"
+echo "   $out/report.html   open it in a browser (one file, loads nothing): xdg-open $out/report.html"
+echo "   $out/report.json   memtrace report $out/report.json [--html F|--pprof F|--folded F|--text]"
 echo "   $out/heap.pb.gz    go tool pprof -top -sample_index=inuse_space $out/heap.pb.gz"
 echo "   $out/live.folded   flamegraph.pl $out/live.folded > live.svg (or inferno, speedscope)"

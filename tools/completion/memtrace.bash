@@ -14,7 +14,7 @@ _memtrace()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i
 	local opts="-p --pid -d --duration -i --interval --json --json-leaks --json-sites --min-age --top
-		--sort -o --output --pprof --folded --weight
+		--sort -o --output --pprof --folded --weight --html
 		--lib --no-heap --no-vm --reachability --no-reachability --fail-on-leak --listen --metrics-top
 		--btf --ringbuf-mb --sample-bytes --max-overhead --callsite-only -f --follow --unwind --max-depth
 		--wrapper --debuginfod-timeout -v --verbose -h --help
@@ -45,13 +45,13 @@ _memtrace()
 		return 0 ;;
 	report)
 		case $prev in
-		--pprof|--folded|-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+		--pprof|--folded|--html|-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
 		--weight) COMPREPLY=($(compgen -W "live_bytes live_objects alloc_bytes allocs" -- "$cur")); return 0 ;;
 		--sort) COMPREPLY=($(compgen -W "live_bytes alloc_bytes allocs rate growth" -- "$cur")); return 0 ;;
 		--top) return 0 ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--pprof --folded --weight --text --sort --top -o --output
+			COMPREPLY=($(compgen -W "--pprof --folded --weight --html --text --sort --top -o --output
 				-h --help" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
@@ -84,7 +84,7 @@ _memtrace()
 	--sort)
 		COMPREPLY=($(compgen -W "live_bytes alloc_bytes allocs rate growth" -- "$cur"))
 		return 0 ;;
-	--json|--lib|--btf|--pprof|--folded|-o|--output)
+	--json|--lib|--btf|--pprof|--folded|--html|-o|--output)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0 ;;
 	-d|--duration|-i|--interval|--json-leaks|--json-sites|--min-age|--top|--listen|--metrics-top|\
