@@ -37,10 +37,33 @@ python3 - "$TMP/r.json" "$TMP/checks.json" <<'PY' || fail "checks"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert any(f.get("func") == "format_headers" for l in r["leaks"] for f in l["stack"]), "no leak at format_headers"
+# the timeline the page charts: the heap's running totals at each point
+tl = r["memory"]["timeline"]
+assert len(tl) >= 2, f"{len(tl)} timeline points"
+for a, b in zip(tl, tl[1:]):
+    assert a["t_s"] <= b["t_s"] and a["allocs"] <= b["allocs"] and a["alloc_bytes"] <= b["alloc_bytes"] \
+        and a["frees"] <= b["frees"], f"timeline totals go back: {a} {b}"
+assert 0 < tl[-1]["allocs"] <= r["totals"]["allocs"], f"last point {tl[-1]['allocs']} allocs, totals {r['totals']}"
 json.dump({"leak_func": "format_headers", "zoom_func": "build_response", "totals": r["totals"],
            "text": [r["target"]["comm"]]}, open(sys.argv[2], "w"))
 PY
 browse "$TMP/r.html" "$ART/traced" "$TMP/checks.json" || fail "the traced run's page"
+
+# C++: demangled template names, as the symbolizer gives them; no kernel
+# view, so no timeline (the page says so).
+"$MT" --no-vm --json "$TMP/cxx.json" --html "$TMP/cxx.html" -- "$WL/wl_unwind_cxx" >/dev/null 2>"$TMP/err" ||
+	fail "memtrace exited $?: $(cat "$TMP/err")"
+cp "$TMP/cxx.html" "$ART/cxx.html"
+python3 - "$TMP/cxx.json" "$TMP/checks-cxx.json" <<'PY' || fail "checks"
+import json, sys
+r = json.load(open(sys.argv[1]))
+leak = "Chain<0>::run(unsigned long)"
+assert any(f.get("func") == leak for l in r["leaks"] for f in l["stack"]), f"no leak at {leak}"
+json.dump({"leak_func": leak, "zoom_func": "main", "totals": r["totals"],
+           "text": ["Chain<5>::run(unsigned long)", "operator new(unsigned long)", "--no-vm"]},
+          open(sys.argv[2], "w"))
+PY
+browse "$TMP/cxx.html" "$ART/cxx" "$TMP/checks-cxx.json" || fail "the C++ program's page"
 
 # Names that are markup: the page must show them as text.
 python3 - "$TMP/r.json" "$TMP/evil.json" "$TMP/checks-evil.json" <<'PY' || fail "crafting the report"
