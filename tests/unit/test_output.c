@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Unit tests for the file outputs (user/output/) on a hand-built report:
  * the pprof profile decoded back with protobuf-c (go tool pprof reads the
- * real ones in t80), folded stacks' escaping and order, --sort. */
+ * real ones in t80), folded stacks' escaping and order, --sort, the HTML
+ * page's embedding of the JSON (the browser checks it in t84). */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <zlib.h>
 #include "profile.pb-c.h"
 #include "output/mt_out.h"
+#include "util/mt_json_read.h"
 #include "mt_test.h"
 
 /* Two sites sharing their caller's frame; the second has a frame with no
@@ -176,6 +178,68 @@ static void test_folded(void)
 	MT_CHECK_EQ_U64(mt_out_pprof("/dev/full", &r, "test", false), (uint64_t)-ENOSPC);
 }
 
+/* A name that would end the data's <script> element, open a comment
+ * and a script, and hold every character HTML gives meaning to. */
+#define EVIL "operator<< <x>(a&b, \"q'\") </script><!--<script></SCRIPT >"
+
+static size_t count(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	for (; (s = strstr(s, what)); s++)
+		n++;
+	return n;
+}
+
+static void test_html(void)
+{
+	char path[] = "/tmp/mt_test_html_XXXXXX", msg[128];
+	static char buf[1 << 18];
+	struct mt_frame evil[2];
+	struct mt_report_site s[2];
+	const struct mt_jv *sites, *st;
+	struct mt_jv *doc = NULL;
+	struct mt_report r;
+	const char *data, *end, *mark = "id=\"mt-data\">";
+	FILE *f;
+	int fd = mkstemp(path);
+	size_t n;
+
+	MT_CHECK(fd >= 0);
+	close(fd);
+	make_report(&r, s);
+	memcpy(evil, f1, sizeof(evil));
+	evil[0].func = EVIL;
+	s[0].stack.frames = evil;
+	MT_CHECK_EQ_U64(mt_out_html(path, &r), 0);
+	f = fopen(path, "r");
+	MT_CHECK(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	unlink(path);
+	buf[n] = '\0';
+	MT_CHECK(n > 0 && n < sizeof(buf) - 1);
+	/* the page's own two script elements end; nothing of the data does */
+	MT_CHECK_EQ_U64(count(buf, "</script"), 2);
+	MT_CHECK_EQ_U64(count(buf, "</SCRIPT"), 0);
+	MT_CHECK(!strstr(buf, "http://") && !strstr(buf, "https://"));
+	data = strstr(buf, mark);
+	MT_CHECK(data);
+	data += strlen(mark);
+	end = strstr(data, "</script>");
+	MT_CHECK(end);
+	MT_CHECK(!memchr(data, '<', (size_t)(end - data)) && !memchr(data, '&', (size_t)(end - data)));
+	/* and the JSON reads back to the very name */
+	MT_CHECK_EQ_U64(mt_jv_parse(data, (size_t)(end - data), &doc, msg, sizeof(msg)), 0);
+	sites = mt_jv_get(doc, "sites");
+	MT_CHECK(sites && sites->type == MT_JV_ARR && sites->n == 2);
+	st = mt_jv_get(&sites->items[0], "stack");
+	MT_CHECK(st && st->type == MT_JV_ARR && st->n == 2);
+	MT_CHECK_STR(mt_jv_str(&st->items[0], "func"), EVIL);
+	mt_jv_free(doc);
+	MT_CHECK_EQ_U64(mt_out_html("/dev/full", &r), (uint64_t)-ENOSPC);
+}
+
 static double score(void *arg, uint32_t site)
 {
 	return site == 0 ? 1.0 : 5.0;
@@ -206,5 +270,6 @@ int main(void)
 	MT_RUN(test_pprof_totals);
 	MT_RUN(test_folded);
 	MT_RUN(test_sort);
+	MT_RUN(test_html);
 	return mt_test_done();
 }
