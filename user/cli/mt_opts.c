@@ -22,7 +22,7 @@ static const char usage[] =
 "       memtrace [OPTIONS] -- CMD [ARGS...]\n"
 "       memtrace diff [--json FILE] A.json B.json   (compare two reports)\n"
 "       memtrace layout [OPTIONS] FILE|-p PID [TYPE...]   (struct layouts)\n"
-"       memtrace report A.json [--pprof F] [--folded F] [--html F] [--text]   (convert)\n"
+"       memtrace report A.json [--pprof F] [--folded F] [--html F] [--text]\n"
 "Trace where a process's heap memory goes: allocation rates, live objects\n"
 "and bytes per call stack, and leak candidates, with BPF uprobes.\n"
 "\n"
