@@ -47,13 +47,18 @@ int mt_out_html_doc(const char *path, const char *json, size_t len)
 		return err;
 	}
 	fwrite(mt_html_page, 1, (size_t)(mark - mt_html_page), f);
-	for (i = 0; i < len; i++) {
-		switch (json[i]) {
-		case '<': fputs("\\u003c", f); break;
-		case '>': fputs("\\u003e", f); break;
-		case '&': fputs("\\u0026", f); break;
-		default: fputc(json[i], f); break;
-		}
+	for (i = 0; i < len;) {   /* runs of plain bytes in one write */
+		size_t run = 0;
+
+		while (i + run < len && json[i + run] != '<' && json[i + run] != '>' &&
+		       json[i + run] != '&')
+			run++;
+		fwrite(json + i, 1, run, f);
+		i += run;
+		if (i == len)
+			break;
+		fputs(json[i] == '<' ? "\\u003c" : json[i] == '>' ? "\\u003e" : "\\u0026", f);
+		i++;
 	}
 	fputs(mark + strlen(DATA_MARKER), f);
 	if (fclose(f)) {
