@@ -7,7 +7,8 @@
 # shows the leak site in its leak table, zooms on a click, switches weight
 # (the flame graph's total is the report's for each), and marks search hits.
 # The file names no http(s) URL. `memtrace report A.json --html` writes the
-# same page from the saved JSON. Escaping: a report whose names hold
+# same page from the saved JSON; `--html -` in attach mode sends the text
+# to stderr, not into the page. Escaping: a report whose names hold
 # markup, quotes, '&' and "</script>" shows them verbatim and creates no
 # element.
 . "$(dirname "$0")/lib.sh"
@@ -26,6 +27,14 @@ if grep -Eno 'https?://[^"'"'"' ]*' "$TMP/r.html" >"$TMP/urls"; then
 fi
 "$MT" report "$TMP/r.json" --html "$TMP/r2.html" 2>"$TMP/err" || fail "memtrace report --html: $(cat "$TMP/err")"
 cmp -s "$TMP/r.html" "$TMP/r2.html" || fail "memtrace report --html differs from the traced run's --html"
+
+# Attach mode writes its text to stdout, unless a file output is there.
+sleep 30 &
+CLEANUP_PIDS+=("$!")
+"$MT" -d 1 --html - -p $! >"$TMP/stdout.html" 2>"$TMP/err" || fail "--html -: exited $?: $(cat "$TMP/err")"
+head -c 15 "$TMP/stdout.html" | grep -q '^<!DOCTYPE html>' && [ "$(tail -n 1 "$TMP/stdout.html")" = "</html>" ] ||
+	fail "--html - is not the page alone: $(head -c 200 "$TMP/stdout.html")"
+grep -q "final report" "$TMP/err" || fail "--html -: the text report is not on stderr"
 
 # The browser runs in its own process group, killed on exit whatever happens.
 browse() {   # PAGE ARTIFACTS CHECKS

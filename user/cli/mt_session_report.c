@@ -23,13 +23,21 @@
 #include "util/mt_time.h"
 #include "vm/mt_vm.h"
 
+/* A file output on stdout ('-'): the text then goes to stderr, never
+ * into the file. */
+static bool is_stdout(const char *path)
+{
+	return path && !strcmp(path, "-");
+}
+
 FILE *mt_session_text_out(const struct mt_session *s)
 {
 	if (s->text.f)
 		return s->text.f;
 	if (s->opts.text_path)   /* "-" */
 		return stdout;
-	return s->opts.cmd || s->json.to_stdout ? stderr : stdout;
+	return s->opts.cmd || s->json.to_stdout || is_stdout(s->opts.pprof_path) ||
+	       is_stdout(s->opts.folded_path) || is_stdout(s->opts.html_path) ? stderr : stdout;
 }
 
 /* The file outputs of the final report: every site of it. A write error
