@@ -30,8 +30,11 @@ cmp -s "$TMP/r.html" "$TMP/r2.html" || fail "memtrace report --html differs from
 
 # Attach mode writes its text to stdout, unless a file output is there.
 sleep 30 &
-CLEANUP_PIDS+=("$!")
-"$MT" -d 1 --html - -p $! >"$TMP/stdout.html" 2>"$TMP/err" || fail "--html -: exited $?: $(cat "$TMP/err")"
+sp=$!
+CLEANUP_PIDS+=("$sp")
+"$MT" -d 1 --html - -p $sp >"$TMP/stdout.html" 2>"$TMP/err" || fail "--html -: exited $?: $(cat "$TMP/err")"
+kill "$sp"
+wait "$sp" 2>/dev/null || true   # killed: 143
 head -c 15 "$TMP/stdout.html" | grep -q '^<!DOCTYPE html>' && [ "$(tail -n 1 "$TMP/stdout.html")" = "</html>" ] ||
 	fail "--html - is not the page alone: $(head -c 200 "$TMP/stdout.html")"
 grep -q "final report" "$TMP/err" || fail "--html -: the text report is not on stderr"
