@@ -28,7 +28,10 @@ static const char usage[] =
 "\n"
 "  -p, --pid PID          attach to a running process\n"
 "  -d, --duration SEC     stop after SEC seconds (default: Ctrl-C or exit)\n"
-"  -i, --interval SEC     print a report every SEC seconds\n"
+"  -i, --interval SEC     print a report every SEC seconds; on a terminal a\n"
+"                         live view redrawn in place ('s' sorts, 'q' ends)\n"
+"      --no-tty           plain text even on a terminal: no live view, no\n"
+"                         progress lines\n"
 "      --json FILE        write the final report as JSON to FILE ('-' = stdout;\n"
 "                         the text report then goes to stderr)\n"
 "      --json-leaks N     leak stacks listed in the JSON report, largest first\n"
@@ -136,6 +139,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
 		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT, OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND,
 		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
+		OPT_NO_TTY,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -169,6 +173,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "folded", required_argument, NULL, OPT_FOLDED },
 		{ "weight", required_argument, NULL, OPT_WEIGHT },
 		{ "sort", required_argument, NULL, OPT_SORT },
+		{ "no-tty", no_argument, NULL, OPT_NO_TTY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -336,6 +341,9 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			if (mt_report_sort_parse(optarg, &o->sort))
 				return bad("invalid --sort '%s': live_bytes, alloc_bytes, allocs, "
 					   "rate or growth expected", optarg);
+			break;
+		case OPT_NO_TTY:
+			o->no_tty = true;
 			break;
 		case 'f':
 			o->follow = true;

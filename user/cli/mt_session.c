@@ -315,6 +315,7 @@ static int attach(struct mt_session *s)
 
 int mt_session_start(struct mt_session *s)
 {
+	mt_session_tty_setup(s);
 	if (s->opts.json_path && mt_outfile_open(&s->json, s->opts.json_path))
 		return MT_EXIT_WRITE;
 	if (s->opts.text_path && strcmp(s->opts.text_path, "-") &&
@@ -456,18 +457,22 @@ enum mt_stop mt_session_run(struct mt_session *s)
 	uint64_t next_report = interval ? s->start_ns + interval : 0;
 	uint64_t next_refresh = s->start_ns + MT_NS_PER_S;
 	FILE *text = mt_session_text_out(s);
-	struct pollfd pfd[4] = {
+	struct pollfd pfd[5] = {
 		{ .fd = s->sigfd, .events = POLLIN },
 		{ .fd = s->launched ? -1 : s->target.pidfd, .events = POLLIN },
 		{ .fd = s->events ? mt_events_poll_fd(s->events) : -1, .events = POLLIN },
 		{ .fd = s->vm ? mt_vm_poll_fd(s->vm) : -1, .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },   /* the live view's keys */
 	};
 
+	if (interval)
+		mt_session_live_start(s);
+	pfd[4].fd = mt_session_live_fd(s);
 	for (;;) {
 		enum mt_stop stop;
 		uint64_t now;
 
-		if (poll(pfd, 4, mt_budget_timeout_ms(s->budget, mt_now_ns(), DRAIN_MS)) < 0 &&
+		if (poll(pfd, 5, mt_budget_timeout_ms(s->budget, mt_now_ns(), DRAIN_MS)) < 0 &&
 		    errno != EINTR) {
 			mt_err("poll failed: %s", strerror(errno));
 			return MT_STOP_ERROR;
@@ -475,6 +480,8 @@ enum mt_stop mt_session_run(struct mt_session *s)
 		if (mt_session_consume(s))
 			return MT_STOP_ERROR;
 		stop = read_signals(s);
+		if (!stop && pfd[4].fd >= 0 && (pfd[4].revents & POLLIN))
+			stop = mt_session_live_key(s);
 		if (s->launched)
 			stop = poll_program(s, stop);
 		if (stop)
@@ -498,7 +505,9 @@ enum mt_stop mt_session_run(struct mt_session *s)
 			next_refresh = now + MT_NS_PER_S;
 		}
 		if (next_report && now >= next_report) {
-			mt_session_report(s, text, now, false);
+			mt_session_live_frame(s, now, true);
+			if (!mt_session_live_owns(s, text))
+				mt_session_report(s, text, now, false);
 			next_report += interval;
 		}
 		if (deadline && now >= deadline)
@@ -531,6 +540,7 @@ int mt_session_finish(struct mt_session *s)
 {
 	int exit_code = 0;
 
+	mt_session_live_end(s);   /* the terminal as it was, for what follows */
 	if (s->stop == MT_STOP_ERROR || mt_session_consume(s))
 		return MT_EXIT_ERROR;
 	if (s->stop != MT_STOP_EXITED) {
@@ -573,6 +583,7 @@ int mt_session_finish(struct mt_session *s)
 
 void mt_session_close(struct mt_session *s)
 {
+	mt_session_live_end(s);
 	/* Probes first: the target must never run with a stale consumer. */
 	mt_heap_free(s->heap);
 	mt_vm_free(s->vm);

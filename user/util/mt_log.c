@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/mt_log.h"
+#include "util/mt_progress.h"
 
 bool mt_verbose;
 
@@ -13,6 +14,7 @@ static size_t held_len;
 
 static void vsay(const char *fmt, va_list ap)
 {
+	mt_progress_clear();   /* never mid-way through a progress line */
 	fputs("memtrace: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -46,6 +48,8 @@ void mt_log_release(bool print)
 	size_t off = 0;
 
 	held = false;
+	if (print && held_len)
+		mt_progress_clear();
 	while (print && off < held_len) {
 		fprintf(stderr, "memtrace: %s\n", held_buf + off);
 		off += strnlen(held_buf + off, held_len - off) + 1;
