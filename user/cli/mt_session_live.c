@@ -55,8 +55,10 @@ void mt_session_live_start(struct mt_session *s)
 		free(l);
 		return;
 	}
-	/* the screen is the view's now: a progress line would tear it */
+	/* the screen is the view's now: a progress line would tear it, and
+	 * a warning would flash for one frame: held until the view ends */
 	mt_progress_enable(false);
+	mt_log_hold();
 	l->prev_ns = s->start_ns;
 	s->live = l;
 	mt_session_live_frame(s, mt_now_ns(), true);
@@ -190,6 +192,7 @@ void mt_session_live_end(struct mt_session *s)
 	if (!s->live)
 		return;
 	mt_live_close(s->live->view);
+	mt_log_release(true);
 	mt_out_rate_release(&s->live->rate);
 	free(s->live);
 	s->live = NULL;

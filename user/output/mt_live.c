@@ -340,8 +340,9 @@ int mt_live_draw(struct mt_live *lv, const struct mt_live_frame *f)
 	lv->len = 0;
 	append(lv, "\033[H", 3);
 	/* 1 */
-	line(lv, cols, "memtrace: pid %d (%s) %.1f s   [s] sort: %s   [q] quit", r->target.pid,
-	     r->target.comm[0] ? r->target.comm : "?", r->duration_s, sort_title(lv->sort));
+	line(lv, cols, "memtrace: pid %d (%s) %.1f s   %s%s   %s", r->target.pid,
+	     r->target.comm[0] ? r->target.comm : "?", r->duration_s, lv->key_fd >= 0 ? "[s] sort: " : "sort: ",
+	     sort_title(lv->sort), lv->key_fd >= 0 ? "[q] quit" : "Ctrl-C ends");
 	/* 2 */
 	line(lv, cols, "%s", f->note ? f->note : "");
 	if (r->opts.no_heap) {
