@@ -74,7 +74,14 @@ class Pty:
                 self.status = os.waitstatus_to_exitcode(st)
                 return self.status
             time.sleep(0.1)
-        os.kill(self.pid, 9)
+        # memtrace and its target are in the pty's session: end them all
+        for sig in (1, 9):
+            try:
+                os.killpg(self.pid, sig)
+            except ProcessLookupError:
+                pass
+            time.sleep(0.5)
+        os.waitpid(self.pid, 0)
         raise AssertionError("the pty's shell did not end; transcript:\n" + tail(self.out))
 
 
