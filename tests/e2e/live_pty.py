@@ -196,23 +196,45 @@ def launch_keys(mt, wl, tmp):
     check_modes(tmp)
 
 
+def live_objects(frame):
+    m = re.search(r"^live (\d+) objects", frame, re.M)
+    return int(m.group(1)) if m else None
+
+
 def attach_quit(mt, wl, tmp):
-    """Attach mode: 'q' ends tracing with status 0; the target runs on."""
-    body = (f"{wl}/wl_hold now >{tmp}/hold.out </dev/null & H=$!\n"
-            f"for i in $(seq 100); do grep -q holding {tmp}/hold.out && break; sleep 0.05; done\n"
+    """Attach mode: a frame after the workload went idle equals the final
+    JSON exactly; 'q' ends tracing with status 0; the target runs on."""
+    body = (f"{wl}/wl_hold >{tmp}/hold.out </dev/null & H=$!; echo $H >{tmp}/hold.pid\n"
+            f"for i in $(seq 100); do grep -q ready {tmp}/hold.out && break; sleep 0.05; done\n"
             f"{mt} --no-vm -p $H -i 0.3 --json {tmp}/b.json; rc=$?\n"
             f"stty -g >{tmp}/after\n"
             f"kill -0 $H && echo target=alive; kill $H; (exit $rc)")
     p = Pty(f"stty -g >{tmp}/before\n{body}\necho rc=$?\n")
-    assert p.wait_for(lambda o: len(frames(o)) >= 2, 20), "no live frames:\n" + tail(p.out)
+    assert p.wait_for(lambda o: len(frames(o)) >= 1, 20), "no live frames:\n" + tail(p.out)
+    os.kill(int(open(f"{tmp}/hold.pid").read()), 10)   # SIGUSR1: allocate, then hold
+
+    def held(o):
+        fr = frames(o)
+        return fr and open(f"{tmp}/hold.out").read().count("holding") and \
+            sites(fr[-1])[1][:1] and sites(fr[-1])[1][0][0] == "hold_big"
+    assert p.wait_for(held, 20), "no frame with hold_big on top:\n" + tail(p.out)
+    mark = len(p.out)
+    assert p.wait_for(lambda o: HOME in o, 3, since=mark), "no frame after the workload went idle"
+    p.pump(0.2)
     p.send(b"q")
     p.finish()
     check_screen(p.out)
     rc = rc_of(p.out)
     assert rc == 0, f"'q' in attach mode: exit {rc}:\n" + tail(p.out)
     assert b"target=alive" in p.out, "the target did not run on"
-    assert json.load(open(f"{tmp}/b.json"))["totals"]["allocs"] >= 0
-    print("ok: attach mode 'q': exit 0, target alive, JSON written")
+    d = json.load(open(f"{tmp}/b.json"))
+    last = frames(p.out[:p.out.rfind(LEAVE)])[-1]
+    got = totals(last) + (live_objects(last),)
+    want = (d["totals"]["allocs"], d["totals"]["frees"], d["totals"]["live_objects"])
+    assert got == want, f"idle target: last frame allocs/frees/live {got}, final JSON {want}:\n{last}"
+    top = d["sites"][0]
+    assert top["stack"][top["attributed_frame"]]["func"] == "hold_big"
+    print(f"ok: attach mode: last frame {got} = final JSON; 'q': exit 0, target alive")
     check_modes(tmp)
 
 
