@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* util/mt_progress: nothing at all when off; on, a line drawn in place,
+ * throttled, erased at the end and before a log message. */
+#include <stdlib.h>
+#include <unistd.h>
+#include "mt_test.h"
+#include "util/mt_log.h"
+#include "util/mt_progress.h"
+
+static char got[8192];
+
+/* Run fn with stderr in a temporary file; its bytes land in got. */
+static void capture(void (*fn)(void))
+{
+	FILE *t = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	fflush(stderr);
+	dup2(fileno(t), 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(t);
+	n = fread(got, 1, sizeof(got) - 1, t);
+	got[n] = '\0';
+	fclose(t);
+}
+
+static void steps(void)
+{
+	struct mt_progress p;
+
+	mt_progress_begin(&p, "building", "modules", 3);
+	mt_progress_step(&p, 1);     /* within MT_PROGRESS_MS: not drawn */
+	mt_progress_step(&p, 2);     /* the last one: drawn */
+	mt_progress_end(&p);
+}
+
+static void off(void)
+{
+	mt_progress_enable(false);
+	steps();
+	mt_err("a message");
+}
+
+static void on(void)
+{
+	mt_progress_enable(true);
+	steps();
+	mt_progress_enable(false);
+}
+
+static void interrupted(void)
+{
+	struct mt_progress p;
+
+	mt_progress_enable(true);
+	mt_progress_begin(&p, "scan", "blocks", 0);
+	mt_err("warning: %s", "something");
+	mt_progress_end(&p);       /* the line is gone already: nothing more */
+	mt_progress_enable(false);
+}
+
+static void test_off(void)
+{
+	capture(off);
+	MT_CHECK_STR(got, "memtrace: a message\n");
+}
+
+static void test_on(void)
+{
+	capture(on);
+	MT_CHECK_STR(got, "\r\033[Kmemtrace: building: 0/3 modules"
+		     "\r\033[Kmemtrace: building: 3/3 modules\r\033[K");
+}
+
+static void test_log_erases(void)
+{
+	capture(interrupted);
+	MT_CHECK_STR(got, "\r\033[Kmemtrace: scan: 0 blocks\r\033[Kmemtrace: warning: something\n");
+}
+
+int main(void)
+{
+	MT_RUN(test_off);
+	MT_RUN(test_on);
+	MT_RUN(test_log_erases);
+	return mt_test_done();
+}
