@@ -93,7 +93,7 @@ def frames(out):
     """The live frames, as text: each from cursor-home to the next."""
     parts = out.split(HOME)[1:]
     return [p.decode(errors="replace").replace("\x1b[K", "").replace("\r", "")
-            for p in parts if b"top " in p or b"allocs " in p]
+            for p in parts if b"top " in p or b"allocs " in p or b"RSS " in p]
 
 
 def sites(frame):
