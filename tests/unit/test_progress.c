@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* util/mt_progress: nothing at all when off; on, a line drawn in place,
- * throttled, erased at the end and before a log message. */
+ * throttled, erased at the end and before a log message. util/mt_log's
+ * hold of every message while the live view owns the screen. */
 #include <stdlib.h>
 #include <unistd.h>
 #include "mt_test.h"
@@ -63,6 +64,17 @@ static void interrupted(void)
 	mt_progress_enable(false);
 }
 
+/* A full-screen view holds every message until it ends. */
+static void held(void)
+{
+	mt_log_hold_all();
+	mt_info("attached to %d", 7);
+	mt_err("warning: %s", "late");
+	fputs("--\n", stderr);
+	mt_log_release(true);
+	mt_info("after");
+}
+
 static void test_off(void)
 {
 	capture(off);
@@ -82,10 +94,17 @@ static void test_log_erases(void)
 	MT_CHECK_STR(got, "\r\033[Kmemtrace: scan: 0 blocks\r\033[Kmemtrace: warning: something\n");
 }
 
+static void test_hold_all(void)
+{
+	capture(held);
+	MT_CHECK_STR(got, "--\nmemtrace: attached to 7\nmemtrace: warning: late\nmemtrace: after\n");
+}
+
 int main(void)
 {
 	MT_RUN(test_off);
 	MT_RUN(test_on);
 	MT_RUN(test_log_erases);
+	MT_RUN(test_hold_all);
 	return mt_test_done();
 }

@@ -56,9 +56,9 @@ void mt_session_live_start(struct mt_session *s)
 		return;
 	}
 	/* the screen is the view's now: a progress line would tear it, and
-	 * a warning would flash for one frame: held until the view ends */
+	 * a message would flash for one frame: held until the view ends */
 	mt_progress_enable(false);
-	mt_log_hold();
+	mt_log_hold_all();
 	l->prev_ns = s->start_ns;
 	s->live = l;
 	mt_session_live_frame(s, mt_now_ns(), true);

@@ -8,7 +8,7 @@
 
 bool mt_verbose;
 
-static bool held;
+static bool held, held_info;
 static char held_buf[4096];
 static size_t held_len;
 
@@ -20,13 +20,11 @@ static void vsay(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-void mt_err(const char *fmt, ...)
+static void hold_or_say(bool hold, const char *fmt, va_list ap)
 {
-	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	if (!held) {
+	if (!hold) {
 		vsay(fmt, ap);
 	} else if (held_len < sizeof(held_buf)) {
 		n = vsnprintf(held_buf + held_len, sizeof(held_buf) - held_len, fmt, ap);
@@ -34,6 +32,14 @@ void mt_err(const char *fmt, ...)
 		if (held_len > sizeof(held_buf))
 			held_len = sizeof(held_buf);
 	}
+}
+
+void mt_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	hold_or_say(held, fmt, ap);
 	va_end(ap);
 }
 
@@ -43,11 +49,17 @@ void mt_log_hold(void)
 	held_len = 0;
 }
 
+void mt_log_hold_all(void)
+{
+	mt_log_hold();
+	held_info = true;
+}
+
 void mt_log_release(bool print)
 {
 	size_t off = 0;
 
-	held = false;
+	held = held_info = false;
 	if (print && held_len)
 		mt_progress_clear();
 	while (print && off < held_len) {
@@ -62,7 +74,7 @@ void mt_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsay(fmt, ap);
+	hold_or_say(held_info, fmt, ap);
 	va_end(ap);
 }
 

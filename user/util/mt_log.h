@@ -24,6 +24,9 @@ void mt_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * error would be noise). print false drops them. Up to 4 KiB are held;
  * mt_info and mt_debug lines are never held. */
 void mt_log_hold(void);
+/* The same for mt_info lines too: while a full-screen view owns the
+ * terminal (they would flash for one frame and be gone). */
+void mt_log_hold_all(void);
 void mt_log_release(bool print);
 
 #endif /* MT_LOG_H */
