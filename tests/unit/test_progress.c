@@ -75,6 +75,15 @@ static void held(void)
 	mt_info("after");
 }
 
+/* More than the 4 KiB held: the rest are counted, not silently lost. */
+static void overflow(void)
+{
+	mt_log_hold_all();
+	for (int i = 0; i < 300; i++)
+		mt_info("line %03d of the flood", i);   /* 22 bytes each, '\0' included */
+	mt_log_release(true);
+}
+
 static void test_off(void)
 {
 	capture(off);
@@ -100,11 +109,25 @@ static void test_hold_all(void)
 	MT_CHECK_STR(got, "--\nmemtrace: attached to 7\nmemtrace: warning: late\nmemtrace: after\n");
 }
 
+static void test_hold_overflow(void)
+{
+	unsigned kept = 4096 / 22, n = 0;
+	char want[64];
+
+	capture(overflow);
+	for (const char *p = got; (p = strstr(p, "of the flood")); p++)
+		n++;
+	MT_CHECK_EQ_U64(n, kept);
+	snprintf(want, sizeof(want), "memtrace: ... and %u more messages (not kept)\n", 300 - kept);
+	MT_CHECK(strstr(got, want) != NULL);
+}
+
 int main(void)
 {
 	MT_RUN(test_off);
 	MT_RUN(test_on);
 	MT_RUN(test_log_erases);
 	MT_RUN(test_hold_all);
+	MT_RUN(test_hold_overflow);
 	return mt_test_done();
 }

@@ -11,6 +11,7 @@ bool mt_verbose;
 static bool held, held_info;
 static char held_buf[4096];
 static size_t held_len;
+static unsigned long held_dropped;   /* lines that did not fit */
 
 static void vsay(const char *fmt, va_list ap)
 {
@@ -26,11 +27,14 @@ static void hold_or_say(bool hold, const char *fmt, va_list ap)
 
 	if (!hold) {
 		vsay(fmt, ap);
-	} else if (held_len < sizeof(held_buf)) {
+	} else {
+		/* whole lines only, each with its '\0'; one that does not fit
+		 * is counted */
 		n = vsnprintf(held_buf + held_len, sizeof(held_buf) - held_len, fmt, ap);
-		held_len += n < 0 ? 0 : (size_t)n + 1;   /* one '\0' after each line */
-		if (held_len > sizeof(held_buf))
-			held_len = sizeof(held_buf);
+		if (n >= 0 && (size_t)n < sizeof(held_buf) - held_len)
+			held_len += (size_t)n + 1;
+		else
+			held_dropped++;
 	}
 }
 
@@ -47,6 +51,7 @@ void mt_log_hold(void)
 {
 	held = true;
 	held_len = 0;
+	held_dropped = 0;
 }
 
 void mt_log_hold_all(void)
@@ -66,7 +71,10 @@ void mt_log_release(bool print)
 		fprintf(stderr, "memtrace: %s\n", held_buf + off);
 		off += strnlen(held_buf + off, held_len - off) + 1;
 	}
+	if (print && held_dropped)
+		fprintf(stderr, "memtrace: ... and %lu more messages (not kept)\n", held_dropped);
 	held_len = 0;
+	held_dropped = 0;
 }
 
 void mt_info(const char *fmt, ...)
