@@ -263,6 +263,43 @@ def hangup(mt, wl, tmp):
     check_modes(tmp)
 
 
+def child_named(ppid, comm):
+    for d in os.listdir("/proc"):
+        try:
+            st = open(f"/proc/{d}/stat").read()
+        except (OSError, ValueError):
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        if name == comm and int(st[st.rindex(")") + 2:].split()[1]) == ppid:
+            return int(d)
+    raise AssertionError(f"no {comm} child of {ppid}")
+
+
+def suspend(mt, wl, tmp):
+    """Ctrl-Z (SIGTSTP): the shell gets its terminal modes back while
+    memtrace is stopped; fg takes the screen again, 'q' still works."""
+    # set -m: memtrace is a foreground job of its own, as in a shell
+    body = (f"set -m\n{mt} --no-vm -i 0.3 -- {wl}/mt_demo 0; echo stopped=$?\n"
+            f"stty -g >{tmp}/mid\n"
+            f"fg %1 >/dev/null")
+    p = Pty(wrap(tmp, body))
+    assert p.wait_for(lambda o: len(frames(o)) >= 2, 20), "no live frames:\n" + tail(p.out)
+    os.kill(child_named(p.pid, "memtrace"), 20)   # SIGTSTP, as Ctrl-Z sends
+    assert p.wait_for(lambda o: b"stopped=" in o, 10), "memtrace did not stop:\n" + tail(p.out)
+    mark = len(p.out)
+    assert p.wait_for(lambda o: HOME in o, 10, since=mark), "no frame after fg:\n" + tail(p.out)
+    p.send(b"q")
+    p.finish()
+    assert b"stopped=148" in p.out, "memtrace did not stop on SIGTSTP:\n" + tail(p.out)
+    assert rc_of(p.out) == 0, "after Ctrl-Z, fg and q: " + tail(p.out)
+    before = open(f"{tmp}/before").read().strip()
+    mid = open(f"{tmp}/mid").read().strip()
+    assert mid == before, f"terminal modes while stopped: {before} -> {mid}"
+    print("ok: Ctrl-Z gives the terminal back, fg takes it again")
+    check_screen(p.out)
+    check_modes(tmp)
+
+
 def no_tty(mt, wl, tmp):
     """--no-tty on a terminal: today's appended text, not one escape."""
     p = Pty(wrap(tmp, f"{mt} --no-tty --no-vm -i 0.3 -- {wl}/mt_demo 1"))

@@ -9,7 +9,7 @@
 # Without a terminal (or with --no-tty): not one escape code.
 . "$(dirname "$0")/lib.sh"
 need_bpf
-for s in launch_keys attach_quit exits hangup no_tty; do
+for s in launch_keys attach_quit exits hangup suspend no_tty; do
 	mkdir -p "$TMP/$s"
 	python3 "$E2E/live_pty.py" "$s" "$MT" "$WL" "$TMP/$s" || fail "live view: $s"
 done
