@@ -5,7 +5,7 @@
 # top site and totals of the final JSON, 's' re-ranks, 'q' ends with the
 # documented status (launch: the program's, after SIGINT; attach: 0) and
 # the final report, the terminal modes (stty -g) restored after 'q', the
-# program's exit and SIGHUP; the unwind-table progress line drawn.
+# program's exit, SIGHUP and Ctrl-Z/fg; the unwind-table progress line drawn.
 # Without a terminal (or with --no-tty): not one escape code.
 . "$(dirname "$0")/lib.sh"
 need_bpf
