@@ -106,6 +106,9 @@ static int bad(const char *fmt, const char *arg)
  * clock arithmetic. */
 #define MAX_SECONDS 1e9
 
+/* Long options past the list in mt_opts_parse (kept apart: others add there). */
+enum { OPT_NO_TTY = 512 };
+
 static int parse_seconds(const char *s, double *out)
 {
 	char *end;
@@ -139,7 +142,6 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
 		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT, OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND,
 		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
-		OPT_NO_TTY,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
