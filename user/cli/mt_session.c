@@ -457,22 +457,20 @@ enum mt_stop mt_session_run(struct mt_session *s)
 	uint64_t next_report = interval ? s->start_ns + interval : 0;
 	uint64_t next_refresh = s->start_ns + MT_NS_PER_S;
 	FILE *text = mt_session_text_out(s);
-	struct pollfd pfd[5] = {
+	struct pollfd pfd[4] = {
 		{ .fd = s->sigfd, .events = POLLIN },
 		{ .fd = s->launched ? -1 : s->target.pidfd, .events = POLLIN },
 		{ .fd = s->events ? mt_events_poll_fd(s->events) : -1, .events = POLLIN },
 		{ .fd = s->vm ? mt_vm_poll_fd(s->vm) : -1, .events = POLLIN },
-		{ .fd = -1, .events = POLLIN },   /* the live view's keys */
 	};
 
 	if (interval)
 		mt_session_live_start(s);
-	pfd[4].fd = mt_session_live_fd(s);
 	for (;;) {
 		enum mt_stop stop;
 		uint64_t now;
 
-		if (poll(pfd, 5, mt_budget_timeout_ms(s->budget, mt_now_ns(), DRAIN_MS)) < 0 &&
+		if (poll(pfd, 4, mt_budget_timeout_ms(s->budget, mt_now_ns(), DRAIN_MS)) < 0 &&
 		    errno != EINTR) {
 			mt_err("poll failed: %s", strerror(errno));
 			return MT_STOP_ERROR;
@@ -480,7 +478,7 @@ enum mt_stop mt_session_run(struct mt_session *s)
 		if (mt_session_consume(s))
 			return MT_STOP_ERROR;
 		stop = read_signals(s);
-		if (!stop && pfd[4].fd >= 0 && (pfd[4].revents & POLLIN))
+		if (!stop)   /* keys: at most DRAIN_MS late, one ioctl a wakeup */
 			stop = mt_session_live_key(s);
 		if (s->launched)
 			stop = poll_program(s, stop);

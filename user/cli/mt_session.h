@@ -98,12 +98,11 @@ FILE *mt_session_text_out(const struct mt_session *s);
  * stderr is a terminal and --no-tty was not given. live_start: with -i
  * there, the live view takes the screen and draws its first frame;
  * live_frame redraws it (tick: a new period for the rates); live_key reads
- * a key (MT_STOP_SIGNAL: 'q' ends tracing); live_owns: the text output is
+ * what was typed, without blocking (MT_STOP_SIGNAL: 'q' ends tracing); live_owns: the text output is
  * the view's terminal, so the periodic text is left out; live_end gives
  * the terminal back (before the final report; any path may call it). */
 void mt_session_tty_setup(struct mt_session *s);
 void mt_session_live_start(struct mt_session *s);
-int mt_session_live_fd(const struct mt_session *s);
 void mt_session_live_frame(struct mt_session *s, uint64_t now, bool tick);
 enum mt_stop mt_session_live_key(struct mt_session *s);
 bool mt_session_live_owns(const struct mt_session *s, FILE *text);

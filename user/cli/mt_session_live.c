@@ -64,11 +64,6 @@ void mt_session_live_start(struct mt_session *s)
 	mt_session_live_frame(s, mt_now_ns(), true);
 }
 
-int mt_session_live_fd(const struct mt_session *s)
-{
-	return s->live ? mt_live_key_fd(s->live->view) : -1;
-}
-
 /* The text output is the terminal the view draws on (stderr, or stdout
  * on the same screen): its periodic reports would scroll the view away. */
 bool mt_session_live_owns(const struct mt_session *s, FILE *text)

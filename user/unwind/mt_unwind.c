@@ -99,12 +99,12 @@ static struct module *module_of(struct mt_unwind *u, const char *path, uint64_t 
 	m->ino = ino;
 	u->nmods++;
 	u->st.modules++;
+	mt_progress_step(&u->prog, 1);   /* the count of modules begun */
 	m->kind = MT_UW_MAP_FP;
 	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)u->pid, path);
 	t0 = now_ns();
 	err = mt_uw_table_build(file, &m->t);
 	u->st.build_ns += now_ns() - t0;
-	mt_progress_step(&u->prog, 1);
 	m->built = true;
 	if (err) {
 		/* Unreadable: its own frames are only the ones the walker
