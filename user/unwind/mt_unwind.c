@@ -32,13 +32,13 @@ struct module {
 struct mt_unwind {
 	pid_t pid;
 	enum mt_unwind_mode mode;
+	struct mt_progress prog;  /* the first tables: a terminal shows the count */
 	struct module *mods;
 	uint32_t nmods, cap_mods;
 	struct mt_uw_maps maps;   /* what the walker reads */
 	uint32_t rows_used;       /* rows written into the row map */
 	struct mt_unwind_stats st;
 	bool full_said;
-	struct mt_progress prog;  /* the first tables: a terminal shows the count */
 };
 
 int mt_unwind_mode_parse(const char *s, enum mt_unwind_mode *mode)
