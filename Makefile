@@ -57,7 +57,7 @@ WL_BINS   := $(WL_SRCS:tools/workloads/%.c=$(BUILD)/tools/%)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
 # Fuzzers: clang's libFuzzer with ASan and UBSan over what reads saved reports.
-FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c util/mt_progress.c util/mt_outfile.c util/mt_grow.c util/mt_fmt.c \
+FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c util/mt_outfile.c util/mt_grow.c util/mt_fmt.c \
 	diff/mt_diff.c diff/mt_diff_report.c)
 FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 
@@ -168,6 +168,9 @@ $(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
 
 # memtrace's size classes against libmtpool's own.
 $(BUILD)/tests/bin/test_sizeclass_pool: $(BUILD)/libmtpool.a
+
+# mt_log erases a progress line before it prints.
+FUZZ_SRCS += user/util/mt_progress.c
 
 # One compiler run over several sources writes no usable -MMD file, so the
 # headers of the folders involved are listed instead.
