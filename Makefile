@@ -182,6 +182,9 @@ $(BUILD)/tests/bin/%: tests/unit/%.c $(BUILD)/libmt.a
 # memtrace's size classes against libmtpool's own.
 $(BUILD)/tests/bin/test_sizeclass_pool: $(BUILD)/libmtpool.a
 
+# mt_log erases a progress line before it prints.
+FUZZ_SRCS += user/util/mt_progress.c
+
 # One compiler run over several sources writes no usable -MMD file, so the
 # headers of the folders involved are listed instead.
 $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard user/util/*.h user/diff/*.h) \

@@ -89,7 +89,10 @@ static void test_defaults(void)
 	MT_CHECK(!o.json_path && !o.lib && !o.btf_path);
 	MT_CHECK(!o.callsite_only && !o.verbose && !o.no_heap && !o.no_vm);
 	MT_CHECK(!o.reachability && !o.fail_on_leak);
+	MT_CHECK(!o.no_tty);
 	MT_CHECK_STR(err, "");
+	MT_CHECK_EQ_U64(parse("--no-tty", "-i", "1", "-p", "42", NULL), 0);
+	MT_CHECK(o.no_tty && o.interval_s == 1);
 }
 
 static void test_every_option(void)

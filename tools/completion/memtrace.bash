@@ -17,7 +17,7 @@ _memtrace()
 		--sort -o --output --pprof --folded --weight --html
 		--lib --no-heap --no-vm --reachability --no-reachability --fail-on-leak --listen --metrics-top
 		--btf --ringbuf-mb --sample-bytes --max-overhead --callsite-only -f --follow --unwind --max-depth
-		--wrapper --debuginfod-timeout -v --verbose -h --help
+		--wrapper --debuginfod-timeout --no-tty -v --verbose -h --help
 		-V --version"
 
 	# After "--" the words are a command and its arguments.

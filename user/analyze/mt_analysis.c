@@ -86,6 +86,14 @@ int mt_analysis_prepare(struct mt_analysis *an, uint64_t now_ns, struct mt_repor
 	return 0;
 }
 
+bool mt_analysis_growing(void *arg, uint32_t site)
+{
+	struct mt_analysis *an = arg;
+	const struct mt_trend_site *ts = an && an->analyzed ? mt_trend_get(an->trend, site) : NULL;
+
+	return ts && ts->cls == MT_TREND_GROWING;
+}
+
 int mt_analysis_add(struct mt_analysis *an, struct mt_report *r, struct mt_sym *sym)
 {
 	int n, err = 0;

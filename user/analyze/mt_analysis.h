@@ -11,6 +11,7 @@
 #ifndef MT_ANALYSIS_H
 #define MT_ANALYSIS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct mt_agg;
@@ -30,6 +31,10 @@ void mt_analysis_tick(struct mt_analysis *an, uint64_t now_ns);
  * attach mode, let them judge the age-based leak candidates (o->keep_leak).
  * 0 or -errno; on error the report goes without trend judgement. */
 int mt_analysis_prepare(struct mt_analysis *an, uint64_t now_ns, struct mt_report_opts *o);
+/* After mt_analysis_prepare: whether the trend judged the site growing
+ * (the live view marks it). false before any analysis. */
+bool mt_analysis_growing(void *an, uint32_t site);
+
 /* After it: add the sections to r. sym names the stacks; top bounds the
  * advice list. The handle must outlive the report's writing. */
 int mt_analysis_add(struct mt_analysis *an, struct mt_report *r, struct mt_sym *sym);

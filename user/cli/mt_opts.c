@@ -28,7 +28,10 @@ static const char usage[] =
 "\n"
 "  -p, --pid PID          attach to a running process\n"
 "  -d, --duration SEC     stop after SEC seconds (default: Ctrl-C or exit)\n"
-"  -i, --interval SEC     print a report every SEC seconds\n"
+"  -i, --interval SEC     print a report every SEC seconds; on a terminal a\n"
+"                         live view redrawn in place ('s' sorts, 'q' ends)\n"
+"      --no-tty           plain text even on a terminal: no live view, no\n"
+"                         progress lines\n"
 "      --json FILE        write the final report as JSON to FILE ('-' = stdout;\n"
 "                         the text report then goes to stderr)\n"
 "      --json-leaks N     leak stacks listed in the JSON report, largest first\n"
@@ -104,6 +107,9 @@ static int bad(const char *fmt, const char *arg)
  * clock arithmetic. */
 #define MAX_SECONDS 1e9
 
+/* Long options past the list in mt_opts_parse (kept apart: others add there). */
+enum { OPT_NO_TTY = 512 };
+
 static int parse_seconds(const char *s, double *out)
 {
 	char *end;
@@ -171,6 +177,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "html", required_argument, NULL, OPT_HTML },
 		{ "weight", required_argument, NULL, OPT_WEIGHT },
 		{ "sort", required_argument, NULL, OPT_SORT },
+		{ "no-tty", no_argument, NULL, OPT_NO_TTY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -341,6 +348,9 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			if (mt_report_sort_parse(optarg, &o->sort))
 				return bad("invalid --sort '%s': live_bytes, alloc_bytes, allocs, "
 					   "rate or growth expected", optarg);
+			break;
+		case OPT_NO_TTY:
+			o->no_tty = true;
 			break;
 		case 'f':
 			o->follow = true;

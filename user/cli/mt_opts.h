@@ -61,6 +61,7 @@ struct mt_opts {
 	const char *html_path;  /* --html */
 	enum mt_out_weight weight; /* --weight of the folded stacks */
 	enum mt_report_sort sort;  /* --sort */
+	bool no_tty;            /* --no-tty: stderr is never treated as a terminal */
 };
 
 /* Parse argv. Returns 0 to run, 1 when -h/-V printed and memtrace should

@@ -315,6 +315,7 @@ static int attach(struct mt_session *s)
 
 int mt_session_start(struct mt_session *s)
 {
+	mt_session_tty_setup(s);
 	if (s->opts.json_path && mt_outfile_open(&s->json, s->opts.json_path))
 		return MT_EXIT_WRITE;
 	if (s->opts.text_path && strcmp(s->opts.text_path, "-") &&
@@ -463,6 +464,8 @@ enum mt_stop mt_session_run(struct mt_session *s)
 		{ .fd = s->vm ? mt_vm_poll_fd(s->vm) : -1, .events = POLLIN },
 	};
 
+	if (interval)
+		mt_session_live_start(s);
 	for (;;) {
 		enum mt_stop stop;
 		uint64_t now;
@@ -475,6 +478,8 @@ enum mt_stop mt_session_run(struct mt_session *s)
 		if (mt_session_consume(s))
 			return MT_STOP_ERROR;
 		stop = read_signals(s);
+		if (!stop)   /* keys: at most DRAIN_MS late, one ioctl a wakeup */
+			stop = mt_session_live_key(s);
 		if (s->launched)
 			stop = poll_program(s, stop);
 		if (stop)
@@ -498,7 +503,9 @@ enum mt_stop mt_session_run(struct mt_session *s)
 			next_refresh = now + MT_NS_PER_S;
 		}
 		if (next_report && now >= next_report) {
-			mt_session_report(s, text, now, false);
+			mt_session_live_frame(s, now, true);
+			if (!mt_session_live_owns(s, text))
+				mt_session_report(s, text, now, false);
 			next_report += interval;
 		}
 		if (deadline && now >= deadline)
@@ -531,6 +538,7 @@ int mt_session_finish(struct mt_session *s)
 {
 	int exit_code = 0;
 
+	mt_session_live_end(s);   /* the terminal as it was, for what follows */
 	if (s->stop == MT_STOP_ERROR || mt_session_consume(s))
 		return MT_EXIT_ERROR;
 	if (s->stop != MT_STOP_EXITED) {
@@ -573,6 +581,7 @@ int mt_session_finish(struct mt_session *s)
 
 void mt_session_close(struct mt_session *s)
 {
+	mt_session_live_end(s);
 	/* Probes first: the target must never run with a stale consumer. */
 	mt_heap_free(s->heap);
 	mt_vm_free(s->vm);

@@ -59,6 +59,7 @@ struct mt_session {
 	struct mt_metrics *metrics;
 	struct mt_prom prom;       /* the next snapshot, rendered here */
 	enum mt_stop stop;         /* why tracing ended */
+	struct mt_session_live *live; /* the live view, NULL when not shown */
 };
 
 /* Open the report file, start or open the target and attach everything.
@@ -92,5 +93,19 @@ void mt_session_report(struct mt_session *s, FILE *text, uint64_t now, bool fina
  * stdout: stderr in launch mode (and when the JSON owns stdout), stdout in
  * attach mode. */
 FILE *mt_session_text_out(const struct mt_session *s);
+
+/* The terminal (mt_session_live.c). tty_setup: progress lines on when
+ * stderr is a terminal and --no-tty was not given. live_start: with -i
+ * there, the live view takes the screen and draws its first frame;
+ * live_frame redraws it (tick: a new period for the rates); live_key reads
+ * what was typed, without blocking (MT_STOP_SIGNAL: 'q' ends tracing); live_owns: the text output is
+ * the view's terminal, so the periodic text is left out; live_end gives
+ * the terminal back (before the final report; any path may call it). */
+void mt_session_tty_setup(struct mt_session *s);
+void mt_session_live_start(struct mt_session *s);
+void mt_session_live_frame(struct mt_session *s, uint64_t now, bool tick);
+enum mt_stop mt_session_live_key(struct mt_session *s);
+bool mt_session_live_owns(const struct mt_session *s, FILE *text);
+void mt_session_live_end(struct mt_session *s);
 
 #endif /* MT_SESSION_H */

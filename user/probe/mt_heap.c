@@ -219,6 +219,7 @@ static int build_unwind(struct mt_heap *h, const struct mt_heap_opts *o)
 	for (size_t i = 0; i < o->npreload; i++)
 		if (mt_unwind_add_file(h->uw, o->preload[i]))
 			mt_debug("unwind: cannot read '%s' ahead of its mapping", o->preload[i]);
+	mt_unwind_progress_end(h->uw);
 	mt_unwind_get_stats(h->uw, &st);
 	rows = mt_unwind_nrows(h->uw);
 	rows = rows * 2 + (1u << 17);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "reach/mt_reach.h"
+#include "util/mt_progress.h"
 
 #define CHUNK (1u << 20)   /* bytes read at a time from one block */
 
@@ -170,6 +171,9 @@ static void flood_one(struct mt_reach *r, const struct blk *b, mt_reach_read_fn 
 	}
 }
 
+/* Live blocks from which the scan shows a progress line on a terminal. */
+#define PROGRESS_MIN_BLOCKS 10000
+
 int mt_reach_flood(struct mt_reach *r, mt_reach_read_fn rd, mt_reach_readv_fn rdv, void *arg)
 {
 	_Static_assert(CHUNK >= MT_REACH_BATCH_BYTES, "a batch fits the buffer");
@@ -178,9 +182,15 @@ int mt_reach_flood(struct mt_reach *r, mt_reach_read_fn rd, mt_reach_readv_fn rd
 	uint64_t addr[MT_REACH_BATCH];
 	size_t len[MT_REACH_BATCH];
 	uint32_t idx[MT_REACH_BATCH];
+	struct mt_progress prog = { 0 };
+	uint64_t shown = 0;
 
 	if (!buf)
 		return -ENOMEM;
+	/* the target is paused: a terminal says why it takes a while (a
+	 * small heap scans in a blink, with no line) */
+	if (r->n >= PROGRESS_MIN_BLOCKS && mt_progress_enabled())
+		mt_progress_begin(&prog, "reachability scan", "live blocks", r->n);
 	while (r->nwork) {
 		size_t total = 0, at = 0;
 		ssize_t got = -1;
@@ -217,7 +227,10 @@ int mt_reach_flood(struct mt_reach *r, mt_reach_read_fn rd, mt_reach_readv_fn rd
 			}
 			at += len[i];
 		}
+		mt_progress_step(&prog, r->st.blocks_scanned - shown);
+		shown = r->st.blocks_scanned;
 	}
+	mt_progress_end(&prog);
 	free(buf);
 	return 0;
 }

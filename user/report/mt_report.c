@@ -10,6 +10,7 @@
 #include <string.h>
 #include "sym/mt_wrap.h"
 #include "report/mt_report.h"
+#include "util/mt_progress.h"
 #include <linux/types.h>
 #include "unwind.h"
 
@@ -211,8 +212,19 @@ static int fill_site(struct mt_report_site *rs, const struct mt_agg *a,
 	return 0;
 }
 
+/* Stacks symbolized before a terminal shows a progress line: a few
+ * hundred take a blink; thousands (a final report with every site for
+ * --json) take seconds with DWARF to read. */
+#define PROGRESS_MIN_STACKS 1000
+
+static void progress_begin(struct mt_progress *p, size_t n)
+{
+	if (n >= PROGRESS_MIN_STACKS && mt_progress_enabled())
+		mt_progress_begin(p, "symbolizing stacks", "stacks", n);
+}
+
 static int build_sites(struct mt_report *r, const struct mt_agg *a, struct mt_sym *sym,
-		       const struct mt_leak *live, int nlive, uint64_t now_ns)
+		       const struct mt_leak *live, int nlive, uint64_t now_ns, struct mt_progress *prog)
 {
 	uint32_t nsites = mt_agg_nsites(a), id;
 	struct site_key *keys = NULL;
@@ -241,6 +253,7 @@ static int build_sites(struct mt_report *r, const struct mt_agg *a, struct mt_sy
 	qsort(keys, n, sizeof(*keys), site_key_cmp);
 	if (n > r->opts.top_sites && !r->opts.all_sites)
 		n = r->opts.top_sites;
+	progress_begin(prog, n);
 	r->sites = calloc(n ? n : 1, sizeof(*r->sites));
 	if (!r->sites) {
 		err = -ENOMEM;
@@ -253,6 +266,7 @@ static int build_sites(struct mt_report *r, const struct mt_agg *a, struct mt_sy
 		err = fill_site(rs, a, sym, keys[i].id, r);
 		if (err)
 			goto out;
+		mt_progress_step(prog, 1);
 		rs->objects = rs->live_objects;
 		rs->bytes = rs->live_bytes;
 		k = oldest[rs->site];
@@ -266,9 +280,14 @@ out:
 }
 
 static int build_leaks(struct mt_report *r, const struct mt_agg *a, struct mt_sym *sym,
-		       const struct mt_leak *l, int nl, uint64_t now_ns)
+		       const struct mt_leak *l, int nl, uint64_t now_ns, struct mt_progress *prog)
 {
 	int i, err;
+
+	if (prog->active)
+		mt_progress_add_total(prog, (uint64_t)nl);
+	else
+		progress_begin(prog, (size_t)nl);
 
 	r->leaks = calloc(nl ? (size_t)nl : 1, sizeof(*r->leaks));
 	if (!r->leaks)
@@ -284,6 +303,7 @@ static int build_leaks(struct mt_report *r, const struct mt_agg *a, struct mt_sy
 		err = fill_site(rs, a, sym, l[i].site, r);
 		if (err)
 			return err;
+		mt_progress_step(prog, 1);
 		rs->objects = l[i].objects;
 		rs->bytes = l[i].bytes;
 		rs->oldest_age_s = age_s(now_ns, l[i].oldest_ts_ns);
@@ -342,6 +362,7 @@ int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
 		    uint64_t now_ns, bool take_interval, const struct mt_report_opts *o)
 {
 	struct mt_leak *live = NULL, *leaks = NULL;
+	struct mt_progress prog = { 0 };   /* thousands of stacks: a terminal shows it */
 	int nlive, nleaks, err;
 	uint64_t start;
 	unsigned i;
@@ -388,9 +409,10 @@ int mt_report_build(struct mt_report *r, struct mt_agg *a, struct mt_sym *sym,
 			goto out;
 		}
 	}
-	err = build_sites(r, a, sym, live, nlive, now_ns);
+	err = build_sites(r, a, sym, live, nlive, now_ns, &prog);
 	if (!err)
-		err = build_leaks(r, a, sym, leaks, nleaks, now_ns);
+		err = build_leaks(r, a, sym, leaks, nleaks, now_ns, &prog);
+	mt_progress_end(&prog);
 	if (!err)
 		err = build_modules(r, sym);
 out:

@@ -16,6 +16,7 @@
 #include "unwind/mt_uw_table.h"
 #include "util/mt_log.h"
 #include "util/mt_maps.h"
+#include "util/mt_progress.h"
 
 struct module {
 	char *path;               /* as /proc/PID/maps names it */
@@ -31,6 +32,7 @@ struct module {
 struct mt_unwind {
 	pid_t pid;
 	enum mt_unwind_mode mode;
+	struct mt_progress prog;  /* the first tables: a terminal shows the count */
 	struct module *mods;
 	uint32_t nmods, cap_mods;
 	struct mt_uw_maps maps;   /* what the walker reads */
@@ -97,6 +99,7 @@ static struct module *module_of(struct mt_unwind *u, const char *path, uint64_t 
 	m->ino = ino;
 	u->nmods++;
 	u->st.modules++;
+	mt_progress_step(&u->prog, 1);   /* the count of modules begun */
 	m->kind = MT_UW_MAP_FP;
 	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)u->pid, path);
 	t0 = now_ns();
@@ -192,6 +195,30 @@ static int scan(struct mt_unwind *u, struct mt_uw_maps *out)
 	return err;
 }
 
+/* For the progress line: the executable file mappings, about one per
+ * module (a module mapped twice only makes the count end short). */
+static int count_exec(void *arg, const struct mt_maps_ent *me)
+{
+	if ((me->prot & PROT_EXEC) && me->name[0] == '/' && !strstr(me->name, " (deleted)"))
+		++*(uint64_t *)arg;
+	return 0;
+}
+
+static uint64_t exec_mappings(pid_t pid)
+{
+	char path[64];
+	uint64_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (f) {
+		mt_maps_read(f, count_exec, &n);
+		fclose(f);
+	}
+	return n;
+}
+
 int mt_unwind_new(pid_t pid, enum mt_unwind_mode mode, struct mt_unwind **out)
 {
 	struct mt_unwind *u = calloc(1, sizeof(*u));
@@ -201,6 +228,8 @@ int mt_unwind_new(pid_t pid, enum mt_unwind_mode mode, struct mt_unwind **out)
 		return -ENOMEM;
 	u->pid = pid;
 	u->mode = mode;
+	if (mt_progress_enabled())
+		mt_progress_begin(&u->prog, "building unwind tables", "modules", exec_mappings(pid));
 	err = scan(u, &u->maps);
 	if (err) {
 		mt_err("cannot read the mappings of PID %d: %s", (int)pid, strerror(-err));
@@ -219,8 +248,15 @@ int mt_unwind_add_file(struct mt_unwind *u, const char *path)
 	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)u->pid, path);
 	if (stat(file, &sb))
 		return -errno;
+	if (!find_module(u, path, ((uint64_t)major(sb.st_dev) << 20) | minor(sb.st_dev), sb.st_ino))
+		mt_progress_add_total(&u->prog, 1);
 	return module_of(u, path, ((uint64_t)major(sb.st_dev) << 20) | minor(sb.st_dev),
 			 sb.st_ino) ? 0 : -ENOMEM;
+}
+
+void mt_unwind_progress_end(struct mt_unwind *u)
+{
+	mt_progress_end(&u->prog);
 }
 
 uint64_t mt_unwind_nrows(const struct mt_unwind *u)
@@ -347,6 +383,7 @@ void mt_unwind_free(struct mt_unwind *u)
 {
 	if (!u)
 		return;
+	mt_progress_end(&u->prog);
 	for (uint32_t i = 0; i < u->nmods; i++) {
 		mt_uw_table_free(&u->mods[i].t);
 		free(u->mods[i].path);

@@ -42,6 +42,10 @@ int mt_unwind_new(pid_t pid, enum mt_unwind_mode mode, struct mt_unwind **out);
  * from its first mapping on. 0 or -errno. */
 int mt_unwind_add_file(struct mt_unwind *u, const char *path);
 
+/* The first tables are built (mt_unwind_new and the mt_unwind_add_file
+ * calls after it): erase their progress line. Later tables show none. */
+void mt_unwind_progress_end(struct mt_unwind *u);
+
 /* Rows built so far: what the row map must hold at least. */
 uint64_t mt_unwind_nrows(const struct mt_unwind *u);
 
