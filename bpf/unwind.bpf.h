@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The stack walker of the heap tracer, included by heap.bpf.c: from the
- * registers at an allocation's return probe up to the process root, frame
+ * The stack walker, included by heap.bpf.c (at an allocation's return
+ * probe) and vm.bpf.c (at a memory syscall's exit, from the user registers
+ * the kernel saved): from the registers up to the process root, frame
  * by frame, through frame pointers or CFI rows per mapping (tables in
  * unwind.h, built by user/unwind/). Every frame it records is a return
  * address inside an executable mapping of the target; a walk that cannot
@@ -19,11 +20,16 @@
 
 const volatile __u32 uw_max_depth = 64;   /* --max-depth, <= MT_STACK_MAX */
 
-/* Mapping table slot the walker reads (user space flips it after writing
- * the other), and how often a return address fell in no known mapping:
- * user space then re-reads /proc/PID/maps (dlopen). */
-__u32 mt_uw_cur = 0;
-__u64 mt_uw_unknown = 0;
+/* The table maps below are the heap program's; the memory view's program
+ * reuses them (user/unwind/mt_unwind.h, mt_unwind_sink), so both walk one
+ * process with one set of tables. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mt_uw_state);
+} mt_uw_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -56,8 +62,11 @@ struct {
 	__type(value, struct mt_stack);
 } mt_uw_buf SEC(".maps");
 
+#ifndef MT_UW_INLINE_STACKS
 /* Stacks by hash; value_size is set to MT_STACK_BYTES(max depth) before
- * load, and memory follows the stacks seen (no preallocation). */
+ * load, and memory follows the stacks seen (no preallocation). A program
+ * whose records carry their stack (vm.bpf.c) defines MT_UW_INLINE_STACKS
+ * and has neither this map nor uw_stack_id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -65,6 +74,7 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct mt_stack));
 } mt_stacks SEC(".maps");
+#endif
 
 struct uw_ctx {
 	struct mt_stack *st;
@@ -72,6 +82,9 @@ struct uw_ctx {
 	struct mt_uw_map m;    /* mapping of pc (a copy) */
 	__u64 pc, sp, bp;
 	__u32 exact;           /* pc is where execution stands, not a return address */
+	__u32 tramp_read;      /* tramp and ri are read (lazily: rarely needed) */
+	__u64 tramp;           /* the uretprobe trampoline's address, 0: none */
+	struct return_instance *ri;   /* next pending uretprobe, innermost first */
 };
 
 #define MT_VM_EXEC 0x4
@@ -122,6 +135,15 @@ static long uw_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void
 	return 0;
 }
 
+static __always_inline void uw_count_unknown(void)
+{
+	__u32 zero = 0;
+	struct mt_uw_state *s = bpf_map_lookup_elem(&mt_uw_state, &zero);
+
+	if (s)
+		__sync_fetch_and_add(&s->unknown, 1);
+}
+
 /* Copy the executable mapping holding pc into *out: from the table, or
  * else from the kernel's own (the table is then stale: user space is told
  * to re-read the mappings). False when pc is in no executable mapping. */
@@ -159,7 +181,7 @@ static __always_inline bool uw_find_map(struct mt_uw_maps *maps, __u64 pc, struc
 			return true;
 		}
 	}
-	__sync_fetch_and_add(&mt_uw_unknown, 1);
+	uw_count_unknown();
 	bpf_find_vma(bpf_get_current_task_btf(), pc, uw_vma_cb, &v, 0);
 	return v.found;
 }
@@ -194,6 +216,41 @@ static __always_inline struct mt_uw_row *uw_find_row(const struct mt_uw_map *m, 
 	return bpf_map_lookup_elem(&mt_uw_rows, &idx);
 }
 
+/* A return address that is the uretprobe trampoline (a function with a
+ * return probe pending: ours on malloc when the memory view walks from
+ * inside it, anyone's) stands for the one the kernel saved in the task's
+ * return instances: slot is where the return address was read, which
+ * is the stack pointer the kernel saved at that function's entry. Reads
+ * kernel memory only when the walk meets code outside every module. */
+static __always_inline bool uw_uretprobe(struct uw_ctx *c, __u64 *ra, __u64 slot)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct return_instance *ri;
+	int i;
+
+	if (!c->tramp_read) {
+		c->tramp_read = 1;
+		c->tramp = BPF_CORE_READ(t, mm, uprobes_state.xol_area, vaddr);
+		c->ri = BPF_CORE_READ(t, utask, return_instances);
+	}
+	if (!c->tramp || *ra != c->tramp)
+		return false;
+	ri = c->ri;
+	/* instances of frames below this one (returned through already, or
+	 * not on this walk) are skipped; a tail call's instance shares its
+	 * caller's slot and comes first, with the real address copied */
+	for (i = 0; i < 8 && ri; i++) {
+		if (BPF_CORE_READ(ri, stack) >= slot)
+			break;
+		ri = BPF_CORE_READ(ri, next);
+	}
+	if (!ri || BPF_CORE_READ(ri, stack) != slot)
+		return false;
+	*ra = BPF_CORE_READ(ri, orig_ret_vaddr);
+	c->ri = BPF_CORE_READ(ri, next);
+	return true;
+}
+
 static __always_inline int uw_read(__u64 *v, __u64 addr)
 {
 	return bpf_probe_read_user(v, sizeof(*v), (const void *)addr);
@@ -211,8 +268,8 @@ static long uw_step(__u32 i, void *arg)
 	struct uw_ctx *c = arg;
 	struct mt_stack *st = c->st;
 	struct mt_uw_map *m = &c->m;
-	__u64 cfa, ra, bp = c->bp, v, pair[2];
-	bool sig = false;
+	__u64 cfa, ra, bp = c->bp, v, pair[2], slot = 0;
+	bool sig = false, found;
 	__u32 n = st->nr;
 
 	if (n >= uw_max_depth || n >= MT_STACK_MAX)
@@ -224,6 +281,7 @@ static long uw_step(__u32 i, void *arg)
 		if (c->bp < c->sp || (c->bp & 7))
 			return uw_stop(c, MT_END_FAULT);
 		cfa = c->bp + 16;
+		slot = c->bp + 8;
 		/* one read for the saved rbp and the return address above it */
 		if (bpf_probe_read_user(pair, sizeof(pair), (const void *)c->bp))
 			return uw_stop(c, MT_END_FAULT);
@@ -262,6 +320,7 @@ static long uw_step(__u32 i, void *arg)
 		if (!sig) {
 			if (cfa <= c->sp)
 				return uw_stop(c, MT_END_FAULT);
+			slot = cfa - 8;
 			if (r->kind & MT_UW_RBP_REL) {
 				if (uw_read(&ra, cfa - 8) || uw_read(&v, c->bp + (__s64)r->rbp_off * 8))
 					return uw_stop(c, MT_END_FAULT);
@@ -289,9 +348,16 @@ static long uw_step(__u32 i, void *arg)
 	/* garbage (a frame-pointer walk through code without them) ends here;
 	 * most callers are in the same mapping as their callee: no search */
 	v = sig ? ra : ra - 1;
-	if ((v < m->start || v >= m->end || m->kind == MT_UW_MAP_UNKNOWN) &&
-	    !uw_find_map(c->maps, v, &c->m))
-		return uw_stop(c, MT_END_UNKNOWN_CODE);
+	if (v < m->start || v >= m->end) {
+		found = uw_find_map(c->maps, v, &c->m);
+		/* the trampoline's ra - 1 is outside its mapping: in none, or
+		 * at the very end of the mapping below it */
+		if ((!found || c->m.kind == MT_UW_MAP_UNKNOWN || ra >= c->m.end) && slot &&
+		    uw_uretprobe(c, &ra, slot))
+			found = ra && uw_find_map(c->maps, ra - 1, &c->m);
+		if (!found)
+			return uw_stop(c, MT_END_UNKNOWN_CODE);
+	}
 	if (n < MT_STACK_MAX)
 		st->ip[n] = ra;
 	st->nr = n + 1;
@@ -309,19 +375,24 @@ static __always_inline __u64 uw_mix(__u64 h, __u64 v)
 	return h ^ (h >> 29);
 }
 
-/* Walk the user stack from the registers of ctx into the thread's buffer.
+/* Walk the user stack from the user registers ctx into the thread's buffer.
  * Returns the stack or NULL (no buffer, no tables). */
 static __always_inline struct mt_stack *uw_walk(struct pt_regs *ctx)
 {
 	struct uw_ctx c = {};
+	struct mt_uw_state *state;
 	struct mt_stack *st;
-	__u32 cur = mt_uw_cur & 1, i;
+	__u32 cur = 0, i;
 	__u64 h = 0xcbf29ce484222325ull;
 
 	st = bpf_task_storage_get(&mt_uw_buf, bpf_get_current_task_btf(), 0,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	state = bpf_map_lookup_elem(&mt_uw_state, &cur);
+	if (!st || !state)
+		return NULL;
+	cur = state->cur & 1;
 	c.maps = bpf_map_lookup_elem(&mt_uw_maps, &cur);
-	if (!st || !c.maps)
+	if (!c.maps)
 		return NULL;
 	c.st = st;
 	c.pc = PT_REGS_IP(ctx);
@@ -348,6 +419,7 @@ static __always_inline struct mt_stack *uw_walk(struct pt_regs *ctx)
 	return st;
 }
 
+#ifndef MT_UW_INLINE_STACKS
 /* The stack's id in mt_stacks (>= 0), or -MT_EEXIST when its bucket holds
  * another stack (the caller sends it inline), or -1 when it could not be
  * stored. *out is the stack walked (NULL when none). */
@@ -372,5 +444,6 @@ static __always_inline long uw_stack_id(struct pt_regs *ctx, struct mt_stack **o
 	}
 	return err ? -MT_EEXIST : key;
 }
+#endif
 
 #endif /* MT_UNWIND_BPF_H */
