@@ -348,11 +348,14 @@ int mt_session_start(struct mt_session *s)
 
 int mt_session_consume(struct mt_session *s)
 {
+	/* The memory view first: a library it saw mapped gets its unwind
+	 * tables now, before the heap's backlog is read (the heap's stacks
+	 * are walked already; the library's next ones need the tables). */
+	if (s->vm && mt_vm_consume(s->vm) < 0)
+		return -EIO;
 	if (s->events && mt_events_consume(s->events) < 0)
 		return -EIO;
 	mt_heap_unwind_poll(s->heap, false);   /* tables for modules mapped since */
-	if (s->vm && mt_vm_consume(s->vm) < 0)
-		return -EIO;
 	return 0;
 }
 

@@ -104,7 +104,8 @@ static struct module *module_of(struct mt_unwind *u, const char *path, uint64_t 
 	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)u->pid, path);
 	t0 = now_ns();
 	err = mt_uw_table_build(file, &m->t);
-	u->st.build_ns += now_ns() - t0;
+	t0 = now_ns() - t0;
+	u->st.build_ns += t0;
 	m->built = true;
 	if (err) {
 		/* Unreadable: its own frames are only the ones the walker
@@ -123,8 +124,8 @@ static struct module *module_of(struct mt_unwind *u, const char *path, uint64_t 
 		u->st.modules_fp++;
 		mt_uw_table_free(&m->t);   /* the rows are not needed */
 	}
-	mt_debug("unwind: '%s': %s (%u functions, %u with a frame pointer, %u rows)", path,
-		 m->kind == MT_UW_MAP_CFI ? "cfi" : "fp", m->t.nfde, m->t.nfde_fp, m->t.nrows);
+	mt_debug("unwind: '%s': %s (%u functions, %u with a frame pointer, %u rows, %.2f ms)", path,
+		 m->kind == MT_UW_MAP_CFI ? "cfi" : "fp", m->t.nfde, m->t.nfde_fp, m->t.nrows, t0 / 1e6);
 	return m;
 }
 
