@@ -6,6 +6,7 @@
 # -fomit-frame-pointer: only CFI unwinds it), waits GAP ms and allocates
 # 100 blocks through it in one burst: all must reach the root. Waiting for
 # the next drain of the event rings (every 20 ms) instead fails here.
+# The report's "modules" say both were walked by CFI.
 . "$(dirname "$0")/lib.sh"
 need_bpf
 
@@ -24,5 +25,15 @@ whole = [s for s in sites if s.get("end") == "root"]
 assert ends.get("root", 0) == 100, "allocations by end: %s" % ends
 funcs = [f["func"] for f in whole[0]["stack"]]
 assert funcs[:6] == ["dl5", "dl4", "dl3", "dl2", "wl_dl_alloc", "main"], funcs
+PY
+# The report names how each module was walked, whatever name it goes by:
+# launch mode builds libc's tables under the loader's name (/lib/...),
+# the mappings say /usr/lib/... on a merged /usr. Debian's libc and the
+# library keep no frame pointers: CFI.
+python3 - "$TMP/r.json" <<'PY' || fail "the report's modules do not say how they were walked"
+import json, sys
+mods = {m["path"].split("/")[-1]: m["unwind"] for m in json.load(open(sys.argv[1]))["modules"]}
+assert mods.get("libwl_dlopen.so") == "cfi", mods
+assert mods.get("libc.so.6") == "cfi", mods
 PY
 echo "ok: a dlopen()ed library's stacks are whole from its first allocation"

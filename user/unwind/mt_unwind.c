@@ -20,6 +20,8 @@
 
 struct module {
 	char *path;               /* as /proc/PID/maps names it */
+	char *alias;              /* another name of the file: launch mode builds the
+				   * loader's /lib/..., the maps say /usr/lib/... */
 	uint64_t dev, ino;
 	struct mt_uw_table t;
 	enum mt_uw_map_kind kind;
@@ -65,9 +67,15 @@ static uint64_t now_ns(void)
 
 static struct module *find_module(struct mt_unwind *u, const char *path, uint64_t dev, uint64_t ino)
 {
-	for (uint32_t i = 0; i < u->nmods; i++)
-		if (u->mods[i].ino == ino && u->mods[i].dev == dev)
-			return &u->mods[i];
+	for (uint32_t i = 0; i < u->nmods; i++) {
+		struct module *m = &u->mods[i];
+
+		if (m->ino != ino || m->dev != dev)
+			continue;
+		if (!m->alias && strcmp(m->path, path))
+			m->alias = strdup(path);   /* NULL: only the first name is known */
+		return m;
+	}
 	return NULL;
 }
 
@@ -414,9 +422,12 @@ void mt_unwind_get_stats(const struct mt_unwind *u, struct mt_unwind_stats *st)
 
 const char *mt_unwind_module_kind(const struct mt_unwind *u, const char *path)
 {
-	for (uint32_t i = 0; u && i < u->nmods; i++)
-		if (!strcmp(u->mods[i].path, path))
-			return u->mods[i].kind == MT_UW_MAP_CFI ? "cfi" : "fp";
+	for (uint32_t i = 0; u && i < u->nmods; i++) {
+		const struct module *m = &u->mods[i];
+
+		if (!strcmp(m->path, path) || (m->alias && !strcmp(m->alias, path)))
+			return m->kind == MT_UW_MAP_CFI ? "cfi" : "fp";
+	}
 	return NULL;
 }
 
@@ -427,6 +438,7 @@ void mt_unwind_free(struct mt_unwind *u)
 	for (uint32_t i = 0; i < u->nmods; i++) {
 		mt_uw_table_free(&u->mods[i].t);
 		free(u->mods[i].path);
+		free(u->mods[i].alias);
 	}
 	free(u->mods);
 	free(u);
