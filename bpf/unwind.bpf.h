@@ -54,12 +54,21 @@ struct {
 } mt_uw_mods SEC(".maps");
 
 /* The stack being built, per thread: a uprobe program may be preempted,
- * so a per-CPU buffer could be overwritten by another thread's walk. */
+ * so a per-CPU buffer could be overwritten by another thread's walk. It
+ * also remembers the thread's last stored stack: a thread that allocates
+ * from the same stack again (a loop) skips the stack map's lookup (~50 ns).
+ * Stacks are never removed from the map, so the key stays good. */
+struct uw_buf {
+	struct mt_stack st;    /* first: the walk's result is &buf->st */
+	__u64 last_hash;       /* of the last stack stored or found, 0: none */
+	__s64 last_key;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct mt_stack);
+	__type(value, struct uw_buf);
 } mt_uw_buf SEC(".maps");
 
 #ifndef MT_UW_INLINE_STACKS
@@ -411,15 +420,17 @@ static __always_inline struct mt_stack *uw_walk(struct pt_regs *ctx)
 {
 	struct uw_ctx c = {};
 	struct mt_uw_state *state;
+	struct uw_buf *buf;
 	struct mt_stack *st;
 	__u32 cur = 0, i;
 	__u64 h = 0xcbf29ce484222325ull;
 
-	st = bpf_task_storage_get(&mt_uw_buf, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	buf = bpf_task_storage_get(&mt_uw_buf, bpf_get_current_task_btf(), 0,
+				   BPF_LOCAL_STORAGE_GET_F_CREATE);
 	state = bpf_map_lookup_elem(&mt_uw_state, &cur);
-	if (!st || !state)
+	if (!buf || !state)
 		return NULL;
+	st = &buf->st;
 	cur = state->cur & 1;
 	c.maps = bpf_map_lookup_elem(&mt_uw_maps, &cur);
 	if (!c.maps)
@@ -453,15 +464,12 @@ static __always_inline struct mt_stack *uw_walk(struct pt_regs *ctx)
 /* The stack's id in mt_stacks (>= 0), or -MT_EEXIST when its bucket holds
  * another stack (the caller sends it inline), or -1 when it could not be
  * stored. *out is the stack walked (NULL when none). */
-static __always_inline long uw_stack_id(struct pt_regs *ctx, struct mt_stack **out)
+static __always_inline long uw_stack_key(struct mt_stack *st)
 {
-	struct mt_stack *st = uw_walk(ctx), *old;
+	struct mt_stack *old;
 	__u32 key;
 	long err;
 
-	*out = st;
-	if (!st)
-		return -1;
 	key = (__u32)(st->hash ^ (st->hash >> 32)) & 0x7fffffff;
 	old = bpf_map_lookup_elem(&mt_stacks, &key);
 	if (old)
@@ -473,6 +481,25 @@ static __always_inline long uw_stack_id(struct pt_regs *ctx, struct mt_stack **o
 		return old && old->hash == st->hash ? key : -MT_EEXIST;
 	}
 	return err ? -MT_EEXIST : key;
+}
+
+static __always_inline long uw_stack_id(struct pt_regs *ctx, struct mt_stack **out)
+{
+	struct mt_stack *st = uw_walk(ctx);
+	struct uw_buf *buf = (struct uw_buf *)st;   /* st is its first member */
+	long key;
+
+	*out = st;
+	if (!st)
+		return -1;
+	if (buf->last_hash == st->hash && st->hash)
+		return buf->last_key;
+	key = uw_stack_key(st);
+	if (key >= 0) {
+		buf->last_hash = st->hash;
+		buf->last_key = key;
+	}
+	return key;
 }
 #endif
 
