@@ -4,7 +4,8 @@
 # -fomit-frame-pointer has gdb's stack at a breakpoint on mmap, root
 # included, in the frame-pointer program too, with --no-heap (the view's
 # own tables) and through malloc's pending uretprobe (a brk from inside
-# malloc reaches main). The vm stack has "end", named frames, inline frames.
+# malloc reaches main); in attach mode, wl_vm's stacks end at _start. The
+# vm stack has "end", named frames, inline frames.
 . "$(dirname "$0")/lib.sh"
 need_bpf
 command -v gdb >/dev/null || skip "gdb is not installed (tools/install-deps.sh)"
@@ -46,4 +47,32 @@ for o in inner:
     assert "[uprobes]" not in str(o["stack"]), funcs(o)
 PY
 grep -q "mmap" "$TMP/err" || fail "no mapping stacks in the text report"
+
+# Attach mode: the tables are built from the running process. wl_vm maps
+# 23 + 7 blocks and grows the break once from main, after a delay.
+"$WL/wl_vm" --delay 2 --hold 3 23 65536 7 65536 1 0 45056 0 2>"$TMP/wl.err" &
+pid=$!
+CLEANUP_PIDS+=("$pid")
+for _ in $(seq 100); do
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = wl_vm ] && break
+	sleep 0.02
+done
+"$MT" -p "$pid" -d 4 --json "$TMP/a.json" >"$TMP/out" 2>"$TMP/err" ||
+	fail "attach: memtrace exited $?: $(cat "$TMP/err")"
+grep -q "done" "$TMP/wl.err" || fail "attach: wl_vm did not finish within -d"
+python3 - "$TMP/a.json" <<'PY' || fail "attach: the mapping stacks are not whole"
+import json, sys
+m = json.load(open(sys.argv[1]))["memory"]
+want = {"wl_vm_map_a": 23, "wl_vm_map_b": 7, "wl_vm_grow_brk": 1}
+for o in m["mappings"]:
+    funcs = [f["func"] for f in o["stack"]]
+    for fn in want:
+        if fn in funcs:
+            assert o["mmaps"] == want[fn], (fn, o["mmaps"])
+            assert o.get("end") == "root", (fn, o.get("end"), funcs)
+            i = funcs.index(fn)
+            assert funcs[i + 1:] == ["main", "__libc_start_call_main", "__libc_start_main", "_start"], funcs
+            want[fn] = 0
+assert not any(want.values()), want
+PY
 echo "ok: the memory view's stacks are gdb's"
