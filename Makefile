@@ -70,7 +70,8 @@ FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 # build, -O2 without frame pointers, plus one program with them against
 # the same library (mixed stacks, and the frame-pointer side of the bench).
 UW_DIR    := tools/workloads/unwind
-UW_BINS   := $(BUILD)/tools/wl_unwind $(BUILD)/tools/wl_unwind_fp $(BUILD)/tools/wl_unwind_cxx
+UW_BINS   := $(BUILD)/tools/wl_unwind $(BUILD)/tools/wl_unwind_fp $(BUILD)/tools/wl_unwind_cxx \
+	$(BUILD)/tools/wl_dlopen $(BUILD)/tools/libwl_dlopen.so
 UW_CFLAGS := -O2 -g -fno-inline -fno-optimize-sibling-calls -MMD -MP $(WARN)
 
 all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static $(BUILD)/tools/wl_proc_static \
@@ -161,6 +162,17 @@ $(BUILD)/tools/wl_unwind: $(UW_DIR)/wl_unwind.c $(BUILD)/tools/libwl_unwind.so
 $(BUILD)/tools/wl_unwind_fp: $(UW_DIR)/wl_unwind.c $(BUILD)/tools/libwl_unwind.so
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(UW_CFLAGS) -fno-omit-frame-pointer -pthread $< -L$(@D) -lwl_unwind -Wl,-rpath,'$$ORIGIN' -o $@
+
+# A library only ever dlopen()ed: mapped after memtrace attached.
+$(BUILD)/tools/libwl_dlopen.so: $(UW_DIR)/wl_dlopen_lib.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UW_CFLAGS) -fomit-frame-pointer -shared -fPIC $< -o $@
+
+$(BUILD)/tools/wl_dlopen: $(UW_DIR)/wl_dlopen.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UW_CFLAGS) -fomit-frame-pointer $< -ldl -o $@
 
 $(BUILD)/tools/wl_unwind_cxx: $(UW_DIR)/wl_unwind_cxx.cc
 	$(call msg,CXX,$@)

@@ -326,7 +326,11 @@ static __always_inline void alloc_exit(struct pt_regs *ctx)
 			return;
 		}
 		fill_event(&big->ev, st, ctx, ret, flags | MT_EV_F_INLINE_STACK, -1);
-		__builtin_memcpy(&big->stack, stack, sizeof(big->stack));
+		/* a helper copy: clang will not inline one this large here */
+		if (bpf_probe_read_kernel(&big->stack, sizeof(big->stack), stack)) {
+			big->stack.nr = 0;
+			count(MT_C_STACK_FAIL);
+		}
 		bpf_ringbuf_submit(big, wakeup_flags());
 		return;
 	}

@@ -99,6 +99,17 @@ struct mt_uw_mod {
 
 #define MT_UW_MAX_MODS 1024
 
+/* What every walker of one process's tables shares with user space, one
+ * element of an mmapable array (mt_uw_state): the heap and the memory-view
+ * programs walk the same tables, so they read the same slot and count
+ * into the same counter. */
+struct mt_uw_state {
+	__u32 cur;          /* slot of mt_uw_maps the walkers read (user space flips it) */
+	__u32 pad;
+	__u64 unknown;      /* return addresses in no known mapping: user space
+			     * then re-reads the mappings (dlopen) */
+};
+
 /* Why a stack ended (struct mt_stack.end). */
 enum mt_stack_end {
 	MT_END_NONE = 0,     /* not walked by the unwinder (--callsite-only, failures) */
@@ -128,6 +139,7 @@ struct mt_stack {
 _Static_assert(sizeof(struct mt_uw_row) == 8, "mt_uw_row layout");
 _Static_assert(sizeof(struct mt_uw_map) == 40, "mt_uw_map layout");
 _Static_assert(sizeof(struct mt_uw_mod) == 16 + 24 * MT_UW_MOD_LOADS, "mt_uw_mod layout");
+_Static_assert(sizeof(struct mt_uw_state) == 16, "mt_uw_state layout");
 _Static_assert(sizeof(struct mt_stack) == MT_STACK_BYTES(MT_STACK_MAX), "mt_stack layout");
 _Static_assert((1 << MT_UW_MAP_SHIFT) == MT_UW_MAX_MAPS, "map search steps");
 #endif

@@ -15,8 +15,10 @@
  *
  * Costs: the tgid test is first everywhere. A syscall stores its arguments
  * in task storage at entry and emits one record at a successful exit; the
- * creating ones (mmap, mremap, brk) also take a user stack and copy 512
- * bytes of user stack. A fault is one 16-byte record. rss_stat writes the
+ * creating ones (mmap, mremap, brk) also walk the user stack with the heap
+ * tracer's unwinder (unwind.bpf.h: frame pointers or CFI per module, the
+ * same tables, shared maps) and carry it in the record. A fault is one
+ * 16-byte record. rss_stat writes the
  * new value into global data that user space reads in place: no record.
  */
 #include "vmlinux.h"
@@ -25,6 +27,10 @@
 #include <bpf/bpf_core_read.h>
 #include "vm.h"
 #include "mt_common.bpf.h"
+
+/* Records carry their stack: no stack map (rare calls, ~1 KiB each). */
+#define MT_UW_INLINE_STACKS
+#include "unwind.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -40,6 +46,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_X86_64_BRK     12
 #define NR_X86_64_MREMAP  25
 #define NR_X86_64_MADVISE 28
+
+#define PROT_EXEC            0x4
 
 #define MADV_DONTNEED        4
 #define MADV_FREE            8
@@ -74,13 +82,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);   /* resized by user space before load */
 } mt_vm_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MT_VM_STACK_DEPTH * sizeof(__u64));
-	__uint(max_entries, 1 << 14);
-} mt_vm_stacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -123,22 +124,22 @@ static __always_inline int on_enter(long nr, __u64 a0, __u64 a1, __u64 a2,
 	return 0;
 }
 
-/* The return addresses frame-pointer unwinding misses (see MT_VM_SCAN_WORDS). */
-static __always_inline void read_user_stack(struct task_struct *task, struct mt_vm_call *ev)
+/* The user stack of a creating call, from the registers the syscall
+ * saved: frame 0 is the instruction after the syscall, in libc. */
+static __always_inline void user_stack(struct task_struct *task, struct mt_vm_call *ev)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct mt_stack *st = uw_walk(regs);
 
-	ev->sp = BPF_CORE_READ(regs, sp);
-	ev->fp = BPF_CORE_READ(regs, bp);
-	ev->nscan = MT_VM_SCAN_WORDS;
-	if (bpf_probe_read_user(ev->scan, sizeof(ev->scan), (void *)ev->sp) == 0)
+	if (!st) {
+		count(MT_VM_C_STACK_FAIL);
 		return;
-	/* Near the top of the stack the full window crosses its end. */
-	ev->nscan = 8;
-	if (bpf_probe_read_user(ev->scan, 8 * sizeof(__u64), (void *)ev->sp) == 0)
-		return;
-	ev->nscan = 0;
-	count(MT_VM_C_SCAN_FAIL);
+	}
+	/* one helper call: clang will not inline a copy this large here */
+	if (bpf_probe_read_kernel(&ev->stack, sizeof(ev->stack), st)) {
+		ev->stack.nr = 0;
+		count(MT_VM_C_STACK_FAIL);
+	}
 }
 
 static __always_inline int on_exit(void *ctx, long nr, long ret)
@@ -184,19 +185,18 @@ static __always_inline int on_exit(void *ctx, long nr, long ret)
 	ev->flags = kind == MT_VM_MADVISE ? st->args[2] : st->args[3];
 	ev->prot = kind == MT_VM_MMAP ? (__u32)st->args[2] : 0;
 	ev->fd = kind == MT_VM_MMAP ? (__s32)st->args[4] : -1;
-	ev->sp = 0;
-	ev->fp = 0;
-	ev->nscan = 0;
-	ev->stack_id = -1;
-	if (kind == MT_VM_MMAP || kind == MT_VM_MREMAP || kind == MT_VM_BRK) {
-		/* Only creating calls need a stack: removals are attributed to
-		 * the stack that created the range. */
-		ev->stack_id = bpf_get_stackid(ctx, &mt_vm_stacks, BPF_F_USER_STACK);
-		if (ev->stack_id < 0)
-			count(MT_VM_C_STACK_FAIL);
-		read_user_stack(task, ev);
-	}
-	bpf_ringbuf_submit(ev, wakeup_flags());
+	ev->stack.nr = 0;
+	ev->stack.end = MT_END_NONE;
+	/* Only creating calls need a stack: removals are attributed to the
+	 * stack that created the range. */
+	if (kind == MT_VM_MMAP || kind == MT_VM_MREMAP || kind == MT_VM_BRK)
+		user_stack(task, ev);
+	/* A library's code was just mapped (dlopen): user space builds its
+	 * unwind tables on this record, before the library runs much. */
+	if (kind == MT_VM_MMAP && (ev->prot & PROT_EXEC) && ev->fd >= 0)
+		bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	else
+		bpf_ringbuf_submit(ev, wakeup_flags());
 	return 0;
 }
 

@@ -7,10 +7,13 @@
  * Two record types share one ring buffer; both start with a __u32 kind so
  * the reader can tell them apart. That first field is the one exception to
  * "largest first": the u32 that follows it fills the gap before the u64s.
- * Fixed-width fields, sizes asserted. Includes nothing.
+ * Fixed-width fields, sizes asserted. Includes only its sibling contract
+ * unwind.h (stacks): the includer provides __u64 and friends.
  */
 #ifndef MT_BPF_VM_H
 #define MT_BPF_VM_H
+
+#include "unwind.h"
 
 enum mt_vm_kind {
 	MT_VM_MMAP = 1,     /* mmap(addr, len, prot, flags, fd, off) = ret */
@@ -21,15 +24,10 @@ enum mt_vm_kind {
 	MT_VM_FAULT,        /* struct mt_vm_fault */
 };
 
-#define MT_VM_STACK_DEPTH 32
-/* Words copied from the user stack pointer up at a creating syscall: the
- * return addresses of frame-pointer-less libc functions (the syscall wrapper,
- * sbrk, malloc's internals) live there and the frame-pointer walk skips
- * them, including the first application frame. 512 bytes covers glibc's
- * malloc -> _int_malloc -> sysmalloc -> mmap chain. */
-#define MT_VM_SCAN_WORDS 64
-
-/* One successful memory syscall, recorded at its exit. */
+/* One successful memory syscall, recorded at its exit. The creating ones
+ * (mmap, mremap, brk) carry the user stack, walked by bpf/unwind.bpf.h
+ * from the registers the syscall saved (the heap's walker and tables);
+ * the others have stack.nr 0. */
 struct mt_vm_call {
 	__u32 kind;       /* enum mt_vm_kind */
 	__u32 tid;
@@ -41,13 +39,9 @@ struct mt_vm_call {
 			   * brk: the break asked for */
 	__u64 len2;       /* mremap new length */
 	__u64 flags;      /* mmap/mremap flags, madvise advice */
-	__u64 sp;         /* user stack pointer at the syscall */
-	__u64 fp;         /* user frame pointer (rbp) at the syscall */
-	__u64 scan[MT_VM_SCAN_WORDS]; /* words at sp..; zero when unread */
-	__s32 stack_id;   /* user stack map id, < 0 when not captured */
 	__u32 prot;       /* mmap prot */
 	__s32 fd;         /* mmap fd, -1 for anonymous */
-	__u32 nscan;      /* words of scan[] read */
+	struct mt_stack stack;  /* frame 0: the instruction after the syscall */
 };
 
 /* One page fault taken by a thread of the target. */
@@ -85,14 +79,13 @@ struct mt_vm_rss {
 enum mt_vm_counter {
 	MT_VM_C_RB_FULL_CALL = 0,  /* syscall record lost: the map view is off */
 	MT_VM_C_RB_FULL_FAULT,     /* fault record lost: counts are low */
-	MT_VM_C_STACK_FAIL,        /* stack capture failed: record kept */
+	MT_VM_C_STACK_FAIL,        /* stack walk impossible (no buffer or tables): record kept */
 	MT_VM_C_STATE_FULL,        /* no per-thread slot at entry: call lost */
-	MT_VM_C_SCAN_FAIL,         /* user stack words unreadable: record kept */
 	MT_VM_C_COUNT,
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct mt_vm_call) == 88 + 8 * MT_VM_SCAN_WORDS, "mt_vm_call layout");
+_Static_assert(sizeof(struct mt_vm_call) == 64 + sizeof(struct mt_stack), "mt_vm_call layout");
 _Static_assert(sizeof(struct mt_vm_fault) == 16, "mt_vm_fault layout");
 _Static_assert(sizeof(struct mt_vm_rss) == 88, "mt_vm_rss layout");
 #endif

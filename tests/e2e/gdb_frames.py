@@ -8,8 +8,13 @@
 # reconstruction, from call-site debug info, of a caller that jumped
 # instead of calling: nothing of it is on the stack) are skipped:
 # memtrace's frames are the return addresses on the stack.
+# GDB_FUNC=mmap GDB_ARG=rsi: break on another function, its size in another
+# argument register (the memory view's mmap stacks).
 import os
 import gdb
+
+FUNC = os.environ.get("GDB_FUNC", "malloc")
+ARG = os.environ.get("GDB_ARG", "rdi")
 
 
 def mappings(pid):
@@ -25,10 +30,10 @@ def mappings(pid):
 
 
 def record():
-    size = int(gdb.parse_and_eval("$rdi"))
+    size = int(gdb.parse_and_eval("$" + ARG))
     maps = mappings(gdb.selected_inferior().pid)
     lines = []
-    f = gdb.newest_frame().older()   # #0 is malloc itself
+    f = gdb.newest_frame().older()   # #0 is FUNC itself
     while f is not None:
         if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
             pc = f.pc()
@@ -45,8 +50,8 @@ def record():
 for cmd in ("set pagination off", "set confirm off", "set breakpoint pending on",
             "set backtrace past-main on", "set debuginfod enabled off"):
     gdb.execute(cmd)
-cond = " || ".join("$rdi == %s" % s for s in os.environ["GDB_SIZES"].split(","))
-gdb.execute("break malloc if %s" % cond)
+cond = " || ".join("$%s == %s" % (ARG, s) for s in os.environ["GDB_SIZES"].split(","))
+gdb.execute("break %s if %s" % (FUNC, cond))
 gdb.execute("run")
 while gdb.selected_inferior().pid:
     record()

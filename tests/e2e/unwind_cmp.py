@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compare memtrace's stack of one allocation with gdb's backtrace of it.
 
-usage: unwind_cmp.py REPORT.json SIZE GDB_FRAMES [--end END] [--names MODS]
+usage: unwind_cmp.py REPORT.json SIZE GDB_FRAMES [--end END] [--names MODS] [--vm]
 
 The site is the one whose allocations are all SIZE bytes. Its frames must
 equal gdb's caller frames (gdb_frames.py): same count, same module and
@@ -10,6 +10,12 @@ basenames) the same function (C++ names demangled with c++filt, argument
 lists and symbol versions dropped). System libraries are compared by
 address only until memtrace reads their separate debug info the way gdb
 does (gdb names libc's __libc_start_main_impl, .dynsym __libc_start_main). The stack's "end" must be END (default root).
+
+--vm: the stack is the memory view's of the mmap origin whose mappings are
+all SIZE bytes ("memory"."mappings"). Its first frame is the instruction
+after the syscall, inside libc's mmap (gdb's frame #0, which it breaks at
+and gdb_frames.py leaves out): it, and the functions inlined there, must
+be named mmap; the frames after it are compared with gdb's.
 """
 import json
 import os
@@ -37,7 +43,10 @@ def norm(name):
 
 def main():
     args = sys.argv[1:]
-    end, names = "root", set()
+    end, names, vm = "root", set(), False
+    if "--vm" in args:
+        args.remove("--vm")
+        vm = True
     if "--end" in args:
         i = args.index("--end")
         end = args[i + 1]
@@ -49,13 +58,24 @@ def main():
     report, size, gdbf = args[0], int(args[1]), args[2]
     with open(report) as f:
         r = json.load(f)
-    sites = [s for s in r["sites"] if s["allocs"] and s["alloc_bytes"] == size * s["allocs"]]
+    if vm:
+        sites = [s for s in r["memory"]["mappings"] if s["kind"] == "mmap" and s["mmaps"] and
+                 s["bytes_mapped"] == size * s["mmaps"]]
+    else:
+        sites = [s for s in r["sites"] if s["allocs"] and s["alloc_bytes"] == size * s["allocs"]]
     if len(sites) != 1:
-        print("FAIL: %d sites allocate %d bytes (want 1)" % (len(sites), size))
+        print("FAIL: %d %s %d bytes (want 1)" % (len(sites), "origins map" if vm else "sites allocate", size))
         return 1
     s = sites[0]
     ours = [(os.path.basename(f["module"] or "?"), int(f["module_off"] or "0", 16), f["func"])
             for f in s["stack"]]
+    if vm:
+        top = [f for f in s["stack"] if f["addr"] == s["stack"][0]["addr"]] if s["stack"] else []
+        if not top or any("mmap" not in (f["func"] or "") for f in top):
+            print("FAIL: size %d: the first frame is not in mmap: %s" %
+                  (size, [f["func"] for f in top]))
+            return 1
+        ours = ours[len(top):]
     with open(gdbf) as f:
         theirs = []
         for line in f.read().splitlines():

@@ -272,9 +272,22 @@ static int attach_all(struct mt_session *s)
 			return -errno;
 	}
 	if (!s->opts.no_vm) {
-		struct mt_vm_opts vo = { .pid = s->target.pid };
+		/* the view's walker reads the heap tracer's tables */
+		struct mt_vm_opts vo = { .pid = s->target.pid, .uw = mt_heap_unwind(s->heap),
+					 .uw_sink = mt_heap_unwind_sink(s->heap),
+					 .unwind = (enum mt_unwind_mode)s->opts.unwind,
+					 .max_depth = (uint32_t)s->opts.max_depth };
+		char **order = NULL;
+		size_t n = 0;
 
+		/* without the heap tracer the view builds its tables, and in
+		 * launch mode wants the libraries about to be loaded */
+		if (!vo.uw_sink && s->launched && mt_launch_load_order(&s->launch, &order, &n))
+			mt_debug("unwind: the libraries to be loaded are unknown");
+		vo.preload = (const char *const *)order;
+		vo.npreload = n;
 		err = mt_vm_open(&vo, &s->vm);
+		mt_launch_free_order(order, n);
 		if (err)
 			return err;
 		mt_vm_set_sym(s->vm, s->sym);
@@ -336,11 +349,14 @@ int mt_session_start(struct mt_session *s)
 
 int mt_session_consume(struct mt_session *s)
 {
-	if (s->events && mt_events_consume(s->events) < 0)
-		return -EIO;
-	mt_heap_unwind_poll(s->heap);   /* tables for modules mapped since */
+	/* The memory view first: a library it saw mapped gets its unwind
+	 * tables now, before the heap's backlog is read (the heap's stacks
+	 * are walked already; the library's next ones need the tables). */
 	if (s->vm && mt_vm_consume(s->vm) < 0)
 		return -EIO;
+	if (s->events && mt_events_consume(s->events) < 0)
+		return -EIO;
+	mt_heap_unwind_poll(s->heap, false);   /* tables for modules mapped since */
 	return 0;
 }
 

@@ -382,6 +382,8 @@ int mt_lay_json(FILE *f, const struct mt_layout *l, const struct mt_lay_weights 
 	mt_json_obj_begin(&j);
 	mt_json_key_u64(&j, "version", 1);
 	mt_json_key_str(&j, "module", l->module);
+	mt_json_key_str(&j, "debug_file", l->dw.debug_file);
+	mt_json_key_str(&j, "debug_found_by", l->dw.debug_how);
 	mt_json_key_str(&j, "report", w ? w->path : NULL);
 	mt_json_key(&j, "structs");
 	mt_json_arr_begin(&j);

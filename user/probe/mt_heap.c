@@ -74,9 +74,6 @@ struct mt_heap {
 	 * of the tree are walked through the kernel's mappings. */
 	struct mt_unwind *uw;      /* NULL with --callsite-only */
 	struct mt_unwind_sink sink;
-	size_t rows_bytes;         /* of the mmapped row map */
-	uint64_t uw_unknown_seen;  /* mt_uw_unknown at the last refresh */
-	uint64_t uw_next_ns;       /* no refresh before this */
 	/* Duty cycling of the first process (mt_heap_arm, uprobe_multi mode):
 	 * its probe sets say how to remake the links of a side. */
 	const struct mt_alloc_lib *lib;
@@ -201,11 +198,10 @@ static int check_btf(const char *path, bool given)
 	return 0;
 }
 
-/* Row map capacity: today's rows and room for modules mapped later
- * (dlopen): as many again plus 1 MiB. 8 bytes a row. */
+/* The tables of today's modules, before load: they size the row map. */
 static int build_unwind(struct mt_heap *h, const struct mt_heap_opts *o)
 {
-	uint64_t rows, t0 = mt_now_ns();
+	uint64_t t0 = mt_now_ns();
 	struct mt_unwind_stats st;
 	int err;
 
@@ -221,9 +217,7 @@ static int build_unwind(struct mt_heap *h, const struct mt_heap_opts *o)
 			mt_debug("unwind: cannot read '%s' ahead of its mapping", o->preload[i]);
 	mt_unwind_progress_end(h->uw);
 	mt_unwind_get_stats(h->uw, &st);
-	rows = mt_unwind_nrows(h->uw);
-	rows = rows * 2 + (1u << 17);
-	h->sink.rows_cap = rows > (1u << 24) ? 1u << 24 : (uint32_t)rows;
+	h->sink.rows_cap = mt_unwind_rows_cap(h->uw);
 	/* bench.py reads this line */
 	mt_debug("unwind: %u modules (%u cfi), %llu rows for %.2f MiB of text built in %.1f ms; "
 		 "row map %.2f MiB", st.modules, st.modules_cfi, (unsigned long long)mt_unwind_nrows(h->uw),
@@ -235,45 +229,25 @@ static int build_unwind(struct mt_heap *h, const struct mt_heap_opts *o)
 /* Map the row array into this process and publish today's tables. */
 static int map_rows(struct mt_heap *h)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	void *p;
+	struct heap_bpf *sk = h->skel;
 
-	h->rows_bytes = ((size_t)h->sink.rows_cap * sizeof(struct mt_uw_row) + page - 1) & ~(size_t)(page - 1);
-	p = mmap(NULL, h->rows_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 bpf_map__fd(h->skel->maps.mt_uw_rows), 0);
-	if (p == MAP_FAILED) {
-		mt_err("cannot map the unwind row table: %s", strerror(errno));
-		return -errno;
-	}
-	h->sink.rows = p;
-	h->sink.maps_fd = bpf_map__fd(h->skel->maps.mt_uw_maps);
-	h->sink.mods_fd = bpf_map__fd(h->skel->maps.mt_uw_mods);
-	h->sink.cur = &h->skel->bss->mt_uw_cur;
-	return mt_unwind_publish(h->uw, &h->sink);
+	return mt_unwind_sink_open(h->uw, &h->sink, bpf_map__fd(sk->maps.mt_uw_rows),
+				   h->sink.rows_cap, bpf_map__fd(sk->maps.mt_uw_maps),
+				   bpf_map__fd(sk->maps.mt_uw_mods), bpf_map__fd(sk->maps.mt_uw_state));
 }
 
-void mt_heap_unwind_poll(struct mt_heap *h)
+void mt_heap_unwind_poll(struct mt_heap *h, bool now)
 {
-	uint64_t unknown, now;
-
-	if (!h || !h->uw || !h->sink.rows)
-		return;
-	unknown = __atomic_load_n(&h->skel->bss->mt_uw_unknown, __ATOMIC_RELAXED);
-	if (unknown == h->uw_unknown_seen)
-		return;
-	/* At most 4 re-reads of /proc/PID/maps a second: a walk through
-	 * garbage (frame pointers in code without them) bumps the count on
-	 * every stack. */
-	now = mt_now_ns();
-	if (now < h->uw_next_ns)
-		return;
-	h->uw_next_ns = now + 250000000ull;
-	h->uw_unknown_seen = unknown;
-	if (mt_unwind_refresh(h->uw, &h->sink))
-		mt_debug("unwind: cannot refresh the mapping table");
+	if (h && h->uw)
+		mt_unwind_poll(h->uw, &h->sink, now);
 }
 
-const struct mt_unwind *mt_heap_unwind(const struct mt_heap *h)
+const struct mt_unwind_sink *mt_heap_unwind_sink(const struct mt_heap *h)
+{
+	return h && h->uw && h->sink.rows ? &h->sink : NULL;
+}
+
+struct mt_unwind *mt_heap_unwind(const struct mt_heap *h)
 {
 	return h ? h->uw : NULL;
 }
@@ -1146,8 +1120,7 @@ void mt_heap_free(struct mt_heap *h)
 		return;
 	detach_all(h);
 	wait_reapers(h);
-	if (h->sink.rows)
-		munmap(h->sink.rows, h->rows_bytes);
+	mt_unwind_sink_close(&h->sink);
 	heap_bpf__destroy(h->skel);
 	mt_unwind_free(h->uw);
 	free(h->groups);

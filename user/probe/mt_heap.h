@@ -103,12 +103,15 @@ bool mt_heap_disarming(const struct mt_heap *h);
 int mt_heap_prog_stats(const struct mt_heap *h, uint64_t *run_ns, uint64_t *runs);
 
 /* Tables for mappings that appeared since the last look (dlopen): cheap
- * when the walker met no unknown return address since the last call. */
-void mt_heap_unwind_poll(struct mt_heap *h);
+ * when the walker met no unknown return address since the last call;
+ * with now, at once (see mt_unwind_poll). */
+void mt_heap_unwind_poll(struct mt_heap *h, bool now);
 
-/* The unwind tables (for the report's modules and -v); NULL with
+/* The unwind tables (for the report's modules and -v) and the maps they
+ * are in, which the memory view's walker reuses; NULL with
  * --callsite-only. */
-const struct mt_unwind *mt_heap_unwind(const struct mt_heap *h);
+struct mt_unwind *mt_heap_unwind(const struct mt_heap *h);
+const struct mt_unwind_sink *mt_heap_unwind_sink(const struct mt_heap *h);
 
 /* The cut: stop counting at once in every probe (one flag each tests
  * first), so the final report is one instant. Events emitted before it may

@@ -145,23 +145,24 @@ static uint32_t attribute(const struct mt_report_stack *st, const struct mt_repo
 
 /* The frames of the aggregator's stack, each expanded to the functions
  * inlined at it. */
-static int symbolize(struct mt_report_stack *st, const struct mt_site *s, struct mt_sym *sym)
+static int symbolize(struct mt_report_stack *st, const uint64_t *frames, uint32_t nframes,
+		     struct mt_sym *sym)
 {
 	struct mt_frame chain[MT_SYM_MAX_INLINE + 1];
-	size_t cap = s->nframes, n = 0;
+	size_t cap = nframes ? nframes : 1, n = 0;
 	uint32_t i;
 
 	st->frames = calloc(cap, sizeof(*st->frames));
 	if (!st->frames)
 		return -ENOMEM;
-	for (i = 0; i < s->nframes; i++) {
+	for (i = 0; i < nframes; i++) {
 		int k = 1;
 
 		memset(chain, 0, sizeof(chain));
-		chain[0].addr = s->frames[i];
+		chain[0].addr = frames[i];
 		/* Always fills the frames; -ENOENT just means no name found. */
 		if (sym) {
-			k = mt_sym_resolve_chain(sym, s->frames[i], true, chain,
+			k = mt_sym_resolve_chain(sym, frames[i], true, chain,
 						 MT_SYM_MAX_INLINE + 1);
 			if (k < 0)
 				return k;
@@ -204,7 +205,7 @@ static int fill_site(struct mt_report_site *rs, const struct mt_agg *a,
 	rs->stack.end = s->end;
 	if (!s->nframes)
 		return 0;
-	err = symbolize(&rs->stack, s, sym);
+	err = symbolize(&rs->stack, s->frames, s->nframes, sym);
 	if (err)
 		return err;
 	rs->stack.attr = attribute(&rs->stack, r ? &r->opts : NULL,
@@ -468,6 +469,14 @@ int mt_report_add_site_extra(struct mt_report *r, mt_report_site_json_fn json, v
 	r->site_extras[r->nsite_extras].json = json;
 	r->site_extras[r->nsite_extras++].arg = arg;
 	return 0;
+}
+
+int mt_report_stack_from(struct mt_report_stack *st, const uint64_t *frames, uint32_t n,
+			 uint8_t end, struct mt_sym *sym)
+{
+	memset(st, 0, sizeof(*st));
+	st->end = end;
+	return n ? symbolize(st, frames, n, sym) : 0;
 }
 
 int mt_report_stack_get(struct mt_report_stack *st, const struct mt_agg *a,

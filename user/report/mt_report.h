@@ -234,6 +234,12 @@ int mt_report_add_site_extra(struct mt_report *r, mt_report_site_json_fn json, v
 int mt_report_stack_get(struct mt_report_stack *st, const struct mt_agg *a,
 			struct mt_sym *sym, uint32_t site);
 void mt_report_stack_release(struct mt_report_stack *st);   /* accepts NULL */
+/* A stack of return addresses (innermost first) and how its walk ended,
+ * symbolized as the heap's sites are: each frame expanded to the functions
+ * inlined at it. Wrappers are not looked for (attr 0). st is set even on
+ * error; release it with mt_report_stack_release. 0 or -ENOMEM. */
+int mt_report_stack_from(struct mt_report_stack *st, const uint64_t *frames, uint32_t n,
+			 uint8_t end, struct mt_sym *sym);
 void mt_report_json_stack(struct mt_json *j, const struct mt_report_stack *st);
 void mt_report_text_stack(FILE *f, const struct mt_report_stack *st, unsigned max_frames);
 

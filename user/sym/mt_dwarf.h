@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The DWARF of one object file, found the way the symbolizer (mt_sym)
- * finds it: libdwfl's standard lookup, which reads DWARF in the file
- * itself or in separate debug info by build-id (/usr/lib/debug/.build-id,
- * what Debian's -dbg and -dbgsym packages install) or .gnu_debuglink, and
- * asks debuginfod when DEBUGINFOD_URLS is set and libdw was built with it.
+ * finds it: in the file itself, else in separate debug info by the
+ * symbolizer's search (mt_debuginfo.h: build-id under /usr/lib/debug/
+ * .build-id, what Debian's -dbg and -dbgsym packages install, then
+ * .gnu_debuglink in gdb's order), else by libdwfl's standard lookup,
+ * which asks debuginfod when DEBUGINFOD_URLS is set.
  * For readers of types and scopes (memtrace layout); addresses are the
  * file's own (link-time) addresses plus the returned bias.
  */
@@ -19,6 +20,11 @@ struct mt_dwarf {
 	Dwfl_Module *mod;
 	Dwarf *dw;          /* owned by dwfl */
 	Dwarf_Addr bias;    /* DWARF address = file address + bias */
+	const char *debug_file;  /* the separate debug file read (owned by
+				  * dwfl), NULL: the file's own DWARF */
+	const char *debug_how;   /* how it was found: "build-id", "debuglink"
+				  * (mt_sym_src_name), "libdwfl" (its standard
+				  * lookup: debuginfod), NULL without one */
 };
 
 /* Open path's DWARF. 0, -ENOENT when the file has none and no separate

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
@@ -20,6 +21,8 @@
 
 struct module {
 	char *path;               /* as /proc/PID/maps names it */
+	char *alias;              /* another name of the file: launch mode builds the
+				   * loader's /lib/..., the maps say /usr/lib/... */
 	uint64_t dev, ino;
 	struct mt_uw_table t;
 	enum mt_uw_map_kind kind;
@@ -39,6 +42,8 @@ struct mt_unwind {
 	uint32_t rows_used;       /* rows written into the row map */
 	struct mt_unwind_stats st;
 	bool full_said;
+	uint64_t unknown_seen;    /* mt_uw_state.unknown at the last refresh */
+	uint64_t next_ns;         /* no polled refresh before this */
 };
 
 int mt_unwind_mode_parse(const char *s, enum mt_unwind_mode *mode)
@@ -64,9 +69,15 @@ static uint64_t now_ns(void)
 
 static struct module *find_module(struct mt_unwind *u, const char *path, uint64_t dev, uint64_t ino)
 {
-	for (uint32_t i = 0; i < u->nmods; i++)
-		if (u->mods[i].ino == ino && u->mods[i].dev == dev)
-			return &u->mods[i];
+	for (uint32_t i = 0; i < u->nmods; i++) {
+		struct module *m = &u->mods[i];
+
+		if (m->ino != ino || m->dev != dev)
+			continue;
+		if (!m->alias && strcmp(m->path, path))
+			m->alias = strdup(path);   /* NULL: only the first name is known */
+		return m;
+	}
 	return NULL;
 }
 
@@ -104,7 +115,8 @@ static struct module *module_of(struct mt_unwind *u, const char *path, uint64_t 
 	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)u->pid, path);
 	t0 = now_ns();
 	err = mt_uw_table_build(file, &m->t);
-	u->st.build_ns += now_ns() - t0;
+	t0 = now_ns() - t0;
+	u->st.build_ns += t0;
 	m->built = true;
 	if (err) {
 		/* Unreadable: its own frames are only the ones the walker
@@ -123,8 +135,8 @@ static struct module *module_of(struct mt_unwind *u, const char *path, uint64_t 
 		u->st.modules_fp++;
 		mt_uw_table_free(&m->t);   /* the rows are not needed */
 	}
-	mt_debug("unwind: '%s': %s (%u functions, %u with a frame pointer, %u rows)", path,
-		 m->kind == MT_UW_MAP_CFI ? "cfi" : "fp", m->t.nfde, m->t.nfde_fp, m->t.nrows);
+	mt_debug("unwind: '%s': %s (%u functions, %u with a frame pointer, %u rows, %.2f ms)", path,
+		 m->kind == MT_UW_MAP_CFI ? "cfi" : "fp", m->t.nfde, m->t.nfde_fp, m->t.nrows, t0 / 1e6);
 	return m;
 }
 
@@ -269,10 +281,63 @@ uint64_t mt_unwind_nrows(const struct mt_unwind *u)
 	return n;
 }
 
+uint32_t mt_unwind_rows_cap(const struct mt_unwind *u)
+{
+	uint64_t rows = mt_unwind_nrows(u) * 2 + (1u << 17);
+
+	return rows > (1u << 24) ? 1u << 24 : (uint32_t)rows;
+}
+
+int mt_unwind_sink_open(struct mt_unwind *u, struct mt_unwind_sink *s, int rows_fd,
+			uint32_t rows_cap, int maps_fd, int mods_fd, int state_fd)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->rows_cap = rows_cap;
+	s->rows_fd = rows_fd;
+	s->maps_fd = maps_fd;
+	s->mods_fd = mods_fd;
+	s->state_fd = state_fd;
+	s->rows_bytes = ((size_t)rows_cap * sizeof(struct mt_uw_row) + page - 1) & ~(size_t)(page - 1);
+	p = mmap(NULL, s->rows_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, rows_fd, 0);
+	if (p == MAP_FAILED) {
+		err = -errno;
+		mt_err("cannot map the unwind row table: %s", strerror(errno));
+		return err;
+	}
+	s->rows = p;
+	p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, state_fd, 0);
+	if (p == MAP_FAILED) {
+		err = -errno;
+		mt_err("cannot map the unwind state: %s", strerror(errno));
+		mt_unwind_sink_close(s);
+		return err;
+	}
+	s->state = p;
+	err = mt_unwind_publish(u, s);
+	if (err)
+		mt_unwind_sink_close(s);
+	return err;
+}
+
+void mt_unwind_sink_close(struct mt_unwind_sink *s)
+{
+	if (s->rows)
+		munmap(s->rows, s->rows_bytes);
+	if (s->state)
+		munmap(s->state, (size_t)sysconf(_SC_PAGESIZE));
+	s->rows = NULL;
+	s->state = NULL;
+}
+
 int mt_unwind_publish(struct mt_unwind *u, const struct mt_unwind_sink *s)
 {
+	struct mt_uw_state *state = s->state;
 	struct mt_uw_row *rows = s->rows;
-	uint32_t next = *s->cur ^ 1, i;
+	uint32_t next = __atomic_load_n(&state->cur, __ATOMIC_RELAXED) ^ 1, i;
 	int err;
 
 	/* Rows first: a module's rows are in place before any mapping
@@ -329,7 +394,7 @@ int mt_unwind_publish(struct mt_unwind *u, const struct mt_unwind_sink *s)
 		mt_err("cannot write the unwind mapping table: %s", strerror(errno));
 		return -errno;
 	}
-	__atomic_store_n(s->cur, next, __ATOMIC_RELEASE);
+	__atomic_store_n(&state->cur, next, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -363,6 +428,26 @@ int mt_unwind_refresh(struct mt_unwind *u, const struct mt_unwind_sink *s)
 	return err == -ESRCH || err == -ENOENT ? 0 : err;
 }
 
+void mt_unwind_poll(struct mt_unwind *u, const struct mt_unwind_sink *s, bool now)
+{
+	const struct mt_uw_state *state;
+	uint64_t unknown, t;
+
+	if (!u || !s || !s->state)
+		return;
+	state = s->state;
+	unknown = __atomic_load_n(&state->unknown, __ATOMIC_RELAXED);
+	if (!now && unknown == u->unknown_seen)
+		return;
+	t = now_ns();
+	if (!now && t < u->next_ns)
+		return;
+	u->next_ns = t + 250000000ull;
+	u->unknown_seen = unknown;
+	if (mt_unwind_refresh(u, s))
+		mt_debug("unwind: cannot refresh the mapping table");
+}
+
 void mt_unwind_get_stats(const struct mt_unwind *u, struct mt_unwind_stats *st)
 {
 	*st = u->st;
@@ -373,9 +458,12 @@ void mt_unwind_get_stats(const struct mt_unwind *u, struct mt_unwind_stats *st)
 
 const char *mt_unwind_module_kind(const struct mt_unwind *u, const char *path)
 {
-	for (uint32_t i = 0; u && i < u->nmods; i++)
-		if (!strcmp(u->mods[i].path, path))
-			return u->mods[i].kind == MT_UW_MAP_CFI ? "cfi" : "fp";
+	for (uint32_t i = 0; u && i < u->nmods; i++) {
+		const struct module *m = &u->mods[i];
+
+		if (!strcmp(m->path, path) || (m->alias && !strcmp(m->alias, path)))
+			return m->kind == MT_UW_MAP_CFI ? "cfi" : "fp";
+	}
 	return NULL;
 }
 
@@ -387,6 +475,7 @@ void mt_unwind_free(struct mt_unwind *u)
 	for (uint32_t i = 0; i < u->nmods; i++) {
 		mt_uw_table_free(&u->mods[i].t);
 		free(u->mods[i].path);
+		free(u->mods[i].alias);
 	}
 	free(u->mods);
 	free(u);

@@ -49,21 +49,42 @@ void mt_unwind_progress_end(struct mt_unwind *u);
 /* Rows built so far: what the row map must hold at least. */
 uint64_t mt_unwind_nrows(const struct mt_unwind *u);
 
-/* Where the tables go: the row array (mmapped, capacity rows_cap), the
- * double-buffered mapping table and its current slot. */
+/* Where the tables go: the maps of bpf/unwind.bpf.h in one loaded object.
+ * Another object's walker (the memory view's) reuses the same maps by
+ * their fds, so one process's tables are built and written once. */
 struct mt_unwind_sink {
-	void *rows;               /* struct mt_uw_row[rows_cap] */
+	void *rows;               /* struct mt_uw_row[rows_cap], mmapped */
 	uint32_t rows_cap;
-	int maps_fd;              /* array of 2 struct mt_uw_maps */
-	int mods_fd;              /* hash of struct mt_uw_mod by inode */
-	uint32_t *cur;            /* slot the walker reads */
+	size_t rows_bytes;        /* of the mapping */
+	int rows_fd;              /* mt_uw_rows */
+	int maps_fd;              /* mt_uw_maps: array of 2 struct mt_uw_maps */
+	int mods_fd;              /* mt_uw_mods: hash of struct mt_uw_mod by inode */
+	int state_fd;             /* mt_uw_state: struct mt_uw_state, mmapped */
+	void *state;              /* struct mt_uw_state: the slot the walkers read */
 };
+
+/* Rows the row map is to be created with: today's, as many again for
+ * modules mapped later (dlopen), plus 1 MiB; at most 128 MiB. */
+uint32_t mt_unwind_rows_cap(const struct mt_unwind *u);
+
+/* Map the walker's maps of a loaded object (mt_uw_rows created with
+ * rows_cap rows) into s and publish today's tables. 0 or -errno after
+ * one line; mt_unwind_sink_close undoes it (safe on a zeroed sink). */
+int mt_unwind_sink_open(struct mt_unwind *u, struct mt_unwind_sink *s, int rows_fd,
+			uint32_t rows_cap, int maps_fd, int mods_fd, int state_fd);
+void mt_unwind_sink_close(struct mt_unwind_sink *s);
 
 /* Write every table not yet written and publish the mapping table. */
 int mt_unwind_publish(struct mt_unwind *u, const struct mt_unwind_sink *s);
 
 /* Re-read the mappings; new modules get tables, then publish. */
 int mt_unwind_refresh(struct mt_unwind *u, const struct mt_unwind_sink *s);
+
+/* Refresh when a walker met a return address in no known mapping since
+ * the last look, at most 4 times a second (a walk through garbage meets
+ * one on every stack); with now, at once and whatever the walkers saw (a
+ * new executable mapping was just seen: its first stacks are near). */
+void mt_unwind_poll(struct mt_unwind *u, const struct mt_unwind_sink *s, bool now);
 
 void mt_unwind_get_stats(const struct mt_unwind *u, struct mt_unwind_stats *st);
 

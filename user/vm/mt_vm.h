@@ -35,11 +35,23 @@
 #include "util/mt_json.h"
 #include "util/mt_prom.h"
 #include "sym/mt_sym.h"
+#include "unwind/mt_unwind.h"
 
 struct mt_vm;
 
 struct mt_vm_opts {
 	pid_t pid;        /* the target (thread group id) */
+	/* Stacks of mmap, mremap and brk: walked like the heap's (bpf/
+	 * unwind.bpf.h). With uw and uw_sink (the heap tracer's, borrowed:
+	 * they must outlive the view) the view's walker reads the same tables
+	 * in the same maps; without, the view builds its own in mode unwind. */
+	struct mt_unwind *uw;
+	const struct mt_unwind_sink *uw_sink;
+	enum mt_unwind_mode unwind;
+	uint32_t max_depth;   /* frames, <= MT_STACK_MAX; 0: 64 */
+	/* own tables, launch mode: the files the loader is about to map */
+	const char *const *preload;
+	size_t npreload;
 };
 
 /**

@@ -26,6 +26,12 @@ struct mt_vm {
 	int nlinks;
 	struct mt_sym *sym;
 	struct mt_vm_stat st;
+	/* the unwind tables the walker reads: o.uw/o.uw_sink, or the view's own */
+	struct mt_unwind *uw;
+	const struct mt_unwind_sink *sink;
+	struct mt_unwind *uw_own;
+	struct mt_unwind_sink sink_own;
+	bool exec_mapped;                 /* a new executable file mapping in this drain */
 	/* attach type used per source, NULL when none */
 	const char *att_sys, *att_fault, *att_kfault, *att_rss;
 	bool refreshed;                   /* maps re-read during this consume */

@@ -145,12 +145,66 @@ static int attach_sources(struct mt_vm *vm)
 	return 0;
 }
 
+/* The walker's tables: the heap tracer's maps, or maps of our own sized
+ * for tables built now. Before load. 0 or -errno after one line. */
+static int setup_unwind(struct mt_vm *vm, struct vm_bpf *s)
+{
+	const struct mt_unwind_sink *k = vm->o.uw_sink;
+	int err;
+
+	s->rodata->uw_max_depth = vm->o.max_depth ? vm->o.max_depth : 64;
+	if (k) {
+		err = bpf_map__reuse_fd(s->maps.mt_uw_rows, k->rows_fd);
+		err = err ?: bpf_map__reuse_fd(s->maps.mt_uw_maps, k->maps_fd);
+		err = err ?: bpf_map__reuse_fd(s->maps.mt_uw_mods, k->mods_fd);
+		err = err ?: bpf_map__reuse_fd(s->maps.mt_uw_state, k->state_fd);
+		if (err)
+			mt_err("cannot share the unwind tables with the memory view: %s", strerror(-err));
+		return err;
+	}
+	err = bpf_map__set_max_entries(s->maps.mt_uw_rows, mt_unwind_rows_cap(vm->uw_own));
+	if (err)
+		mt_err("cannot size the memory view's unwind rows: %s", strerror(-err));
+	return err;
+}
+
+/* After load: the tables the walker reads, published when they are ours. */
+static int bind_unwind(struct mt_vm *vm)
+{
+	struct vm_bpf *s = vm->skel;
+	int err;
+
+	if (vm->o.uw_sink) {
+		vm->uw = vm->o.uw;
+		vm->sink = vm->o.uw_sink;
+		return 0;
+	}
+	err = mt_unwind_sink_open(vm->uw_own, &vm->sink_own, bpf_map__fd(s->maps.mt_uw_rows),
+				  bpf_map__max_entries(s->maps.mt_uw_rows),
+				  bpf_map__fd(s->maps.mt_uw_maps), bpf_map__fd(s->maps.mt_uw_mods),
+				  bpf_map__fd(s->maps.mt_uw_state));
+	if (err)
+		return err;
+	vm->uw = vm->uw_own;
+	vm->sink = &vm->sink_own;
+	return 0;
+}
+
 /* Load with every program; a kernel refusing one kind (tp_btf needs BTF)
  * fails the whole load, so retry without that kind. */
 static int open_load(struct mt_vm *vm)
 {
 	bool with_btf = true;
 	int err = 0, attempt;
+
+	if (!vm->o.uw_sink) {
+		err = mt_unwind_new(vm->o.pid, vm->o.unwind, &vm->uw_own);
+		if (err)
+			return err;
+		for (size_t i = 0; i < vm->o.npreload; i++)
+			if (mt_unwind_add_file(vm->uw_own, vm->o.preload[i]))
+				mt_debug("unwind: cannot read '%s' ahead of its mapping", vm->o.preload[i]);
+	}
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		struct vm_bpf *s = vm_bpf__open();
@@ -164,6 +218,7 @@ static int open_load(struct mt_vm *vm)
 		s->rodata->target_tgid = (__u32)vm->o.pid;
 		s->rodata->wakeup_bytes = MT_VM_RING_BYTES / 4;
 		err = bpf_map__set_max_entries(s->maps.mt_vm_events, MT_VM_RING_BYTES);
+		err = err ?: setup_unwind(vm, s);
 		if (!with_btf) {
 			bpf_program__set_autoload(s->progs.mt_vm_fault_user_btf, false);
 			bpf_program__set_autoload(s->progs.mt_vm_fault_kernel_btf, false);
@@ -176,7 +231,7 @@ static int open_load(struct mt_vm *vm)
 			if (!with_btf)
 				mt_debug("tp_btf programs refused, using "
 					"raw_tp for page faults and RSS");
-			return 0;
+			return bind_unwind(vm);
 		}
 		vm_bpf__destroy(s);
 		with_btf = false;
@@ -199,6 +254,11 @@ void mt_vm_unload(struct mt_vm *vm)
 {
 	while (vm->nlinks > 0)
 		bpf_link__destroy(vm->links[--vm->nlinks]);
+	mt_unwind_sink_close(&vm->sink_own);
 	vm_bpf__destroy(vm->skel);
 	vm->skel = NULL;
+	mt_unwind_free(vm->uw_own);
+	vm->uw_own = NULL;
+	vm->uw = NULL;
+	vm->sink = NULL;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "util/mt_log.h"
@@ -29,21 +30,17 @@ int mt_vm_seed_maps(struct mt_vm *vm)
 
 static void on_call(struct mt_vm *vm, const struct mt_vm_call *ev)
 {
-	uint64_t stack[MT_VM_STACK_DEPTH] = { 0 }, frames[MT_VM_MAX_FRAMES];
 	enum mt_vm_origin_kind kind = ev->kind == MT_VM_BRK ? MT_VM_O_BRK : MT_VM_O_MMAP;
-	uint32_t n = 0, nf;
+	uint32_t n = ev->stack.nr < MT_VM_MAX_FRAMES ? ev->stack.nr : MT_VM_MAX_FRAMES;
 	int64_t origin = 0;
 	int err;
 
-	if (ev->kind == MT_VM_MMAP || ev->kind == MT_VM_MREMAP || ev->kind == MT_VM_BRK) {
-		if (ev->stack_id >= 0 &&
-		    bpf_map_lookup_elem(bpf_map__fd(vm->skel->maps.mt_vm_stacks),
-					&ev->stack_id, stack) == 0)
-			while (n < MT_VM_STACK_DEPTH && stack[n])
-				n++;
-		nf = mt_vm_stat_unwind(&vm->st, stack, n, ev, frames, MT_VM_MAX_FRAMES);
-		origin = mt_vm_stat_origin(&vm->st, kind, frames, nf);
-	}
+	if (ev->kind == MT_VM_MMAP || ev->kind == MT_VM_MREMAP || ev->kind == MT_VM_BRK)
+		origin = mt_vm_stat_origin(&vm->st, kind, (const uint64_t *)ev->stack.ip, n, ev->stack.end);
+	/* A library mapped (dlopen): its unwind tables are wanted before its
+	 * code allocates, so the heap's walker reaches through it. */
+	if (ev->kind == MT_VM_MMAP && (ev->prot & PROT_EXEC) && ev->fd >= 0)
+		vm->exec_mapped = true;
 	err = origin < 0 ? (int)origin : mt_vm_stat_call(&vm->st, ev, (uint32_t)origin);
 	if (err && !vm->err)
 		vm->err = err;
@@ -116,9 +113,11 @@ int mt_vm_consume(struct mt_vm *vm)
 	int n, err;
 
 	vm->refreshed = false;
+	vm->exec_mapped = false;
 	n = ring_buffer__consume(vm->rb);
 	if (n < 0 && n != -EINTR)
 		return n;
+	mt_unwind_poll(vm->uw, vm->sink, vm->exec_mapped);
 	err = vm->err;
 	vm->err = 0;
 	return err;

@@ -73,29 +73,24 @@ static const char *alloc_class(enum mt_vm_alloc_class a)
 /* ---- JSON ---- */
 
 /* An origin's frames as a report stack, so they read exactly like the
- * heap's in text and JSON. buf holds MT_VM_MAX_FRAMES frames. */
-static void origin_stack(struct mt_vm *vm, const struct mt_vm_origin *o, struct mt_frame *buf,
-			 struct mt_report_stack *st)
+ * heap's in text and JSON: inline frames, names, how the walk ended.
+ * Out of memory leaves the frames out (the end stays). */
+static void origin_stack(struct mt_vm *vm, const struct mt_vm_origin *o, struct mt_report_stack *st)
 {
-	uint32_t i;
-
-	for (i = 0; i < o->nframes && i < MT_VM_MAX_FRAMES; i++) {
-		buf[i] = (struct mt_frame){ .addr = o->frames[i] };
-		if (vm->sym)
-			mt_sym_resolve(vm->sym, o->frames[i], true, &buf[i]);
-	}
-	st->nframes = i;
-	st->frames = buf;
+	if (mt_report_stack_from(st, o->frames, o->nframes, (uint8_t)o->end, vm->sym))
+		mt_report_stack_release(st);
 }
 
 static void json_stack(struct mt_json *j, struct mt_vm *vm, const struct mt_vm_origin *o)
 {
-	struct mt_frame buf[MT_VM_MAX_FRAMES];
-	struct mt_report_stack st = { 0 };
+	struct mt_report_stack st;
 
-	origin_stack(vm, o, buf, &st);
+	origin_stack(vm, o, &st);
 	mt_json_key(j, "stack");
 	mt_report_json_stack(j, &st);
+	if (mt_report_stack_end_name(st.end))
+		mt_json_key_str(j, "end", mt_report_stack_end_name(st.end));
+	mt_report_stack_release(&st);
 }
 
 static void json_counts(struct mt_json *j, const struct mt_vm_counts *c)
@@ -256,7 +251,6 @@ int mt_vm_write_json(struct mt_json *j, void *arg)
 	mt_json_key_u64(j, "ringbuf_full_faults", f.drops[MT_VM_C_RB_FULL_FAULT]);
 	mt_json_key_u64(j, "stack_fail", f.drops[MT_VM_C_STACK_FAIL]);
 	mt_json_key_u64(j, "state_full", f.drops[MT_VM_C_STATE_FULL]);
-	mt_json_key_u64(j, "stack_scan_fail", f.drops[MT_VM_C_SCAN_FAIL]);
 	mt_json_obj_end(j);
 	err = json_lists(j, vm);
 	if (err && !j->err)
@@ -290,15 +284,15 @@ int mt_vm_write_json(struct mt_json *j, void *arg)
 
 static void text_stack(FILE *out, struct mt_vm *vm, const struct mt_vm_origin *o)
 {
-	struct mt_frame buf[MT_VM_MAX_FRAMES];
-	struct mt_report_stack st = { 0 };
+	struct mt_report_stack st;
 
 	if (o->kind == MT_VM_O_PRE || o->kind == MT_VM_O_UNKNOWN) {
 		fprintf(out, "      %s\n", o->name ? o->name : "(no mapping)");
 		return;
 	}
-	origin_stack(vm, o, buf, &st);
+	origin_stack(vm, o, &st);
 	mt_report_text_stack(out, &st, TEXT_FRAMES);
+	mt_report_stack_release(&st);
 }
 
 int mt_vm_write_text(FILE *out, void *arg)

@@ -42,7 +42,7 @@ int mt_vm_stat_init(struct mt_vm_stat *s, uint64_t start_ns)
 	if (!s->buckets)
 		return -ENOMEM;
 	memset(s->buckets, 0xff, MT_VM_BUCKETS * sizeof(*s->buckets));
-	u = mt_vm_stat_origin(s, MT_VM_O_UNKNOWN, NULL, 0);
+	u = mt_vm_stat_origin(s, MT_VM_O_UNKNOWN, NULL, 0, 0);
 	if (u < 0) {
 		mt_vm_stat_release(s);
 		return (int)u;
@@ -66,7 +66,7 @@ void mt_vm_stat_release(struct mt_vm_stat *s)
 }
 
 static int64_t intern(struct mt_vm_stat *s, enum mt_vm_origin_kind kind, const char *name,
-		      const uint64_t *frames, uint32_t nframes)
+		      const uint64_t *frames, uint32_t nframes, uint32_t end)
 {
 	struct mt_vm_origin *o;
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -78,10 +78,11 @@ static int64_t intern(struct mt_vm_stat *s, enum mt_vm_origin_kind kind, const c
 	if (name)
 		h = fnv(h, name, strlen(name));
 	h = fnv(h, frames, nframes * sizeof(*frames));
+	h = fnv(h, &end, sizeof(end));
 	b = (uint32_t)(h % MT_VM_BUCKETS);
 	for (i = s->buckets[b]; i != NONE; i = s->origins[i].next) {
 		o = &s->origins[i];
-		if (o->hash == h && o->kind == kind && o->nframes == nframes &&
+		if (o->hash == h && o->kind == kind && o->nframes == nframes && o->end == end &&
 		    (!nframes || !memcmp(o->frames, frames, nframes * sizeof(*frames))) &&
 		    (!name || (o->name && !strcmp(o->name, name))))
 			return i;
@@ -94,6 +95,7 @@ static int64_t intern(struct mt_vm_stat *s, enum mt_vm_origin_kind kind, const c
 		return -ENOMEM;
 	o->kind = kind;
 	o->nframes = nframes;
+	o->end = end;
 	if (nframes)
 		memcpy(o->frames, frames, nframes * sizeof(*frames));
 	o->hash = h;
@@ -104,14 +106,14 @@ static int64_t intern(struct mt_vm_stat *s, enum mt_vm_origin_kind kind, const c
 }
 
 int64_t mt_vm_stat_origin(struct mt_vm_stat *s, enum mt_vm_origin_kind kind,
-			  const uint64_t *frames, uint32_t nframes)
+			  const uint64_t *frames, uint32_t nframes, uint32_t end)
 {
-	return intern(s, kind, NULL, frames, nframes);
+	return intern(s, kind, NULL, frames, nframes, end);
 }
 
 int64_t mt_vm_stat_pre_origin(struct mt_vm_stat *s, const char *name)
 {
-	return intern(s, MT_VM_O_PRE, name && *name ? name : "[anon]", NULL, 0);
+	return intern(s, MT_VM_O_PRE, name && *name ? name : "[anon]", NULL, 0, 0);
 }
 
 static int64_t new_rec(struct mt_vm_stat *s, uint64_t start, uint64_t end, uint32_t origin,
@@ -409,41 +411,6 @@ int mt_vm_stat_fault(struct mt_vm_stat *s, uint64_t addr, uint32_t error_code, b
 	if (fills)
 		o->c.bytes_faulted += MT_VM_PAGE;
 	return a != NULL;
-}
-
-static bool is_code(const struct mt_vm_stat *s, uint64_t addr)
-{
-	const struct mt_vm_area *a = mt_vm_map_find(&s->map, addr);
-
-	return a && (a->prot & PROT_EXEC);
-}
-
-uint32_t mt_vm_stat_unwind(const struct mt_vm_stat *s, const uint64_t *stack, uint32_t n,
-			   const struct mt_vm_call *ev, uint64_t *out, uint32_t cap)
-{
-	uint32_t k = 0, i, w, words = ev->nscan;
-
-	if (cap == 0)
-		return 0;
-	if (n > 0)
-		out[k++] = stack[0];
-	/* fp above sp bounds the frame-pointer-less frames; a fp below sp is
-	 * not a frame pointer (the walk stopped anyway), scan what we have. */
-	if (ev->fp > ev->sp && (ev->fp - ev->sp) / 8 < words)
-		words = (uint32_t)((ev->fp - ev->sp) / 8);
-	if (words > MT_VM_SCAN_WORDS)
-		words = MT_VM_SCAN_WORDS;
-	for (w = 0; w < words && k < cap; w++) {
-		uint64_t v = ev->scan[w];
-
-		if (n > 1 && v == stack[1])
-			break;
-		if (is_code(s, v))
-			out[k++] = v;
-	}
-	for (i = 1; i < n && k < cap; i++)
-		out[k++] = stack[i];
-	return k;
 }
 
 int mt_vm_stat_sample(struct mt_vm_stat *s, uint64_t now_ns, const uint64_t rss[MT_VM_RSS_N],

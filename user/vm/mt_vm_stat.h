@@ -24,7 +24,7 @@
 #include "vm/mt_vm_map.h"
 
 #define MT_VM_PAGE 4096ULL
-#define MT_VM_MAX_FRAMES 48     /* stack map depth + frames found by the scan */
+#define MT_VM_MAX_FRAMES MT_STACK_MAX   /* --max-depth's upper bound */
 #define MT_VM_TOP_DEAD 16       /* removed mappings kept for "top mappings" */
 
 enum mt_vm_origin_kind {
@@ -56,6 +56,7 @@ struct mt_vm_origin {
 	enum mt_vm_alloc_class alloc;  /* set by the owner once symbolized */
 	char *name;                    /* pre-existing: maps name; else NULL */
 	uint32_t nframes;
+	uint32_t end;                  /* how the walk ended (enum mt_stack_end) */
 	uint64_t frames[MT_VM_MAX_FRAMES];   /* innermost first */
 	struct mt_vm_counts c;
 	uint64_t hash;
@@ -114,10 +115,11 @@ struct mt_vm_stat {
 int mt_vm_stat_init(struct mt_vm_stat *s, uint64_t start_ns);
 void mt_vm_stat_release(struct mt_vm_stat *s);
 
-/* Intern the origin of a traced call (MT_VM_O_MMAP/BRK and its frames) or
- * of a pre-existing name. Returns the index or -ENOMEM. */
+/* Intern the origin of a traced call (MT_VM_O_MMAP/BRK, its frames and how
+ * their walk ended: a cut stack is another origin than a whole one) or of
+ * a pre-existing name. Returns the index or -ENOMEM. */
 int64_t mt_vm_stat_origin(struct mt_vm_stat *s, enum mt_vm_origin_kind kind,
-			  const uint64_t *frames, uint32_t nframes);
+			  const uint64_t *frames, uint32_t nframes, uint32_t end);
 int64_t mt_vm_stat_pre_origin(struct mt_vm_stat *s, const char *name);
 
 /* A mapping found in /proc/PID/maps. Ranges already known are kept (the
@@ -133,14 +135,6 @@ int mt_vm_stat_call(struct mt_vm_stat *s, const struct mt_vm_call *ev, uint32_t 
  * !force (nothing counted, the caller may refresh the maps and retry); with
  * force an unexplained fault goes to the unknown origin. */
 int mt_vm_stat_fault(struct mt_vm_stat *s, uint64_t addr, uint32_t error_code, bool force);
-
-/* Rebuild a creating call's stack: the frame-pointer walk (stack, n)
- * skips the frame-pointer-less functions between the syscall and the first
- * function with a frame, and that function itself. Their return addresses
- * are the words in [sp, fp) that point into executable mappings; they go
- * after the ip. Returns the frame count written to out. */
-uint32_t mt_vm_stat_unwind(const struct mt_vm_stat *s, const uint64_t *stack, uint32_t n,
-			   const struct mt_vm_call *ev, uint64_t *out, uint32_t cap);
 
 /* Append a timeline point at now_ns (absolute, same clock as start_ns). */
 int mt_vm_stat_sample(struct mt_vm_stat *s, uint64_t now_ns, const uint64_t rss[MT_VM_RSS_N],

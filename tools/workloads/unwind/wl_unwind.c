@@ -14,6 +14,8 @@
  *   12355  main -> d1 (realigns its stack: CFA = *(rbp - 16), rbp saved
  *          at [rbp]: gcc's DRAP)
  *          -> d2 -> malloc
+ *   mmap of WL_MMAP_LEN bytes: main -> m1 .. m5 -> mmap, for the memory
+ *          view's stacks (walked from the syscall's saved registers)
  *   12350  main -> g1 (rbp -> a fake frame) -> g2 -> malloc: rbp holds
  *          data, as in code without frame pointers; a frame-pointer walk
  *          would read 0x44b585683044b58 as the next return address
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../../bench/bench_wl.h"
 #include "wl_unwind_lib.h"
@@ -53,6 +56,21 @@ NI void c4(size_t n) { c5(n); KEEP(); }
 NI void c3(size_t n) { c4(n); KEEP(); }
 NI void c2(size_t n) { c3(n); KEEP(); }
 NI void c1(size_t n) { c2(n); KEEP(); }
+
+/* 12356 pages: a length no other mapping of the program has */
+#define WL_MMAP_LEN (12356ul * 4096)
+NI void m5(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p != MAP_FAILED)
+		*(volatile char *)p = 1;   /* one page faulted in */
+	KEEP();
+}
+NI void m4(size_t n) { m5(n); KEEP(); }
+NI void m3(size_t n) { m4(n); KEEP(); }
+NI void m2(size_t n) { m3(n); KEEP(); }
+NI void m1(size_t n) { m2(n); KEEP(); }
 
 NI void v4(size_t n) { hold(malloc(n)); KEEP(); }
 NI void v3(size_t n) { v4(n); KEEP(); }
@@ -149,6 +167,7 @@ int main(int argc, char **argv)
 		loops = atol(argv[1]);
 	for (i = 0; i < loops; i++) {
 		c1(12345);
+		m1(WL_MMAP_LEN);
 		v1(12346);
 		x1(12347);
 		if (pthread_create(&th, NULL, t_main, (void *)12348ul) || pthread_join(th, NULL))
