@@ -13,6 +13,7 @@
 #include "probe/mt_features.h"
 #include "report/mt_report.h"
 #include "unwind/mt_unwind.h"
+#include "vm/mt_vm.h"
 
 #define MT_STR_(x) #x
 #define MT_STR(x) MT_STR_(x)
@@ -52,6 +53,10 @@ static const char usage[] =
 "      --no-heap          no allocator probes: kernel-side memory view only\n"
 "                         (mmap, brk, page faults, RSS), far cheaper\n"
 "      --no-vm            no kernel-side memory view: allocator probes only\n"
+"      --vm-source SRC    where memory syscalls are seen: auto (default: uprobe,\n"
+"                         else the fallbacks), uprobe (the target's own syscall\n"
+"                         sites), tracepoint or raw_tp (both tax every process\n"
+"                         on the machine)\n"
 "      --reachability     at the end, pause the target and scan its memory:\n"
 "                         leaks split into definitely lost and still reachable\n"
 "                         (docs/reachability.md); launch mode does it at exit\n"
@@ -136,6 +141,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
 		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT, OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND,
 		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
+		OPT_VM_SOURCE,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -159,6 +165,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "max-overhead", required_argument, NULL, OPT_MAX_OVERHEAD },
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
+		{ "vm-source", required_argument, NULL, OPT_VM_SOURCE },
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "no-reachability", no_argument, NULL, OPT_NO_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
@@ -270,6 +277,15 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		case OPT_NO_VM:
 			o->no_vm = true;
 			break;
+		case OPT_VM_SOURCE: {
+			enum mt_vm_source src;
+
+			if (mt_vm_source_parse(optarg, &src))
+				return bad("invalid --vm-source '%s': auto, uprobe, tracepoint or raw_tp expected",
+					   optarg);
+			o->vm_source = (int)src;
+			break;
+		}
 		case OPT_REACH:
 			o->reachability_asked = true;
 			break;

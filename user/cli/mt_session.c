@@ -272,7 +272,8 @@ static int attach_all(struct mt_session *s)
 			return -errno;
 	}
 	if (!s->opts.no_vm) {
-		struct mt_vm_opts vo = { .pid = s->target.pid };
+		struct mt_vm_opts vo = { .pid = s->target.pid, .launched = s->launched,
+					 .source = (enum mt_vm_source)s->opts.vm_source };
 
 		err = mt_vm_open(&vo, &s->vm);
 		if (err)

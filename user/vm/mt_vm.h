@@ -38,9 +38,22 @@
 
 struct mt_vm;
 
+/* Where the memory syscalls are seen (--vm-source). */
+enum mt_vm_source {
+	MT_VM_SRC_AUTO = 0,   /* uprobe, else tracepoint, else raw_tp */
+	MT_VM_SRC_UPROBE,     /* the target's own syscall sites: per target */
+	MT_VM_SRC_TRACEPOINT, /* syscalls:sys_*_X: slows every process's syscalls */
+	MT_VM_SRC_RAW_TP,     /* sys_enter/sys_exit: BPF on every syscall */
+};
+
 struct mt_vm_opts {
 	pid_t pid;        /* the target (thread group id) */
+	bool launched;    /* stopped after exec: its libraries are not mapped yet */
+	enum mt_vm_source source;
 };
+
+/* "auto", "uprobe", "tracepoint", "raw_tp" -> source; -EINVAL otherwise. */
+int mt_vm_source_parse(const char *s, enum mt_vm_source *out);
 
 /**
  * mt_vm_open() - open, load (tgid filter in rodata) and attach every
