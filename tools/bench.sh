@@ -25,6 +25,9 @@ mkdir -p "$build/bench"
 cc -O2 -g -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -I"$build/bpf" -Ibpf -Iuser \
 	"$here/bench/bench_agg.c" "$build/libmt.a" \
 	$(pkg-config --libs libbpf libdw capstone) -lelf -lz -lm -lpthread -o "$build/bench/bench_agg"
+# The tax on other processes of the kernel-side view's syscall sources.
+cc -O2 -Wall -Wextra "$here/bench/syscall_tax.c" -o "$build/bench/syscall_tax"
+python3 "$here/bench/vmtax.py" --build "$build" --doc docs/BENCHMARKS.md
 # The overhead budget side by side (about a minute): its own section.
 python3 "$here/bench/budget.py" --build "$build" --doc docs/BENCHMARKS.md
 python3 "$here/bench/bench.py" --build "$build" "$@"

@@ -42,6 +42,7 @@ struct mt_vm {
 	struct mt_proc_heap_res heap_res;
 	uint64_t rss_final[MT_VM_RSS_N];
 	uint64_t rss_peak;
+	uint64_t rss_peak_sampled;        /* max RSS seen by mt_vm_rss_now() */
 	uint64_t heap_live_bytes, heap_objects;
 };
 
