@@ -84,7 +84,7 @@ static void test_defaults(void)
 	MT_CHECK(o.cmd == NULL);
 	MT_CHECK(o.duration_s == 0 && o.interval_s == 0 && o.min_age_s == 1.0);
 	MT_CHECK_EQ_U64(o.top, 10);
-	MT_CHECK_EQ_U64(o.ringbuf_bytes, 16u << 20);
+	MT_CHECK_EQ_U64(o.ringbuf_bytes, 2u << 20);
 	MT_CHECK_EQ_U64(o.sample_bytes, 0);
 	MT_CHECK(!o.json_path && !o.lib && !o.btf_path);
 	MT_CHECK(!o.callsite_only && !o.verbose && !o.no_heap && !o.no_vm);

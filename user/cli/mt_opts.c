@@ -68,7 +68,7 @@ static const char usage[] =
 "                         while tracing (PORT 0: any free port; docs/metrics.md)\n"
 "      --metrics-top N    call sites exported with their live bytes (default 20)\n"
 "      --btf PATH         kernel BTF (default /sys/kernel/btf/vmlinux)\n"
-"      --ringbuf-mb N     event ring buffer size in MiB, a power of 2 (default 16)\n"
+"      --ringbuf-mb N     event ring buffer size in MiB, a power of 2 (default 2)\n"
 "      --sample-bytes N   sample allocations, one per N bytes on average\n"
 "                         (524288 for production); figures become estimates,\n"
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
@@ -193,7 +193,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->top = MT_REPORT_TOP_SITES;
 	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
 	o->metrics_top = 20;
-	o->ringbuf_bytes = 16u << 20;
+	o->ringbuf_bytes = 2u << 20;
 	o->debuginfod_timeout_s = 10;
 	o->max_depth = 64;
 	opterr = 0;

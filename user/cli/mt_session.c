@@ -8,6 +8,7 @@
  * paused, so memory and report are one instant.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -287,6 +288,11 @@ static int attach_all(struct mt_session *s)
 	err = follow_tree(s);
 	if (err)
 		return err;
+	/* Attaching parsed the kernel's BTF twice and the target's unwind
+	 * and debug info: ~10 MiB freed by now that glibc keeps; give it back
+	 * (a few ms, once). */
+	malloc_trim(0);
+	mt_session_self_debug(s);
 	s->start_ns = mt_now_ns();
 	if (s->heap)
 		mt_heap_enable(s->heap);

@@ -88,6 +88,15 @@ void mt_session_finish_vm(struct mt_session *s, uint64_t now);
  * s->write_failed. mt_session_report.c. */
 void mt_session_report(struct mt_session *s, FILE *text, uint64_t now, bool final);
 
+/* memtrace's own RSS and BPF map memory: the report's "memtrace" section
+ * (JSON and final text line) and a -v line after attach.
+ * mt_session_self.c. */
+struct mt_json;
+struct mt_report;
+int mt_session_self_json(struct mt_json *j, void *s);
+int mt_session_self_text(FILE *f, const struct mt_report *r, bool final, void *s);
+void mt_session_self_debug(const struct mt_session *s);
+
 /* Where the text report goes: -o FILE; else never a launched program's
  * stdout: stderr in launch mode (and when the JSON owns stdout), stdout in
  * attach mode. */

@@ -70,6 +70,9 @@ int mt_vm_source_parse(const char *s, enum mt_vm_source *out);
  */
 int mt_vm_open(const struct mt_vm_opts *o, struct mt_vm **out);
 
+/* Kernel memory of the view's BPF maps (probe/mt_bpf_util.h). */
+uint64_t mt_vm_map_bytes(const struct mt_vm *vm, uint64_t *ring_bytes);
+
 /* The ring buffer's epoll fd: poll() it for readability, then call
  * mt_vm_consume(). Wakeups are batched (a quarter of the ring), so poll
  * with a timeout too (the caller's interval tick is fine). */

@@ -12,7 +12,7 @@
 #include "vm/mt_vm_stat.h"
 
 #define MT_VM_MAX_LINKS 160   /* two per object with syscall sites */
-#define MT_VM_RING_BYTES (8u << 20)
+#define MT_VM_RING_BYTES (1u << 20)
 
 struct vm_bpf;
 struct ring_buffer;

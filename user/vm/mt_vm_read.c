@@ -166,3 +166,8 @@ uint64_t mt_vm_lost(const struct mt_vm *vm)
 	return c[MT_VM_C_RB_FULL_CALL] + c[MT_VM_C_RB_FULL_FAULT];
 }
 
+
+uint64_t mt_vm_map_bytes(const struct mt_vm *vm, uint64_t *ring_bytes)
+{
+	return mt_bpf_obj_map_bytes(vm && vm->skel ? vm->skel->obj : NULL, ring_bytes);
+}
