@@ -502,6 +502,7 @@ enum mt_stop mt_session_run(struct mt_session *s)
 			if (s->analysis)
 				mt_analysis_tick(s->analysis, now);
 			publish_metrics(s, now);
+			mt_session_guide(s, now);
 			next_refresh = now + MT_NS_PER_S;
 		}
 		if (next_report && now >= next_report) {

@@ -9,11 +9,14 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include "budget/mt_budget_cal.h"
 #include "cli/mt_session.h"
+#include "collect/mt_agg.h"
 #include "probe/mt_heap.h"
 #include "util/mt_fmt.h"
 #include "util/mt_json.h"
 #include "util/mt_log.h"
+#include "util/mt_time.h"
 #include "vm/mt_vm.h"
 
 struct self {
@@ -96,4 +99,35 @@ void mt_session_self_debug(const struct mt_session *s)
 	fclose(f);
 	buf[strcspn(buf, "\n")] = '\0';
 	mt_debug("after attach: %s", buf);
+}
+
+/* The cost a full trace puts on the target, from the calls seen and one
+ * probe hit as measured on this machine (the budget's self-test, tens of
+ * ms, taken only when the rate makes it worth asking). */
+void mt_session_guide(struct mt_session *s, uint64_t now)
+{
+	const struct mt_totals *t;
+	struct mt_budget_cal cal;
+	double secs, calls = 0, pct;
+	unsigned i;
+
+	if (s->guided || !s->heap || s->budget || s->launched || now < s->start_ns + 2 * MT_NS_PER_S)
+		return;
+	s->guided = true;
+	t = mt_agg_totals(s->agg);
+	for (i = 0; i < MT_AGG_MAX_EPS; i++)
+		calls += (double)t->calls[i];
+	secs = (double)(now - s->start_ns) / MT_NS_PER_S;
+	/* below ~1,000 calls/s no machine pays 5% for a trap: no self-test */
+	if (calls / secs < 1000 || mt_budget_calibrate(&cal))
+		return;
+	/* an allocation takes an entry and a return hit, a free an entry hit:
+	 * both counted as the dearer, an upper bound */
+	pct = calls / secs * (cal.entry_ns + cal.ret_ns) / 1e9 * 100;
+	if (pct < 5)
+		return;
+	mt_info("PID %d makes %.0f allocator calls/s under trace; at %.1f us a call measured here "
+		"that is ~%.0f%% of a core in memtrace's probes: --max-overhead 5 keeps it under 5%% "
+		"(figures become estimates), --no-heap traces the kernel side only",
+		(int)s->target.pid, calls / secs, (cal.entry_ns + cal.ret_ns) / 1e3, pct);
 }
