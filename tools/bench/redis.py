@@ -180,8 +180,7 @@ def main():
         f"{'yes, confidence %.4f' % conf if conf is not None else ('yes' if leak else 'NO')}; "
         f"other sites reported as leaks: {len(other)} {other[:10] if other else ''}. "
         f"(Full trace: planted leak {'listed' if full_leak else 'not listed'}, "
-        f"{len(rf['leaks'])} leak stacks in all: in attach mode without the budget every live "
-        f"object older than --min-age is a candidate, the keys redis holds included.)",
+        f"{len(rf['leaks'])} leak stacks in all.)",
     ]
     text = "\n".join(lines)
     print(text)

@@ -56,7 +56,7 @@ def main():
     base_f = statistics.median(res["untraced"][1])
     lines = [
         f"Machine: {platform.node()}, {os.cpu_count()} CPUs, kernel {platform.release()}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {a.rounds} interleaved rounds, medians; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {a.rounds} interleaved rounds, medians of each run's fastest batch (the tax is added to every call; other load only slows a batch); "
         f"memtrace --no-heap -p (an idle sleep); the bystander is another process: "
         f"{a.calls} getppid() and {a.faults} x (mmap 4 MiB, touch every page, munmap).",
         "",
