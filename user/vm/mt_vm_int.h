@@ -53,7 +53,8 @@ void mt_vm_unload(struct mt_vm *vm);
 
 /* mt_vm_sites.c: uprobes on the target's own memory syscall sites, the
  * per-target syscall source. 0, or -errno (-ENOENT: no mmap or no munmap
- * site found) with nothing attached and nothing printed. */
+ * site found; -ESRCH: the process is gone or exiting) with nothing
+ * attached and nothing printed. */
 int mt_vm_attach_sites(struct mt_vm *vm);
 
 /* mt_vm_read.c: the ring-buffer reader (0 or -errno after one line; close

@@ -6,6 +6,7 @@
  * probe/mt_heap.c for the heap tracer.
  */
 #include <stdarg.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
 #include <errno.h>
@@ -124,6 +125,8 @@ static int attach_sources(struct mt_vm *vm)
 			       (int)vm->o.pid, err == -ENOENT ? "no mmap or munmap site found"
 							    : strerror(-err));
 			return err;
+		} else if (err == -ESRCH || (kill(vm->o.pid, 0) && errno == ESRCH)) {
+			return -ESRCH;   /* gone: the caller says so, no fallback */
 		} else
 			mt_debug("memory syscalls: uprobes on the target's sites failed: %s",
 				 strerror(-err));

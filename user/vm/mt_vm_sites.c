@@ -186,6 +186,12 @@ int mt_vm_attach_sites(struct mt_vm *vm)
 	int first = vm->nlinks, err;
 
 	err = list_objs(vm, &o);
+	/* No executable mapping at all: an exiting process (a zombie's maps
+	 * are empty) or one gone. */
+	if (!err && o.n == 0)
+		err = -ESRCH;
+	if (err == -ENOENT)
+		err = -ESRCH;
 	for (i = 0; !err && i < o.n; i++)
 		err = attach_obj(vm, o.name[i], o.open[i], seen);
 	/* mmap and munmap are what a memory view cannot do without. */
