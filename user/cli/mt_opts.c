@@ -377,6 +377,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "give either -p PID or -- CMD, not both");
 	if (o->no_heap && o->no_vm)
 		return bad("%s", "--no-heap and --no-vm leave nothing to trace");
+	if (o->no_vm && o->vm_source)
+		return bad("%s", "--vm-source chooses how the memory view sees syscalls, but --no-vm turns it off");
 	if (o->no_heap && o->lib)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
