@@ -90,7 +90,7 @@ static int check_object(const char *path, unsigned seen[5])
 {
 	static struct insn in[600000];
 	static struct mt_syscall_site s[256];
-	unsigned ni, npairs = 0, i, k, dyn = 0;
+	unsigned ni, npairs = 0, i, k, dyn = 0, emulated = 0;
 	int n;
 
 	n = mt_syscall_sites_file(path, nrs, 5, s, 256, &dyn);
@@ -108,9 +108,25 @@ static int check_object(const char *path, unsigned seen[5])
 			return -3;
 		}
 		/* libraries map text at offset == vaddr: the probes land on
-		 * the instructions objdump shows */
-		if (s[i].post_off != s[i].vaddr + 2 || s[i].pre_off != s[i].pre_vaddr)
+		 * the instructions objdump shows. post: the next instruction,
+		 * or the conditional jump after `cmp $imm,%rax` that no other
+		 * instruction of the object branches to */
+		if (s[i].pre_off != s[i].pre_vaddr)
 			return -4;
+		if (s[i].post_off != s[i].vaddr + 2) {
+			const struct insn *c = find(in, ni, s[i].vaddr + 2), *jc = find(in, ni, s[i].post_off);
+			char target[32];
+
+			if (s[i].post_off != s[i].vaddr + 8 || !c || strncmp(c->text, "cmp ", 4) ||
+			    !strstr(c->text, ",%rax") || !jc || jc->text[0] != 'j' || !strncmp(jc->text, "jmp", 3))
+				return -7;
+			snprintf(target, sizeof(target), " %llx <", (unsigned long long)s[i].post_off);
+			for (k = 0; k < ni; k++)
+				if ((in[k].text[0] == 'j' || !strncmp(in[k].text, "call", 4)) &&
+				    strstr(in[k].text, target))
+					return -8;
+			emulated++;
+		}
 		for (k = 0; k < 5; k++)
 			seen[k] += s[i].nr == nrs[k];
 	}
@@ -128,7 +144,9 @@ static int check_object(const char *path, unsigned seen[5])
 			return -5;
 		}
 	}
-	return npairs > 0 ? 0 : -6;
+	/* glibc's mmap, munmap, mremap and madvise wrappers all have the
+	 * cmp + jcc tail: most sites get the one-trap probe */
+	return npairs == 0 ? -6 : emulated * 2 < (unsigned)n ? -9 : 0;
 }
 
 static int lib_path(const char *name, char *path, size_t len)

@@ -174,9 +174,55 @@ static bool sweep_to(csh cs, cs_insn *in, struct sweep *w, const uint8_t *sec, u
 	return addr == a;
 }
 
+/* The end of the function starting at start: the next start, or the
+ * section's end. */
+static uint64_t func_end(const struct starts *s, uint64_t start, uint64_t sec_end)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] > start)
+			return s->v[i] < sec_end ? s->v[i] : sec_end;
+	return sec_end;
+}
+
+/*
+ * Where the "post" probe goes for the syscall at a: the instruction right
+ * after it (a + 2), which the kernel single-steps out of line: a second
+ * trap. glibc's wrappers follow the syscall with `cmp $imm32, %rax` and a
+ * conditional jump, which the kernel emulates, and neither touches the
+ * argument registers or rax: the probe on the jump costs one trap and
+ * sees the same registers. Used only when the decoded function has no
+ * other way to that jump: no direct branch to it, no indirect jump.
+ */
+static uint64_t post_addr(csh cs, cs_insn *in, const uint8_t *sec, uint64_t sec_addr, size_t sec_len,
+			  const struct starts *s, uint64_t start, uint64_t a)
+{
+	const uint8_t *p = sec + (a + 2 - sec_addr), *q;
+	uint64_t j = a + 8, addr = start, end = func_end(s, start, sec_addr + sec_len);
+	size_t left;
+
+	if (a + 10 > end || p[0] != 0x48 || p[1] != 0x3d)
+		return a + 2;                                   /* not cmp $imm32, %rax */
+	if (!((p[6] >= 0x70 && p[6] <= 0x7f) || (p[6] == 0x0f && p[7] >= 0x80 && p[7] <= 0x8f)))
+		return a + 2;                                   /* not jcc */
+	q = sec + (start - sec_addr);
+	left = (size_t)(end - start);
+	while (addr < end) {
+		if (!cs_disasm_iter(cs, &q, &left, &addr, in))
+			return a + 2;
+		if (!cs_insn_group(cs, in, CS_GRP_JUMP) && !cs_insn_group(cs, in, CS_GRP_CALL))
+			continue;
+		if (in->detail->x86.op_count != 1 || in->detail->x86.operands[0].type != X86_OP_IMM)
+			return a + 2;                           /* indirect: could go anywhere */
+		if ((uint64_t)in->detail->x86.operands[0].imm == j)
+			return a + 2;
+	}
+	return j;
+}
+
 static int scan_section(csh cs, cs_insn *in, const GElf_Shdr *sh, Elf_Data *d,
 			const struct starts *s, const uint32_t *nrs, unsigned nnrs,
-			struct mt_syscall_site *out, unsigned max, unsigned *n, unsigned *ndyn)
+			struct mt_syscall_site *out, unsigned max, unsigned *n, unsigned *ndyn,
+			cs_insn *in2)
 {
 	const uint8_t *b = d->d_buf;
 	size_t len = d->d_size, i;
@@ -210,7 +256,8 @@ static int scan_section(csh cs, cs_insn *in, const GElf_Shdr *sh, Elf_Data *d,
 			.vaddr = a,
 			.pre_vaddr = w.prev_addr,
 			.pre_off = sh->sh_offset + (w.prev_addr - sh->sh_addr),
-			.post_off = sh->sh_offset + i + 2,
+			.post_off = sh->sh_offset + i +
+				    (post_addr(cs, in2, b, sh->sh_addr, len, s, start, a) - a),
 			.nr = (uint32_t)nr,
 		};
 		(*n)++;
@@ -223,7 +270,7 @@ int mt_syscall_sites_file(const char *path, const uint32_t *nrs, unsigned nnrs,
 {
 	struct starts s = { 0 };
 	Elf_Scn *scn = NULL;
-	cs_insn *in = NULL;
+	cs_insn *in = NULL, *in2 = NULL;
 	unsigned n = 0, ndyn = 0;
 	size_t shstrndx;
 	Elf *e = NULL;
@@ -256,7 +303,8 @@ int mt_syscall_sites_file(const char *path, const uint32_t *nrs, unsigned nnrs,
 		goto cleanup;
 	qsort(s.v, s.n, sizeof(*s.v), cmp_u64);
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK ||
-	    cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK || !(in = cs_malloc(cs))) {
+	    cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK || !(in = cs_malloc(cs)) ||
+	    !(in2 = cs_malloc(cs))) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -272,11 +320,13 @@ int mt_syscall_sites_file(const char *path, const uint32_t *nrs, unsigned nnrs,
 			continue;
 		d = elf_getdata(scn, NULL);
 		if (d && d->d_buf)
-			err = scan_section(cs, in, &sh, d, &s, nrs, nnrs, out, max, &n, &ndyn);
+			err = scan_section(cs, in, &sh, d, &s, nrs, nnrs, out, max, &n, &ndyn, in2);
 	}
 cleanup:
 	if (in)
 		cs_free(in, 1);
+	if (in2)
+		cs_free(in2, 1);
 	if (cs)
 		cs_close(&cs);
 	if (e)

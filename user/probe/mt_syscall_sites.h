@@ -25,7 +25,9 @@ struct mt_syscall_site {
 	uint64_t vaddr;       /* of the syscall instruction */
 	uint64_t pre_vaddr;   /* of the mov setting the number */
 	uint64_t pre_off;     /* its file offset */
-	uint64_t post_off;    /* file offset of the instruction after the syscall */
+	uint64_t post_off;    /* file offset of the probe after the syscall: the next
+			       * instruction, or the conditional jump after glibc's
+			       * `cmp $imm32, %rax` (emulated: one trap, not two) */
 	uint32_t nr;          /* the syscall number */
 };
 
