@@ -259,10 +259,10 @@ int BPF_PROG(mt_vm_raw_exit, struct pt_regs *regs, long ret)
 /*
  * Per target: uprobes on the target's own syscall sites (user/probe/
  * mt_syscall_sites.h), so no other process runs BPF for its syscalls.
- * The cookie is the syscall number. "post" sits on the instruction after
- * the syscall: the arguments are still in rdi, rsi, rdx, r10, r8 (a
- * syscall clobbers only rax, rcx, r11) and rax holds the result: one trap
- * per call. brk also has "pre" on the mov before the syscall, for the
+ * The cookie is the syscall number. "post" sits after the syscall (the
+ * next instruction, or glibc's emulated jcc after its cmp): the arguments
+ * are still in rdi, rsi, rdx, r10, r8 (a syscall clobbers only rax, rcx,
+ * r11, a cmp only flags) and rax holds the result: one trap per call. brk also has "pre" on the mov before the syscall, for the
  * break before the call (mm->brk has moved by "post").
  */
 SEC("uprobe.multi")

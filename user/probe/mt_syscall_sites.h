@@ -4,9 +4,10 @@
  * of its code whose number is a constant set by the instruction just before
  * (`mov $NR, %eax` or `mov $NR, %rax`: how glibc's wrappers, its internal
  * __mmap/__munmap/__brk aliases, ld.so's own copies and static programs
- * inline them). A uprobe on the instruction after such a syscall sees its
- * arguments (rdi, rsi, rdx, r10, r8 survive the syscall) and its result
- * (rax) in one trap, only in the target: the per-target replacement for
+ * inline them). A uprobe after such a syscall (on the next instruction, or
+ * on the emulated jump after glibc's cmp: see post_off) sees its arguments
+ * (rdi, rsi, rdx, r10, r8 survive the syscall) and its result (rax), only
+ * in the target: the per-target replacement for
  * the machine-wide raw_tp sys_enter/sys_exit hook.
  *
  * Found like probe/mt_internal.h's sites: a byte scan for 0f 05, each
