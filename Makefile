@@ -74,7 +74,7 @@ UW_BINS   := $(BUILD)/tools/wl_unwind $(BUILD)/tools/wl_unwind_fp $(BUILD)/tools
 	$(BUILD)/tools/wl_dlopen $(BUILD)/tools/libwl_dlopen.so
 UW_CFLAGS := -O2 -g -fno-inline -fno-optimize-sibling-calls -MMD -MP $(WARN)
 
-all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static $(BUILD)/tools/wl_proc_static \
+all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static $(BUILD)/tools/wl_proc_static $(BUILD)/tools/wl_vm_static \
 	$(BUILD)/tools/libmt_count.so $(UW_BINS)
 
 # libmtpool: its own rules; it adds to all, install, POOL_TEST_BINS and

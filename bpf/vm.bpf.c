@@ -5,9 +5,11 @@
  *
  * Each source has a preferred attach type and fallbacks; user space
  * (user/mt_vm.c) loads all of them and attaches the first that works:
- *   syscalls  tracepoint syscalls:sys_{enter,exit}_X  (only these 5 syscalls
- *             reach BPF) -> raw_tp sys_enter/sys_exit (every syscall of
- *             every process runs the tgid test: a few ns each)
+ *   syscalls  uprobes on the target's own syscall sites (only the target
+ *             traps, once per call) -> tracepoint syscalls:sys_{enter,exit}_X
+ *             (every process's syscalls take the kernel's slow path) ->
+ *             raw_tp sys_enter/sys_exit (every syscall of every process
+ *             runs the tgid test); user space picks (--vm-source)
  *   faults    tp_btf page_fault_{user,kernel} -> raw_tp
  *   rss       tracepoint kmem:rss_stat (exact sizes, hashed mm id)
  *             -> tp_btf/raw_tp rss_stat (mm pointer, the counter's
@@ -252,6 +254,44 @@ int BPF_PROG(mt_vm_raw_exit, struct pt_regs *regs, long ret)
 	if (!vm_nr(nr))
 		return 0;
 	return on_exit(ctx, nr, ret);
+}
+
+/*
+ * Per target: uprobes on the target's own syscall sites (user/probe/
+ * mt_syscall_sites.h), so no other process runs BPF for its syscalls.
+ * The cookie is the syscall number. "post" sits after the syscall (the
+ * next instruction, or glibc's emulated jcc after its cmp): the arguments
+ * are still in rdi, rsi, rdx, r10, r8 (a syscall clobbers only rax, rcx,
+ * r11, a cmp only flags) and rax holds the result: one trap per call. brk also has "pre" on the mov before the syscall, for the
+ * break before the call (mm->brk has moved by "post").
+ */
+SEC("uprobe.multi")
+int mt_vm_site_pre(struct pt_regs *ctx)
+{
+	if (!is_target())
+		return 0;
+	return on_enter((long)bpf_get_attach_cookie(ctx), ctx->di, ctx->si, ctx->dx,
+			ctx->r10, ctx->r8);
+}
+
+SEC("uprobe.multi")
+int mt_vm_site_post(struct pt_regs *ctx)
+{
+	long nr = (long)bpf_get_attach_cookie(ctx);
+	struct vm_thread *st;
+
+	if (!is_target())
+		return 0;
+	if (nr == NR_X86_64_BRK) {
+		/* The break asked for may be set after "pre": take it now. */
+		st = bpf_task_storage_get(&mt_vm_threads, bpf_get_current_task_btf(), 0, 0);
+		if (!st || st->nr != nr)
+			return 0;
+		st->args[0] = ctx->di;
+	} else if (on_enter(nr, ctx->di, ctx->si, ctx->dx, ctx->r10, ctx->r8)) {
+		return 0;
+	}
+	return on_exit(ctx, nr, (long)ctx->ax);
 }
 
 static __always_inline int on_fault(__u64 addr, __u64 error_code, __u32 extra)

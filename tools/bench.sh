@@ -25,6 +25,14 @@ mkdir -p "$build/bench"
 cc -O2 -g -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -I"$build/bpf" -Ibpf -Iuser \
 	"$here/bench/bench_agg.c" "$build/libmt.a" \
 	$(pkg-config --libs libbpf libdw capstone) -lelf -lz -lm -lpthread -o "$build/bench/bench_agg"
+# The tax on other processes of the kernel-side view's syscall sources.
+cc -O2 -Wall -Wextra "$here/bench/syscall_tax.c" -o "$build/bench/syscall_tax"
+python3 "$here/bench/vmtax.py" --build "$build" --doc docs/BENCHMARKS.md
+# redis-server untraced, traced in full, under --max-overhead 5 and
+# --no-heap, side by side (about three minutes; skipped without redis).
+cc -O2 -g -fno-omit-frame-pointer -shared -fPIC -Wall -Wextra "$here/bench/redis_leak.c" -lpthread \
+	-o "$build/bench/redis_leak.so"
+python3 "$here/bench/redis.py" --build "$build" --doc docs/BENCHMARKS.md
 # The overhead budget side by side (about a minute): its own section.
 python3 "$here/bench/budget.py" --build "$build" --doc docs/BENCHMARKS.md
 python3 "$here/bench/bench.py" --build "$build" "$@"

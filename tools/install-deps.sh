@@ -78,6 +78,9 @@ pkgs=(
 	chromium chromium-driver
 	# unwinding: Debian's own binaries without frame pointers to try
 	gawk sqlite3
+	# make bench only: a real multi-threaded server under memtrace
+	# (tools/bench/redis.py)
+	redis-server redis-tools
 )
 backports=(libbpf-dev bpftool)
 

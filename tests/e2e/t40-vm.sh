@@ -12,6 +12,7 @@ skip() {
 need_bpf
 snap_progs
 [ -x "$WL/wl_vm" ] || fail "$WL/wl_vm not built"
+[ -x "$WL/wl_vm_static" ] || fail "$WL/wl_vm_static not built"
 command -v python3 >/dev/null || skip "python3 not installed"
 CHECK="$E2E/vm_check.py"
 [ -f "$CHECK" ] || fail "$CHECK missing"
@@ -30,6 +31,22 @@ kb=$(vmrss_of "$TMP/err")
 [ -n "$kb" ] || fail "launch: no VmRSS line from wl_vm: $(cat "$TMP/err")"
 python3 "$CHECK" rss "$TMP/launch.json" "$kb" || fail "launch: rss"
 grep -q "Memory, kernel view" "$TMP/err" || fail "launch: no memory section in the text report"
+# The default source is per target (issue 12): uprobes on the target's own
+# syscall sites, never a machine-wide syscall hook.
+src_of() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["memory"]["attach"]["syscalls"])' "$1"; }
+[ "$(src_of "$TMP/launch.json")" = uprobe ] || fail "launch: syscalls seen through $(src_of "$TMP/launch.json"), not uprobe"
+
+# 1b. The machine-wide last resort, asked for: the same exact counts.
+"$MT" --vm-source raw_tp --json "$TMP/raw.json" -- "$WL/wl_vm" "${args[@]}" >"$TMP/out" 2>"$TMP/err" ||
+	fail "raw_tp: memtrace exited $?: $(cat "$TMP/err")"
+python3 "$CHECK" exact "$TMP/raw.json" "${args[@]}" || fail "raw_tp: counts"
+[ "$(src_of "$TMP/raw.json")" = raw_tp ] || fail "--vm-source raw_tp: source $(src_of "$TMP/raw.json")"
+
+# 1c. A static program: its syscalls are inlined in its own code.
+"$MT" --no-heap --json "$TMP/static.json" -- "$WL/wl_vm_static" "${args[@]}" >"$TMP/out" 2>"$TMP/err" ||
+	fail "static: memtrace exited $?: $(cat "$TMP/err")"
+python3 "$CHECK" exact "$TMP/static.json" "${args[@]}" || fail "static: counts"
+[ "$(src_of "$TMP/static.json")" = uprobe ] || fail "static: source $(src_of "$TMP/static.json")"
 
 # 2. --no-heap: the memory view alone, same exact counts.
 "$MT" --no-heap --json "$TMP/noheap.json" -- "$WL/wl_vm" "${args[@]}" >"$TMP/out" 2>"$TMP/err" ||
@@ -50,6 +67,7 @@ kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || kb=""
 [ -n "$kb" ] || fail "attach: wl_vm exited before the snapshot"
 grep -q "done" "$TMP/wl.err" || fail "attach: wl_vm did not finish within -d: $(cat "$TMP/wl.err")"
 python3 "$CHECK" exact "$TMP/attach.json" "${args[@]}" || fail "attach: counts"
+[ "$(src_of "$TMP/attach.json")" = uprobe ] || fail "attach: syscalls seen through $(src_of "$TMP/attach.json")"
 python3 "$CHECK" rss "$TMP/attach.json" "$kb" || fail "attach: rss"
 alive "$pid" || fail "attach: wl_vm did not outlive memtrace"
 kill "$pid"

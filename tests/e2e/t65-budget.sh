@@ -65,6 +65,13 @@ print("ok: leak z %.1f confidence %.4f, %d churn sites not leaks" % (lb["mk_z"],
 PY
 alive "$hi" || fail "the busy target died with memtrace"
 
+# Without --max-overhead the busy target is traced exactly, and one line
+# says what that costs it and what to do (issue 12 item 7).
+"$MT" -p "$hi" -d 3 --json "$TMP/full.json" >"$TMP/full.txt" 2>"$TMP/mt_full.err" ||
+	fail "memtrace exited $?: $(cat "$TMP/mt_full.err")"
+grep -q "PID $hi makes [0-9]* allocator calls/s under trace; .* of a core .*--max-overhead 5" "$TMP/mt_full.err" ||
+	fail "no cost line for a busy target traced in full: $(cat "$TMP/mt_full.err")"
+
 # A quiet target: 20 requests/s, ~1100 calls/s, fits the budget.
 "$WL/wl_budget" -t 1 -r 20 -s 60 >"$TMP/lo.out" 2>"$TMP/lo.err" &
 lo=$!
@@ -73,6 +80,9 @@ wait_for "$TMP/lo.out" '^ready' || fail "workload did not start"
 "$MT" -p "$lo" -d 3 --max-overhead 5 --json "$TMP/lo.json" >"$TMP/lo.txt" 2>"$TMP/mt_lo.err" ||
 	fail "memtrace exited $?: $(cat "$TMP/mt_lo.err")"
 grep -q 'budget: .*tracing every call' "$TMP/mt_lo.err" || fail "no 'tracing every call' line: $(cat "$TMP/mt_lo.err")"
+"$MT" -p "$lo" -d 3 --json "$TMP/lofull.json" >/dev/null 2>"$TMP/mt_lofull.err" ||
+	fail "memtrace exited $?: $(cat "$TMP/mt_lofull.err")"
+grep -q "allocator calls/s under trace" "$TMP/mt_lofull.err" && fail "a cost line for a quiet target: $(cat "$TMP/mt_lofull.err")"
 python3 - "$TMP/lo.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -15,7 +15,7 @@ declare -A layer=(
 	[analyze]=6 [vm]=6 [reach]=6 [diff]=6 [layout]=6 [serve]=6 [ptree]=6 [output]=6 [budget]=6 [cli]=7
 )
 # Loaders: the only files that may include a skeleton.
-loaders=" user/probe/mt_heap.c user/vm/mt_vm_load.c user/vm/mt_vm_read.c "
+loaders=" user/probe/mt_heap.c user/vm/mt_vm_load.c user/vm/mt_vm_read.c user/vm/mt_vm_sites.c "
 # The protobuf-c code generated from pprof's profile.proto: its one writer.
 pbusers=" user/output/mt_out_pprof.c "
 

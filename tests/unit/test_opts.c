@@ -84,7 +84,7 @@ static void test_defaults(void)
 	MT_CHECK(o.cmd == NULL);
 	MT_CHECK(o.duration_s == 0 && o.interval_s == 0 && o.min_age_s == 1.0);
 	MT_CHECK_EQ_U64(o.top, 10);
-	MT_CHECK_EQ_U64(o.ringbuf_bytes, 16u << 20);
+	MT_CHECK_EQ_U64(o.ringbuf_bytes, 2u << 20);
 	MT_CHECK_EQ_U64(o.sample_bytes, 0);
 	MT_CHECK(!o.json_path && !o.lib && !o.btf_path);
 	MT_CHECK(!o.callsite_only && !o.verbose && !o.no_heap && !o.no_vm);
@@ -187,6 +187,10 @@ static void test_bad_usage(void)
 	USAGE_ERROR("unknown option '-x'", "-x", "-p", "1");
 	USAGE_ERROR("give either -p PID or -- CMD, not both", "-p", "1", "--", "ls");
 	USAGE_ERROR("--no-heap and --no-vm leave nothing to trace", "--no-heap", "--no-vm", "-p", "1");
+	USAGE_ERROR("--vm-source chooses how the memory view sees syscalls, but --no-vm turns it off",
+		    "--vm-source", "raw_tp", "--no-vm", "-p", "1");
+	USAGE_ERROR("invalid --vm-source 'kprobe': auto, uprobe, tracepoint or raw_tp expected",
+		    "--vm-source", "kprobe", "-p", "1");
 	USAGE_ERROR("--lib names the allocator to probe, but --no-heap probes none",
 		    "--no-heap", "--lib", "/x.so", "-p", "1");
 	USAGE_ERROR("nothing to trace: give -p PID or -- CMD", "-v");

@@ -13,6 +13,7 @@
 #include "probe/mt_features.h"
 #include "report/mt_report.h"
 #include "unwind/mt_unwind.h"
+#include "vm/mt_vm.h"
 
 #define MT_STR_(x) #x
 #define MT_STR(x) MT_STR_(x)
@@ -56,6 +57,10 @@ static const char usage[] =
 "      --no-heap          no allocator probes: kernel-side memory view only\n"
 "                         (mmap, brk, page faults, RSS), far cheaper\n"
 "      --no-vm            no kernel-side memory view: allocator probes only\n"
+"      --vm-source SRC    where memory syscalls are seen: auto (default: uprobe,\n"
+"                         else the fallbacks), uprobe (the target's own syscall\n"
+"                         sites), tracepoint or raw_tp (both tax every process\n"
+"                         on the machine)\n"
 "      --reachability     at the end, pause the target and scan its memory:\n"
 "                         leaks split into definitely lost and still reachable\n"
 "                         (docs/reachability.md); launch mode does it at exit\n"
@@ -67,7 +72,7 @@ static const char usage[] =
 "                         while tracing (PORT 0: any free port; docs/metrics.md)\n"
 "      --metrics-top N    call sites exported with their live bytes (default 20)\n"
 "      --btf PATH         kernel BTF (default /sys/kernel/btf/vmlinux)\n"
-"      --ringbuf-mb N     event ring buffer size in MiB, a power of 2 (default 16)\n"
+"      --ringbuf-mb N     event ring buffer size in MiB, a power of 2 (default 2)\n"
 "      --sample-bytes N   sample allocations, one per N bytes on average\n"
 "                         (524288 for production); figures become estimates,\n"
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
@@ -143,6 +148,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
 		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT, OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND,
 		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_HTML, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
+		OPT_VM_SOURCE,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -166,6 +172,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "max-overhead", required_argument, NULL, OPT_MAX_OVERHEAD },
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
+		{ "vm-source", required_argument, NULL, OPT_VM_SOURCE },
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "no-reachability", no_argument, NULL, OPT_NO_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
@@ -195,7 +202,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 	o->top = MT_REPORT_TOP_SITES;
 	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
 	o->metrics_top = 20;
-	o->ringbuf_bytes = 16u << 20;
+	o->ringbuf_bytes = 2u << 20;
 	o->debuginfod_timeout_s = 10;
 	o->max_depth = 64;
 	opterr = 0;
@@ -279,6 +286,15 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		case OPT_NO_VM:
 			o->no_vm = true;
 			break;
+		case OPT_VM_SOURCE: {
+			enum mt_vm_source src;
+
+			if (mt_vm_source_parse(optarg, &src))
+				return bad("invalid --vm-source '%s': auto, uprobe, tracepoint or raw_tp expected",
+					   optarg);
+			o->vm_source = (int)src;
+			break;
+		}
 		case OPT_REACH:
 			o->reachability_asked = true;
 			break;
@@ -376,6 +392,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "give either -p PID or -- CMD, not both");
 	if (o->no_heap && o->no_vm)
 		return bad("%s", "--no-heap and --no-vm leave nothing to trace");
+	if (o->no_vm && o->vm_source)
+		return bad("%s", "--vm-source chooses how the memory view sees syscalls, but --no-vm turns it off");
 	if (o->no_heap && o->lib)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)

@@ -8,6 +8,7 @@
  * paused, so memory and report are one instant.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -273,7 +274,10 @@ static int attach_all(struct mt_session *s)
 	}
 	if (!s->opts.no_vm) {
 		/* the view's walker reads the heap tracer's tables */
-		struct mt_vm_opts vo = { .pid = s->target.pid, .uw = mt_heap_unwind(s->heap),
+		struct mt_vm_opts vo = { .pid = s->target.pid,
+					 .launched = s->launched,
+					 .source = (enum mt_vm_source)s->opts.vm_source,
+					 .uw = mt_heap_unwind(s->heap),
 					 .uw_sink = mt_heap_unwind_sink(s->heap),
 					 .unwind = (enum mt_unwind_mode)s->opts.unwind,
 					 .max_depth = (uint32_t)s->opts.max_depth };
@@ -299,6 +303,11 @@ static int attach_all(struct mt_session *s)
 	err = follow_tree(s);
 	if (err)
 		return err;
+	/* Attaching parsed the kernel's BTF twice and the target's unwind
+	 * and debug info: ~10 MiB freed by now that glibc keeps; give it back
+	 * (a few ms, once). */
+	malloc_trim(0);
+	mt_session_self_debug(s);
 	s->start_ns = mt_now_ns();
 	if (s->heap)
 		mt_heap_enable(s->heap);
@@ -516,6 +525,7 @@ enum mt_stop mt_session_run(struct mt_session *s)
 			if (s->analysis)
 				mt_analysis_tick(s->analysis, now);
 			publish_metrics(s, now);
+			mt_session_guide(s, now);
 			next_refresh = now + MT_NS_PER_S;
 		}
 		if (next_report && now >= next_report) {

@@ -54,6 +54,7 @@ struct mt_session {
 	struct mt_ptree *tree;     /* images of the process tree (exec, -f) */
 	bool bpf_children;         /* the BPF side counts untraced children */
 	bool leak_known;           /* the final report ran: leak_check is set */
+	bool guided;               /* the cost line of a full trace was considered */
 	uint64_t leak_check;       /* bytes --fail-on-leak compares */
 	struct mt_serve *serve;    /* --listen: the /metrics server */
 	struct mt_metrics *metrics;
@@ -88,6 +89,20 @@ void mt_session_finish_vm(struct mt_session *s, uint64_t now);
  * report at the end. A write error is printed once and sets
  * s->write_failed. mt_session_report.c. */
 void mt_session_report(struct mt_session *s, FILE *text, uint64_t now, bool final);
+
+/* memtrace's own RSS and BPF map memory: the report's "memtrace" section
+ * (JSON and final text line) and a -v line after attach.
+ * mt_session_self.c. */
+struct mt_json;
+struct mt_report;
+int mt_session_self_json(struct mt_json *j, void *s);
+int mt_session_self_text(FILE *f, const struct mt_report *r, bool final, void *s);
+void mt_session_self_debug(const struct mt_session *s);
+
+/* Attach mode, full trace: once, 2 s in, when the target's allocator
+ * calls cost it more than 5% of a core, one line saying so and what to
+ * do (--max-overhead, --no-heap). mt_session_self.c. */
+void mt_session_guide(struct mt_session *s, uint64_t now);
 
 /* Where the text report goes: -o FILE; else never a launched program's
  * stdout: stderr in launch mode (and when the JSON owns stdout), stdout in

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,4 +25,44 @@ int mt_bpf_percpu_sum(int fd, uint32_t key, uint64_t *sum)
 		*sum += vals[c];
 	free(vals);
 	return err;
+}
+
+/* memlock of one map fd from /proc/self/fdinfo, 0 when unreadable. */
+static uint64_t fd_memlock(int fd)
+{
+	char path[64], line[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+uint64_t mt_bpf_obj_map_bytes(const struct bpf_object *obj, uint64_t *ring_bytes)
+{
+	const struct bpf_map *m;
+	uint64_t sum = 0;
+
+	if (ring_bytes)
+		*ring_bytes = 0;
+	if (!obj)
+		return 0;
+	bpf_object__for_each_map(m, obj) {
+		uint64_t b;
+
+		if (bpf_map__fd(m) < 0)
+			continue;
+		b = fd_memlock(bpf_map__fd(m));
+		sum += b;
+		if (ring_bytes && bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF)
+			*ring_bytes += b;
+	}
+	return sum;
 }

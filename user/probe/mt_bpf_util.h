@@ -15,4 +15,13 @@
  * 0 on error. */
 int mt_bpf_percpu_sum(int fd, uint32_t key, uint64_t *sum);
 
+struct bpf_object;
+
+/* Kernel memory of the maps of obj, in bytes: the sum of each map's
+ * "memlock" in /proc/self/fdinfo (what the kernel charges for it; a ring
+ * buffer is mapped twice into our address space, so memtrace's RSS grows
+ * by twice its size). *ring_bytes, when given, gets the ring buffers'
+ * share. 0 when nothing is readable. */
+uint64_t mt_bpf_obj_map_bytes(const struct bpf_object *obj, uint64_t *ring_bytes);
+
 #endif /* MT_BPF_UTIL_H */

@@ -18,6 +18,7 @@
 
 #include "heap.h"
 #include "heap.skel.h"
+#include "probe/mt_bpf_util.h"
 #include "probe/mt_heap.h"
 #include "sym/mt_elf.h"
 #include "util/mt_log.h"
@@ -1128,4 +1129,9 @@ void mt_heap_free(struct mt_heap *h)
 	free(h->sreapers[0]);
 	free(h->sreapers[1]);
 	free(h);
+}
+
+uint64_t mt_heap_map_bytes(const struct mt_heap *h, uint64_t *ring_bytes)
+{
+	return mt_bpf_obj_map_bytes(h && h->skel ? h->skel->obj : NULL, ring_bytes);
 }

@@ -100,6 +100,9 @@ bool mt_heap_disarming(const struct mt_heap *h);
 
 /* Run time and runs of every heap program so far (counted only while
  * the kernel's BPF statistics are enabled, bpf_enable_stats). 0 or -errno. */
+/* Kernel memory of the heap tracer's BPF maps (probe/mt_bpf_util.h). */
+uint64_t mt_heap_map_bytes(const struct mt_heap *h, uint64_t *ring_bytes);
+
 int mt_heap_prog_stats(const struct mt_heap *h, uint64_t *run_ns, uint64_t *runs);
 
 /* Tables for mappings that appeared since the last look (dlopen): cheap

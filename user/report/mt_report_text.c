@@ -244,6 +244,9 @@ static void print_losses(FILE *f, const struct mt_report *r, bool final)
 			"  A lost free shows as a false leak, a lost alloc as an untracked\n"
 			"  free; the counts above are not exact.\n",
 			lost, d->ringbuf_full, d->state_full);
+		if (d->ringbuf_full)
+			fputs("  A larger ring (--ringbuf-mb, default 2) or --sample-bytes "
+			      "loses fewer.\n", f);
 	}
 	if (d->stack_fail)
 		fprintf(f, "stack capture failed for %" PRIu64 " events (kept with the "

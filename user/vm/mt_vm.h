@@ -39,6 +39,14 @@
 
 struct mt_vm;
 
+/* Where the memory syscalls are seen (--vm-source). */
+enum mt_vm_source {
+	MT_VM_SRC_AUTO = 0,   /* uprobe, else tracepoint, else raw_tp */
+	MT_VM_SRC_UPROBE,     /* the target's own syscall sites: per target */
+	MT_VM_SRC_TRACEPOINT, /* syscalls:sys_*_X: slows every process's syscalls */
+	MT_VM_SRC_RAW_TP,     /* sys_enter/sys_exit: BPF on every syscall */
+};
+
 struct mt_vm_opts {
 	pid_t pid;        /* the target (thread group id) */
 	/* Stacks of mmap, mremap and brk: walked like the heap's (bpf/
@@ -52,7 +60,12 @@ struct mt_vm_opts {
 	/* own tables, launch mode: the files the loader is about to map */
 	const char *const *preload;
 	size_t npreload;
+	bool launched;    /* stopped after exec: its libraries are not mapped yet */
+	enum mt_vm_source source;
 };
+
+/* "auto", "uprobe", "tracepoint", "raw_tp" -> source; -EINVAL otherwise. */
+int mt_vm_source_parse(const char *s, enum mt_vm_source *out);
 
 /**
  * mt_vm_open() - open, load (tgid filter in rodata) and attach every
@@ -68,6 +81,9 @@ struct mt_vm_opts {
  * Return: 0, or -errno after printing one "memtrace: ..." line.
  */
 int mt_vm_open(const struct mt_vm_opts *o, struct mt_vm **out);
+
+/* Kernel memory of the view's BPF maps (probe/mt_bpf_util.h). */
+uint64_t mt_vm_map_bytes(const struct mt_vm *vm, uint64_t *ring_bytes);
 
 /* The ring buffer's epoll fd: poll() it for readability, then call
  * mt_vm_consume(). Wakeups are batched (a quarter of the ring), so poll

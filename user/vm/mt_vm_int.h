@@ -11,8 +11,8 @@
 #include "vm/mt_vm.h"
 #include "vm/mt_vm_stat.h"
 
-#define MT_VM_MAX_LINKS 16
-#define MT_VM_RING_BYTES (8u << 20)
+#define MT_VM_MAX_LINKS 160   /* two per object with syscall sites */
+#define MT_VM_RING_BYTES (1u << 20)
 
 struct vm_bpf;
 struct ring_buffer;
@@ -34,6 +34,10 @@ struct mt_vm {
 	bool exec_mapped;                 /* a new executable file mapping in this drain */
 	/* attach type used per source, NULL when none */
 	const char *att_sys, *att_fault, *att_kfault, *att_rss;
+	struct {
+		unsigned sites, objects;  /* syscall-site uprobes, objects with some */
+		unsigned dynamic;         /* syscall instructions with a run-time number */
+	} sites;
 	bool refreshed;                   /* maps re-read during this consume */
 	int err;                          /* first reader error, reported once */
 	struct mt_proc_status status_open;  /* seeds RSS counters not yet traced */
@@ -44,6 +48,7 @@ struct mt_vm {
 	struct mt_proc_heap_res heap_res;
 	uint64_t rss_final[MT_VM_RSS_N];
 	uint64_t rss_peak;
+	uint64_t rss_peak_sampled;        /* max RSS seen by mt_vm_rss_now() */
 	uint64_t heap_live_bytes, heap_objects;
 };
 
@@ -51,6 +56,12 @@ struct mt_vm {
  * line); unload detaches and destroys the skeleton (safe when not loaded). */
 int mt_vm_load(struct mt_vm *vm);
 void mt_vm_unload(struct mt_vm *vm);
+
+/* mt_vm_sites.c: uprobes on the target's own memory syscall sites, the
+ * per-target syscall source. 0, or -errno (-ENOENT: no mmap or no munmap
+ * site found; -ESRCH: the process is gone or exiting) with nothing
+ * attached and nothing printed. */
+int mt_vm_attach_sites(struct mt_vm *vm);
 
 /* mt_vm_read.c: the ring-buffer reader (0 or -errno after one line; close
  * accepts a never-opened reader), switching the BPF side on, seeding the

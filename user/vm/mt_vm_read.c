@@ -100,7 +100,9 @@ void mt_vm_enable(struct mt_vm *vm)
 
 uint64_t mt_vm_rss_peak(const struct mt_vm *vm)
 {
-	return vm->skel->bss->mt_vm_rss.peak_bytes;
+	uint64_t traced = vm->skel->bss->mt_vm_rss.peak_bytes;
+
+	return traced > vm->rss_peak_sampled ? traced : vm->rss_peak_sampled;
 }
 
 int mt_vm_poll_fd(struct mt_vm *vm)
@@ -138,6 +140,8 @@ void mt_vm_rss_now(struct mt_vm *vm, uint64_t rss[MT_VM_RSS_N])
 	for (m = 0; m < MT_VM_RSS_N; m++)
 		if (vm->att_rss && r->ts_ns[m])
 			rss[m] = r->bytes[m];
+	if (rss[MT_VM_RSS_FILE] + rss[MT_VM_RSS_ANON] + rss[MT_VM_RSS_SHMEM] > vm->rss_peak_sampled)
+		vm->rss_peak_sampled = rss[MT_VM_RSS_FILE] + rss[MT_VM_RSS_ANON] + rss[MT_VM_RSS_SHMEM];
 }
 
 void mt_vm_counters(const struct mt_vm *vm, uint64_t out[MT_VM_C_COUNT])
@@ -161,3 +165,8 @@ uint64_t mt_vm_lost(const struct mt_vm *vm)
 	return c[MT_VM_C_RB_FULL_CALL] + c[MT_VM_C_RB_FULL_FAULT];
 }
 
+
+uint64_t mt_vm_map_bytes(const struct mt_vm *vm, uint64_t *ring_bytes)
+{
+	return mt_bpf_obj_map_bytes(vm && vm->skel ? vm->skel->obj : NULL, ring_bytes);
+}

@@ -199,6 +199,9 @@ int mt_vm_write_json(struct mt_json *j, void *arg)
 	mt_json_obj_begin(j);
 	mt_json_key(j, "syscalls");
 	mt_json_str(j, vm->att_sys);
+	mt_json_key_u64(j, "syscall_sites", vm->sites.sites);
+	mt_json_key_u64(j, "syscall_site_objects", vm->sites.objects);
+	mt_json_key_u64(j, "dynamic_syscall_sites", vm->sites.dynamic);
 	mt_json_key(j, "page_faults");
 	mt_json_str(j, vm->att_fault);
 	mt_json_key(j, "kernel_page_faults");
@@ -307,6 +310,14 @@ int mt_vm_write_text(FILE *out, void *arg)
 
 	vm_figures(vm, &f);
 	fprintf(out, "Memory, kernel view (pid %d, %.1f s)\n", (int)vm->o.pid, f.duration_s);
+	/* Where the syscalls came from, and what that costs other processes. */
+	if (vm->att_sys && strcmp(vm->att_sys, "uprobe") == 0)
+		fprintf(out, "  syscalls seen at %u sites in %u objects of the target (uprobe)%s\n",
+			vm->sites.sites, vm->sites.objects,
+			vm->sites.dynamic ? "; calls through syscall() are not seen" : "");
+	else if (vm->att_sys)
+		fprintf(out, "  syscalls seen through %s: every process's syscalls pay for it\n",
+			vm->att_sys);
 	fprintf(out, "  RSS %s: anon %s, file %s, shmem %s\n", mt_fmt_bytes(a, 32, f.rss_total),
 		mt_fmt_bytes(b, 32, f.rss[MT_VM_RSS_ANON]), mt_fmt_bytes(c, 32, f.rss[MT_VM_RSS_FILE]),
 		mt_fmt_bytes(d, 32, f.rss[MT_VM_RSS_SHMEM]));
