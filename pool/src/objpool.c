@@ -112,6 +112,48 @@ struct mtpool {
 	char name[MT_NAME_MAX];
 };
 
+/*
+ * Where a tracer finds the counters mtpool_stats() sums, passed by the
+ * create probe (docs/libmtpool.md, "Reading a pool from outside"): memtrace
+ * reads them from the process's memory instead of trapping every get and
+ * put, so tracing leaves the fast path as it is. Version 1; a layout change
+ * bumps the version and an old reader then says it cannot read the pool.
+ * Every offset is of a 64-bit field unless named _u32; the pool fields
+ * are struct mtpool's, c_* a thread cache's (struct mt_objcache).
+ */
+struct mt_trace_layout {
+	uint32_t magic;           /* MT_TRACE_MAGIC */
+	uint16_t version, size;   /* 1, sizeof */
+	uint16_t caches, orphans, exited_gets, exited_puts, gets_slow, puts_slow;
+	uint16_t created, depot, depot_n, quar_n_u32, mode_u32, budget_used;
+	uint16_t hdr_size, obj_size;
+	uint16_t c_next, c_count_u32, c_gets, c_moved_in, c_moved_out, c_items;
+	uint32_t mode_pass;       /* mode value of a pass-through pool */
+	uint16_t quar, quar_head_u32;  /* debug quarantine: ring of quar_cap */
+	uint32_t quar_cap;
+};
+#define MT_TRACE_MAGIC 0x4c50544du   /* "MTPL" */
+#define MT_OFF(f) (uint16_t)offsetof(struct mtpool, f)
+#define MT_COFF(f) (uint16_t)offsetof(struct mt_objcache, f)
+static const struct mt_trace_layout mt_trace_layout = {
+	.magic = MT_TRACE_MAGIC, .version = 1, .size = sizeof(struct mt_trace_layout),
+	.caches = MT_OFF(caches), .orphans = MT_OFF(orphans),
+	.exited_gets = MT_OFF(exited_gets), .exited_puts = MT_OFF(exited_puts),
+	.gets_slow = MT_OFF(gets_slow), .puts_slow = MT_OFF(puts_slow),
+	.created = MT_OFF(created), .depot = MT_OFF(depot), .depot_n = MT_OFF(depot_n),
+	.quar_n_u32 = MT_OFF(quar_n), .mode_u32 = MT_OFF(mode),
+	.budget_used = MT_OFF(budget) + (uint16_t)offsetof(struct mt_budget, used),
+	.hdr_size = MT_OFF(hdr_size), .obj_size = MT_OFF(obj_size),
+	.c_next = MT_COFF(next), .c_count_u32 = MT_COFF(count), .c_gets = MT_COFF(gets),
+	.c_moved_in = MT_COFF(moved_in), .c_moved_out = MT_COFF(moved_out),
+	.c_items = MT_COFF(items), .mode_pass = MT_MODE_PASS,
+	.quar = MT_OFF(quar), .quar_head_u32 = MT_OFF(quar_head), .quar_cap = MT_QUARANTINE,
+};
+_Static_assert(sizeof(((struct mtpool *)0)->quar_n) == 4 && sizeof(((struct mtpool *)0)->mode) == 4 &&
+	       sizeof(((struct mtpool *)0)->quar_head) == 4 &&
+	       sizeof(((struct mtpool *)0)->depot_n) == 8 && sizeof(((struct mtpool *)0)->hdr_size) == 8 &&
+	       sizeof(((struct mt_budget *)0)->used) == 8, "mt_trace_layout field widths");
+
 static void zero_obj(void *obj, void *arg)
 {
 	memset(obj, 0, ((struct mtpool *)arg)->obj_size);
@@ -582,6 +624,8 @@ mtpool *mtpool__objpool_create(size_t obj_size, const struct mtpool_opts *opts, 
 		p->abi.inline_idx = p->owner.idx;
 #endif
 	}
+	MT_PROBE5(create, p, (iflags & MT_OBJ_BLOCK) ? "block" : "object", p->name,
+		  p->obj_size, &mt_trace_layout);
 	return p;
 }
 
@@ -598,6 +642,14 @@ void mtpool_destroy(mtpool *p)
 
 	if (!p)
 		return;
+	if (MT_PROBE_ON(destroy)) {
+		/* The last counters, for a tracer that reads them from memory:
+		 * the pool is gone after this. Costs only while traced. */
+		struct mtpool_stats st;
+
+		mtpool_stats(p, &st);
+		STAP_PROBE2(mtpool, destroy, p, &st);
+	}
 	mtpool__owner_unregister(&p->owner);
 	orphans_adopt(p);
 	for (c = p->caches; c; c = next) {

@@ -7,6 +7,8 @@
 
 /* Internal flag: objects are all-zero when handed out (block pools). */
 #define MT_OBJ_ZERO 0x100u
+/* Internal flag: the pool is a block pool's (the create probe's kind). */
+#define MT_OBJ_BLOCK 0x200u
 
 MT_HIDDEN mtpool *mtpool__objpool_create(size_t obj_size, const struct mtpool_opts *opts,
 					 unsigned iflags);

@@ -52,6 +52,9 @@ static const char usage[] =
 "      --no-heap          no allocator probes: kernel-side memory view only\n"
 "                         (mmap, brk, page faults, RSS), far cheaper\n"
 "      --no-vm            no kernel-side memory view: allocator probes only\n"
+"      --no-pools         do not look inside pool libraries (libmtpool's USDT)\n"
+"      --pool-events      trace every pool get/put with its stack (pool leaks by\n"
+"                         get site; costs a probe per get/put, docs/pools.md)\n"
 "      --reachability     at the end, pause the target and scan its memory:\n"
 "                         leaks split into definitely lost and still reachable\n"
 "                         (docs/reachability.md); launch mode does it at exit\n"
@@ -136,6 +139,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
 		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT, OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND,
 		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
+		OPT_NO_POOLS, OPT_POOL_EVENTS,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -159,6 +163,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "max-overhead", required_argument, NULL, OPT_MAX_OVERHEAD },
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
+		{ "no-pools", no_argument, NULL, OPT_NO_POOLS },
+		{ "pool-events", no_argument, NULL, OPT_POOL_EVENTS },
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "no-reachability", no_argument, NULL, OPT_NO_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
@@ -269,6 +275,12 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			break;
 		case OPT_NO_VM:
 			o->no_vm = true;
+			break;
+		case OPT_NO_POOLS:
+			o->no_pools = true;
+			break;
+		case OPT_POOL_EVENTS:
+			o->pool_events = true;
 			break;
 		case OPT_REACH:
 			o->reachability_asked = true;

@@ -40,6 +40,8 @@ struct mt_opts {
 	bool follow;            /* -f: trace the launched program's children */
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */
+	bool no_pools;          /* --no-pools: no pool library probes */
+	bool pool_events;       /* --pool-events: every pool get/put */
 	bool reachability;      /* scan for lost/reachable blocks at the end: launch
 				 * mode's default, --reachability in attach mode */
 	bool reachability_asked; /* --reachability given: a missing scan is worth a warning */

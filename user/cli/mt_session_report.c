@@ -21,6 +21,7 @@
 #include "unwind/mt_unwind.h"
 #include "util/mt_log.h"
 #include "util/mt_time.h"
+#include "pools/mt_pools.h"
 #include "vm/mt_vm.h"
 
 FILE *mt_session_text_out(const struct mt_session *s)
@@ -40,6 +41,11 @@ static void write_outputs(struct mt_session *s, const struct mt_report *r)
 		s->write_failed = true;
 	if (s->opts.folded_path && mt_out_folded(s->opts.folded_path, r, s->opts.weight))
 		s->write_failed = true;
+}
+
+static int pools_text(FILE *f, const struct mt_report *r, bool final, void *pools)
+{
+	return final ? mt_pools_write_text(f, pools) : 0;
 }
 
 static int vm_text(FILE *f, const struct mt_report *r, bool final, void *vm)
@@ -116,6 +122,10 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	}
 	if (final && s->vm && mt_report_add_extra(&r, "memory", mt_vm_write_json, vm_text, s->vm))
 		mt_err("warning: the memory section is missing from the report");
+	if (final && s->pools &&
+	    (mt_report_add_extra(&r, "pools", mt_pools_write_json, pools_text, s->pools) ||
+	     mt_report_add_extra(&r, "pool_events", mt_pools_write_errors_json, NULL, s->pools)))
+		mt_err("warning: the pools section is missing from the report");
 	if (final && s->analysis)
 		mt_analysis_add(s->analysis, &r, s->sym);
 	if (final && s->bpf_children)

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The pool libraries memtrace reads, one table entry each, and libmtpool's
+ * reader: the create probe passes the address of a layout record (version
+ * 1, pool/src/objpool.c, docs/libmtpool.md) naming where each counter
+ * mtpool_stats() sums lives; this walks the pool and its thread caches
+ * with process_vm_readv and sums them the same way. No trap on the pool's
+ * fast path: the hit path's counters are read where the library keeps them.
+ *
+ * While the target runs, the walk races with it exactly as
+ * mtpool_stats() from another thread does (approximate); at the exit stop
+ * or after the destroy probe's own copy, it is exact.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include "pools/mt_pools_int.h"
+#include "util/mt_grow.h"
+
+#define MTPL_MAGIC 0x4c50544du
+#define MTPL_MAX_CACHES 65536     /* a list longer than this is garbage */
+
+/* pool/src/objpool.c: struct mt_trace_layout, version 1. */
+struct mtpl_layout {
+	uint32_t magic;
+	uint16_t version, size;
+	uint16_t caches, orphans, exited_gets, exited_puts, gets_slow, puts_slow;
+	uint16_t created, depot, depot_n, quar_n_u32, mode_u32, budget_used;
+	uint16_t hdr_size, obj_size;
+	uint16_t c_next, c_count_u32, c_gets, c_moved_in, c_moved_out, c_items;
+	uint32_t mode_pass;
+	uint16_t quar, quar_head_u32;
+	uint32_t quar_cap;
+};
+
+int mt_pools_peek(pid_t pid, uint64_t addr, void *buf, size_t n)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = n };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = n };
+	ssize_t r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (r < 0)
+		return -errno;
+	return (size_t)r == n ? 0 : -EFAULT;
+}
+
+static int peek64(pid_t pid, uint64_t addr, uint64_t *v)
+{
+	return mt_pools_peek(pid, addr, v, sizeof(*v));
+}
+
+static int peek32(pid_t pid, uint64_t addr, uint64_t *v)
+{
+	uint32_t x;
+	int err = mt_pools_peek(pid, addr, &x, sizeof(x));
+
+	*v = x;
+	return err;
+}
+
+/* Append n object pointers read from items, as block addresses. */
+static int add_idle(pid_t pid, uint64_t items, uint64_t n, uint64_t hdr, struct mt_pool_read *out,
+		    size_t *cap)
+{
+	uint64_t buf[256];
+
+	while (n) {
+		size_t k = n < 256 ? (size_t)n : 256, i;
+		int err = mt_pools_peek(pid, items, buf, k * 8);
+
+		if (err)
+			return err;
+		if (MT_GROW(out->idle, out->nidle + k, *cap))
+			return -ENOMEM;
+		for (i = 0; i < k; i++)
+			out->idle[out->nidle++] = buf[i] - hdr;
+		items += k * 8;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Sum one cache list (caches or orphans) as mtpool_stats() does. */
+static int walk(pid_t pid, const struct mtpl_layout *l, uint64_t c, bool live_list, uint64_t hdr,
+		bool idle, struct mt_pool_read *out, size_t *cap, uint64_t *gets, uint64_t *puts)
+{
+	unsigned n = 0;
+	int err = 0;
+
+	for (; c && !err; n++) {
+		uint64_t g = 0, cnt = 0, in = 0, outn = 0, next = 0;
+
+		if (n == MTPL_MAX_CACHES)
+			return -ELOOP;
+		err = peek32(pid, c + l->c_count_u32, &cnt) ?: peek64(pid, c + l->c_next, &next);
+		if (!err && live_list)
+			err = peek64(pid, c + l->c_gets, &g) ?: peek64(pid, c + l->c_moved_in, &in) ?:
+			      peek64(pid, c + l->c_moved_out, &outn);
+		if (err)
+			break;
+		if (live_list) {
+			*gets += g;
+			*puts += cnt + outn + g - in;
+		}
+		out->st.cached += cnt;
+		if (idle)
+			err = add_idle(pid, c + l->c_items, cnt, hdr, out, cap);
+		c = next;
+	}
+	return err;
+}
+
+static int add_quarantine(pid_t pid, uint64_t p, const struct mtpl_layout *l, uint64_t n,
+			  uint64_t hdr, struct mt_pool_read *out, size_t *cap)
+{
+	uint64_t ring, head;
+	int err;
+
+	if (!l->quar_cap || n > l->quar_cap)
+		return -EPROTO;
+	err = peek64(pid, p + l->quar, &ring) ?: peek32(pid, p + l->quar_head_u32, &head);
+	for (uint64_t i = 0; i < n && !err; i++)
+		err = add_idle(pid, ring + 8 * ((head + i) % l->quar_cap), 1, hdr, out, cap);
+	return err;
+}
+
+static int mtpl_read(pid_t pid, uint64_t p, uint64_t layout, bool idle, struct mt_pool_read *out)
+{
+	struct mtpl_layout l;
+	uint64_t gets = 0, puts = 0, eg, ep, gs, ps, created, depot, depot_n, quar_n, mode, used;
+	uint64_t hdr, caches, orphans;
+	size_t cap = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = mt_pools_peek(pid, layout, &l, sizeof(l));
+	if (err)
+		return err;
+	if (l.magic != MTPL_MAGIC || l.version != 1 || l.size < sizeof(l))
+		return -EPROTO;
+	err = peek64(pid, p + l.exited_gets, &eg) ?: peek64(pid, p + l.exited_puts, &ep) ?:
+	      peek64(pid, p + l.gets_slow, &gs) ?: peek64(pid, p + l.puts_slow, &ps) ?:
+	      peek64(pid, p + l.created, &created) ?: peek64(pid, p + l.depot, &depot) ?:
+	      peek64(pid, p + l.depot_n, &depot_n) ?: peek32(pid, p + l.quar_n_u32, &quar_n) ?:
+	      peek32(pid, p + l.mode_u32, &mode) ?: peek64(pid, p + l.budget_used, &used) ?:
+	      peek64(pid, p + l.hdr_size, &hdr) ?: peek64(pid, p + l.caches, &caches) ?:
+	      peek64(pid, p + l.orphans, &orphans);
+	if (err)
+		return err;
+	gets = eg + gs;
+	puts = ep + ps;
+	out->st.cached = depot_n + quar_n;
+	err = walk(pid, &l, orphans, false, hdr, idle, out, &cap, &gets, &puts) ?:
+	      walk(pid, &l, caches, true, hdr, idle, out, &cap, &gets, &puts);
+	if (!err && idle)
+		err = add_idle(pid, depot, depot_n, hdr, out, &cap);
+	/* Debug pools: the quarantine ring's objects are idle too. */
+	if (!err && idle && quar_n)
+		err = add_quarantine(pid, p, &l, quar_n, hdr, out, &cap);
+	if (err) {
+		free(out->idle);
+		out->idle = NULL;
+		out->nidle = 0;
+		return err;
+	}
+	out->st.gets = gets;
+	out->st.puts = puts;
+	out->st.misses = mode == l.mode_pass ? gets : created;
+	out->st.hits = gets > out->st.misses ? gets - out->st.misses : 0;
+	out->st.live = gets > puts ? gets - puts : 0;
+	out->st.bytes_reserved = used;
+	return 0;
+}
+
+const struct mt_pool_provider mt_pool_providers[] = {
+	{
+		.provider = "mtpool",
+		.probe = {
+			[MT_PP_CREATE] = "create", [MT_PP_DESTROY] = "destroy",
+			[MT_PP_MISS] = "miss", [MT_PP_REFILL] = "refill", [MT_PP_FLUSH] = "flush",
+			[MT_PP_DEBUG_ERROR] = "debug_error", [MT_PP_GET] = "get", [MT_PP_PUT] = "put",
+		},
+		.read = mtpl_read,
+	},
+};
+const unsigned mt_pool_nproviders = sizeof(mt_pool_providers) / sizeof(mt_pool_providers[0]);
