@@ -139,6 +139,17 @@ $(BUILD)/tools/wl_pool: tools/workloads/pool/wl_pool.c $(BUILD)/libmtpool.so
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -MMD -MP $(WARN) -Ipool/include -pthread \
 		$< -L$(BUILD) -l:libmtpool.so -Wl,-rpath,'$$ORIGIN/..' -o $@
 
+# The pooled fast path of tools/bench/pools.py: inline get/put, and calls.
+$(BUILD)/tools/bench_pool_path: tools/workloads/pool/bench_pool_path.c $(BUILD)/libmtpool.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -MMD -MP $(WARN) -Ipool/include $< -L$(BUILD) -l:libmtpool.so \
+		-Wl,-rpath,'$$ORIGIN/..' -o $@
+
+$(BUILD)/tools/bench_pool_path_call: tools/workloads/pool/bench_pool_path.c $(BUILD)/libmtpool.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -MMD -MP $(WARN) -Ipool/include -DMTPOOL_NO_INLINE $< -L$(BUILD) \
+		-l:libmtpool.so -Wl,-rpath,'$$ORIGIN/..' -o $@
+
 $(BUILD)/tools/wl_pool_static: tools/workloads/pool/wl_pool.c $(BUILD)/libmtpool.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -210,7 +221,7 @@ check-sanitized: all $(UNIT_BINS)
 check-unit: $(UNIT_BINS) $(POOL_TEST_BINS)
 	./tests/run.sh --unit $(BUILD) $(UNIT_BINS) $(POOL_TEST_BINS)
 
-bench: all $(POOL_BENCH_BINS)
+bench: all $(POOL_BENCH_BINS) $(BUILD)/tools/bench_pool_path $(BUILD)/tools/bench_pool_path_call
 	./tools/bench.sh $(BUILD)
 
 # make install PREFIX=/usr/local DESTDIR=: memtrace, its man page and bash

@@ -20,13 +20,8 @@ POOL_ST_OBJS  := $(POOL_SRCS:pool/src/%.c=$(BUILD)/pool/st/%.o)
 # exports only what mtpool.h marks MTPOOL_API. The compiler flag only covers
 # calls within one file; -Bsymbolic-functions (POOL_SO_LDFLAGS) binds the
 # calls between files (bufpool.c -> mtpool_get, ...) the same way.
-# Frame pointers, leaf functions included, so a tracer's frame-pointer walk
-# from a probe inside the library (memtrace's pool events) reaches the
-# caller: two instructions on the out-of-line paths, none on the inline
-# fast path compiled into callers (docs/BENCHMARKS.md measures both).
 POOL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
-	-fvisibility=hidden -fno-semantic-interposition -Ipool/include -Ipool/src \
-	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
+	-fvisibility=hidden -fno-semantic-interposition -Ipool/include -Ipool/src
 POOL_LIBS := -lpthread
 POOL_SO_LDFLAGS := -Wl,-Bsymbolic-functions
 

@@ -337,7 +337,7 @@ const char *mtpool__objpool_owner_name(const void *obj)
 	return h->magic == MT_DBG_MAGIC ? h->pool->name : "?";
 }
 
-static void *debug_get(mtpool *p)
+MT_SLOW_FRAME static void *debug_get(mtpool *p)
 {
 	void *obj = NULL;
 	size_t bad;
@@ -372,7 +372,7 @@ static void *debug_get(mtpool *p)
 	return obj;
 }
 
-static void debug_put(mtpool *p, void *obj)
+MT_SLOW_FRAME static void debug_put(mtpool *p, void *obj)
 {
 	struct mt_dbg_hdr *h = dbg_hdr(obj);
 	const char *err = NULL;
@@ -419,7 +419,7 @@ static void debug_put(mtpool *p, void *obj)
 
 /* ---------------------------------------------------------- slow paths */
 
-MT_NOINLINE static void *get_slow(mtpool *p, struct mt_objcache *c)
+MT_NOINLINE MT_SLOW_FRAME static void *get_slow(mtpool *p, struct mt_objcache *c)
 {
 	void *obj = NULL;
 	size_t n = 0;
@@ -470,7 +470,7 @@ MT_NOINLINE static void *get_slow(mtpool *p, struct mt_objcache *c)
 	return obj;
 }
 
-MT_NOINLINE static void put_slow(mtpool *p, struct mt_objcache *c, void *obj)
+MT_NOINLINE MT_SLOW_FRAME static void put_slow(mtpool *p, struct mt_objcache *c, void *obj)
 {
 	size_t i, kept;
 
