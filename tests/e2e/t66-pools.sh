@@ -28,4 +28,37 @@ done
 "$MT" --no-vm --pool-events --json "$TMP/ok.json" -- "$WL/wl_pool" >"$TMP/ok.out" 2>"$TMP/ok.err" ||
 	fail "memtrace failed: $(tail -5 "$TMP/ok.err")"
 python3 "$CHECK" "$TMP/ok.json" "$TMP/ok.out" exact noleak || fail "a pool leak where none is"
+
+# --listen: the pools' gauges and counters, as the program counts them.
+"$MT" --no-vm --listen 127.0.0.1:0 -- "$WL/wl_pool" hold >"$TMP/m.out" 2>"$TMP/m.err" &
+mt=$!
+CLEANUP_PIDS+=("$mt")
+wait_for "$TMP/m.out" '^holding' 20 || fail "wl_pool hold did not start: $(cat "$TMP/m.err")"
+url=$(sed -n 's/.*serving metrics at \(http:[^ ]*\).*/\1/p' "$TMP/m.err")
+[ -n "$url" ] || fail "no 'serving metrics at' line"
+gets=$(sed -n 's/^pool wl_conn gets \([0-9]*\) .*/\1/p' "$TMP/m.out")
+idle=$(sed -n 's/^pool wl_conn .* cached \([0-9]*\) .*/\1/p' "$TMP/m.out")
+ok=0
+for _ in 1 2 3 4 5 6 7 8 9 10; do   # rendered each second: bounded wait
+	python3 - "$url" "$TMP/metrics" <<'PY' || fail "cannot fetch $url"
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+    open(sys.argv[2], "wb").write(r.read())
+PY
+	if grep -q "^memtrace_pool_gets_total{pool=\"wl_conn\",kind=\"object\",address=\"0x[0-9a-f]*\"} $gets\$" "$TMP/metrics" &&
+		grep -q "^memtrace_pool_idle{pool=\"wl_conn\",.*} $idle\$" "$TMP/metrics"; then
+		ok=1
+		break
+	fi
+	sleep 0.5
+done
+[ $ok -eq 1 ] || fail "metrics: wl_conn gets $gets idle $idle not served: $(grep pool "$TMP/metrics" | head -20)"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$TMP/metrics" >"$TMP/promtool" 2>&1 || fail "promtool: $(cat "$TMP/promtool")"
+fi
+child=$(pgrep -P "$mt") || fail "wl_pool is not memtrace's child"
+kill -TERM "$child"
+rc=0; wait "$mt" || rc=$?
+[ $rc -eq 143 ] || fail "memtrace did not pass on wl_pool's status 143 (SIGTERM): $rc"
+
 echo "ok: pools exact (shared and static), idle not leaks, pool leak and double put found"

@@ -7,9 +7,10 @@
  * to compare with memtrace's "pools" section. Built against libmtpool.so
  * (wl_pool) and libmtpool.a (wl_pool_static).
  *
- *   wl_pool [leak] [double]
+ *   wl_pool [leak] [double] [hold]
  * leak:   7 objects of "wl_conn" are got in plant_leak() and never put back
  * double: a debug pool "wl_debug" gets an object put twice in double_put()
+ * hold:   after the counters, print "holding" and sleep 20 s (metrics test)
  * The "wl_conn" pool is not destroyed: its idle objects are alive at exit,
  * and must not be reported as leaks. "wl_tmp" is destroyed before exit.
  */
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "mtpool.h"
 
 #define NOINLINE __attribute__((noinline))
@@ -85,13 +87,14 @@ int main(int argc, char **argv)
 {
 	struct mtpool_opts co = { .name = "wl_conn", .thread_cache = 16 };
 	struct mtpool_opts to = { .name = "wl_tmp", .thread_cache = 8 };
-	bool leak = false, dbl = false;
+	bool leak = false, dbl = false, hold = false;
 	mtpool *conn, *tmp;
 	pthread_t t;
 
 	for (int i = 1; i < argc; i++) {
 		leak |= !strcmp(argv[i], "leak");
 		dbl |= !strcmp(argv[i], "double");
+		hold |= !strcmp(argv[i], "hold");
 	}
 	conn = mtpool_create(200, &co);
 	tmp = mtpool_create(64, &to);
@@ -117,6 +120,10 @@ int main(int argc, char **argv)
 		print_stats("wl_debug", d);
 	}
 	print_stats("wl_conn", conn);
+	if (hold)
+		printf("holding\n");
 	fflush(stdout);
+	if (hold)
+		sleep(20);
 	return 0;   /* wl_conn not destroyed: its idle objects live on */
 }
