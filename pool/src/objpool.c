@@ -110,6 +110,10 @@ struct mtpool {
 	uint64_t gets_slow, puts_slow, created, destroyed;  /* MT_ADD */
 	struct mt_budget budget;
 	char name[MT_NAME_MAX];
+	/* Every pool, for a tracer that attaches after they were created
+	 * (mtpool__trace_root); under mt_all_lock. */
+	struct mtpool *all_next, *all_prev;
+	uint32_t kind;           /* 0 object pool, 1 a block pool's */
 };
 
 /*
@@ -131,6 +135,7 @@ struct mt_trace_layout {
 	uint32_t mode_pass;       /* mode value of a pass-through pool */
 	uint16_t quar, quar_head_u32;  /* debug quarantine: ring of quar_cap */
 	uint32_t quar_cap;
+	uint16_t all_next, name, kind_u32, pad;  /* the list of every pool */
 };
 #define MT_TRACE_MAGIC 0x4c50544du   /* "MTPL" */
 #define MT_OFF(f) (uint16_t)offsetof(struct mtpool, f)
@@ -148,7 +153,50 @@ static const struct mt_trace_layout mt_trace_layout = {
 	.c_moved_in = MT_COFF(moved_in), .c_moved_out = MT_COFF(moved_out),
 	.c_items = MT_COFF(items), .mode_pass = MT_MODE_PASS,
 	.quar = MT_OFF(quar), .quar_head_u32 = MT_OFF(quar_head), .quar_cap = MT_QUARANTINE,
+	.all_next = MT_OFF(all_next), .name = MT_OFF(name), .kind_u32 = MT_OFF(kind),
 };
+
+/*
+ * Where a tracer that attaches late finds the pools created before: a
+ * section of its own, found by name in the ELF file (strip keeps it),
+ * holding the layout record and the list of every pool. Insert and
+ * remove are at create and destroy, under their own lock: no cost to the
+ * gets and puts. A tracer walks the list without the lock (bounded).
+ */
+struct mt_trace_root {
+	uint32_t magic;           /* MT_ROOT_MAGIC */
+	uint16_t version, size;   /* 1, sizeof */
+	const struct mt_trace_layout *layout;
+	struct mtpool *pools;     /* newest first */
+};
+#define MT_ROOT_MAGIC 0x52505444u   /* "DTPR" */
+MT_HIDDEN struct mt_trace_root mtpool__trace_root __attribute__((section(".mtpool_trace"), used)) = {
+	.magic = MT_ROOT_MAGIC, .version = 1, .size = sizeof(struct mt_trace_root),
+	.layout = &mt_trace_layout,
+};
+static pthread_mutex_t mt_all_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void all_add(mtpool *p)
+{
+	pthread_mutex_lock(&mt_all_lock);
+	p->all_next = mtpool__trace_root.pools;
+	if (p->all_next)
+		p->all_next->all_prev = p;
+	__atomic_store_n(&mtpool__trace_root.pools, p, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&mt_all_lock);
+}
+
+static void all_remove(mtpool *p)
+{
+	pthread_mutex_lock(&mt_all_lock);
+	if (p->all_prev)
+		p->all_prev->all_next = p->all_next;
+	else
+		__atomic_store_n(&mtpool__trace_root.pools, p->all_next, __ATOMIC_RELEASE);
+	if (p->all_next)
+		p->all_next->all_prev = p->all_prev;
+	pthread_mutex_unlock(&mt_all_lock);
+}
 _Static_assert(sizeof(((struct mtpool *)0)->quar_n) == 4 && sizeof(((struct mtpool *)0)->mode) == 4 &&
 	       sizeof(((struct mtpool *)0)->quar_head) == 4 &&
 	       sizeof(((struct mtpool *)0)->depot_n) == 8 && sizeof(((struct mtpool *)0)->hdr_size) == 8 &&
@@ -624,8 +672,9 @@ mtpool *mtpool__objpool_create(size_t obj_size, const struct mtpool_opts *opts, 
 		p->abi.inline_idx = p->owner.idx;
 #endif
 	}
-	MT_PROBE5(create, p, (iflags & MT_OBJ_BLOCK) ? "block" : "object", p->name,
-		  p->obj_size, &mt_trace_layout);
+	p->kind = (iflags & MT_OBJ_BLOCK) ? 1 : 0;
+	all_add(p);
+	MT_PROBE5(create, p, p->kind ? "block" : "object", p->name, p->obj_size, &mt_trace_layout);
 	return p;
 }
 
@@ -650,6 +699,7 @@ void mtpool_destroy(mtpool *p)
 		mtpool_stats(p, &st);
 		STAP_PROBE2(mtpool, destroy, p, &st);
 	}
+	all_remove(p);
 	mtpool__owner_unregister(&p->owner);
 	orphans_adopt(p);
 	for (c = p->caches; c; c = next) {

@@ -3,9 +3,9 @@
 own output (lines "pool NAME gets G puts P hits H misses M live L cached C
 bytes B", printed from mtpool_stats at exit). Each check prints what was
 wrong and the script exits 1; a check is asked for by name:
-  exact     every pool the program printed is in "pools" with the same
-            counters (gets, puts, hits, misses, checked_out = live, idle =
-            cached, bytes_reserved)
+  exact     every pool the program printed (exact=NAME: that one) is in
+            "pools" with the same counters (gets, puts, hits, misses,
+            checked_out = live, idle = cached, bytes_reserved)
   idle      no leak candidate holds a pool's idle object: the objects left
             live through the pools' miss path (obj_create) are exactly the
             checked-out ones, and each pool's idle objects in the heap were
@@ -37,6 +37,8 @@ for check in checks:
         if not prog:
             bad.append("the program printed no pool counters")
         for pn, st in prog.items():
+            if arg and pn != arg:
+                continue
             p = pools.get(pn)
             if p is None:
                 bad.append(f"pool {pn}: not in the report's pools {sorted(pools)}")

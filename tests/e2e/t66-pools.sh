@@ -24,6 +24,20 @@ for b in wl_pool wl_pool_static; do
 	python3 "$CHECK" "$TMP/$b.ev.json" "$TMP/$b.ev.out" exact idle leak=plant_leak ||
 		fail "$b --pool-events: wrong pools section"
 done
+# Attach mode: the pools created before memtrace came are found through
+# the library's list of pools (section .mtpool_trace), and read exactly
+# while the program sleeps.
+for b in wl_pool wl_pool_static; do
+	"$WL/$b" hold >"$TMP/$b.at.out" &
+	wp=$!
+	CLEANUP_PIDS+=("$wp")
+	wait_for "$TMP/$b.at.out" '^holding' 20 || fail "$b hold did not start"
+	"$MT" -p "$wp" -d 1 --no-vm --json "$TMP/$b.at.json" >/dev/null 2>"$TMP/$b.at.err" ||
+		fail "$b attach: memtrace failed: $(tail -5 "$TMP/$b.at.err")"
+	kill "$wp"
+	python3 "$CHECK" "$TMP/$b.at.json" "$TMP/$b.at.out" exact=wl_conn ||
+		fail "$b attach: the pools section disagrees with the program"
+done
 # No planted leak, no pool leak.
 "$MT" --no-vm --pool-events --json "$TMP/ok.json" -- "$WL/wl_pool" >"$TMP/ok.out" 2>"$TMP/ok.err" ||
 	fail "memtrace failed: $(tail -5 "$TMP/ok.err")"

@@ -254,7 +254,8 @@ static int follow_tree(struct mt_session *s)
  * executable and the libraries it loads; none found is no error. */
 static int attach_pools(struct mt_session *s)
 {
-	struct mt_pools_opts po = { .pid = s->target.pid, .events = s->opts.pool_events };
+	struct mt_pools_opts po = { .pid = s->target.pid, .events = s->opts.pool_events,
+				    .existing = !s->launched };
 	char **files = NULL;
 	size_t n = 0;
 	int err;

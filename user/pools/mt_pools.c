@@ -175,6 +175,38 @@ int mt_pools_on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static void add_existing(void *arg, uint64_t pool, uint64_t layout, const char *name,
+			 const char *kind, uint64_t obj_size)
+{
+	struct mt_pools *p = arg;
+	struct mt_pool_event ev = { .role = MT_POOL_CREATE, .pool = pool, .obj = obj_size,
+				    .layout = layout };
+
+	if (find(p, pool))
+		return;   /* its create probe was seen already */
+	snprintf(ev.name, sizeof(ev.name), "%s", name);
+	snprintf(ev.what, sizeof(ev.what), "%s", kind);
+	on_create(p, &ev);
+}
+
+/* Attach mode: the pools created before memtrace came, from each library
+ * whose provider can list them. The probes are on first, so a pool
+ * created meanwhile is seen by one or the other (twice: kept once). */
+void mt_pools_discover(struct mt_pools *p)
+{
+	mt_pools_consume(p);
+	for (unsigned i = 0; i < p->nfiles; i++) {
+		int err;
+
+		if (!p->found[i]->discover)
+			continue;
+		err = p->found[i]->discover(p->pid, p->files[i], add_existing, p);
+		if (err && err != -ENOENT)
+			mt_err("warning: cannot list the existing %s pools in '%s': %s",
+			       p->found[i]->provider, p->files[i], strerror(-err));
+	}
+}
+
 int mt_pools_open(const struct mt_pools_opts *o, struct mt_pools **out)
 {
 	struct mt_pools *p = calloc(1, sizeof(*p));
@@ -196,6 +228,8 @@ int mt_pools_open(const struct mt_pools_opts *o, struct mt_pools **out)
 		mt_pools_free(p);
 		return err;
 	}
+	if (o->existing)
+		mt_pools_discover(p);
 	*out = p;
 	return 0;
 }

@@ -44,6 +44,7 @@ struct mt_pools_opts {
 	const char *const *files;  /* objects to look in: the executable, libraries */
 	size_t nfiles;
 	bool events;               /* --pool-events: every get/put, with stacks */
+	bool existing;             /* attach mode: also the pools created before */
 };
 
 /**

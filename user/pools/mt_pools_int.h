@@ -39,6 +39,12 @@ struct mt_pool_provider {
 	/* 0 or -errno; idle: also collect the idle objects' addresses. */
 	int (*read)(pid_t pid, uint64_t pool, uint64_t layout, bool idle,
 		    struct mt_pool_read *out);
+	/* Attach mode: the pools that exist already, from the library
+	 * (file) mapped in pid; add() each. 0 or -errno; NULL: no way. */
+	int (*discover)(pid_t pid, const char *file,
+			void (*add)(void *arg, uint64_t pool, uint64_t layout, const char *name,
+				    const char *kind, uint64_t obj_size),
+			void *arg);
 };
 extern const struct mt_pool_provider mt_pool_providers[];
 extern const unsigned mt_pool_nproviders;
@@ -112,5 +118,6 @@ void mt_pools_unload(struct mt_pools *p);
  * del: remove the entry (the pool was destroyed). */
 void mt_pools_slow_read(struct mt_pools *p, uint64_t addr, struct mt_pool_slow *out, bool del);
 uint64_t mt_pools_bpf_lost(const struct mt_pools *p);
-/* mt_pools.c: one ring-buffer record. */
+/* mt_pools.c: the pools existing at attach (discover), and one record. */
+void mt_pools_discover(struct mt_pools *p);
 int mt_pools_on_event(void *ctx, void *data, size_t size);

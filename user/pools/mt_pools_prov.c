@@ -12,11 +12,17 @@
  * or after the destroy probe's own copy, it is exact.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/uio.h>
 #include "pools/mt_pools_int.h"
 #include "util/mt_grow.h"
+#include "util/mt_maps.h"
 
 #define MTPL_MAGIC 0x4c50544du
 #define MTPL_MAX_CACHES 65536     /* a list longer than this is garbage */
@@ -32,7 +38,17 @@ struct mtpl_layout {
 	uint32_t mode_pass;
 	uint16_t quar, quar_head_u32;
 	uint32_t quar_cap;
+	uint16_t all_next, name, kind_u32, pad;
 };
+
+/* pool/src/objpool.c: struct mt_trace_root, in section .mtpool_trace. */
+struct mtpl_root {
+	uint32_t magic;
+	uint16_t version, size;
+	uint64_t layout, pools;
+};
+#define MTPL_ROOT_MAGIC 0x52505444u
+#define MTPL_MAX_POOLS 100000
 
 int mt_pools_peek(pid_t pid, uint64_t addr, void *buf, size_t n)
 {
@@ -173,6 +189,108 @@ static int mtpl_read(pid_t pid, uint64_t p, uint64_t layout, bool idle, struct m
 	return 0;
 }
 
+/* File offset of section name in path, or -errno. */
+static int64_t section_offset(const char *path, const char *name)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int64_t off = -ENOENT;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	Elf *e;
+
+	if (fd < 0)
+		return -errno;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || elf_getshdrstrndx(e, &shstrndx)) {
+		off = -ENOEXEC;
+		goto out;
+	}
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh) || !(n = elf_strptr(e, shstrndx, sh.sh_name)))
+			continue;
+		if (!strcmp(n, name) && sh.sh_type == SHT_PROGBITS) {
+			off = (int64_t)sh.sh_offset;
+			break;
+		}
+	}
+out:
+	if (e)
+		elf_end(e);
+	close(fd);
+	return off;
+}
+
+struct where {
+	const char *path;
+	uint64_t off, addr;
+};
+
+static int find_addr(void *arg, const struct mt_maps_ent *e)
+{
+	struct where *w = arg;
+
+	if (strcmp(e->name, w->path) || w->off < e->off || w->off >= e->off + (e->end - e->start))
+		return 0;
+	w->addr = e->start + (w->off - e->off);
+	return 1;
+}
+
+/* The pools that exist: the root in the library's .mtpool_trace section
+ * (found by file offset in the process's mappings), then its list. */
+static int mtpl_discover(pid_t pid, const char *file,
+			 void (*add)(void *arg, uint64_t pool, uint64_t layout, const char *name,
+				     const char *kind, uint64_t obj_size),
+			 void *arg)
+{
+	int64_t off = section_offset(file, ".mtpool_trace");
+	struct where w = { .path = file };
+	struct mtpl_root root;
+	struct mtpl_layout l;
+	char path[64];
+	uint64_t pool;
+	unsigned n = 0;
+	FILE *f;
+	int err;
+
+	if (off < 0)
+		return (int)off;
+	w.off = (uint64_t)off;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	err = mt_maps_read(f, find_addr, &w);
+	fclose(f);
+	if (err < 0)
+		return err;
+	if (!w.addr)
+		return -ENOENT;   /* not mapped (yet) */
+	err = mt_pools_peek(pid, w.addr, &root, sizeof(root)) ?:
+	      (root.magic != MTPL_ROOT_MAGIC || root.version != 1 ? -EPROTO : 0) ?:
+	      mt_pools_peek(pid, root.layout, &l, sizeof(l)) ?:
+	      (l.magic != MTPL_MAGIC || l.version != 1 ? -EPROTO : 0);
+	for (pool = root.pools; !err && pool; n++) {
+		char name[48];
+		uint64_t size = 0, kind = 0, next = 0;
+
+		if (n == MTPL_MAX_POOLS)
+			return -ELOOP;
+		err = mt_pools_peek(pid, pool + l.name, name, sizeof(name)) ?:
+		      peek64(pid, pool + l.obj_size, &size) ?: peek32(pid, pool + l.kind_u32, &kind) ?:
+		      peek64(pid, pool + l.all_next, &next);
+		if (err)
+			break;
+		name[sizeof(name) - 1] = 0;
+		add(arg, pool, root.layout, name, kind ? "block" : "object", size);
+		pool = next;
+	}
+	return err;
+}
+
 const struct mt_pool_provider mt_pool_providers[] = {
 	{
 		.provider = "mtpool",
@@ -182,6 +300,7 @@ const struct mt_pool_provider mt_pool_providers[] = {
 			[MT_PP_DEBUG_ERROR] = "debug_error", [MT_PP_GET] = "get", [MT_PP_PUT] = "put",
 		},
 		.read = mtpl_read,
+		.discover = mtpl_discover,
 	},
 };
 const unsigned mt_pool_nproviders = sizeof(mt_pool_providers) / sizeof(mt_pool_providers[0]);

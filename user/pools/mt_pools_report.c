@@ -196,7 +196,7 @@ int mt_pools_write_metrics(struct mt_prom *pr, void *arg)
 		{ "memtrace_pool_bytes_reserved", "gauge", "Bytes the pool took from the system." },
 	};
 
-	mt_pools_sample(p, mt_now_ns());
+	/* The counters of the session tick's mt_pools_sample, just before. */
 	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
 		mt_prom_header(pr, m[k].name, m[k].type, m[k].help);
 		for (size_t i = 0; i < p->npools; i++) {
