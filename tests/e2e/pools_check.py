@@ -9,7 +9,10 @@ wrong and the script exits 1; a check is asked for by name:
   idle      no leak candidate holds a pool's idle object: the objects left
             live through the pools' miss path (obj_create) are exactly the
             checked-out ones, and each pool's idle objects in the heap were
-            handed to it (idle_heap_objects = idle, but the destroyed pool)
+            handed to it (idle_heap_objects = idle, but the destroyed pool);
+            such leaks are attributed to the program's function that got
+            them (libmtpool's frames are wrappers), and the reachability
+            split of each adds up to its objects
   leak      pool_events.leaks has FUNC's 7 objects (--pool-events)
   double    pool_events.errors has a "double put" whose stack has FUNC
 """
@@ -59,6 +62,16 @@ for check in checks:
         if via_pool != out:
             bad.append(f"{via_pool} leak candidates allocated by the pools, "
                        f"but {out} objects checked out at exit")
+        for l in rep["leaks"]:
+            fs = funcs(l.get("stack"))
+            if "obj_create" not in fs:
+                continue
+            at = fs[l.get("attributed_frame", 0)]
+            if at not in ("serve", "plant_leak", "double_put", "worker"):
+                bad.append(f"a pool's leak attributed to {at}, not the program's get site: {fs}")
+            if "lost_objects" in l and l["lost_objects"] + l["reachable_objects"] != l["objects"]:
+                bad.append(f"a pool's leak: lost {l['lost_objects']} + reachable "
+                           f"{l['reachable_objects']} != {l['objects']} objects")
         for pn, st in prog.items():
             p = pools.get(pn) or {}
             want = 0 if p.get("destroyed") else st["cached"]

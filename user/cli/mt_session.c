@@ -409,8 +409,14 @@ static int cut_paused(void *arg)
 {
 	struct mt_session *s = arg;
 
+	int err;
+
 	mt_heap_stop(s->heap);
-	return mt_session_consume(s);
+	err = mt_session_consume(s);
+	/* the pools' idle objects leave the live table before the scan */
+	mt_pools_finish(s->pools, mt_now_ns());
+	mt_pools_claim(s->pools, s->agg);
+	return err;
 }
 
 /* Launch mode: the child sits in its exit stop (its own threads are being
@@ -481,6 +487,8 @@ static enum mt_launch_state last_look_at_exit(struct mt_session *s, enum mt_stop
 	s->end_ns = mt_now_ns();
 	mt_session_finish_vm(s, s->end_ns);
 	mt_pools_finish(s->pools, s->end_ns);   /* its memory is still there */
+	if (s->heap)
+		mt_pools_claim(s->pools, s->agg);   /* before the scan */
 	if (s->opts.reachability && !s->opts.no_heap)
 		scan_reach(s);
 	mt_launch_resume(&s->launch);

@@ -317,6 +317,9 @@ void mt_pools_claim(struct mt_pools *p, struct mt_agg *heap)
 				pl->claimed_bytes += size;
 			}
 		}
+		free(pl->idle);   /* claimed once */
+		pl->idle = NULL;
+		pl->nidle = 0;
 	}
 }
 

@@ -74,7 +74,9 @@ void mt_pools_finish(struct mt_pools *p, uint64_t now_ns);
 /* Detach the probes (the semaphores go off); records stay readable. */
 void mt_pools_detach(struct mt_pools *p);
 /* Hand the idle objects found by mt_pools_finish to the pools: out of
- * the heap's live table (mt_agg_claim). Call after the last heap drain. */
+ * the heap's live table (mt_agg_claim). Call after the last heap drain
+ * and before a reachability scan (so its split counts no idle object);
+ * later calls do nothing. */
 void mt_pools_claim(struct mt_pools *p, struct mt_agg *heap);
 
 /* Records lost (ring buffer full) and slow-path counts lost (map full). */
