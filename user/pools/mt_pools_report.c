@@ -95,6 +95,7 @@ int mt_pools_write_errors_json(struct mt_json *j, void *arg)
 	int n = 0;
 
 	mt_json_obj_begin(j);
+	mt_json_key_u64(j, "lost", mt_pools_lost(p));
 	mt_json_key(j, "errors");
 	mt_json_arr_begin(j);
 	for (size_t i = 0; i < p->nerrs; i++) {
@@ -137,7 +138,12 @@ int mt_pools_write_text(FILE *f, void *arg)
 	char b1[32], b2[32];
 	int n;
 
+	uint64_t lost = mt_pools_lost(p);
+
 	fprintf(f, "\nPools (%zu, read from the pools' own counters):\n", p->npools);
+	if (lost)
+		fprintf(f, "  %llu pool records or slow-path counts lost: errors, pool leaks and "
+			"refills/flushes are short\n", (unsigned long long)lost);
 	fprintf(f, "  %-20s %-6s %6s %10s %9s %8s %8s %9s %10s\n", "name", "kind", "size", "gets",
 		"hit rate", "out", "idle", "peak out", "reserved");
 	for (size_t i = 0; i < p->npools; i++) {
