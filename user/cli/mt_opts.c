@@ -373,6 +373,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "give either -p PID or -- CMD, not both");
 	if (o->no_heap && o->no_vm)
 		return bad("%s", "--no-heap and --no-vm leave nothing to trace");
+	if (o->no_pools && o->pool_events)
+		return bad("%s", "--pool-events traces the pools that --no-pools leaves out");
 	if (o->no_heap && o->lib)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)
