@@ -58,7 +58,7 @@ static __always_inline struct mt_pool_event *event(__u32 role, __u64 pool, __u64
 	ev->obj = obj;
 	ev->layout = 0;
 	ev->nframes = 0;
-	ev->pad = 0;
+	ev->provider = 0;
 	ev->sp0 = 0;
 	__builtin_memset(&ev->st, 0, sizeof(ev->st));
 	ev->name[0] = 0;
@@ -102,6 +102,7 @@ int BPF_USDT(mt_pool_create, __u64 pool, const char *kind, const char *name, __u
 
 	if (!mt_is_target(&mt_pool_enabled) || !(ev = event(MT_POOL_CREATE, pool, size)))
 		return 0;
+	ev->provider = (__u32)bpf_usdt_cookie(ctx);
 	ev->layout = layout;
 	bpf_probe_read_user_str(ev->name, sizeof(ev->name), name);
 	bpf_probe_read_user_str(ev->what, sizeof(ev->what), kind);

@@ -37,7 +37,7 @@ struct mt_pool_event {
 	__u64 obj;           /* object (get, put), size (create), address (error) */
 	__u64 layout;        /* create: address of the library's layout record */
 	__u32 nframes;       /* frames[] used (get, debug_error) */
-	__u32 pad;
+	__u32 provider;      /* the attach's USDT cookie: index in the provider table */
 	/* The word at the stack pointer: at a probe in a function that has
 	 * not set up its frame (shrink-wrapped fast paths), the caller's
 	 * return address, which the frame-pointer walk skips. */

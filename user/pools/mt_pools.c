@@ -15,8 +15,6 @@
 #include "util/mt_time.h"
 #include <sys/mman.h>
 
-void mt_pools_free_bpf(struct mt_pools *p);
-
 /*
  * The stack of a record as a site: the frame-pointer walk, plus the word
  * at the stack pointer when it is a return address the walk skipped (a
@@ -49,14 +47,6 @@ static struct mt_pool *find(struct mt_pools *p, uint64_t addr)
 	return NULL;
 }
 
-/* The provider of the file whose probe fired is not in the record; with
- * one provider per process (the usual case) it is the first found. A
- * second provider's pools are told apart by their layout's magic. */
-static const struct mt_pool_provider *provider_of(struct mt_pools *p)
-{
-	return p->nfiles ? p->found[0] : &mt_pool_providers[0];
-}
-
 static void point(struct mt_pools *p, struct mt_pool *pl, uint64_t now_ns)
 {
 	struct mt_pool_point *pt;
@@ -83,7 +73,7 @@ static void on_create(struct mt_pools *p, const struct mt_pool_event *ev)
 	memset(pl, 0, sizeof(*pl));
 	pl->addr = ev->pool;
 	pl->layout = ev->layout;
-	pl->prov = provider_of(p);
+	pl->prov = &mt_pool_providers[ev->provider < mt_pool_nproviders ? ev->provider : 0];
 	pl->obj_size = ev->obj;
 	memcpy(pl->name, ev->name, sizeof(pl->name));
 	pl->name[sizeof(pl->name) - 1] = 0;
@@ -175,12 +165,18 @@ int mt_pools_on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+struct discover_ctx {
+	struct mt_pools *p;
+	unsigned provider;
+};
+
 static void add_existing(void *arg, uint64_t pool, uint64_t layout, const char *name,
 			 const char *kind, uint64_t obj_size)
 {
-	struct mt_pools *p = arg;
+	struct discover_ctx *c = arg;
+	struct mt_pools *p = c->p;
 	struct mt_pool_event ev = { .role = MT_POOL_CREATE, .pool = pool, .obj = obj_size,
-				    .layout = layout };
+				    .layout = layout, .provider = c->provider };
 
 	if (find(p, pool))
 		return;   /* its create probe was seen already */
@@ -196,11 +192,12 @@ void mt_pools_discover(struct mt_pools *p)
 {
 	mt_pools_consume(p);
 	for (unsigned i = 0; i < p->nfiles; i++) {
+		struct discover_ctx c = { p, (unsigned)(p->found[i] - mt_pool_providers) };
 		int err;
 
 		if (!p->found[i]->discover)
 			continue;
-		err = p->found[i]->discover(p->pid, p->files[i], add_existing, p);
+		err = p->found[i]->discover(p->pid, p->files[i], add_existing, &c);
 		if (err && err != -ENOENT)
 			mt_err("warning: cannot list the existing %s pools in '%s': %s",
 			       p->found[i]->provider, p->files[i], strerror(-err));

@@ -93,7 +93,8 @@ struct mt_pool_err {
 struct mt_pools {
 	pid_t pid;
 	bool events, finished, detached;
-	const struct mt_pool_provider *found[8];  /* per attached file */
+#define MT_POOLS_MAX_FILES 8
+	const struct mt_pool_provider *found[MT_POOLS_MAX_FILES];  /* per file found */
 	struct pools_bpf *skel;
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
@@ -107,13 +108,14 @@ struct mt_pools {
 	size_t nerrs, errs_cap;
 	struct mt_sym *sym;
 	uint64_t start_ns, lost;
-	char files[8][256];           /* where providers were found */
+	char files[MT_POOLS_MAX_FILES][4096];   /* where providers were found */
 	unsigned nfiles;
 };
 
 /* mt_pools_load.c */
 int mt_pools_load(struct mt_pools *p, const struct mt_pools_opts *o);
 void mt_pools_unload(struct mt_pools *p);
+void mt_pools_free_bpf(struct mt_pools *p);   /* unload, and free the BPF side */
 /* Slow-path counters of pool addr from the BPF map (zero when none);
  * del: remove the entry (the pool was destroyed). */
 void mt_pools_slow_read(struct mt_pools *p, uint64_t addr, struct mt_pool_slow *out, bool del);

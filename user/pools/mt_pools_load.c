@@ -42,13 +42,15 @@ static struct bpf_program *role_prog(struct pools_bpf *s, enum mt_pp_role r)
 
 /* Attach one USDT: 0, or -errno (-ENOENT: the file has no such probe). */
 static int attach_one(struct mt_pools *p, struct bpf_program *prog, const char *path,
-		      const char *prov, const char *name)
+		      const char *prov, const char *name, unsigned index)
 {
+	/* The cookie tells the records which provider's probe fired. */
+	LIBBPF_OPTS(bpf_usdt_opts, uo, .usdt_cookie = index);
 	struct bpf_link *l;
 
 	if (MT_GROW(p->links, p->nlinks + 1, p->links_cap))
 		return -ENOMEM;
-	l = bpf_program__attach_usdt(prog, p->pid, path, prov, name, NULL);
+	l = bpf_program__attach_usdt(prog, p->pid, path, prov, name, &uo);
 	if (!l)
 		return -errno;
 	p->links[p->nlinks++] = l;
@@ -57,9 +59,9 @@ static int attach_one(struct mt_pools *p, struct bpf_program *prog, const char *
 
 /* Every probe of provider pv in path; -ENOENT when it has no create
  * probe (not this provider's file). */
-static int attach_provider(struct mt_pools *p, const char *path, const struct mt_pool_provider *pv,
-			   bool events)
+static int attach_provider(struct mt_pools *p, const char *path, unsigned index, bool events)
 {
+	const struct mt_pool_provider *pv = &mt_pool_providers[index];
 	libbpf_print_fn_t old = libbpf_set_print(quiet_print);
 	size_t first = p->nlinks;
 	int err = 0;
@@ -67,7 +69,7 @@ static int attach_provider(struct mt_pools *p, const char *path, const struct mt
 	for (int r = 0; r < MT_PP_N && !err; r++) {
 		if (!pv->probe[r] || (!events && (r == MT_PP_GET || r == MT_PP_PUT)))
 			continue;
-		err = attach_one(p, role_prog(p->skel, r), path, pv->provider, pv->probe[r]);
+		err = attach_one(p, role_prog(p->skel, r), path, pv->provider, pv->probe[r], index);
 		if (err == -ENOENT && r != MT_PP_CREATE)
 			err = 0;   /* an optional role this build lacks */
 	}
@@ -104,7 +106,7 @@ int mt_pools_load(struct mt_pools *p, const struct mt_pools_opts *o)
 		for (unsigned k = 0; k < mt_pool_nproviders; k++) {
 			const struct mt_pool_provider *pv = &mt_pool_providers[k];
 
-			err = attach_provider(p, o->files[i], pv, o->events);
+			err = attach_provider(p, o->files[i], k, o->events);
 			if (err == -ENOENT || err == -EINVAL || err == -ENOEXEC)
 				continue;   /* not this file's provider, or no ELF */
 			if (err) {
@@ -113,9 +115,13 @@ int mt_pools_load(struct mt_pools *p, const struct mt_pools_opts *o)
 				return err;
 			}
 			mt_debug("pools: %s probes in '%s'", pv->provider, o->files[i]);
-			if (p->nfiles < 8) {
+			if (p->nfiles < MT_POOLS_MAX_FILES) {
 				snprintf(p->files[p->nfiles], sizeof(p->files[0]), "%s", o->files[i]);
 				p->found[p->nfiles++] = pv;
+			} else {
+				mt_info("pools: more than %d files with pool probes; existing pools "
+					"of '%s' are not listed in attach mode", MT_POOLS_MAX_FILES,
+					o->files[i]);
 			}
 		}
 	}
@@ -162,7 +168,6 @@ void mt_pools_unload(struct mt_pools *p)
 	p->links_cap = 0;
 }
 
-void mt_pools_free_bpf(struct mt_pools *p);
 void mt_pools_free_bpf(struct mt_pools *p)
 {
 	mt_pools_unload(p);
