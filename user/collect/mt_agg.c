@@ -999,7 +999,7 @@ int mt_agg_check(const struct mt_agg *a)
 	}
 	objs_foreach(a, check_add, &c);
 	if (n != a->live_count || c.n != a->live_count + a->wide_count ||
-	    a->t.c.allocs - a->t.c.frees != a->t.c.live_objects)
+	    a->t.c.allocs - a->t.c.frees - a->t.claimed_objects != a->t.c.live_objects)
 		return -EUCLEAN;
 	/* Under sampling the counts are estimates, not the entries' sums. */
 	if (!a->sample_mean && (c.n != a->t.c.live_objects || c.bytes != a->t.c.live_bytes))
