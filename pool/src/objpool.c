@@ -112,7 +112,7 @@ struct mtpool {
 	char name[MT_NAME_MAX];
 	/* Every pool, for a tracer that attaches after they were created
 	 * (mtpool__trace_root); under mt_all_lock. */
-	struct mtpool *all_next, *all_prev;
+	struct mt_trace_link all;
 	uint32_t kind;           /* 0 object pool, 1 a block pool's */
 };
 
@@ -153,7 +153,8 @@ static const struct mt_trace_layout mt_trace_layout = {
 	.c_moved_in = MT_COFF(moved_in), .c_moved_out = MT_COFF(moved_out),
 	.c_items = MT_COFF(items), .mode_pass = MT_MODE_PASS,
 	.quar = MT_OFF(quar), .quar_head_u32 = MT_OFF(quar_head), .quar_cap = MT_QUARANTINE,
-	.all_next = MT_OFF(all_next), .name = MT_OFF(name), .kind_u32 = MT_OFF(kind),
+	.all_next = MT_OFF(all) + (uint16_t)offsetof(struct mt_trace_link, next),
+	.name = MT_OFF(name), .kind_u32 = MT_OFF(kind),
 };
 
 /*
@@ -167,34 +168,39 @@ struct mt_trace_root {
 	uint32_t magic;           /* MT_ROOT_MAGIC */
 	uint16_t version, size;   /* 1, sizeof */
 	const struct mt_trace_layout *layout;
-	struct mtpool *pools;     /* newest first */
+	void *pools;              /* object pools, newest first */
+	const struct mt_sc_trace_layout *sc_layout;
+	void *scs;                /* size-class allocators, newest first */
 };
 #define MT_ROOT_MAGIC 0x52505444u   /* "DTPR" */
 MT_HIDDEN struct mt_trace_root mtpool__trace_root __attribute__((section(".mtpool_trace"), used)) = {
 	.magic = MT_ROOT_MAGIC, .version = 1, .size = sizeof(struct mt_trace_root),
-	.layout = &mt_trace_layout,
+	.layout = &mt_trace_layout, .sc_layout = &mtpool__sc_trace_layout,
 };
 static pthread_mutex_t mt_all_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void all_add(mtpool *p)
-{
-	pthread_mutex_lock(&mt_all_lock);
-	p->all_next = mtpool__trace_root.pools;
-	if (p->all_next)
-		p->all_next->all_prev = p;
-	__atomic_store_n(&mtpool__trace_root.pools, p, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&mt_all_lock);
-}
+#define MT_LINK(obj, off) ((struct mt_trace_link *)((char *)(obj) + (off)))
 
-static void all_remove(mtpool *p)
+void mtpool__trace_list(unsigned kind, void *obj, size_t off, bool add)
 {
+	void **head = kind ? &mtpool__trace_root.scs : &mtpool__trace_root.pools;
+	struct mt_trace_link *l = MT_LINK(obj, off);
+
 	pthread_mutex_lock(&mt_all_lock);
-	if (p->all_prev)
-		p->all_prev->all_next = p->all_next;
-	else
-		__atomic_store_n(&mtpool__trace_root.pools, p->all_next, __ATOMIC_RELEASE);
-	if (p->all_next)
-		p->all_next->all_prev = p->all_prev;
+	if (add) {
+		l->prev = NULL;
+		l->next = *head;
+		if (l->next)
+			MT_LINK(l->next, off)->prev = obj;
+		__atomic_store_n(head, obj, __ATOMIC_RELEASE);
+	} else {
+		if (l->prev)
+			MT_LINK(l->prev, off)->next = l->next;
+		else
+			__atomic_store_n(head, l->next, __ATOMIC_RELEASE);
+		if (l->next)
+			MT_LINK(l->next, off)->prev = l->prev;
+	}
 	pthread_mutex_unlock(&mt_all_lock);
 }
 _Static_assert(sizeof(((struct mtpool *)0)->quar_n) == 4 && sizeof(((struct mtpool *)0)->mode) == 4 &&
@@ -673,7 +679,7 @@ mtpool *mtpool__objpool_create(size_t obj_size, const struct mtpool_opts *opts, 
 #endif
 	}
 	p->kind = (iflags & MT_OBJ_BLOCK) ? 1 : 0;
-	all_add(p);
+	mtpool__trace_list(0, p, offsetof(struct mtpool, all), true);
 	MT_PROBE5(create, p, p->kind ? "block" : "object", p->name, p->obj_size, &mt_trace_layout);
 	return p;
 }
@@ -699,7 +705,7 @@ void mtpool_destroy(mtpool *p)
 		mtpool_stats(p, &st);
 		STAP_PROBE2(mtpool, destroy, p, &st);
 	}
-	all_remove(p);
+	mtpool__trace_list(0, p, offsetof(struct mtpool, all), false);
 	mtpool__owner_unregister(&p->owner);
 	orphans_adopt(p);
 	for (c = p->caches; c; c = next) {

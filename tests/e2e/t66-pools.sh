@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # memtrace sees inside libmtpool (docs/pools.md), shared and linked in:
-# the "pools" section equals the program's own mtpool_stats() at exit,
-# exactly; the objects a pool holds idle are not leak candidates; with
+# the "pools" section equals the program's own mtpool_stats() and
+# mtpool_sc_stats() at exit, exactly (object pools and a size-class
+# allocator; in attach mode too, for pools created before it came); the objects a pool holds idle are not leak candidates; with
 # --pool-events, a planted pool leak is found by its get site; a
 # debug-mode double put is reported with its stack.
 . "$(dirname "$0")/lib.sh"
@@ -17,7 +18,7 @@ for b in wl_pool wl_pool_static; do
 		fail "$b: memtrace failed: $(tail -5 "$TMP/$b.err")"
 	python3 "$CHECK" "$TMP/$b.json" "$TMP/$b.out" exact idle double=double_put ||
 		fail "$b: the pools section disagrees with the program"
-	grep -q "^Pools (3" "$TMP/$b.err" || fail "$b: no pools section in the text report"
+	grep -q "^Pools (4" "$TMP/$b.err" || fail "$b: no pools section in the text report"
 	# Every get and put traced: the same counters, and the leak by get site.
 	"$MT" --no-vm --pool-events --json "$TMP/$b.ev.json" -- "$WL/$b" leak >"$TMP/$b.ev.out" \
 		2>"$TMP/$b.ev.err" || fail "$b --pool-events: memtrace failed: $(tail -5 "$TMP/$b.ev.err")"
@@ -35,7 +36,7 @@ for b in wl_pool wl_pool_static; do
 	"$MT" -p "$wp" -d 1 --no-vm --json "$TMP/$b.at.json" >/dev/null 2>"$TMP/$b.at.err" ||
 		fail "$b attach: memtrace failed: $(tail -5 "$TMP/$b.at.err")"
 	kill "$wp"
-	python3 "$CHECK" "$TMP/$b.at.json" "$TMP/$b.at.out" exact=wl_conn ||
+	python3 "$CHECK" "$TMP/$b.at.json" "$TMP/$b.at.out" exact=wl_conn exact=wl_sc ||
 		fail "$b attach: the pools section disagrees with the program"
 done
 # No planted leak, no pool leak.

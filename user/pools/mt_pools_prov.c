@@ -45,8 +45,21 @@ struct mtpl_layout {
 struct mtpl_root {
 	uint32_t magic;
 	uint16_t version, size;
-	uint64_t layout, pools;
+	uint64_t layout, pools, sc_layout, scs;
 };
+
+/* pool/src/sizeclass.c: struct mt_sc_trace_layout, version 1. */
+struct mtsc_layout {
+	uint32_t magic;
+	uint16_t version, size;
+	uint16_t tcaches, exited_allocs, exited_frees, slow_allocs, slow_frees, carved;
+	uint16_t mode_u32, budget_used, name, all_next;
+	uint16_t central, central_stride, central_cached, ncls;
+	uint16_t tc_next, tc_allocs, tc_frees, tc_lists, tlist_stride, tlist_count_u32;
+	uint32_t mode_pass;
+};
+#define MTSC_MAGIC 0x4353544du
+#define MTSC_MAX_CLASSES 256
 #define MTPL_ROOT_MAGIC 0x52505444u
 #define MTPL_MAX_POOLS 100000
 
@@ -141,6 +154,57 @@ static int add_quarantine(pid_t pid, uint64_t p, const struct mtpl_layout *l, ui
 	return err;
 }
 
+/* A size-class allocator, as mtpool_sc_stats() sums it. Its blocks come
+ * from its own mappings, not malloc: no idle heap objects to list. */
+static int mtsc_read(pid_t pid, uint64_t sc, uint64_t layout, struct mt_pool_read *out)
+{
+	struct mtsc_layout l;
+	uint64_t gets, puts, ea, ef, sa, sf, carved, mode, used, tc, v;
+	unsigned n = 0;
+	int err;
+
+	err = mt_pools_peek(pid, layout, &l, sizeof(l));
+	if (err)
+		return err;
+	if (l.magic != MTSC_MAGIC || l.version != 1 || l.size < sizeof(l) || l.ncls > MTSC_MAX_CLASSES)
+		return -EPROTO;
+	err = peek64(pid, sc + l.exited_allocs, &ea) ?: peek64(pid, sc + l.exited_frees, &ef) ?:
+	      peek64(pid, sc + l.slow_allocs, &sa) ?: peek64(pid, sc + l.slow_frees, &sf) ?:
+	      peek64(pid, sc + l.carved, &carved) ?: peek32(pid, sc + l.mode_u32, &mode) ?:
+	      peek64(pid, sc + l.budget_used, &used) ?: peek64(pid, sc + l.tcaches, &tc);
+	for (unsigned c = 0; !err && c < l.ncls; c++) {
+		err = peek64(pid, sc + l.central + (uint64_t)c * l.central_stride + l.central_cached, &v);
+		out->st.cached += v;
+	}
+	gets = ea + sa;
+	puts = ef + sf;
+	for (; !err && tc; n++) {
+		uint64_t a = 0, f = 0, next = 0;
+
+		if (n == MTPL_MAX_CACHES)
+			return -ELOOP;
+		err = peek64(pid, tc + l.tc_allocs, &a) ?: peek64(pid, tc + l.tc_frees, &f) ?:
+		      peek64(pid, tc + l.tc_next, &next);
+		for (unsigned c = 0; !err && c < l.ncls; c++) {
+			err = peek32(pid, tc + l.tc_lists + (uint64_t)c * l.tlist_stride +
+				     l.tlist_count_u32, &v);
+			out->st.cached += v;
+		}
+		gets += a;
+		puts += f;
+		tc = next;
+	}
+	if (err)
+		return err;
+	out->st.gets = gets;
+	out->st.puts = puts;
+	out->st.misses = mode == l.mode_pass ? gets : carved;
+	out->st.hits = gets > out->st.misses ? gets - out->st.misses : 0;
+	out->st.live = gets > puts ? gets - puts : 0;
+	out->st.bytes_reserved = used;
+	return 0;
+}
+
 static int mtpl_read(pid_t pid, uint64_t p, uint64_t layout, bool idle, struct mt_pool_read *out)
 {
 	struct mtpl_layout l;
@@ -150,7 +214,10 @@ static int mtpl_read(pid_t pid, uint64_t p, uint64_t layout, bool idle, struct m
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = mt_pools_peek(pid, layout, &l, sizeof(l));
+	err = mt_pools_peek(pid, layout, &l, sizeof(l.magic));
+	if (!err && l.magic == MTSC_MAGIC)
+		return mtsc_read(pid, p, layout, out);
+	err = err ?: mt_pools_peek(pid, layout, &l, sizeof(l));
 	if (err)
 		return err;
 	if (l.magic != MTPL_MAGIC || l.version != 1 || l.size < sizeof(l))
@@ -239,6 +306,33 @@ static int find_addr(void *arg, const struct mt_maps_ent *e)
 	return 1;
 }
 
+static int sc_discover(pid_t pid, const struct mtpl_root *root,
+		       void (*add)(void *arg, uint64_t pool, uint64_t layout, const char *name,
+				   const char *kind, uint64_t obj_size),
+		       void *arg)
+{
+	struct mtsc_layout l;
+	unsigned n = 0;
+	int err = mt_pools_peek(pid, root->sc_layout, &l, sizeof(l)) ?:
+		  (l.magic != MTSC_MAGIC || l.version != 1 ? -EPROTO : 0);
+
+	for (uint64_t sc = root->scs; !err && sc; n++) {
+		char name[48];
+		uint64_t next = 0;
+
+		if (n == MTPL_MAX_POOLS)
+			return -ELOOP;
+		err = mt_pools_peek(pid, sc + l.name, name, sizeof(name)) ?:
+		      peek64(pid, sc + l.all_next, &next);
+		if (err)
+			break;
+		name[sizeof(name) - 1] = 0;
+		add(arg, sc, root->sc_layout, name, "size_class", 0);
+		sc = next;
+	}
+	return err;
+}
+
 /* The pools that exist: the root in the library's .mtpool_trace section
  * (found by file offset in the process's mappings), then its list. */
 static int mtpl_discover(pid_t pid, const char *file,
@@ -288,6 +382,8 @@ static int mtpl_discover(pid_t pid, const char *file,
 		add(arg, pool, root.layout, name, kind ? "block" : "object", size);
 		pool = next;
 	}
+	if (!err && root.size >= sizeof(root) && root.scs)
+		err = sc_discover(pid, &root, add, arg);
 	return err;
 }
 

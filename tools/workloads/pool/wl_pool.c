@@ -8,6 +8,7 @@
  * (wl_pool) and libmtpool.a (wl_pool_static).
  *
  *   wl_pool [leak] [double] [hold]
+ * "wl_sc" is a size-class allocator (mtpool_sc), 32 blocks live at exit.
  * leak:   7 objects of "wl_conn" are got in plant_leak() and never put back
  * double: a debug pool "wl_debug" gets an object put twice in double_put()
  * hold:   after the counters, print "holding" and sleep 20 s (metrics test)
@@ -24,16 +25,42 @@
 
 #define NOINLINE __attribute__((noinline))
 
-static void print_stats(const char *name, mtpool *p)
+static void print(const char *name, const struct mtpool_stats *s)
 {
-	struct mtpool_stats st;
+	const struct mtpool_stats st = *s;
 
-	mtpool_stats(p, &st);
 	printf("pool %s gets %llu puts %llu hits %llu misses %llu live %llu cached %llu bytes %llu\n",
 	       name, (unsigned long long)st.gets, (unsigned long long)st.puts,
 	       (unsigned long long)st.hits, (unsigned long long)st.misses,
 	       (unsigned long long)st.live, (unsigned long long)st.cached,
 	       (unsigned long long)st.bytes_reserved);
+}
+
+static void print_stats(const char *name, mtpool *p)
+{
+	struct mtpool_stats st;
+
+	mtpool_stats(p, &st);
+	print(name, &st);
+}
+
+/* A size-class allocator: blocks of many sizes, a window of 64 live. */
+NOINLINE static void serve_sizes(mtpool_sc *sc, unsigned n)
+{
+	void *live[64] = { 0 };
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = (i * 7) % 64;
+
+		mtpool_sc_free(sc, live[k]);
+		live[k] = mtpool_sc_malloc(sc, 16 + (i * 131) % 2000);
+		if (!live[k])
+			exit(1);
+	}
+	for (unsigned k = 0; k < 32; k++) {   /* half of them go back */
+		mtpool_sc_free(sc, live[k]);
+		live[k] = NULL;
+	}
 }
 
 /* Rounds of a burst of n gets then n puts: bursts beyond the thread cache
@@ -88,7 +115,9 @@ int main(int argc, char **argv)
 	struct mtpool_opts co = { .name = "wl_conn", .thread_cache = 16 };
 	struct mtpool_opts to = { .name = "wl_tmp", .thread_cache = 8 };
 	bool leak = false, dbl = false, hold = false;
+	struct mtpool_sc_opts so = { .name = "wl_sc" };
 	mtpool *conn, *tmp;
+	mtpool_sc *sc;
 	pthread_t t;
 
 	for (int i = 1; i < argc; i++) {
@@ -98,8 +127,10 @@ int main(int argc, char **argv)
 	}
 	conn = mtpool_create(200, &co);
 	tmp = mtpool_create(64, &to);
-	if (!conn || !tmp)
+	sc = mtpool_sc_create(&so);
+	if (!conn || !tmp || !sc)
 		return 1;
+	serve_sizes(sc, 20000);
 	serve(conn, 2000, 200);
 	if (pthread_create(&t, NULL, worker, conn) || pthread_join(t, NULL))
 		return 1;   /* its cache is orphaned at its exit */
@@ -120,6 +151,12 @@ int main(int argc, char **argv)
 		print_stats("wl_debug", d);
 	}
 	print_stats("wl_conn", conn);
+	{
+		struct mtpool_stats st;
+
+		mtpool_sc_stats(sc, &st);
+		print("wl_sc", &st);
+	}
 	if (hold)
 		printf("holding\n");
 	fflush(stdout);
