@@ -283,6 +283,11 @@ static int attach_pools(struct mt_session *s)
 	}
 	if (!err)
 		mt_pools_set_sym(s->pools, s->sym);
+	else if (!s->opts.pool_events) {
+		/* the heap and memory views go on; what failed was said */
+		mt_err("warning: the pools are not traced (--no-pools to leave them out)");
+		err = 0;
+	}
 	return err;
 }
 

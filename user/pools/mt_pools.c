@@ -206,10 +206,18 @@ void mt_pools_discover(struct mt_pools *p)
 
 int mt_pools_open(const struct mt_pools_opts *o, struct mt_pools **out)
 {
-	struct mt_pools *p = calloc(1, sizeof(*p));
+	struct mt_pools *p;
+	bool any = false;
 	int err;
 
 	*out = NULL;
+	/* Most programs have no pool library: no BPF load, no ring buffer. */
+	for (size_t i = 0; i < o->nfiles && !any; i++)
+		for (unsigned k = 0; k < mt_pool_nproviders && !any; k++)
+			any = mt_pools_file_has(o->files[i], mt_pool_providers[k].provider);
+	if (!any)
+		return -ENOENT;
+	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->pid = o->pid;

@@ -49,6 +49,10 @@ struct mt_pool_provider {
 extern const struct mt_pool_provider mt_pool_providers[];
 extern const unsigned mt_pool_nproviders;
 
+/* path has USDT notes (.note.stapsdt) of provider: a cheap look before
+ * the BPF side is loaded at all. */
+bool mt_pools_file_has(const char *path, const char *provider);
+
 /* process_vm_readv of n bytes at addr: 0 or -errno (-EFAULT: short). */
 int mt_pools_peek(pid_t pid, uint64_t addr, void *buf, size_t n);
 

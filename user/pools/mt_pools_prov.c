@@ -256,6 +256,47 @@ static int mtpl_read(pid_t pid, uint64_t p, uint64_t layout, bool idle, struct m
 	return 0;
 }
 
+bool mt_pools_file_has(const char *path, const char *provider)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t plen = strlen(provider);
+	Elf_Scn *scn = NULL;
+	bool found = false;
+	size_t shstrndx;
+	Elf *e;
+
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || elf_getshdrstrndx(e, &shstrndx))
+		goto out;
+	while (!found && (scn = elf_nextscn(e, scn))) {
+		Elf_Data *d = NULL;
+		const char *n;
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE ||
+		    !(n = elf_strptr(e, shstrndx, sh.sh_name)) || strcmp(n, ".note.stapsdt"))
+			continue;
+		/* Each note's description is three addresses, then
+		 * "provider\0name\0args\0": the name with its NUL is enough
+		 * to tell (a false match only costs a load; libbpf parses the
+		 * notes for real). */
+		while (!found && (d = elf_getdata(scn, d))) {
+			const char *b = d->d_buf;
+
+			for (size_t i = 0; b && i + plen < d->d_size && !found; i++)
+				found = !memcmp(b + i, provider, plen + 1);
+		}
+	}
+out:
+	if (e)
+		elf_end(e);
+	close(fd);
+	return found;
+}
+
 /* File offset of section name in path, or -errno. */
 static int64_t section_offset(const char *path, const char *name)
 {
