@@ -39,6 +39,28 @@ for b in wl_pool wl_pool_static; do
 	python3 "$CHECK" "$TMP/$b.at.json" "$TMP/$b.at.out" exact=wl_conn exact=wl_sc ||
 		fail "$b attach: the pools section disagrees with the program"
 done
+# A target with a root of its own (chroot, as in a container): the pool
+# probes and the list of pools are read from the target's files.
+if command -v chroot >/dev/null && command -v gcc >/dev/null &&
+	gcc -static -O1 -g -fno-omit-frame-pointer -I"$E2E/../../pool/include" -pthread \
+		"$E2E/../../tools/workloads/pool/wl_pool.c" "$MT_BUILD/libmtpool.a" \
+		-o "$TMP/wl_pool_full" 2>"$TMP/gcc.err"; then
+	R=$TMP/root
+	mkdir -p "$R/bin"
+	cp "$TMP/wl_pool_full" "$R/bin/wl_pool"
+	chroot "$R" /bin/wl_pool hold >"$TMP/ch.out" &
+	wp=$!
+	CLEANUP_PIDS+=("$wp")
+	wait_for "$TMP/ch.out" '^holding' 20 || fail "wl_pool in a chroot did not start"
+	[ "$(readlink "/proc/$wp/root")" = "$R" ] || fail "target's root is $(readlink "/proc/$wp/root")"
+	"$MT" -p "$wp" -d 1 --no-vm --lib /bin/wl_pool --json "$TMP/ch.json" >/dev/null \
+		2>"$TMP/ch.err" || fail "chroot attach: memtrace failed: $(tail -5 "$TMP/ch.err")"
+	kill "$wp"
+	python3 "$CHECK" "$TMP/ch.json" "$TMP/ch.out" exact=wl_conn exact=wl_sc ||
+		fail "chroot attach: the pools section disagrees with the program"
+else
+	echo "note: no static link or chroot here: the chroot case is left out"
+fi
 # No planted leak, no pool leak.
 "$MT" --no-vm --pool-events --json "$TMP/ok.json" -- "$WL/wl_pool" >"$TMP/ok.out" 2>"$TMP/ok.err" ||
 	fail "memtrace failed: $(tail -5 "$TMP/ok.err")"

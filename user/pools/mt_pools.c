@@ -6,6 +6,8 @@
  * the pools out of the heap's live table. See pools/mt_pools.h.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pools/mt_pools_int.h"
@@ -212,9 +214,13 @@ int mt_pools_open(const struct mt_pools_opts *o, struct mt_pools **out)
 
 	*out = NULL;
 	/* Most programs have no pool library: no BPF load, no ring buffer. */
-	for (size_t i = 0; i < o->nfiles && !any; i++)
+	for (size_t i = 0; i < o->nfiles && !any; i++) {
+		char path[PATH_MAX];
+
+		mt_pools_target_path(o->pid, o->files[i], path);
 		for (unsigned k = 0; k < mt_pool_nproviders && !any; k++)
-			any = mt_pools_file_has(o->files[i], mt_pool_providers[k].provider);
+			any = mt_pools_file_has(path, mt_pool_providers[k].provider);
+	}
 	if (!any)
 		return -ENOENT;
 	p = calloc(1, sizeof(*p));

@@ -49,6 +49,12 @@ struct mt_pool_provider {
 extern const struct mt_pool_provider mt_pool_providers[];
 extern const unsigned mt_pool_nproviders;
 
+/* The target's path as memtrace opens it: through /proc/PID/root, so a
+ * target in another mount namespace (a container) is read from its own
+ * files; the path as given when that does not exist (a chroot in ours).
+ * buf has PATH_MAX bytes; returns buf. */
+const char *mt_pools_target_path(pid_t pid, const char *path, char *buf);
+
 /* path has USDT notes (.note.stapsdt) of provider: a cheap look before
  * the BPF side is loaded at all. */
 bool mt_pools_file_has(const char *path, const char *provider);

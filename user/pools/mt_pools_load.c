@@ -9,7 +9,9 @@
  * --pool-events attaches get and put.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -106,7 +108,12 @@ int mt_pools_load(struct mt_pools *p, const struct mt_pools_opts *o)
 		for (unsigned k = 0; k < mt_pool_nproviders; k++) {
 			const struct mt_pool_provider *pv = &mt_pool_providers[k];
 
-			err = attach_provider(p, o->files[i], k, o->events);
+			char path[PATH_MAX];
+
+			/* the maps' name is kept for the discovery; libbpf opens
+			 * the file through the target's root */
+			err = attach_provider(p, mt_pools_target_path(o->pid, o->files[i], path), k,
+					      o->events);
 			if (err == -ENOENT || err == -EINVAL || err == -ENOEXEC)
 				continue;   /* not this file's provider, or no ELF */
 			if (err) {

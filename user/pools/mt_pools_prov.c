@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
@@ -256,6 +257,17 @@ static int mtpl_read(pid_t pid, uint64_t p, uint64_t layout, bool idle, struct m
 	return 0;
 }
 
+const char *mt_pools_target_path(pid_t pid, const char *path, char *buf)
+{
+	/* A chroot in our mount namespace shows our own view of the path in
+	 * its maps: then only the path as it is exists. */
+	if (path[0] != '/' ||
+	    snprintf(buf, PATH_MAX, "/proc/%d/root%s", (int)pid, path) >= PATH_MAX ||
+	    access(buf, R_OK))
+		snprintf(buf, PATH_MAX, "%s", path);
+	return buf;
+}
+
 bool mt_pools_file_has(const char *path, const char *provider)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -381,7 +393,8 @@ static int mtpl_discover(pid_t pid, const char *file,
 				     const char *kind, uint64_t obj_size),
 			 void *arg)
 {
-	int64_t off = section_offset(file, ".mtpool_trace");
+	char tpath[PATH_MAX];
+	int64_t off = section_offset(mt_pools_target_path(pid, file, tpath), ".mtpool_trace");
 	struct where w = { .path = file };
 	struct mtpl_root root;
 	struct mtpl_layout l;
