@@ -6,9 +6,9 @@
  * and enables their semaphores only while attached.
  *
  * Costs, paid by the target only on the paths these probes sit on:
- * create/destroy/debug_error: one record (~500 bytes) each, rare. miss,
- * refill, flush: a hash lookup and an add (slow paths: each already takes
- * a lock or calls malloc). get/put (--pool-events only): a record each,
+ * create/destroy/debug_error: one record (~600 bytes) each, rare. miss,
+ * refill, flush (only for a provider that does not count them in memory;
+ * libmtpool does): a hash lookup and an add. get/put (--pool-events only): a record each,
  * with a frame-pointer stack walk for get; the library's inline fast path
  * is then off, since it tests the get/put semaphores.
  */

@@ -5,10 +5,11 @@
  * provider and probe names fill a role is user/pools/mt_pools_prov.c's
  * table, so the BPF side knows no library.
  *
- * Default mode: create, destroy and debug_error become records; miss,
- * refill and flush (the slow paths) add to per-pool counters in a hash map
- * (no record). --pool-events also records every get (with its stack) and
- * put. Fixed-width fields, sizes asserted. Includes nothing.
+ * Default mode: create, destroy and debug_error become records. miss,
+ * refill and flush add to per-pool counters in a hash map (no record), for
+ * a provider whose pools do not count them in memory (libmtpool does: its
+ * reader gets them without a trap). --pool-events also records every get
+ * (with its stack) and put. Fixed-width fields, sizes asserted. Includes nothing.
  */
 #ifndef MT_BPF_POOLS_H
 #define MT_BPF_POOLS_H
@@ -24,9 +25,11 @@ enum mt_pool_role {
 #define MT_POOL_STR 48       /* names, kinds and messages, NUL included */
 #define MT_POOL_STACK 32     /* user frames of a get or an error */
 
-/* A pool's counters as the library computes them (struct mtpool_stats). */
+/* A pool's counters as the library computes them (struct mtpool_stats),
+ * then the batches moved between its thread caches and its shared cache. */
 struct mt_pool_stats {
 	__u64 gets, puts, hits, misses, live, cached, bytes_reserved, budget_denied;
+	__u64 refills, flushes;
 };
 
 struct mt_pool_event {
@@ -47,8 +50,8 @@ struct mt_pool_event {
 	char what[MT_POOL_STR];      /* create: kind; error: message */
 	__u64 frames[MT_POOL_STACK]; /* innermost first */
 };
-_Static_assert(sizeof(struct mt_pool_stats) == 64, "mt_pool_stats layout");
-_Static_assert(sizeof(struct mt_pool_event) == 56 + 64 + 2 * MT_POOL_STR + 8 * MT_POOL_STACK,
+_Static_assert(sizeof(struct mt_pool_stats) == 80, "mt_pool_stats layout");
+_Static_assert(sizeof(struct mt_pool_event) == 56 + 80 + 2 * MT_POOL_STR + 8 * MT_POOL_STACK,
 	       "mt_pool_event layout");
 
 /* Slow-path counters per pool address (hash map value). */

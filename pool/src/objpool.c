@@ -108,6 +108,9 @@ struct mtpool {
 	uint64_t exited_gets, exited_puts;  /* under lock */
 
 	uint64_t gets_slow, puts_slow, created, destroyed;  /* MT_ADD */
+	/* Batches thread caches took from and gave to the depot, for a
+	 * tracer (docs/libmtpool.md); under lock, read without it. */
+	uint64_t refills, flushes;
 	struct mt_budget budget;
 	char name[MT_NAME_MAX];
 	/* Every pool, for a tracer that attaches after they were created
@@ -136,6 +139,7 @@ struct mt_trace_layout {
 	uint16_t quar, quar_head_u32;  /* debug quarantine: ring of quar_cap */
 	uint32_t quar_cap;
 	uint16_t all_next, name, kind_u32, pad;  /* the list of every pool */
+	uint16_t refills, flushes, pad2[2];
 };
 #define MT_TRACE_MAGIC 0x4c50544du   /* "MTPL" */
 #define MT_OFF(f) (uint16_t)offsetof(struct mtpool, f)
@@ -155,6 +159,7 @@ static const struct mt_trace_layout mt_trace_layout = {
 	.quar = MT_OFF(quar), .quar_head_u32 = MT_OFF(quar_head), .quar_cap = MT_QUARANTINE,
 	.all_next = MT_OFF(all) + (uint16_t)offsetof(struct mt_trace_link, next),
 	.name = MT_OFF(name), .kind_u32 = MT_OFF(kind),
+	.refills = MT_OFF(refills), .flushes = MT_OFF(flushes),
 };
 
 /*
@@ -497,6 +502,8 @@ MT_NOINLINE MT_SLOW_FRAME static void *get_slow(mtpool *p, struct mt_objcache *c
 		n = p->depot_n < p->batch ? p->depot_n : p->batch;
 		p->depot_n -= n;
 		if (n)
+			MT_WR(p->refills, p->refills + 1);
+		if (n)
 			memcpy(c->items, p->depot + p->depot_n, n * sizeof(void *));
 	} else if (p->depot_n) {
 		obj = p->depot[--p->depot_n];
@@ -564,6 +571,7 @@ MT_NOINLINE MT_SLOW_FRAME static void put_slow(mtpool *p, struct mt_objcache *c,
 
 		pthread_mutex_lock(&p->lock);
 		kept = depot_push(p, c->items, n);
+		MT_WR(p->flushes, p->flushes + 1);
 		pthread_mutex_unlock(&p->lock);
 		for (i = kept; i < n; i++)
 			obj_destroy(p, c->items[i]);
@@ -700,10 +708,11 @@ void mtpool_destroy(mtpool *p)
 	if (MT_PROBE_ON(destroy)) {
 		/* The last counters, for a tracer that reads them from memory:
 		 * the pool is gone after this. Costs only while traced. */
-		struct mtpool_stats st;
+		struct mtpool__trace_final f = { .refills = MT_RD(p->refills),
+						 .flushes = MT_RD(p->flushes) };
 
-		mtpool_stats(p, &st);
-		STAP_PROBE2(mtpool, destroy, p, &st);
+		mtpool_stats(p, &f.st);
+		STAP_PROBE2(mtpool, destroy, p, &f);
 	}
 	mtpool__trace_list(0, p, offsetof(struct mtpool, all), false);
 	mtpool__owner_unregister(&p->owner);

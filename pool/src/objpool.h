@@ -20,6 +20,13 @@ struct mt_trace_link {
 /* Add @obj (whose link is at @link_off) to the list of @kind (0 object
  * pools, 1 size-class allocators), or remove it. Create/destroy only. */
 MT_HIDDEN void mtpool__trace_list(unsigned kind, void *obj, size_t link_off, bool add);
+/* What the destroy probe passes: the last counters, and the batches moved
+ * between thread caches and the shared cache. */
+struct mtpool__trace_final {
+	struct mtpool_stats st;
+	uint64_t refills, flushes;
+};
+
 /* The size-class allocator's layout record (sizeclass.c), for the root. */
 extern const struct mt_sc_trace_layout mtpool__sc_trace_layout MT_HIDDEN;
 

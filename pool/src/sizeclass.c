@@ -102,6 +102,7 @@ struct mtpool_sc {
 	unsigned large_freed_next;
 	uint64_t exited_allocs, exited_frees;        /* under seg_lock */
 	uint64_t slow_allocs, slow_frees, carved;    /* MT_ADD */
+	uint64_t refills, flushes;   /* MT_ADD: batches to and from central lists */
 	struct mt_budget budget;
 	char name[MT_NAME_MAX];
 	struct mt_trace_link all;    /* every allocator, for a late tracer */
@@ -121,6 +122,7 @@ struct mt_sc_trace_layout {
 	uint16_t central, central_stride, central_cached, ncls;
 	uint16_t tc_next, tc_allocs, tc_frees, tc_lists, tlist_stride, tlist_count_u32;
 	uint32_t mode_pass;
+	uint16_t refills, flushes, pad[2];
 };
 #define SC_OFF(f) (uint16_t)offsetof(struct mtpool_sc, f)
 const struct mt_sc_trace_layout mtpool__sc_trace_layout = {
@@ -138,6 +140,7 @@ const struct mt_sc_trace_layout mtpool__sc_trace_layout = {
 	.tc_lists = (uint16_t)offsetof(struct sc_tcache, lists),
 	.tlist_stride = sizeof(struct sc_tlist),
 	.tlist_count_u32 = (uint16_t)offsetof(struct sc_tlist, count), .mode_pass = SC_PASS,
+	.refills = SC_OFF(refills), .flushes = SC_OFF(flushes),
 };
 _Static_assert(sizeof(struct mtpool_sc) < 65536 && sizeof(((struct mtpool_sc *)0)->mode) == 4,
 	       "mt_sc_trace_layout offsets and widths");
@@ -626,6 +629,7 @@ MT_NOINLINE static void *sc_malloc_slow(mtpool_sc *sc, struct sc_tcache *tc, siz
 	n = central_take_batch(sc, cls, &head);
 	if (!n)
 		return NULL;
+	MT_ADD(sc->refills, 1);
 	MT_PROBE2(refill, sc, n);
 	p = head;
 	tc->lists[cls].head = *(void **)p;
@@ -687,6 +691,7 @@ MT_NOINLINE static void sc_free_slow(mtpool_sc *sc, struct sc_tcache *tc, void *
 		*(void **)tail = NULL;
 		MT_WR(l->count, l->count - n);
 		central_put_batch(sc, cls, head, tail, n);
+		MT_ADD(sc->flushes, 1);
 		MT_PROBE2(flush, sc, n);
 	}
 	*(void **)ptr = l->head;
@@ -860,10 +865,11 @@ void mtpool_sc_destroy(mtpool_sc *sc)
 	if (!sc)
 		return;
 	if (MT_PROBE_ON(destroy)) {   /* the last counters, only while traced */
-		struct mtpool_stats st;
+		struct mtpool__trace_final f = { .refills = MT_RD(sc->refills),
+						 .flushes = MT_RD(sc->flushes) };
 
-		mtpool_sc_stats(sc, &st);
-		STAP_PROBE2(mtpool, destroy, sc, &st);
+		mtpool_sc_stats(sc, &f.st);
+		STAP_PROBE2(mtpool, destroy, sc, &f);
 	}
 	mtpool__trace_list(1, sc, offsetof(struct mtpool_sc, all), false);
 	mtpool__owner_unregister(&sc->owner);

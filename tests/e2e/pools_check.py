@@ -15,6 +15,10 @@ wrong and the script exits 1; a check is asked for by name:
             split of each adds up to its objects
   leak      pool_events.leaks has FUNC's 7 objects (--pool-events)
   double    pool_events.errors has a "double put" whose stack has FUNC
+  slow=BT   refills and flushes, read from the pools' memory (and from the
+            destroy probe for wl_tmp), per pool equal bpftrace's counts of
+            the refill and flush probes (file BT) in another run of the same
+            deterministic program
 """
 import json
 import sys
@@ -95,6 +99,23 @@ for check in checks:
         errs = (rep.get("pool_events") or {}).get("errors") or []
         if not any(e["error"] == "double put" and arg in funcs(e.get("stack")) for e in errs):
             bad.append(f"no double put with {arg} in its stack: {json.dumps(errs)[:600]}")
+    elif name == "slow":
+        # bpftrace's counts of the refill and flush probes per pool address
+        # in another run of the same deterministic program: the same
+        # multisets as the counters memtrace read from the pools' memory
+        import re
+        bt = {"r": [], "f": []}
+        for line in open(arg):
+            m = re.match(r"@([rf])\[\d+\]: (\d+)", line)
+            if m:
+                bt[m.group(1)].append(int(m.group(2)))
+        mine = {"r": [p["refills"] for p in pools.values() if p["refills"]],
+                "f": [p["flushes"] for p in pools.values() if p["flushes"]]}
+        if not bt["r"] or not bt["f"]:
+            bad.append(f"bpftrace counted nothing: {open(arg).read()[:300]}")
+        for k, what in (("r", "refills"), ("f", "flushes")):
+            if sorted(mine[k]) != sorted(bt[k]):
+                bad.append(f"{what} per pool {sorted(mine[k])}, bpftrace counted {sorted(bt[k])}")
     else:
         sys.exit(f"pools_check: unknown check {name}")
 for b in bad:

@@ -24,6 +24,19 @@ for b in wl_pool wl_pool_static; do
 		2>"$TMP/$b.ev.err" || fail "$b --pool-events: memtrace failed: $(tail -5 "$TMP/$b.ev.err")"
 	python3 "$CHECK" "$TMP/$b.ev.json" "$TMP/$b.ev.out" exact idle leak=plant_leak ||
 		fail "$b --pool-events: wrong pools section"
+	# Refills and flushes, read from memory, against a real consumer of
+	# the library's probes: bpftrace counting them in another run (of the
+	# static build, whose executable holds the probes).
+	if [ "$b" = wl_pool_static ] && command -v bpftrace >/dev/null; then
+		bin=$(readlink -f "$WL/$b")
+		timeout 60 bpftrace -q -e "usdt:$bin:mtpool:refill { @r[arg0] = sum(1); }
+			usdt:$bin:mtpool:flush { @f[arg0] = sum(1); }" -c "$bin leak double" \
+			>"$TMP/$b.bt" 2>&1 || fail "bpftrace: $(tail -3 "$TMP/$b.bt")"
+		python3 "$CHECK" "$TMP/$b.json" "$TMP/$b.out" slow="$TMP/$b.bt" ||
+			fail "$b: refills/flushes disagree with bpftrace"
+	elif [ "$b" = wl_pool_static ]; then
+		echo "note: no bpftrace: refills and flushes are not checked against it"
+	fi
 done
 # Attach mode: the pools created before memtrace came are found through
 # the library's list of pools (section .mtpool_trace), and read exactly

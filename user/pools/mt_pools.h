@@ -7,9 +7,11 @@
  * Default mode, no trap on a pool's fast path: the create probe gives each
  * pool's address and the library's layout record, and the counters the
  * pool keeps are read from the target's memory (process_vm_readv) each
- * second, at each report and at the end; destroy gives the last counters;
- * the slow paths (miss, refill, flush) are counted in BPF; debug-mode
- * errors are records with their stacks. --pool-events also traces every
+ * second, at each report and at the end (refills and flushes included:
+ * libmtpool counts them on its slow path); destroy gives the last
+ * counters; debug-mode errors are records with their stacks. A provider
+ * whose pools do not count the slow paths gets miss/refill/flush probes
+ * counted in BPF instead. --pool-events also traces every
  * get (with its stack) and put: objects still checked out at the end are
  * pool leaks by get site. The library's inline fast path tests the get/put
  * semaphores, so it is off only then.

@@ -41,6 +41,9 @@ struct mt_pool_provider {
 		    struct mt_pool_read *out);
 	/* Attach mode: the pools that exist already, from the library
 	 * (file) mapped in pid; add() each. 0 or -errno; NULL: no way. */
+	/* Its pools count refills and flushes in memory (the reader fills
+	 * st.refills, st.flushes): the miss/refill/flush probes stay off. */
+	bool slow_in_memory;
 	int (*discover)(pid_t pid, const char *file,
 			void (*add)(void *arg, uint64_t pool, uint64_t layout, const char *name,
 				    const char *kind, uint64_t obj_size),

@@ -71,6 +71,8 @@ static int attach_provider(struct mt_pools *p, const char *path, unsigned index,
 	for (int r = 0; r < MT_PP_N && !err; r++) {
 		if (!pv->probe[r] || (!events && (r == MT_PP_GET || r == MT_PP_PUT)))
 			continue;
+		if (pv->slow_in_memory && (r == MT_PP_MISS || r == MT_PP_REFILL || r == MT_PP_FLUSH))
+			continue;   /* read from memory: no trap on the slow paths either */
 		err = attach_one(p, role_prog(p->skel, r), path, pv->provider, pv->probe[r], index);
 		if (err == -ENOENT && r != MT_PP_CREATE)
 			err = 0;   /* an optional role this build lacks */

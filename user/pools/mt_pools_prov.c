@@ -40,6 +40,7 @@ struct mtpl_layout {
 	uint16_t quar, quar_head_u32;
 	uint32_t quar_cap;
 	uint16_t all_next, name, kind_u32, pad;
+	uint16_t refills, flushes, pad2[2];
 };
 
 /* pool/src/objpool.c: struct mt_trace_root, in section .mtpool_trace. */
@@ -58,6 +59,7 @@ struct mtsc_layout {
 	uint16_t central, central_stride, central_cached, ncls;
 	uint16_t tc_next, tc_allocs, tc_frees, tc_lists, tlist_stride, tlist_count_u32;
 	uint32_t mode_pass;
+	uint16_t refills, flushes, pad[2];
 };
 #define MTSC_MAGIC 0x4353544du
 #define MTSC_MAX_CLASSES 256
@@ -172,7 +174,9 @@ static int mtsc_read(pid_t pid, uint64_t sc, uint64_t layout, struct mt_pool_rea
 	err = peek64(pid, sc + l.exited_allocs, &ea) ?: peek64(pid, sc + l.exited_frees, &ef) ?:
 	      peek64(pid, sc + l.slow_allocs, &sa) ?: peek64(pid, sc + l.slow_frees, &sf) ?:
 	      peek64(pid, sc + l.carved, &carved) ?: peek32(pid, sc + l.mode_u32, &mode) ?:
-	      peek64(pid, sc + l.budget_used, &used) ?: peek64(pid, sc + l.tcaches, &tc);
+	      peek64(pid, sc + l.budget_used, &used) ?: peek64(pid, sc + l.tcaches, &tc) ?:
+	      peek64(pid, sc + l.refills, (uint64_t *)&out->st.refills) ?:
+	      peek64(pid, sc + l.flushes, (uint64_t *)&out->st.flushes);
 	for (unsigned c = 0; !err && c < l.ncls; c++) {
 		err = peek64(pid, sc + l.central + (uint64_t)c * l.central_stride + l.central_cached, &v);
 		out->st.cached += v;
@@ -229,7 +233,8 @@ static int mtpl_read(pid_t pid, uint64_t p, uint64_t layout, bool idle, struct m
 	      peek64(pid, p + l.depot_n, &depot_n) ?: peek32(pid, p + l.quar_n_u32, &quar_n) ?:
 	      peek32(pid, p + l.mode_u32, &mode) ?: peek64(pid, p + l.budget_used, &used) ?:
 	      peek64(pid, p + l.hdr_size, &hdr) ?: peek64(pid, p + l.caches, &caches) ?:
-	      peek64(pid, p + l.orphans, &orphans);
+	      peek64(pid, p + l.orphans, &orphans) ?: peek64(pid, p + l.refills, (uint64_t *)&out->st.refills) ?:
+	      peek64(pid, p + l.flushes, (uint64_t *)&out->st.flushes);
 	if (err)
 		return err;
 	gets = eg + gs;
@@ -450,6 +455,7 @@ const struct mt_pool_provider mt_pool_providers[] = {
 			[MT_PP_DEBUG_ERROR] = "debug_error", [MT_PP_GET] = "get", [MT_PP_PUT] = "put",
 		},
 		.read = mtpl_read,
+		.slow_in_memory = true,
 		.discover = mtpl_discover,
 	},
 };

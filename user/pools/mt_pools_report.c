@@ -45,8 +45,10 @@ int mt_pools_write_json(struct mt_json *j, void *arg)
 		mt_json_key_str(j, "kind", pl->kind);
 		mt_json_key_u64(j, "object_size", pl->obj_size);
 		json_counters(j, pl);
-		mt_json_key_u64(j, "refills", pl->slow.refills);
-		mt_json_key_u64(j, "flushes", pl->slow.flushes);
+		mt_json_key_u64(j, "refills", pl->prov->slow_in_memory ? pl->st.refills :
+							      pl->slow.refills);
+		mt_json_key_u64(j, "flushes", pl->prov->slow_in_memory ? pl->st.flushes :
+							      pl->slow.flushes);
 		mt_json_key_u64(j, "budget_denied", pl->st.budget_denied);
 		mt_json_key_str(j, "provider", pl->prov->provider);
 		mt_json_key(j, "address");
