@@ -49,6 +49,10 @@ static struct mt_pool *find(struct mt_pools *p, uint64_t addr)
 	return NULL;
 }
 
+/* A timeline of at most MT_POOL_POINTS points: when full, every other
+ * point goes (the older half's resolution halves, as a long run needs). */
+#define MT_POOL_POINTS 1024
+
 static void point(struct mt_pools *p, struct mt_pool *pl, uint64_t now_ns)
 {
 	struct mt_pool_point *pt;
@@ -56,6 +60,11 @@ static void point(struct mt_pools *p, struct mt_pool *pl, uint64_t now_ns)
 
 	if (co > pl->peak_checked_out)
 		pl->peak_checked_out = co;
+	if (pl->ntl == MT_POOL_POINTS) {
+		for (size_t i = 1; i < MT_POOL_POINTS / 2; i++)
+			pl->tl[i] = pl->tl[2 * i];
+		pl->ntl = MT_POOL_POINTS / 2;
+	}
 	if (MT_GROW(pl->tl, pl->ntl + 1, pl->tl_cap))
 		return;   /* a missing point, not a wrong one */
 	pt = &pl->tl[pl->ntl++];
