@@ -42,7 +42,8 @@ USER_CFLAGS := $(CFLAGS) $(SAN) $(WARN) -std=gnu11 -MMD -MP -D_GNU_SOURCE \
 	-DMT_VERSION='"$(VERSION)"' -I$(BUILD)/bpf -I$(BUILD)/gen -Ibpf -Iuser \
 	$(shell pkg-config --cflags $(USER_PKGS) 2>/dev/null)
 USER_LIBS   = $(shell pkg-config --libs $(USER_PKGS)) -liberty -lz -lm -lpthread
-BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
+BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ivmlinux/$(ARCH) -Ibpf -MMD -MP \
+	-idirafter /usr/include/$(shell $(CC) -dumpmachine)  # asm/ for libbpf's usdt.bpf.h
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
@@ -75,6 +76,7 @@ UW_BINS   := $(BUILD)/tools/wl_unwind $(BUILD)/tools/wl_unwind_fp $(BUILD)/tools
 UW_CFLAGS := -O2 -g -fno-inline -fno-optimize-sibling-calls -MMD -MP $(WARN)
 
 all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static $(BUILD)/tools/wl_proc_static $(BUILD)/tools/wl_vm_static \
+	$(BUILD)/tools/wl_pool $(BUILD)/tools/wl_pool_static \
 	$(BUILD)/tools/libmt_count.so $(UW_BINS)
 
 # libmtpool: its own rules; it adds to all, install, POOL_TEST_BINS and
@@ -142,6 +144,31 @@ $(BUILD)/tools/%: tools/workloads/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
 		-MMD -MP $(WARN) -pthread $< -o $@
+
+# The pools workload: against libmtpool.so (found next to it through
+# $$ORIGIN/..) and with libmtpool.a linked in (the probes in the executable).
+$(BUILD)/tools/wl_pool: tools/workloads/pool/wl_pool.c $(BUILD)/libmtpool.so
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -MMD -MP $(WARN) -Ipool/include -pthread \
+		$< -L$(BUILD) -l:libmtpool.so -Wl,-rpath,'$$ORIGIN/..' -o $@
+
+# The pooled fast path of tools/bench/pools.py: inline get/put, and calls.
+$(BUILD)/tools/bench_pool_path: tools/workloads/pool/bench_pool_path.c $(BUILD)/libmtpool.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -MMD -MP $(WARN) -Ipool/include $< -L$(BUILD) -l:libmtpool.so \
+		-Wl,-rpath,'$$ORIGIN/..' -o $@
+
+$(BUILD)/tools/bench_pool_path_call: tools/workloads/pool/bench_pool_path.c $(BUILD)/libmtpool.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -MMD -MP $(WARN) -Ipool/include -DMTPOOL_NO_INLINE $< -L$(BUILD) \
+		-l:libmtpool.so -Wl,-rpath,'$$ORIGIN/..' -o $@
+
+$(BUILD)/tools/wl_pool_static: tools/workloads/pool/wl_pool.c $(BUILD)/libmtpool.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -MMD -MP $(WARN) -Ipool/include -pthread \
+		$< $(BUILD)/libmtpool.a -o $@
 
 # A statically linked copy: there the executable itself is the allocator.
 $(BUILD)/tools/%_static: tools/workloads/%.c
@@ -222,7 +249,7 @@ check-sanitized: all $(UNIT_BINS)
 check-unit: $(UNIT_BINS) $(POOL_TEST_BINS)
 	./tests/run.sh --unit $(BUILD) $(UNIT_BINS) $(POOL_TEST_BINS)
 
-bench: all $(POOL_BENCH_BINS)
+bench: all $(POOL_BENCH_BINS) $(BUILD)/tools/bench_pool_path $(BUILD)/tools/bench_pool_path_call
 	./tools/bench.sh $(BUILD)
 
 # make install PREFIX=/usr/local DESTDIR=: memtrace, its man page and bash

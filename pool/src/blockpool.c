@@ -48,7 +48,8 @@ mtpool_block *mtpool_block_create(size_t block_size, const struct mtpool_block_o
 		return NULL;
 	bp->size = block_size;
 	bp->pool = mtpool__objpool_create(block_size, &o,
-					  opts && (opts->flags & MTPOOL_F_ZERO_ON_RELEASE) ? MT_OBJ_ZERO : 0);
+					  opts && (opts->flags & MTPOOL_F_ZERO_ON_RELEASE) ?
+					  MT_OBJ_ZERO | MT_OBJ_BLOCK : MT_OBJ_BLOCK);
 	if (!bp->pool) {
 		int err = errno;
 

@@ -15,7 +15,7 @@ void mtpool_set_error_handler(mtpool_error_fn *fn, void *arg)
 	__atomic_store_n(&mt_err_fn, fn, __ATOMIC_RELEASE);
 }
 
-void mtpool__report(const char *what, const char *pool, const void *addr)
+MT_SLOW_FRAME void mtpool__report(const char *what, const char *pool, const void *addr)
 {
 	mtpool_error_fn *fn = __atomic_load_n(&mt_err_fn, __ATOMIC_ACQUIRE);
 

@@ -30,6 +30,13 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define MT_HIDDEN   __attribute__((visibility("hidden")))
 #define MT_NOINLINE __attribute__((noinline))
+/* Slow paths with probes keep a frame pointer, so a tracer's frame-pointer
+ * walk from their probes (memtrace's pool events, debug errors) reaches
+ * the caller. The fast paths stay frameless: a frame there costs ~3 ns per
+ * get+put (docs/BENCHMARKS.md); a walk from their probe starts at the
+ * caller's frame, and the tracer takes the return address at the stack
+ * pointer for the caller. */
+#define MT_SLOW_FRAME __attribute__((optimize("no-omit-frame-pointer")))
 
 /*
  * Counters owned by one thread but read by stats from any thread. Relaxed

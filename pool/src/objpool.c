@@ -108,9 +108,110 @@ struct mtpool {
 	uint64_t exited_gets, exited_puts;  /* under lock */
 
 	uint64_t gets_slow, puts_slow, created, destroyed;  /* MT_ADD */
+	/* Batches thread caches took from and gave to the depot, for a
+	 * tracer (docs/libmtpool.md); under lock, read without it. */
+	uint64_t refills, flushes;
 	struct mt_budget budget;
 	char name[MT_NAME_MAX];
+	/* Every pool, for a tracer that attaches after they were created
+	 * (mtpool__trace_root); under mt_all_lock. */
+	struct mt_trace_link all;
+	uint32_t kind;           /* 0 object pool, 1 a block pool's */
 };
+
+/*
+ * Where a tracer finds the counters mtpool_stats() sums, passed by the
+ * create probe (docs/libmtpool.md, "Reading a pool from outside"): memtrace
+ * reads them from the process's memory instead of trapping every get and
+ * put, so tracing leaves the fast path as it is. Version 1; a layout change
+ * bumps the version and an old reader then says it cannot read the pool.
+ * Every offset is of a 64-bit field unless named _u32; the pool fields
+ * are struct mtpool's, c_* a thread cache's (struct mt_objcache).
+ */
+struct mt_trace_layout {
+	uint32_t magic;           /* MT_TRACE_MAGIC */
+	uint16_t version, size;   /* 1, sizeof */
+	uint16_t caches, orphans, exited_gets, exited_puts, gets_slow, puts_slow;
+	uint16_t created, depot, depot_n, quar_n_u32, mode_u32, budget_used;
+	uint16_t hdr_size, obj_size;
+	uint16_t c_next, c_count_u32, c_gets, c_moved_in, c_moved_out, c_items;
+	uint32_t mode_pass;       /* mode value of a pass-through pool */
+	uint16_t quar, quar_head_u32;  /* debug quarantine: ring of quar_cap */
+	uint32_t quar_cap;
+	uint16_t all_next, name, kind_u32, pad;  /* the list of every pool */
+	uint16_t refills, flushes, pad2[2];
+};
+#define MT_TRACE_MAGIC 0x4c50544du   /* "MTPL" */
+#define MT_OFF(f) (uint16_t)offsetof(struct mtpool, f)
+#define MT_COFF(f) (uint16_t)offsetof(struct mt_objcache, f)
+static const struct mt_trace_layout mt_trace_layout = {
+	.magic = MT_TRACE_MAGIC, .version = 1, .size = sizeof(struct mt_trace_layout),
+	.caches = MT_OFF(caches), .orphans = MT_OFF(orphans),
+	.exited_gets = MT_OFF(exited_gets), .exited_puts = MT_OFF(exited_puts),
+	.gets_slow = MT_OFF(gets_slow), .puts_slow = MT_OFF(puts_slow),
+	.created = MT_OFF(created), .depot = MT_OFF(depot), .depot_n = MT_OFF(depot_n),
+	.quar_n_u32 = MT_OFF(quar_n), .mode_u32 = MT_OFF(mode),
+	.budget_used = MT_OFF(budget) + (uint16_t)offsetof(struct mt_budget, used),
+	.hdr_size = MT_OFF(hdr_size), .obj_size = MT_OFF(obj_size),
+	.c_next = MT_COFF(next), .c_count_u32 = MT_COFF(count), .c_gets = MT_COFF(gets),
+	.c_moved_in = MT_COFF(moved_in), .c_moved_out = MT_COFF(moved_out),
+	.c_items = MT_COFF(items), .mode_pass = MT_MODE_PASS,
+	.quar = MT_OFF(quar), .quar_head_u32 = MT_OFF(quar_head), .quar_cap = MT_QUARANTINE,
+	.all_next = MT_OFF(all) + (uint16_t)offsetof(struct mt_trace_link, next),
+	.name = MT_OFF(name), .kind_u32 = MT_OFF(kind),
+	.refills = MT_OFF(refills), .flushes = MT_OFF(flushes),
+};
+
+/*
+ * Where a tracer that attaches late finds the pools created before: a
+ * section of its own, found by name in the ELF file (strip keeps it),
+ * holding the layout record and the list of every pool. Insert and
+ * remove are at create and destroy, under their own lock: no cost to the
+ * gets and puts. A tracer walks the list without the lock (bounded).
+ */
+struct mt_trace_root {
+	uint32_t magic;           /* MT_ROOT_MAGIC */
+	uint16_t version, size;   /* 1, sizeof */
+	const struct mt_trace_layout *layout;
+	void *pools;              /* object pools, newest first */
+	const struct mt_sc_trace_layout *sc_layout;
+	void *scs;                /* size-class allocators, newest first */
+};
+#define MT_ROOT_MAGIC 0x52505444u   /* "DTPR" */
+MT_HIDDEN struct mt_trace_root mtpool__trace_root __attribute__((section(".mtpool_trace"), used)) = {
+	.magic = MT_ROOT_MAGIC, .version = 1, .size = sizeof(struct mt_trace_root),
+	.layout = &mt_trace_layout, .sc_layout = &mtpool__sc_trace_layout,
+};
+static pthread_mutex_t mt_all_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define MT_LINK(obj, off) ((struct mt_trace_link *)((char *)(obj) + (off)))
+
+void mtpool__trace_list(unsigned kind, void *obj, size_t off, bool add)
+{
+	void **head = kind ? &mtpool__trace_root.scs : &mtpool__trace_root.pools;
+	struct mt_trace_link *l = MT_LINK(obj, off);
+
+	pthread_mutex_lock(&mt_all_lock);
+	if (add) {
+		l->prev = NULL;
+		l->next = *head;
+		if (l->next)
+			MT_LINK(l->next, off)->prev = obj;
+		__atomic_store_n(head, obj, __ATOMIC_RELEASE);
+	} else {
+		if (l->prev)
+			MT_LINK(l->prev, off)->next = l->next;
+		else
+			__atomic_store_n(head, l->next, __ATOMIC_RELEASE);
+		if (l->next)
+			MT_LINK(l->next, off)->prev = l->prev;
+	}
+	pthread_mutex_unlock(&mt_all_lock);
+}
+_Static_assert(sizeof(((struct mtpool *)0)->quar_n) == 4 && sizeof(((struct mtpool *)0)->mode) == 4 &&
+	       sizeof(((struct mtpool *)0)->quar_head) == 4 &&
+	       sizeof(((struct mtpool *)0)->depot_n) == 8 && sizeof(((struct mtpool *)0)->hdr_size) == 8 &&
+	       sizeof(((struct mt_budget *)0)->used) == 8, "mt_trace_layout field widths");
 
 static void zero_obj(void *obj, void *arg)
 {
@@ -295,7 +396,7 @@ const char *mtpool__objpool_owner_name(const void *obj)
 	return h->magic == MT_DBG_MAGIC ? h->pool->name : "?";
 }
 
-static void *debug_get(mtpool *p)
+MT_SLOW_FRAME static void *debug_get(mtpool *p)
 {
 	void *obj = NULL;
 	size_t bad;
@@ -330,7 +431,7 @@ static void *debug_get(mtpool *p)
 	return obj;
 }
 
-static void debug_put(mtpool *p, void *obj)
+MT_SLOW_FRAME static void debug_put(mtpool *p, void *obj)
 {
 	struct mt_dbg_hdr *h = dbg_hdr(obj);
 	const char *err = NULL;
@@ -377,7 +478,7 @@ static void debug_put(mtpool *p, void *obj)
 
 /* ---------------------------------------------------------- slow paths */
 
-MT_NOINLINE static void *get_slow(mtpool *p, struct mt_objcache *c)
+MT_NOINLINE MT_SLOW_FRAME static void *get_slow(mtpool *p, struct mt_objcache *c)
 {
 	void *obj = NULL;
 	size_t n = 0;
@@ -400,6 +501,8 @@ MT_NOINLINE static void *get_slow(mtpool *p, struct mt_objcache *c)
 	if (c) {
 		n = p->depot_n < p->batch ? p->depot_n : p->batch;
 		p->depot_n -= n;
+		if (n)
+			MT_WR(p->refills, p->refills + 1);
 		if (n)
 			memcpy(c->items, p->depot + p->depot_n, n * sizeof(void *));
 	} else if (p->depot_n) {
@@ -428,7 +531,7 @@ MT_NOINLINE static void *get_slow(mtpool *p, struct mt_objcache *c)
 	return obj;
 }
 
-MT_NOINLINE static void put_slow(mtpool *p, struct mt_objcache *c, void *obj)
+MT_NOINLINE MT_SLOW_FRAME static void put_slow(mtpool *p, struct mt_objcache *c, void *obj)
 {
 	size_t i, kept;
 
@@ -468,6 +571,7 @@ MT_NOINLINE static void put_slow(mtpool *p, struct mt_objcache *c, void *obj)
 
 		pthread_mutex_lock(&p->lock);
 		kept = depot_push(p, c->items, n);
+		MT_WR(p->flushes, p->flushes + 1);
 		pthread_mutex_unlock(&p->lock);
 		for (i = kept; i < n; i++)
 			obj_destroy(p, c->items[i]);
@@ -582,6 +686,9 @@ mtpool *mtpool__objpool_create(size_t obj_size, const struct mtpool_opts *opts, 
 		p->abi.inline_idx = p->owner.idx;
 #endif
 	}
+	p->kind = (iflags & MT_OBJ_BLOCK) ? 1 : 0;
+	mtpool__trace_list(0, p, offsetof(struct mtpool, all), true);
+	MT_PROBE5(create, p, p->kind ? "block" : "object", p->name, p->obj_size, &mt_trace_layout);
 	return p;
 }
 
@@ -598,6 +705,16 @@ void mtpool_destroy(mtpool *p)
 
 	if (!p)
 		return;
+	if (MT_PROBE_ON(destroy)) {
+		/* The last counters, for a tracer that reads them from memory:
+		 * the pool is gone after this. Costs only while traced. */
+		struct mtpool__trace_final f = { .refills = MT_RD(p->refills),
+						 .flushes = MT_RD(p->flushes) };
+
+		mtpool_stats(p, &f.st);
+		STAP_PROBE2(mtpool, destroy, p, &f);
+	}
+	mtpool__trace_list(0, p, offsetof(struct mtpool, all), false);
 	mtpool__owner_unregister(&p->owner);
 	orphans_adopt(p);
 	for (c = p->caches; c; c = next) {

@@ -31,6 +31,7 @@
 #include <malloc.h>
 #include <sys/mman.h>
 
+#include "objpool.h"
 #include "probes.h"
 #include "tcache.h"
 
@@ -101,10 +102,48 @@ struct mtpool_sc {
 	unsigned large_freed_next;
 	uint64_t exited_allocs, exited_frees;        /* under seg_lock */
 	uint64_t slow_allocs, slow_frees, carved;    /* MT_ADD */
+	uint64_t refills, flushes;   /* MT_ADD: batches to and from central lists */
 	struct mt_budget budget;
 	char name[MT_NAME_MAX];
+	struct mt_trace_link all;    /* every allocator, for a late tracer */
 	struct sc_central central[SC_NCLS];
 };
+
+/*
+ * Where a tracer finds what mtpool_sc_stats() sums (docs/libmtpool.md,
+ * "Reading a pool from outside"): passed by the create probe and in the
+ * root of objpool.c. Version 1; offsets of 64-bit fields unless _u32.
+ */
+struct mt_sc_trace_layout {
+	uint32_t magic;              /* "MTSC" */
+	uint16_t version, size;
+	uint16_t tcaches, exited_allocs, exited_frees, slow_allocs, slow_frees, carved;
+	uint16_t mode_u32, budget_used, name, all_next;
+	uint16_t central, central_stride, central_cached, ncls;
+	uint16_t tc_next, tc_allocs, tc_frees, tc_lists, tlist_stride, tlist_count_u32;
+	uint32_t mode_pass;
+	uint16_t refills, flushes, pad[2];
+};
+#define SC_OFF(f) (uint16_t)offsetof(struct mtpool_sc, f)
+const struct mt_sc_trace_layout mtpool__sc_trace_layout = {
+	.magic = 0x4353544du, .version = 1, .size = sizeof(struct mt_sc_trace_layout),
+	.tcaches = SC_OFF(tcaches), .exited_allocs = SC_OFF(exited_allocs),
+	.exited_frees = SC_OFF(exited_frees), .slow_allocs = SC_OFF(slow_allocs),
+	.slow_frees = SC_OFF(slow_frees), .carved = SC_OFF(carved), .mode_u32 = SC_OFF(mode),
+	.budget_used = SC_OFF(budget) + (uint16_t)offsetof(struct mt_budget, used),
+	.name = SC_OFF(name), .all_next = SC_OFF(all) + (uint16_t)offsetof(struct mt_trace_link, next),
+	.central = SC_OFF(central), .central_stride = sizeof(struct sc_central),
+	.central_cached = (uint16_t)offsetof(struct sc_central, cached), .ncls = SC_NCLS,
+	.tc_next = (uint16_t)offsetof(struct sc_tcache, next),
+	.tc_allocs = (uint16_t)offsetof(struct sc_tcache, allocs),
+	.tc_frees = (uint16_t)offsetof(struct sc_tcache, frees),
+	.tc_lists = (uint16_t)offsetof(struct sc_tcache, lists),
+	.tlist_stride = sizeof(struct sc_tlist),
+	.tlist_count_u32 = (uint16_t)offsetof(struct sc_tlist, count), .mode_pass = SC_PASS,
+	.refills = SC_OFF(refills), .flushes = SC_OFF(flushes),
+};
+_Static_assert(sizeof(struct mtpool_sc) < 65536 && sizeof(((struct mtpool_sc *)0)->mode) == 4,
+	       "mt_sc_trace_layout offsets and widths");
 
 /* ------------------------------------------------------------ classes */
 
@@ -590,6 +629,7 @@ MT_NOINLINE static void *sc_malloc_slow(mtpool_sc *sc, struct sc_tcache *tc, siz
 	n = central_take_batch(sc, cls, &head);
 	if (!n)
 		return NULL;
+	MT_ADD(sc->refills, 1);
 	MT_PROBE2(refill, sc, n);
 	p = head;
 	tc->lists[cls].head = *(void **)p;
@@ -651,6 +691,7 @@ MT_NOINLINE static void sc_free_slow(mtpool_sc *sc, struct sc_tcache *tc, void *
 		*(void **)tail = NULL;
 		MT_WR(l->count, l->count - n);
 		central_put_batch(sc, cls, head, tail, n);
+		MT_ADD(sc->flushes, 1);
 		MT_PROBE2(flush, sc, n);
 	}
 	*(void **)ptr = l->head;
@@ -810,6 +851,8 @@ mtpool_sc *mtpool_sc_create(const struct mtpool_sc_opts *opts)
 		sc->mode = SC_CACHED;
 		mtpool__owner_register(&sc->owner);
 	}
+	mtpool__trace_list(1, sc, offsetof(struct mtpool_sc, all), true);
+	MT_PROBE5(create, sc, "size_class", sc->name, (size_t)0, &mtpool__sc_trace_layout);
 	return sc;
 }
 
@@ -821,6 +864,14 @@ void mtpool_sc_destroy(mtpool_sc *sc)
 
 	if (!sc)
 		return;
+	if (MT_PROBE_ON(destroy)) {   /* the last counters, only while traced */
+		struct mtpool__trace_final f = { .refills = MT_RD(sc->refills),
+						 .flushes = MT_RD(sc->flushes) };
+
+		mtpool_sc_stats(sc, &f.st);
+		STAP_PROBE2(mtpool, destroy, sc, &f);
+	}
+	mtpool__trace_list(1, sc, offsetof(struct mtpool_sc, all), false);
 	mtpool__owner_unregister(&sc->owner);
 	for (tc = sc->tcaches; tc; tc = tnext) {
 		tnext = tc->next;

@@ -445,6 +445,45 @@ static void test_leaks_sub_ms(void)
  * so releasing it is an untracked free and changes nothing else: no
  * empty slot is taken for a block, the live blocks stay as they were.
  * (mt_rules does not even pass a free(NULL) on: see test_rules.) */
+/* A pool's idle object claimed: out of the live table and the live counts
+ * (site and totals), not a free, not a leak; claimed once. */
+static void test_claim(void)
+{
+	struct mt_agg *a = mt_agg_new(START);
+	struct mt_leak *lk = NULL;
+	uint64_t f = 0x401000, size = 0;
+	uint32_t site;
+	int n;
+
+	MT_CHECK(a);
+	site = mt_agg_site(a, &f, 1);
+	for (unsigned i = 0; i < 3; i++)
+		MT_CHECK_EQ_U64(mt_agg_alloc(a, START, addr_of(i), 100 + i, site), 0);
+	MT_CHECK_EQ_U64(mt_agg_claim(a, addr_of(1), &size), 1);
+	MT_CHECK_EQ_U64(size, 101);
+	MT_CHECK_EQ_U64(mt_agg_claim(a, addr_of(1), NULL), 0);    /* once */
+	MT_CHECK_EQ_U64(mt_agg_claim(a, addr_of(7), NULL), 0);    /* never live */
+	MT_CHECK_EQ_U64(mt_agg_totals(a)->c.live_objects, 2);
+	MT_CHECK_EQ_U64(mt_agg_totals(a)->c.live_bytes, 200 + 2);
+	MT_CHECK_EQ_U64(mt_agg_totals(a)->c.frees, 0);
+	MT_CHECK_EQ_U64(mt_agg_totals(a)->claimed_objects, 1);
+	MT_CHECK_EQ_U64(mt_agg_totals(a)->claimed_bytes, 101);
+	MT_CHECK_EQ_U64(mt_agg_site_get(a, site)->c.live_objects, 2);
+	MT_CHECK_EQ_U64(mt_agg_site_get(a, site)->c.frees, 0);
+	n = mt_agg_leaks(a, START + MSEC, 0, &lk);
+	MT_CHECK_EQ_U64(n, 1);
+	if (n == 1)
+		MT_CHECK_EQ_U64(lk[0].objects, 2);
+	free(lk);
+	/* its address can be allocated again and freed as usual */
+	MT_CHECK_EQ_U64(mt_agg_alloc(a, START, addr_of(1), 50, site), 0);
+	MT_CHECK_EQ_U64(mt_agg_release(a, START, addr_of(1)), 1);
+	MT_CHECK_EQ_U64(mt_agg_totals(a)->untracked_frees, 0);
+	MT_CHECK_EQ_U64(mt_agg_check(a), 0);
+	MT_CHECK(mt_agg_set_sampling(a, 4096) != 0);   /* busy: events seen */
+	mt_agg_free(a);
+}
+
 static void test_free_null(void)
 {
 	struct mt_agg *a = mt_agg_new(START);
@@ -624,6 +663,7 @@ int main(void)
 	MT_RUN(test_leaks_grouping_age_order);
 	MT_RUN(test_leaks_sub_ms);
 	MT_RUN(test_free_null);
+	MT_RUN(test_claim);
 	MT_RUN(test_observers_and_foreach);
 	MT_RUN(test_wide_objects);
 	MT_RUN(test_lost_marks_uncertain);

@@ -88,6 +88,7 @@ static void test_defaults(void)
 	MT_CHECK_EQ_U64(o.sample_bytes, 0);
 	MT_CHECK(!o.json_path && !o.lib && !o.btf_path);
 	MT_CHECK(!o.callsite_only && !o.verbose && !o.no_heap && !o.no_vm);
+	MT_CHECK(!o.no_pools && !o.pool_events);
 	MT_CHECK(!o.reachability && !o.fail_on_leak);
 	MT_CHECK(!o.no_tty);
 	MT_CHECK_STR(err, "");
@@ -100,7 +101,9 @@ static void test_every_option(void)
 	MT_CHECK_EQ_U64(parse("--pid", "7", "-d", "2.5", "-i", "0.5", "--json", "out.json",
 			      "--min-age", "0", "--lib", "/lib/x.so", "--btf", "/b", "--top", "3",
 			      "--ringbuf-mb", "64", "--sample-bytes", "524288", "--callsite-only",
-			      "--no-vm", "--reachability", "--fail-on-leak=100", "-v", NULL), 0);
+			      "--no-vm", "--reachability", "--fail-on-leak=100", "-v", "--pool-events",
+			      NULL), 0);
+	MT_CHECK(o.pool_events && !o.no_pools);
 	MT_CHECK_EQ_U64(o.pid, 7);
 	MT_CHECK(o.duration_s == 2.5 && o.interval_s == 0.5 && o.min_age_s == 0);
 	MT_CHECK_STR(o.json_path, "out.json");
@@ -191,6 +194,8 @@ static void test_bad_usage(void)
 		    "--vm-source", "raw_tp", "--no-vm", "-p", "1");
 	USAGE_ERROR("invalid --vm-source 'kprobe': auto, uprobe, tracepoint or raw_tp expected",
 		    "--vm-source", "kprobe", "-p", "1");
+	USAGE_ERROR("--pool-events traces the pools that --no-pools leaves out", "--no-pools",
+		    "--pool-events", "-p", "1");
 	USAGE_ERROR("--lib names the allocator to probe, but --no-heap probes none",
 		    "--no-heap", "--lib", "/x.so", "-p", "1");
 	USAGE_ERROR("nothing to trace: give -p PID or -- CMD", "-v");

@@ -32,16 +32,32 @@ void mt_advice_judge(const struct mt_advice_in *in, struct mt_advice *out)
 	double calls = in->seconds > 0 ? (double)(in->allocs + in->frees) / in->seconds : 0;
 	uint64_t p50 = lt ? mt_lt_quantile(lt, 0.5) : 0, peak = lt ? lt->peak_live_objects : 0;
 	char l50[16];
+	bool leaky;
 
 	out->pool = MT_POOL_NONE;
 	out->capacity = 0;
 	out->object_size = 0;
 	out->calls_saved_per_s = 0;
+	out->leaked = in->leaked;
+	out->leak = false;
 	dur(l50, sizeof(l50), p50);
+	/* Leaked objects at least half the peak: the peak is the leak, and a
+	 * pool sized to it would keep it. A smaller leak is left out of a
+	 * pool's capacity. */
+	leaky = in->leaked && in->leaked * 2 >= peak;
+	if (!leaky)
+		peak -= in->leaked;
 	if (rate < MT_ADVICE_MIN_RATE) {
 		snprintf(out->reason, sizeof(out->reason),
 			 "rare: %.0f allocs/s, below %.0f/s malloc's cost is noise",
 			 rate, MT_ADVICE_MIN_RATE);
+	} else if (leaky) {
+		out->leak = true;
+		snprintf(out->reason, sizeof(out->reason),
+			 "fix the leak: %llu of its objects were never freed (%.1f%% of %llu allocs), "
+			 "not a pool sized to them", (unsigned long long)in->leaked,
+			 in->allocs ? 100.0 * (double)in->leaked / (double)in->allocs : 0,
+			 (unsigned long long)in->allocs);
 	} else if (in->frees * 2 < in->allocs) {
 		snprintf(out->reason, sizeof(out->reason),
 			 "long-lived: %.0f%% of its blocks were not freed; a pool would only hold them",
@@ -115,7 +131,7 @@ static int advice_cmp(const void *pa, const void *pb)
 
 int mt_advice_build(const struct mt_agg *a, const struct mt_lifetime *lt,
 		    const struct mt_sizeclass *sc, double seconds, unsigned top,
-		    struct mt_advice **out)
+		    const uint64_t *leaked, size_t nleaked, struct mt_advice **out)
 {
 	uint32_t nsites = mt_agg_nsites(a), s;
 	struct key *calls = NULL, *live = NULL;
@@ -156,6 +172,7 @@ int mt_advice_build(const struct mt_agg *a, const struct mt_lifetime *lt,
 			.allocs = site->c.allocs, .frees = site->c.frees, .seconds = seconds,
 			.lt = lt ? mt_lifetime_get(lt, k->site) : NULL,
 			.sc = sc ? mt_sizeclass_get(sc, k->site) : NULL,
+			.leaked = leaked && k->site < nleaked ? leaked[k->site] : 0,
 		};
 		v[n].site = k->site;
 		mt_advice_judge(&in, &v[n]);
@@ -200,6 +217,10 @@ int mt_advice_write_json(struct mt_json *j, void *arg)
 		mt_json_double(j, v->calls_saved_per_s);
 		mt_json_key(j, "reason");
 		mt_json_str(j, v->reason);
+		mt_json_key(j, "leak");
+		mt_json_bool(j, v->leak);
+		mt_json_key(j, "leaked_objects");
+		mt_json_u64(j, v->leaked);
 		mt_json_key(j, "stack");
 		if (!err)
 			err = mt_report_stack_get(&st, set->agg, set->sym, v->site);
@@ -226,7 +247,10 @@ int mt_advice_write_text(FILE *f, const struct mt_report *r, bool final, void *a
 
 		/* A size-class pool has no one object size (object_size 0, null
 		 * in JSON): its sizes are in the reason. */
-		if (v->pool == MT_POOL_NONE)
+		if (v->leak)
+			fprintf(f, "  #%zu fix the leak (%llu objects)\n", i + 1,
+				(unsigned long long)v->leaked);
+		else if (v->pool == MT_POOL_NONE)
 			fprintf(f, "  #%zu none\n", i + 1);
 		else if (v->object_size)
 			fprintf(f, "  #%zu %s, capacity %llu, %s %llu B: saves %.0f calls/s\n",

@@ -4,6 +4,10 @@
  * whether a libmtpool component fits, with the allocator calls per second
  * it would save and the reason in one line. Rules, first match wins:
  *
+ *   fix the leak the report's leak candidates of the site (never freed) are
+ *                at least half its peak live count: a pool would be sized
+ *                to the leak and hold it (pool none, leak set); a smaller
+ *                leak is left out of a pool's capacity;
  *   none         fewer than MT_ADVICE_MIN_RATE allocations/s (malloc's cost
  *                is noise there), fewer than half its blocks freed, a
  *                median lifetime over 10 s (long-lived), or mostly blocks
@@ -47,6 +51,8 @@ struct mt_advice {
 	uint64_t capacity;          /* objects; 0 for none */
 	uint64_t object_size;       /* bytes; 0 when not one size */
 	double calls_saved_per_s;
+	uint64_t leaked;            /* the site's leak candidates (objects) */
+	bool leak;                  /* the advice is to fix the leak */
 	char reason[160];
 };
 
@@ -56,17 +62,19 @@ struct mt_advice_in {
 	double seconds;
 	const struct mt_lt_stats *lt;   /* may be NULL: no lifetime rules */
 	const struct mt_sc_stats *sc;   /* may be NULL: no size rules */
+	uint64_t leaked;                /* objects the report calls leaked */
 };
 
 const char *mt_pool_kind_name(enum mt_pool_kind k); /* "object_pool", ..., "none" */
 void mt_advice_judge(const struct mt_advice_in *in, struct mt_advice *out);
 
 /* Advice for the sites described above, pools first by calls saved, then
- * none by calls. *out malloc'd (caller frees); returns the count or
- * -ENOMEM. */
+ * none by calls. leaked: the report's leaked objects by site id (nleaked
+ * entries; NULL: none known). *out malloc'd (caller frees); returns the
+ * count or -ENOMEM. */
 int mt_advice_build(const struct mt_agg *a, const struct mt_lifetime *lt,
 		    const struct mt_sizeclass *sc, double seconds, unsigned top,
-		    struct mt_advice **out);
+		    const uint64_t *leaked, size_t nleaked, struct mt_advice **out);
 
 /* Report section "advice": the JSON array and the text lines. arg is a
  * struct mt_advice_set. */

@@ -96,11 +96,23 @@ bool mt_analysis_growing(void *arg, uint32_t site)
 
 int mt_analysis_add(struct mt_analysis *an, struct mt_report *r, struct mt_sym *sym)
 {
+	uint32_t nsites = mt_agg_nsites(an->agg);
+	uint64_t *leaked = calloc(nsites + 1, sizeof(*leaked));
 	int n, err = 0;
 
 	free(an->advice);
 	an->advice = NULL;
-	n = mt_advice_build(an->agg, an->lt, an->sc, r->duration_s, r->opts.top_sites, &an->advice);
+	/* The report's leaks by site (merged ones of other processes have
+	 * other ids: left out), so advice does not size a pool to a leak;
+	 * definitely lost ones when the reachability scan ran (a bounded
+	 * cache still reachable at exit is no leak to fix). */
+	for (size_t i = 0; leaked && i < r->nleaks; i++)
+		if (!r->leaks[i].borrowed && r->leaks[i].site < nsites)
+			leaked[r->leaks[i].site] += r->reach ? r->leaks[i].lost_objects :
+							       r->leaks[i].objects;
+	n = mt_advice_build(an->agg, an->lt, an->sc, r->duration_s, r->opts.top_sites,
+			    leaked, leaked ? nsites : 0, &an->advice);
+	free(leaked);
 	an->set = (struct mt_advice_set){ an->advice, n > 0 ? (size_t)n : 0, an->agg, sym };
 	mt_trend_set_report(an->trend, sym, r->opts.top_sites);
 	if (an->analyzed) {

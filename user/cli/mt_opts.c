@@ -61,6 +61,9 @@ static const char usage[] =
 "                         else the fallbacks), uprobe (the target's own syscall\n"
 "                         sites), tracepoint or raw_tp (both tax every process\n"
 "                         on the machine)\n"
+"      --no-pools         do not look inside pool libraries (libmtpool's USDT)\n"
+"      --pool-events      trace every pool get/put with its stack (pool leaks by\n"
+"                         get site; costs a probe per get/put, docs/pools.md)\n"
 "      --reachability     at the end, pause the target and scan its memory:\n"
 "                         leaks split into definitely lost and still reachable\n"
 "                         (docs/reachability.md); launch mode does it at exit\n"
@@ -149,6 +152,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT, OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND,
 		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_HTML, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
 		OPT_VM_SOURCE,
+		OPT_NO_POOLS, OPT_POOL_EVENTS,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -173,6 +177,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "vm-source", required_argument, NULL, OPT_VM_SOURCE },
+		{ "no-pools", no_argument, NULL, OPT_NO_POOLS },
+		{ "pool-events", no_argument, NULL, OPT_POOL_EVENTS },
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "no-reachability", no_argument, NULL, OPT_NO_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
@@ -295,6 +301,12 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			o->vm_source = (int)src;
 			break;
 		}
+		case OPT_NO_POOLS:
+			o->no_pools = true;
+			break;
+		case OPT_POOL_EVENTS:
+			o->pool_events = true;
+			break;
 		case OPT_REACH:
 			o->reachability_asked = true;
 			break;
@@ -394,6 +406,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--no-heap and --no-vm leave nothing to trace");
 	if (o->no_vm && o->vm_source)
 		return bad("%s", "--vm-source chooses how the memory view sees syscalls, but --no-vm turns it off");
+	if (o->no_pools && o->pool_events)
+		return bad("%s", "--pool-events traces the pools that --no-pools leaves out");
 	if (o->no_heap && o->lib)
 		return bad("%s", "--lib names the allocator to probe, but --no-heap probes none");
 	if (!o->pid && !o->cmd)

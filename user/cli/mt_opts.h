@@ -41,6 +41,8 @@ struct mt_opts {
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */
 	int vm_source;          /* --vm-source: enum mt_vm_source */
+	bool no_pools;          /* --no-pools: no pool library probes */
+	bool pool_events;       /* --pool-events: every pool get/put */
 	bool reachability;      /* scan for lost/reachable blocks at the end: launch
 				 * mode's default, --reachability in attach mode */
 	bool reachability_asked; /* --reachability given: a missing scan is worth a warning */

@@ -21,6 +21,7 @@
 #include "cli/mt_session.h"
 #include "collect/mt_agg.h"
 #include "collect/mt_events.h"
+#include "pools/mt_pools.h"
 #include "probe/mt_heap.h"
 #include "ptree/mt_ptree.h"
 #include "reach/mt_reach.h"
@@ -118,11 +119,16 @@ static int open_metrics(struct mt_session *s)
 	struct mt_metrics_extra vm = {
 		.name = "vm", .write = mt_vm_write_metrics, .lost = mt_vm_lost_arg, .arg = s->vm,
 	};
+	struct mt_metrics_extra pools = {
+		.name = "pools", .write = mt_pools_write_metrics, .lost = mt_pools_lost_arg,
+		.arg = s->pools,
+	};
 
 	if (!s->serve)
 		return 0;
 	s->metrics = mt_metrics_new(s->opts.no_heap ? NULL : s->agg, s->sym, &mo);
-	if (!s->metrics || (s->vm && mt_metrics_add_extra(s->metrics, &vm))) {
+	if (!s->metrics || (s->vm && mt_metrics_add_extra(s->metrics, &vm)) ||
+	    (s->pools && mt_metrics_add_extra(s->metrics, &pools))) {
 		mt_err("cannot set up the metrics: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -204,6 +210,7 @@ static void main_exec(void *arg, struct mt_agg *agg, struct mt_sym *sym,
 	mt_target_reload(&s->target);
 	if (s->vm)
 		mt_vm_set_sym(s->vm, sym);
+	mt_pools_set_sym(s->pools, sym);
 	if (s->analysis) {
 		mt_analysis_free(s->analysis);
 		s->analysis = mt_analysis_new(agg);
@@ -242,6 +249,47 @@ static int follow_tree(struct mt_session *s)
 	}
 	s->launch.count_forks = !s->bpf_children;
 	return mt_launch_follow(&s->launch, s->opts.follow, s->tree ? mt_ptree_hook : NULL, s->tree);
+}
+
+/* Pool libraries (user/pools): found by their USDT notes in the
+ * executable and the libraries it loads; none found is no error. */
+static int attach_pools(struct mt_session *s)
+{
+	struct mt_pools_opts po = { .pid = s->target.pid, .events = s->opts.pool_events,
+				    .existing = !s->launched };
+	char **files = NULL;
+	size_t n = 0;
+	int err;
+
+	if (s->launched)
+		err = mt_launch_load_order(&s->launch, &files, &n);
+	else
+		err = mt_pools_maps_files(s->target.pid, &files, &n);
+	if (err) {
+		mt_err("cannot list the objects of PID %d for pool probes: %s", (int)s->target.pid,
+		       strerror(-err));
+		return err;
+	}
+	po.files = (const char *const *)files;
+	po.nfiles = n;
+	err = mt_pools_open(&po, &s->pools);
+	if (s->launched)
+		mt_launch_free_order(files, n);
+	else
+		mt_pools_free_files(files, n);
+	if (err == -ENOENT) {
+		if (s->opts.pool_events)
+			mt_info("--pool-events: no pool library with USDT probes in the target");
+		return 0;
+	}
+	if (!err)
+		mt_pools_set_sym(s->pools, s->sym);
+	else if (!s->opts.pool_events) {
+		/* the heap and memory views go on; what failed was said */
+		mt_err("warning: the pools are not traced (--no-pools to leave them out)");
+		err = 0;
+	}
+	return err;
 }
 
 static int attach_all(struct mt_session *s)
@@ -295,6 +343,11 @@ static int attach_all(struct mt_session *s)
 		if (err)
 			return err;
 		mt_vm_set_sym(s->vm, s->sym);
+	}
+	if (!s->opts.no_pools) {
+		err = attach_pools(s);
+		if (err)
+			return err;
 	}
 	/* The process may have died while we attached; then say so rather
 	 * than report an empty trace. */
@@ -366,6 +419,8 @@ int mt_session_consume(struct mt_session *s)
 	if (s->events && mt_events_consume(s->events) < 0)
 		return -EIO;
 	mt_heap_unwind_poll(s->heap, false);   /* tables for modules mapped since */
+	if (mt_pools_consume(s->pools) < 0)
+		return -EIO;
 	return 0;
 }
 
@@ -385,8 +440,14 @@ static int cut_paused(void *arg)
 {
 	struct mt_session *s = arg;
 
+	int err;
+
 	mt_heap_stop(s->heap);
-	return mt_session_consume(s);
+	err = mt_session_consume(s);
+	/* the pools' idle objects leave the live table before the scan */
+	mt_pools_finish(s->pools, mt_now_ns());
+	mt_pools_claim(s->pools, s->agg);
+	return err;
 }
 
 /* Launch mode: the child sits in its exit stop (its own threads are being
@@ -456,6 +517,9 @@ static enum mt_launch_state last_look_at_exit(struct mt_session *s, enum mt_stop
 	mt_sym_refresh(s->sym);
 	s->end_ns = mt_now_ns();
 	mt_session_finish_vm(s, s->end_ns);
+	mt_pools_finish(s->pools, s->end_ns);   /* its memory is still there */
+	if (s->heap)
+		mt_pools_claim(s->pools, s->agg);   /* before the scan */
 	if (s->opts.reachability && !s->opts.no_heap)
 		scan_reach(s);
 	mt_launch_resume(&s->launch);
@@ -482,11 +546,12 @@ enum mt_stop mt_session_run(struct mt_session *s)
 	uint64_t next_report = interval ? s->start_ns + interval : 0;
 	uint64_t next_refresh = s->start_ns + MT_NS_PER_S;
 	FILE *text = mt_session_text_out(s);
-	struct pollfd pfd[4] = {
+	struct pollfd pfd[5] = {
 		{ .fd = s->sigfd, .events = POLLIN },
 		{ .fd = s->launched ? -1 : s->target.pidfd, .events = POLLIN },
 		{ .fd = s->events ? mt_events_poll_fd(s->events) : -1, .events = POLLIN },
 		{ .fd = s->vm ? mt_vm_poll_fd(s->vm) : -1, .events = POLLIN },
+		{ .fd = mt_pools_poll_fd(s->pools), .events = POLLIN },
 	};
 
 	if (interval)
@@ -495,7 +560,7 @@ enum mt_stop mt_session_run(struct mt_session *s)
 		enum mt_stop stop;
 		uint64_t now;
 
-		if (poll(pfd, 4, mt_budget_timeout_ms(s->budget, mt_now_ns(), DRAIN_MS)) < 0 &&
+		if (poll(pfd, 5, mt_budget_timeout_ms(s->budget, mt_now_ns(), DRAIN_MS)) < 0 &&
 		    errno != EINTR) {
 			mt_err("poll failed: %s", strerror(errno));
 			return MT_STOP_ERROR;
@@ -522,6 +587,7 @@ enum mt_stop mt_session_run(struct mt_session *s)
 			mt_ptree_tick(s->tree);
 			if (s->vm)
 				mt_vm_sample(s->vm, now, &mt_agg_totals(s->agg)->c);
+			mt_pools_sample(s->pools, now);
 			if (s->analysis)
 				mt_analysis_tick(s->analysis, now);
 			publish_metrics(s, now);
@@ -577,12 +643,17 @@ int mt_session_finish(struct mt_session *s)
 	 * target stops paying for probes before the report is built (the maps
 	 * stay, so the counters can still be read). */
 	mt_heap_detach(s->heap);
+	mt_pools_detach(s->pools);
 	if (mt_session_consume(s))
 		return MT_EXIT_ERROR;
 	if (s->stop != MT_STOP_EXITED) {
 		mt_sym_refresh(s->sym);
 		mt_session_finish_vm(s, s->end_ns);
+		mt_pools_finish(s->pools, s->end_ns);
 	}
+	/* What the pools hold idle is theirs, not the program's live objects */
+	if (s->heap)
+		mt_pools_claim(s->pools, s->agg);
 	if (s->opts.reachability_asked && !s->reach)
 		mt_err("warning: no reachability scan (%s): leaks are not split",
 		       s->launched ? "the program did not exit while traced" :
@@ -611,6 +682,7 @@ void mt_session_close(struct mt_session *s)
 	/* Probes first: the target must never run with a stale consumer. */
 	mt_heap_free(s->heap);
 	mt_vm_free(s->vm);
+	mt_pools_free(s->pools);
 	/* -f: children still traced when the program exited run on too */
 	if (s->launched && (s->launch.state != MT_LAUNCH_EXITED || s->launch.tracees)) {
 		if (s->stop == MT_STOP_ERROR)

@@ -26,6 +26,8 @@
 #include "util/mt_outfile.h"
 #include "util/mt_prom.h"
 
+struct mt_pools;
+
 enum mt_stop { MT_STOP_NONE, MT_STOP_SIGNAL, MT_STOP_DURATION, MT_STOP_EXITED, MT_STOP_ERROR };
 
 struct mt_session {
@@ -38,6 +40,7 @@ struct mt_session {
 	struct mt_events *events;
 	struct mt_agg *agg;
 	struct mt_sym *sym;
+	struct mt_pools *pools;    /* NULL: no pool library found, or --no-pools */
 	struct mt_vm *vm;          /* kernel-side memory view, NULL with --no-vm */
 	struct mt_analysis *analysis; /* lifetimes, size classes, trends, advice */
 	struct mt_budget *budget;  /* --max-overhead, NULL when off */

@@ -21,6 +21,7 @@
 #include "unwind/mt_unwind.h"
 #include "util/mt_log.h"
 #include "util/mt_time.h"
+#include "pools/mt_pools.h"
 #include "vm/mt_vm.h"
 
 /* A file output on stdout ('-'): the text then goes to stderr, never
@@ -50,6 +51,11 @@ static void write_outputs(struct mt_session *s, const struct mt_report *r)
 		s->write_failed = true;
 	if (s->opts.html_path && mt_out_html(s->opts.html_path, r))
 		s->write_failed = true;
+}
+
+static int pools_text(FILE *f, const struct mt_report *r, bool final, void *pools)
+{
+	return final ? mt_pools_write_text(f, pools) : 0;
 }
 
 static int vm_text(FILE *f, const struct mt_report *r, bool final, void *vm)
@@ -129,6 +135,10 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		mt_err("warning: the memory section is missing from the report");
 	if (final && mt_report_add_extra(&r, "memtrace", mt_session_self_json, mt_session_self_text, s))
 		mt_err("warning: memtrace's own footprint is missing from the report");
+	if (final && s->pools &&
+	    (mt_report_add_extra(&r, "pools", mt_pools_write_json, pools_text, s->pools) ||
+	     mt_report_add_extra(&r, "pool_events", mt_pools_write_errors_json, NULL, s->pools)))
+		mt_err("warning: the pools section is missing from the report");
 	if (final && s->analysis)
 		mt_analysis_add(s->analysis, &r, s->sym);
 	if (final && s->bpf_children)

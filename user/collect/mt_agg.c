@@ -673,6 +673,31 @@ int mt_agg_release_internal(struct mt_agg *a, uint64_t ts_ns, uint64_t addr)
 	return release(a, ts_ns, addr);
 }
 
+int mt_agg_claim(struct mt_agg *a, uint64_t addr, uint64_t *size)
+{
+	struct mt_obj o;
+	size_t slot;
+	bool wide;
+
+	if (a->sample_mean)
+		return -EOPNOTSUPP;   /* a sampled object stands for others */
+	if (!addr || !obj_find(a, addr, &slot, &wide))
+		return 0;
+	obj_get(a, slot, wide, &o);
+	a->t.c.live_objects--;
+	a->t.c.live_bytes -= o.size;
+	if (o.site != MT_SITE_NONE) {
+		a->sites[o.site].c.live_objects--;
+		a->sites[o.site].c.live_bytes -= o.size;
+	}
+	a->t.claimed_objects++;
+	a->t.claimed_bytes += o.size;
+	obj_delete(a, slot, wide);
+	if (size)
+		*size = o.size;
+	return 1;
+}
+
 int mt_agg_add_observer(struct mt_agg *a, const struct mt_agg_observer *o)
 {
 	if (a->nobs >= MT_AGG_MAX_OBSERVERS)
@@ -974,7 +999,7 @@ int mt_agg_check(const struct mt_agg *a)
 	}
 	objs_foreach(a, check_add, &c);
 	if (n != a->live_count || c.n != a->live_count + a->wide_count ||
-	    a->t.c.allocs - a->t.c.frees != a->t.c.live_objects)
+	    a->t.c.allocs - a->t.c.frees - a->t.claimed_objects != a->t.c.live_objects)
 		return -EUCLEAN;
 	/* Under sampling the counts are estimates, not the entries' sums. */
 	if (!a->sample_mean && (c.n != a->t.c.live_objects || c.bytes != a->t.c.live_bytes))

@@ -54,6 +54,9 @@ struct mt_totals {
 	 * its cache): not the program's, so not in calls[] nor in
 	 * untracked_frees; an internal free of a tracked block still releases it. */
 	uint64_t internal_calls[MT_AGG_MAX_EPS];
+	/* Live objects handed to their owner (mt_agg_claim): a pool's idle
+	 * objects at the end, the pool's memory, not the program's. */
+	uint64_t claimed_objects, claimed_bytes;
 };
 
 struct mt_site {
@@ -120,6 +123,12 @@ int mt_agg_release(struct mt_agg *a, uint64_t ts_ns, uint64_t addr);
 /* The allocator's own free: releases addr when tracked, and is never an
  * untracked free. Returns as mt_agg_release. */
 int mt_agg_release_internal(struct mt_agg *a, uint64_t ts_ns, uint64_t addr);
+/* A live object belongs to someone who reports it (a pool holding it idle
+ * for reuse): it leaves the live table, its site's and the totals' live
+ * counts (not counted as freed: it was not) and joins claimed_*. Returns 1
+ * (its size in *size when size is not NULL), 0 when addr is not live, or
+ * -EOPNOTSUPP when sampling. */
+int mt_agg_claim(struct mt_agg *a, uint64_t addr, uint64_t *size);
 void mt_agg_call(struct mt_agg *a, unsigned ep);
 void mt_agg_internal_call(struct mt_agg *a, unsigned ep);
 void mt_agg_failed(struct mt_agg *a);

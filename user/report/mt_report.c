@@ -610,6 +610,8 @@ int mt_report_merge(struct mt_report *r, const struct mt_report_proc *procs, siz
 		t.failed_allocs += pt->failed_allocs;
 		t.lost_events += pt->lost_events;
 		t.stale_replaced += pt->stale_replaced;
+		t.claimed_objects += pt->claimed_objects;
+		t.claimed_bytes += pt->claimed_bytes;
 		/* calls by name: images may have different entry points */
 		for (e = 0; e < pr->neps; e++) {
 			const char *name = pr->ep_names[e] ? pr->ep_names[e] : "?";

@@ -15,7 +15,7 @@
 #include "sym/mt_sym.h"
 
 #define MT_REPORT_VERSION 1
-#define MT_REPORT_MAX_EXTRAS 8
+#define MT_REPORT_MAX_EXTRAS 16
 
 struct mt_json;
 struct mt_report;

@@ -33,6 +33,8 @@ static void write_totals(struct mt_json *j, const struct mt_totals *t)
 	mt_json_key_u64(j, "untracked_frees", t->untracked_frees);
 	mt_json_key_u64(j, "failed_allocs", t->failed_allocs);
 	mt_json_key_u64(j, "stale_replaced", t->stale_replaced);
+	mt_json_key_u64(j, "pool_idle_objects", t->claimed_objects);
+	mt_json_key_u64(j, "pool_idle_bytes", t->claimed_bytes);
 	mt_json_obj_end(j);
 }
 

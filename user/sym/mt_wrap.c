@@ -55,6 +55,10 @@ static const char *const mt_wrap_builtin[] = {
 	"_PyObject_Malloc", "_PyObject_Calloc", "_PyObject_Realloc", "_PyMem_Debug*",
 	"pymalloc_alloc", "pymalloc_realloc", "allocate_from_new_pool", "new_arena",
 	"_PyObject_ArenaMalloc", "_PyMem_RawStrdup", "_PyMem_Strdup",
+	/* libmtpool (pool/): a pool's miss creates the object with malloc for
+	 * whoever called get; the static names are its slow path's */
+	"mtpool_get", "mtpool_get_inline", "mtpool_block_get", "mtpool_ml_get",
+	"mtpool__*", "obj_create", "get_slow", "debug_get",
 	/* OpenSSL, nginx, APR, talloc */
 	"CRYPTO_malloc", "CRYPTO_zalloc", "CRYPTO_realloc", "CRYPTO_clear_realloc",
 	"CRYPTO_strdup", "CRYPTO_strndup", "CRYPTO_memdup", "ngx_alloc", "ngx_calloc",
