@@ -73,7 +73,7 @@ UW_BINS   := $(BUILD)/tools/wl_unwind $(BUILD)/tools/wl_unwind_fp $(BUILD)/tools
 UW_CFLAGS := -O2 -g -fno-inline -fno-optimize-sibling-calls -MMD -MP $(WARN)
 
 all: $(BUILD)/memtrace $(WL_BINS) $(BUILD)/tools/wl_exact_static $(BUILD)/tools/wl_proc_static \
-	$(BUILD)/tools/libmt_count.so $(UW_BINS) $(BUILD)/tools/mt_server
+	$(BUILD)/tools/libmt_count.so $(UW_BINS)
 
 # libmtpool: its own rules; it adds to all, install, POOL_TEST_BINS and
 # POOL_BENCH_BINS.
@@ -157,6 +157,7 @@ $(BUILD)/tools/wl_unwind_cxx: $(UW_DIR)/wl_unwind_cxx.cc
 # The example server of `make demo-compare` (tools/examples/): the pooled
 # and unpooled code in one binary (MTPOOL_DISABLE=1 picks the unpooled),
 # built like the workloads so its stacks are exact, libmtpool linked in.
+all: $(BUILD)/tools/mt_server
 $(BUILD)/tools/mt_server: tools/examples/mt_server.c $(BUILD)/libmtpool.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
