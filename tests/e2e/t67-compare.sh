@@ -7,7 +7,9 @@
 #    (allocs + frees, the advice's unit) by at least the advised amount
 #    within 10%, and so does each advised site; the text says "predicted
 #    ... achieved ..." with the JSON's numbers; the rounds' reports (--keep)
-#    still work with `memtrace diff`.
+#    still work with `memtrace diff`. Where the reports have memtrace's
+#    "pools" section: the pools' counters equal the program's own
+#    mtpool_*_stats(), and what they hold idle at exit is not a leak.
 # 2. --env-a/--env-b with an LD_PRELOAD interposer (tools/preload) in both
 #    sides: compare's allocator calls per side equal what the interposer
 #    counted in that very process; A's environment does not leak into B.
@@ -26,15 +28,24 @@ N=20000
 for try in 1 2 3; do
 rm -rf "$TMP/rounds"
 # MTPOOL_DISABLE=1 in memtrace's own environment: B must unset it.
-MTPOOL_DISABLE=1 "$MT" compare --repeat 1 --json "$TMP/c.json" -o "$TMP/c.txt" --keep "$TMP/rounds" -- "$SRV" $N \
-	>"$TMP/out" 2>"$TMP/err" || fail "compare exited $?: $(cat "$TMP/err")"
+MTPOOL_DISABLE=1 "$MT" compare --repeat 1 --json "$TMP/c.json" -o "$TMP/c.txt" --keep "$TMP/rounds" \
+	-- "$SRV" $N --keep-pools >"$TMP/out" 2>"$TMP/err" || fail "compare exited $?: $(cat "$TMP/err")"
 grep -q "^mt_server: pool requests gets $N " "$TMP/err" || fail "the pooled round did not pool: $(cat "$TMP/err")"
 rc=0
-python3 - "$TMP/c.json" "$TMP/c.txt" <<'PY' || rc=$?
+python3 - "$TMP/c.json" "$TMP/c.txt" "$TMP/err" <<'PY' || rc=$?
 import json, re, sys
 c = json.load(open(sys.argv[1]))
 text = open(sys.argv[2]).read()
 err = []
+# The pooled program's own mtpool_*_stats() at exit.
+own = {}
+for line in open(sys.argv[3]):
+    m = re.match(r"mt_server: pool (\S+) (.*)", line)
+    if m:
+        f = m.group(2).split()
+        own[m.group(1)] = dict(zip(f[::2], map(int, f[1::2])))
+if sorted(own) != ["bodies", "headers", "requests"]:
+    err.append("the pooled run printed no pool stats: %s" % own)
 # The pooled code of mt_server pools these sites (and only these): the
 # unpooled run's malloc/realloc callers, with the pool each got.
 pooled = {"parse_request": "object_pool", "format_headers": "object_pool",
@@ -84,6 +95,27 @@ for s in "ab":
         err.append("%s: peak RSS %d, the kernel-side view saw %s" % (s, r["rusage"]["peak_rss_bytes"], vm_peak))
     if m["allocator_calls"][s]["median"] != sum(rep["calls"].values()):
         err.append("%s: allocator calls %s, its report %d" % (s, m["allocator_calls"][s], sum(rep["calls"].values())))
+# With memtrace's view inside libmtpool (a "pools" section in the report):
+# its counters are the program's own, and the memory the pools hold idle
+# at exit (--keep-pools: the pools are never destroyed) is no leak. Stacks
+# through a pool's thread-cache setup (cache_attach) are the pools' own
+# structures, not objects they hand out.
+b = json.load(open(c["b"]["rounds"][0]["report"]))
+if "pools" in b:
+    got = {p["name"]: p for p in b["pools"]}
+    for name, st in own.items():
+        p = got.get(name)
+        want = {"gets": st["gets"], "puts": st["puts"], "hits": st["hits"], "misses": st["misses"],
+                "checked_out": st["live"], "idle": st["cached"], "bytes_reserved": st["reserved"]}
+        if p is None or any(p.get(k) != v for k, v in want.items()):
+            err.append("pool %s: memtrace %s, the program's stats %s" % (name,
+                       p and {k: p.get(k) for k in want}, want))
+    for l in b["leaks"]:
+        funcs = [f.get("func") for f in l["stack"]]
+        if set(funcs) & set(pooled) and "cache_attach" not in funcs and "mtpool__tcache_attach" not in funcs:
+            err.append("pool memory reported as a leak: %d B at %s" % (l["bytes"], " < ".join(map(str, funcs[:6]))))
+else:
+    print("note: the report has no pools section: pool counters and idle memory not checked")
 if c["a"]["label"] != "unpooled" or c["a"]["env"] != ["MTPOOL_DISABLE=1"]:
     err.append("A is not the unpooled default: %s" % c["a"]["label"])
 for e in err:

@@ -3,7 +3,6 @@
 # within its own folder), never up or sideways. The table below is the
 # architecture's source of truth; docs/architecture.md draws it.
 #   util <- sym <- {target,unwind} <- probe <- collect <- report <- {analyze,vm,reach,diff,layout,serve,ptree,output,budget} <- cli
-#   and compare between the analyses and cli: ... <- {analyze,...,diff,...} <- compare <- cli
 # Headers are included by folder ("collect/mt_agg.h"). Bare names are the
 # BPF contract headers in bpf/ (from probe up; bpf/unwind.h also from
 # unwind/, which builds the tables it describes) and generated skeletons (only
@@ -15,8 +14,8 @@ declare -A layer=(
 	[util]=0 [sym]=1 [target]=2 [unwind]=2 [probe]=3 [collect]=4 [report]=5
 	[analyze]=6 [vm]=6 [reach]=6 [diff]=6 [layout]=6 [serve]=6 [ptree]=6 [output]=6 [budget]=6 [cli]=7
 )
-# memtrace compare reads reports with diff/ (layer 6): it sits above the
-# analyses, and cli above it.
+# compare/ (memtrace compare) reads reports with diff/ (layer 6): it sits
+# between the analyses and cli: ... <- {analyze,...,diff,...} <- compare <- cli
 layer[compare]=7 layer[cli]=8
 # Loaders: the only files that may include a skeleton.
 loaders=" user/probe/mt_heap.c user/vm/mt_vm_load.c user/vm/mt_vm_read.c "
