@@ -12,7 +12,8 @@
 #    mtpool_*_stats(), and what they hold idle at exit is not a leak.
 # 2. --env-a/--env-b with an LD_PRELOAD interposer (tools/preload) in both
 #    sides: compare's allocator calls per side equal what the interposer
-#    counted in that very process; A's environment does not leak into B.
+#    counted in that very process; A's environment does not leak into B;
+#    --untraced adds runs without probes (their peak RSS near the traced).
 # 3. Bad input: one line, exit 2 (usage) or 1 (a run that failed).
 . "$(dirname "$0")/lib.sh"
 need_bpf
@@ -74,6 +75,8 @@ for a in c["advice"]:
     if want not in text:
         err.append("text lacks '%s'" % want)
 for k, v in m.items():
+    if v is None and "untraced" in k:
+        continue   # no --untraced here
     if v is None:
         err.append("metric %s unknown" % k)
         continue
@@ -135,7 +138,7 @@ done
 # run after A, must not inherit it.
 libc=$(ldd "$SRV" | awk '/libc\.so/ { print $3 }')
 [ -e "$libc" ] || fail "no libc.so found for mt_server"
-"$MT" compare --repeat 1 --lib "$libc" --json "$TMP/g.json" -o "$TMP/g.txt" --keep "$TMP/g" \
+"$MT" compare --repeat 1 --untraced --lib "$libc" --json "$TMP/g.json" -o "$TMP/g.txt" --keep "$TMP/g" \
 	--label-a plain --label-b pools \
 	--env-a MTPOOL_DISABLE=1 --env-a LD_PRELOAD="$COUNT" --env-a MT_COUNT_OUT="$TMP/ca" \
 	--env-b LD_PRELOAD="$COUNT" --env-b MT_COUNT_OUT="$TMP/cb" \
@@ -153,6 +156,14 @@ for s, out in (("a", sys.argv[2]), ("b", sys.argv[3])):
         truth[name] = int(n)
     if c["metrics"]["allocator_calls"][s]["median"] != sum(truth.values()):
         err.append("%s: compare %s calls, the interposer %d" % (s, c["metrics"]["allocator_calls"][s], sum(truth.values())))
+    # --untraced: the same program run without probes, its peak RSS its own
+    u = c[s]["rounds"][0]["untraced"]
+    t = c[s]["rounds"][0]["rusage"]
+    if u is None or not 0.75 * t["peak_rss_bytes"] <= u["peak_rss_bytes"] <= 1.25 * t["peak_rss_bytes"]:
+        err.append("%s: untraced run %s, traced %s" % (s, u, t))
+for k in ("cpu_untraced_s", "wall_untraced_s", "peak_rss_untraced_bytes"):
+    if c["metrics"][k] is None:
+        err.append("metric %s missing with --untraced" % k)
 if c["a"]["label"] != "plain" or c["b"]["label"] != "pools":
     err.append("labels %s %s" % (c["a"]["label"], c["b"]["label"]))
 if c["metrics"]["allocator_calls"]["b"]["median"] * 10 > c["metrics"]["allocator_calls"]["a"]["median"]:

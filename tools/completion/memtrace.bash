@@ -66,7 +66,7 @@ _memtrace()
 		esac
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--repeat --env-a --env-b --label-a --label-b --json -o --output
-				--top --keep --lib --btf --sample-bytes --callsite-only --unwind --max-depth
+				--top --keep --untraced --lib --btf --sample-bytes --callsite-only --unwind --max-depth
 				--wrapper --ringbuf-mb --no-vm --no-reachability -f --follow --json-leaks
 				--json-sites --debuginfod-timeout --max-overhead -v --verbose -h --help -- " -- "$cur"))
 		fi

@@ -43,7 +43,8 @@ static const char usage[] =
 	"  --json FILE         write the comparison as JSON ('-' = stdout)\n"
 	"  -o, --output FILE   write the text comparison to FILE (default stderr)\n"
 	"  --top N             sites listed (default 10)\n"
-	"  --keep DIR          keep each round's report (DIR/a1.json, b1.json, ...) and text\n"
+	"  --keep DIR          keep each round's report (DIR/a1.json, b1.json, ...) and text\n"	"  --untraced          also run each side once per round without probes: CPU, wall\n"
+	"                      time and peak RSS the tracer does not inflate\n"
 	"TRACE OPTIONS are memtrace's own (--sample-bytes, --unwind, --max-depth, --lib,\n"
 	"--wrapper, -f, --no-vm, ...), the same for every round; -p, -d, -i, --listen,\n"
 	"--pprof, --folded, --fail-on-leak are not for compare.\n";
@@ -55,6 +56,7 @@ struct cmp_opts {
 	const char *label[2];
 	const char *json_path, *text_path, *keep;
 	unsigned top;
+	bool untraced;
 };
 
 static int bad(const char *what, const char *arg)
@@ -122,6 +124,10 @@ static int parse(int argc, char **argv, struct cmp_opts *co, char **targv, int *
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			fputs(usage, stdout);
 			return 1;
+		}
+		if (strcmp(argv[i], "--untraced") == 0) {
+			co->untraced = true;
+			continue;
 		}
 		for (k = 0; k < (int)(sizeof(names) / sizeof(names[0])) && !m; k++)
 			v = opt_value(argc, argv, &i, names[k], &m);
@@ -245,6 +251,11 @@ static char *path_in(const char *dir, const char *side, unsigned round, const ch
 	return p;
 }
 
+static double tv_s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
 /* One traced run of the command in one configuration. Returns 0 or an
  * exit status; the error is printed. */
 static int run_round(const struct mt_opts *base, const struct cmp_opts *co, int side, unsigned round,
@@ -284,8 +295,8 @@ static int run_round(const struct mt_opts *base, const struct cmp_opts *co, int 
 			const struct rusage *ru = &s.launch.rusage;
 
 			r->has_rusage = true;
-			r->user_s = ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6;
-			r->sys_s = ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+			r->user_s = tv_s(&ru->ru_utime);
+			r->sys_s = tv_s(&ru->ru_stime);
 			/* ru_maxrss counts memtrace's own RSS, inherited at fork */
 			r->maxrss_bytes = s.launch.hwm_bytes ? s.launch.hwm_bytes :
 					  (uint64_t)ru->ru_maxrss * 1024;
@@ -306,6 +317,69 @@ static int run_round(const struct mt_opts *base, const struct cmp_opts *co, int 
 	mt_session_close(&s);
 	free(text);
 	return rc;
+}
+
+/* A SIGINT or SIGTERM arrived while no session read its signalfd (the
+ * sessions leave them blocked). */
+static bool interrupted(void)
+{
+	sigset_t set;
+
+	return sigpending(&set) == 0 && (sigismember(&set, SIGINT) == 1 || sigismember(&set, SIGTERM) == 1);
+}
+
+/* --untraced: the same command and environment, no probes. It still runs
+ * under ptrace (mt_launch: stops at exec and at exit only, nothing per
+ * call), so its VmHWM is read at the exit stop: ru_maxrss would count
+ * memtrace's own RSS, inherited at fork. Returns 0 or an exit status. */
+static int run_untraced(char **cmd, const struct cmp_opts *co, int side, unsigned round,
+			struct mt_cmp_untraced *u)
+{
+	struct env_save saved[MAX_ENV] = { { 0 } };
+	struct mt_launch l;
+	enum mt_launch_state st;
+	uint64_t t0, t1 = 0;
+	int err;
+
+	mt_info("compare: round %u of %u, %s (%s), untraced", round, co->repeat, side ? "B" : "A",
+		co->label[side]);
+	err = env_apply(co->env[side], co->nenv[side], saved);
+	if (!err)
+		err = mt_launch_start(cmd, &l);
+	env_restore(saved, co->nenv[side]);
+	if (err)
+		return MT_EXIT_ERROR;
+	t0 = mt_now_ns();
+	if (mt_launch_resume(&l)) {
+		mt_launch_kill(&l);
+		return MT_EXIT_ERROR;
+	}
+	while ((st = mt_launch_poll(&l, true)) != MT_LAUNCH_EXITED) {
+		if (st != MT_LAUNCH_EXITING)
+			continue;
+		t1 = mt_now_ns();
+		if (mt_launch_resume(&l)) {
+			mt_launch_kill(&l);
+			return MT_EXIT_ERROR;
+		}
+	}
+	if (l.exit_code) {
+		mt_err("compare: round %u (%s, untraced): '%s' exited with status %d; a failed run is no "
+		       "comparison", round, co->label[side], cmd[0], l.exit_code);
+		return MT_EXIT_ERROR;
+	}
+	if (interrupted()) {
+		mt_err("compare: interrupted in round %u (%s, untraced)", round, co->label[side]);
+		return MT_EXIT_ERROR;
+	}
+	u->ran = l.has_rusage;
+	u->wall_s = (double)((t1 ? t1 : mt_now_ns()) - t0) / MT_NS_PER_S;
+	u->user_s = tv_s(&l.rusage.ru_utime);
+	u->sys_s = tv_s(&l.rusage.ru_stime);
+	u->maxrss_bytes = l.hwm_bytes ? l.hwm_bytes : (uint64_t)l.rusage.ru_maxrss * 1024;
+	u->minflt = (uint64_t)l.rusage.ru_minflt;
+	u->majflt = (uint64_t)l.rusage.ru_majflt;
+	return 0;
 }
 
 /* Remove what the rounds wrote into a temporary directory, then it. */
@@ -430,6 +504,8 @@ int mt_compare_main(int argc, char **argv)
 
 			rc = run_round(&base, &co, side, r + 1, dir, &sides[side].rounds[r]);
 			sides[side].nrounds = r + 1;
+			if (!rc && co.untraced)
+				rc = run_untraced(base.cmd, &co, side, r + 1, &sides[side].rounds[r].untraced);
 		}
 	if (rc)
 		goto out;

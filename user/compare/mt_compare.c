@@ -21,6 +21,8 @@ const char *const mt_cmp_metric_names[MT_CMP_METRICS] = {
 	[MT_CMP_PEAK_LIVE] = "peak_live_bytes", [MT_CMP_LEAK_BYTES] = "leak_bytes",
 	[MT_CMP_PEAK_RSS] = "peak_rss_bytes", [MT_CMP_FAULTS] = "page_faults",
 	[MT_CMP_CPU_S] = "cpu_s", [MT_CMP_WALL_S] = "wall_s",
+	[MT_CMP_CPU_UNTRACED_S] = "cpu_untraced_s", [MT_CMP_WALL_UNTRACED_S] = "wall_untraced_s",
+	[MT_CMP_PEAK_RSS_UNTRACED] = "peak_rss_untraced_bytes",
 };
 
 static const struct mt_jv_keep keep_report[] = {
@@ -113,6 +115,11 @@ static void metrics(const struct mt_jv *doc, const struct mt_cmp_round *r, doubl
 	m[MT_CMP_FAULTS] = (double)(r->minflt + r->majflt);
 	m[MT_CMP_CPU_S] = r->user_s + r->sys_s;
 	m[MT_CMP_WALL_S] = r->wall_s;
+	known[MT_CMP_CPU_UNTRACED_S] = known[MT_CMP_WALL_UNTRACED_S] =
+		known[MT_CMP_PEAK_RSS_UNTRACED] = r->untraced.ran;
+	m[MT_CMP_CPU_UNTRACED_S] = r->untraced.user_s + r->untraced.sys_s;
+	m[MT_CMP_WALL_UNTRACED_S] = r->untraced.wall_s;
+	m[MT_CMP_PEAK_RSS_UNTRACED] = (double)r->untraced.maxrss_bytes;
 }
 
 static int dbl_cmp(const void *pa, const void *pb)

@@ -35,6 +35,13 @@ struct mt_cmp_round {
 	uint64_t maxrss_bytes;    /* its peak RSS (ru_maxrss) */
 	uint64_t minflt, majflt;  /* its page faults */
 	bool has_rusage;
+	/* --untraced: the same configuration run once more without probes
+	 * (only ptrace's exec and exit stops, which cost nothing per call). */
+	struct mt_cmp_untraced {
+		bool ran;
+		double wall_s, user_s, sys_s;
+		uint64_t maxrss_bytes, minflt, majflt;
+	} untraced;
 };
 
 /* One configuration: a label, the environment changes, its rounds. */
@@ -58,6 +65,9 @@ enum mt_cmp_metric {
 	MT_CMP_FAULTS,         /* minor + major */
 	MT_CMP_CPU_S,          /* user + sys */
 	MT_CMP_WALL_S,
+	MT_CMP_CPU_UNTRACED_S,    /* --untraced rounds */
+	MT_CMP_WALL_UNTRACED_S,
+	MT_CMP_PEAK_RSS_UNTRACED,
 	MT_CMP_METRICS
 };
 extern const char *const mt_cmp_metric_names[MT_CMP_METRICS];

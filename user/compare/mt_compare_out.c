@@ -27,6 +27,9 @@ static const struct {
 	[MT_CMP_FAULTS] = { "page faults", 0, false },
 	[MT_CMP_CPU_S] = { "CPU s (user+sys)", 3, false },
 	[MT_CMP_WALL_S] = { "wall s", 3, false },
+	[MT_CMP_CPU_UNTRACED_S] = { "CPU s, untraced", 3, false },
+	[MT_CMP_WALL_UNTRACED_S] = { "wall s, untraced", 3, false },
+	[MT_CMP_PEAK_RSS_UNTRACED] = { "peak RSS, untraced", 0, true },
 };
 
 /* 1234567 -> "1,234,567"; decimals > 0 keep a fraction. */
@@ -153,8 +156,9 @@ int mt_cmp_text(FILE *f, const struct mt_cmp *c, unsigned top)
 		else
 			fputs("        -\n", f);
 	}
-	fputs("  (CPU and wall time are under trace: every allocator call pays a probe, so they\n"
-	      "   overstate what fewer calls save; the counts are exact)\n", f);
+	if (!c->stat[0][MT_CMP_CPU_UNTRACED_S].known)
+		fputs("  (CPU and wall time are under trace: every allocator call pays a probe, so they\n"
+		      "   overstate what fewer calls save; --untraced also times runs without probes)\n", f);
 
 	if (c->nadvice) {
 		fprintf(f, "\npool advice for %s (round %zu), achieved by %s (round %zu), allocs + frees:\n",
@@ -260,6 +264,19 @@ static void side_json(struct mt_json *j, const struct mt_cmp *c, int side)
 			mt_json_key_u64(j, "peak_rss_bytes", r->maxrss_bytes);
 			mt_json_key_u64(j, "minflt", r->minflt);
 			mt_json_key_u64(j, "majflt", r->majflt);
+			mt_json_obj_end(j);
+		} else {
+			mt_json_null(j);
+		}
+		mt_json_key(j, "untraced");
+		if (r->untraced.ran) {
+			mt_json_obj_begin(j);
+			mt_json_key_double(j, "wall_s", r->untraced.wall_s);
+			mt_json_key_double(j, "user_s", r->untraced.user_s);
+			mt_json_key_double(j, "sys_s", r->untraced.sys_s);
+			mt_json_key_u64(j, "peak_rss_bytes", r->untraced.maxrss_bytes);
+			mt_json_key_u64(j, "minflt", r->untraced.minflt);
+			mt_json_key_u64(j, "majflt", r->untraced.majflt);
 			mt_json_obj_end(j);
 		} else {
 			mt_json_null(j);
