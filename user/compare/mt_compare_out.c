@@ -81,12 +81,12 @@ static void env_line(FILE *f, const char *name, const struct mt_cmp_side *s)
 	fputc('\n', f);
 }
 
-/* Up to 3 functions of a key, innermost first: "f < g < h". */
+/* Up to 4 functions of a key, innermost first: "f < g < h < i". */
 static void site_name(FILE *f, const char *key)
 {
 	int i;
 
-	for (i = 0; i < 3 && key; i++) {
+	for (i = 0; i < 4 && key; i++) {
 		size_t n;
 		const char *fn = mt_cmp_key_func(key, &n);
 
