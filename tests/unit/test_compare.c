@@ -80,8 +80,11 @@ static char *report(const char *dir, const char *name, unsigned n, double secs, 
 		"\"peak_live_bytes\": 64, \"untracked_frees\": 0, \"failed_allocs\": 0, \"stale_replaced\": 0}, "
 		"\"leak_summary\": {\"objects\": 0, \"bytes\": 0}, \"rates\": {\"run\": {\"allocs_per_s\": 1, "
 		"\"bytes_per_s\": 1, \"frees_per_s\": 1}}, \"calls\": {\"malloc\": %u, \"free\": %u}, "
-		"\"leaks\": [], \"sites\": [%s], \"advice\": [%s]}\n",
-		secs, n, n, n * 8, n, n, sites, advice);
+		"\"leaks\": [], \"sites\": [%s], \"advice\": [%s]%s}\n",
+		secs, n, n, n * 8, n, n, sites, advice,
+		n == 10 ? ", \"pools\": [{\"name\": \"hdrs\", \"kind\": \"object\", \"object_size\": 256, "
+			  "\"gets\": 1000, \"hits\": 990, \"idle\": 3, \"bytes_reserved\": 2560, "
+			  "\"hit_rate\": 0.99}]" : "");
 	fclose(f);
 	return path;
 }
@@ -136,6 +139,20 @@ static void test_build(void)
 	MT_CHECK(c.advice[0].achieved_per_s == 400 / 2.0 - 20 / 1.0);
 	MT_CHECK_EQ_U64(c.nsites, 3);        /* by |delta|: A's site gone first */
 	MT_CHECK(c.sites[0].in_a && !c.sites[0].in_b);
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		MT_CHECK(f && mt_cmp_text(f, &c, 10) == 0);
+		fclose(f);
+		MT_CHECK(strstr(text, "object_pool at fmt: predicted 200 calls/s saved, achieved 180 "
+				      "(380 of 400 calls in the run, 95.0%)"));
+		/* B's median round has the pools section, A's none */
+		MT_CHECK(strstr(text, "pools in B:") && !strstr(text, "pools in A:"));
+		MT_CHECK(strstr(text, "hdrs") && strstr(text, "99.0%") && strstr(text, "768 B"));
+		free(text);
+	}
 	mt_cmp_release(&c);
 	for (int i = 0; i < 3; i++) {
 		unlink(ra[i].json_path);

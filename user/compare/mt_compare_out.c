@@ -103,24 +103,28 @@ static void pools_text(FILE *f, const char *label, const struct mt_jv *pools)
 
 	if (!pools || pools->type != MT_JV_ARR || !pools->n)
 		return;
-	fprintf(f, "\npools in %s:\n  %-20s %-12s %8s %12s %9s %10s %12s\n", label, "name", "kind",
-		"obj size", "gets", "hit rate", "idle", "reserved");
+	fprintf(f, "\npools in %s:\n  %-20s %-12s %8s %12s %9s %10s %12s %12s\n", label, "name", "kind",
+		"obj size", "gets", "hit rate", "idle", "idle bytes", "reserved");
 	for (i = 0; i < pools->n; i++) {
 		const struct mt_jv *p = &pools->items[i];
-		uint64_t size = 0, gets = 0, idle = 0, res = 0;
+		uint64_t size = 0, gets = 0, idle = 0, res = 0, idle_bytes;
 		double hit = 0;
-		char b1[32], b2[32], b3[32];
+		char b1[32], b2[32], b3[32], b4[32];
 
 		mt_jv_u64(p, "object_size", &size);
 		mt_jv_u64(p, "gets", &gets);
 		mt_jv_u64(p, "idle", &idle);
 		mt_jv_u64(p, "bytes_reserved", &res);
 		mt_jv_num(p, "hit_rate", &hit);
-		fprintf(f, "  %-20s %-12s %8" PRIu64 " %12s %8.1f%% %10s %12s\n",
+		/* the idle objects' bytes: what the report measured, else
+		 * their count times the object size */
+		if (!mt_jv_u64(p, "idle_heap_bytes", &idle_bytes))
+			idle_bytes = idle * size;
+		fprintf(f, "  %-20s %-12s %8" PRIu64 " %12s %8.1f%% %10s %12s %12s\n",
 			mt_jv_str(p, "name") ? mt_jv_str(p, "name") : "?",
 			mt_jv_str(p, "kind") ? mt_jv_str(p, "kind") : "?", size,
 			num(b1, sizeof(b1), (double)gets, 0), hit * 100, num(b2, sizeof(b2), (double)idle, 0),
-			mt_fmt_bytes(b3, sizeof(b3), res));
+			mt_fmt_bytes(b4, sizeof(b4), idle_bytes), mt_fmt_bytes(b3, sizeof(b3), res));
 	}
 }
 
