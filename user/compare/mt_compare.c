@@ -289,6 +289,62 @@ static int advice(struct mt_cmp *c, const struct mt_diff *d)
 	return 0;
 }
 
+/* Calls per second saved at each advised site in one pair of rounds. */
+static void pair_achieved(const struct mt_diff *d, const struct mt_cmp_advice *x, double *out)
+{
+	double da = d->ra[MT_DIFF_R_DURATION_S], db = d->rb[MT_DIFF_R_DURATION_S];
+	uint64_t ca = 0, cb = 0;
+	size_t j;
+
+	for (j = 0; j < d->nsites; j++) {
+		const struct mt_diff_site *s = &d->sites[j];
+
+		if (s->in_a && strcmp(s->key, x->key) == 0)
+			ca += calls_of(s->a);
+		if (s->in_b && mt_cmp_key_through(s->key, x->key))
+			cb += calls_of(s->b);
+	}
+	*out = (da > 0 ? ca / da : 0) - (db > 0 ? cb / db : 0);
+}
+
+/* The range of what B achieved at each advised site over the round
+ * pairs (A round i against B round i). */
+static int advice_ranges(struct mt_cmp *c)
+{
+	size_t n = c->a->nrounds < c->b->nrounds ? c->a->nrounds : c->b->nrounds, i, k;
+
+	for (k = 0; k < c->nadvice; k++)
+		c->advice[k].achieved_min = c->advice[k].achieved_max = c->advice[k].achieved_per_s;
+	for (i = 0; i < n && c->nadvice; i++) {
+		const char *pa = c->a->rounds[i].json_path, *pb = c->b->rounds[i].json_path;
+		struct mt_diff_input *ia = NULL, *ib = NULL;
+		struct mt_diff d = { 0 };
+		int err;
+
+		if (mt_diff_load(pa, &ia) || mt_diff_load(pb, &ib)) {
+			mt_diff_input_free(ia);
+			return -EINVAL;
+		}
+		err = mt_diff_build(&d, ia, ib, pa, pb);
+		if (err) {
+			mt_err("cannot compare '%s' and '%s': %s", pa, pb, strerror(-err));
+			return err;
+		}
+		for (k = 0; k < c->nadvice; k++) {
+			struct mt_cmp_advice *x = &c->advice[k];
+			double v;
+
+			pair_achieved(&d, x, &v);
+			if (v < x->achieved_min)
+				x->achieved_min = v;
+			if (v > x->achieved_max)
+				x->achieved_max = v;
+		}
+		mt_diff_release(&d);
+	}
+	return 0;
+}
+
 static int64_t site_delta(const struct mt_cmp_site *s)
 {
 	return (int64_t)(s->b[0] + s->b[1]) - (int64_t)(s->a[0] + s->a[1]);
@@ -367,6 +423,8 @@ int mt_cmp_build(struct mt_cmp *c, const struct mt_cmp_side *a, const struct mt_
 	if (err)
 		mt_err("cannot compare '%s' and '%s': %s", pa, pb, strerror(-err));
 	mt_diff_release(&d);
+	if (!err)
+		err = advice_ranges(c);
 	return err;
 }
 

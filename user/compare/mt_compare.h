@@ -86,6 +86,7 @@ struct mt_cmp_advice {
 	double predicted_calls;   /* that over A's duration */
 	uint64_t calls_a, calls_b; /* allocs + frees at the site in A; in B through the pool */
 	double achieved_per_s;    /* calls_a / A's seconds - calls_b / B's seconds */
+	double achieved_min, achieved_max; /* the same per round pair (A round i, B round i) */
 	int64_t achieved_calls;   /* calls_a - calls_b */
 };
 

@@ -173,6 +173,9 @@ int mt_cmp_text(FILE *f, const struct mt_cmp *c, unsigned top)
 			fprintf(f, "  %s at %s: predicted %s calls/s saved, achieved %s", x->pool, x->where,
 				num(b1, sizeof(b1), x->predicted_per_s, 0),
 				num(b2, sizeof(b2), x->achieved_per_s, 0));
+			if (c->a->nrounds > 1 && c->b->nrounds > 1)
+				fprintf(f, " [%s .. %s]", num(b5, sizeof(b5), x->achieved_min, 0),
+					num(b6, sizeof(b6), x->achieved_max, 0));
 			fprintf(f, " (%s of %s calls in the run",
 				num(b3, sizeof(b3), (double)x->achieved_calls, 0),
 				num(b4, sizeof(b4), x->predicted_calls, 0));
@@ -354,6 +357,8 @@ int mt_cmp_json(FILE *f, const struct mt_cmp *c)
 		mt_json_key_u64(&j, "calls_a", x->calls_a);
 		mt_json_key_u64(&j, "calls_b", x->calls_b);
 		mt_json_key_double(&j, "achieved_calls_saved_per_s", x->achieved_per_s);
+		mt_json_key_double(&j, "achieved_calls_saved_per_s_min", x->achieved_min);
+		mt_json_key_double(&j, "achieved_calls_saved_per_s_max", x->achieved_max);
 		mt_json_key(&j, "achieved_calls_saved");
 		mt_json_i64(&j, x->achieved_calls);
 		mt_json_obj_end(&j);
