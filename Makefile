@@ -63,7 +63,7 @@ FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c 
 	diff/mt_diff.c diff/mt_diff_report.c)
 FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 
-.PHONY: all demo test check-unit check-sanitized bench vmlinux install clean
+.PHONY: all demo demo-compare test check-unit check-sanitized bench vmlinux install clean
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS) $(PB_GEN)
 
@@ -206,6 +206,16 @@ $(BUILD)/tools/wl_unwind_cxx: $(UW_DIR)/wl_unwind_cxx.cc
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) $(filter-out -Wstrict-prototypes,$(UW_CFLAGS)) -fomit-frame-pointer $< -o $@
 
+# The example server of `make demo-compare` (tools/examples/): the pooled
+# and unpooled code in one binary (MTPOOL_DISABLE=1 picks the unpooled),
+# built like the workloads so its stacks are exact, libmtpool linked in.
+all: $(BUILD)/tools/mt_server
+$(BUILD)/tools/mt_server: tools/examples/mt_server.c $(BUILD)/libmtpool.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls \
+		-MMD -MP $(WARN) -Ipool/include $< $(BUILD)/libmtpool.a -pthread -o $@
+
 # The LD_PRELOAD call counter the end-to-end tests compare calls with.
 $(BUILD)/tools/libmt_count.so: tools/preload/mt_count.c
 	$(call msg,CC,$@)
@@ -236,6 +246,11 @@ $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard user/uti
 
 demo: all
 	./tools/demo.sh
+
+# memtrace compare on the example server: unpooled vs pooled, advice
+# predicted vs achieved.
+demo-compare: all
+	./tools/demo-compare.sh $(BUILD)
 
 # Then the unit and end-to-end tests again with memtrace under ASan+UBSan.
 test: all $(UNIT_BINS) $(POOL_TEST_BINS) $(FUZZ_BINS)

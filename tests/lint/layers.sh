@@ -14,6 +14,9 @@ declare -A layer=(
 	[util]=0 [sym]=1 [target]=2 [unwind]=2 [probe]=3 [collect]=4 [report]=5
 	[analyze]=6 [vm]=6 [reach]=6 [diff]=6 [layout]=6 [serve]=6 [ptree]=6 [output]=6 [budget]=6 [pools]=6 [cli]=7
 )
+# compare/ (memtrace compare) reads reports with diff/ (layer 6): it sits
+# between the analyses and cli: ... <- {analyze,...,diff,...} <- compare <- cli
+layer[compare]=7 layer[cli]=8
 # Loaders: the only files that may include a skeleton.
 loaders=" user/probe/mt_heap.c user/vm/mt_vm_load.c user/vm/mt_vm_read.c user/vm/mt_vm_sites.c user/pools/mt_pools_load.c "
 # The protobuf-c code generated from pprof's profile.proto: its one writer.

@@ -57,6 +57,20 @@ _memtrace()
 			COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
 		fi
 		return 0 ;;
+	compare)
+		case $prev in
+		--json|--keep|-o|--output|--lib|--btf) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+		--unwind) COMPREPLY=($(compgen -W "auto fp cfi" -- "$cur")); return 0 ;;
+		--repeat|--env-a|--env-b|--label-a|--label-b|--top|--sample-bytes|--max-depth|--wrapper|\
+		--ringbuf-mb|--json-leaks|--json-sites|--debuginfod-timeout|--max-overhead) return 0 ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--repeat --env-a --env-b --label-a --label-b --json -o --output
+				--top --keep --untraced --lib --btf --sample-bytes --callsite-only --unwind --max-depth
+				--wrapper --ringbuf-mb --no-vm --no-reachability -f --follow --json-leaks
+				--json-sites --debuginfod-timeout --max-overhead -v --verbose -h --help -- " -- "$cur"))
+		fi
+		return 0 ;;
 	layout)
 		case $prev in
 		--json|--report) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
@@ -97,7 +111,7 @@ _memtrace()
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 	elif [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "diff layout report" -- "$cur"))
+		COMPREPLY=($(compgen -W "compare diff layout report" -- "$cur"))
 	fi
 	return 0
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 
+#include "cli/mt_compare_cmd.h"
 #include "cli/mt_opts.h"
 #include "cli/mt_session.h"
 #include "diff/mt_diff.h"
@@ -46,8 +47,10 @@ int main(int argc, char **argv)
 		return mt_layout_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return mt_out_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "report") == 0)
-		return mt_out_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "compare") == 0) {
+		libbpf_set_print(libbpf_print);
+		return mt_compare_main(argc - 1, argv + 1);
+	}
 	err = mt_opts_parse(argc, argv, &s.opts);
 	if (err)
 		return err == 1 ? 0 : MT_EXIT_USAGE;

@@ -21,6 +21,7 @@
 static const char usage[] =
 "Usage: memtrace [OPTIONS] -p PID\n"
 "       memtrace [OPTIONS] -- CMD [ARGS...]\n"
+"       memtrace compare [OPTIONS] -- CMD [ARGS]   (CMD unpooled vs pooled, or any two envs)\n"
 "       memtrace diff [--json FILE] A.json B.json   (compare two reports)\n"
 "       memtrace layout [OPTIONS] FILE|-p PID [TYPE...]   (struct layouts)\n"
 "       memtrace report A.json [--pprof F] [--folded F] [--html F] [--text]\n"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -393,12 +394,13 @@ static void on_status(struct mt_launch *l, pid_t pid, int status)
 enum mt_launch_state mt_launch_poll(struct mt_launch *l, bool block)
 {
 	while (l->state != MT_LAUNCH_EXITED) {
+		struct rusage ru;
 		int status;
 		pid_t r;
 
 		/* Blocking waits are for the first process only (its exit); the
 		 * others' events are taken as they come. */
-		r = waitpid(block ? l->pid : -1, &status, __WALL | (block ? 0 : WNOHANG));
+		r = wait4(block ? l->pid : -1, &status, __WALL | (block ? 0 : WNOHANG), &ru);
 		if (r == 0 || (r < 0 && errno == EINTR))
 			break;
 		if (r < 0) {
@@ -414,9 +416,15 @@ enum mt_launch_state mt_launch_poll(struct mt_launch *l, bool block)
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
 			l->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 			l->state = MT_LAUNCH_EXITED;
+			l->rusage = ru;
+			l->has_rusage = true;
 			break;
 		}
 		if (WIFSTOPPED(status) && status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
+			struct mt_proc_status st;
+
+			if (mt_proc_status(l->pid, &st) == 0 && st.vm_hwm)
+				l->hwm_bytes = st.vm_hwm;
 			l->state = MT_LAUNCH_EXITING;
 			break;
 		}

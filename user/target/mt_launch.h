@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 enum mt_launch_state {
@@ -44,6 +45,14 @@ typedef int (*mt_launch_hook_fn)(void *arg, const struct mt_launch_ev *ev);
 struct mt_launch {
 	pid_t pid;
 	int exit_code;       /* the child's status, 128 + signal when killed */
+	/* Its resource use (CPU, peak RSS, faults), from the wait4 that reaped
+	 * it; has_rusage false when it was not reaped here. Costs nothing: the
+	 * kernel fills it at the reap anyway (memtrace compare reads it). */
+	struct rusage rusage;
+	bool has_rusage;
+	/* Peak RSS of its last image (VmHWM at its exit stop; 0 unknown):
+	 * ru_maxrss would also count memtrace's own RSS, inherited at fork. */
+	uint64_t hwm_bytes;
 	enum mt_launch_state state;
 	/* Set by the caller after mt_launch_start. */
 	bool follow;         /* -f: children are traced (else only counted) */

@@ -111,6 +111,7 @@ int mt_proc_status(pid_t pid, struct mt_proc_status *out)
 		{ "RssShmem:", offsetof(struct mt_proc_status, rss_shmem) },
 		{ "VmSwap:", offsetof(struct mt_proc_status, vm_swap) },
 		{ "VmSize:", offsetof(struct mt_proc_status, vm_size) },
+		{ "VmHWM:", offsetof(struct mt_proc_status, vm_hwm) },
 	};
 	char line[256];
 	int err, found = 0;

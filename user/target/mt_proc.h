@@ -17,6 +17,7 @@
 
 struct mt_proc_status {          /* bytes */
 	uint64_t vm_rss, rss_anon, rss_file, rss_shmem, vm_swap, vm_size;
+	uint64_t vm_hwm;             /* peak RSS of this image (its mm) */
 };
 
 /* 0, or -errno (-ENOENT/-ESRCH when the process is gone). */
