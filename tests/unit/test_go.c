@@ -70,7 +70,9 @@ static int cmd(int argc, char **argv)
 			const char *fn = mt_go_pcln_lookup(p, pc, NULL, &file, &ln);
 
 			/* go tool addr2line's words for "no line table": ":-1" */
-			if (!file && !ln)
+			if (!fn)
+				printf("?\n?:0\n");
+			else if (!file && !ln)
 				printf("%s\n:-1\n", fn ? fn : "?");
 			else
 				printf("%s\n%s:%d\n", fn ? fn : "?", file ? file : "?", ln);
