@@ -40,6 +40,7 @@ struct mt_opts {
 	bool follow;            /* -f: trace the launched program's children */
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */
+	int go;                 /* enum mt_go_mode: 0 auto (detected), --go, --no-go */
 	bool reachability;      /* scan for lost/reachable blocks at the end: launch
 				 * mode's default, --reachability in attach mode */
 	bool reachability_asked; /* --reachability given: a missing scan is worth a warning */

@@ -29,6 +29,7 @@
 #include "util/mt_exit.h"
 #include "util/mt_log.h"
 #include "util/mt_time.h"
+#include "go/mt_go.h"
 #include "vm/mt_vm.h"
 
 /* Ring-buffer wakeups are batched (BPF_RB_NO_WAKEUP), so the consumer
@@ -243,6 +244,24 @@ static int follow_tree(struct mt_session *s)
 	return mt_launch_follow(&s->launch, s->opts.follow, s->tree ? mt_ptree_hook : NULL, s->tree);
 }
 
+/* A Go target: its heap is runtime.mallocgc's (user/go). A pure Go
+ * program has no C allocator, so the allocator probes are left out;
+ * a cgo program gets both views. */
+static int open_go(struct mt_session *s)
+{
+	struct mt_go_opts go = { .pid = s->target.pid, .exe = s->target.exe,
+				 .mode = (enum mt_go_mode)s->opts.go, .top = s->opts.top };
+	int err = mt_go_open(&go, &s->go);
+
+	if (err)
+		return err;
+	if (s->go && mt_go_pure(s->go) && !s->opts.no_heap) {
+		mt_debug("go: no cgo, no C allocator: allocator probes left out");
+		s->opts.no_heap = true;
+	}
+	return 0;
+}
+
 static int attach_all(struct mt_session *s)
 {
 	int err;
@@ -250,6 +269,9 @@ static int attach_all(struct mt_session *s)
 	s->agg = mt_agg_new(mt_now_ns());
 	if (!s->agg)
 		return -ENOMEM;
+	err = open_go(s);
+	if (err)
+		return err;
 	if (!s->opts.no_heap && !(s->analysis = mt_analysis_new(s->agg)))
 		return -ENOMEM;
 	s->sym = mt_sym_new(s->target.pid);
@@ -289,6 +311,7 @@ static int attach_all(struct mt_session *s)
 	s->start_ns = mt_now_ns();
 	if (s->heap)
 		mt_heap_enable(s->heap);
+	mt_go_enable(s->go, s->start_ns);
 	if (s->budget)
 		mt_budget_start(s->budget, s->start_ns);
 	return 0;
@@ -543,6 +566,7 @@ int mt_session_finish(struct mt_session *s)
 	 * target stops paying for probes before the report is built (the maps
 	 * stay, so the counters can still be read). */
 	mt_heap_detach(s->heap);
+	mt_go_stop(s->go, s->end_ns ? s->end_ns : mt_now_ns());
 	if (mt_session_consume(s))
 		return MT_EXIT_ERROR;
 	if (s->stop != MT_STOP_EXITED) {
@@ -575,6 +599,7 @@ void mt_session_close(struct mt_session *s)
 {
 	/* Probes first: the target must never run with a stale consumer. */
 	mt_heap_free(s->heap);
+	mt_go_free(s->go);
 	mt_vm_free(s->vm);
 	/* -f: children still traced when the program exited run on too */
 	if (s->launched && (s->launch.state != MT_LAUNCH_EXITED || s->launch.tracees)) {

@@ -8,6 +8,7 @@
 #define MT_GO_ALLOC_H
 
 #include <stdint.h>
+#include <linux/types.h>
 #include "go_alloc.h"
 
 struct mt_go_alloc;
