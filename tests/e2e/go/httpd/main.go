@@ -1,5 +1,7 @@
-// An HTTP server on 127.0.0.1 for tests/e2e/t32-go-attach.sh: each request
-// to /session allocates one *main.Session in main.newSession. It prints
+// An HTTP server on 127.0.0.1 for tests/e2e/t37-go-attach.sh: each request
+// to /session allocates one *main.Session in main.newSession (and its user
+// string), each request to /counted one *main.Counted in main.newCounted
+// (and nothing else there). It prints
 // "listening PORT" once serving. "httpd get URL N" is its client: N
 // requests in sequence, each checked, then "ok N".
 package main
@@ -19,6 +21,11 @@ type Session struct {
 	data [64]byte
 }
 
+type Counted struct {
+	n    int
+	tags [4]string
+}
+
 var served int
 
 //go:noinline
@@ -30,6 +37,16 @@ func handle(w http.ResponseWriter, r *http.Request) {
 	served++
 	s := newSession(served)
 	fmt.Fprintf(w, "session %d %s\n", s.id, s.user)
+}
+
+//go:noinline
+func newCounted(i int) *Counted {
+	return &Counted{n: i}
+}
+
+func counted(w http.ResponseWriter, r *http.Request) {
+	c := newCounted(served)
+	fmt.Fprintf(w, "counted %d\n", c.n)
 }
 
 func get(url string, n int) error {
@@ -65,5 +82,6 @@ func main() {
 	}
 	fmt.Printf("listening %d\n", ln.Addr().(*net.TCPAddr).Port)
 	http.HandleFunc("/session", handle)
+	http.HandleFunc("/counted", counted)
 	http.Serve(ln, nil)
 }
