@@ -20,10 +20,12 @@ for go in "${gos[@]}"; do
 		grep -qx "known 1" "$TMP/d" || fail "$b-$v: layouts not known: $(cat "$TMP/d")"
 	done
 	grep -qx "symtab 0" "$TMP/d" || fail "s-$v still has a symbol table"
-	# PCs inside functions (entry + 1..63) and past them, from the symbol table
-	nm "$TMP/a-$v" | awk '$2 ~ /^[Tt]$/ { print $1 }' | sort -u |
-		awk 'BEGIN { srand(7) } { a[NR] = $1 } END { for (i = 0; i < 400; i++) {
-			printf "%x\n", strtonum("0x" a[int(rand() * NR) + 1]) + int(rand() * 64) } }' >"$TMP/pcs"
+	# PCs anywhere inside functions (and a few past the last), from the
+	# symbol table with sizes
+	nm -S "$TMP/a-$v" | awk '$3 ~ /^[Tt]$/ && NF == 4 { print $1, $2 }' | sort -u |
+		awk 'BEGIN { srand(7) } { a[NR] = $1; s[NR] = $2 } END { for (i = 0; i < 400; i++) {
+			k = int(rand() * NR) + 1
+			printf "%x\n", strtonum("0x" a[k]) + int(rand() * (strtonum("0x" s[k]) + 4)) } }' >"$TMP/pcs"
 	"$go" tool addr2line "$TMP/a-$v" <"$TMP/pcs" >"$TMP/theirs"
 	"$T" addr2line "$TMP/s-$v" <"$TMP/pcs" >"$TMP/ours" || fail "addr2line"
 	grep -q '^main\.' "$TMP/theirs" || fail "go tool addr2line named no function of main"
