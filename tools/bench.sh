@@ -27,6 +27,8 @@ cc -O2 -g -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -I"$build/bpf" -Ibpf -Iuser \
 	$(pkg-config --libs libbpf libdw capstone) -lelf -lz -lm -lpthread -o "$build/bench/bench_agg"
 # The overhead budget side by side (about a minute): its own section.
 python3 "$here/bench/budget.py" --build "$build" --doc docs/BENCHMARKS.md
+# The Go heap mode per mallocgc call against the raw probe floor: its own section.
+python3 "$here/bench/go.py" --build "$build" --doc docs/BENCHMARKS.md
 python3 "$here/bench/bench.py" --build "$build" "$@"
 # Ten minutes attached to a never-pausing churn: memtrace's RSS, BPF map
 # memory and CPU must stay flat (MT_SOAK_SECONDS=0 leaves it out).
