@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include "go/mt_go_detect.h"
 #include "go/mt_go_pclntab.h"
+#include "go/mt_go_prologue.h"
 #include "mt_test.h"
 
 static void test_versions(void)
@@ -37,6 +38,24 @@ static void test_not_go(void)
 	MT_CHECK_EQ_U64(mt_go_detect("/proc/self/exe", &gi), 0);
 	MT_CHECK(!gi.is_go && !gi.known);
 	MT_CHECK(mt_go_detect("/nonexistent", &gi) < 0);
+}
+
+/* runtime.mallocgc of Go 1.23.5 (objdump): lea, cmp, jbe, push rbp; the
+ * probe goes to the push. Small frames compare rsp itself. A C function
+ * (push rbp first) has no such check. */
+static void test_stack_check(void)
+{
+	static const uint8_t go123[] = { 0x4c, 0x8d, 0x64, 0x24, 0xe8, 0x4d, 0x3b, 0x66, 0x10,
+					 0x0f, 0x86, 0xbc, 0x09, 0x00, 0x00, 0x55, 0x48, 0x89, 0xe5 };
+	static const uint8_t small[] = { 0x49, 0x3b, 0x66, 0x10, 0x76, 0x2a, 0x55, 0x48, 0x89, 0xe5 };
+	static const uint8_t c[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xec, 0x10, 0x76, 0x02 };
+	uint64_t body = 0;
+
+	MT_CHECK_EQ_U64(mt_go_after_stack_check(go123, sizeof(go123), 0x4618a0, &body), 0);
+	MT_CHECK_EQ_U64(body, 0x4618af);
+	MT_CHECK_EQ_U64(mt_go_after_stack_check(small, sizeof(small), 0x1000, &body), 0);
+	MT_CHECK_EQ_U64(body, 0x1006);
+	MT_CHECK_EQ_U64(mt_go_after_stack_check(c, sizeof(c), 0x1000, &body), (uint64_t)-ENOENT);
 }
 
 static int cmd(int argc, char **argv)
@@ -88,5 +107,6 @@ int main(int argc, char **argv)
 		return cmd(argc, argv);
 	MT_RUN(test_versions);
 	MT_RUN(test_not_go);
+	MT_RUN(test_stack_check);
 	return mt_test_done();
 }
