@@ -6,7 +6,8 @@
 # append loop, the map's allocations by the runtime's own Mallocs, the
 # sync.Pool's New calls); types and sizes resolve; the version is the
 # toolchain's; the pool advice names sync.Pool. The stripped (-s -w)
-# build gives the same counts under the same names, from .gopclntab.
+# build, and a stripped position-independent one (loaded at a random
+# address), give the same counts under the same names, from .gopclntab.
 . "$(dirname "$0")/lib.sh"
 need_bpf
 . "$E2E/go/build.sh"
@@ -15,9 +16,10 @@ mapfile -t gos < <(go_toolchains)
 N=1000
 for go in "${gos[@]}"; do
 	v=$("$go" env GOVERSION)
-	for kind in plain stripped; do
+	for kind in plain stripped pie; do
 		flags=()
-		[ $kind = stripped ] && flags=(-ldflags=-s\ -w)
+		[ $kind = plain ] || flags=(-ldflags=-s\ -w)
+		[ $kind = pie ] && flags+=(-buildmode=pie)
 		b=$TMP/alloc-$v-$kind
 		go_build "$go" alloc "$b" "${flags[@]}" || fail "build"
 		"$MT" --no-vm --json "$TMP/r.json" -o "$TMP/r.txt" -- "$b" $N >"$TMP/out" 2>"$TMP/err" ||

@@ -41,7 +41,9 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 k = int(sys.argv[2])
 g = r["go"]
-cgo = open(sys.argv[3], "rb").read().find(b"/lib64/ld-linux") >= 0
+import subprocess
+dyn = subprocess.run(["readelf", "-d", sys.argv[3]], capture_output=True, text=True).stdout
+cgo = "Shared library: [libc.so" in dyn
 got = [(s["allocs"], s["type"]) for s in g["sites"] if s["function"] == "main.newCounted"]
 n = sum(a for a, _ in got)
 err = []

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* The session's Go support (see mt_go.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "go/mt_go_types.h"
 #include "report/mt_report.h"
 #include "util/mt_log.h"
+#include "util/mt_maps.h"
 #include "util/mt_time.h"
 
 struct mt_go {
@@ -23,6 +25,7 @@ struct mt_go {
 	struct mt_go_types *types;
 	struct mt_go_alloc *alloc;
 	const char *off;            /* why the heap is not traced */
+	uint64_t bias;              /* run-time minus link-time address (PIE) */
 	uint64_t start_ns, stop_ns;
 	bool built;
 	struct mt_go_heap heap;
@@ -57,6 +60,59 @@ static int probe_place(const char *exe, uint64_t entry, uint64_t end, uint64_t *
 	return err;
 }
 
+struct bias_arg {
+	const char *exe;
+	uint64_t link_base, bias;
+	bool found;
+};
+
+static int bias_line(void *arg, const struct mt_maps_ent *e)
+{
+	struct bias_arg *b = arg;
+
+	if (e->off != 0 || strcmp(e->name, b->exe))
+		return 0;
+	b->bias = e->start - b->link_base;
+	b->found = true;
+	return 1;
+}
+
+/* A PIE runs where the kernel put it: the bias from its first mapping
+ * (file offset 0) in /proc/PID/maps. 0 or -errno (printed). */
+static int load_bias(struct mt_go *g, const struct mt_go_opts *o)
+{
+	struct bias_arg b = { .exe = o->exe };
+	struct mt_go_elf e;
+	char path[64];
+	FILE *f;
+	int err;
+
+	if (!g->info.pie)
+		return 0;
+	err = mt_go_elf_open(o->exe, &e);
+	if (err)
+		return err;
+	b.link_base = e.min_load;
+	mt_go_elf_close(&e);
+	snprintf(path, sizeof(path), "/proc/%d/maps", o->pid);
+	f = fopen(path, "re");
+	if (!f) {
+		err = -errno;
+		mt_err("cannot read '%s': %s", path, strerror(errno));
+		return err;
+	}
+	mt_maps_read(f, bias_line, &b);
+	fclose(f);
+	if (!b.found) {
+		mt_err("'%s' is not mapped by PID %d: cannot place the Go heap's addresses", o->exe,
+		       o->pid);
+		return -ENOENT;
+	}
+	g->bias = b.bias;
+	mt_debug("go: position-independent, loaded at +0x%llx", (unsigned long long)b.bias);
+	return 0;
+}
+
 static int attach(struct mt_go *g, const struct mt_go_opts *o)
 {
 	uint64_t entry, end, off;
@@ -69,7 +125,9 @@ static int attach(struct mt_go *g, const struct mt_go_opts *o)
 		mt_err("'%s': no runtime.mallocgc in the Go function table", o->exe);
 		return -ENOENT;
 	}
-	err = mt_go_types_open(o->exe, &g->types);
+	err = load_bias(g, o);
+	if (!err)
+		err = mt_go_types_open(o->exe, &g->types);
 	if (!err)
 		err = probe_place(o->exe, entry, end, &off);
 	if (err)
@@ -105,9 +163,6 @@ int mt_go_open(const struct mt_go_opts *o, struct mt_go **out)
 	if (!g->info.known) {
 		mt_err("warning: Go heap not traced: %s", g->info.why);
 		g->off = g->info.why;
-	} else if (g->info.pie) {
-		g->off = "position-independent Go executables are not supported yet";
-		mt_err("warning: Go heap not traced: %s", g->off);
 	} else {
 		err = attach(g, o);
 		if (err)
@@ -155,7 +210,7 @@ int mt_go_report(struct mt_go *g, struct mt_report *r, uint64_t now_ns)
 	g->rep.heap = NULL;
 	g->rep.heap_off = g->off;
 	if (g->alloc) {
-		err = mt_go_heap_build(&g->heap, g->alloc, g->pcln, g->types, 0,
+		err = mt_go_heap_build(&g->heap, g->alloc, g->pcln, g->types, g->bias,
 				       end > g->start_ns ? (double)(end - g->start_ns) / 1e9 : 0);
 		if (err) {
 			mt_err("cannot read the Go allocation counters: %s", strerror(-err));

@@ -146,8 +146,9 @@ int mt_go_detect(const char *path, struct mt_go_info *gi)
 		mt_go_elf_read(&e, gi->pclntab_vaddr, &magic, sizeof(magic));
 	gi->is_go = bi || gi->version[0] || magic || mt_go_elf_sec(&e, ".note.go.buildid") ||
 		    !mt_go_elf_sym(&e, "runtime.mallocgc", &v, &sz);
-	/* a Go program that links libc dynamically uses cgo (pure Go is static) */
-	gi->cgo = mt_go_elf_sec(&e, ".interp");
+	/* a Go program that links libc uses cgo (pure Go needs none, even
+	 * as a PIE with an interpreter) */
+	gi->cgo = e.needs_libc;
 	if (gi->is_go) {
 		if (gi->version[0])
 			mt_go_parse_version(gi->version, &gi->major, &gi->minor, &gi->patch);

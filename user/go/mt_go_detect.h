@@ -26,7 +26,7 @@ struct mt_go_info {
 	char why[160];          /* !known: why, one line for the user */
 	bool pie;               /* ET_DYN: load bias applies */
 	bool has_symtab;        /* .symtab present (not built with -s) */
-	bool cgo;               /* cgo runtime present (_cgo_init / x_cgo_init) */
+	bool cgo;               /* links the C library (DT_NEEDED libc.so.*): cgo */
 	uint64_t pclntab_vaddr; /* the function table: 0 if not found */
 	uint64_t pclntab_size;
 };

@@ -39,6 +39,15 @@ int mt_go_elf_open(const char *path, struct mt_go_elf *e)
 		goto out;
 	}
 	e->etype = eh.e_type;
+	e->min_load = UINT64_MAX;
+	for (size_t i = 0; i < eh.e_phnum; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < e->min_load)
+			e->min_load = ph.p_vaddr & ~(uint64_t)0xfff;
+	}
+	if (e->min_load == UINT64_MAX)
+		e->min_load = 0;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		const char *name;
@@ -48,6 +57,20 @@ int mt_go_elf_open(const char *path, struct mt_go_elf *e)
 			continue;
 		if (sh.sh_type == SHT_SYMTAB)
 			e->has_symtab = true;
+		if (sh.sh_type == SHT_DYNAMIC && sh.sh_entsize) {
+			Elf_Data *d = elf_getdata(scn, NULL);
+			size_t k;
+
+			for (k = 0; d && k < sh.sh_size / sh.sh_entsize; k++) {
+				GElf_Dyn dyn;
+				const char *lib;
+
+				if (gelf_getdyn(d, (int)k, &dyn) && dyn.d_tag == DT_NEEDED &&
+				    (lib = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val)) &&
+				    !strncmp(lib, "libc.so", 7))
+					e->needs_libc = true;
+			}
+		}
 		n = realloc(e->secs, (e->nsecs + 1) * sizeof(*e->secs));
 		if (!n) {
 			err = -ENOMEM;

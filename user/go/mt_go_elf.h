@@ -24,6 +24,8 @@ struct mt_go_elf {
 	size_t nsecs;
 	struct mt_go_sec *secs;
 	bool has_symtab;
+	bool needs_libc;        /* a DT_NEEDED libc.so.*: the C library is linked */
+	uint64_t min_load;       /* lowest PT_LOAD address, page-aligned: a PIE's link base */
 };
 
 /* 0, or -errno (printed, with the path) */

@@ -50,6 +50,8 @@ int mt_go_pcln_find(const struct mt_go_elf *e, uint64_t *vaddr, uint64_t *size)
 	uint32_t magic = 0;
 	unsigned i;
 
+	if (!s)   /* a PIE puts it among the relocated read-only data */
+		s = mt_go_elf_sec(e, ".data.rel.ro.gopclntab");
 	if (s && !mt_go_elf_read(e, s->addr, &magic, 4) && magic) {
 		*vaddr = s->addr;
 		*size = s->size;

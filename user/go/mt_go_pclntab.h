@@ -20,9 +20,9 @@ struct mt_go_pcln;
 
 bool mt_go_pcln_magic_known(uint32_t magic);
 
-/* Where the table is: the .gopclntab section, or (a PIE build puts it in
- * .data.rel.ro) the header found by its magic and shape in a read-only
- * data section. 0 with *vaddr and *size (to the section's end), -ENOENT. */
+/* Where the table is: the .gopclntab section (.data.rel.ro.gopclntab in
+ * a PIE), or the header found by its magic and shape in a read-only data
+ * section. 0 with *vaddr and *size (to the section's end), -ENOENT. */
 int mt_go_pcln_find(const struct mt_go_elf *e, uint64_t *vaddr, uint64_t *size);
 
 /* Read the table of the Go binary at path into memory. 0, -ENOENT (not

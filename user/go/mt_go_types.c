@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Go type names from the binary (see mt_go_types.h). */
 #include <errno.h>
+#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,9 @@ int mt_go_types_open(const char *path, struct mt_go_types **out)
 		free(t);
 		return err;
 	}
-	ro = mt_go_elf_sec(&t->e, ".rodata");
+	/* where Go's linker starts the types: read-only data, relocated
+	 * read-only data in a PIE (their pointers are relocated) */
+	ro = mt_go_elf_sec(&t->e, t->e.etype == ET_DYN ? ".data.rel.ro" : ".rodata");
 	if (mt_go_elf_sym(&t->e, "runtime.types", &t->types, NULL) ||
 	    mt_go_elf_sym(&t->e, "runtime.etypes", &end, NULL)) {
 		t->types = ro ? ro->addr : 0;

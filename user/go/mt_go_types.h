@@ -6,7 +6,8 @@
  * there is a flag byte, a varint length and the bytes. Static types live in
  * the executable's read-only data, so they are read from the file: the
  * names resolve after the program exits too. The types area starts at the
- * symbol runtime.types, or (stripped) at .rodata, where Go's linker puts it.
+ * symbol runtime.types, or (stripped) at .rodata (.data.rel.ro in a PIE),
+ * where Go's linker puts it.
  * Types made at run time by reflect live in the heap: not named.
  */
 #ifndef MT_GO_TYPES_H
