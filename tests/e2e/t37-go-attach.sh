@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Attach by PID to a running Go HTTP server (tests/e2e/go/httpd, on
-# 127.0.0.1) under bounded load (/session, during the attach), then
+# 127.0.0.1) under bounded load (/session, through the attach), then
 # detach: exactly K requests to /counted made while attached give K
 # allocations of *main.Counted in main.newCounted;
 # the server keeps serving after the detach, does not crash, and no
@@ -21,16 +21,22 @@ wait_for "$TMP/srv.out" "^listening " || fail "server did not start: $(cat "$TMP
 url="http://127.0.0.1:$(awk '/^listening/ { print $2 }' "$TMP/srv.out")/session"
 # load before, while attaching (background, bounded), and counted while attached
 "$TMP/httpd" get "$url" 200 >/dev/null || fail "server did not serve before the attach"
-"$TMP/httpd" get "$url" 3000 >"$TMP/bg.out" 2>&1 &
+# background load: batches of 50 requests until told to stop (at most
+# 400 batches), so it runs through the attach and the counted requests
+( for _ in $(seq 400); do
+	[ -e "$TMP/stop" ] && exit 0
+	"$TMP/httpd" get "$url" 50 || exit 1
+done ) >"$TMP/bg.out" 2>&1 &
 bg=$!
 CLEANUP_PIDS+=("$bg")
 "$MT" -p "$srv" --no-vm --json "$TMP/r.json" >"$TMP/mt.out" 2>"$TMP/mt.err" &
 mt=$!
 CLEANUP_PIDS+=("$mt")
 wait_for "$TMP/mt.err" "attached to PID" || fail "no attach: $(cat "$TMP/mt.err")"
-wait "$bg" || fail "the load failed during the attach: $(cat "$TMP/bg.out")"
 K=500
 "$TMP/httpd" get "${url%/session}/counted" $K >/dev/null || fail "server failed while traced"
+touch "$TMP/stop"
+wait "$bg" || fail "the load failed while traced: $(cat "$TMP/bg.out")"
 kill -INT "$mt"
 wait "$mt" || fail "memtrace exited $?: $(cat "$TMP/mt.err")"
 alive "$srv" || fail "the server died: $(cat "$TMP/srv.err")"
