@@ -60,7 +60,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/bin/%)
 # Fuzzers: clang's libFuzzer with ASan and UBSan over what reads saved reports.
 FUZZ_SRCS := $(addprefix user/,util/mt_json_read.c util/mt_json.c util/mt_log.c util/mt_outfile.c util/mt_grow.c util/mt_fmt.c \
-	diff/mt_diff.c diff/mt_diff_report.c)
+	diff/mt_diff.c diff/mt_diff_report.c diff/mt_diff_go.c)
 FUZZ_BINS := $(BUILD)/tests/fuzz/fuzz_report
 
 .PHONY: all demo demo-compare test check-unit check-sanitized bench vmlinux install clean

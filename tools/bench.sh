@@ -37,6 +37,8 @@ python3 "$here/bench/redis.py" --build "$build" --doc docs/BENCHMARKS.md
 python3 "$here/bench/budget.py" --build "$build" --doc docs/BENCHMARKS.md
 # What each pool tracing mode costs the pooled fast path: its own section.
 python3 "$here/bench/pools.py" --build "$build" --doc docs/BENCHMARKS.md
+# The Go heap mode per mallocgc call against the raw probe floor: its own section.
+python3 "$here/bench/go.py" --build "$build" --doc docs/BENCHMARKS.md
 python3 "$here/bench/bench.py" --build "$build" "$@"
 # Ten minutes attached to a never-pausing churn: memtrace's RSS, BPF map
 # memory and CPU must stay flat (MT_SOAK_SECONDS=0 leaves it out).

@@ -83,6 +83,12 @@ pkgs=(
 	redis-server redis-tools
 )
 backports=(libbpf-dev bpftool)
+# The Go heap mode's tests build their Go programs with every toolchain
+# installed: golang-go (1.19 on bookworm) and, from backports, newer ones
+# (the pclntab and type layouts differ between releases).
+if [ "$codename" = "bookworm" ]; then
+	backports+=(golang-1.21-go golang-1.23-go)
+fi
 
 missing=()
 for p in "${pkgs[@]}" "${backports[@]}"; do

@@ -10,6 +10,7 @@
 
 #include "util/mt_log.h"
 #include "cli/mt_opts.h"
+#include "go/mt_go.h"
 #include "probe/mt_features.h"
 #include "report/mt_report.h"
 #include "unwind/mt_unwind.h"
@@ -65,6 +66,8 @@ static const char usage[] =
 "      --no-pools         do not look inside pool libraries (libmtpool's USDT)\n"
 "      --pool-events      trace every pool get/put with its stack (pool leaks by\n"
 "                         get site; costs a probe per get/put, docs/pools.md)\n"
+"      --go, --no-go      Go heap mode (runtime.mallocgc, types, Go names): on, off\n"
+"                         (default: on when the target is a Go program)\n"
 "      --reachability     at the end, pause the target and scan its memory:\n"
 "                         leaks split into definitely lost and still reachable\n"
 "                         (docs/reachability.md); launch mode does it at exit\n"
@@ -149,7 +152,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 {
 	enum {
 		OPT_JSON = 256, OPT_MIN_AGE, OPT_LIB, OPT_BTF, OPT_TOP, OPT_RINGBUF, OPT_NO_HEAP,
-		OPT_NO_VM, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
+		OPT_NO_VM, OPT_GO, OPT_NO_GO, OPT_REACH, OPT_NO_REACH, OPT_FAIL_LEAK, OPT_SAMPLE, OPT_RINGBUF_KB, OPT_CALLSITE_ONLY,
 		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT, OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND,
 		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_HTML, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
 		OPT_VM_SOURCE,
@@ -180,6 +183,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "vm-source", required_argument, NULL, OPT_VM_SOURCE },
 		{ "no-pools", no_argument, NULL, OPT_NO_POOLS },
 		{ "pool-events", no_argument, NULL, OPT_POOL_EVENTS },
+		{ "go", no_argument, NULL, OPT_GO },
+		{ "no-go", no_argument, NULL, OPT_NO_GO },
 		{ "reachability", no_argument, NULL, OPT_REACH },
 		{ "no-reachability", no_argument, NULL, OPT_NO_REACH },
 		{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_LEAK },
@@ -307,6 +312,12 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			break;
 		case OPT_POOL_EVENTS:
 			o->pool_events = true;
+			break;
+		case OPT_GO:
+			o->go = MT_GO_ON;
+			break;
+		case OPT_NO_GO:
+			o->go = MT_GO_OFF;
 			break;
 		case OPT_REACH:
 			o->reachability_asked = true;

@@ -43,6 +43,7 @@ struct mt_opts {
 	int vm_source;          /* --vm-source: enum mt_vm_source */
 	bool no_pools;          /* --no-pools: no pool library probes */
 	bool pool_events;       /* --pool-events: every pool get/put */
+	int go;                 /* enum mt_go_mode: 0 auto (detected), --go, --no-go */
 	bool reachability;      /* scan for lost/reachable blocks at the end: launch
 				 * mode's default, --reachability in attach mode */
 	bool reachability_asked; /* --reachability given: a missing scan is worth a warning */

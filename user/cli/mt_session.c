@@ -31,6 +31,7 @@
 #include "util/mt_exit.h"
 #include "util/mt_log.h"
 #include "util/mt_time.h"
+#include "go/mt_go.h"
 #include "vm/mt_vm.h"
 
 /* Ring-buffer wakeups are batched (BPF_RB_NO_WAKEUP), so the consumer
@@ -292,6 +293,24 @@ static int attach_pools(struct mt_session *s)
 	return err;
 }
 
+/* A Go target: its heap is runtime.mallocgc's (user/go). A pure Go
+ * program has no C allocator, so the allocator probes are left out;
+ * a cgo program gets both views. */
+static int open_go(struct mt_session *s)
+{
+	struct mt_go_opts go = { .pid = s->target.pid, .exe = s->target.exe,
+				 .mode = (enum mt_go_mode)s->opts.go, .top = s->opts.top };
+	int err = mt_go_open(&go, &s->go);
+
+	if (err)
+		return err;
+	if (s->go && mt_go_pure(s->go) && !s->opts.no_heap) {
+		mt_debug("go: no cgo, no C allocator: allocator probes left out");
+		s->opts.no_heap = true;
+	}
+	return 0;
+}
+
 static int attach_all(struct mt_session *s)
 {
 	int err;
@@ -299,6 +318,9 @@ static int attach_all(struct mt_session *s)
 	s->agg = mt_agg_new(mt_now_ns());
 	if (!s->agg)
 		return -ENOMEM;
+	err = open_go(s);
+	if (err)
+		return err;
 	if (!s->opts.no_heap && !(s->analysis = mt_analysis_new(s->agg)))
 		return -ENOMEM;
 	s->sym = mt_sym_new(s->target.pid);
@@ -364,6 +386,7 @@ static int attach_all(struct mt_session *s)
 	s->start_ns = mt_now_ns();
 	if (s->heap)
 		mt_heap_enable(s->heap);
+	mt_go_enable(s->go, s->start_ns);
 	if (s->budget)
 		mt_budget_start(s->budget, s->start_ns);
 	return 0;
@@ -644,6 +667,7 @@ int mt_session_finish(struct mt_session *s)
 	 * stay, so the counters can still be read). */
 	mt_heap_detach(s->heap);
 	mt_pools_detach(s->pools);
+	mt_go_stop(s->go, s->end_ns ? s->end_ns : mt_now_ns());
 	if (mt_session_consume(s))
 		return MT_EXIT_ERROR;
 	if (s->stop != MT_STOP_EXITED) {
@@ -681,6 +705,7 @@ void mt_session_close(struct mt_session *s)
 	mt_session_live_end(s);
 	/* Probes first: the target must never run with a stale consumer. */
 	mt_heap_free(s->heap);
+	mt_go_free(s->go);
 	mt_vm_free(s->vm);
 	mt_pools_free(s->pools);
 	/* -f: children still traced when the program exited run on too */

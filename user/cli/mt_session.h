@@ -44,6 +44,7 @@ struct mt_session {
 	struct mt_vm *vm;          /* kernel-side memory view, NULL with --no-vm */
 	struct mt_analysis *analysis; /* lifetimes, size classes, trends, advice */
 	struct mt_budget *budget;  /* --max-overhead, NULL when off */
+	struct mt_go *go;          /* Go heap mode, NULL when not Go or --no-go */
 	struct mt_outfile json;    /* --json: f is NULL without it, and once written */
 	struct mt_outfile text;    /* -o FILE: the text report; f NULL without -o */
 	struct mt_out_rate rate;   /* --sort rate */

@@ -22,6 +22,7 @@
 #include "util/mt_log.h"
 #include "util/mt_time.h"
 #include "pools/mt_pools.h"
+#include "go/mt_go.h"
 #include "vm/mt_vm.h"
 
 /* A file output on stdout ('-'): the text then goes to stderr, never
@@ -149,6 +150,8 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 			s->launched ? (s->launch.state == MT_LAUNCH_EXITED ? s->launch.exit_code : -1) :
 			mt_target_alive(&s->target) ? -1 : MT_PTREE_EXITED)))
 		mt_err("warning: the per-process figures are missing from the report: %s", strerror(-err));
+	if (final && s->go && mt_go_report(s->go, &r, now))
+		mt_err("warning: the Go section is missing from the report");
 	if (final && mt_budget_add(s->budget, &r))
 		mt_err("warning: the budget section is missing from the report");
 	/* A report that cannot be written is an error once, not every

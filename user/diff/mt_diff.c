@@ -309,12 +309,21 @@ static const struct mt_jv_keep keep_entry[] = {
 	{ 0 },
 };
 static const struct mt_jv_keep keep_rates[] = { { .key = "run" }, { 0 } };
+/* A Go report's "go" section: what mt_diff_go.c pairs. */
+static const struct mt_jv_keep keep_go_entry[] = {
+	{ .key = "function" }, { .key = "type" }, { .key = "allocs" }, { .key = "bytes" }, { 0 },
+};
+static const struct mt_jv_keep keep_go[] = {
+	{ .key = "version" }, { .key = "allocs" }, { .key = "bytes" },
+	{ .key = "types", .sub = keep_go_entry }, { .key = "sites", .sub = keep_go_entry }, { 0 },
+};
 static const struct mt_jv_keep keep_report[] = {
 	{ .key = "version" }, { .key = "target" }, { .key = "mode" }, { .key = "duration_s" },
 	{ .key = "lost_events" }, { .key = "totals" }, { .key = "leak_summary" },
 	{ .key = "rates", .sub = keep_rates },
 	{ .key = "sites", .sub = keep_entry, .each = take_site },
 	{ .key = "leaks", .sub = keep_entry, .each = take_leak },
+	{ .key = "go", .sub = keep_go },
 	{ 0 },
 };
 static const struct mt_jv_keep keep_stack[] = { { .key = "stack" }, { 0 } };

@@ -103,6 +103,14 @@ void mt_diff_release(struct mt_diff *d);
 int mt_diff_text(FILE *f, const struct mt_diff *d, unsigned top);
 int mt_diff_json(FILE *f, const struct mt_diff *d);
 
+/* The "go" sections of Go reports (mt_diff_go.c): mallocgc totals, types
+ * and (function, type) sites paired by name. Nothing when neither report
+ * has one. 0 or -ENOMEM. The JSON writer adds a "go" member to the open
+ * diff object. */
+struct mt_json;
+int mt_diff_go_text(FILE *f, const struct mt_diff *d, unsigned top);
+int mt_diff_go_json(struct mt_json *j, const struct mt_diff *d);
+
 /* `memtrace diff [--json FILE] A.json B.json`: argv[0] is "diff".
  * Returns the exit status: 0, 1 on a bad or unreadable input, 2 on a
  * usage error. */

@@ -193,6 +193,8 @@ int mt_diff_json(FILE *f, const struct mt_diff *d)
 		mt_json_obj_end(&j);
 	}
 	mt_json_arr_end(&j);
+	if (mt_diff_go_json(&j, d) && !err)
+		err = -ENOMEM;
 	mt_json_obj_end(&j);
 	ferr = mt_json_finish(&j);
 	return err ? err : ferr;
@@ -270,6 +272,8 @@ int mt_diff_text(FILE *f, const struct mt_diff *d, unsigned top)
 			fprintf(f, "      ... %zu more frames\n", n - TEXT_FRAMES);
 		mt_jv_free(entry);
 	}
+	if (mt_diff_go_text(f, d, top))
+		return -ENOMEM;
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }
 

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Go heap mode cost (make bench, its own section of docs/BENCHMARKS.md
+"Go heap (runtime.mallocgc)"): tools/bench/go/main.go allocates N small
+objects from one site and times itself, untraced, under a raw probe floor
+(perf stat counting a tracefs uprobe at the offset memtrace probes, its
+-v line), and under memtrace --no-vm (launch mode). Interleaved rounds,
+medians of ns per allocation. A benchmark: nothing fails on speed.
+Usage: go.py --build DIR [--rounds R] [--n N] [--doc FILE]"""
+import argparse, glob, os, re, statistics, subprocess, sys, tempfile, time
+
+GROUP = "mt_gobench"
+HEAD = "## Go heap (runtime.mallocgc)"
+
+
+def run(cmd, env=None):
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode:
+        raise RuntimeError("%s exited %d: %s" % (cmd[0], p.returncode, p.stderr[-400:]))
+    return p
+
+
+def ns(out):
+    m = re.search(r"ns_per_alloc ([0-9.]+)", out)
+    if not m:
+        raise RuntimeError("no ns_per_alloc in: " + out[-200:])
+    return float(m.group(1))
+
+
+def uprobe_events():
+    for p in ("/sys/kernel/tracing/uprobe_events", "/sys/kernel/debug/tracing/uprobe_events"):
+        if os.path.exists(p):
+            return p
+    raise RuntimeError("no tracefs uprobe_events")
+
+
+def write_event(line):
+    fd = os.open(uprobe_events(), os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--n", type=int, default=2000000)
+    ap.add_argument("--doc", default="")
+    a = ap.parse_args()
+    mt = os.path.join(a.build, "memtrace")
+    gos = sorted(glob.glob("/usr/lib/go-1.*/bin/go"), key=lambda g: int(g.split("go-1.")[1].split("/")[0]))
+    if not gos:
+        print("go bench: no Go toolchain: section left out", file=sys.stderr)
+        return 0
+    go = gos[-1]
+    tmp = tempfile.mkdtemp()
+    env = dict(os.environ, GOCACHE=os.path.join(os.path.abspath(a.build), "go-cache"),
+               GOPATH=os.path.join(tmp, "gopath"), GO111MODULE="off", GOFLAGS="-mod=mod",
+               GOPROXY="off", GOTOOLCHAIN="local")
+    prog = os.path.join(tmp, "gobench")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "go")
+    subprocess.run([go, "build", "-o", prog, "main.go"], cwd=src, env=env, check=True)
+    version = run([go, "env", "GOVERSION"]).stdout.strip()
+    v = run([mt, "-v", "--no-vm", "--", prog, "1000"])
+    m = re.search(r"file offset (0x[0-9a-f]+)", v.stderr)
+    if not m:
+        raise RuntimeError("memtrace -v did not say where it probes mallocgc")
+    off = int(m.group(1), 16)
+    write_event("p:%s/mallocgc %s:0x%x\n" % (GROUP, prog, off))
+    res = {"untraced": [], "floor": [], "memtrace": []}
+    try:
+        for _ in range(a.rounds):
+            res["untraced"].append(ns(run([prog, str(a.n)]).stdout))
+            p = run(["perf", "stat", "-x,", "-e", "%s:mallocgc" % GROUP, "--", prog, str(a.n)])
+            res["floor"].append(ns(p.stdout))
+            p = run([mt, "--no-vm", "--json", os.path.join(tmp, "r.json"), "--", prog, str(a.n)])
+            res["memtrace"].append(ns(p.stdout))
+    finally:
+        write_event("-:%s/mallocgc\n" % GROUP)
+    med = {k: statistics.median(x) for k, x in res.items()}
+    base = med["untraced"]
+    load = os.getloadavg()[0]
+    body = [HEAD, "",
+            "`tools/bench/go.py` (`make bench`): `tools/bench/go/main.go` built with %s, %d allocations "
+            "of a 32-byte `*main.Obj` from one `//go:noinline` site (`runtime.newobject` -> "
+            "`runtime.mallocgc`), timed by the program itself; %d interleaved rounds, medians. "
+            "Floor: `perf stat` counting a tracefs uprobe at the offset memtrace probes (the trap "
+            "alone); memtrace: `--no-vm`, launch mode (frame walk of ~5 frames, one hash update). "
+            "%s, %d CPUs, load average %.2f at the end: shared machine, noisy." % (
+                version, a.n, a.rounds, time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime()),
+                os.cpu_count(), load), "",
+            "| run | ns per allocation | added ns | added vs floor |",
+            "|---|---|---|---|"]
+    for k in ("untraced", "floor", "memtrace"):
+        added = med[k] - base
+        vs = "%.2f×" % (added / (med["floor"] - base)) if k == "memtrace" and med["floor"] > base else ""
+        body.append("| %s | %.1f | %s | %s |" % (k, med[k], "%.1f" % added if k != "untraced" else "", vs))
+    body.append("")
+    text = "\n".join(body) + "\n"
+    print(text)
+    if a.doc:
+        doc = open(a.doc).read()
+        if HEAD in doc:
+            start = doc.index(HEAD)
+            nxt = doc.find("\n## ", start + len(HEAD))
+            doc = doc[:start] + text + (doc[nxt + 1:] if nxt >= 0 else "")
+        else:
+            doc = doc.rstrip("\n") + "\n\n" + text
+        open(a.doc, "w").write(doc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The Go allocation tracer's loader and reader: bpf/go_alloc.bpf.c loaded
+ * for one process, its uprobe on runtime.mallocgc attached for that PID
+ * only, and the per-(stack, type) counters read back.
+ */
+#ifndef MT_GO_ALLOC_H
+#define MT_GO_ALLOC_H
+
+#include <stdint.h>
+#include <linux/types.h>
+#include "go_alloc.h"
+
+struct mt_go_alloc;
+
+/* Load and attach at file offset off of path (the executable as the
+ * target maps it), counting from mt_go_alloc_enable. 0 or -errno
+ * (printed). */
+int mt_go_alloc_open(int pid, const char *path, uint64_t off, struct mt_go_alloc **out);
+void mt_go_alloc_enable(struct mt_go_alloc *a);
+/* Stop counting and remove the probe (the maps stay readable). */
+void mt_go_alloc_detach(struct mt_go_alloc *a);
+void mt_go_alloc_free(struct mt_go_alloc *a);   /* accepts NULL */
+
+/* Every counted (stack, type): fn(key, value, arg) once each; then the
+ * totals (enum mt_go_counter, summed over CPUs) into counters. 0 or -errno. */
+int mt_go_alloc_read(struct mt_go_alloc *a,
+		     void (*fn)(const struct mt_go_key *k, const struct mt_go_val *v, void *arg),
+		     void *arg, uint64_t counters[MT_GO_NCOUNTERS]);
+
+#endif /* MT_GO_ALLOC_H */

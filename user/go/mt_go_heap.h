@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A Go program's heap allocations as the report shows them: sites (one per
+ * stack and type), named from Go's function table; per-type sums; rates
+ * over the traced time; the share of allocated bytes (what drives the GC:
+ * a cycle starts every GOGC% of live heap allocated) and advice.
+ */
+#ifndef MT_GO_HEAP_H
+#define MT_GO_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mt_go_alloc;
+struct mt_go_pcln;
+struct mt_go_types;
+
+struct mt_go_frame {
+	uint64_t pc;               /* as walked (return addresses) */
+	const char *func, *file;   /* from the function table, NULL if none */
+	int line;                  /* 0 if unknown */
+};
+
+struct mt_go_site {
+	uint64_t allocs, bytes;    /* mallocgc calls and their sizes */
+	uint64_t type_size;        /* the type's size, 0 when unnamed */
+	char type[160];            /* as the program gets it: "*main.Session",
+				    * "[]uint8"; "" when untyped or unknown */
+	const char *via;           /* the runtime function that called mallocgc */
+	uint32_t attr;             /* frames[attr]: the first outside the runtime */
+	uint32_t nframes;
+	uint8_t end;               /* enum mt_go_end */
+	struct mt_go_frame *frames;
+	const char *advice;        /* NULL, or one line (static) */
+};
+
+struct mt_go_type_sum {
+	char type[160];
+	uint64_t allocs, bytes;
+};
+
+struct mt_go_heap {
+	uint64_t calls, bytes;     /* every mallocgc call seen (exact) */
+	uint64_t unsited;          /* calls not counted per site (the map was full) */
+	double duration_s;         /* traced time, for the rates */
+	size_t nsites;
+	struct mt_go_site *sites;  /* most bytes first */
+	size_t ntypes;
+	struct mt_go_type_sum *types;  /* most bytes first; "" = untyped */
+};
+
+/* Read the tracer's counters and build h: frames named by p (link-time
+ * PCs: bias is subtracted first), types by t (may be NULL). 0 or -errno. */
+int mt_go_heap_build(struct mt_go_heap *h, struct mt_go_alloc *a, const struct mt_go_pcln *p,
+		     const struct mt_go_types *t, uint64_t bias, double duration_s);
+void mt_go_heap_release(struct mt_go_heap *h);
+
+/* The site's frame function is the runtime's (skipped for attribution). */
+bool mt_go_runtime_func(const char *func);
+
+#endif /* MT_GO_HEAP_H */
