@@ -2,7 +2,7 @@
 # The layer check: every #include in user/ points down the pipeline (or
 # within its own folder), never up or sideways. The table below is the
 # architecture's source of truth; docs/architecture.md draws it.
-#   util <- sym <- {target,unwind} <- probe <- collect <- report <- {analyze,vm,reach,diff,layout,serve,ptree,output,budget} <- cli
+#   util <- sym <- {target,unwind} <- probe <- collect <- report <- {analyze,vm,reach,diff,layout,serve,ptree,output,budget,go} <- cli
 # Headers are included by folder ("collect/mt_agg.h"). Bare names are the
 # BPF contract headers in bpf/ (from probe up; bpf/unwind.h also from
 # unwind/, which builds the tables it describes) and generated skeletons (only
@@ -12,10 +12,10 @@ cd "$(dirname "$0")/../.."
 
 declare -A layer=(
 	[util]=0 [sym]=1 [target]=2 [unwind]=2 [probe]=3 [collect]=4 [report]=5
-	[analyze]=6 [vm]=6 [reach]=6 [diff]=6 [layout]=6 [serve]=6 [ptree]=6 [output]=6 [budget]=6 [cli]=7
+	[analyze]=6 [vm]=6 [reach]=6 [diff]=6 [layout]=6 [serve]=6 [ptree]=6 [output]=6 [budget]=6 [go]=6 [cli]=7
 )
 # Loaders: the only files that may include a skeleton.
-loaders=" user/probe/mt_heap.c user/vm/mt_vm_load.c user/vm/mt_vm_read.c "
+loaders=" user/probe/mt_heap.c user/vm/mt_vm_load.c user/vm/mt_vm_read.c user/go/mt_go_gc.c "
 # The protobuf-c code generated from pprof's profile.proto: its one writer.
 pbusers=" user/output/mt_out_pprof.c "
 

@@ -20,11 +20,13 @@
 #include "cli/mt_session.h"
 #include "collect/mt_agg.h"
 #include "collect/mt_events.h"
+#include "go/mt_go_gc.h"
 #include "probe/mt_heap.h"
 #include "ptree/mt_ptree.h"
 #include "reach/mt_reach.h"
 #include "serve/mt_metrics.h"
 #include "serve/mt_serve.h"
+#include "sym/mt_elf.h"
 #include "sym/mt_sym.h"
 #include "util/mt_exit.h"
 #include "util/mt_log.h"
@@ -243,6 +245,21 @@ static int follow_tree(struct mt_session *s)
 	return mt_launch_follow(&s->launch, s->opts.follow, s->tree ? mt_ptree_hook : NULL, s->tree);
 }
 
+/* A Go program: its GC is traced; one linked statically (no cgo, the
+ * default) has no C allocator, so the malloc probes are not tried. */
+static void go_target(struct mt_session *s)
+{
+	char interp[256];
+
+	s->is_go = mt_go_gc_is_go(s->target.exe);
+	if (!s->is_go || s->opts.no_heap || s->opts.lib ||
+	    mt_elf_interp(s->target.exe, interp, sizeof(interp)) != -ENOENT)
+		return;
+	mt_info("'%s' is a Go program without a C allocator: no malloc probes", s->target.exe);
+	s->opts.no_heap = true;
+	s->opts.reachability = false;
+}
+
 static int attach_all(struct mt_session *s)
 {
 	int err;
@@ -250,6 +267,7 @@ static int attach_all(struct mt_session *s)
 	s->agg = mt_agg_new(mt_now_ns());
 	if (!s->agg)
 		return -ENOMEM;
+	go_target(s);
 	if (!s->opts.no_heap && !(s->analysis = mt_analysis_new(s->agg)))
 		return -ENOMEM;
 	s->sym = mt_sym_new(s->target.pid);
@@ -279,6 +297,8 @@ static int attach_all(struct mt_session *s)
 			return err;
 		mt_vm_set_sym(s->vm, s->sym);
 	}
+	if (s->is_go && (err = mt_go_gc_open(s->target.pid, s->target.exe, &s->go_gc)))
+		mt_err("warning: the Go garbage collector is not traced: %s", strerror(-err));
 	/* The process may have died while we attached; then say so rather
 	 * than report an empty trace. */
 	if (!s->launched && !mt_target_alive(&s->target))
@@ -289,6 +309,7 @@ static int attach_all(struct mt_session *s)
 	s->start_ns = mt_now_ns();
 	if (s->heap)
 		mt_heap_enable(s->heap);
+	mt_go_gc_enable(s->go_gc);
 	if (s->budget)
 		mt_budget_start(s->budget, s->start_ns);
 	return 0;
@@ -339,6 +360,8 @@ int mt_session_consume(struct mt_session *s)
 		return -EIO;
 	mt_heap_unwind_poll(s->heap);   /* tables for modules mapped since */
 	if (s->vm && mt_vm_consume(s->vm) < 0)
+		return -EIO;
+	if (mt_go_gc_consume(s->go_gc) < 0)
 		return -EIO;
 	return 0;
 }
@@ -430,6 +453,7 @@ static enum mt_launch_state last_look_at_exit(struct mt_session *s, enum mt_stop
 	mt_sym_refresh(s->sym);
 	s->end_ns = mt_now_ns();
 	mt_session_finish_vm(s, s->end_ns);
+	mt_go_gc_finish(s->go_gc, true);   /* its memory is still there */
 	if (s->opts.reachability && !s->opts.no_heap)
 		scan_reach(s);
 	mt_launch_resume(&s->launch);
@@ -492,6 +516,7 @@ enum mt_stop mt_session_run(struct mt_session *s)
 			mt_ptree_tick(s->tree);
 			if (s->vm)
 				mt_vm_sample(s->vm, now, mt_agg_totals(s->agg)->c.live_bytes);
+			mt_go_gc_sample(s->go_gc);
 			if (s->analysis)
 				mt_analysis_tick(s->analysis, now);
 			publish_metrics(s, now);
@@ -543,6 +568,8 @@ int mt_session_finish(struct mt_session *s)
 	 * target stops paying for probes before the report is built (the maps
 	 * stay, so the counters can still be read). */
 	mt_heap_detach(s->heap);
+	/* the final MemStats: read while the target is still there */
+	mt_go_gc_finish(s->go_gc, s->stop != MT_STOP_EXITED && mt_target_alive(&s->target));
 	if (mt_session_consume(s))
 		return MT_EXIT_ERROR;
 	if (s->stop != MT_STOP_EXITED) {
@@ -576,6 +603,7 @@ void mt_session_close(struct mt_session *s)
 	/* Probes first: the target must never run with a stale consumer. */
 	mt_heap_free(s->heap);
 	mt_vm_free(s->vm);
+	mt_go_gc_free(s->go_gc);
 	/* -f: children still traced when the program exited run on too */
 	if (s->launched && (s->launch.state != MT_LAUNCH_EXITED || s->launch.tracees)) {
 		if (s->stop == MT_STOP_ERROR)

@@ -28,6 +28,8 @@
 
 enum mt_stop { MT_STOP_NONE, MT_STOP_SIGNAL, MT_STOP_DURATION, MT_STOP_EXITED, MT_STOP_ERROR };
 
+struct mt_go_gc;
+
 struct mt_session {
 	struct mt_opts opts;
 	struct mt_target target;
@@ -39,6 +41,8 @@ struct mt_session {
 	struct mt_agg *agg;
 	struct mt_sym *sym;
 	struct mt_vm *vm;          /* kernel-side memory view, NULL with --no-vm */
+	bool is_go;                /* the target is a Go program */
+	struct mt_go_gc *go_gc;    /* its GC and MemStats, NULL when not Go */
 	struct mt_analysis *analysis; /* lifetimes, size classes, trends, advice */
 	struct mt_budget *budget;  /* --max-overhead, NULL when off */
 	struct mt_outfile json;    /* --json: f is NULL without it, and once written */

@@ -13,6 +13,7 @@
 #include "cli/mt_session.h"
 #include "collect/mt_agg.h"
 #include "collect/mt_events.h"
+#include "go/mt_go_gc.h"
 #include "output/mt_out.h"
 #include "probe/mt_heap.h"
 #include "ptree/mt_ptree.h"
@@ -40,6 +41,11 @@ static void write_outputs(struct mt_session *s, const struct mt_report *r)
 		s->write_failed = true;
 	if (s->opts.folded_path && mt_out_folded(s->opts.folded_path, r, s->opts.weight))
 		s->write_failed = true;
+}
+
+static int go_text(FILE *f, const struct mt_report *r, bool final, void *gc)
+{
+	return final ? mt_go_gc_text(f, gc) : 0;
 }
 
 static int vm_text(FILE *f, const struct mt_report *r, bool final, void *vm)
@@ -116,6 +122,8 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	}
 	if (final && s->vm && mt_report_add_extra(&r, "memory", mt_vm_write_json, vm_text, s->vm))
 		mt_err("warning: the memory section is missing from the report");
+	if (final && s->go_gc && mt_report_add_extra(&r, "go", mt_go_gc_json, go_text, s->go_gc))
+		mt_err("warning: the go section is missing from the report");
 	if (final && s->analysis)
 		mt_analysis_add(s->analysis, &r, s->sym);
 	if (final && s->bpf_children)
