@@ -297,7 +297,9 @@ static int attach_all(struct mt_session *s)
 			return err;
 		mt_vm_set_sym(s->vm, s->sym);
 	}
-	if (s->is_go && (err = mt_go_gc_open(s->target.pid, s->target.exe, &s->go_gc)))
+	/* -ENOENT: neither symbols nor DWARF, both said already */
+	if (s->is_go && (err = mt_go_gc_open(s->target.pid, s->target.exe, &s->go_gc)) &&
+	    err != -ENOENT)
 		mt_err("warning: the Go garbage collector is not traced: %s", strerror(-err));
 	/* The process may have died while we attached; then say so rather
 	 * than report an empty trace. */

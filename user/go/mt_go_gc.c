@@ -44,6 +44,18 @@ struct mt_go_gc {
 	/* the pause in progress */
 	bool in_stw;
 	struct mt_go_gc_ev stop;
+	/* Without the runtime's state (no DWARF), by the order of entries:
+	 * the first pause after a gcStart while no cycle runs is sweep
+	 * termination, one gcMarkTermination runs inside is mark
+	 * termination. (Not by thread: gcStart's goroutine can block on a
+	 * semaphore and stop the world from another thread.) A gcStart that
+	 * returns early followed by another stop of the world before the
+	 * next cycle would be miscounted; with DWARF the runtime's state
+	 * decides instead. */
+	bool state;                     /* numgc and gcphase are read */
+	bool gcstart_seen;              /* gcStart since the last pause */
+	bool stop_after_gcstart;        /* the open pause is sweep termination */
+	bool mark_term_in_stw;          /* gcMarkTermination ran in the open pause */
 	/* the cycle in progress (sweep termination seen, not yet ended) */
 	bool in_cycle;
 	struct mt_go_gc_cycle cur;
@@ -65,7 +77,8 @@ static void end_cycle(struct mt_go_gc *gc, const struct mt_go_gc_ev *e)
 {
 	struct mt_go_gc_cycle c = gc->in_cycle ? gc->cur : (struct mt_go_gc_cycle){ 0 };
 
-	c.n = e->numgc;
+	/* without DWARF, numbered from 1 at attach */
+	c.n = gc->state ? e->numgc : (uint32_t)gc->st.cycles + 1;
 	c.stw2_ns = e->ts_ns - gc->stop.ts_ns;
 	if (c.whole)
 		c.mark_ns = gc->stop.ts_ns - (c.start_ns + c.stw1_ns);
@@ -92,14 +105,14 @@ static void on_start_world(struct mt_go_gc *gc, const struct mt_go_gc_ev *e)
 		return;   /* the stop was before we attached */
 	gc->in_stw = false;
 	dur = e->ts_ns - gc->stop.ts_ns;
-	if (gc->stop.gcphase == 0 && e->gcphase == 1) {
+	if (gc->state ? gc->stop.gcphase == 0 && e->gcphase == 1 : gc->stop_after_gcstart) {
 		/* sweep termination: the cycle began, mark runs from now */
 		memset(&gc->cur, 0, sizeof(gc->cur));
 		gc->cur.whole = true;
 		gc->cur.start_ns = gc->stop.ts_ns;
 		gc->cur.stw1_ns = dur;
 		gc->in_cycle = true;
-	} else if (e->numgc != gc->stop.numgc) {
+	} else if (gc->state ? e->numgc != gc->stop.numgc : gc->mark_term_in_stw) {
 		end_cycle(gc, e);
 	} else {
 		gc->st.other_stw++;
@@ -115,14 +128,23 @@ static int on_event(void *arg, void *data, size_t len)
 	if (len < sizeof(*e))
 		return 0;
 	switch (e->kind) {
+	case MT_GO_GC_START:
+		gc->gcstart_seen = true;
+		break;
 	case MT_GO_GC_STW_STOP:
 		gc->in_stw = true;
 		gc->stop = *e;
+		gc->stop_after_gcstart = gc->gcstart_seen && !gc->in_cycle;
+		gc->mark_term_in_stw = false;
+		gc->gcstart_seen = false;
 		break;
 	case MT_GO_GC_STW_START:
 		on_start_world(gc, e);
 		break;
-	default:   /* gcStart, gcMarkDone, gcMarkTermination: counted only */
+	case MT_GO_GC_MARK_TERM:
+		gc->mark_term_in_stw = gc->in_stw;
+		break;
+	default:   /* gcMarkDone: counted only */
 		break;
 	}
 	return 0;
@@ -159,6 +181,7 @@ static int attach_probes(struct mt_go_gc *gc, const char *exe)
 	}
 	s->rodata->target_tgid = (__u32)gc->pid;
 	s->rodata->wakeup_bytes = 64 * 1024;
+	gc->state = gc->rt != NULL;
 	if (gc->rt) {
 		s->rodata->numgc_addr = mt_go_rt_addr(gc->rt, MT_GO_W_NUMGC);
 		s->rodata->gcphase_addr = mt_go_rt_addr(gc->rt, MT_GO_W_GCPHASE);

@@ -395,7 +395,7 @@ int mt_go_rt_open(pid_t pid, const char *exe, struct mt_go_rt **out)
 	if (!dw) {
 		err = -ENOENT;
 		mt_info("Go MemStats unavailable: '%s' has no DWARF (built with "
-			"-ldflags=-w or stripped); GC cycles and pauses are still traced", exe);
+			"-ldflags=-w or -s, or stripped)", exe);
 		goto out;
 	}
 	find_dies(dw, rt, l);

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Go: GC cycles, pauses and MemStats of an unmodified Go program
+# (tests/e2e/go/gcprog.go), checked against its own runtime.ReadMemStats.
+# The program parks (blocked opening a fifo, nothing in it allocating)
+# while memtrace reads its memory at detach, then reads MemStats itself:
+# both readings must be equal field by field. The probes must count every
+# cycle of its GC phase, each pause told from its ReadMemStats stop of the
+# world. Then launch mode, and binaries built without DWARF (-w) and
+# without symbols (-s -w): each says what is unavailable.
+. "$(dirname "$0")/lib.sh"
+need_bpf
+command -v go >/dev/null || skip "go not installed (tools/install-deps.sh installs golang-go)"
+snap_progs
+build() {  # build NAME LDFLAGS
+	(cd "$TMP/src" && GOCACHE="$TMP/gocache" GOPATH="$TMP/gopath" GO111MODULE=off \
+		go build -ldflags="$2" -o "$TMP/$1" gcprog.go)
+}
+mkdir -p "$TMP/src" && cp "$E2E/go/gcprog.go" "$TMP/src/"
+build gcprog "" || fail "cannot build gcprog.go"
+build gcprog_w "-w" || fail "cannot build gcprog.go with -w"
+build gcprog_sw "-s -w" || fail "cannot build gcprog.go with -s -w"
+
+# attach NAME: run $TMP/NAME, attach, let it run its GCs, detach while it
+# is parked; leaves $TMP/NAME.json, .err (memtrace) and .out (program).
+attach() {
+	local name=$1 wl mt
+	rm -f "$TMP/go1" "$TMP/go2"
+	mkfifo "$TMP/go1" "$TMP/go2"
+	"$TMP/$name" "$TMP/go1" "$TMP/go2" 6 >"$TMP/$name.out" 2>&1 &
+	wl=$!
+	CLEANUP_PIDS+=("$wl")
+	wait_for "$TMP/$name.out" '^ready' || fail "$name did not start"
+	"$MT" -p "$wl" --no-vm --json "$TMP/$name.json" >"$TMP/$name.txt" 2>"$TMP/$name.err" &
+	mt=$!
+	CLEANUP_PIDS+=("$mt")
+	wait_for "$TMP/$name.err" 'attached to PID' || fail "memtrace did not attach to $name"
+	: >"$TMP/go1"   # the open alone releases it
+	wait_for "$TMP/$name.out" '^parked' || fail "$name did not finish its GC phase"
+	kill -INT "$mt"
+	wait "$mt" || fail "memtrace exited $? on $name: $(cat "$TMP/$name.err")"
+	alive "$wl" || fail "$name died with memtrace"
+	: >"$TMP/go2"   # the open alone releases it
+	wait "$wl" || fail "$name exited $? after detach: $(cat "$TMP/$name.out")"
+}
+
+attach gcprog
+no_memtrace_progs || fail "memtrace BPF programs remain after exit"
+python3 "$E2E/go_gc_check.py" attach "$TMP/gcprog.json" "$TMP/gcprog.out" || fail "attach: $(cat "$TMP/gcprog.txt")"
+grep -q "GC cycles traced" "$TMP/gcprog.txt" || fail "no GC line in the text report: $(cat "$TMP/gcprog.txt")"
+grep -q "MemStats: HeapAlloc" "$TMP/gcprog.txt" || fail "no MemStats in the text report"
+
+# Launch mode: traced from the first instruction, read at the exit stop.
+rm -f "$TMP/go1" "$TMP/go2"
+mkfifo "$TMP/go1" "$TMP/go2"
+"$MT" --no-vm --json "$TMP/launch.json" -o "$TMP/launch.txt" -- "$TMP/gcprog" "$TMP/go1" "$TMP/go2" 4 \
+	>"$TMP/launch.out" 2>"$TMP/launch.err" &
+mt=$!
+CLEANUP_PIDS+=("$mt")
+wait_for "$TMP/launch.out" '^ready' || fail "launched gcprog did not start: $(cat "$TMP/launch.err")"
+: >"$TMP/go1"   # the open alone releases it
+wait_for "$TMP/launch.out" '^parked' || fail "launched gcprog did not finish its GC phase"
+: >"$TMP/go2"   # the open alone releases it
+wait "$mt" || fail "memtrace -- gcprog exited $?: $(cat "$TMP/launch.err")"
+python3 "$E2E/go_gc_check.py" launch "$TMP/launch.json" "$TMP/launch.out" || fail "launch mode"
+
+# Without DWARF: cycles and pauses, MemStats unavailable, said once.
+attach gcprog_w
+grep -q "Go MemStats unavailable: .* has no DWARF" "$TMP/gcprog_w.err" ||
+	fail "-w: no reason for the missing MemStats: $(cat "$TMP/gcprog_w.err")"
+python3 "$E2E/go_gc_check.py" nodwarf "$TMP/gcprog_w.json" "$TMP/gcprog_w.out" || fail "-ldflags=-w"
+
+# -s (Go's linker drops DWARF with the symbol table): both reasons, and
+# memtrace still runs.
+attach gcprog_sw
+grep -q "Go MemStats unavailable: .* has no DWARF" "$TMP/gcprog_sw.err" &&
+	grep -q "Go GC cycles not traced: .* has no runtime.gcStart in its symbol table" "$TMP/gcprog_sw.err" ||
+	fail "-s -w: the reasons are missing: $(cat "$TMP/gcprog_sw.err")"
+python3 - "$TMP/gcprog_sw.json" <<'PY' || fail "-s -w: a go section with data"
+import json, sys
+go = json.load(open(sys.argv[1])).get("go")
+sys.exit(0 if go is None else 1)
+PY
+no_memtrace_progs || fail "memtrace BPF programs remain after exit"
