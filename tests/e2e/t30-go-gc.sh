@@ -20,13 +20,15 @@ build gcprog "" || fail "cannot build gcprog.go"
 build gcprog_w "-w" || fail "cannot build gcprog.go with -w"
 build gcprog_sw "-s -w" || fail "cannot build gcprog.go with -s -w"
 
-# attach NAME: run $TMP/NAME, attach, let it run its GCs, detach while it
-# is parked; leaves $TMP/NAME.json, .err (memtrace) and .out (program).
+# attach BINARY NAME [VAR=VALUE...]: run $TMP/BINARY in that environment,
+# attach, let it run its GCs, detach while it is parked; leaves
+# $TMP/NAME.json, .txt and .err (memtrace) and .out (the program).
 attach() {
-	local name=$1 wl mt
+	local bin=$1 name=$2 wl mt
+	shift 2
 	rm -f "$TMP/go1" "$TMP/go2"
 	mkfifo "$TMP/go1" "$TMP/go2"
-	"$TMP/$name" "$TMP/go1" "$TMP/go2" 6 >"$TMP/$name.out" 2>&1 &
+	env "$@" "$TMP/$bin" "$TMP/go1" "$TMP/go2" 6 >"$TMP/$name.out" 2>&1 &
 	wl=$!
 	CLEANUP_PIDS+=("$wl")
 	wait_for "$TMP/$name.out" '^ready' || fail "$name did not start"
@@ -43,11 +45,16 @@ attach() {
 	wait "$wl" || fail "$name exited $? after detach: $(cat "$TMP/$name.out")"
 }
 
-attach gcprog
+attach gcprog gcprog
 no_memtrace_progs || fail "memtrace BPF programs remain after exit"
 python3 "$E2E/go_gc_check.py" attach "$TMP/gcprog.json" "$TMP/gcprog.out" || fail "attach: $(cat "$TMP/gcprog.txt")"
 grep -q "GC cycles traced" "$TMP/gcprog.txt" || fail "no GC line in the text report: $(cat "$TMP/gcprog.txt")"
 grep -q "MemStats: HeapAlloc" "$TMP/gcprog.txt" || fail "no MemStats in the text report"
+
+# Another GOGC, and a memory limit low enough to set the heap goal: the
+# goal is then the memory limit's, which NextGC must follow.
+attach gcprog limit GOGC=400 GOMEMLIMIT=9MiB
+python3 "$E2E/go_gc_check.py" attach "$TMP/limit.json" "$TMP/limit.out" || fail "GOGC=400 GOMEMLIMIT=9MiB"
 
 # Launch mode: traced from the first instruction, read at the exit stop.
 rm -f "$TMP/go1" "$TMP/go2"
@@ -64,14 +71,14 @@ wait "$mt" || fail "memtrace -- gcprog exited $?: $(cat "$TMP/launch.err")"
 python3 "$E2E/go_gc_check.py" launch "$TMP/launch.json" "$TMP/launch.out" || fail "launch mode"
 
 # Without DWARF: cycles and pauses, MemStats unavailable, said once.
-attach gcprog_w
+attach gcprog_w gcprog_w
 grep -q "Go MemStats unavailable: .* has no DWARF" "$TMP/gcprog_w.err" ||
 	fail "-w: no reason for the missing MemStats: $(cat "$TMP/gcprog_w.err")"
 python3 "$E2E/go_gc_check.py" nodwarf "$TMP/gcprog_w.json" "$TMP/gcprog_w.out" || fail "-ldflags=-w"
 
 # -s (Go's linker drops DWARF with the symbol table): both reasons, and
 # memtrace still runs.
-attach gcprog_sw
+attach gcprog_sw gcprog_sw
 grep -q "Go MemStats unavailable: .* has no DWARF" "$TMP/gcprog_sw.err" &&
 	grep -q "Go GC cycles not traced: .* has no runtime.gcStart in its symbol table" "$TMP/gcprog_sw.err" ||
 	fail "-s -w: the reasons are missing: $(cat "$TMP/gcprog_sw.err")"

@@ -48,6 +48,11 @@ func main() {
 	cycles, _ := strconv.Atoi(os.Args[3])
 	parked := []byte("parked\n")
 	endPath := os.Args[2]
+	// The settings in force (GOGC, GOMEMLIMIT from the environment),
+	// asked before memtrace attaches: SetGCPercent sets while it asks.
+	gogc := debug.SetGCPercent(100)
+	debug.SetGCPercent(gogc)
+	limit := debug.SetMemoryLimit(-1)
 	fmt.Println("ready")
 	block(os.Args[1])
 	runtime.ReadMemStats(&before)
@@ -81,5 +86,6 @@ func main() {
 			m.name, ms.HeapSys, m.name, ms.Mallocs, m.name, ms.Frees, m.name, ms.TotalAlloc, m.name, ms.GCCPUFraction)
 		fmt.Printf("%s.PauseNsLast %d\n", m.name, ms.PauseNs[(ms.NumGC+255)%256])
 	}
+	fmt.Printf("settings.GOGC %d\nsettings.MemoryLimit %d\n", gogc, limit)
 	fmt.Printf("keep %d\n", len(keep))
 }
