@@ -76,7 +76,8 @@ pkgs=(
 	# unwinding: Debian's own binaries without frame pointers to try
 	gawk sqlite3
 )
-backports=(libbpf-dev bpftool)
+# Go toolchains of the runtime layouts memtrace reads (t31; golang-go above is 1.19)
+backports=(libbpf-dev bpftool golang-1.21-go golang-1.22-go golang-1.23-go)
 
 missing=()
 for p in "${pkgs[@]}" "${backports[@]}"; do

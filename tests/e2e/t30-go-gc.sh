@@ -11,41 +11,12 @@
 need_bpf
 command -v go >/dev/null || skip "go not installed (tools/install-deps.sh installs golang-go)"
 snap_progs
-build() {  # build NAME LDFLAGS
-	(cd "$TMP/src" && GOCACHE="$TMP/gocache" GOPATH="$TMP/gopath" GO111MODULE=off \
-		go build -ldflags="$2" -o "$TMP/$1" gcprog.go)
-}
-mkdir -p "$TMP/src" && cp "$E2E/go/gcprog.go" "$TMP/src/"
-build gcprog "" || fail "cannot build gcprog.go"
-build gcprog_w "-w" || fail "cannot build gcprog.go with -w"
-build gcprog_sw "-s -w" || fail "cannot build gcprog.go with -s -w"
+. "$E2E/go/lib_go.sh"
+go_build go gcprog "" || fail "cannot build gcprog.go"
+go_build go gcprog_w "-w" || fail "cannot build gcprog.go with -w"
+go_build go gcprog_sw "-s -w" || fail "cannot build gcprog.go with -s -w"
 
-# attach BINARY NAME [VAR=VALUE...]: run $TMP/BINARY in that environment,
-# attach, let it run its GCs, detach while it is parked; leaves
-# $TMP/NAME.json, .txt and .err (memtrace) and .out (the program).
-attach() {
-	local bin=$1 name=$2 wl mt
-	shift 2
-	rm -f "$TMP/go1" "$TMP/go2"
-	mkfifo "$TMP/go1" "$TMP/go2"
-	env "$@" "$TMP/$bin" "$TMP/go1" "$TMP/go2" 6 >"$TMP/$name.out" 2>&1 &
-	wl=$!
-	CLEANUP_PIDS+=("$wl")
-	wait_for "$TMP/$name.out" '^ready' || fail "$name did not start"
-	"$MT" -p "$wl" --no-vm --json "$TMP/$name.json" >"$TMP/$name.txt" 2>"$TMP/$name.err" &
-	mt=$!
-	CLEANUP_PIDS+=("$mt")
-	wait_for "$TMP/$name.err" 'attached to PID' || fail "memtrace did not attach to $name"
-	: >"$TMP/go1"   # the open alone releases it
-	wait_for "$TMP/$name.out" '^parked' || fail "$name did not finish its GC phase"
-	kill -INT "$mt"
-	wait "$mt" || fail "memtrace exited $? on $name: $(cat "$TMP/$name.err")"
-	alive "$wl" || fail "$name died with memtrace"
-	: >"$TMP/go2"   # the open alone releases it
-	wait "$wl" || fail "$name exited $? after detach: $(cat "$TMP/$name.out")"
-}
-
-attach gcprog gcprog
+go_attach gcprog gcprog
 no_memtrace_progs || fail "memtrace BPF programs remain after exit"
 python3 "$E2E/go_gc_check.py" attach "$TMP/gcprog.json" "$TMP/gcprog.out" || fail "attach: $(cat "$TMP/gcprog.txt")"
 grep -q "GC cycles traced" "$TMP/gcprog.txt" || fail "no GC line in the text report: $(cat "$TMP/gcprog.txt")"
@@ -53,7 +24,7 @@ grep -q "MemStats: HeapAlloc" "$TMP/gcprog.txt" || fail "no MemStats in the text
 
 # Another GOGC, and a memory limit low enough to set the heap goal: the
 # goal is then the memory limit's, which NextGC must follow.
-attach gcprog limit GOGC=400 GOMEMLIMIT=9MiB
+go_attach gcprog limit GOGC=400 GOMEMLIMIT=9MiB
 python3 "$E2E/go_gc_check.py" attach "$TMP/limit.json" "$TMP/limit.out" || fail "GOGC=400 GOMEMLIMIT=9MiB"
 
 # Launch mode: traced from the first instruction, read at the exit stop.
@@ -71,14 +42,14 @@ wait "$mt" || fail "memtrace -- gcprog exited $?: $(cat "$TMP/launch.err")"
 python3 "$E2E/go_gc_check.py" launch "$TMP/launch.json" "$TMP/launch.out" || fail "launch mode"
 
 # Without DWARF: cycles and pauses, MemStats unavailable, said once.
-attach gcprog_w gcprog_w
+go_attach gcprog_w gcprog_w
 grep -q "Go MemStats unavailable: .* has no DWARF" "$TMP/gcprog_w.err" ||
 	fail "-w: no reason for the missing MemStats: $(cat "$TMP/gcprog_w.err")"
 python3 "$E2E/go_gc_check.py" nodwarf "$TMP/gcprog_w.json" "$TMP/gcprog_w.out" || fail "-ldflags=-w"
 
 # -s (Go's linker drops DWARF with the symbol table): both reasons, and
 # memtrace still runs.
-attach gcprog_sw gcprog_sw
+go_attach gcprog_sw gcprog_sw
 grep -q "Go MemStats unavailable: .* has no DWARF" "$TMP/gcprog_sw.err" &&
 	grep -q "Go GC cycles not traced: .* has no runtime.gcStart in its symbol table" "$TMP/gcprog_sw.err" ||
 	fail "-s -w: the reasons are missing: $(cat "$TMP/gcprog_sw.err")"
