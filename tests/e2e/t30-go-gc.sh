@@ -21,6 +21,14 @@ no_memtrace_progs || fail "memtrace BPF programs remain after exit"
 python3 "$E2E/go_gc_check.py" attach "$TMP/gcprog.json" "$TMP/gcprog.out" || fail "attach: $(cat "$TMP/gcprog.txt")"
 grep -q "GC cycles traced" "$TMP/gcprog.txt" || fail "no GC line in the text report: $(cat "$TMP/gcprog.txt")"
 grep -q "MemStats: HeapAlloc" "$TMP/gcprog.txt" || fail "no MemStats in the text report"
+# The GOGC what-if: a larger GOGC leaves more room between cycles, so
+# fewer cycles per second, never more.
+python3 - "$TMP/gcprog.txt" <<'PY' || fail "GOGC what-if: $(grep -A1 'what if' "$TMP/gcprog.txt")"
+import re, sys
+line = [l for l in open(sys.argv[1]) if "what if" in l]
+vals = [(int(g), float(c)) for g, c in re.findall(r"(\d+): ([0-9.]+)", line[0].split("GOGC", 1)[1])] if line else []
+sys.exit(0 if len(vals) == 4 and all(a[1] > b[1] for a, b in zip(vals, vals[1:])) and vals[0][1] > 0 else 1)
+PY
 
 # Another GOGC, and a memory limit low enough to set the heap goal: the
 # goal is then the memory limit's, which NextGC must follow.

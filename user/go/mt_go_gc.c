@@ -65,6 +65,7 @@ struct mt_go_gc {
 	bool have_ms;
 	struct mt_go_memstats ms;
 	uint32_t first_numgc;           /* NumGC at the first reading */
+	uint64_t first_total_alloc, first_read_ns;
 	bool have_first;
 };
 
@@ -305,6 +306,8 @@ void mt_go_gc_sample(struct mt_go_gc *gc)
 	gc->have_ms = true;
 	if (!gc->have_first) {
 		gc->first_numgc = ms.num_gc;
+		gc->first_total_alloc = ms.total_alloc;
+		gc->first_read_ns = ms.read_ns;
 		gc->have_first = true;
 	}
 	fill_pauses(gc);
@@ -484,6 +487,42 @@ static const char *ns_str(char *buf, size_t n, uint64_t ns)
 	return buf;
 }
 
+/* What GOGC would change, at the allocation rate measured while traced:
+ * in the steady state a cycle starts each time the heap has grown by
+ * GOGC% of the live heap (what the last cycle marked), or up to the
+ * runtime's minimum goal of 4 MiB * GOGC/100, so cycles/s = rate / (goal -
+ * marked). An estimate: it ignores the memory limit (said when one is
+ * set) and a live heap that changes. */
+static void what_if(FILE *f, const struct mt_go_gc *gc, const struct mt_go_memstats *ms)
+{
+	static const int gogcs[] = { 50, 100, 200, 400 };
+	double secs = (double)(ms->read_ns - gc->first_read_ns) / 1e9, rate;
+	char r[32], m[32];
+	size_t i;
+
+	if (secs < 0.1 || ms->total_alloc <= gc->first_total_alloc || !ms->heap_marked)
+		return;
+	rate = (double)(ms->total_alloc - gc->first_total_alloc) / secs;
+	fprintf(f, "  what if (estimate at %s/s allocated, %s marked live): GC cycles/s at GOGC",
+		mt_fmt_bytes(r, sizeof(r), (uint64_t)rate), mt_fmt_bytes(m, sizeof(m), ms->heap_marked));
+	for (i = 0; i < sizeof(gogcs) / sizeof(gogcs[0]); i++) {
+		/* the goal: marked * (1 + GOGC/100), at least the runtime's
+		 * minimum heap, 4 MiB * GOGC/100 */
+		double goal = (double)ms->heap_marked * (1 + gogcs[i] / 100.0);
+		double room, min = (double)(4 << 20) * gogcs[i] / 100;
+
+		if (goal < min)
+			goal = min;
+		room = goal - (double)ms->heap_marked;
+		if (room < 1)
+			room = 1;
+		fprintf(f, " %d: %.2f%s", gogcs[i], rate / room,
+			i + 1 < sizeof(gogcs) / sizeof(gogcs[0]) ? "," : "\n");
+	}
+	if (ms->memory_limit != INT64_MAX)
+		fprintf(f, "    (the memory limit may run more cycles than these)\n");
+}
+
 int mt_go_gc_text(FILE *f, const struct mt_go_gc *gc)
 {
 	const struct mt_go_memstats *ms = mt_go_gc_memstats(gc);
@@ -545,6 +584,7 @@ int mt_go_gc_text(FILE *f, const struct mt_go_gc *gc)
 	else
 		mt_fmt_bytes(e, sizeof(e), (uint64_t)ms->memory_limit);
 	fprintf(f, "    GOGC %s, memory limit %s\n", c, e);
+	what_if(f, gc, ms);
 	return 0;
 }
 
