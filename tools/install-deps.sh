@@ -87,7 +87,7 @@ backports=(libbpf-dev bpftool)
 # installed: golang-go (1.19 on bookworm) and, from backports, newer ones
 # (the pclntab and type layouts differ between releases).
 if [ "$codename" = "bookworm" ]; then
-	backports+=(golang-1.21-go golang-1.23-go)
+	backports+=(golang-1.21-go golang-1.22-go golang-1.23-go)
 fi
 
 missing=()

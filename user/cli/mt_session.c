@@ -22,11 +22,13 @@
 #include "collect/mt_agg.h"
 #include "collect/mt_events.h"
 #include "pools/mt_pools.h"
+#include "go/mt_go_gc.h"
 #include "probe/mt_heap.h"
 #include "ptree/mt_ptree.h"
 #include "reach/mt_reach.h"
 #include "serve/mt_metrics.h"
 #include "serve/mt_serve.h"
+#include "sym/mt_elf.h"
 #include "sym/mt_sym.h"
 #include "util/mt_exit.h"
 #include "util/mt_log.h"
@@ -307,7 +309,9 @@ static int open_go(struct mt_session *s)
 	if (s->go && mt_go_pure(s->go) && !s->opts.no_heap) {
 		mt_debug("go: no cgo, no C allocator: allocator probes left out");
 		s->opts.no_heap = true;
+		s->opts.reachability = false;
 	}
+	s->is_go = s->go != NULL;
 	return 0;
 }
 
@@ -371,6 +375,10 @@ static int attach_all(struct mt_session *s)
 		if (err)
 			return err;
 	}
+	/* -ENOENT: neither symbols nor DWARF, both said already */
+	if (s->is_go && (err = mt_go_gc_open(s->target.pid, s->target.exe, &s->go_gc)) &&
+	    err != -ENOENT)
+		mt_err("warning: the Go garbage collector is not traced: %s", strerror(-err));
 	/* The process may have died while we attached; then say so rather
 	 * than report an empty trace. */
 	if (!s->launched && !mt_target_alive(&s->target))
@@ -387,6 +395,7 @@ static int attach_all(struct mt_session *s)
 	if (s->heap)
 		mt_heap_enable(s->heap);
 	mt_go_enable(s->go, s->start_ns);
+	mt_go_gc_enable(s->go_gc);
 	if (s->budget)
 		mt_budget_start(s->budget, s->start_ns);
 	return 0;
@@ -443,6 +452,8 @@ int mt_session_consume(struct mt_session *s)
 		return -EIO;
 	mt_heap_unwind_poll(s->heap, false);   /* tables for modules mapped since */
 	if (mt_pools_consume(s->pools) < 0)
+		return -EIO;
+	if (mt_go_gc_consume(s->go_gc) < 0)
 		return -EIO;
 	return 0;
 }
@@ -543,6 +554,7 @@ static enum mt_launch_state last_look_at_exit(struct mt_session *s, enum mt_stop
 	mt_pools_finish(s->pools, s->end_ns);   /* its memory is still there */
 	if (s->heap)
 		mt_pools_claim(s->pools, s->agg);   /* before the scan */
+	mt_go_gc_finish(s->go_gc, true);   /* its memory is still there */
 	if (s->opts.reachability && !s->opts.no_heap)
 		scan_reach(s);
 	mt_launch_resume(&s->launch);
@@ -611,6 +623,7 @@ enum mt_stop mt_session_run(struct mt_session *s)
 			if (s->vm)
 				mt_vm_sample(s->vm, now, &mt_agg_totals(s->agg)->c);
 			mt_pools_sample(s->pools, now);
+			mt_go_gc_sample(s->go_gc);
 			if (s->analysis)
 				mt_analysis_tick(s->analysis, now);
 			publish_metrics(s, now);
@@ -668,6 +681,8 @@ int mt_session_finish(struct mt_session *s)
 	mt_heap_detach(s->heap);
 	mt_pools_detach(s->pools);
 	mt_go_stop(s->go, s->end_ns ? s->end_ns : mt_now_ns());
+	/* the final MemStats: read while the target is still there */
+	mt_go_gc_finish(s->go_gc, s->stop != MT_STOP_EXITED && mt_target_alive(&s->target));
 	if (mt_session_consume(s))
 		return MT_EXIT_ERROR;
 	if (s->stop != MT_STOP_EXITED) {
@@ -708,6 +723,7 @@ void mt_session_close(struct mt_session *s)
 	mt_go_free(s->go);
 	mt_vm_free(s->vm);
 	mt_pools_free(s->pools);
+	mt_go_gc_free(s->go_gc);
 	/* -f: children still traced when the program exited run on too */
 	if (s->launched && (s->launch.state != MT_LAUNCH_EXITED || s->launch.tracees)) {
 		if (s->stop == MT_STOP_ERROR)

@@ -30,6 +30,8 @@ struct mt_pools;
 
 enum mt_stop { MT_STOP_NONE, MT_STOP_SIGNAL, MT_STOP_DURATION, MT_STOP_EXITED, MT_STOP_ERROR };
 
+struct mt_go_gc;
+
 struct mt_session {
 	struct mt_opts opts;
 	struct mt_target target;
@@ -42,6 +44,8 @@ struct mt_session {
 	struct mt_sym *sym;
 	struct mt_pools *pools;    /* NULL: no pool library found, or --no-pools */
 	struct mt_vm *vm;          /* kernel-side memory view, NULL with --no-vm */
+	bool is_go;                /* the target is a Go program */
+	struct mt_go_gc *go_gc;    /* its GC and MemStats, NULL when not Go */
 	struct mt_analysis *analysis; /* lifetimes, size classes, trends, advice */
 	struct mt_budget *budget;  /* --max-overhead, NULL when off */
 	struct mt_go *go;          /* Go heap mode, NULL when not Go or --no-go */

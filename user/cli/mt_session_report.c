@@ -140,6 +140,8 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	    (mt_report_add_extra(&r, "pools", mt_pools_write_json, pools_text, s->pools) ||
 	     mt_report_add_extra(&r, "pool_events", mt_pools_write_errors_json, NULL, s->pools)))
 		mt_err("warning: the pools section is missing from the report");
+	if (s->go)
+		mt_go_set_gc(s->go, s->go_gc);   /* its "gc", "memstats" in the "go" section */
 	if (final && s->analysis)
 		mt_analysis_add(s->analysis, &r, s->sym);
 	if (final && s->bpf_children)

@@ -199,6 +199,12 @@ void mt_go_stop(struct mt_go *g, uint64_t now_ns)
 	mt_go_alloc_detach(g->alloc);
 }
 
+void mt_go_set_gc(struct mt_go *g, const struct mt_go_gc *gc)
+{
+	if (g)
+		g->rep.gc = gc;
+}
+
 int mt_go_report(struct mt_go *g, struct mt_report *r, uint64_t now_ns)
 {
 	uint64_t end = g->stop_ns ? g->stop_ns : now_ns;

@@ -36,6 +36,9 @@ void mt_go_enable(struct mt_go *g, uint64_t now_ns);
 void mt_go_stop(struct mt_go *g, uint64_t now_ns);
 /* Read the counters and add the "go" section to r; its data lives in g
  * until the next call or mt_go_free. 0 or -errno (printed). */
+/* The GC view's parts ("gc", "memstats") of the section; gc may be NULL. */
+struct mt_go_gc;
+void mt_go_set_gc(struct mt_go *g, const struct mt_go_gc *gc);
 int mt_go_report(struct mt_go *g, struct mt_report *r, uint64_t now_ns);
 void mt_go_free(struct mt_go *g);    /* accepts NULL; detaches */
 

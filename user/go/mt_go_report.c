@@ -7,6 +7,7 @@
 #include "go/mt_go_detect.h"
 #include "go/mt_go_heap.h"
 #include "go/mt_go_report.h"
+#include "go/mt_go_gc.h"
 #include "util/mt_fmt.h"
 #include "util/mt_json.h"
 
@@ -122,7 +123,8 @@ int mt_go_report_json(struct mt_json *j, void *arg)
 	mt_json_obj_begin(j);
 	mt_go_report_json_version(j, gr->info);
 	mt_go_report_json_heap(j, gr->heap, gr->heap_off);
-	/* go-gc: "gc", "memstats" */
+	if (gr->gc)
+		mt_go_gc_json_members(j, gr->gc);   /* "gc", "memstats" */
 	mt_json_obj_end(j);
 	return 0;
 }
@@ -196,6 +198,7 @@ int mt_go_report_text(FILE *f, const struct mt_report *r, bool final, void *arg)
 	fprintf(f, "\nGo (%s%s%s):\n", gi->version[0] ? gi->version : "version unknown",
 		gi->known ? "" : "; ", gi->known ? "" : gi->why);
 	mt_go_report_text_heap(f, gr);
-	/* go-gc: GC cycles and pauses, MemStats */
+	if (gr->gc && mt_go_gc_text(f, gr->gc))
+		return -EIO;
 	return ferror(f) ? -EIO : 0;
 }

@@ -15,11 +15,13 @@ struct mt_json;
 struct mt_report;
 struct mt_go_info;
 struct mt_go_heap;
+struct mt_go_gc;
 
 struct mt_go_report {
 	const struct mt_go_info *info;   /* always */
 	const struct mt_go_heap *heap;   /* mallocgc figures; NULL when not traced */
 	const char *heap_off;            /* why not traced, for the report; NULL */
+	const struct mt_go_gc *gc;       /* GC cycles, MemStats (mt_go_gc); NULL when not traced */
 	unsigned top;                    /* sites in the text, 0: 10 */
 	unsigned max_frames;             /* frames per site in the text, 0: 8 */
 };
