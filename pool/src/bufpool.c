@@ -22,25 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bufpool.h"
 #include "objpool.h"
 #include "probes.h"
 
-#define BUF_LIVE     0x4255464cu
-#define BUF_RELEASED 0x42554652u
-
-struct mtpool_buf {
-	uint32_t state;
-	char *data;
-	size_t len, cap;             /* cap excludes the NUL byte's slot */
-	struct mtpool_bufpool *pool;
-};
-
-struct mtpool_bufpool {
-	mtpool *bufs;
-	size_t initial_cap, keep_cap;
-	struct mt_budget budget;
-	char name[MT_NAME_MAX];
-};
 
 /* Data of a buffer that never grew: "" without an allocation. Never
  * written (several threads share it), hence buf_terminate(). */
@@ -93,7 +78,7 @@ mtpool_bufpool *mtpool_bufpool_create(const struct mtpool_bufpool_opts *opts)
 	o.ctor = buf_ctor;
 	o.dtor = buf_dtor;
 	o.cb_arg = bp;
-	bp->bufs = mtpool_create(sizeof(struct mtpool_buf), &o);
+	bp->bufs = mtpool__objpool_create(sizeof(struct mtpool_buf), &o, MT_OBJ_BUF);
 	if (!bp->bufs) {
 		int err = errno;
 

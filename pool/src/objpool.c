@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bufpool.h"
 #include "objpool.h"
 #include "probes.h"
 #include "tcache.h"
@@ -117,6 +118,9 @@ struct mtpool {
 	 * (mtpool__trace_root); under mt_all_lock. */
 	struct mt_trace_link all;
 	uint32_t kind;           /* 0 object pool, 1 a block pool's */
+	/* The buffer pool whose headers this pool holds, or NULL: for a
+	 * tracer, which adds the buffers' data (budget, idle blocks). */
+	struct mtpool_bufpool *bufpool;
 };
 
 /*
@@ -140,6 +144,12 @@ struct mt_trace_layout {
 	uint32_t quar_cap;
 	uint16_t all_next, name, kind_u32, pad;  /* the list of every pool */
 	uint16_t refills, flushes, pad2[2];
+	/* Buffer pools (size >= this far): buf_pool is the offset of a
+	 * pointer to the buffer pool (NULL for other pools), whose budget's
+	 * used (buf_budget_used) mtpool_bufpool_stats() adds to
+	 * bytes_reserved; each idle header (struct mtpool_buf) owns the
+	 * malloc'd block at buf_data when its buf_cap is not 0. */
+	uint16_t buf_pool, buf_budget_used, buf_data, buf_cap;
 };
 #define MT_TRACE_MAGIC 0x4c50544du   /* "MTPL" */
 #define MT_OFF(f) (uint16_t)offsetof(struct mtpool, f)
@@ -160,6 +170,11 @@ static const struct mt_trace_layout mt_trace_layout = {
 	.all_next = MT_OFF(all) + (uint16_t)offsetof(struct mt_trace_link, next),
 	.name = MT_OFF(name), .kind_u32 = MT_OFF(kind),
 	.refills = MT_OFF(refills), .flushes = MT_OFF(flushes),
+	.buf_pool = MT_OFF(bufpool),
+	.buf_budget_used = (uint16_t)(offsetof(struct mtpool_bufpool, budget) +
+				      offsetof(struct mt_budget, used)),
+	.buf_data = (uint16_t)offsetof(struct mtpool_buf, data),
+	.buf_cap = (uint16_t)offsetof(struct mtpool_buf, cap),
 };
 
 /*
@@ -211,7 +226,9 @@ void mtpool__trace_list(unsigned kind, void *obj, size_t off, bool add)
 _Static_assert(sizeof(((struct mtpool *)0)->quar_n) == 4 && sizeof(((struct mtpool *)0)->mode) == 4 &&
 	       sizeof(((struct mtpool *)0)->quar_head) == 4 &&
 	       sizeof(((struct mtpool *)0)->depot_n) == 8 && sizeof(((struct mtpool *)0)->hdr_size) == 8 &&
-	       sizeof(((struct mt_budget *)0)->used) == 8, "mt_trace_layout field widths");
+	       sizeof(((struct mt_budget *)0)->used) == 8 &&
+	       sizeof(((struct mtpool_buf *)0)->data) == 8 && sizeof(((struct mtpool_buf *)0)->cap) == 8,
+	       "mt_trace_layout field widths");
 
 static void zero_obj(void *obj, void *arg)
 {
@@ -687,6 +704,8 @@ mtpool *mtpool__objpool_create(size_t obj_size, const struct mtpool_opts *opts, 
 #endif
 	}
 	p->kind = (iflags & MT_OBJ_BLOCK) ? 1 : 0;
+	if (iflags & MT_OBJ_BUF)
+		p->bufpool = opts->cb_arg;
 	mtpool__trace_list(0, p, offsetof(struct mtpool, all), true);
 	MT_PROBE5(create, p, p->kind ? "block" : "object", p->name, p->obj_size, &mt_trace_layout);
 	return p;

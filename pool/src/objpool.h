@@ -9,6 +9,9 @@
 #define MT_OBJ_ZERO 0x100u
 /* Internal flag: the pool is a block pool's (the create probe's kind). */
 #define MT_OBJ_BLOCK 0x200u
+/* Internal flag: the pool holds a buffer pool's headers; opts->cb_arg is
+ * the buffer pool (the layout record's buf_pool, for a tracer). */
+#define MT_OBJ_BUF 0x400u
 
 MT_HIDDEN mtpool *mtpool__objpool_create(size_t obj_size, const struct mtpool_opts *opts,
 					 unsigned iflags);

@@ -9,7 +9,10 @@ wrong and the script exits 1; a check is asked for by name:
   idle      no leak candidate holds a pool's idle object: the objects left
             live through the pools' miss path (obj_create) are exactly the
             checked-out ones, and each pool's idle objects in the heap were
-            handed to it (idle_heap_objects = idle, but the destroyed pool);
+            handed to it (idle_heap_objects = idle, plus for a buffer pool
+            the idle buffers' data blocks the program counted on its line
+            "bufdata NAME N", but the destroyed pool); no leak candidate was
+            allocated by a buffer's growth (buf_grow): idle buffers keep it;
             such leaks are attributed to the program's function that got
             them (libmtpool's frames are wrappers), and the reachability
             split of each adds up to its objects
@@ -26,8 +29,11 @@ import sys
 report, prog_out, checks = sys.argv[1], sys.argv[2], sys.argv[3:]
 rep = json.load(open(report))
 prog = {}
+bufdata = {}
 for line in open(prog_out):
     w = line.split()
+    if len(w) == 3 and w[0] == "bufdata":
+        bufdata[w[1]] = int(w[2])
     if len(w) == 16 and w[0] == "pool":
         prog[w[1]] = {w[i]: int(w[i + 1]) for i in range(2, 16, 2)}
 pools = {p["name"]: p for p in rep.get("pools") or []}
@@ -71,6 +77,8 @@ for check in checks:
                        f"but {out} objects checked out at exit")
         for l in rep["leaks"]:
             fs = funcs(l.get("stack"))
+            if "buf_grow" in fs:
+                bad.append(f"an idle buffer's data is a leak candidate: {l.get('bytes')} B at {fs}")
             if "obj_create" not in fs:
                 continue
             at = fs[l.get("attributed_frame", 0)]
@@ -81,7 +89,7 @@ for check in checks:
                            f"{l['reachable_objects']} != {l['objects']} objects")
         for pn, st in heap.items():
             p = pools.get(pn) or {}
-            want = 0 if p.get("destroyed") else st["cached"]
+            want = 0 if p.get("destroyed") else st["cached"] + bufdata.get(pn, 0)
             if p.get("idle_heap_objects") != want:
                 bad.append(f"pool {pn}: idle_heap_objects {p.get('idle_heap_objects')}, "
                            f"expected {want}")

@@ -2,7 +2,8 @@
 # memtrace sees inside libmtpool (docs/pools.md), shared and linked in:
 # the "pools" section equals the program's own mtpool_stats() and
 # mtpool_sc_stats() at exit, exactly (object pools and a size-class
-# allocator; in attach mode too, for pools created before it came); the objects a pool holds idle are not leak candidates; with
+# allocator and a buffer pool, whose idle buffers' data is the pool's
+# memory; in attach mode too, for pools created before it came); the objects a pool holds idle are not leak candidates; with
 # --pool-events, a planted pool leak is found by its get site; a
 # debug-mode double put is reported with its stack.
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +19,7 @@ for b in wl_pool wl_pool_static; do
 		fail "$b: memtrace failed: $(tail -5 "$TMP/$b.err")"
 	python3 "$CHECK" "$TMP/$b.json" "$TMP/$b.out" exact idle double=double_put ||
 		fail "$b: the pools section disagrees with the program"
-	grep -q "^Pools (4" "$TMP/$b.err" || fail "$b: no pools section in the text report"
+	grep -q "^Pools (5" "$TMP/$b.err" || fail "$b: no pools section in the text report"
 	# Every get and put traced: the same counters, and the leak by get site.
 	"$MT" --no-vm --pool-events --json "$TMP/$b.ev.json" -- "$WL/$b" leak >"$TMP/$b.ev.out" \
 		2>"$TMP/$b.ev.err" || fail "$b --pool-events: memtrace failed: $(tail -5 "$TMP/$b.ev.err")"
@@ -49,7 +50,7 @@ for b in wl_pool wl_pool_static; do
 	"$MT" -p "$wp" -d 1 --no-vm --json "$TMP/$b.at.json" >/dev/null 2>"$TMP/$b.at.err" ||
 		fail "$b attach: memtrace failed: $(tail -5 "$TMP/$b.at.err")"
 	kill "$wp"
-	python3 "$CHECK" "$TMP/$b.at.json" "$TMP/$b.at.out" exact=wl_conn exact=wl_sc ||
+	python3 "$CHECK" "$TMP/$b.at.json" "$TMP/$b.at.out" exact=wl_conn exact=wl_sc exact=wl_buf ||
 		fail "$b attach: the pools section disagrees with the program"
 done
 # A target with a root of its own (chroot, as in a container): the pool
@@ -69,7 +70,7 @@ if command -v chroot >/dev/null && command -v gcc >/dev/null &&
 	"$MT" -p "$wp" -d 1 --no-vm --lib /bin/wl_pool --json "$TMP/ch.json" >/dev/null \
 		2>"$TMP/ch.err" || fail "chroot attach: memtrace failed: $(tail -5 "$TMP/ch.err")"
 	kill "$wp"
-	python3 "$CHECK" "$TMP/ch.json" "$TMP/ch.out" exact=wl_conn exact=wl_sc ||
+	python3 "$CHECK" "$TMP/ch.json" "$TMP/ch.out" exact=wl_conn exact=wl_sc exact=wl_buf ||
 		fail "chroot attach: the pools section disagrees with the program"
 else
 	echo "note: no static link or chroot here: the chroot case is left out"

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -41,7 +42,10 @@ struct mtpl_layout {
 	uint32_t quar_cap;
 	uint16_t all_next, name, kind_u32, pad;
 	uint16_t refills, flushes, pad2[2];
+	/* Buffer pools; absent (zero) in a record whose size ends before. */
+	uint16_t buf_pool, buf_budget_used, buf_data, buf_cap;
 };
+#define MTPL_SIZE_V1 offsetof(struct mtpl_layout, buf_pool)
 
 /* pool/src/objpool.c: struct mt_trace_root, in section .mtpool_trace. */
 struct mtpl_root {
@@ -143,6 +147,38 @@ static int walk(pid_t pid, const struct mtpl_layout *l, uint64_t c, bool live_li
 	return err;
 }
 
+/*
+ * A buffer pool's header pool: add the buffer pool's budget (the data
+ * capacity, as mtpool_bufpool_stats() does) and, with idle, each idle
+ * header's data block: the buffers keep it while released, so it is the
+ * pool's memory, not a leak. Runs before the quarantine is added: a debug
+ * pool's quarantined headers were destructed and poisoned (no data).
+ */
+static int add_bufs(pid_t pid, uint64_t p, const struct mtpl_layout *l, uint64_t hdr, bool idle,
+		    struct mt_pool_read *out, size_t *cap, uint64_t *used)
+{
+	uint64_t bp, bused, n = out->nidle;
+	int err = peek64(pid, p + l->buf_pool, &bp);
+
+	if (err || !bp)
+		return err;
+	err = peek64(pid, bp + l->buf_budget_used, &bused);
+	if (err)
+		return err;
+	*used += bused;
+	for (uint64_t i = 0; idle && i < n && !err; i++) {
+		uint64_t b = out->idle[i] + hdr, data, bcap;
+
+		err = peek64(pid, b + l->buf_cap, &bcap) ?: peek64(pid, b + l->buf_data, &data);
+		if (!err && bcap && data) {
+			if (MT_GROW(out->idle, out->nidle + 1, *cap))
+				return -ENOMEM;
+			out->idle[out->nidle++] = data;
+		}
+	}
+	return err;
+}
+
 static int add_quarantine(pid_t pid, uint64_t p, const struct mtpl_layout *l, uint64_t n,
 			  uint64_t hdr, struct mt_pool_read *out, size_t *cap)
 {
@@ -225,8 +261,10 @@ static int mtpl_read(pid_t pid, uint64_t p, uint64_t layout, bool idle, struct m
 	err = err ?: mt_pools_peek(pid, layout, &l, sizeof(l));
 	if (err)
 		return err;
-	if (l.magic != MTPL_MAGIC || l.version != 1 || l.size < sizeof(l))
+	if (l.magic != MTPL_MAGIC || l.version != 1 || l.size < MTPL_SIZE_V1)
 		return -EPROTO;
+	if (l.size < sizeof(l))
+		memset((char *)&l + MTPL_SIZE_V1, 0, sizeof(l) - MTPL_SIZE_V1);
 	err = peek64(pid, p + l.exited_gets, &eg) ?: peek64(pid, p + l.exited_puts, &ep) ?:
 	      peek64(pid, p + l.gets_slow, &gs) ?: peek64(pid, p + l.puts_slow, &ps) ?:
 	      peek64(pid, p + l.created, &created) ?: peek64(pid, p + l.depot, &depot) ?:
@@ -244,6 +282,8 @@ static int mtpl_read(pid_t pid, uint64_t p, uint64_t layout, bool idle, struct m
 	      walk(pid, &l, caches, true, hdr, idle, out, &cap, &gets, &puts);
 	if (!err && idle)
 		err = add_idle(pid, depot, depot_n, hdr, out, &cap);
+	if (!err && l.buf_pool)
+		err = add_bufs(pid, p, &l, hdr, idle, out, &cap, &used);
 	/* Debug pools: the quarantine ring's objects are idle too. */
 	if (!err && idle && quar_n)
 		err = add_quarantine(pid, p, &l, quar_n, hdr, out, &cap);

@@ -12,6 +12,8 @@
  * leak:   7 objects of "wl_conn" are got in plant_leak() and never put back
  * double: a debug pool "wl_debug" gets an object put twice in double_put()
  * hold:   after the counters, print "holding" and sleep 20 s (metrics test)
+ * "wl_buf" is a buffer pool (mtpool_bufpool): its released buffers keep
+ * their data; "bufdata wl_buf N" says how many idle buffers hold a block.
  * The "wl_conn" pool is not destroyed: its idle objects are alive at exit,
  * and must not be reported as leaks. "wl_tmp" is destroyed before exit.
  */
@@ -42,6 +44,29 @@ static void print_stats(const char *name, mtpool *p)
 
 	mtpool_stats(p, &st);
 	print(name, &st);
+}
+
+/* A buffer pool's message building: n buffers grown at once and all
+ * released, so each idle buffer keeps its data block (the pool's memory,
+ * counted in its bytes_reserved). Returns how many hold a block. */
+NOINLINE static unsigned build_messages(mtpool_bufpool *bp, unsigned n)
+{
+	mtpool_buf *b[16];
+	unsigned with_data = 0;
+
+	for (unsigned i = 0; i < n && i < 16; i++) {
+		b[i] = mtpool_buf_acquire(bp);
+		if (!b[i])
+			exit(1);
+		for (unsigned k = 0; k <= i * 40; k++)
+			if (mtpool_buf_appendf(b[i], "line %u of message %u\n", k, i))
+				exit(1);
+	}
+	for (unsigned i = 0; i < n && i < 16; i++) {
+		with_data += mtpool_buf_cap(b[i]) != 0;
+		mtpool_buf_release(b[i]);
+	}
+	return with_data;
 }
 
 /* A size-class allocator: blocks of many sizes, a window of 64 live. */
@@ -116,7 +141,10 @@ int main(int argc, char **argv)
 	struct mtpool_opts to = { .name = "wl_tmp", .thread_cache = 8 };
 	bool leak = false, dbl = false, hold = false;
 	struct mtpool_sc_opts so = { .name = "wl_sc" };
+	struct mtpool_bufpool_opts bo = { .name = "wl_buf" };
 	mtpool *conn, *tmp;
+	mtpool_bufpool *bufs;
+	unsigned bufdata;
 	mtpool_sc *sc;
 	pthread_t t;
 
@@ -128,8 +156,10 @@ int main(int argc, char **argv)
 	conn = mtpool_create(200, &co);
 	tmp = mtpool_create(64, &to);
 	sc = mtpool_sc_create(&so);
-	if (!conn || !tmp || !sc)
+	bufs = mtpool_bufpool_create(&bo);
+	if (!conn || !tmp || !sc || !bufs)
 		return 1;
+	bufdata = build_messages(bufs, 6);
 	serve_sizes(sc, 20000);
 	serve(conn, 2000, 200);
 	if (pthread_create(&t, NULL, worker, conn) || pthread_join(t, NULL))
@@ -156,6 +186,9 @@ int main(int argc, char **argv)
 
 		mtpool_sc_stats(sc, &st);
 		print("wl_sc", &st);
+		mtpool_bufpool_stats(bufs, &st);
+		print("wl_buf", &st);
+		printf("bufdata wl_buf %u\n", bufdata);
 	}
 	if (hold)
 		printf("holding\n");
