@@ -17,7 +17,8 @@ dyn=$WL/wl_proc st=$WL/wl_proc_static
 at_wait() {
 	local i
 	for ((i = 0; i < 400; i++)); do
-		if tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "$2" &&
+		# anchored: the old image's arguments hold the new image's too
+		if tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | cut -d' ' -f2- | grep -q "^$2" &&
 		   grep -q '^State:.*S (sleeping)' "/proc/$1/status" 2>/dev/null; then
 			return 0
 		fi

@@ -11,7 +11,7 @@
 #include "cli/mt_opts.h"
 #include "mt_test.h"
 
-static char out[4096], err[4096];
+static char out[16384], err[4096];   /* the usage text is ~6 KB */
 static struct mt_opts o;
 
 /* Read what fd 1 or 2 got into tmp since the call began. */

@@ -32,6 +32,13 @@ enum mt_stop { MT_STOP_NONE, MT_STOP_SIGNAL, MT_STOP_DURATION, MT_STOP_EXITED, M
 
 struct mt_go_gc;
 
+/* memtrace's own footprint, read once per report so that every output of
+ * one report (JSON, HTML, text) says the same (mt_session_self.c). */
+struct mt_self {
+	uint64_t rss, hwm;              /* bytes */
+	uint64_t heap_maps, heap_rings, vm_maps, vm_rings;
+};
+
 struct mt_session {
 	struct mt_opts opts;
 	struct mt_target target;
@@ -62,6 +69,7 @@ struct mt_session {
 	struct mt_ptree *tree;     /* images of the process tree (exec, -f) */
 	bool bpf_children;         /* the BPF side counts untraced children */
 	bool leak_known;           /* the final report ran: leak_check is set */
+	struct mt_self self;       /* the footprint as the final report states it */
 	bool guided;               /* the cost line of a full trace was considered */
 	uint64_t leak_check;       /* bytes --fail-on-leak compares */
 	struct mt_serve *serve;    /* --listen: the /metrics server */
@@ -103,6 +111,8 @@ void mt_session_report(struct mt_session *s, FILE *text, uint64_t now, bool fina
  * mt_session_self.c. */
 struct mt_json;
 struct mt_report;
+/* Read the footprint into s->self: once, before the final report. */
+void mt_session_self_take(struct mt_session *s);
 int mt_session_self_json(struct mt_json *j, void *s);
 int mt_session_self_text(FILE *f, const struct mt_report *r, bool final, void *s);
 void mt_session_self_debug(const struct mt_session *s);

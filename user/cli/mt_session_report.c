@@ -134,6 +134,8 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 	}
 	if (final && s->vm && mt_report_add_extra(&r, "memory", mt_vm_write_json, vm_text, s->vm))
 		mt_err("warning: the memory section is missing from the report");
+	if (final)
+		mt_session_self_take(s);
 	if (final && mt_report_add_extra(&r, "memtrace", mt_session_self_json, mt_session_self_text, s))
 		mt_err("warning: memtrace's own footprint is missing from the report");
 	if (final && s->pools &&

@@ -19,11 +19,6 @@
 #include "util/mt_time.h"
 #include "vm/mt_vm.h"
 
-struct self {
-	uint64_t rss, hwm;              /* bytes */
-	uint64_t heap_maps, heap_rings, vm_maps, vm_rings;
-};
-
 static uint64_t status_kb(const char *key)
 {
 	char line[256];
@@ -40,7 +35,7 @@ static uint64_t status_kb(const char *key)
 	return v;
 }
 
-static void self_read(const struct mt_session *s, struct self *o)
+static void self_read(const struct mt_session *s, struct mt_self *o)
 {
 	o->rss = status_kb("VmRSS:") << 10;
 	o->hwm = status_kb("VmHWM:") << 10;
@@ -48,11 +43,16 @@ static void self_read(const struct mt_session *s, struct self *o)
 	o->vm_maps = mt_vm_map_bytes(s->vm, &o->vm_rings);
 }
 
+void mt_session_self_take(struct mt_session *s)
+{
+	self_read(s, &s->self);
+}
+
 int mt_session_self_json(struct mt_json *j, void *arg)
 {
-	struct self o;
+	const struct mt_session *s = arg;
+	struct mt_self o = s->self;
 
-	self_read(arg, &o);
 	mt_json_obj_begin(j);
 	mt_json_key_u64(j, "rss_bytes", o.rss);
 	mt_json_key_u64(j, "rss_peak_bytes", o.hwm);
@@ -64,12 +64,11 @@ int mt_session_self_json(struct mt_json *j, void *arg)
 	return 0;
 }
 
-static void self_line(FILE *f, const struct mt_session *s, const char *prefix)
+static void self_line(FILE *f, const struct mt_self *so, const char *prefix)
 {
 	char a[32], b[32], c[32], d[32], e[32], g[32];
-	struct self o;
+	struct mt_self o = *so;
 
-	self_read(s, &o);
 	fprintf(f, "%sRSS %s (peak %s); BPF maps %s, ring buffers %s of it "
 		"(allocator probes %s, memory view %s)\n", prefix, mt_fmt_bytes(a, 32, o.rss),
 		mt_fmt_bytes(b, 32, o.hwm), mt_fmt_bytes(c, 32, o.heap_maps + o.vm_maps),
@@ -81,12 +80,13 @@ int mt_session_self_text(FILE *f, const struct mt_report *r, bool final, void *a
 {
 	(void)r;
 	if (final)
-		self_line(f, arg, "memtrace itself: ");
+		self_line(f, &((const struct mt_session *)arg)->self, "memtrace itself: ");
 	return 0;
 }
 
 void mt_session_self_debug(const struct mt_session *s)
 {
+	struct mt_self o;
 	char buf[256];
 	FILE *f;
 
@@ -95,7 +95,8 @@ void mt_session_self_debug(const struct mt_session *s)
 	f = fmemopen(buf, sizeof(buf), "w");
 	if (!f)
 		return;
-	self_line(f, s, "");
+	self_read(s, &o);
+	self_line(f, &o, "");
 	fclose(f);
 	buf[strcspn(buf, "\n")] = '\0';
 	mt_debug("after attach: %s", buf);

@@ -45,6 +45,11 @@ static uint64_t fd_memlock(int fd)
 	return v;
 }
 
+uint64_t mt_bpf_map_memlock(const struct bpf_map *m)
+{
+	return m && bpf_map__fd(m) >= 0 ? fd_memlock(bpf_map__fd(m)) : 0;
+}
+
 uint64_t mt_bpf_obj_map_bytes(const struct bpf_object *obj, uint64_t *ring_bytes)
 {
 	const struct bpf_map *m;

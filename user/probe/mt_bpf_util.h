@@ -23,5 +23,8 @@ struct bpf_object;
  * by twice its size). *ring_bytes, when given, gets the ring buffers'
  * share. 0 when nothing is readable. */
 uint64_t mt_bpf_obj_map_bytes(const struct bpf_object *obj, uint64_t *ring_bytes);
+/* One map's memlock bytes (0 without an fd or when unreadable). */
+struct bpf_map;
+uint64_t mt_bpf_map_memlock(const struct bpf_map *m);
 
 #endif /* MT_BPF_UTIL_H */

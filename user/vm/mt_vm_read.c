@@ -168,5 +168,13 @@ uint64_t mt_vm_lost(const struct mt_vm *vm)
 
 uint64_t mt_vm_map_bytes(const struct mt_vm *vm, uint64_t *ring_bytes)
 {
-	return mt_bpf_obj_map_bytes(vm && vm->skel ? vm->skel->obj : NULL, ring_bytes);
+	uint64_t sum = mt_bpf_obj_map_bytes(vm && vm->skel ? vm->skel->obj : NULL, ring_bytes);
+
+	/* the unwind tables borrowed from the heap tracer are counted there */
+	if (vm && vm->skel && vm->o.uw_sink)
+		sum -= mt_bpf_map_memlock(vm->skel->maps.mt_uw_rows) +
+		       mt_bpf_map_memlock(vm->skel->maps.mt_uw_maps) +
+		       mt_bpf_map_memlock(vm->skel->maps.mt_uw_mods) +
+		       mt_bpf_map_memlock(vm->skel->maps.mt_uw_state);
+	return sum;
 }
