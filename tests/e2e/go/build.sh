@@ -1,9 +1,10 @@
 # Go test programs, built at test time (sourced by the Go end-to-end tests
 # after lib.sh). Standard library only, no network; the build cache is
-# memtrace's build tree's own (build/go-cache), so the second test does not
-# compile the standard library again, and no home directory is touched.
+# the repository's build/go-cache, shared by the plain and the sanitized
+# build trees (it holds only Go's own objects), so no later test compiles
+# the standard library again, and no home directory is touched.
 GO_SRC=$E2E/go
-export GOCACHE=$MT_BUILD/go-cache GOPATH=$TMP/gopath GOFLAGS=-mod=mod GO111MODULE=off \
+export GOCACHE=${MT_GOCACHE:-$E2E/../../build/go-cache} GOPATH=$TMP/gopath GOFLAGS=-mod=mod GO111MODULE=off \
 	GOPROXY=off GOTOOLCHAIN=local
 
 # The Go toolchains installed (Debian's golang-go and golang-1.NN-go), one

@@ -1,11 +1,12 @@
 # Helpers of the Go tests (t30, t31), sourced after tests/e2e/lib.sh.
 
 # go_build GO NAME LDFLAGS: build tests/e2e/go/gcprog.go with the toolchain
-# GO into $TMP/NAME; caches in $TMP, standard library only, no network.
+# GO into $TMP/NAME; Go's build cache shared with the other Go tests
+# (go/build.sh), standard library only, no network.
 go_build() {
 	mkdir -p "$TMP/src"
 	cp "$E2E/go/gcprog.go" "$TMP/src/"
-	(cd "$TMP/src" && GOCACHE="$TMP/gocache" GOPATH="$TMP/gopath" GO111MODULE=off \
+	(cd "$TMP/src" && GOCACHE="${MT_GOCACHE:-$E2E/../../build/go-cache}" GOPATH="$TMP/gopath" GO111MODULE=off \
 		GOFLAGS= GOPROXY=off GOTOOLCHAIN=local "$1" build -ldflags="$3" -o "$TMP/$2" gcprog.go)
 }
 
