@@ -15,11 +15,8 @@
  * anything else (ReadMemStats, GOMAXPROCS, a goroutine profile) is "other".
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "util/mt_fmt.h"
