@@ -284,7 +284,8 @@ static void plan(struct mt_budget *b, double c, double cf)
 	double budget = 0.8 * b->o.max_overhead_pct / 100 * b->ref_cores * 1e9;
 	/* The target pays for arming (breakpoints written into its pages);
 	 * the disarm's grace-period wait is memtrace's own time. */
-	double floor_ms = fmax(WIN_MIN_MS, 2 * b->cal.arm_ms);
+	double arm_ms = b->narm ? b->arm_ms_sum / b->narm : b->cal.arm_ms;
+	double floor_ms = fmax(WIN_MIN_MS, 2 * arm_ms);
 	double w, t, p = 500.0;
 
 	if (c <= 0)
@@ -522,18 +523,28 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 		b->next_ns = b->ph_start +
 			     (uint64_t)(fmax(0, b->period_ms - b->win_ms - b->tail_ms) * MS);
 		break;
-	case PH_OFF:
+	case PH_OFF: {
 		if (drain)
 			drain(arg);
 		calls(b, &b->last_alloc, &b->last_free);
-		b->ph_start = mt_now_ns();   /* the probes appear during the arm */
+		uint64_t t0 = mt_now_ns();
+
 		arm(b, MT_ARM_ALLOC | MT_ARM_FREE);
 		if (b->ph == PH_FAILED)
 			break;
+		uint64_t t1 = mt_now_ns();
+
+		/* The probes appear one by one during the arm (milliseconds
+		 * here): it counts half as traced time, and the window is
+		 * win_ms of every probe armed after it, so a site calling
+		 * every few milliseconds is caught in every window however
+		 * slow the arm is. */
+		b->ph_start = t0 + (t1 - t0) / 2;
 		b->nwindows++;
 		b->ph = PH_WINDOW;
-		b->next_ns = b->ph_start + (uint64_t)(b->win_ms * MS);
+		b->next_ns = t1 + (uint64_t)(b->win_ms * MS);
 		break;
+	}
 	default:
 		b->next_ns = UINT64_MAX;
 		break;
