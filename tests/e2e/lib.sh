@@ -42,7 +42,16 @@ cleanup() {
 trap cleanup EXIT
 
 skip() { echo "skip: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
+# bad MSG: one misbehaving case, counted in $errors; fail repeats every
+# such line last, so a log cut to its tail still says what went wrong.
+BAD_LINES=()
+errors=0
+bad() { echo "$*"; BAD_LINES+=("$*"); errors=$((errors + 1)); }
+fail() {
+	echo "FAIL: $*"
+	[ ${#BAD_LINES[@]} -eq 0 ] || printf '  case: %s\n' "${BAD_LINES[@]}"
+	exit 1
+}
 
 need_bpf() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to load BPF programs"
@@ -86,10 +95,12 @@ print(" ".join(str(p["id"]) for p in json.load(sys.stdin) if p.get("name", "").s
 MT_PROGS_BEFORE=""
 snap_progs() { MT_PROGS_BEFORE=" $(mt_prog_ids_all) "; }
 # The kernel frees a program shortly after its last reference goes (RCU),
-# so both checks allow it two seconds.
+# so both checks allow it ten seconds (a uprobe program waits for an RCU
+# tasks-trace grace period, seconds on a loaded machine); a clean state
+# returns at once.
 no_memtrace_progs() {
 	local id ids left try
-	for try in $(seq 40); do
+	for try in $(seq 200); do
 		# A listing that fails must not read as "none loaded".
 		ids=$(mt_prog_ids_all) || { echo "cannot list the loaded BPF programs"; return 1; }
 		left="" held=" $(running_memtrace_prog_ids) "
@@ -120,7 +131,7 @@ memtrace_prog_ids() {
 # All of the given program IDs are gone.
 progs_gone() {
 	local id left try
-	for try in $(seq 40); do
+	for try in $(seq 200); do
 		left=""
 		for id in "$@"; do
 			bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"

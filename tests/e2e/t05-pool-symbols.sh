@@ -12,7 +12,6 @@
 #     The last check links such a program. (In libmtpool.so it is local.)
 . "$(dirname "$0")/lib.sh"
 HDR=$E2E/../../pool/include/mtpool.h
-errors=0
 
 for f in "$MT_BUILD/libmtpool.a" "$MT_BUILD/libmtpool.so" "$HDR"; do
 	[ -f "$f" ] || fail "$f missing (make first)"
@@ -55,7 +54,7 @@ for l in libmtpool.a libmtpool.so; do
 	n=$(wc -l <"$TMP/$l.ok")
 	echo "$l: $n public symbols"
 	# A handful would mean a broken build or a broken nm, not a clean one.
-	[ "$n" -ge 50 ] || { echo "$l: expected the whole API"; errors=$((errors + 1)); }
+	[ "$n" -ge 50 ] || { bad "$l: expected the whole API"; }
 done
 if ! diff "$TMP/libmtpool.a.ok" "$TMP/libmtpool.so.ok"; then
 	echo "libmtpool.a (<) and libmtpool.so (>) export different symbols"

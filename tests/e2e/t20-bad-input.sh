@@ -2,7 +2,6 @@
 # Bad input: one clear line on stderr, a non-zero exit, no crash, and
 # nothing left attached.
 . "$(dirname "$0")/lib.sh"
-errors=0
 
 # run_error STATUS EXPECTED_REGEX -- memtrace args...: exactly STATUS, one
 # line on stderr matching the regex.
@@ -12,11 +11,11 @@ run_error() {
 	"$MT" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || rc=$?
 	lines=$(grep -c . "$TMP/err") || lines=0
 	if [ "$rc" -ne "$status" ]; then
-		echo "memtrace $*: exit $rc, expected $status: $(cat "$TMP/err")"; errors=$((errors + 1))
+		bad "memtrace $*: exit $rc, expected $status: $(cat "$TMP/err")"
 	elif [ "$lines" -ne 1 ]; then
-		echo "memtrace $*: $lines lines on stderr, expected 1:"; cat "$TMP/err"; errors=$((errors + 1))
+		bad "memtrace $*: $lines lines on stderr, expected 1: $(cat "$TMP/err")"
 	elif ! grep -Eq "^memtrace: .*$want" "$TMP/err"; then
-		echo "memtrace $*: '$(cat "$TMP/err")' does not match '$want'"; errors=$((errors + 1))
+		bad "memtrace $*: '$(cat "$TMP/err")' does not match '$want'"
 	else
 		echo "ok: memtrace $* -> $(cat "$TMP/err")"
 	fi
@@ -53,7 +52,7 @@ expect_error() {
 	snap_progs
 	run_error "$status" "$@"
 	if ! no_memtrace_progs; then
-		echo "memtrace ${*:3}: BPF programs left behind"; errors=$((errors + 1))
+		bad "memtrace ${*:3}: BPF programs left behind"
 	fi
 }
 
@@ -77,17 +76,17 @@ cp "$MT" "$TMP/memtrace"; chmod 755 "$TMP/memtrace"
 rc=0
 setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/memtrace" -- /bin/sleep 30 >/dev/null 2>"$TMP/err" || rc=$?
 if [ $rc -eq 0 ] || [ "$(grep -c . "$TMP/err")" -ne 1 ] || ! grep -q "run as root" "$TMP/err"; then
-	echo "unprivileged: exit $rc, stderr: $(cat "$TMP/err")"; errors=$((errors + 1))
+	bad "unprivileged: exit $rc, stderr: $(cat "$TMP/err")"
 else
 	echo "ok: unprivileged -> $(cat "$TMP/err")"
 fi
-pgrep -x -u 65534 sleep >/dev/null && { echo "unprivileged: launched child left running"; errors=$((errors + 1)); }
+pgrep -x -u 65534 sleep >/dev/null && { bad "unprivileged: launched child left running"; }
 
 # A binary without symbols still traces: frames name their module.
 cp "$WL/wl_exact" "$TMP/stripped"; strip "$TMP/stripped"
 "$MT" --json "$TMP/s.json" -- "$TMP/stripped" 3 3 5 2 1 0 >/dev/null 2>"$TMP/err" || {
-	echo "stripped target: exit $?: $(cat "$TMP/err")"; errors=$((errors + 1)); }
-python3 - "$TMP/s.json" <<'PY' || errors=$((errors + 1))
+	bad "stripped target: exit $?: $(cat "$TMP/err")"; }
+python3 - "$TMP/s.json" <<'PY' || bad "stripped target: its report is wrong (above)"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["totals"]["live_objects"] == 7, r["totals"]
@@ -107,18 +106,18 @@ for d in 0.02 0.05 0.1 0.15 0.2 0.25 0.3 0.4 0.5 0.6; do
 	rc=0
 	"$MT" -p "$t" -d 0.5 --json "$TMP/e.json" >/dev/null 2>"$TMP/err" || rc=$?
 	# Traced or not, the target runs to its normal end.
-	wait "$t" || { echo "exit during attach: the target exited $?"; errors=$((errors + 1)); }
+	wait "$t" || { bad "exit during attach: the target exited $?"; }
 	clear=0
 	if grep -Eq "^memtrace: (PID $t exited during attach|PID $t has exited|no process with PID $t)$" "$TMP/err"; then
 		clear=1
 	fi
 	if [ $rc -ge 128 ]; then
-		echo "exit during attach: memtrace crashed ($rc)"; errors=$((errors + 1))
+		bad "exit during attach: memtrace crashed ($rc)"
 	elif [ $rc -ne 0 ] && { [ "$(grep -c . "$TMP/err")" -ne 1 ] || [ $clear -eq 0 ]; }; then
-		echo "exit during attach after ${d}s: unclear error: $(cat "$TMP/err")"; errors=$((errors + 1))
+		bad "exit during attach after ${d}s: unclear error (exit $rc): $(cat "$TMP/err")"
 	fi
 	if grep -q "exited during attach" "$TMP/err"; then during=$((during + 1)); fi
-	no_memtrace_progs || { echo "exit during attach: programs left"; errors=$((errors + 1)); }
+	no_memtrace_progs || { bad "exit during attach: programs left"; }
 done
 echo "ok: targets exiting during attach handled ($during of 10 exited during attach)"
 [ $errors -eq 0 ] || fail "$errors bad-input cases misbehaved"

@@ -6,8 +6,7 @@
 # memtrace diff; no temporary is left behind.
 . "$(dirname "$0")/lib.sh"
 need_bpf
-errors=0
-bad() { echo "FAIL: $*"; errors=$((errors + 1)); }
+bad() { bad "FAIL: $*"; }
 D=$TMP/out
 mkdir "$D"
 # A private full device (/dev/full's numbers): if a regression deletes it,

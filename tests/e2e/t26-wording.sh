@@ -6,8 +6,7 @@
 # exited), implementation details only with -v.
 . "$(dirname "$0")/lib.sh"
 need_bpf
-errors=0
-bad() { echo "FAIL: $*"; errors=$((errors + 1)); }
+bad() { bad "FAIL: $*"; }
 
 # Launch mode: awk is /usr/bin/awk -> /etc/alternatives/awk -> gawk or mawk.
 awk_path=$(command -v awk)
