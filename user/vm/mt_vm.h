@@ -47,6 +47,13 @@ enum mt_vm_source {
 	MT_VM_SRC_RAW_TP,     /* sys_enter/sys_exit: BPF on every syscall */
 };
 
+/* Where the page faults are seen (--fault-source). */
+enum mt_vm_fault_source {
+	MT_VM_FSRC_AUTO = 0,     /* perf, else tracepoint */
+	MT_VM_FSRC_PERF,         /* per-thread perf software events: per target */
+	MT_VM_FSRC_TRACEPOINT,   /* exceptions:page_fault_*: BPF on every fault */
+};
+
 struct mt_vm_opts {
 	pid_t pid;        /* the target (thread group id) */
 	/* Stacks of mmap, mremap and brk: walked like the heap's (bpf/
@@ -62,10 +69,14 @@ struct mt_vm_opts {
 	size_t npreload;
 	bool launched;    /* stopped after exec: its libraries are not mapped yet */
 	enum mt_vm_source source;
+	enum mt_vm_fault_source fault_source;
 };
 
 /* "auto", "uprobe", "tracepoint", "raw_tp" -> source; -EINVAL otherwise. */
 int mt_vm_source_parse(const char *s, enum mt_vm_source *out);
+
+/* "auto", "perf", "tracepoint" -> fault source; -EINVAL otherwise. */
+int mt_vm_fault_source_parse(const char *s, enum mt_vm_fault_source *out);
 
 /**
  * mt_vm_open() - open, load (tgid filter in rodata) and attach every
