@@ -19,7 +19,7 @@ command -v python3 >/dev/null || fail "python3 not installed"
 TP=3001 CP=5003 BN=20011
 
 old_stats=$(sysctl -n kernel.bpf_stats_enabled)
-trap 'rc=$?; sysctl -qw kernel.bpf_stats_enabled="$old_stats"; (exit $rc); cleanup' EXIT
+trap 'rc=$?; trap - ERR; sysctl -qw kernel.bpf_stats_enabled="$old_stats"; (exit $rc); cleanup' EXIT
 sysctl -qw kernel.bpf_stats_enabled=1
 
 # run_cnt summed over the mt_vm_fault* programs memtrace process $1 holds.
