@@ -3,8 +3,9 @@
  * The kernel-side memory view of one process: where its resident memory
  * comes from, independent of the allocator. bpf/vm.bpf.c traces the
  * target's mmap, munmap, mremap, brk and releasing madvise calls (with the
- * user stack of the creating ones), its page faults and its mm's resident
- * counters (kmem:rss_stat); this module keeps an interval map of the
+ * user stack of the creating ones), its page faults (a perf event per
+ * thread, else the machine-wide tracepoints) and its mm's resident
+ * counters (read at its own events, else kmem:rss_stat); this module keeps an interval map of the
  * target's mappings, attributes faults to the mapping and the stack that
  * created it, samples an RSS timeline, and at the end relates the heap's
  * live bytes to its resident bytes (docs/memory-stats.md).
