@@ -92,6 +92,18 @@ one tp --fault-source tracepoint
 grep -q "every process's faults pay for it" "$TMP/tp.out" "$TMP/tp.err" ||
 	bad "tracepoint: the report does not say the fault source is machine-wide"
 
+# 3. Kernel-mode faults on user addresses count too: read() from /dev/zero
+#    into KP untouched pages of a fresh mapping faults each in kernel mode.
+KP=401
+"$MT" --no-heap --json "$TMP/kf.json" -o /dev/null -- python3 -c '
+import mmap, sys
+m = mmap.mmap(-1, int(sys.argv[1]) * 4096)
+with open("/dev/zero", "rb", buffering=0) as f:
+    f.readinto(m)' "$KP" >"$TMP/kf.out" 2>"$TMP/kf.err" || fail "kernel faults: memtrace exited $?: $(cat "$TMP/kf.err")"
+kfaults=$(jq_mem "$TMP/kf.json" 'm["page_faults_kernel"]')
+echo "kernel-mode faults: $kfaults (at least $KP expected)"
+[ "$kfaults" -ge "$KP" ] || bad "kernel faults: $kfaults counted in kernel mode, at least $KP expected"
+
 [ "$errors" -eq 0 ] || fail "$errors case(s) failed"
 no_memtrace_progs || fail "memory-view BPF programs outlived memtrace"
 echo "pass"
