@@ -412,7 +412,7 @@ static int attach(struct mt_session *s)
 
 	mt_log_hold();
 	err = attach_all(s);
-	if (err && !mt_target_alive(&s->target)) {
+	if (err && !mt_target_alive_after_error(&s->target, 200)) {
 		mt_log_release(false);
 		mt_err("PID %d exited during attach", (int)s->target.pid);
 		return -ESRCH;

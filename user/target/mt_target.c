@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +122,7 @@ int mt_target_open(pid_t pid, struct mt_target *t)
 		return err;
 	}
 	err = mt_target_reload(t);
-	if (err && !mt_target_alive(t)) {
+	if (err && !mt_target_alive_after_error(t, 200)) {
 		mt_err("PID %d exited during attach", (int)pid);
 		mt_target_close(t);
 		return -ESRCH;
@@ -141,6 +142,19 @@ bool mt_target_alive(const struct mt_target *t)
 	if (read_stat(t->pid, &st))
 		return false;
 	return st.start_time == t->start_time && st.state != 'Z' && st.state != 'X';
+}
+
+bool mt_target_alive_after_error(const struct mt_target *t, int wait_ms)
+{
+	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
+
+	if (!mt_target_alive(t))
+		return false;
+	if (t->pidfd < 0)
+		return true;
+	/* readable once the process has exited (its exit is what failed the
+	 * step); a timeout means it really is running */
+	return poll(&p, 1, wait_ms) == 0 && mt_target_alive(t);
 }
 
 void mt_target_close(struct mt_target *t)

@@ -31,6 +31,12 @@ int mt_target_reload(struct mt_target *t);
 /* The same process is still running (not exited, PID not reused). */
 bool mt_target_alive(const struct mt_target *t);
 
+/* After a step failed: the process is not exiting. A process in exit has
+ * dropped its memory (its maps and exe unreadable) before it becomes a
+ * zombie, and looks alive in between: wait up to wait_ms for its pidfd to
+ * say so before blaming the step. */
+bool mt_target_alive_after_error(const struct mt_target *t, int wait_ms);
+
 void mt_target_close(struct mt_target *t);
 
 #endif /* MT_TARGET_H */
