@@ -37,8 +37,8 @@
 #include "vm/mt_vm.h"
 
 /* Ring-buffer wakeups are batched (BPF_RB_NO_WAKEUP), so the consumer
- * drains on this timer: 20 ms of events at 1M events/s is 1.3 MB, well
- * inside the default 16 MB ring. */
+ * drains on this timer: 20 ms of events at 1M events/s is 1.3 MB, inside
+ * the default 2 MiB ring (docs/sampling.md "Ring size"). */
 #define DRAIN_MS 20
 
 /* How long the other threads of a program in its exit stop get to finish
