@@ -4,11 +4,14 @@ footprint"): memtrace attached with the defaults (and --no-heap) to an idle
 `sleep`, its RSS and peak RSS from /proc/PID/status while attached and the
 report's "memtrace" section (RSS, peak, BPF map memory by object, DWARF
 modules loaded). Medians of --rounds runs. A benchmark: nothing fails on
-size. Usage: footprint.py --build DIR [--compare DIR] [--rounds N] [--doc FILE]
-(--compare: another build measured the same way, e.g. an older commit)."""
+size. Usage: footprint.py --build DIR [--compare DIR [--compare-label L]]
+[--rounds N] [--doc FILE] (--compare: another build measured the same way,
+e.g. an older commit)."""
 import argparse, json, os, platform, signal, statistics, subprocess, tempfile, time
 
 MODES = [("defaults", []), ("--no-heap", ["--no-heap"])]
+# a target with libmtpool: the pools object loads too (wl_pool sleeps 20 s)
+POOL_WL = "tools/wl_pool"
 OBJECTS = ["heap", "vm", "pools", "go_alloc", "go_gc"]
 MIB = 1 << 20
 
@@ -23,8 +26,12 @@ def status(pid):
     return out
 
 
-def run(build, args, wait_s):
-    idle = subprocess.Popen(["sleep", "3600"])
+def run(build, args, wait_s, target):
+    idle = subprocess.Popen(target, stdout=subprocess.PIPE, text=True)
+    if target[0] != "sleep":
+        for line in idle.stdout:   # wl_pool: "holding" once its pools are made
+            if line.startswith("holding"):
+                break
     with tempfile.TemporaryDirectory() as tmp:
         js = os.path.join(tmp, "r.json")
         mt = subprocess.Popen([f"{build}/memtrace", "-p", str(idle.pid), "--json", js, "-o", os.devnull]
@@ -61,23 +68,30 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--compare", default="")
+    ap.add_argument("--compare-label", default="")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--wait", type=float, default=3.0)
     ap.add_argument("--doc", default="")
     a = ap.parse_args()
-    builds = [("this build", a.build)] + ([(f"compared ({a.compare})", a.compare)] if a.compare else [])
+    builds = [("this build", a.build)] + ([(a.compare_label or a.compare, a.compare)] if a.compare else [])
     lines = [
         f"Machine: {platform.node()}, {os.cpu_count()} CPUs, kernel {platform.release()}; "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; memtrace -p an idle `sleep`, "
         f"read {a.wait:g} s after attach (RSS and peak from /proc/PID/status), BPF maps from the "
-        f"report's `memtrace` section (each map's memlock); medians of {a.rounds} runs.",
+        f"report's `memtrace` section (each map's memlock); medians of {a.rounds} runs. "
+        f"DWARF modules loaded: debug info decompressed by the symbolizer (found at attach, "
+        f"read only for frames a report names).",
         "",
         "| build | options | RSS MiB | peak RSS MiB | BPF maps MiB (by object) | of which rings MiB | DWARF modules loaded |",
         "|---|---|---|---|---|---|---|",
     ]
+    modes = [(n, x, ["sleep", "3600"]) for n, x in MODES]
+    wl = os.path.join(a.build, POOL_WL)
+    if os.access(wl, os.X_OK):
+        modes.append(("defaults, target uses libmtpool (`wl_pool hold`)", [], [wl, "hold"]))
     for label, build in builds:
-        for name, args in MODES:
-            rows = [run(build, args, a.wait) for _ in range(a.rounds)]
+        for name, args, target in modes:
+            rows = [run(build, args, a.wait, target) for _ in range(a.rounds)]
             by = ", ".join(f"{o} {statistics.median(r['by'].get(o, 0) for r in rows) / MIB:.1f}"
                            for o in OBJECTS if any(o in r["by"] for r in rows))
             dw = rows[-1]["dwarf"]
