@@ -227,10 +227,12 @@ static int mt_sym_debug_search(struct mt_sym_mod *m, Dwfl_Module *mod, const cha
 	return mt_debuginfo_find(&q, path, src);
 }
 
-/* The debug file's dwz supplement, opened now for the same reason as the
- * debug file (mt_sym_mod_load); none is fine. */
-static void mt_sym_alt_prefind(struct mt_sym_mod *m)
+/* Whether the debug file holds DWARF (its section headers only), and its
+ * dwz supplement, opened now for the same reason as the debug file
+ * (mt_sym_mod_load); none is fine. */
+static bool mt_sym_debug_peek(struct mt_sym_mod *m)
 {
+	bool dwarf = false;
 	Elf_Scn *scn = NULL;
 	Elf_Data *d;
 	size_t shstrndx;
@@ -239,26 +241,30 @@ static void mt_sym_alt_prefind(struct mt_sym_mod *m)
 
 	fd = open(m->debug_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
+		return false;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	/* .gnu_debugaltlink: the file name, NUL, the supplement's build-id */
 	while (elf && elf_getshdrstrndx(elf, &shstrndx) == 0 && (scn = elf_nextscn(elf, scn))) {
 		const char *name;
 		GElf_Shdr sh;
 
-		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)) ||
-		    strcmp(name, ".gnu_debugaltlink"))
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (sh.sh_type != SHT_NOBITS &&
+		    (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")))
+			dwarf = true;
+		if (strcmp(name, ".gnu_debugaltlink") || m->alt_name)
 			continue;
 		d = elf_getdata(scn, NULL);
 		if (d && d->d_buf && memchr(d->d_buf, '\0', d->d_size) &&
 		    (m->alt_name = strdup(d->d_buf)))
 			m->alt_fd = mt_debuginfo_find_alt(m->s->root, m->s->host_too, m->debug_path,
 							  m->alt_name, &m->alt_path);
-		break;
 	}
 	if (elf)
 		elf_end(elf);
 	close(fd);
+	return dwarf;
 }
 
 /* Load symbols now, and find DWARF without loading it: the separate debug
@@ -290,9 +296,9 @@ static void mt_sym_mod_load(struct mt_sym_mod *m)
 		if (m->debug_fd >= 0)
 			m->debug_src = src;
 	}
-	if (m->debug_path)
-		mt_sym_alt_prefind(m);
-	m->lines = m->has_dwarf || m->debug_path;
+	m->lines = m->has_dwarf;
+	if (m->debug_path && mt_sym_debug_peek(m))
+		m->lines = true;
 	if (m->debug_src)
 		m->src = m->debug_src;
 	else if (nsym > 1 && !m->has_symtab && m->has_debugdata)
