@@ -37,6 +37,8 @@ python3 "$here/bench/redis.py" --build "$build" --doc docs/BENCHMARKS.md
 python3 "$here/bench/budget.py" --build "$build" --doc docs/BENCHMARKS.md
 # What each pool tracing mode costs the pooled fast path: its own section.
 python3 "$here/bench/pools.py" --build "$build" --doc docs/BENCHMARKS.md
+# memtrace's own RSS, peak and BPF maps attached to an idle process (~40 s).
+python3 "$here/bench/footprint.py" --build "$build" --doc docs/BENCHMARKS.md
 # The Go heap mode per mallocgc call against the raw probe floor: its own section.
 python3 "$here/bench/go.py" --build "$build" --doc docs/BENCHMARKS.md
 python3 "$here/bench/bench.py" --build "$build" "$@"

@@ -37,8 +37,8 @@
 #include "vm/mt_vm.h"
 
 /* Ring-buffer wakeups are batched (BPF_RB_NO_WAKEUP), so the consumer
- * drains on this timer: 20 ms of events at 1M events/s is 1.3 MB, well
- * inside the default 16 MB ring. */
+ * drains on this timer: 20 ms of events at 1M events/s is 1.3 MB, inside
+ * the default 2 MiB ring (docs/sampling.md "Ring size"). */
 #define DRAIN_MS 20
 
 /* How long the other threads of a program in its exit stop get to finish
@@ -319,6 +319,10 @@ static int attach_all(struct mt_session *s)
 {
 	int err;
 
+	/* the peak RSS comes while the BPF objects load (libbpf parses the
+	 * kernel's BTF for each, ~5 MiB); the libraries' relocations, read
+	 * at start and never again, need not be resident then */
+	mt_session_self_trim();
 	s->agg = mt_agg_new(mt_now_ns());
 	if (!s->agg)
 		return -ENOMEM;
@@ -337,6 +341,7 @@ static int attach_all(struct mt_session *s)
 		err = attach_heap(s);
 		if (err)
 			return err;
+		mt_session_self_trim();  /* capstone's tables, read placing probes */
 	}
 	if (s->heap && s->opts.max_overhead_pct > 0 && !s->launched) {
 		struct mt_budget_opts bo = { .pid = s->target.pid,
@@ -391,6 +396,7 @@ static int attach_all(struct mt_session *s)
 	 * and debug info: ~10 MiB freed by now that glibc keeps; give it back
 	 * (a few ms, once). */
 	malloc_trim(0);
+	mt_session_self_trim();
 	mt_session_self_debug(s);
 	s->start_ns = mt_now_ns();
 	if (s->heap)

@@ -36,7 +36,10 @@ struct mt_go_gc;
  * one report (JSON, HTML, text) says the same (mt_session_self.c). */
 struct mt_self {
 	uint64_t rss, hwm;              /* bytes */
-	uint64_t heap_maps, heap_rings, vm_maps, vm_rings;
+	/* BPF map memory (memlock) and its rings' share, per object:
+	 * MT_SELF_HEAP, _VM, _POOLS, _GO_ALLOC, _GO_GC */
+	uint64_t maps[5], rings[5];
+	size_t dwarf;                   /* modules whose DWARF was loaded */
 };
 
 struct mt_session {
@@ -116,6 +119,10 @@ void mt_session_self_take(struct mt_session *s);
 int mt_session_self_json(struct mt_json *j, void *s);
 int mt_session_self_text(FILE *f, const struct mt_report *r, bool final, void *s);
 void mt_session_self_debug(const struct mt_session *s);
+/* Once attached: drop memtrace's clean read-only file pages (its
+ * libraries' relocations and tables, read at start or at attach) from its
+ * RSS; returns the bytes of mappings trimmed. */
+uint64_t mt_session_self_trim(void);
 
 /* Attach mode, full trace: once, 2 s in, when the target's allocator
  * calls cost it more than 5% of a core, one line saying so and what to

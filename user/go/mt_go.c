@@ -240,3 +240,8 @@ void mt_go_free(struct mt_go *g)
 	mt_go_pcln_free(g->pcln);
 	free(g);
 }
+
+uint64_t mt_go_map_bytes(const struct mt_go *g, uint64_t *ring_bytes)
+{
+	return mt_go_alloc_map_bytes(g ? g->alloc : NULL, ring_bytes);
+}

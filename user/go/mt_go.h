@@ -41,5 +41,8 @@ struct mt_go_gc;
 void mt_go_set_gc(struct mt_go *g, const struct mt_go_gc *gc);
 int mt_go_report(struct mt_go *g, struct mt_report *r, uint64_t now_ns);
 void mt_go_free(struct mt_go *g);    /* accepts NULL; detaches */
+/* Kernel memory of the Go allocation tracer's BPF maps (memlock), rings in
+ * *ring_bytes; accepts NULL. */
+uint64_t mt_go_map_bytes(const struct mt_go *g, uint64_t *ring_bytes);
 
 #endif /* MT_GO_H */

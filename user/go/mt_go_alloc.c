@@ -102,3 +102,8 @@ int mt_go_alloc_read(struct mt_go_alloc *a,
 	}
 	return 0;
 }
+
+uint64_t mt_go_alloc_map_bytes(const struct mt_go_alloc *a, uint64_t *ring_bytes)
+{
+	return mt_bpf_obj_map_bytes(a && a->skel ? a->skel->obj : NULL, ring_bytes);
+}

@@ -21,6 +21,8 @@ void mt_go_alloc_enable(struct mt_go_alloc *a);
 /* Stop counting and remove the probe (the maps stay readable). */
 void mt_go_alloc_detach(struct mt_go_alloc *a);
 void mt_go_alloc_free(struct mt_go_alloc *a);   /* accepts NULL */
+/* Kernel memory of its BPF maps (memlock), rings in *ring_bytes; accepts NULL. */
+uint64_t mt_go_alloc_map_bytes(const struct mt_go_alloc *a, uint64_t *ring_bytes);
 
 /* Every counted (stack, type): fn(key, value, arg) once each; then the
  * totals (enum mt_go_counter, summed over CPUs) into counters. 0 or -errno. */

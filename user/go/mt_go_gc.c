@@ -594,3 +594,8 @@ int mt_go_gc_text(FILE *f, const struct mt_go_gc *gc)
 	what_if(f, gc, ms);
 	return 0;
 }
+
+uint64_t mt_go_gc_map_bytes(const struct mt_go_gc *gc, uint64_t *ring_bytes)
+{
+	return mt_bpf_obj_map_bytes(gc && gc->skel ? gc->skel->obj : NULL, ring_bytes);
+}

@@ -58,6 +58,8 @@ void mt_go_gc_sample(struct mt_go_gc *gc);
  * (skipped when the target is gone). Safe to call twice. */
 void mt_go_gc_finish(struct mt_go_gc *gc, bool target_alive);
 void mt_go_gc_free(struct mt_go_gc *gc);          /* accepts NULL */
+/* Kernel memory of its BPF maps (memlock), rings in *ring_bytes; accepts NULL. */
+uint64_t mt_go_gc_map_bytes(const struct mt_go_gc *gc, uint64_t *ring_bytes);
 
 void mt_go_gc_stats(const struct mt_go_gc *gc, struct mt_go_gc_stats *st);
 size_t mt_go_gc_ncycles(const struct mt_go_gc *gc);

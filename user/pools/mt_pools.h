@@ -84,6 +84,9 @@ void mt_pools_claim(struct mt_pools *p, struct mt_agg *heap);
 /* Records lost (ring buffer full) and slow-path counts lost (map full). */
 uint64_t mt_pools_lost(const struct mt_pools *p);
 uint64_t mt_pools_lost_arg(const void *p);
+/* Kernel memory of the pool tracer's BPF maps (memlock), its rings in
+ * *ring_bytes; 0 when not loaded. */
+uint64_t mt_pools_map_bytes(const struct mt_pools *p, uint64_t *ring_bytes);
 
 /* Report sections: "pools" (an array), "pool_errors" (an array). */
 int mt_pools_write_json(struct mt_json *j, void *p);

@@ -198,3 +198,8 @@ int mt_pools_consume(struct mt_pools *p)
 	n = ring_buffer__consume(p->rb);
 	return n < 0 ? n : 0;
 }
+
+uint64_t mt_pools_map_bytes(const struct mt_pools *p, uint64_t *ring_bytes)
+{
+	return mt_bpf_obj_map_bytes(p && p->skel ? p->skel->obj : NULL, ring_bytes);
+}

@@ -86,6 +86,9 @@ struct mt_sym_module {
 };
 
 size_t mt_sym_nmodules(const struct mt_sym *s);
+/* Modules whose DWARF was loaded (on first use: a frame asking for a line
+ * or an inlined function); accepts NULL. */
+size_t mt_sym_dwarf_loaded(const struct mt_sym *s);
 /* Module i < mt_sym_nmodules; strings valid until mt_sym_free. The same
  * path can appear twice when it was mapped again at another address. */
 void mt_sym_module_get(const struct mt_sym *s, size_t i, struct mt_sym_module *out);

@@ -298,7 +298,7 @@ int mt_sym_lookup(struct mt_sym *s, uint64_t addr, bool is_return,
 		if (err)
 			return err;
 	}
-	dl = dwfl_module_getsrc(m->dwmod, look);
+	dl = mt_sym_dwarf(m) ? dwfl_module_getsrc(m->dwmod, look) : NULL;
 	if (dl) {
 		int line = 0;
 		const char *file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
@@ -317,7 +317,7 @@ int mt_sym_lookup(struct mt_sym *s, uint64_t addr, bool is_return,
 		f->func = m->dem[idx];
 		f->func_off = addr - fn->addr;
 	}
-	if (m->lines) {
+	if (m->dw_loaded) {
 		err = mt_sym_inline(s, m, look, e);
 		if (err)
 			return err;

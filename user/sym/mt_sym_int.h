@@ -12,6 +12,7 @@
 #define MT_SYM_INT_H
 
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -49,9 +50,16 @@ struct mt_sym_mod {
 	dev_t file_dev;     /* stat of the opened file: never its own debug file */
 	ino_t file_ino;
 	enum mt_sym_src src, debug_src;
-	bool lines;
+	bool has_dwarf;     /* the file itself has .debug_info */
+	bool lines;         /* DWARF found (loaded or not yet) */
+	bool dw_loaded;     /* DWARF loaded: on the first frame asking for it */
 	char *debuglink;    /* the file's .gnu_debuglink name */
+	GElf_Word debuglink_crc;
 	char *debug_path;   /* separate debug file in use */
+	int debug_fd;       /* debug file found at attach, for the callback; -1 */
+	int alt_fd;         /* its dwz supplement, found at attach; -1 */
+	char *alt_name;     /* the debug file's .gnu_debugaltlink */
+	char *alt_path;
 	/* debuginfod */
 	int keep_fd;        /* the file again, to report it once more; -1 */
 	int dinfod_fd;      /* the downloaded file, for the callback; -1 */
@@ -90,6 +98,7 @@ struct mt_sym {
 	char **strs;
 	size_t nstrs, cap_strs;
 	struct mt_sym_cache_ent spare;  /* an answer the cache could not hold */
+	size_t ndwarf;      /* modules whose DWARF was loaded */
 };
 
 /* libdwfl callbacks: every module is reported with an fd we opened;
@@ -106,6 +115,8 @@ struct mt_sym_mod *mt_sym_mod_find(struct mt_sym *s, dev_t dev, const struct mt_
 				   const char *path);
 int mt_sym_mod_create(struct mt_sym *s, const char *path, bool deleted, dev_t dev,
 		      const struct mt_sym_region *r, struct mt_sym_mod **out);
+/* m's DWARF, loaded on the first call that needs it: true when loaded. */
+bool mt_sym_dwarf(struct mt_sym_mod *m);
 /* Take in finished debuginfod lookups (cheap when there are none). */
 void mt_sym_dinfod_take(struct mt_sym *s);
 

@@ -52,6 +52,12 @@ void mt_sym_mod_free(struct mt_sym_mod *m)
 		close(m->keep_fd);
 	if (m->dinfod_fd >= 0)
 		close(m->dinfod_fd);
+	if (m->debug_fd >= 0)
+		close(m->debug_fd);
+	if (m->alt_fd >= 0)
+		close(m->alt_fd);
+	free(m->alt_name);
+	free(m->alt_path);
 	free(m->dinfod_path);
 	free(m->debug_path);
 	free(m->debuglink);
@@ -130,10 +136,14 @@ static int mt_sym_elf_bias(int fd, const struct mt_sym_region *r, uint64_t *bias
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (sh.sh_type == SHT_SYMTAB)
 			m->has_symtab = true;
+		else if (name && sh.sh_type != SHT_NOBITS &&
+			 (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")))
+			m->has_dwarf = true;
 		else if (name && !strcmp(name, ".gnu_debugdata"))
 			m->has_debugdata = true;
 	}
 	link = dwelf_elf_gnu_debuglink(elf, &crc);
+	m->debuglink_crc = crc;
 	if (link && !(m->debuglink = strdup(link))) {
 		err = -ENOMEM;
 		goto cleanup;
@@ -196,20 +206,99 @@ static Dwfl_Module *mt_sym_report(Dwfl *dwfl, struct mt_sym_mod *m, int fd)
 	return mod;
 }
 
-/* Load symbols and DWARF now, while the paths searched still exist (both
- * are cached in the module), and say where the names came from. */
+/* The search mt_sym_find_debuginfo runs for m (libdwfl's module mod). */
+static int mt_sym_debug_search(struct mt_sym_mod *m, Dwfl_Module *mod, const char *debuglink,
+			       GElf_Word crc, char **path, enum mt_sym_src *src)
+{
+	struct mt_debuginfo_req q = { 0 };
+	const unsigned char *id = NULL;
+	GElf_Addr idaddr;
+	int len = dwfl_module_build_id(mod, &id, &idaddr);
+
+	q.root = m->s->root;
+	q.host_too = m->s->host_too;
+	q.path = m->path;
+	q.build_id = id;
+	q.build_id_len = len > 0 ? (size_t)len : 0;
+	q.debuglink = debuglink;
+	q.crc = crc;
+	q.dev = m->file_dev;
+	q.ino = m->file_ino;
+	return mt_debuginfo_find(&q, path, src);
+}
+
+/* Whether the debug file holds DWARF (its section headers only), and its
+ * dwz supplement, opened now for the same reason as the debug file
+ * (mt_sym_mod_load); none is fine. */
+static bool mt_sym_debug_peek(struct mt_sym_mod *m)
+{
+	bool dwarf = false;
+	Elf_Scn *scn = NULL;
+	Elf_Data *d;
+	size_t shstrndx;
+	Elf *elf = NULL;
+	int fd;
+
+	fd = open(m->debug_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* .gnu_debugaltlink: the file name, NUL, the supplement's build-id */
+	while (elf && elf_getshdrstrndx(elf, &shstrndx) == 0 && (scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (sh.sh_type != SHT_NOBITS &&
+		    (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")))
+			dwarf = true;
+		if (strcmp(name, ".gnu_debugaltlink") || m->alt_name)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (d && d->d_buf && memchr(d->d_buf, '\0', d->d_size) &&
+		    (m->alt_name = strdup(d->d_buf)))
+			m->alt_fd = mt_debuginfo_find_alt(m->s->root, m->s->host_too, m->debug_path,
+							  m->alt_name, &m->alt_path);
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return dwarf;
+}
+
+/* Load symbols now, and find DWARF without loading it: the separate debug
+ * file (and its dwz supplement) is opened now, while the paths searched
+ * still exist, and kept; its sections are read and decompressed only when
+ * a frame asks for a line or an inlined function (mt_sym_dwarf, at report
+ * time). A libc's DWARF costs ~12 MiB of memtrace's RSS once loaded, which
+ * an idle target never needs. Says where the names came from. */
 static void mt_sym_mod_load(struct mt_sym_mod *m)
 {
 	const unsigned char *id;
+	enum mt_sym_src src;
 	GElf_Addr idaddr;
-	Dwarf_Addr dwbias;
 	int nsym, idlen;
+	char *path = NULL;
 
 	idlen = dwfl_module_build_id(m->dwmod, &id, &idaddr);
 	if (idlen > 0 && idlen <= 64)
 		mt_debuginfo_hex(id, (size_t)idlen, m->build_id);
+	/* a file without .symtab has libdwfl find its debug file here */
 	nsym = dwfl_module_getsymtab(m->dwmod);
-	m->lines = dwfl_module_getdwarf(m->dwmod, &dwbias) != NULL;
+	if (!m->has_dwarf && !m->debug_path) {
+		m->debug_fd = mt_sym_debug_search(m, m->dwmod, m->debuglink, m->debuglink_crc,
+						  &path, &src);
+		if (m->debug_fd >= 0 && !(m->debug_path = path)) {
+			close(m->debug_fd);
+			m->debug_fd = -1;
+		}
+		if (m->debug_fd >= 0)
+			m->debug_src = src;
+	}
+	m->lines = m->has_dwarf;
+	if (m->debug_path && mt_sym_debug_peek(m))
+		m->lines = true;
 	if (m->debug_src)
 		m->src = m->debug_src;
 	else if (nsym > 1 && !m->has_symtab && m->has_debugdata)
@@ -218,6 +307,21 @@ static void mt_sym_mod_load(struct mt_sym_mod *m)
 		m->src = MT_SYM_SRC_SYMTAB;
 	else
 		m->src = MT_SYM_SRC_NONE;
+}
+
+bool mt_sym_dwarf(struct mt_sym_mod *m)
+{
+	Dwarf_Addr bias;
+
+	if (m->dw_loaded || !m->lines || !m->dwmod)
+		return m->dw_loaded;
+	if (!dwfl_module_getdwarf(m->dwmod, &bias)) {
+		m->lines = false;
+		return false;
+	}
+	m->dw_loaded = true;
+	m->s->ndwarf++;
+	return true;
 }
 
 /* No DWARF on disk: ask debuginfod, if enabled, in the background. */
@@ -241,20 +345,32 @@ static int mt_sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *
 				 char **debuginfo_file_name)
 {
 	struct mt_sym_mod *m = userdata ? *userdata : NULL;
-	struct mt_debuginfo_req q = { 0 };
-	const unsigned char *id = NULL;
 	enum mt_sym_src src = MT_SYM_SRC_NONE;
-	GElf_Addr idaddr;
 	char *path = NULL;
-	int fd, len;
+	int fd;
 
 	if (!m)
 		goto none;
+	if (m->debug_fd >= 0) {   /* found at attach (mt_sym_mod_load) */
+		if (!(path = strdup(m->debug_path)))
+			goto none;
+		fd = m->debug_fd;
+		m->debug_fd = -1;
+		*debuginfo_file_name = path;
+		return fd;
+	}
 	if (m->debug_path) {
 		/* asked again once the debug file is open: for its dwz
-		 * supplement (.gnu_debugaltlink) */
+		 * supplement (.gnu_debugaltlink), found at attach if any */
 		if (!debuglink_file || (m->debuglink && !strcmp(debuglink_file, m->debuglink)))
 			goto none;
+		if (m->alt_fd >= 0 && !strcmp(debuglink_file, m->alt_name) &&
+		    (path = strdup(m->alt_path))) {
+			fd = m->alt_fd;
+			m->alt_fd = -1;
+			*debuginfo_file_name = path;
+			return fd;
+		}
 		fd = mt_debuginfo_find_alt(m->s->root, m->s->host_too, m->debug_path,
 					   debuglink_file, &path);
 		if (fd < 0)
@@ -268,17 +384,7 @@ static int mt_sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *
 		path = strdup(m->dinfod_path);
 		src = MT_SYM_SRC_DEBUGINFOD;
 	} else {
-		len = dwfl_module_build_id(mod, &id, &idaddr);
-		q.root = m->s->root;
-		q.host_too = m->s->host_too;
-		q.path = m->path;
-		q.build_id = id;
-		q.build_id_len = len > 0 ? (size_t)len : 0;
-		q.debuglink = debuglink_file;
-		q.crc = debuglink_crc;
-		q.dev = m->file_dev;
-		q.ino = m->file_ino;
-		fd = mt_debuginfo_find(&q, &path, &src);
+		fd = mt_sym_debug_search(m, mod, debuglink_file, debuglink_crc, &path, &src);
 	}
 	if (fd < 0)
 		goto none;
@@ -316,7 +422,7 @@ int mt_sym_mod_create(struct mt_sym *s, const char *path, bool deleted,
 		goto cleanup;
 	}
 	m->s = s;
-	m->keep_fd = m->dinfod_fd = -1;
+	m->keep_fd = m->dinfod_fd = m->debug_fd = m->alt_fd = -1;
 	m->dev = dev;
 	m->ino = r->ino;
 	fd = mt_sym_file_open(s, path, deleted, r);
@@ -404,6 +510,9 @@ static void mt_sym_dinfod_result(void *arg, void *tag, int fd, const char *path,
 		goto out;
 	m->dwmod = mod;
 	m->lines = true;
+	if (!m->dw_loaded)
+		s->ndwarf++;
+	m->dw_loaded = true;
 	m->src = MT_SYM_SRC_DEBUGINFOD;
 	m->dinfod_state = "found";
 	free(m->fns);
@@ -459,4 +568,9 @@ void mt_sym_module_get(const struct mt_sym *s, size_t i, struct mt_sym_module *o
 	out->lines = m->lines;
 	out->debug_file = m->src == MT_SYM_SRC_DEBUGINFOD ? m->dinfod_path : m->debug_path;
 	out->debuginfod = m->dinfod_state;
+}
+
+size_t mt_sym_dwarf_loaded(const struct mt_sym *s)
+{
+	return s ? s->ndwarf : 0;
 }
