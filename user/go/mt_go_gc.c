@@ -25,7 +25,9 @@
 #include "util/mt_log.h"
 #include "sym/mt_elf.h"
 #include "probe/mt_bpf_util.h"
+#include "go/mt_go_elf.h"
 #include "go/mt_go_gc.h"
+#include "go/mt_go_pclntab.h"
 #include "go_gc.h"
 #include "go_gc.skel.h"
 
@@ -38,6 +40,7 @@ struct mt_go_gc {
 	struct ring_buffer *rb;
 	struct bpf_link *links[NPROBES];
 	bool finished;
+	bool from_pcln;                 /* probes placed from .gopclntab (no symtab) */
 	/* the pause in progress */
 	bool in_stw;
 	struct mt_go_gc_ev stop;
@@ -151,6 +154,40 @@ static int on_event(void *arg, void *data, size_t len)
 
 /* ---- loading ---- */
 
+/* The probes' places from Go's own function table when the symbol table
+ * lacks them (-ldflags=-s): .gopclntab survives every strip, since the
+ * runtime needs it for its tracebacks. 0 with every f[i] found, -errno. */
+static int pcln_funcs(const char *exe, struct mt_elf_func *f, size_t n)
+{
+	struct mt_go_pcln *p = NULL;
+	struct mt_go_elf e;
+	uint64_t end;
+	size_t i;
+	int err;
+
+	err = mt_go_pcln_open(exe, &p);
+	if (err)
+		return err;
+	err = mt_go_elf_open(exe, &e);
+	if (err)
+		goto out;
+	for (i = 0; i < n && !err; i++) {
+		if (f[i].found)
+			continue;
+		err = mt_go_pcln_func(p, f[i].name, &f[i].vaddr, &end);
+		if (!err)
+			err = mt_go_elf_file_off(&e, f[i].vaddr, &f[i].file_off);
+		if (err)
+			mt_info("Go GC cycles not traced: '%s' has no %s in its symbol table "
+				"nor in its Go function table", exe, f[i].name);
+		f[i].found = !err;
+	}
+	mt_go_elf_close(&e);
+out:
+	mt_go_pcln_free(p);
+	return err;
+}
+
 static int attach_probes(struct mt_go_gc *gc, const char *exe)
 {
 	struct mt_elf_func f[NPROBES];
@@ -166,12 +203,12 @@ static int attach_probes(struct mt_go_gc *gc, const char *exe)
 		mt_info("Go GC cycles not traced: cannot read '%s': %s", exe, strerror(-n));
 		return n;
 	}
-	for (i = 0; i < NPROBES; i++)
-		if (!f[i].found) {
-			mt_info("Go GC cycles not traced: '%s' has no %s in its symbol table "
-				"(stripped with -ldflags=-s?)", exe, probe_syms[i]);
-			return -ENOENT;
-		}
+	if (n < NPROBES) {
+		err = pcln_funcs(exe, f, NPROBES);
+		if (err)
+			return err == -ENOENT ? err : -ENOENT;
+		gc->from_pcln = true;
+	}
 	s = go_gc_bpf__open();
 	if (!s) {
 		err = -errno;
@@ -249,6 +286,12 @@ int mt_go_gc_open(pid_t pid, const char *exe, struct mt_go_gc **out)
 			return err;
 		}
 	}
+	if (gc->skel && gc->from_pcln)
+		mt_info("Go GC: '%s' has no symbol table: GC probes placed from .gopclntab; "
+			"%s", exe, gc->rt ? "cycles, pauses and MemStats traced" :
+			"no DWARF either: cycles and pauses traced (told apart by probe order, "
+			"numbered from 1 at attach), no per-cycle heap sizes, no runtime "
+			"pause times, no MemStats");
 	mt_go_gc_sample(gc);
 	*out = gc;
 	return 0;
@@ -549,7 +592,7 @@ int mt_go_gc_text(FILE *f, const struct mt_go_gc *gc)
 			fprintf(f, "  warning: %llu GC events lost (ring buffer full)\n",
 				(unsigned long long)gc->st.drops);
 	} else {
-		fprintf(f, "  GC cycles not traced (no symbol table)\n");
+		fprintf(f, "  GC cycles not traced (see the message at attach)\n");
 	}
 	if (gc->ncycles) {
 		fprintf(f, "  %6s %10s %10s %10s %10s  %s\n", "cycle", "sweepterm", "mark",
