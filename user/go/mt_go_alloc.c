@@ -18,10 +18,24 @@
 struct mt_go_alloc {
 	struct go_alloc_bpf *skel;
 	struct bpf_link *link;
+	struct bpf_link *rets[MT_GO_MAX_RETS];
+	size_t nrets;
+	struct ring_buffer *rb;
+	int (*fn)(void *arg, void *data, size_t len);
+	void *arg;
 };
 
-int mt_go_alloc_open(int pid, const char *path, uint64_t off, struct mt_go_alloc **out)
+static int on_sample(void *arg, void *data, size_t len)
 {
+	struct mt_go_alloc *a = arg;
+
+	return a->fn ? a->fn(a->arg, data, len) : 0;
+}
+
+int mt_go_alloc_open(int pid, const char *path, uint64_t off, const uint64_t *rets,
+		     size_t nrets, struct mt_go_alloc **out)
+{
+	size_t i;
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false);
 	struct mt_go_alloc *a = calloc(1, sizeof(*a));
 	int err;
@@ -35,6 +49,8 @@ int mt_go_alloc_open(int pid, const char *path, uint64_t off, struct mt_go_alloc
 		goto fail;
 	}
 	a->skel->rodata->target_tgid = (uint32_t)pid;
+	if (!nrets)
+		a->skel->rodata->sample_mask = 0;
 	err = go_alloc_bpf__load(a->skel);
 	if (err) {
 		mt_err("cannot load the Go allocation probe: %s", strerror(-err));
@@ -47,6 +63,25 @@ int mt_go_alloc_open(int pid, const char *path, uint64_t off, struct mt_go_alloc
 		mt_err("cannot attach to runtime.mallocgc in '%s' (offset 0x%llx): %s", path,
 		       (unsigned long long)off, strerror(-err));
 		goto fail;
+	}
+	for (i = 0; i < nrets; i++) {
+		a->rets[i] = bpf_program__attach_uprobe_opts(a->skel->progs.mt_go_mallocgc_ret, pid,
+							     path, (size_t)rets[i], &uo);
+		if (!a->rets[i]) {
+			err = -errno;
+			mt_err("cannot attach to a return of runtime.mallocgc in '%s' (offset "
+			       "0x%llx): %s", path, (unsigned long long)rets[i], strerror(-err));
+			goto fail;
+		}
+		a->nrets++;
+	}
+	if (nrets) {
+		a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.mt_go_samples), on_sample, a, NULL);
+		if (!a->rb) {
+			err = -errno;
+			mt_err("cannot read the Go survival samples: %s", strerror(-err));
+			goto fail;
+		}
 	}
 	*out = a;
 	return 0;
@@ -67,6 +102,29 @@ void mt_go_alloc_detach(struct mt_go_alloc *a)
 	a->skel->bss->enabled = 0;
 	bpf_link__destroy(a->link);
 	a->link = NULL;
+	for (size_t i = 0; i < a->nrets; i++) {
+		bpf_link__destroy(a->rets[i]);
+		a->rets[i] = NULL;
+	}
+}
+
+bool mt_go_alloc_sampling(const struct mt_go_alloc *a)
+{
+	return a && a->rb;
+}
+
+int mt_go_alloc_samples(struct mt_go_alloc *a, int (*fn)(void *arg, void *data, size_t len),
+			void *arg)
+{
+	int n;
+
+	if (!a || !a->rb)
+		return 0;
+	a->fn = fn;
+	a->arg = arg;
+	n = ring_buffer__consume(a->rb);
+	a->fn = NULL;
+	return n < 0 ? n : 0;
 }
 
 void mt_go_alloc_free(struct mt_go_alloc *a)
@@ -74,6 +132,9 @@ void mt_go_alloc_free(struct mt_go_alloc *a)
 	if (!a)
 		return;
 	bpf_link__destroy(a->link);
+	for (size_t i = 0; i < a->nrets; i++)
+		bpf_link__destroy(a->rets[i]);
+	ring_buffer__free(a->rb);
 	go_alloc_bpf__destroy(a->skel);
 	free(a);
 }

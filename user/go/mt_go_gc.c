@@ -28,6 +28,7 @@
 #include "go/mt_go_elf.h"
 #include "go/mt_go_gc.h"
 #include "go/mt_go_pclntab.h"
+#include "go/mt_go_surv.h"
 #include "go_gc.h"
 #include "go_gc.skel.h"
 
@@ -41,6 +42,8 @@ struct mt_go_gc {
 	struct bpf_link *links[NPROBES];
 	bool finished;
 	bool from_pcln;                 /* probes placed from .gopclntab (no symtab) */
+	struct mt_go_surv *surv;        /* NULL: survival not estimated ... */
+	const char *surv_why;           /* ... for this reason */
 	/* the pause in progress */
 	bool in_stw;
 	struct mt_go_gc_ev stop;
@@ -114,6 +117,8 @@ static void on_start_world(struct mt_go_gc *gc, const struct mt_go_gc_ev *e)
 		gc->cur.start_ns = gc->stop.ts_ns;
 		gc->cur.stw1_ns = dur;
 		gc->in_cycle = true;
+		if (gc->state)   /* NumGC counts the cycle once it ends */
+			mt_go_surv_mark_start(gc->surv, e->ts_ns, e->numgc + 1);
 	} else if (gc->state ? e->numgc != gc->stop.numgc : gc->mark_term_in_stw) {
 		end_cycle(gc, e);
 	} else {
@@ -297,6 +302,28 @@ int mt_go_gc_open(pid_t pid, const char *exe, struct mt_go_gc **out)
 	return 0;
 }
 
+void mt_go_gc_survival(struct mt_go_gc *gc, struct mt_go_alloc *a)
+{
+	int err;
+
+	if (!gc || !a)
+		return;
+	if (!gc->rt)
+		gc->surv_why = "no runtime layout (no DWARF, or an unknown Go runtime)";
+	else if (!gc->skel)
+		gc->surv_why = "the GC probes are not attached";
+	else if ((err = mt_go_surv_open(gc->rt, a, &gc->surv, &gc->surv_why)) == -ENOMEM)
+		gc->surv_why = "out of memory";
+	if (gc->surv_why)
+		mt_info("Go GC survival not estimated: %s", gc->surv_why);
+}
+
+const struct mt_go_surv *mt_go_gc_surv(const struct mt_go_gc *gc, const char **why)
+{
+	*why = gc ? gc->surv_why : "the Go garbage collector is not traced";
+	return gc ? gc->surv : NULL;
+}
+
 void mt_go_gc_enable(struct mt_go_gc *gc)
 {
 	if (gc && gc->skel)
@@ -319,6 +346,7 @@ int mt_go_gc_consume(struct mt_go_gc *gc)
 		mt_err("cannot read the Go GC events: %s", strerror(-n));
 		return n;
 	}
+	mt_go_surv_poll(gc->surv);
 	/* The runtime keeps the pauses of its last 256 cycles only: a program
 	 * that collects faster than the once-a-second reading (a tight
 	 * GOMEMLIMIT) would wrap that ring between readings, so read again
@@ -393,6 +421,7 @@ void mt_go_gc_free(struct mt_go_gc *gc)
 	detach(gc);
 	ring_buffer__free(gc->rb);
 	go_gc_bpf__destroy(gc->skel);
+	mt_go_surv_free(gc->surv);
 	mt_go_rt_close(gc->rt);
 	free(gc->cycles);
 	free(gc);
