@@ -17,6 +17,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 target_tgid = 0;
 const volatile __u32 sample_mask = MT_GO_SAMPLE_MASK;  /* 0 with no survival probes */
 __u32 enabled = 0;     /* set once attached: no call is half-seen */
+__u32 sampling_window = 0;  /* 0: the RET probes are off, no sampling */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -146,8 +147,9 @@ counted:
 sample:
 	/* the site's 1st call, then one in sample_mask + 1 (a racy read of
 	 * the count: under contention a sample more or less) */
-	if (sample_mask && !((v->allocs - 1) & sample_mask)) {
-		struct mt_go_pending p = { .ts_ns = bpf_ktime_get_ns(), .sp = ctx->sp, .site = v->id };
+	if (sample_mask && sampling_window && !((v->allocs - 1) & sample_mask)) {
+		struct mt_go_pending p = { .ts_ns = bpf_ktime_get_ns(), .sp = ctx->sp, .site = v->id,
+					   .window = sampling_window };
 		__u64 g = ctx->r14;
 
 		bpf_map_update_elem(&mt_go_pending, &g, &p, BPF_ANY);
@@ -169,7 +171,8 @@ int mt_go_mallocgc_ret(struct pt_regs *ctx)
 	p = bpf_map_lookup_elem(&mt_go_pending, &g);
 	if (!p)
 		return 0;
-	if (p->sp == ctx->sp) {   /* else a call whose RET was missed: dropped */
+	/* else a call whose RET was missed, or begun in an earlier window */
+	if (p->sp == ctx->sp && p->window == sampling_window) {
 		s = bpf_ringbuf_reserve(&mt_go_samples, sizeof(*s), 0);
 		if (s) {
 			s->addr = ctx->ax;

@@ -47,7 +47,11 @@ struct mt_go_val {
  * entry leaves {ts, sp, site} keyed by the goroutine (R14, the register
  * ABI's g), a probe on each RET of mallocgc turns it into a record in the
  * samples ring buffer, which user space reads on its own schedule (no
- * wakeup) and checks against the runtime's mark bits after the next GC. */
+ * wakeup) and checks against the runtime's mark bits after the next GC.
+ * A RET probe costs a uprobe hit on every call, so user space attaches
+ * the RET probes in windows (sampling_window != 0 while they are on, a
+ * new number each window: a call begun in an earlier window is not
+ * matched to a later return). */
 #define MT_GO_SAMPLE_MASK 31
 #define MT_GO_MAX_RETS 8      /* RET instructions of mallocgc probed */
 
@@ -55,7 +59,7 @@ struct mt_go_pending {
 	__u64 ts_ns;          /* the sampled call's entry */
 	__u64 sp;             /* SP at entry: the same at its RET */
 	__u32 site;           /* mt_go_val.id */
-	__u32 pad;
+	__u32 window;         /* the sampling window it began in */
 };
 
 struct mt_go_sample {

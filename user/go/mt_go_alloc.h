@@ -21,8 +21,12 @@ struct mt_go_alloc;
  * 0 or -errno (printed). */
 int mt_go_alloc_open(int pid, const char *path, uint64_t off, const uint64_t *rets,
 		     size_t nrets, struct mt_go_alloc **out);
-/* Survival samples are taken (the RET probes are attached). */
+/* Survival samples can be taken (RET places known). */
 bool mt_go_alloc_sampling(const struct mt_go_alloc *a);
+/* Attach (on) or remove the RET probes, sampling while they are on: a
+ * RET probe is a second uprobe hit per mallocgc call, so they are on in
+ * windows only. Nothing after mt_go_alloc_detach. 0 or -errno (printed). */
+int mt_go_alloc_sample_window(struct mt_go_alloc *a, bool on);
 /* Every sample written since the last call: fn(sample, arg) each. 0 or
  * -errno. */
 int mt_go_alloc_samples(struct mt_go_alloc *a, int (*fn)(void *arg, void *data, size_t len),

@@ -149,7 +149,7 @@ static void json_survival(struct mt_json *j, const struct mt_go_report *gr)
 	mt_go_surv_stats(sv, &st);
 	mt_json_obj_begin(j);
 	mt_json_key_u64(j, "sample_every", MT_GO_SAMPLE_MASK + 1);
-	mt_json_key_u64(j, "samples", st.samples);
+	mt_json_key_u64(j, "samples", st.samples + gr->heap->sample_drops);   /* taken */
 	mt_json_key_u64(j, "decided", st.decided);
 	mt_json_key_u64(j, "survived_one_gc", st.survived);
 	mt_json_key_u64(j, "expired", st.expired);
@@ -202,6 +202,21 @@ void mt_go_report_text_heap(FILE *f, const struct mt_go_report *gr)
 	if (h->unsited)
 		fprintf(f, "  warning: %llu allocations not counted per site (site table full)\n",
 			(unsigned long long)h->unsited);
+	{
+		const char *why;
+		const struct mt_go_surv *sv = mt_go_gc_surv(gr->gc, &why);
+		struct mt_go_surv_stats st;
+
+		if (!sv) {
+			fprintf(f, "  GC survival not estimated: %s\n", why);
+		} else {
+			mt_go_surv_stats(sv, &st);
+			fprintf(f, "  GC survival: %llu sampled objects (1 call in %u per site) read "
+				"after their first GC, %llu expired before, %llu waiting at the end\n",
+				(unsigned long long)st.decided, MT_GO_SAMPLE_MASK + 1,
+				(unsigned long long)st.expired, (unsigned long long)st.pending);
+		}
+	}
 	if (h->ntypes)
 		fprintf(f, "  types by bytes allocated:\n");
 	for (i = 0; i < h->ntypes && i < top; i++) {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "go/mt_go_alloc.h"
 #include "go/mt_go_memstats.h"
@@ -18,6 +19,14 @@
 #define MAX_PENDING 65536
 #define MSPAN_MAX 512          /* bytes of mspan read (its size from DWARF) */
 #define SPAN_IN_USE 1          /* mSpanInUse */
+/* The RET probes' duty cycle: on for WINDOW_MS of every PERIOD_MS, from
+ * attach. While on, every mallocgc call pays a second uprobe hit (about
+ * doubling the probe's cost, measured); switching them costs the target
+ * too (more than short windows save, measured), hence few long windows:
+ * a site's survival is a property of its code, a sample of seconds
+ * tells it. */
+#define WINDOW_MS 2000
+#define PERIOD_MS 30000
 
 struct pend {
 	uint64_t addr, ts;
@@ -47,7 +56,24 @@ struct mt_go_surv {
 	struct tally *tab;         /* open addressing by id, tcap a power of two */
 	size_t tcap, tn;
 	struct mt_go_surv_stats st;
+	uint64_t t0_ns;            /* the first window's start */
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The RET probes on in the window's part of each period. */
+static void duty(struct mt_go_surv *s)
+{
+	uint64_t in = (mono_ns() - s->t0_ns) / 1000000 % PERIOD_MS;
+
+	mt_go_alloc_sample_window(s->a, in < WINDOW_MS);
+}
 
 enum verdict { KEEP, EXPIRE, NOT_HEAP, DEAD, LIVE };
 
@@ -76,6 +102,12 @@ int mt_go_surv_open(struct mt_go_rt *rt, struct mt_go_alloc *a, struct mt_go_sur
 	s->sp = sp;
 	s->a = a;
 	s->numgc_addr = mt_go_rt_addr(rt, MT_GO_W_NUMGC);
+	s->t0_ns = mono_ns();
+	if (mt_go_alloc_sample_window(a, true)) {
+		mt_go_surv_free(s);
+		*why = "the returns of runtime.mallocgc cannot be probed";
+		return -ENOTSUP;
+	}
 	*out = s;
 	return 0;
 }
@@ -231,6 +263,7 @@ void mt_go_surv_poll(struct mt_go_surv *s)
 
 	if (!s)
 		return;
+	duty(s);
 	if (mt_go_alloc_samples(s->a, on_sample, s) || !s->npend)
 		return;
 	for (i = 0; i < s->npend; i++)

@@ -4,7 +4,9 @@
  * Go frees nothing explicitly, so an object's lifetime is estimated by
  * whether it outlives the first GC cycle that could collect it. The
  * allocation probe samples one call in MT_GO_SAMPLE_MASK + 1 per site
- * with its object's address (bpf/go_alloc.h); each sample's cycle is the
+ * with its object's address (bpf/go_alloc.h), in the first 2 s of every
+ * 30 s from attach (the RET probes that give the address cost every call
+ * a second uprobe hit while attached); each sample's cycle is the
  * first whose mark starts after the call (an object allocated during a
  * mark is allocated black and faces the next one); once that cycle has
  * marked, the object's bit is read from the target's memory by the
