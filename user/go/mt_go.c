@@ -114,40 +114,25 @@ static int load_bias(struct mt_go *g, const struct mt_go_opts *o)
 	return 0;
 }
 
-/* mallocgc's RET instructions, as file offsets: the ranges where its
- * stack pointer is back at the entry's (.gopclntab's pcsp table) that
- * hold only a RET, after NOPs. The call of morestack at its end is such
- * a range too, and is told apart by its bytes. Returns how many (0 when
- * none is recognised: no survival samples), never an error. */
+/* mallocgc's RET instructions (mt_go_pcln_rets), as file offsets.
+ * Returns how many (0 when none is recognised: no survival samples),
+ * never an error. */
 static size_t ret_places(const struct mt_go *g, const char *exe, uint64_t entry, uint64_t *offs)
 {
-	uint64_t r[16][2];
+	uint64_t at[MT_GO_MAX_RETS];
 	struct mt_go_elf e;
-	size_t n = 0;
-	int i, nr;
+	int i, n;
 
-	nr = mt_go_pcln_sp_zero(g->pcln, entry, r, 16);
-	if (nr <= 0 || mt_go_elf_open(exe, &e))
+	if (mt_go_elf_open(exe, &e))
 		return 0;
-	for (i = 0; i < nr; i++) {
-		uint8_t code[8];
-		uint64_t len = r[i][1] - r[i][0], j;
-		bool ret = len && len <= sizeof(code) && !mt_go_elf_read(&e, r[i][0], code, len) &&
-			   code[len - 1] == 0xc3;
-
-		for (j = 0; ret && j + 1 < len; j++)
-			ret = code[j] == 0x90;
-		if (!ret)
-			continue;
-		if (n == MT_GO_MAX_RETS || mt_go_elf_file_off(&e, r[i][1] - 1, &offs[n])) {
-			n = 0;   /* all of them or none: a missed RET would misattribute */
-			break;
-		}
-		n++;
-	}
+	n = mt_go_pcln_rets(g->pcln, &e, entry, at, MT_GO_MAX_RETS);
+	for (i = 0; i < n; i++)
+		if (mt_go_elf_file_off(&e, at[i], &offs[i]))
+			n = 0;
 	mt_go_elf_close(&e);
-	mt_debug("go: %zu RET instructions of runtime.mallocgc probed for survival samples", n);
-	return n;
+	n = n < 0 ? 0 : n;
+	mt_debug("go: %d RET instructions of runtime.mallocgc probed for survival samples", n);
+	return (size_t)n;
 }
 
 static int attach(struct mt_go *g, const struct mt_go_opts *o)

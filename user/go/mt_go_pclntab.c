@@ -353,3 +353,30 @@ int mt_go_pcln_sp_zero(const struct mt_go_pcln *p, uint64_t entry, uint64_t (*ra
 	}
 	return ok ? (int)n : -EINVAL;
 }
+
+int mt_go_pcln_rets(const struct mt_go_pcln *p, const struct mt_go_elf *e, uint64_t entry,
+		    uint64_t *at, size_t max)
+{
+	uint64_t r[16][2];
+	int i, nr;
+	size_t n = 0;
+
+	nr = mt_go_pcln_sp_zero(p, entry, r, 16);
+	if (nr < 0)
+		return nr;
+	for (i = 0; i < nr; i++) {
+		uint8_t code[8];
+		uint64_t len = r[i][1] - r[i][0], j;
+		bool ret = len && len <= sizeof(code) && !mt_go_elf_read(e, r[i][0], code, len) &&
+			   code[len - 1] == 0xc3;
+
+		for (j = 0; ret && j + 1 < len; j++)
+			ret = code[j] == 0x90;
+		if (!ret)
+			continue;
+		if (n == max)
+			return -E2BIG;   /* all of them or none: a missed RET would misattribute */
+		at[n++] = r[i][1] - 1;
+	}
+	return (int)n;
+}
