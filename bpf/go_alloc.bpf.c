@@ -184,6 +184,8 @@ int mt_go_mallocgc_ret(struct pt_regs *ctx)
 		} else {
 			count(MT_GO_C_SAMPLE_DROPS, 1);
 		}
+	} else {
+		count(MT_GO_C_SAMPLE_DROPS, 1);
 	}
 	bpf_map_delete_elem(&mt_go_pending, &g);
 	return 0;

@@ -74,7 +74,9 @@ enum mt_go_counter {
 	MT_GO_C_BYTES,        /* their sizes */
 	MT_GO_C_FULL,         /* calls not counted per site: the site map was full */
 	MT_GO_C_SAMPLES,      /* survival samples written */
-	MT_GO_C_SAMPLE_DROPS, /* survival samples lost: ring buffer full */
+	MT_GO_C_SAMPLE_DROPS, /* survival samples lost: ring buffer full, or a
+			       * return not matched to its call (the stack
+			       * moved, or the window ended in between) */
 	MT_GO_NCOUNTERS,
 };
 
