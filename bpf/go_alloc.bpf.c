@@ -15,7 +15,9 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u32 target_tgid = 0;
+const volatile __u32 sample_mask = MT_GO_SAMPLE_MASK;  /* 0 with no survival probes */
 __u32 enabled = 0;     /* set once attached: no call is half-seen */
+__u32 sampling_window = 0;  /* 0: the RET probes are off, no sampling */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -30,6 +32,28 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } mt_go_counters SEC(".maps");
+
+/* The sampled calls in flight, by goroutine (LRU: a call that never
+ * returns, a panic, leaves nothing behind for long). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct mt_go_pending);
+} mt_go_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} mt_go_samples SEC(".maps");
+
+/* Per-CPU site numbers: unique without an atomic that returns a value. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} mt_go_next_id SEC(".maps");
 
 /* The key is built here: 272 bytes do not fit the BPF stack with room to spare. */
 struct {
@@ -51,7 +75,7 @@ SEC("uprobe")
 int mt_go_mallocgc(struct pt_regs *ctx)
 {
 	__u64 size = ctx->ax, bp = ctx->bp, frame[2];
-	struct mt_go_val one = { 1, size }, *v;
+	struct mt_go_val one = { 1, size, 0, 0 }, *v;
 	struct mt_go_key *k;
 	__u32 zero = 0, i, n = 1;
 
@@ -98,16 +122,71 @@ counted:
 	if (v) {
 		__sync_fetch_and_add(&v->allocs, 1);
 		__sync_fetch_and_add(&v->bytes, size);
-		return 0;
+		goto sample;
 	}
-	if (!bpf_map_update_elem(&mt_go_sites, k, &one, BPF_NOEXIST))
-		return 0;
+	{
+		__u32 *next = bpf_map_lookup_elem(&mt_go_next_id, &zero);
+
+		if (!next)
+			return 0;
+		*next += 1;
+		one.id = (bpf_get_smp_processor_id() << 20) | (*next & 0xfffff);
+	}
+	if (!bpf_map_update_elem(&mt_go_sites, k, &one, BPF_NOEXIST)) {
+		v = &one;
+		goto sample;
+	}
 	v = bpf_map_lookup_elem(&mt_go_sites, k);   /* another CPU added it meanwhile */
 	if (v) {
 		__sync_fetch_and_add(&v->allocs, 1);
 		__sync_fetch_and_add(&v->bytes, size);
-		return 0;
+		goto sample;
 	}
 	count(MT_GO_C_FULL, 1);
+	return 0;
+sample:
+	/* the site's 1st call, then one in sample_mask + 1 (a racy read of
+	 * the count: under contention a sample more or less) */
+	if (sample_mask && sampling_window && !((v->allocs - 1) & sample_mask)) {
+		struct mt_go_pending p = { .ts_ns = bpf_ktime_get_ns(), .sp = ctx->sp, .site = v->id,
+					   .window = sampling_window };
+		__u64 g = ctx->r14;
+
+		bpf_map_update_elem(&mt_go_pending, &g, &p, BPF_ANY);
+	}
+	return 0;
+}
+
+/* On each RET of mallocgc: the sampled call of this goroutine, if any,
+ * returns its object in RAX. Cost for the others: one hash lookup. */
+SEC("uprobe")
+int mt_go_mallocgc_ret(struct pt_regs *ctx)
+{
+	struct mt_go_pending *p;
+	struct mt_go_sample *s;
+	__u64 g = ctx->r14;
+
+	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid || !enabled)
+		return 0;
+	p = bpf_map_lookup_elem(&mt_go_pending, &g);
+	if (!p)
+		return 0;
+	/* else a call whose RET was missed, or begun in an earlier window */
+	if (p->sp == ctx->sp && p->window == sampling_window) {
+		s = bpf_ringbuf_reserve(&mt_go_samples, sizeof(*s), 0);
+		if (s) {
+			s->addr = ctx->ax;
+			s->ts_ns = p->ts_ns;
+			s->site = p->site;
+			s->pad = 0;
+			bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+			count(MT_GO_C_SAMPLES, 1);
+		} else {
+			count(MT_GO_C_SAMPLE_DROPS, 1);
+		}
+	} else {
+		count(MT_GO_C_SAMPLE_DROPS, 1);
+	}
+	bpf_map_delete_elem(&mt_go_pending, &g);
 	return 0;
 }

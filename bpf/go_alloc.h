@@ -37,16 +37,52 @@ struct mt_go_key {
 struct mt_go_val {
 	__u64 allocs;         /* mallocgc calls */
 	__u64 bytes;          /* their size arguments, summed */
+	__u32 id;             /* the site's number in the samples: (CPU << 20) | n, never 0 */
+	__u32 pad;
+};
+
+/* GC survival samples (issue 15 item 4): one mallocgc call in
+ * sample_mask + 1 of each site (its 1st, then every (mask+1)-th) is
+ * followed to its return, where RAX holds the object's address; the
+ * entry leaves {ts, sp, site} keyed by the goroutine (R14, the register
+ * ABI's g), a probe on each RET of mallocgc turns it into a record in the
+ * samples ring buffer, which user space reads on its own schedule (no
+ * wakeup) and checks against the runtime's mark bits after the next GC.
+ * A RET probe costs a uprobe hit on every call, so user space attaches
+ * the RET probes in windows (sampling_window != 0 while they are on, a
+ * new number each window: a call begun in an earlier window is not
+ * matched to a later return). */
+#define MT_GO_SAMPLE_MASK 31
+#define MT_GO_MAX_RETS 8      /* RET instructions of mallocgc probed */
+
+struct mt_go_pending {
+	__u64 ts_ns;          /* the sampled call's entry */
+	__u64 sp;             /* SP at entry: the same at its RET */
+	__u32 site;           /* mt_go_val.id */
+	__u32 window;         /* the sampling window it began in */
+};
+
+struct mt_go_sample {
+	__u64 addr;           /* the object (mallocgc's result) */
+	__u64 ts_ns;          /* the call's entry (bpf_ktime_get_ns) */
+	__u32 site;           /* mt_go_val.id */
+	__u32 pad;
 };
 
 enum mt_go_counter {
 	MT_GO_C_CALLS,        /* every mallocgc call seen */
 	MT_GO_C_BYTES,        /* their sizes */
 	MT_GO_C_FULL,         /* calls not counted per site: the site map was full */
+	MT_GO_C_SAMPLES,      /* survival samples written */
+	MT_GO_C_SAMPLE_DROPS, /* survival samples lost: ring buffer full, or a
+			       * return not matched to its call (the stack
+			       * moved, or the window ended in between) */
 	MT_GO_NCOUNTERS,
 };
 
 _Static_assert(sizeof(struct mt_go_key) == 16 + 8 * MT_GO_DEPTH, "mt_go_key layout");
-_Static_assert(sizeof(struct mt_go_val) == 16, "mt_go_val layout");
+_Static_assert(sizeof(struct mt_go_val) == 24, "mt_go_val layout");
+_Static_assert(sizeof(struct mt_go_pending) == 24, "mt_go_pending layout");
+_Static_assert(sizeof(struct mt_go_sample) == 24, "mt_go_sample layout");
 
 #endif /* MT_BPF_GO_ALLOC_H */

@@ -3,7 +3,8 @@
 # the detected version is what `go version` says of the binary; function
 # and file:line of 400 PCs read from the stripped (-s -w) binary's
 # .gopclntab equal `go tool addr2line` on the unstripped one; a C program
-# is not Go. No BPF: runs without root.
+# is not Go; the RET instructions of runtime.mallocgc found from its
+# stack-pointer table are objdump's. No BPF: runs without root.
 . "$(dirname "$0")/lib.sh"
 . "$E2E/go/build.sh"
 T=$MT_BUILD/tests/bin/test_go
@@ -34,7 +35,14 @@ for go in "${gos[@]}"; do
 	"$T" func "$TMP/s-$v" runtime.mallocgc >"$TMP/f" || fail "$v: no runtime.mallocgc by name"
 	want=$(nm "$TMP/a-$v" | awk '$3 == "runtime.mallocgc" { sub(/^0+/, "", $1); print $1 }')
 	[ "$(cut -d' ' -f1 "$TMP/f")" = "$want" ] || fail "$v: runtime.mallocgc at $(cat "$TMP/f"), nm says $want"
-	echo "go $v: version, 400 PCs and runtime.mallocgc agree with go's tools"
+	# mallocgc's RET instructions (the survival probes' places, from the
+	# pcsp table) are objdump's, every one
+	"$T" rets "$TMP/s-$v" runtime.mallocgc >"$TMP/ours" || fail "$v: no RET of runtime.mallocgc found"
+	objdump -d --no-show-raw-insn "$TMP/a-$v" | awk '/<runtime.mallocgc>:/,/^$/' |
+		awk '$2 == "ret" || $2 == "retq" { sub(/:$/, "", $1); print $1 }' >"$TMP/theirs"
+	[ -s "$TMP/theirs" ] && diff "$TMP/theirs" "$TMP/ours" >"$TMP/diff" ||
+		fail "$v: mallocgc's RETs differ from objdump's: $(cat "$TMP/diff")"
+	echo "go $v: version, 400 PCs, runtime.mallocgc and its $(wc -l <"$TMP/ours") RETs agree with go's tools and objdump"
 done
 "$T" detect "$WL/wl_exact" >"$TMP/d" || fail "detect a C program"
 grep -qx "is_go 0" "$TMP/d" || fail "a C program detected as Go: $(cat "$TMP/d")"

@@ -6,12 +6,14 @@
  *   test_go addr2line BINARY     PCs (hex) on stdin -> "function\nfile:line"
  *                                on stdout, the format of `go tool addr2line`
  *   test_go func BINARY NAME     the entry of a function, by name
+ *   test_go rets BINARY NAME     its RET instructions (hex), one a line
  * so tests/e2e/t30-go-pclntab.sh can hold them against Go's own tools.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include "go/mt_go_detect.h"
+#include "go/mt_go_elf.h"
 #include "go/mt_go_pclntab.h"
 #include "go/mt_go_prologue.h"
 #include "mt_test.h"
@@ -81,6 +83,19 @@ static int cmd(int argc, char **argv)
 		if (mt_go_pcln_func(p, argv[3], &entry, &end))
 			return 1;
 		printf("%" PRIx64 " %" PRIx64 "\n", entry, end);
+	} else if (!strcmp(argv[1], "rets") && argc > 3) {
+		uint64_t entry, end, at[16];
+		struct mt_go_elf e;
+		int i, n;
+
+		if (mt_go_pcln_func(p, argv[3], &entry, &end) || mt_go_elf_open(argv[2], &e))
+			return 1;
+		n = mt_go_pcln_rets(p, &e, entry, at, 16);
+		mt_go_elf_close(&e);
+		for (i = 0; i < n; i++)
+			printf("%" PRIx64 "\n", at[i]);
+		if (n <= 0)
+			return 1;
 	} else {
 		while (fgets(line, sizeof(line), stdin)) {
 			uint64_t pc = strtoull(line, NULL, 16);

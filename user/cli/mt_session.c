@@ -385,6 +385,8 @@ static int attach_all(struct mt_session *s)
 	if (s->is_go && (err = mt_go_gc_open(s->target.pid, s->target.exe, &s->go_gc)) &&
 	    err != -ENOENT)
 		mt_err("warning: the Go garbage collector is not traced: %s", strerror(-err));
+	if (s->go_gc)
+		mt_go_link_gc(s->go, s->go_gc);
 	/* The process may have died while we attached; then say so rather
 	 * than report an empty trace. */
 	if (!s->launched && !mt_target_alive(&s->target))

@@ -9,6 +9,7 @@
 #include "go/mt_go_alloc.h"
 #include "go/mt_go_detect.h"
 #include "go/mt_go_elf.h"
+#include "go/mt_go_gc.h"
 #include "go/mt_go_heap.h"
 #include "go/mt_go_pclntab.h"
 #include "go/mt_go_prologue.h"
@@ -113,9 +114,31 @@ static int load_bias(struct mt_go *g, const struct mt_go_opts *o)
 	return 0;
 }
 
+/* mallocgc's RET instructions (mt_go_pcln_rets), as file offsets.
+ * Returns how many (0 when none is recognised: no survival samples),
+ * never an error. */
+static size_t ret_places(const struct mt_go *g, const char *exe, uint64_t entry, uint64_t *offs)
+{
+	uint64_t at[MT_GO_MAX_RETS];
+	struct mt_go_elf e;
+	int i, n;
+
+	if (mt_go_elf_open(exe, &e))
+		return 0;
+	n = mt_go_pcln_rets(g->pcln, &e, entry, at, MT_GO_MAX_RETS);
+	for (i = 0; i < n; i++)
+		if (mt_go_elf_file_off(&e, at[i], &offs[i]))
+			n = 0;
+	mt_go_elf_close(&e);
+	n = n < 0 ? 0 : n;
+	mt_debug("go: %d RET instructions of runtime.mallocgc probed for survival samples", n);
+	return (size_t)n;
+}
+
 static int attach(struct mt_go *g, const struct mt_go_opts *o)
 {
-	uint64_t entry, end, off;
+	uint64_t entry, end, off, rets[MT_GO_MAX_RETS];
+	size_t nrets;
 	int err;
 
 	err = mt_go_pcln_open(o->exe, &g->pcln);
@@ -132,7 +155,11 @@ static int attach(struct mt_go *g, const struct mt_go_opts *o)
 		err = probe_place(o->exe, entry, end, &off);
 	if (err)
 		return err;
-	return mt_go_alloc_open(o->pid, o->exe, off, &g->alloc);
+	nrets = ret_places(g, o->exe, entry, rets);
+	if (!nrets)
+		mt_info("Go GC survival not estimated: the returns of runtime.mallocgc in '%s' "
+			"were not recognised", o->exe);
+	return mt_go_alloc_open(o->pid, o->exe, off, rets, nrets, &g->alloc);
 }
 
 int mt_go_open(const struct mt_go_opts *o, struct mt_go **out)
@@ -199,6 +226,12 @@ void mt_go_stop(struct mt_go *g, uint64_t now_ns)
 	mt_go_alloc_detach(g->alloc);
 }
 
+void mt_go_link_gc(struct mt_go *g, struct mt_go_gc *gc)
+{
+	if (g && g->alloc)
+		mt_go_gc_survival(gc, g->alloc);
+}
+
 void mt_go_set_gc(struct mt_go *g, const struct mt_go_gc *gc)
 {
 	if (g)
@@ -216,7 +249,10 @@ int mt_go_report(struct mt_go *g, struct mt_report *r, uint64_t now_ns)
 	g->rep.heap = NULL;
 	g->rep.heap_off = g->off;
 	if (g->alloc) {
-		err = mt_go_heap_build(&g->heap, g->alloc, g->pcln, g->types, g->bias,
+		const char *why;
+
+		err = mt_go_heap_build(&g->heap, g->alloc, g->pcln, g->types,
+				       mt_go_gc_surv(g->rep.gc, &why), g->bias,
 				       end > g->start_ns ? (double)(end - g->start_ns) / 1e9 : 0);
 		if (err) {
 			mt_err("cannot read the Go allocation counters: %s", strerror(-err));

@@ -39,6 +39,9 @@ void mt_go_stop(struct mt_go *g, uint64_t now_ns);
 /* The GC view's parts ("gc", "memstats") of the section; gc may be NULL. */
 struct mt_go_gc;
 void mt_go_set_gc(struct mt_go *g, const struct mt_go_gc *gc);
+/* Survival samples of g's allocations, decided by gc's view (at attach,
+ * once both are open; either may be NULL). */
+void mt_go_link_gc(struct mt_go *g, struct mt_go_gc *gc);
 int mt_go_report(struct mt_go *g, struct mt_report *r, uint64_t now_ns);
 void mt_go_free(struct mt_go *g);    /* accepts NULL; detaches */
 /* Kernel memory of the Go allocation tracer's BPF maps (memlock), rings in

@@ -18,9 +18,27 @@
 struct mt_go_alloc {
 	struct go_alloc_bpf *skel;
 	struct bpf_link *link;
+	struct bpf_link *rets[MT_GO_MAX_RETS];
+	uint64_t ret_offs[MT_GO_MAX_RETS];
+	size_t nrets;                   /* RET places */
+	bool rets_on, stopped;
+	uint32_t window;
+	int pid;
+	char *path;
+	struct ring_buffer *rb;
+	int (*fn)(void *arg, void *data, size_t len);
+	void *arg;
 };
 
-int mt_go_alloc_open(int pid, const char *path, uint64_t off, struct mt_go_alloc **out)
+static int on_sample(void *arg, void *data, size_t len)
+{
+	struct mt_go_alloc *a = arg;
+
+	return a->fn ? a->fn(a->arg, data, len) : 0;
+}
+
+int mt_go_alloc_open(int pid, const char *path, uint64_t off, const uint64_t *rets,
+		     size_t nrets, struct mt_go_alloc **out)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false);
 	struct mt_go_alloc *a = calloc(1, sizeof(*a));
@@ -35,6 +53,8 @@ int mt_go_alloc_open(int pid, const char *path, uint64_t off, struct mt_go_alloc
 		goto fail;
 	}
 	a->skel->rodata->target_tgid = (uint32_t)pid;
+	if (!nrets)
+		a->skel->rodata->sample_mask = 0;
 	err = go_alloc_bpf__load(a->skel);
 	if (err) {
 		mt_err("cannot load the Go allocation probe: %s", strerror(-err));
@@ -47,6 +67,21 @@ int mt_go_alloc_open(int pid, const char *path, uint64_t off, struct mt_go_alloc
 		mt_err("cannot attach to runtime.mallocgc in '%s' (offset 0x%llx): %s", path,
 		       (unsigned long long)off, strerror(-err));
 		goto fail;
+	}
+	a->pid = pid;
+	a->nrets = nrets;
+	memcpy(a->ret_offs, rets, nrets * sizeof(*rets));
+	if (nrets && !(a->path = strdup(path))) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (nrets) {
+		a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.mt_go_samples), on_sample, a, NULL);
+		if (!a->rb) {
+			err = -errno;
+			mt_err("cannot read the Go survival samples: %s", strerror(-err));
+			goto fail;
+		}
 	}
 	*out = a;
 	return 0;
@@ -67,6 +102,66 @@ void mt_go_alloc_detach(struct mt_go_alloc *a)
 	a->skel->bss->enabled = 0;
 	bpf_link__destroy(a->link);
 	a->link = NULL;
+	mt_go_alloc_sample_window(a, false);
+	a->stopped = true;
+}
+
+int mt_go_alloc_sample_window(struct mt_go_alloc *a, bool on)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false);
+	size_t i;
+	int err = 0;
+
+	if (!a || !a->rb || on == a->rets_on || (on && a->stopped))
+		return 0;
+	if (!on) {   /* no new sample first, then the probes go */
+		a->skel->bss->sampling_window = 0;
+		for (i = 0; i < a->nrets; i++) {
+			bpf_link__destroy(a->rets[i]);
+			a->rets[i] = NULL;
+		}
+		a->rets_on = false;
+		return 0;
+	}
+	for (i = 0; i < a->nrets; i++) {
+		a->rets[i] = bpf_program__attach_uprobe_opts(a->skel->progs.mt_go_mallocgc_ret, a->pid,
+							     a->path, (size_t)a->ret_offs[i], &uo);
+		if (!a->rets[i]) {
+			err = -errno;
+			mt_err("cannot attach to a return of runtime.mallocgc in '%s' (offset "
+			       "0x%llx): %s", a->path, (unsigned long long)a->ret_offs[i],
+			       strerror(-err));
+			while (i-- > 0) {
+				bpf_link__destroy(a->rets[i]);
+				a->rets[i] = NULL;
+			}
+			return err;
+		}
+	}
+	a->rets_on = true;
+	if (++a->window == 0)
+		a->window = 1;
+	a->skel->bss->sampling_window = a->window;   /* every RET probed: sample */
+	return 0;
+}
+
+bool mt_go_alloc_sampling(const struct mt_go_alloc *a)
+{
+	return a && a->rb;
+}
+
+int mt_go_alloc_samples(struct mt_go_alloc *a, int (*fn)(void *arg, void *data, size_t len),
+			void *arg)
+{
+	int n;
+
+	if (!a || !a->rb)
+		return 0;
+	a->fn = fn;
+	a->arg = arg;
+	n = ring_buffer__consume(a->rb);
+	a->fn = NULL;
+	return n < 0 ? n : 0;
 }
 
 void mt_go_alloc_free(struct mt_go_alloc *a)
@@ -74,6 +169,10 @@ void mt_go_alloc_free(struct mt_go_alloc *a)
 	if (!a)
 		return;
 	bpf_link__destroy(a->link);
+	for (size_t i = 0; i < a->nrets; i++)
+		bpf_link__destroy(a->rets[i]);
+	ring_buffer__free(a->rb);
+	free(a->path);
 	go_alloc_bpf__destroy(a->skel);
 	free(a);
 }

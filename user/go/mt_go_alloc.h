@@ -7,6 +7,8 @@
 #ifndef MT_GO_ALLOC_H
 #define MT_GO_ALLOC_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
 #include "go_alloc.h"
@@ -14,9 +16,21 @@
 struct mt_go_alloc;
 
 /* Load and attach at file offset off of path (the executable as the
- * target maps it), counting from mt_go_alloc_enable. 0 or -errno
- * (printed). */
-int mt_go_alloc_open(int pid, const char *path, uint64_t off, struct mt_go_alloc **out);
+ * target maps it), counting from mt_go_alloc_enable; with nrets RET
+ * places (file offsets, every one of mallocgc's), survival samples too.
+ * 0 or -errno (printed). */
+int mt_go_alloc_open(int pid, const char *path, uint64_t off, const uint64_t *rets,
+		     size_t nrets, struct mt_go_alloc **out);
+/* Survival samples can be taken (RET places known). */
+bool mt_go_alloc_sampling(const struct mt_go_alloc *a);
+/* Attach (on) or remove the RET probes, sampling while they are on: a
+ * RET probe is a second uprobe hit per mallocgc call, so they are on in
+ * windows only. Nothing after mt_go_alloc_detach. 0 or -errno (printed). */
+int mt_go_alloc_sample_window(struct mt_go_alloc *a, bool on);
+/* Every sample written since the last call: fn(sample, arg) each. 0 or
+ * -errno. */
+int mt_go_alloc_samples(struct mt_go_alloc *a, int (*fn)(void *arg, void *data, size_t len),
+			void *arg);
 void mt_go_alloc_enable(struct mt_go_alloc *a);
 /* Stop counting and remove the probe (the maps stay readable). */
 void mt_go_alloc_detach(struct mt_go_alloc *a);

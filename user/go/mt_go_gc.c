@@ -25,7 +25,10 @@
 #include "util/mt_log.h"
 #include "sym/mt_elf.h"
 #include "probe/mt_bpf_util.h"
+#include "go/mt_go_elf.h"
 #include "go/mt_go_gc.h"
+#include "go/mt_go_pclntab.h"
+#include "go/mt_go_surv.h"
 #include "go_gc.h"
 #include "go_gc.skel.h"
 
@@ -38,6 +41,9 @@ struct mt_go_gc {
 	struct ring_buffer *rb;
 	struct bpf_link *links[NPROBES];
 	bool finished;
+	bool from_pcln;                 /* probes placed from .gopclntab (no symtab) */
+	struct mt_go_surv *surv;        /* NULL: survival not estimated ... */
+	const char *surv_why;           /* ... for this reason */
 	/* the pause in progress */
 	bool in_stw;
 	struct mt_go_gc_ev stop;
@@ -111,6 +117,8 @@ static void on_start_world(struct mt_go_gc *gc, const struct mt_go_gc_ev *e)
 		gc->cur.start_ns = gc->stop.ts_ns;
 		gc->cur.stw1_ns = dur;
 		gc->in_cycle = true;
+		if (gc->state)   /* NumGC counts the cycle once it ends */
+			mt_go_surv_mark_start(gc->surv, e->ts_ns, e->numgc + 1);
 	} else if (gc->state ? e->numgc != gc->stop.numgc : gc->mark_term_in_stw) {
 		end_cycle(gc, e);
 	} else {
@@ -151,6 +159,40 @@ static int on_event(void *arg, void *data, size_t len)
 
 /* ---- loading ---- */
 
+/* The probes' places from Go's own function table when the symbol table
+ * lacks them (-ldflags=-s): .gopclntab survives every strip, since the
+ * runtime needs it for its tracebacks. 0 with every f[i] found, -errno. */
+static int pcln_funcs(const char *exe, struct mt_elf_func *f, size_t n)
+{
+	struct mt_go_pcln *p = NULL;
+	struct mt_go_elf e;
+	uint64_t end;
+	size_t i;
+	int err;
+
+	err = mt_go_pcln_open(exe, &p);
+	if (err)
+		return err;
+	err = mt_go_elf_open(exe, &e);
+	if (err)
+		goto out;
+	for (i = 0; i < n && !err; i++) {
+		if (f[i].found)
+			continue;
+		err = mt_go_pcln_func(p, f[i].name, &f[i].vaddr, &end);
+		if (!err)
+			err = mt_go_elf_file_off(&e, f[i].vaddr, &f[i].file_off);
+		if (err)
+			mt_info("Go GC cycles not traced: '%s' has no %s in its symbol table "
+				"nor in its Go function table", exe, f[i].name);
+		f[i].found = !err;
+	}
+	mt_go_elf_close(&e);
+out:
+	mt_go_pcln_free(p);
+	return err;
+}
+
 static int attach_probes(struct mt_go_gc *gc, const char *exe)
 {
 	struct mt_elf_func f[NPROBES];
@@ -166,12 +208,12 @@ static int attach_probes(struct mt_go_gc *gc, const char *exe)
 		mt_info("Go GC cycles not traced: cannot read '%s': %s", exe, strerror(-n));
 		return n;
 	}
-	for (i = 0; i < NPROBES; i++)
-		if (!f[i].found) {
-			mt_info("Go GC cycles not traced: '%s' has no %s in its symbol table "
-				"(stripped with -ldflags=-s?)", exe, probe_syms[i]);
-			return -ENOENT;
-		}
+	if (n < NPROBES) {
+		err = pcln_funcs(exe, f, NPROBES);
+		if (err)
+			return err == -ENOENT ? err : -ENOENT;
+		gc->from_pcln = true;
+	}
 	s = go_gc_bpf__open();
 	if (!s) {
 		err = -errno;
@@ -249,9 +291,37 @@ int mt_go_gc_open(pid_t pid, const char *exe, struct mt_go_gc **out)
 			return err;
 		}
 	}
+	if (gc->skel && gc->from_pcln)
+		mt_info("Go GC: '%s' has no symbol table: GC probes placed from .gopclntab; "
+			"%s", exe, gc->rt ? "cycles, pauses and MemStats traced" :
+			"no DWARF either: cycles and pauses traced (told apart by probe order, "
+			"numbered from 1 at attach), no per-cycle heap sizes, no runtime "
+			"pause times, no MemStats");
 	mt_go_gc_sample(gc);
 	*out = gc;
 	return 0;
+}
+
+void mt_go_gc_survival(struct mt_go_gc *gc, struct mt_go_alloc *a)
+{
+	int err;
+
+	if (!gc || !a)
+		return;
+	if (!gc->rt)
+		gc->surv_why = "no runtime layout (no DWARF, or an unknown Go runtime)";
+	else if (!gc->skel)
+		gc->surv_why = "the GC probes are not attached";
+	else if ((err = mt_go_surv_open(gc->rt, a, &gc->surv, &gc->surv_why)) == -ENOMEM)
+		gc->surv_why = "out of memory";
+	if (gc->surv_why)
+		mt_info("Go GC survival not estimated: %s", gc->surv_why);
+}
+
+const struct mt_go_surv *mt_go_gc_surv(const struct mt_go_gc *gc, const char **why)
+{
+	*why = gc ? gc->surv_why : "the Go garbage collector is not traced";
+	return gc ? gc->surv : NULL;
 }
 
 void mt_go_gc_enable(struct mt_go_gc *gc)
@@ -276,6 +346,7 @@ int mt_go_gc_consume(struct mt_go_gc *gc)
 		mt_err("cannot read the Go GC events: %s", strerror(-n));
 		return n;
 	}
+	mt_go_surv_poll(gc->surv);
 	/* The runtime keeps the pauses of its last 256 cycles only: a program
 	 * that collects faster than the once-a-second reading (a tight
 	 * GOMEMLIMIT) would wrap that ring between readings, so read again
@@ -350,6 +421,7 @@ void mt_go_gc_free(struct mt_go_gc *gc)
 	detach(gc);
 	ring_buffer__free(gc->rb);
 	go_gc_bpf__destroy(gc->skel);
+	mt_go_surv_free(gc->surv);
 	mt_go_rt_close(gc->rt);
 	free(gc->cycles);
 	free(gc);
@@ -549,7 +621,7 @@ int mt_go_gc_text(FILE *f, const struct mt_go_gc *gc)
 			fprintf(f, "  warning: %llu GC events lost (ring buffer full)\n",
 				(unsigned long long)gc->st.drops);
 	} else {
-		fprintf(f, "  GC cycles not traced (no symbol table)\n");
+		fprintf(f, "  GC cycles not traced (see the message at attach)\n");
 	}
 	if (gc->ncycles) {
 		fprintf(f, "  %6s %10s %10s %10s %10s  %s\n", "cycle", "sweepterm", "mark",

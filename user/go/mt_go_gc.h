@@ -48,6 +48,13 @@ struct mt_go_gc_stats {
 /* Open the GC view of pid (exe: its executable file). 0 with *out when
  * at least one half is available, else -errno after one line. */
 int mt_go_gc_open(pid_t pid, const char *exe, struct mt_go_gc **out);
+/* Estimate GC survival from a's samples (mt_go_surv.h); without it, one
+ * line says why. Call before mt_go_gc_enable. */
+struct mt_go_alloc;
+struct mt_go_surv;
+void mt_go_gc_survival(struct mt_go_gc *gc, struct mt_go_alloc *a);
+/* The estimator, NULL with *why when there is none. */
+const struct mt_go_surv *mt_go_gc_surv(const struct mt_go_gc *gc, const char **why);
 /* The probes count from now (call once everything else is attached). */
 void mt_go_gc_enable(struct mt_go_gc *gc);
 int mt_go_gc_poll_fd(const struct mt_go_gc *gc);  /* -1 without probes */

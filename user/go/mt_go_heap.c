@@ -12,6 +12,7 @@
 #include "go/mt_go_alloc.h"
 #include "go/mt_go_heap.h"
 #include "go/mt_go_pclntab.h"
+#include "go/mt_go_surv.h"
 #include "go/mt_go_types.h"
 #include "util/mt_grow.h"
 
@@ -20,6 +21,11 @@
 #define ADVICE_MIN_ALLOCS 100
 #define ADVICE_MIN_SHARE 0.05      /* of all bytes allocated */
 #define ADVICE_MIN_RATE 1000.0     /* calls per second */
+/* Survival: enough decided samples to trust the fraction, and the
+ * fractions that make a site short-lived or kept. */
+#define SURV_MIN_SAMPLES 10
+#define SURV_SHORT 0.7
+#define SURV_KEPT 0.3
 
 bool mt_go_runtime_func(const char *func)
 {
@@ -31,6 +37,7 @@ struct build {
 	size_t cap;
 	const struct mt_go_pcln *p;
 	const struct mt_go_types *t;
+	const struct mt_go_surv *sv;
 	uint64_t bias;
 	int err;
 };
@@ -95,6 +102,7 @@ static void one(const struct mt_go_key *k, const struct mt_go_val *v, void *arg)
 	b->h->nsites++;
 	s->allocs = v->allocs;
 	s->bytes = v->bytes;
+	s->surv = mt_go_surv_site(b->sv, v->id, &s->surv_sampled, &s->surv_survived);
 	s->end = (uint8_t)k->end;
 	s->nframes = n;
 	s->attr = UINT32_MAX;
@@ -149,9 +157,22 @@ static const char *advise(const struct mt_go_heap *h, const struct mt_go_site *s
 	if (in_stack(s, "sync.(*Pool).Get"))
 		return "sync.Pool misses: Pool.New runs this often; Put objects back, "
 		       "the GC empties pools every cycle";
-	if (is(s->via, "runtime.newobject") || is(s->via, "runtime.makeslice"))
+	if (is(s->via, "runtime.newobject") || is(s->via, "runtime.makeslice")) {
+		/* With survival measured, a pool only pays for objects that
+		 * die young (a kept object is never Put back). */
+		if (s->surv && s->surv_sampled >= SURV_MIN_SAMPLES) {
+			double dead = mt_go_short_lived(s->surv_sampled, s->surv_survived);
+
+			if (dead >= SURV_SHORT)
+				return "sync.Pool candidate: most of these objects die before "
+				       "the next GC; reuse them (sync.Pool Get/Put) instead of "
+				       "allocating each";
+			if (dead <= SURV_KEPT)
+				return NULL;   /* kept: pooling would not reuse them */
+		}
 		return "sync.Pool candidate: reuse these objects (sync.Pool Get/Put) "
 		       "instead of allocating each";
+	}
 	return NULL;
 }
 
@@ -173,16 +194,24 @@ static int sum_types(struct mt_go_heap *h)
 		}
 		h->types[j].allocs += s->allocs;
 		h->types[j].bytes += s->bytes;
+		h->types[j].surv_sampled += s->surv_sampled;
+		h->types[j].surv_survived += s->surv_survived;
 	}
 	if (h->ntypes)
 		qsort(h->types, h->ntypes, sizeof(*h->types), type_by_bytes);
 	return 0;
 }
 
-int mt_go_heap_build(struct mt_go_heap *h, struct mt_go_alloc *a, const struct mt_go_pcln *p,
-		     const struct mt_go_types *t, uint64_t bias, double duration_s)
+double mt_go_short_lived(uint64_t sampled, uint64_t survived)
 {
-	struct build b = { .h = h, .p = p, .t = t, .bias = bias };
+	return sampled ? (double)(sampled - survived) / (double)sampled : -1;
+}
+
+int mt_go_heap_build(struct mt_go_heap *h, struct mt_go_alloc *a, const struct mt_go_pcln *p,
+		     const struct mt_go_types *t, const struct mt_go_surv *sv, uint64_t bias,
+		     double duration_s)
+{
+	struct build b = { .h = h, .p = p, .t = t, .sv = sv, .bias = bias };
 	uint64_t c[MT_GO_NCOUNTERS] = { 0 };
 	size_t i;
 	int err;
@@ -196,6 +225,8 @@ int mt_go_heap_build(struct mt_go_heap *h, struct mt_go_alloc *a, const struct m
 		h->calls = c[MT_GO_C_CALLS];
 		h->bytes = c[MT_GO_C_BYTES];
 		h->unsited = c[MT_GO_C_FULL];
+		h->surv = sv != NULL;
+		h->sample_drops = c[MT_GO_C_SAMPLE_DROPS];
 		if (h->nsites)
 			qsort(h->sites, h->nsites, sizeof(*h->sites), by_bytes);
 		for (i = 0; i < h->nsites; i++)

@@ -33,11 +33,16 @@ struct mt_go_site {
 	uint8_t end;               /* enum mt_go_end */
 	struct mt_go_frame *frames;
 	const char *advice;        /* NULL, or one line (static) */
+	/* GC survival (mt_go_surv.h): sampled objects decided, and those
+	 * still marked after their first GC; surv false when none decided */
+	bool surv;
+	uint64_t surv_sampled, surv_survived;
 };
 
 struct mt_go_type_sum {
 	char type[160];
 	uint64_t allocs, bytes;
+	uint64_t surv_sampled, surv_survived;   /* its sites' (0 sampled: none) */
 };
 
 struct mt_go_heap {
@@ -48,12 +53,20 @@ struct mt_go_heap {
 	struct mt_go_site *sites;  /* most bytes first */
 	size_t ntypes;
 	struct mt_go_type_sum *types;  /* most bytes first; "" = untyped */
+	bool surv;                 /* survival estimated (sv given to the build) */
+	uint64_t sample_drops;     /* samples lost in the probe's ring buffer */
 };
 
 /* Read the tracer's counters and build h: frames named by p (link-time
- * PCs: bias is subtracted first), types by t (may be NULL). 0 or -errno. */
+ * PCs: bias is subtracted first), types by t (may be NULL), survival by
+ * sv (may be NULL). 0 or -errno. */
+struct mt_go_surv;
 int mt_go_heap_build(struct mt_go_heap *h, struct mt_go_alloc *a, const struct mt_go_pcln *p,
-		     const struct mt_go_types *t, uint64_t bias, double duration_s);
+		     const struct mt_go_types *t, const struct mt_go_surv *sv, uint64_t bias,
+		     double duration_s);
+/* The share of a site's (or type's) sampled objects that died before
+ * their first GC; < 0 when none was sampled. */
+double mt_go_short_lived(uint64_t sampled, uint64_t survived);
 void mt_go_heap_release(struct mt_go_heap *h);
 
 /* The site's frame function is the runtime's (skipped for attribution). */

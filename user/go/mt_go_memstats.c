@@ -56,6 +56,9 @@ struct mt_go_rt {
 	/* p, mcache, mspan */
 	struct fld p_mcache, mc_alloc, sp_count, sp_count_before;
 	uint64_t nspanclasses;
+	/* the span lookup (survival), optional */
+	struct mt_go_spans spans;
+	const char *spans_why;
 };
 
 /* ---- DWARF ---- */
@@ -153,8 +156,9 @@ static int member(Dwarf_Die *t, const char *path, struct fld *f, Dwarf_Die *type
 struct locate {
 	Dwarf_Die var_type[NVARS];
 	bool have[NVARS];
-	Dwarf_Die p, mcache, mspan;
-	bool have_p, have_mcache, have_mspan;
+	Dwarf_Die p, mcache, mspan, arena, mheap;
+	bool have_p, have_mcache, have_mspan, have_arena, have_mheap;
+	uint64_t mheap_addr;
 };
 
 /* A global's address: DW_OP_addr. Go's linker writes it as a block1
@@ -188,6 +192,10 @@ static void find_dies(Dwarf *dw, struct mt_go_rt *rt, struct locate *l)
 
 				if (!n || strncmp(n, "runtime.", 8))
 					continue;
+				if (tag == DW_TAG_variable && !l->have_mheap &&
+				    !strcmp(n, "runtime.mheap_") && var_addr(&c, &l->mheap_addr) &&
+				    die_type(&c, &l->mheap))
+					l->have_mheap = true;
 				if (tag == DW_TAG_variable) {
 					for (i = 0; i < NVARS && var_names[i]; i++)
 						if (!l->have[i] && !strcmp(n, var_names[i]) &&
@@ -201,6 +209,8 @@ static void find_dies(Dwarf *dw, struct mt_go_rt *rt, struct locate *l)
 						l->mcache = c, l->have_mcache = true;
 					else if (!l->have_mspan && !strcmp(n, "runtime.mspan"))
 						l->mspan = c, l->have_mspan = true;
+					else if (!l->have_arena && !strcmp(n, "runtime.heapArena"))
+						l->arena = c, l->have_arena = true;
 				}
 			} while (dwarf_siblingof(&c, &c) == 0);
 		}
@@ -306,6 +316,60 @@ static int resolve(struct mt_go_rt *rt, struct locate *l, const char **missing)
 	rt->gcctl_size = die_size(gc);
 	*missing = "runtime.memstats";
 	return rt->memstats_size && rt->gcctl_size ? 0 : -ENOTSUP;
+}
+
+/* The span lookup of linux/amd64 (src/runtime/malloc.go): one arena map
+ * level (mheap_.arenas [1]*[1 << 22]*heapArena, arenaL1Bits 0), 64 MiB
+ * arenas from arenaBaseOffset 0xffff800000000000, 8 KiB pages, each
+ * arena's spans [8192]*mspan; checked against the DWARF's array sizes,
+ * so another geometry is refused, not misread. NULL or why not. */
+static const char *resolve_spans(struct mt_go_rt *rt, struct locate *l)
+{
+	struct mt_go_spans *sp = &rt->spans;
+	struct fld arenas, sg, spans, f;
+	Dwarf_Die at, pt, l2t;
+	struct {
+		const char *path;
+		struct fld *f;
+		uint64_t size;
+	} ms[] = {
+		{ "startAddr", &f, 8 }, { "npages", &f, 8 }, { "elemsize", &f, 8 },
+		{ "allocBits", &f, 8 }, { "gcmarkBits", &f, 8 }, { "sweepgen", &f, 4 },
+		{ "state.s", &f, 1 },
+	};
+	uint64_t *dst[] = { &sp->off_start, &sp->off_npages, &sp->off_elemsize, &sp->off_alloc,
+			    &sp->off_mark, &sp->off_sweepgen, &sp->off_state };
+	size_t i;
+
+	if (!l->have_mheap || !l->have_arena)
+		return "no runtime.mheap_ or runtime.heapArena in its DWARF";
+	if (member(&l->mheap, "arenas", &arenas, &at) || member(&l->mheap, "sweepgen", &sg, NULL) ||
+	    sg.size != 4)
+		return "no mheap_.arenas or mheap_.sweepgen";
+	strip(&at);
+	if (array_count(&at) != 1 || !die_type(&at, &pt) || (strip(&pt), dwarf_tag(&pt)) !=
+	    DW_TAG_pointer_type || !die_type(&pt, &l2t))
+		return "mheap_.arenas is not [1]*[N]*heapArena (arenaL1Bits 0)";
+	strip(&l2t);
+	sp->n_l2 = array_count(&l2t);
+	if (sp->n_l2 != 1u << 22)
+		return "mheap_.arenas has not 1<<22 entries (64 MiB arenas of linux/amd64)";
+	if (member(&l->arena, "spans", &spans, NULL) || spans.size != 8 * 8192)
+		return "heapArena.spans is not [8192]*mspan";
+	for (i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		if (member(&l->mspan, ms[i].path, &f, NULL) || f.size != ms[i].size)
+			return "an mspan field (startAddr, npages, elemsize, allocBits, gcmarkBits, "
+			       "sweepgen, state) is missing or resized";
+		*dst[i] = f.off;
+	}
+	sp->arenas_addr = l->mheap_addr + arenas.off;   /* link-time: biased at open */
+	sp->sweepgen_addr = l->mheap_addr + sg.off;
+	sp->spans_off = spans.off;
+	sp->mspan_size = die_size(&l->mspan);
+	sp->arena_shift = 26;
+	sp->page_shift = 13;
+	sp->arena_base = 0xffff800000000000ull;
+	return sp->mspan_size ? NULL : "runtime.mspan has no size";
 }
 
 /* ---- the load bias (PIE) ---- */
@@ -421,6 +485,11 @@ int mt_go_rt_open(pid_t pid, const char *exe, struct mt_go_rt **out)
 	for (i = 0; i < NVARS; i++)
 		if (rt->addr[i])
 			rt->addr[i] += rt->bias;
+	rt->spans_why = resolve_spans(rt, l);
+	if (!rt->spans_why) {
+		rt->spans.arenas_addr += rt->bias;
+		rt->spans.sweepgen_addr += rt->bias;
+	}
 	*out = rt;
 	rt = NULL;
 out:
@@ -453,7 +522,20 @@ uint64_t mt_go_rt_addr(const struct mt_go_rt *rt, enum mt_go_rt_word w)
 	}
 }
 
+const struct mt_go_spans *mt_go_rt_spans(const struct mt_go_rt *rt, const char **why)
+{
+	*why = rt->spans_why;
+	return rt->spans_why ? NULL : &rt->spans;
+}
+
 /* ---- reading ---- */
+
+static int peek(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+int mt_go_rt_peek(const struct mt_go_rt *rt, uint64_t addr, void *buf, size_t len)
+{
+	return peek(rt->pid, addr, buf, len);
+}
 
 static int peek(pid_t pid, uint64_t addr, void *buf, size_t len)
 {

@@ -66,6 +66,22 @@ enum mt_go_rt_word {
 
 struct mt_go_rt;
 
+/* Where the runtime finds the span of a heap address (see
+ * mt_go_rt_spans): mheap_.arenas[0][(addr - arena_base) >> arena_shift]
+ * -> heapArena + spans_off + 8 * page-in-arena -> mspan and its fields.
+ * Addresses are run-time ones. */
+struct mt_go_spans {
+	uint64_t arenas_addr;      /* &mheap_.arenas (the L1 array: one pointer) */
+	uint64_t sweepgen_addr;    /* &mheap_.sweepgen (u32) */
+	uint64_t n_l2;             /* entries of the L2 array */
+	uint64_t arena_base;       /* arenaBaseOffset */
+	unsigned arena_shift, page_shift;
+	uint64_t spans_off;        /* heapArena.spans */
+	uint64_t mspan_size;
+	uint64_t off_start, off_npages, off_elemsize, off_alloc, off_mark;  /* in mspan */
+	uint64_t off_sweepgen, off_state;
+};
+
 /* Locate the runtime of process pid (executable exe, as /proc/PID/exe):
  * variables, field offsets, load bias. 0; -ENOENT when the binary has no
  * DWARF; -ENOTSUP when its runtime lacks something this reader needs; or
@@ -76,6 +92,12 @@ void mt_go_rt_close(struct mt_go_rt *rt);   /* accepts NULL */
 
 /* The runtime address of a watched word, 0 when not located. */
 uint64_t mt_go_rt_addr(const struct mt_go_rt *rt, enum mt_go_rt_word w);
+
+/* The span lookup's layout, NULL with *why (one phrase) when the binary's
+ * DWARF does not describe the one memtrace reads. */
+const struct mt_go_spans *mt_go_rt_spans(const struct mt_go_rt *rt, const char **why);
+/* Read len bytes of the target at addr: 0 or -errno (no message). */
+int mt_go_rt_peek(const struct mt_go_rt *rt, uint64_t addr, void *buf, size_t len);
 
 /* One reading. 0, or -errno (-ESRCH: the process is gone) without a
  * message: the caller decides whether a failed read matters. */

@@ -305,3 +305,78 @@ int mt_go_pcln_func(const struct mt_go_pcln *p, const char *name, uint64_t *entr
 	}
 	return -ENOENT;
 }
+
+int mt_go_pcln_sp_zero(const struct mt_go_pcln *p, uint64_t entry, uint64_t (*ranges)[2],
+		       size_t max)
+{
+	uint64_t lo = 0, hi = p->nfunc, f, at, pc = entry, start;
+	uint32_t off, eoff, pcsp;
+	int32_t val = -1;
+	bool ok = true, first = true;
+	size_t n = 0;
+
+	if (entry < p->text || !p->nfunc || entry - p->text > UINT32_MAX)
+		return -ENOENT;
+	off = (uint32_t)(entry - p->text);
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (u32at(p, p->pcln + mid * 8, &ok) <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	f = func_at(p, lo, &ok);
+	eoff = u32at(p, f, &ok);
+	pcsp = u32at(p, f + 16, &ok);
+	if (!ok || eoff != off || !pcsp)
+		return -ENOENT;
+	at = p->pctab + pcsp;
+	while (ok) {
+		uint32_t uv = uvarint(p, &at, &ok), pcd;
+
+		if (uv == 0 && !first)
+			break;
+		val += (int32_t)(-(uv & 1) ^ (uv >> 1));
+		pcd = uvarint(p, &at, &ok);
+		start = pc;
+		pc += (uint64_t)pcd * p->quantum;
+		/* the first range is the prologue, before the frame exists */
+		if (!first && val == 0 && ok) {
+			if (n == max)
+				return -E2BIG;
+			ranges[n][0] = start;
+			ranges[n][1] = pc;
+			n++;
+		}
+		first = false;
+	}
+	return ok ? (int)n : -EINVAL;
+}
+
+int mt_go_pcln_rets(const struct mt_go_pcln *p, const struct mt_go_elf *e, uint64_t entry,
+		    uint64_t *at, size_t max)
+{
+	uint64_t r[16][2];
+	int i, nr;
+	size_t n = 0;
+
+	nr = mt_go_pcln_sp_zero(p, entry, r, 16);
+	if (nr < 0)
+		return nr;
+	for (i = 0; i < nr; i++) {
+		uint8_t code[8];
+		uint64_t len = r[i][1] - r[i][0], j;
+		bool ret = len && len <= sizeof(code) && !mt_go_elf_read(e, r[i][0], code, len) &&
+			   code[len - 1] == 0xc3;
+
+		for (j = 0; ret && j + 1 < len; j++)
+			ret = code[j] == 0x90;
+		if (!ret)
+			continue;
+		if (n == max)
+			return -E2BIG;   /* all of them or none: a missed RET would misattribute */
+		at[n++] = r[i][1] - 1;
+	}
+	return (int)n;
+}

@@ -42,6 +42,21 @@ const char *mt_go_pcln_lookup(const struct mt_go_pcln *p, uint64_t pc, uint64_t 
  * -ENOENT. Linear in the number of functions. */
 int mt_go_pcln_func(const struct mt_go_pcln *p, const char *name, uint64_t *entry, uint64_t *end);
 
+/* The PC ranges of the function entered at link-time entry where its
+ * stack pointer is back at the entry's (the pcsp table says 0), past
+ * the prologue: its returns, and the call of morestack at its end. At
+ * most max into ranges; the count, -ENOENT (no such function), -E2BIG
+ * or -EINVAL. */
+int mt_go_pcln_sp_zero(const struct mt_go_pcln *p, uint64_t entry, uint64_t (*ranges)[2],
+		       size_t max);
+
+/* The RET instructions of the function entered at entry (link-time
+ * addresses into at, at most max): the pcsp ranges above that hold only a
+ * RET (0xc3) after NOPs; the morestack call's range is told apart by its
+ * bytes. The count, -E2BIG (more than max: use none), or -errno. */
+int mt_go_pcln_rets(const struct mt_go_pcln *p, const struct mt_go_elf *e, uint64_t entry,
+		    uint64_t *at, size_t max);
+
 /* Number of functions, the table's magic. */
 uint64_t mt_go_pcln_nfunc(const struct mt_go_pcln *p);
 uint32_t mt_go_pcln_magic(const struct mt_go_pcln *p);

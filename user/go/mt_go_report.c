@@ -8,6 +8,7 @@
 #include "go/mt_go_heap.h"
 #include "go/mt_go_report.h"
 #include "go/mt_go_gc.h"
+#include "go/mt_go_surv.h"
 #include "util/mt_fmt.h"
 #include "util/mt_json.h"
 
@@ -50,6 +51,20 @@ static void json_frame(struct mt_json *j, const struct mt_go_frame *f)
 	mt_json_obj_end(j);
 }
 
+/* A site's or type's survival: absent when none of its samples was
+ * decided (or survival is not estimated). */
+static void json_surv(struct mt_json *j, uint64_t sampled, uint64_t survived)
+{
+	if (!sampled)
+		return;
+	mt_json_key(j, "survival");
+	mt_json_obj_begin(j);
+	mt_json_key_u64(j, "sampled", sampled);
+	mt_json_key_u64(j, "survived_one_gc", survived);
+	mt_json_key_double(j, "fraction", mt_go_short_lived(sampled, survived));
+	mt_json_obj_end(j);
+}
+
 static void json_site(struct mt_json *j, const struct mt_go_heap *h, const struct mt_go_site *s)
 {
 	const struct mt_go_frame *a = s->nframes ? &s->frames[s->attr] : NULL;
@@ -68,6 +83,7 @@ static void json_site(struct mt_json *j, const struct mt_go_heap *h, const struc
 	mt_json_key_double(j, "bytes_per_s", per_s(s->bytes, h->duration_s));
 	mt_json_key_double(j, "gc_share", h->bytes ? (double)s->bytes / (double)h->bytes : 0);
 	mt_json_key_str(j, "advice", s->advice);
+	json_surv(j, s->surv ? s->surv_sampled : 0, s->surv_survived);
 	mt_json_key_u64(j, "attr", s->attr);
 	mt_json_key_str(j, "end", end_name(s->end));
 	mt_json_key(j, "stack");
@@ -106,6 +122,7 @@ void mt_go_report_json_heap(struct mt_json *j, const struct mt_go_heap *h, const
 		mt_json_key_double(j, "allocs_per_s", per_s(t->allocs, h->duration_s));
 		mt_json_key_double(j, "bytes_per_s", per_s(t->bytes, h->duration_s));
 		mt_json_key_double(j, "gc_share", h->bytes ? (double)t->bytes / (double)h->bytes : 0);
+		json_surv(j, t->surv_sampled, t->surv_survived);
 		mt_json_obj_end(j);
 	}
 	mt_json_arr_end(j);
@@ -116,6 +133,32 @@ void mt_go_report_json_heap(struct mt_json *j, const struct mt_go_heap *h, const
 	mt_json_arr_end(j);
 }
 
+/* "survival": how the samples went, or null with "survival_note". */
+static void json_survival(struct mt_json *j, const struct mt_go_report *gr)
+{
+	const char *why = "the Go heap is not traced";
+	const struct mt_go_surv *sv = gr->heap ? mt_go_gc_surv(gr->gc, &why) : NULL;
+	struct mt_go_surv_stats st;
+
+	mt_json_key(j, "survival");
+	if (!sv) {
+		mt_json_null(j);
+		mt_json_key_str(j, "survival_note", why);
+		return;
+	}
+	mt_go_surv_stats(sv, &st);
+	mt_json_obj_begin(j);
+	mt_json_key_u64(j, "sample_every", MT_GO_SAMPLE_MASK + 1);
+	mt_json_key_u64(j, "samples", st.samples + gr->heap->sample_drops);   /* taken */
+	mt_json_key_u64(j, "decided", st.decided);
+	mt_json_key_u64(j, "survived_one_gc", st.survived);
+	mt_json_key_u64(j, "expired", st.expired);
+	mt_json_key_u64(j, "not_heap", st.not_heap);
+	mt_json_key_u64(j, "pending", st.pending);
+	mt_json_key_u64(j, "lost", st.dropped + gr->heap->sample_drops);
+	mt_json_obj_end(j);
+}
+
 int mt_go_report_json(struct mt_json *j, void *arg)
 {
 	const struct mt_go_report *gr = arg;
@@ -123,6 +166,7 @@ int mt_go_report_json(struct mt_json *j, void *arg)
 	mt_json_obj_begin(j);
 	mt_go_report_json_version(j, gr->info);
 	mt_go_report_json_heap(j, gr->heap, gr->heap_off);
+	json_survival(j, gr);
 	if (gr->gc)
 		mt_go_gc_json_members(j, gr->gc);   /* "gc", "memstats" */
 	mt_json_obj_end(j);
@@ -158,6 +202,21 @@ void mt_go_report_text_heap(FILE *f, const struct mt_go_report *gr)
 	if (h->unsited)
 		fprintf(f, "  warning: %llu allocations not counted per site (site table full)\n",
 			(unsigned long long)h->unsited);
+	{
+		const char *why;
+		const struct mt_go_surv *sv = mt_go_gc_surv(gr->gc, &why);
+		struct mt_go_surv_stats st;
+
+		if (!sv) {
+			fprintf(f, "  GC survival not estimated: %s\n", why);
+		} else {
+			mt_go_surv_stats(sv, &st);
+			fprintf(f, "  GC survival: %llu sampled objects (1 call in %u per site) read "
+				"after their first GC, %llu expired before, %llu waiting at the end\n",
+				(unsigned long long)st.decided, MT_GO_SAMPLE_MASK + 1,
+				(unsigned long long)st.expired, (unsigned long long)st.pending);
+		}
+	}
 	if (h->ntypes)
 		fprintf(f, "  types by bytes allocated:\n");
 	for (i = 0; i < h->ntypes && i < top; i++) {
@@ -179,6 +238,11 @@ void mt_go_report_text_heap(FILE *f, const struct mt_go_report *gr)
 			h->bytes ? 100.0 * (double)s->bytes / (double)h->bytes : 0.0,
 			(unsigned long long)s->allocs, per_s(s->allocs, h->duration_s),
 			s->type[0] ? s->type : "(untyped)", a && a->func ? a->func : "?");
+		if (s->surv)
+			fprintf(f, "      GC survival: %.0f%% of %llu sampled objects died before "
+				"their first GC\n",
+				100 * mt_go_short_lived(s->surv_sampled, s->surv_survived),
+				(unsigned long long)s->surv_sampled);
 		if (s->advice)
 			fprintf(f, "      advice: %s\n", s->advice);
 		for (k = 0; k < s->nframes && k < maxf; k++)
