@@ -97,7 +97,14 @@ int mt_pools_load(struct mt_pools *p, const struct mt_pools_opts *o)
 		return err;
 	}
 	p->skel->rodata->target_tgid = (__u32)o->pid;
-	p->skel->rodata->wakeup_bytes = 256 << 10;
+	/* Without --pool-events the ring carries only creates, destroys and
+	 * debug-mode errors: 256 KiB (512 KiB of memtrace's RSS, the ring is
+	 * mapped twice) instead of the 4 MiB every get and put needs. */
+	p->skel->rodata->wakeup_bytes = o->events ? 256 << 10 : 64 << 10;
+	if (!o->events && (err = bpf_map__set_max_entries(p->skel->maps.mt_pool_events, 256 << 10))) {
+		mt_err("cannot size the pools ring buffer: %s", strerror(-err));
+		return err;
+	}
 	old = mt_verbose ? NULL : libbpf_set_print(quiet_print);
 	err = pools_bpf__load(p->skel);
 	if (!mt_verbose)
