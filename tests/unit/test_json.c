@@ -113,6 +113,39 @@ static void test_numbers(void)
 	MT_CHECK_EQ_U64(err, 0);
 }
 
+/* The _or_null helpers write what a key, then a value or null, write
+ * by hand (the form they replaced): same bytes, commas included. */
+static void test_key_or_null(void)
+{
+	char by_hand[256];
+	int err;
+
+	open_mem();
+	mt_json_obj_begin(&J);
+	mt_json_key(&J, "a");
+	mt_json_u64(&J, 7);
+	mt_json_key(&J, "b");
+	mt_json_null(&J);
+	mt_json_key(&J, "c");
+	mt_json_double(&J, 0.25);
+	mt_json_key(&J, "d");
+	mt_json_null(&J);
+	mt_json_obj_end(&J);
+	snprintf(by_hand, sizeof(by_hand), "%s", done(&err));
+	MT_CHECK_EQ_U64(err, 0);
+
+	open_mem();
+	mt_json_obj_begin(&J);
+	mt_json_key_u64_or_null(&J, "a", true, 7);
+	mt_json_key_u64_or_null(&J, "b", false, 7);
+	mt_json_key_double_or_null(&J, "c", true, 0.25);
+	mt_json_key_double_or_null(&J, "d", false, 0.25);
+	mt_json_obj_end(&J);
+	MT_CHECK_STR(done(&err), by_hand);
+	MT_CHECK_STR(by_hand, "{\"a\": 7, \"b\": null, \"c\": 0.25, \"d\": null}");
+	MT_CHECK_EQ_U64(err, 0);
+}
+
 /* Every double written reads back exactly. */
 static void test_double_roundtrip(void)
 {
@@ -200,6 +233,7 @@ int main(void)
 	MT_RUN(test_escaping);
 	MT_RUN(test_nesting_commas);
 	MT_RUN(test_numbers);
+	MT_RUN(test_key_or_null);
 	MT_RUN(test_double_roundtrip);
 	MT_RUN(test_write_error);
 	MT_RUN(test_write_error_sticky);

@@ -39,6 +39,8 @@ import sys
 import tempfile
 import time
 
+from mt_bench_lib import bpf_stats_run, prog_ids, replace_section  # noqa: F401 (fp_floor.py, soak.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECTION = "## memtrace (make bench)"
 TRACEFS_GROUP = "mtbench"
@@ -459,25 +461,14 @@ class Bench:
     def bpf_stats(self):
         """Per-program BPF run time in one extra memtrace run."""
         n = self.pairs
-        old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
         w = Workload([self.wl("bench_churn"), "--wait", str(n)])
         stats = {}
         try:
             m = Memtrace(self, w.pid, ["--no-vm"])
-            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-                f.write("1")
-            try:
-                res = w.go()
-                progs = json.loads(subprocess.run(["bpftool", "prog", "show", "-j"],
-                                                  capture_output=True, text=True).stdout or "[]")
-            finally:
-                with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-                    f.write(old)
-            mine = prog_ids(m.p.pid)
-            for pr in progs:
-                if pr.get("id") in mine and pr.get("run_cnt"):
-                    stats[pr["name"]] = {"run_cnt": pr["run_cnt"], "run_time_ns": pr["run_time_ns"],
-                                         "ns_per_run": pr["run_time_ns"] / pr["run_cnt"]}
+            res, progs = bpf_stats_run(w.go, m.p.pid)
+            for name, pr in progs.items():
+                stats[name] = {"run_cnt": pr["run_cnt"], "run_time_ns": pr["run_time_ns"],
+                               "ns_per_run": pr["run_time_ns"] / pr["run_cnt"]}
             m.stop()
         finally:
             w.stop()
@@ -649,7 +640,6 @@ def unwind_bench(b):
     out = {"ns_per_pair": samples, "invalid": invalid, "tables": [], "load": load, "exit_ns": {}}
     # The return probe's own run time (bpf_stats), one run per traced
     # configuration: the walk without the traps, which dominate per pair.
-    old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
     for name, prog, extra in UNWIND_CONFIGS:
         if extra is None or "--sample-bytes" in extra:
             continue
@@ -657,18 +647,9 @@ def unwind_bench(b):
         m = None
         try:
             m = Memtrace(b, w.pid, extra)
-            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-                f.write("1")
-            try:
-                w.go()
-                progs = json.loads(subprocess.run(["bpftool", "prog", "show", "-j"],
-                                                  capture_output=True, text=True).stdout or "[]")
-            finally:
-                with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-                    f.write(old)
-            mine = prog_ids(m.p.pid)
-            for pr in progs:
-                if pr.get("id") in mine and pr.get("run_cnt") and pr["name"].startswith("mt_alloc_exit"):
+            _, progs = bpf_stats_run(w.go, m.p.pid)
+            for pname, pr in progs.items():
+                if pname.startswith("mt_alloc_exit"):
                     out["exit_ns"][name] = pr["run_time_ns"] / pr["run_cnt"]
             m.stop()
             m = None
@@ -761,23 +742,6 @@ def render_unwind(res, add):
                 x["modules"], x["cfi"], x["rows"], x["text_mib"], ms, len(t), x["map_mib"],
                 x["rows"] * 8 / 1048576 / x["text_mib"] if x["text_mib"] else 0))
         add("")
-
-
-def prog_ids(pid):
-    """Ids of the BPF programs pid holds open (its fdinfo), since bpftool
-    may be built without the pids column."""
-    ids = set()
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != "anon_inode:bpf-prog":
-                continue
-            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
-                for line in f:
-                    if line.startswith("prog_id:"):
-                        ids.add(int(line.split()[1]))
-        except OSError:
-            pass
-    return ids
 
 
 def perf_fds(pid):
@@ -1016,22 +980,6 @@ def render(res):
     add("How each number is measured, and its limits: see \"Method\" below.")
     add("")
     return "\n".join(L)
-
-
-def replace_section(path, header, body):
-    """Replace the section of markdown document path that starts with the
-    line header (up to the next "## " heading) by body, or append body."""
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    start = text.find(header)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        nxt = re.search(r"^## ", text[start + len(header):], re.M)
-        end = start + len(header) + nxt.start() if nxt else len(text)
-        text = text[:start] + body + ("\n" if nxt else "") + text[end:]
-    with open(path + ".tmp", "w") as f:
-        f.write(text.rstrip("\n") + "\n")
-    os.replace(path + ".tmp", path)
 
 
 def update_doc(path, section, method):

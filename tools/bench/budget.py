@@ -8,7 +8,9 @@ throughput ratios, whether the top 10 sites by allocation count are the
 same set as the full trace's, whether the planted leak was found, and how
 many other sites were reported as leaks. A benchmark: nothing fails on
 speed. Usage: budget.py --build DIR [--seconds S] [--doc FILE]"""
-import argparse, json, os, platform, re, subprocess, sys, tempfile, time
+import argparse, json, os, re, subprocess, sys, tempfile
+
+from mt_bench_lib import machine_line, replace_section
 
 
 def run(build, seconds, mt_args, tmp, tag):
@@ -54,8 +56,7 @@ def main():
     other = [funcs(l)[:1] for l in rb["leaks"] if "wl_planted_leak" not in funcs(l)]
     same = top10(rf) == top10(rb)
     lines = [
-        f"Machine: {platform.node()}, {os.cpu_count()} CPUs, kernel {platform.release()}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; wl_budget -t 2, {a.seconds} s each.",
+        f"{machine_line()}; wl_budget -t 2, {a.seconds} s each.",
         "",
         "| run | requests/s | ratio to untraced |",
         "|---|---|---|",
@@ -80,16 +81,8 @@ def main():
     text = "\n".join(lines)
     print(text)
     if a.doc:
-        doc = open(a.doc).read()
         head = "## Overhead budget (make bench: tools/bench/budget.py)\n"
-        body = head + "\n" + text + "\n\n"
-        if head in doc:
-            start = doc.index(head)
-            nxt = doc.find("\n## ", start + len(head))
-            doc = doc[:start] + body + (doc[nxt + 1:] if nxt >= 0 else "")
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + body
-        open(a.doc, "w").write(doc)
+        replace_section(a.doc, head, head + "\n" + text + "\n")
 
 
 main()

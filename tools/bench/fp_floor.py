@@ -14,36 +14,24 @@
    of the walk costs.
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench as B  # noqa: E402
+from mt_bench_lib import bpf_stats_run  # noqa: E402
 
 
 def exit_ns(b, bench_b, extra, pairs):
     """Run time per run of memtrace's programs in one traced run."""
     w = B.Workload([b.wl("bench_churn"), "--wait", str(pairs)])
     out = {}
-    old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
     try:
         m = B.Memtrace(bench_b, w.pid, ["--no-vm"] + extra)
-        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-            f.write("1")
-        try:
-            w.go()
-            progs = json.loads(subprocess.run(["bpftool", "prog", "show", "-j"],
-                                              capture_output=True, text=True).stdout or "[]")
-        finally:
-            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-                f.write(old)
-        mine = B.prog_ids(m.p.pid)
-        for pr in progs:
-            if pr.get("id") in mine and pr.get("run_cnt"):
-                out[pr["name"]] = pr["run_time_ns"] / pr["run_cnt"]
+        _, progs = bpf_stats_run(w.go, m.p.pid)
+        for name, pr in progs.items():
+            out[name] = pr["run_time_ns"] / pr["run_cnt"]
         m.stop()
     finally:
         w.stop()

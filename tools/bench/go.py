@@ -8,6 +8,8 @@ medians of ns per allocation. A benchmark: nothing fails on speed.
 Usage: go.py --build DIR [--rounds R] [--n N] [--doc FILE]"""
 import argparse, glob, os, re, statistics, subprocess, sys, tempfile, time
 
+from mt_bench_lib import replace_section
+
 GROUP = "mt_gobench"
 HEAD = "## Go heap (runtime.mallocgc)"
 
@@ -100,14 +102,7 @@ def main():
     text = "\n".join(body) + "\n"
     print(text)
     if a.doc:
-        doc = open(a.doc).read()
-        if HEAD in doc:
-            start = doc.index(HEAD)
-            nxt = doc.find("\n## ", start + len(HEAD))
-            doc = doc[:start] + text + (doc[nxt + 1:] if nxt >= 0 else "")
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + text
-        open(a.doc, "w").write(doc)
+        replace_section(a.doc, HEAD, text.rstrip("\n") + "\n")
     return 0
 
 

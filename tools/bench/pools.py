@@ -9,7 +9,9 @@ the default (pool counters read from memory, slow paths probed) and
 --pool-events (every get/put a probe with a stack). Median of ROUNDS runs,
 ns per get+put pair and the ratio to untraced. A benchmark: nothing fails
 on speed. Usage: pools.py --build DIR [--seconds S] [--rounds R] [--doc FILE]"""
-import argparse, os, platform, re, statistics, subprocess, time
+import argparse, os, re, statistics, subprocess
+
+from mt_bench_lib import machine_line, replace_section
 
 MODES = [("untraced", None), ("memtrace --no-pools", ["--no-pools"]),
          ("memtrace (default: counters from memory)", []),
@@ -43,8 +45,7 @@ def main():
             base = base or ns
             rows.append(f"| {label} | {name} | {ns:.2f} | {ns / base:.2f} |")
     lines = [
-        f"Machine: {platform.node()}, {os.cpu_count()} CPUs, kernel {platform.release()}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {a.seconds:g} s per run, "
+        f"{machine_line()}; {a.seconds:g} s per run, "
         f"median of {a.rounds}. Shared machine: expect +-30% between runs.",
         "",
         "| fast path | run | ns per get+put | ratio to untraced |",
@@ -66,15 +67,7 @@ def main():
     body = "## Pool tracing (make bench: tools/bench/pools.py)\n\n" + "\n".join(lines) + "\n"
     print(body)
     if a.doc:
-        doc = open(a.doc).read()
-        head = "## Pool tracing (make bench"
-        if head in doc:
-            start = doc.index(head)
-            nxt = doc.find("\n## ", start + len(head))
-            doc = doc[:start] + body + (doc[nxt + 1:] if nxt >= 0 else "")
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + body
-        open(a.doc, "w").write(doc)
+        replace_section(a.doc, "## Pool tracing (make bench", body)
 
 
 if __name__ == "__main__":

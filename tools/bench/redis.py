@@ -10,7 +10,9 @@ top 10 sites by allocation count under the budget against the full trace,
 whether the planted leak was found and how many other sites were called
 leaks. A benchmark: nothing fails on speed.
 Usage: redis.py --build DIR [--seconds S] [--doc FILE]"""
-import argparse, json, os, platform, socket, subprocess, sys, tempfile, time
+import argparse, json, os, socket, subprocess, sys, tempfile, time
+
+from mt_bench_lib import machine_line, replace_section
 
 TESTS = "set,get,incr,lpush,lpop"
 NTESTS = 5
@@ -143,8 +145,7 @@ def main():
     conf = (leak[0].get("budget") or {}).get("confidence") if leak else None
     mem = rk.get("memory", {}).get("attach", {})
     lines = [
-        f"Machine: {platform.node()}, {os.cpu_count()} CPUs, kernel {platform.release()}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; redis-server "
+        f"{machine_line()}; redis-server "
         f"{subprocess.run(['redis-server', '--version'], capture_output=True, text=True).stdout.split()[2]} "
         f"(jemalloc, io-threads 2), redis-benchmark -c 20 --threads 2 -r 100000 -t {TESTS}: "
         f"{a.batches} x {a.batch} requests per test in every run (bounded load), a fresh server each, "
@@ -185,16 +186,8 @@ def main():
     text = "\n".join(lines)
     print(text)
     if a.doc:
-        doc = open(a.doc).read()
         head = "## redis-server under memtrace (make bench: tools/bench/redis.py)\n"
-        body = head + "\n" + text + "\n\n"
-        if head in doc:
-            start = doc.index(head)
-            nxt = doc.find("\n## ", start + len(head))
-            doc = doc[:start] + body + (doc[nxt + 1:] if nxt >= 0 else "")
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + body
-        open(a.doc, "w").write(doc)
+        replace_section(a.doc, head, head + "\n" + text + "\n")
 
 
 main()

@@ -12,7 +12,7 @@ not a test: nothing here passes or fails."""
 import argparse, datetime, os, platform, re, signal, subprocess, sys, threading, time
 import urllib.request
 
-from bench import replace_section
+from mt_bench_lib import replace_section
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECTION = "## soak (make bench)"

@@ -208,11 +208,7 @@ int mt_advice_write_json(struct mt_json *j, void *arg)
 		mt_json_u64(j, v->site);
 		mt_json_key(j, "capacity");
 		mt_json_u64(j, v->capacity);
-		mt_json_key(j, "object_size");
-		if (v->object_size)
-			mt_json_u64(j, v->object_size);
-		else
-			mt_json_null(j);
+		mt_json_key_u64_or_null(j, "object_size", v->object_size, v->object_size);
 		mt_json_key(j, "calls_saved_per_s");
 		mt_json_double(j, v->calls_saved_per_s);
 		mt_json_key(j, "reason");

@@ -272,11 +272,7 @@ const char *mt_lt_label(char *buf, unsigned n, uint64_t ns)
 
 static void quantile_s(struct mt_json *j, const char *k, uint64_t ns)
 {
-	mt_json_key(j, k);
-	if (ns == UINT64_MAX)
-		mt_json_null(j);
-	else
-		mt_json_double(j, (double)ns / 1e9);
+	mt_json_key_double_or_null(j, k, ns != UINT64_MAX, (double)ns / 1e9);
 }
 
 void mt_lt_write_json(struct mt_json *j, const struct mt_lt_stats *s)
@@ -294,11 +290,8 @@ void mt_lt_write_json(struct mt_json *j, const struct mt_lt_stats *s)
 	mt_json_u64(j, s->reallocs);
 	mt_json_key(j, "peak_live_objects");
 	mt_json_u64(j, s->peak_live_objects);
-	mt_json_key(j, "mean_s");
-	if (s->freed)
-		mt_json_double(j, s->lifetime_sum_s / (double)s->freed);
-	else
-		mt_json_null(j);
+	mt_json_key_double_or_null(j, "mean_s", s->freed,
+				   s->freed ? s->lifetime_sum_s / (double)s->freed : 0);
 	if (s->freed) {
 		quantile_s(j, "p50_s", mt_lt_quantile(s, 0.5));
 		quantile_s(j, "p90_s", mt_lt_quantile(s, 0.9));

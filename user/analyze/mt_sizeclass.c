@@ -171,11 +171,8 @@ void mt_sc_write_json(struct mt_json *j, const struct mt_sc_stats *s)
 		if (!s->exact[c])
 			continue;
 		mt_json_obj_begin(j);
-		mt_json_key(j, "size");
-		if (c == MT_SC_LARGE)
-			mt_json_null(j);
-		else
-			mt_json_u64(j, class_size[c]);
+		mt_json_key_u64_or_null(j, "size", c != MT_SC_LARGE,
+					c != MT_SC_LARGE ? class_size[c] : 0);
 		mt_json_key(j, "allocs");
 		mt_json_u64(j, s->exact[c]);
 		mt_json_obj_end(j);

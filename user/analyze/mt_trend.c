@@ -417,11 +417,7 @@ bool mt_trend_keep_leak(void *arg, uint32_t site)
 /* Seconds, or null when unknown (negative). */
 static void key_seconds(struct mt_json *j, const char *k, double v)
 {
-	mt_json_key(j, k);
-	if (v < 0)
-		mt_json_null(j);
-	else
-		mt_json_double(j, v);
+	mt_json_key_double_or_null(j, k, v >= 0, v);
 }
 
 void mt_trend_write_site_json(struct mt_json *j, const struct mt_trend_site *r)

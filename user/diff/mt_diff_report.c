@@ -85,15 +85,12 @@ static void write_side(struct mt_json *j, const char *path, const struct mt_jv *
 {
 	const struct mt_jv *t = mt_jv_get(doc, "target");
 	uint64_t pid = 0;
+	bool have_pid = mt_jv_u64(t, "pid", &pid);   /* before pid is read */
 
 	mt_json_obj_begin(j);
 	mt_json_key(j, "path");
 	mt_json_str(j, path);
-	mt_json_key(j, "pid");
-	if (mt_jv_u64(t, "pid", &pid))
-		mt_json_u64(j, pid);
-	else
-		mt_json_null(j);
+	mt_json_key_u64_or_null(j, "pid", have_pid, pid);
 	mt_json_key(j, "comm");
 	mt_json_str(j, mt_jv_str(t, "comm"));
 	mt_json_key(j, "mode");

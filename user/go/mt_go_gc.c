@@ -498,16 +498,9 @@ int mt_go_gc_json_members(struct mt_json *j, const struct mt_go_gc *gc)
 		mt_json_key_u64(j, "pause_total_ns", gc->st.pause_ns);
 		mt_json_key_u64(j, "other_stw", gc->st.other_stw);
 		mt_json_key_u64(j, "other_stw_ns", gc->st.other_stw_ns);
-		mt_json_key(j, "num_gc_delta");
-		if (ms && gc->have_first)
-			mt_json_u64(j, ms->num_gc - gc->first_numgc);
-		else
-			mt_json_null(j);
-		mt_json_key(j, "cpu_fraction");
-		if (ms)
-			mt_json_double(j, ms->gc_cpu_fraction);
-		else
-			mt_json_null(j);
+		mt_json_key_u64_or_null(j, "num_gc_delta", ms && gc->have_first,
+					ms && gc->have_first ? ms->num_gc - gc->first_numgc : 0);
+		mt_json_key_double_or_null(j, "cpu_fraction", ms != NULL, ms ? ms->gc_cpu_fraction : 0);
 		mt_json_key_u64(j, "lost_events", gc->st.drops);
 		mt_json_key(j, "pauses");
 		mt_json_arr_begin(j);
@@ -523,11 +516,7 @@ int mt_go_gc_json_members(struct mt_json *j, const struct mt_go_gc *gc)
 			mt_json_key_u64(j, "sweep_term_ns", c->stw1_ns);
 			mt_json_key_u64(j, "mark_ns", c->mark_ns);
 			mt_json_key_u64(j, "mark_term_ns", c->stw2_ns);
-			mt_json_key(j, "runtime_pause_ns");
-			if (c->pause_ns)
-				mt_json_u64(j, c->pause_ns);
-			else
-				mt_json_null(j);
+			mt_json_key_u64_or_null(j, "runtime_pause_ns", c->pause_ns, c->pause_ns);
 			mt_json_key_u64(j, "heap_start", c->heap_start);
 			mt_json_key_u64(j, "heap_end", c->heap_end);
 			mt_json_key_u64(j, "heap_marked", c->heap_marked);

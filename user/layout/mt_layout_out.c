@@ -270,16 +270,8 @@ static void json_struct(struct mt_json *j, const struct mt_lay_struct *s, bool w
 		mt_json_key_u64(j, "offset", m->offset);
 		mt_json_key_u64(j, "size", m->size);
 		mt_json_key_u64(j, "align", m->align);
-		mt_json_key(j, "bit_offset");
-		if (m->bit_size)
-			mt_json_u64(j, m->bit_off);
-		else
-			mt_json_null(j);
-		mt_json_key(j, "bit_size");
-		if (m->bit_size)
-			mt_json_u64(j, m->bit_size);
-		else
-			mt_json_null(j);
+		mt_json_key_u64_or_null(j, "bit_offset", m->bit_size, m->bit_off);
+		mt_json_key_u64_or_null(j, "bit_size", m->bit_size, m->bit_size);
 		mt_json_key(j, "role");
 		mt_json_str(j, m->flags & MT_LAYM_VPTR ? "vptr" : m->flags & MT_LAYM_VIRTUAL ?
 			    "virtual_base" : m->flags & MT_LAYM_BASE ? "base" : m->flags & MT_LAYM_FLEX ?
@@ -329,21 +321,9 @@ static void json_struct(struct mt_json *j, const struct mt_lay_struct *s, bool w
 	mt_json_arr_end(j);
 	mt_json_key(j, "abi_locked");
 	mt_json_bool(j, s->abi_locked);
-	mt_json_key(j, "live_objects");
-	if (s->has_live)
-		mt_json_u64(j, s->live_objects);
-	else
-		mt_json_null(j);
-	mt_json_key(j, "bytes_saved_live");
-	if (s->has_live)
-		mt_json_u64(j, saved_live(s));
-	else
-		mt_json_null(j);
-	mt_json_key(j, "cachelines_live");
-	if (s->has_live)
-		mt_json_u64(j, s->live_objects * s->cachelines);
-	else
-		mt_json_null(j);
+	mt_json_key_u64_or_null(j, "live_objects", s->has_live, s->live_objects);
+	mt_json_key_u64_or_null(j, "bytes_saved_live", s->has_live, saved_live(s));
+	mt_json_key_u64_or_null(j, "cachelines_live", s->has_live, s->live_objects * s->cachelines);
 	mt_json_key_str(j, "confidence", s->has_live ? s->confidence : NULL);
 	mt_json_key(j, "size_classes");
 	if (!weighted || !s->has_live) {
@@ -399,11 +379,7 @@ int mt_lay_json(FILE *f, const struct mt_layout *l, const struct mt_lay_weights 
 			const struct mt_lay_site *st = &w->sites[i];
 
 			mt_json_obj_begin(&j);
-			mt_json_key(&j, "site");
-			if (st->site == UINT64_MAX)
-				mt_json_null(&j);
-			else
-				mt_json_u64(&j, st->site);
+			mt_json_key_u64_or_null(&j, "site", st->site != UINT64_MAX, st->site);
 			mt_json_key_u64(&j, "live_objects", st->live_objects);
 			mt_json_key_u64(&j, "object_size", st->object_size);
 			mt_json_key_str(&j, "func", st->func);

@@ -25,11 +25,8 @@ static void json_counters(struct mt_json *j, const struct mt_pool *pl)
 	mt_json_key_u64(j, "idle", st->cached);
 	mt_json_key_u64(j, "bytes_reserved", st->bytes_reserved);
 	mt_json_key_u64(j, "peak_checked_out", pl->peak_checked_out);
-	mt_json_key(j, "hit_rate");
-	if (st->gets)
-		mt_json_double(j, (double)st->hits / (double)st->gets);
-	else
-		mt_json_null(j);
+	mt_json_key_double_or_null(j, "hit_rate", st->gets,
+				   st->gets ? (double)st->hits / (double)st->gets : 0);
 }
 
 int mt_pools_write_json(struct mt_json *j, void *arg)

@@ -84,11 +84,7 @@ static void write_frame(struct mt_json *j, const struct mt_frame *f)
 	mt_json_key_str(j, "func", f->func);
 	mt_json_key(j, "inline");
 	mt_json_bool(j, f->inlined);
-	mt_json_key(j, "func_off");
-	if (f->func && !f->inlined)
-		mt_json_u64(j, f->func_off);
-	else
-		mt_json_null(j);
+	mt_json_key_u64_or_null(j, "func_off", f->func && !f->inlined, f->func_off);
 	mt_json_key_str(j, "module", f->module);
 	mt_json_key(j, "module_off");
 	if (f->module)
@@ -125,18 +121,10 @@ static void write_site(struct mt_json *j, const struct mt_report_site *s, bool r
 		mt_json_key(j, "pid");
 		mt_json_i64(j, s->pid);
 	}
-	mt_json_key(j, "site");
-	if (s->site == MT_SITE_NONE)
-		mt_json_null(j);
-	else
-		mt_json_u64(j, s->site);
+	mt_json_key_u64_or_null(j, "site", s->site != MT_SITE_NONE, s->site);
 	mt_json_key_u64(j, "objects", s->objects);
 	mt_json_key_u64(j, "bytes", s->bytes);
-	mt_json_key(j, "oldest_age_s");
-	if (s->oldest_age_s >= 0)
-		mt_json_double(j, s->oldest_age_s);
-	else
-		mt_json_null(j);
+	mt_json_key_double_or_null(j, "oldest_age_s", s->oldest_age_s >= 0, s->oldest_age_s);
 	mt_json_key_u64(j, "allocs", s->allocs);
 	mt_json_key_u64(j, "frees", s->frees);
 	mt_json_key_u64(j, "alloc_bytes", s->alloc_bytes);
@@ -157,11 +145,7 @@ static void write_site(struct mt_json *j, const struct mt_report_site *s, bool r
 		mt_json_key_u64(j, "reachable_objects", s->reachable_objects);
 		mt_json_key_u64(j, "reachable_bytes", s->reachable_bytes);
 	}
-	mt_json_key(j, "attributed_frame");
-	if (s->stack.nframes)
-		mt_json_u64(j, s->stack.attr);
-	else
-		mt_json_null(j);
+	mt_json_key_u64_or_null(j, "attributed_frame", s->stack.nframes, s->stack.attr);
 	mt_json_key(j, "stack");
 	mt_json_arr_begin(j);
 	for (i = 0; i < s->stack.nframes; i++)
@@ -287,11 +271,8 @@ int mt_report_json(FILE *f, const struct mt_report *r)
 	mt_json_key(&j, "run");
 	write_rates(&j, &r->run);
 	mt_json_obj_end(&j);
-	mt_json_key(&j, "untraced_children");
-	if (r->untraced_children >= 0)
-		mt_json_u64(&j, (uint64_t)r->untraced_children);
-	else
-		mt_json_null(&j);
+	mt_json_key_u64_or_null(&j, "untraced_children", r->untraced_children >= 0,
+				(uint64_t)r->untraced_children);
 	mt_json_key(&j, "leak_summary");
 	mt_json_obj_begin(&j);
 	mt_json_key_u64(&j, "stacks", r->nleaks);

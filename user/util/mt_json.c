@@ -249,3 +249,21 @@ void mt_json_key_str(struct mt_json *j, const char *key, const char *s)
 	mt_json_key(j, key);
 	mt_json_str(j, s);
 }
+
+void mt_json_key_u64_or_null(struct mt_json *j, const char *key, bool have, uint64_t v)
+{
+	mt_json_key(j, key);
+	if (have)
+		mt_json_u64(j, v);
+	else
+		mt_json_null(j);
+}
+
+void mt_json_key_double_or_null(struct mt_json *j, const char *key, bool have, double v)
+{
+	mt_json_key(j, key);
+	if (have)
+		mt_json_double(j, v);
+	else
+		mt_json_null(j);
+}

@@ -43,6 +43,11 @@ void mt_json_hex(struct mt_json *j, uint64_t v);        /* "0x..." string */
 void mt_json_key_u64(struct mt_json *j, const char *key, uint64_t v);
 void mt_json_key_double(struct mt_json *j, const char *key, double v);
 void mt_json_key_str(struct mt_json *j, const char *key, const char *s);  /* NULL: null */
+/* A key and its value when have, else null: a field a report always has,
+ * unknown in this run. v is evaluated either way: pass 0 rather than
+ * something unsafe to compute when !have. */
+void mt_json_key_u64_or_null(struct mt_json *j, const char *key, bool have, uint64_t v);
+void mt_json_key_double_or_null(struct mt_json *j, const char *key, bool have, double v);
 
 /* Ends the document (newline, flush); returns j->err or the flush error.
  * Errors: -E2BIG nesting deeper than MT_JSON_MAX_DEPTH - 1, -EINVAL an
