@@ -344,7 +344,9 @@ static void decide(struct mt_budget *b, uint64_t now)
 	if (stats_fd >= 0)
 		close(stats_fd);
 	stats_fd = -1;
-	cpu = (double)(target_cpu_ns(b->o.pid) - b->cpu0);
+	cpu = target_cpu_ns(b->o.pid);
+	/* a target gone in the window reads 0: its CPU is unknown, not negative */
+	cpu = cpu > (double)b->cpu0 ? cpu - (double)b->cpu0 : 0;
 	b->rate_s = w_s;
 	b->alloc_per_s = (double)a / w_s;
 	b->free_per_s = (double)f / w_s;
@@ -574,7 +576,7 @@ void mt_budget_announce(const struct mt_budget *b)
 	double pct = b->full_cost_ns_per_s / (b->ref_cores * 1e9) * 100;
 
 	if (b->mode == MT_BUDGET_EXACT)
-		mt_info("budget: %.0f allocator calls/s would cost ~%.2f%% (budget %g%%): tracing every call",
+		(b->o.asked ? mt_info : mt_debug)("budget: %.0f allocator calls/s would cost ~%.2f%% (budget %g%%): tracing every call",
 			b->alloc_per_s + b->free_per_s, pct, b->o.max_overhead_pct);
 	else if (b->mode == MT_BUDGET_CYCLING)
 		mt_info("budget: %.0f allocator calls/s would cost ~%.0f%% (budget %g%%): allocator probes "

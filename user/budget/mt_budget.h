@@ -50,6 +50,9 @@ enum mt_budget_mode {
 struct mt_budget_opts {
 	pid_t pid;
 	double max_overhead_pct;   /* > 0 */
+	/* --max-overhead given: a target that fits is also worth a line
+	 * (under the default, only a budgeted one is) */
+	bool asked;
 };
 
 /* Calibrates (prints one line and returns NULL with errno on failure). h
