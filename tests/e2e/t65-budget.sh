@@ -15,8 +15,29 @@ need_bpf
 hi=$!
 CLEANUP_PIDS+=("$hi")
 wait_for "$TMP/hi.out" '^ready' || fail "workload did not start"
-"$MT" -p "$hi" -d 20 --json "$TMP/hi.json" >"$TMP/hi.txt" 2>"$TMP/mt_hi.err" ||
-	fail "memtrace exited $?: $(cat "$TMP/mt_hi.err")"
+# Every output labels the estimates: the periodic text (-i), /metrics,
+# pprof's comment, and the final text and JSON.
+"$MT" -p "$hi" -d 20 -i 8 --listen 127.0.0.1:0 --pprof "$TMP/hi.pb.gz" --json "$TMP/hi.json" \
+	>"$TMP/hi.txt" 2>"$TMP/mt_hi.err" &
+mt=$!
+CLEANUP_PIDS+=("$mt")
+wait_for "$TMP/mt_hi.err" 'budget: .*armed' 20 || fail "no budget line on attach: $(cat "$TMP/mt_hi.err")"
+url=$(sed -n 's/.*serving metrics at \(http:[^ ]*\).*/\1/p' "$TMP/mt_hi.err")
+# published once a second: the first after the decision says it
+for _ in $(seq 20); do
+	python3 - "$url" >"$TMP/m.txt" <<'PY' || fail "GET $url failed"
+import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())
+PY
+	grep -qx 'memtrace_budget_estimated 1' "$TMP/m.txt" && break
+	sleep 0.25
+done
+grep -qx 'memtrace_budget_estimated 1' "$TMP/m.txt" && grep -q '^memtrace_budget_traced_fraction 0\.' "$TMP/m.txt" ||
+	fail "/metrics does not label the estimates: $(grep budget "$TMP/m.txt")"
+wait "$mt" || fail "memtrace exited $?: $(cat "$TMP/mt_hi.err")"
+[ "$(grep -c '^(estimated) overhead budget: allocator probes armed' "$TMP/hi.txt")" -ge 3 ] ||
+	fail "the periodic and final text reports do not all label the estimates: $(grep -c '^memtrace: pid' "$TMP/hi.txt") reports"
+gzip -dc "$TMP/hi.pb.gz" | grep -aq 'overhead budget: estimates' || fail "the pprof profile does not label its estimates"
 grep -q 'budget: .*(budget 5%): allocator probes armed .* ms every .*--max-overhead off traces every call' \
 	"$TMP/mt_hi.err" ||
 	fail "no line on attach says what memtrace does about the rate and how to trace in full: $(cat "$TMP/mt_hi.err")"

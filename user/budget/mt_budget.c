@@ -18,6 +18,7 @@
 #include "util/mt_stats.h"
 #include "util/mt_json.h"
 #include "util/mt_log.h"
+#include "util/mt_prom.h"
 #include "util/mt_time.h"
 
 #define MS 1000000ull
@@ -63,6 +64,7 @@ struct mt_budget {
 	enum mt_budget_mode mode;
 	enum phase ph;
 	uint64_t start_ns, end_ns, ph_start, next_ns, cpu0, disarm_start;
+	uint64_t win_start;   /* the last window's arm began: its objects are not survivors yet */
 	bool tail_started;
 	uint64_t tail_start, tail_cpu0;
 	/* rate window */
@@ -244,7 +246,7 @@ static int stats_fd = -1;
 
 void mt_budget_start(struct mt_budget *b, uint64_t now_ns)
 {
-	b->start_ns = b->ph_start = now_ns;
+	b->start_ns = b->ph_start = b->win_start = now_ns;
 	b->next_ns = now_ns + RATE_MS * MS;
 	b->ph = PH_RATE;
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -382,7 +384,30 @@ static void decide(struct mt_budget *b, uint64_t now)
 	b->next_ns = b->ph_start;
 }
 
-/* Live objects per site now: one point of every site's survivor series. */
+struct count_ctx {
+	uint32_t *v, n;
+	uint64_t before;
+};
+
+static int count_old(void *arg, uint64_t addr, uint64_t size, uint32_t site, uint64_t alloc_ts)
+{
+	struct count_ctx *c = arg;
+
+	(void)addr, (void)size;
+	if (site < c->n && alloc_ts < c->before && c->v[site] < UINT32_MAX)
+		c->v[site]++;
+	return 0;
+}
+
+/* Survivors per site now: one point of every site's survivor series. Only
+ * objects from before the window just closed count: a churn site's blocks
+ * of that window still alive (a ring of requests outliving the tail) are
+ * as many as the window was long, and windows change length (the plan
+ * follows each one's cost, an arm takes 1-200 ms here): their number would
+ * rise with the window, a trend no leak made. A leaked block counts from
+ * the next snapshot on, forever; a stale one (freed unseen) until a later
+ * window sees its address again. One pass over the live table per
+ * period, in memtrace's time, with the probes disarmed. */
 static void snapshot(struct mt_budget *b)
 {
 	uint32_t n = mt_agg_nsites(b->a), i;
@@ -409,12 +434,9 @@ static void snapshot(struct mt_budget *b)
 		free(r);
 		return;   /* a missing point only weakens the trend */
 	}
-	for (i = 0; i < n; i++) {
-		const struct mt_site *s = mt_agg_site_get(b->a, i);
-
-		v[i] = s ? (uint32_t)(s->c.live_objects > UINT32_MAX ? UINT32_MAX : s->c.live_objects) : 0;
+	mt_agg_live_foreach(b->a, count_old, &(struct count_ctx){ v, n, b->win_start });
+	for (i = 0; i < n; i++)
 		r[i] = i < b->nreplaced ? b->replaced[i] : 0;
-	}
 	b->series[b->nseries] = v;
 	b->replaced_at[b->nseries] = r;
 	b->series_n[b->nseries++] = n;
@@ -531,6 +553,7 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 		calls(b, &b->last_alloc, &b->last_free);
 		uint64_t t0 = mt_now_ns();
 
+		b->win_start = t0;
 		arm(b, MT_ARM_ALLOC | MT_ARM_FREE);
 		if (b->ph == PH_FAILED)
 			break;
@@ -671,6 +694,32 @@ static double traced_fraction(const struct mt_budget *b)
 	if (b->mode != MT_BUDGET_CYCLING || end <= b->start_ns)
 		return 1.0;
 	return fmin(1.0, (double)b->armed_ns / (double)(end - b->start_ns));
+}
+
+double mt_budget_estimated_fraction(const struct mt_budget *b)
+{
+	double f;
+
+	if (!b || b->mode != MT_BUDGET_CYCLING)
+		return 0;
+	f = traced_fraction(b);
+	return f > 0 ? f : 1e-9;
+}
+
+int mt_budget_write_metrics(struct mt_prom *p, void *arg)
+{
+	const struct mt_budget *b = arg;
+	double f = b->mode == MT_BUDGET_CYCLING ? traced_fraction(b) : 1.0;
+
+	mt_prom_gauge(p, "memtrace_budget_max_overhead_percent",
+		      "The overhead budget (--max-overhead): percent of the target's CPU its "
+		      "allocator probes may take", b->o.max_overhead_pct);
+	mt_prom_gauge(p, "memtrace_budget_estimated",
+		      "1: budgeted (duty cycling), heap figures are estimates from "
+		      "memtrace_budget_traced_fraction of the time; 0: every call traced", b->mode == MT_BUDGET_CYCLING);
+	mt_prom_gauge(p, "memtrace_budget_traced_fraction",
+		      "Fraction of the time the allocation probes were armed (1: exact)", f);
+	return 0;
 }
 
 static double duration_s(const struct mt_budget *b)

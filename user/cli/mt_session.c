@@ -126,12 +126,16 @@ static int open_metrics(struct mt_session *s)
 		.name = "pools", .write = mt_pools_write_metrics, .lost = mt_pools_lost_arg,
 		.arg = s->pools,
 	};
+	struct mt_metrics_extra budget = {
+		.name = "budget", .write = mt_budget_write_metrics, .arg = s->budget,
+	};
 
 	if (!s->serve)
 		return 0;
 	s->metrics = mt_metrics_new(s->opts.no_heap ? NULL : s->agg, s->sym, &mo);
 	if (!s->metrics || (s->vm && mt_metrics_add_extra(s->metrics, &vm)) ||
-	    (s->pools && mt_metrics_add_extra(s->metrics, &pools))) {
+	    (s->pools && mt_metrics_add_extra(s->metrics, &pools)) ||
+	    (s->budget && mt_metrics_add_extra(s->metrics, &budget))) {
 		mt_err("cannot set up the metrics: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
