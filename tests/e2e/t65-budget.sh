@@ -38,7 +38,7 @@ wait "$mt" || fail "memtrace exited $?: $(cat "$TMP/mt_hi.err")"
 [ "$(grep -c '^(estimated) overhead budget: allocator probes armed' "$TMP/hi.txt")" -ge 3 ] ||
 	fail "the periodic and final text reports do not all label the estimates: $(grep -c '^memtrace: pid' "$TMP/hi.txt") reports"
 gzip -dc "$TMP/hi.pb.gz" | grep -aq 'overhead budget: estimates' || fail "the pprof profile does not label its estimates"
-grep -q 'budget: .*(budget 5%): allocator probes armed .* ms every .*--max-overhead off traces every call' \
+grep -q 'budget: .*(budget 5%, the default): allocator probes armed .* ms every .*--max-overhead off traces every call' \
 	"$TMP/mt_hi.err" ||
 	fail "no line on attach says what memtrace does about the rate and how to trace in full: $(cat "$TMP/mt_hi.err")"
 grep -q 'ESTIMATES: counts above are from' "$TMP/hi.txt" "$TMP/mt_hi.err" || fail "the text report does not label its estimates"
@@ -84,7 +84,10 @@ churn = [(funcs(l)[:1], l["objects"], l["oldest_age_s"], l["budget"]) for l in r
          if any(f.startswith("wl_site") for f in funcs(l))]
 if churn:
     die("churn sites reported as leaks: %s" % churn)
-print("ok: leak z %.1f confidence %.4f, %d churn sites not leaks" % (lb["mk_z"], lb["confidence"], len(sites)))
+print("ok: leak z %.1f confidence %.4f grew %d, %d churn sites not leaks (grew/cleaned/z: %s)" % (
+    lb["mk_z"], lb["confidence"], lb["grew"], len(sites),
+    " ".join("%d/%d/%.1f" % (s["budget"].get("grew", 0), s["budget"].get("cleaned", 0), s["budget"].get("mk_z", 0))
+             for s in sites if s["budget"].get("windows"))))
 PY
 alive "$hi" || fail "the busy target died with memtrace"
 
@@ -107,6 +110,27 @@ grep -q 'budget: .*tracing every call' "$TMP/mt_lo.err" || fail "no 'tracing eve
 "$MT" -p "$lo" -d 3 --json "$TMP/lodef.json" >/dev/null 2>"$TMP/mt_lodef.err" ||
 	fail "memtrace exited $?: $(cat "$TMP/mt_lodef.err")"
 grep -q "allocator calls/s" "$TMP/mt_lodef.err" && fail "a budget or cost line for a quiet target: $(cat "$TMP/mt_lodef.err")"
+# The quiet target gets busy while attached (SIGUSR1: flat out): the
+# default budget, exact at attach, starts cycling within about a second
+# of the load, and says so.
+"$MT" -p "$lo" -d 5 --json "$TMP/late.json" >/dev/null 2>"$TMP/mt_late.err" &
+mt=$!
+CLEANUP_PIDS+=("$mt")
+wait_for "$TMP/mt_late.err" 'attached to PID' 20 || fail "no attach: $(cat "$TMP/mt_late.err")"
+sleep 1.5
+kill -USR1 "$lo"
+wait "$mt" || fail "memtrace exited $?: $(cat "$TMP/mt_late.err")"
+grep -q 'budget: .*(budget 5%, the default): allocator probes armed' "$TMP/mt_late.err" ||
+	fail "a target busy after the attach is not budgeted: $(cat "$TMP/mt_late.err")"
+python3 - "$TMP/late.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))["budget"]
+print("late load: mode", b["mode"], "windows", b["windows"], "duty", round(b["duty_cycle"], 3),
+      "rate", round(b["rate"]["alloc_calls_per_s"]))
+if b["mode"] != "budgeted" or b["windows"] < 3 or not b["estimated"] or not 0 < b["duty_cycle"] < 1:
+    print("FAIL: the budget did not follow the load: %s" % b)
+    sys.exit(1)
+PY
 python3 - "$TMP/lo.json" "$TMP/lodef.json" <<'PY'
 import json, sys
 for path in sys.argv[1:]:

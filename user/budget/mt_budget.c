@@ -35,6 +35,9 @@
 #define PERIOD_MIN_MS 200.0
 #define PERIOD_MAX_MS 1000.0
 #define WIN_HARD_MIN_MS 4.0
+/* Traced exactly, the rate is checked this often: a server idle at attach
+ * and busy later pays a full trace for at most about this long. */
+#define EXACT_CHECK_MS 1000
 /* The free probe's tail after a window: objects younger than this when
  * the window closes are matched to their free. Capped, because the free
  * probe alone lets the target run fast and free a lot. */
@@ -52,7 +55,7 @@ struct site_verdict {
 	int cls;             /* 0 unknown, 1 growing, 2 stable */
 	unsigned windows;
 	double z;
-	uint64_t grew, replaced;  /* over the judged windows */
+	uint64_t grew, replaced, cleaned;  /* grew: over the judged windows */
 };
 
 struct mt_budget {
@@ -67,6 +70,7 @@ struct mt_budget {
 	uint64_t win_start;   /* the last window's arm began: its objects are not survivors yet */
 	bool tail_started;
 	uint64_t tail_start, tail_cpu0;
+	uint64_t exact_cpu0;   /* the target's CPU at the last exact check */
 	/* rate window */
 	double rate_s, alloc_per_s, free_per_s, cpu_cores, ref_cores, prog_ns;
 	double full_cost_ns_per_s;   /* trap time per second of a full trace */
@@ -90,6 +94,13 @@ struct mt_budget {
 	 * object is never replaced, as its address is never free. */
 	uint32_t *replaced;
 	uint32_t nreplaced;
+	/* Per site: objects released (freed, or replaced) while cycling that
+	 * were allocated before the current window: survivors seen to die. A
+	 * churn site's stale survivors are cleaned so as their addresses come
+	 * back (a free of the block now there releases them too); a leaked
+	 * object is never released. */
+	uint32_t *cleaned;
+	uint32_t ncleaned;
 	uint64_t rel_ts, rel_addr;            /* the last release the observer saw */
 	uint32_t rel_site;
 	unsigned nseries;
@@ -159,15 +170,35 @@ static double free_hit_ns(const struct mt_budget *b)
 /* A stale replacement is reported as a release at the very timestamp of
  * the allocation that replaces it (mt_agg.h); a real free and a later
  * allocation never share one. */
+/* Counter s of a per-site array, grown as sites appear; 0 or -ENOMEM
+ * (the count is then missed: a verdict leans to growing). */
+static int bump(uint32_t **arr, uint32_t *n, uint32_t s)
+{
+	if (s >= *n) {
+		uint32_t m = s + 1024;
+		uint32_t *r = realloc(*arr, m * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		memset(r + *n, 0, (m - *n) * sizeof(*r));
+		*arr = r;
+		*n = m;
+	}
+	(*arr)[s]++;
+	return 0;
+}
+
 static void on_release(void *arg, uint64_t ts, uint32_t tid, uint32_t site, uint64_t addr,
 		       uint64_t size, uint64_t alloc_ts)
 {
 	struct mt_budget *b = arg;
 
-	(void)tid, (void)size, (void)alloc_ts;
+	(void)tid, (void)size;
 	b->rel_ts = ts;
 	b->rel_addr = addr;
 	b->rel_site = site;
+	if (b->mode == MT_BUDGET_CYCLING && alloc_ts < b->win_start && site != MT_SITE_NONE)
+		bump(&b->cleaned, &b->ncleaned, site);
 }
 
 static void on_alloc(void *arg, uint64_t ts, uint32_t tid, uint32_t site, uint64_t addr,
@@ -180,17 +211,7 @@ static void on_alloc(void *arg, uint64_t ts, uint32_t tid, uint32_t site, uint64
 	if (ts != b->rel_ts || addr != b->rel_addr || s == MT_SITE_NONE)
 		return;
 	b->rel_ts = 0;
-	if (s >= b->nreplaced) {
-		uint32_t n = s + 1024;
-		uint32_t *r = realloc(b->replaced, n * sizeof(*r));
-
-		if (!r)
-			return;   /* uncounted */
-		memset(r + b->nreplaced, 0, (n - b->nreplaced) * sizeof(*r));
-		b->replaced = r;
-		b->nreplaced = n;
-	}
-	b->replaced[s]++;
+	bump(&b->replaced, &b->nreplaced, s);
 }
 
 struct mt_budget *mt_budget_new(const struct mt_budget_opts *o, struct mt_heap *h,
@@ -236,6 +257,7 @@ void mt_budget_free(struct mt_budget *b)
 	for (i = 0; i < b->nseries; i++)
 		free(b->series[i]), free(b->replaced_at[i]);
 	free(b->replaced);
+	free(b->cleaned);
 	free(b->verdicts);
 	free(b);
 }
@@ -335,6 +357,8 @@ static void plan(struct mt_budget *b, double c, double cf)
 	b->period_ms = p;
 }
 
+static void start_cycling(struct mt_budget *b);
+
 static void decide(struct mt_budget *b, uint64_t now)
 {
 	uint64_t a, f, run_ns = 0, runs = 0;
@@ -371,11 +395,20 @@ static void decide(struct mt_budget *b, uint64_t now)
 	if (b->full_cost_ns_per_s <= b->o.max_overhead_pct / 100 * b->ref_cores * 1e9) {
 		b->mode = MT_BUDGET_EXACT;
 		b->ph = PH_EXACT;
+		b->ph_start = now;
+		b->exact_cpu0 = b->cpu0 + (uint64_t)cpu;
+		b->next_ns = now + EXACT_CHECK_MS * MS;
 		return;
 	}
+	start_cycling(b);
+}
+
+/* The rate does not fit (any more): the window that just ended (the rate
+ * window, or a second of exact tracing) was the first; its tail begins. */
+static void start_cycling(struct mt_budget *b)
+{
 	b->mode = MT_BUDGET_CYCLING;
 	plan(b, b->full_cost_ns_per_s, b->free_cost_ns_per_s);
-	/* The rate window was the first window: its tail begins. */
 	b->nwindows = 1;
 	arm(b, MT_ARM_FREE);
 	b->ph = PH_TAIL;
@@ -493,6 +526,39 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 		mt_budget_announce(b);
 		break;
 	}
+	case PH_EXACT: {
+		/* Exact until the target's rate no longer fits: a server
+		 * attached while idle gets busy later. The last second's calls
+		 * at the calibrated costs against the budget of its CPU. */
+		uint64_t a, f, cpu_now = target_cpu_ns(b->o.pid);
+		double dt = (double)(now - b->ph_start) / 1e9, traps, cpu;
+
+		calls(b, &a, &f);
+		traps = (double)(a - b->last_alloc) * alloc_hit_ns(b) +
+			(double)(f - b->last_free) * free_hit_ns(b);
+		cpu = cpu_now > b->exact_cpu0 ? (double)(cpu_now - b->exact_cpu0) : 0;
+		if (cpu > 0 && traps > cpu)
+			traps = cpu;
+		if (dt <= 0 || traps / dt <= b->o.max_overhead_pct / 100 *
+					     fmax(1.0, (cpu - traps) / (dt * 1e9)) * 1e9) {
+			account(b, now, true);
+			b->ph_start = now;
+			b->exact_cpu0 = cpu_now;
+			b->next_ns = now + EXACT_CHECK_MS * MS;
+			break;
+		}
+		b->rate_s = dt;
+		b->alloc_per_s = (double)(a - b->last_alloc) / dt;
+		b->free_per_s = (double)(f - b->last_free) / dt;
+		b->cpu_cores = cpu / (dt * 1e9);
+		b->ref_cores = fmax(1.0, (cpu - traps) / (dt * 1e9));
+		b->free_cost_ns_per_s = (double)(f - b->last_free) * free_hit_ns(b) / dt;
+		account(b, now, true);
+		b->full_cost_ns_per_s = traps / dt;
+		start_cycling(b);
+		mt_budget_announce(b);
+		break;
+	}
 	case PH_WINDOW: {
 		uint64_t end = mt_now_ns();   /* the allocation side goes now */
 
@@ -581,7 +647,7 @@ int mt_budget_timeout_ms(const struct mt_budget *b, uint64_t now, int max_ms)
 {
 	uint64_t d;
 
-	if (!b || b->next_ns == UINT64_MAX || b->ph == PH_EXACT || b->ph == PH_FAILED)
+	if (!b || b->next_ns == UINT64_MAX || b->ph == PH_FAILED)
 		return max_ms;
 	if (b->next_ns <= now)
 		return 0;
@@ -598,14 +664,18 @@ void mt_budget_announce(const struct mt_budget *b)
 {
 	double pct = b->full_cost_ns_per_s / (b->ref_cores * 1e9) * 100;
 
+	/* under the default, a target that fits is no news (-v says it) */
 	if (b->mode == MT_BUDGET_EXACT)
-		(b->o.asked ? mt_info : mt_debug)("budget: %.0f allocator calls/s would cost ~%.2f%% (budget %g%%): tracing every call",
-			b->alloc_per_s + b->free_per_s, pct, b->o.max_overhead_pct);
+		(b->o.asked ? mt_info : mt_debug)("budget: %.0f allocator calls/s would cost ~%.2f%% "
+						  "(budget %g%%): tracing every call",
+						  b->alloc_per_s + b->free_per_s, pct,
+						  b->o.max_overhead_pct);
 	else if (b->mode == MT_BUDGET_CYCLING)
-		mt_info("budget: %.0f allocator calls/s would cost ~%.0f%% (budget %g%%): allocator probes "
+		mt_info("budget: %.0f allocator calls/s would cost ~%.0f%% (budget %g%%%s): allocator probes "
 			"armed %.0f ms every %.0f ms (%.1f%% of the time), counts are estimates; "
 			"--max-overhead off traces every call",
-			b->alloc_per_s + b->free_per_s, pct, b->o.max_overhead_pct, b->win_ms,
+			b->alloc_per_s + b->free_per_s, pct, b->o.max_overhead_pct,
+			b->o.asked ? "" : ", the default", b->win_ms,
 			b->period_ms, b->win_ms / b->period_ms * 100);
 }
 
@@ -650,17 +720,19 @@ static void judge(struct mt_budget *b)
 		v->z = mt_mann_kendall_z(y, m);
 		v->grew = y[m - 1] > y[0] ? (uint64_t)(y[m - 1] - y[0]) : 0;
 		v->replaced = site < b->nreplaced ? b->replaced[site] : 0;
+		v->cleaned = site < b->ncleaned ? b->cleaned[site] : 0;
 		/* growing: a significant rise, larger than the site's objects
-		 * proven freed unseen in the whole run (a churn site's stale
-		 * survivors get replaced as its addresses come back; a leak's
-		 * never do) */
+		 * from earlier windows seen to die in the whole run (a churn
+		 * site's stale survivors are released as its addresses come
+		 * back: replaced, or freed as the block now there; a leak's
+		 * never are) */
 		/* and a rise of one or two objects is no trend, however tied
 		 * the rest of the series (Mann-Kendall's z alone would say so);
 		 * a leak rises in many windows, a window whose frees were missed
 		 * (the target descheduled through its tail) is one step */
 		for (ups = 0, k = 1; k < m; k++)
 			ups += y[k] > y[k - 1];
-		v->cls = v->z >= MK_Z_GROWING && v->grew > v->replaced && v->grew >= MIN_GREW &&
+		v->cls = v->z >= MK_Z_GROWING && v->grew > v->cleaned && v->grew >= MIN_GREW &&
 			 ups >= MIN_GREW && 3 * ups >= m ? 1 : 2;
 	}
 	free(y);
@@ -857,6 +929,7 @@ static void site_json(struct mt_json *j, uint32_t site, bool leak, void *arg)
 		mt_json_key_double(j, "mk_z", v->z);
 		mt_json_key_u64(j, "grew", v->grew);
 		mt_json_key_u64(j, "replaced", v->replaced);
+		mt_json_key_u64(j, "cleaned", v->cleaned);
 		mt_json_key_double(j, "confidence", v->cls ? confidence(v->z) : 0);
 	}
 	(void)leak;

@@ -19,9 +19,9 @@
  * leak_summary still counts every one. */
 #define MT_JSON_LEAKS_DEFAULT 1000
 
-/* --max-overhead's default in attach mode: a busy target keeps at least
- * 95% of its throughput (docs/BENCHMARKS.md, redis-server), a quiet one
- * fits it and is traced exactly. Not the default with -f (the budget is
+/* --max-overhead's default in attach mode: a busy target is meant to keep
+ * ~95% of its throughput (measured: docs/BENCHMARKS.md, redis-server), a
+ * quiet one fits and is traced exactly. Not the default with -f (the budget is
  * per process), --sample-bytes (a cost bound of its own) or launch mode. */
 #define MT_MAX_OVERHEAD_DEFAULT 5
 
