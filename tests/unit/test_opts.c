@@ -214,6 +214,7 @@ static void test_max_overhead(void)
 {
 	MT_CHECK_EQ_U64(parse("-p", "42", NULL), 0);
 	MT_CHECK(o.max_overhead_pct == MT_MAX_OVERHEAD_DEFAULT && !o.max_overhead_asked);
+	MT_CHECK(o.max_overhead_pct > 0);   /* attach mode is budgeted by default */
 	MT_CHECK_EQ_U64(parse("-p", "42", "--max-overhead", "off", NULL), 0);
 	MT_CHECK(o.max_overhead_pct == 0 && o.max_overhead_asked);
 	MT_CHECK_EQ_U64(parse("-p", "42", "--max-overhead", "2.5", NULL), 0);
