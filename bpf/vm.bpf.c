@@ -10,10 +10,16 @@
  *             (every process's syscalls take the kernel's slow path) ->
  *             raw_tp sys_enter/sys_exit (every syscall of every process
  *             runs the tgid test); user space picks (--vm-source)
- *   faults    tp_btf page_fault_{user,kernel} -> raw_tp
- *   rss       tracepoint kmem:rss_stat (exact sizes, hashed mm id)
- *             -> tp_btf/raw_tp rss_stat (mm pointer, the counter's
- *             global part only: off by up to 32 pages per CPU)
+ *   faults    per-thread perf software events (PERF_COUNT_SW_PAGE_FAULTS,
+ *             one per target thread, inherited by its new threads: only
+ *             the target runs BPF) -> tp_btf page_fault_{user,kernel} ->
+ *             raw_tp (both run on every fault of every process)
+ *   rss       with the perf fault source: the target's own mm counters,
+ *             read at its faults and memory syscalls (peak), user space
+ *             reads /proc at each sample; else tracepoint kmem:rss_stat
+ *             (exact sizes, hashed mm id) -> tp_btf/raw_tp rss_stat (mm
+ *             pointer, the counter's global part only: off by up to 32
+ *             pages per CPU)
  *
  * Costs: the tgid test is first everywhere. A syscall stores its arguments
  * in task storage at entry and emits one record at a successful exit; the
@@ -65,6 +71,10 @@ __u32 mt_vm_enabled = 0;
 
 struct mt_vm_rss mt_vm_rss = {};
 
+/* Set by user space with the per-target fault source: RSS is read from
+ * the target's own mm at the events it causes (no kmem:rss_stat hook). */
+__u32 mt_vm_rss_mm = 0;
+
 /* Arguments of the memory syscall a thread is inside of. */
 struct vm_thread {
 	__u64 args[5];
@@ -100,6 +110,46 @@ static __always_inline bool releasing_advice(__u64 advice)
 {
 	return advice == MADV_DONTNEED || advice == MADV_FREE ||
 	       advice == MADV_REMOVE || advice == MADV_DONTNEED_LOCKED;
+}
+
+
+/*
+ * The target's resident counters read from its own mm, at an event it
+ * causes (a fault, a memory syscall): five loads and no record. These are
+ * the percpu counters' global parts (per-CPU deltas below the batch, 32
+ * pages here, not folded in: the value lags by up to that per CPU), and a
+ * fault reads them before it is handled. They feed the peak; the
+ * timeline's values are /proc's, read at each sample (exact, folded).
+ */
+static __always_inline void rss_from_current(void)
+{
+	struct mm_struct *mm;
+	__s64 v[MT_VM_RSS_N];
+	__u64 sum = 0, now;
+	int i;
+
+	if (!mt_vm_rss_mm)
+		return;
+	/* Direct loads through BTF pointers (faults are caught by the JIT's
+	 * exception table): no helper call per counter. */
+	mm = bpf_get_current_task_btf()->mm;
+	if (!mm)
+		return;
+	v[0] = mm->rss_stat[0].count;
+	v[1] = mm->rss_stat[1].count;
+	v[2] = mm->rss_stat[2].count;
+	v[3] = mm->rss_stat[3].count;
+	now = bpf_ktime_get_ns();
+	for (i = 0; i < MT_VM_RSS_N; i++) {
+		__u64 b = v[i] > 0 ? (__u64)v[i] << 12 : 0;
+
+		mt_vm_rss.bytes[i] = b;
+		mt_vm_rss.ts_ns[i] = now;
+		if (i != MT_VM_RSS_SWAP)
+			sum += b;
+	}
+	if (sum > mt_vm_rss.peak_bytes)
+		mt_vm_rss.peak_bytes = sum;
 }
 
 static __always_inline int on_enter(long nr, __u64 a0, __u64 a1, __u64 a2,
@@ -199,6 +249,9 @@ static __always_inline int on_exit(void *ctx, long nr, long ret)
 		bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	else
 		bpf_ringbuf_submit(ev, wakeup_flags());
+	/* munmap, madvise, brk and mremap shrink (or grow) the resident set */
+	if (kind != MT_VM_MMAP)
+		rss_from_current();
 	return 0;
 }
 
@@ -307,6 +360,41 @@ static __always_inline int on_fault(__u64 addr, __u64 error_code, __u32 extra)
 	ev->error_code = (__u32)error_code | extra;
 	ev->addr = addr;
 	bpf_ringbuf_submit(ev, wakeup_flags());
+	return 0;
+}
+
+/*
+ * Per target: a perf software event PERF_COUNT_SW_PAGE_FAULTS on each of
+ * the target's threads (sample_period 1, inherited by the threads they
+ * create), so only the target's faults run this. The kernel counts it in
+ * do_user_addr_fault() after the checks the tracepoint path repeats here:
+ * only user addresses, and not with page faults disabled (nofault reads).
+ * regs are the faulting context's: kernel mode for copy_to_user and
+ * friends. The x86 error code is not given to perf: every fault counts as
+ * not present (a write to a present read-only page, copy-on-write or the
+ * zero page, counts as filling one page too; docs/memory-stats.md).
+ */
+#define UAPI_PT_REGS_CS_WORD 17
+#define MT_VM_RSS_EVERY 16   /* a power of two */
+__u32 mt_vm_fault_n = 0;
+
+SEC("perf_event")
+int mt_vm_fault_perf(struct bpf_perf_event_data *ctx)
+{
+	if (!is_target())
+		return 0;
+	/* The context allows only whole-word loads of regs: cs is the 18th
+	 * word of the UAPI struct pt_regs (a stable ABI); its low two bits
+	 * are the privilege level, 0 in the kernel. */
+	__u64 cs = ((const __u64 *)&ctx->regs)[UAPI_PT_REGS_CS_WORD];
+
+	on_fault(ctx->addr, 0, (cs & 3) ? 0 : MT_VM_PF_KERNEL);
+	/* The counters lag by up to a percpu batch (32 pages) per CPU anyway:
+	 * reading them every 16th fault loses little and keeps the stores
+	 * off most faults. The count is shared by the target's threads,
+	 * unlocked: a lost increment only moves the next read. */
+	if ((++mt_vm_fault_n & (MT_VM_RSS_EVERY - 1)) == 0)
+		rss_from_current();
 	return 0;
 }
 

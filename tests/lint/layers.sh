@@ -18,7 +18,7 @@ declare -A layer=(
 # between the analyses and cli: ... <- {analyze,...,diff,...} <- compare <- cli
 layer[compare]=7 layer[cli]=8
 # Loaders: the only files that may include a skeleton.
-loaders=" user/probe/mt_heap.c user/vm/mt_vm_load.c user/vm/mt_vm_read.c user/vm/mt_vm_sites.c user/pools/mt_pools_load.c user/go/mt_go_alloc.c user/go/mt_go_gc.c "
+loaders=" user/probe/mt_heap.c user/vm/mt_vm_load.c user/vm/mt_vm_read.c user/vm/mt_vm_sites.c user/vm/mt_vm_perf.c user/pools/mt_pools_load.c user/go/mt_go_alloc.c user/go/mt_go_gc.c "
 # The protobuf-c code generated from pprof's profile.proto: its one writer.
 pbusers=" user/output/mt_out_pprof.c "
 

@@ -194,6 +194,10 @@ static void test_bad_usage(void)
 		    "--vm-source", "raw_tp", "--no-vm", "-p", "1");
 	USAGE_ERROR("invalid --vm-source 'kprobe': auto, uprobe, tracepoint or raw_tp expected",
 		    "--vm-source", "kprobe", "-p", "1");
+	USAGE_ERROR("--fault-source chooses how the memory view sees page faults, but --no-vm turns it off",
+		    "--fault-source", "perf", "--no-vm", "-p", "1");
+	USAGE_ERROR("invalid --fault-source 'kprobe': auto, perf or tracepoint expected",
+		    "--fault-source", "kprobe", "-p", "1");
 	USAGE_ERROR("--pool-events traces the pools that --no-pools leaves out", "--no-pools",
 		    "--pool-events", "-p", "1");
 	USAGE_ERROR("--lib names the allocator to probe, but --no-heap probes none",

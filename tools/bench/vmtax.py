@@ -3,11 +3,23 @@
 processes"): while memtrace --no-heap watches one idle process, an unrelated
 process (syscall_tax) times getppid() (ns per syscall) and page faults (ns
 per page of mmap/touch/munmap). Untraced and each --vm-source, interleaved
-rounds, medians and ratios to untraced. A benchmark: nothing fails on
-speed. Usage: vmtax.py --build DIR [--rounds N] [--doc FILE]"""
+rounds, medians and ratios to untraced. Then the target's own cost of a
+page fault under each --fault-source: syscall_tax fault launched under
+memtrace --no-heap. A benchmark: nothing fails on speed.
+Usage: vmtax.py --build DIR [--rounds N] [--doc FILE]"""
 import argparse, os, platform, signal, statistics, subprocess, sys, time
 
-SOURCES = ["uprobe", "raw_tp"]
+# (key, memtrace options, table label)
+SOURCES = [
+    ("uprobe", ["--vm-source", "uprobe", "--fault-source", "perf"],
+     "`--vm-source uprobe --fault-source perf` (default)"),
+    ("fault_tp", ["--vm-source", "uprobe", "--fault-source", "tracepoint"],
+     "`--vm-source uprobe --fault-source tracepoint` (last resort)"),
+    ("raw_tp", ["--vm-source", "raw_tp", "--fault-source", "tracepoint"],
+     "`--vm-source raw_tp --fault-source tracepoint` (both last resorts)"),
+]
+KEYS = ["untraced"] + [k for k, _, _ in SOURCES]
+OPTS = {k: o for k, o, _ in SOURCES}
 
 
 def bystander(tool, mode, n):
@@ -16,13 +28,23 @@ def bystander(tool, mode, n):
 
 
 def attach(build, pid, source):
-    mt = subprocess.Popen([f"{build}/memtrace", "-p", str(pid), "--no-heap", "--vm-source", source,
-                           "-o", os.devnull], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    mt = subprocess.Popen([f"{build}/memtrace", "-p", str(pid), "--no-heap"] + OPTS[source] +
+                          ["-o", os.devnull], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for line in mt.stderr:
         if "attached to PID" in line:
             time.sleep(1)   # let memtrace's own start-up work finish
             return mt
-    raise SystemExit(f"vmtax: memtrace --vm-source {source} did not attach (exit {mt.wait()})")
+    raise SystemExit(f"vmtax: memtrace {' '.join(OPTS[source])} did not attach (exit {mt.wait()})")
+
+
+def target_fault(build, tool, faults, source):
+    """ns per page fault of the traced process itself (source None: untraced)."""
+    cmd = [tool, "fault", str(faults)]
+    if source is not None:
+        cmd = [f"{build}/memtrace", "--no-heap", "--vm-source", "uprobe", "--fault-source", source,
+               "-o", os.devnull, "--"] + cmd
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def measure(tool, calls, faults):
@@ -39,10 +61,13 @@ def main():
     a = ap.parse_args()
     tool = f"{a.build}/bench/syscall_tax"
     idle = subprocess.Popen(["sleep", "3600"])
-    res = {k: ([], []) for k in ["untraced"] + SOURCES}
+    res = {k: ([], []) for k in KEYS}
+    own = {k: [] for k in ["untraced", "perf", "tracepoint"]}
     try:
         for r in range(a.rounds):
-            for k in ["untraced"] + SOURCES:
+            for k in own:
+                own[k].append(target_fault(a.build, tool, a.faults, None if k == "untraced" else k))
+            for k in KEYS:
                 mt = attach(a.build, idle.pid, k) if k != "untraced" else None
                 g, f = measure(tool, a.calls, a.faults)
                 if mt:
@@ -64,11 +89,24 @@ def main():
         "|---|---|---|---|---|",
         f"| untraced | {base_g:.0f} | 1.000 | {base_f:.0f} | 1.000 |",
     ]
-    for k in SOURCES:
+    for k, _, label in SOURCES:
         g = statistics.median(res[k][0])
         f = statistics.median(res[k][1])
-        label = {"uprobe": "`--vm-source uprobe` (default)", "raw_tp": "`--vm-source raw_tp` (last resort)"}[k]
         lines.append(f"| {label} | {g:.0f} | {g / base_g:.3f} | {f:.0f} | {f / base_f:.3f} |")
+    base_o = statistics.median(own["untraced"])
+    lines += [
+        "",
+        "The traced process's own page faults (syscall_tax fault launched under "
+        "memtrace --no-heap --vm-source uprobe; ns per page of mmap/touch/munmap, the same rounds):",
+        "",
+        "| page faults seen through | target's page fault ns | ratio |",
+        "|---|---|---|",
+        f"| untraced | {base_o:.0f} | 1.000 |",
+    ]
+    for k, label in (("perf", "`--fault-source perf` (default): a perf event and BPF per fault"),
+                     ("tracepoint", "`--fault-source tracepoint`: tp_btf and BPF per fault")):
+        o = statistics.median(own[k])
+        lines.append(f"| {label} | {o:.0f} | {o / base_o:.3f} |")
     text = "\n".join(lines)
     print(text)
     if a.doc:

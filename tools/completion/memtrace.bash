@@ -15,7 +15,7 @@ _memtrace()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i
 	local opts="-p --pid -d --duration -i --interval --json --json-leaks --json-sites --min-age --top
 		--sort -o --output --pprof --folded --weight --html
-		--lib --no-heap --no-vm --vm-source --no-pools --pool-events --go --no-go --reachability --no-reachability --fail-on-leak --listen --metrics-top
+		--lib --no-heap --no-vm --vm-source --fault-source --no-pools --pool-events --go --no-go --reachability --no-reachability --fail-on-leak --listen --metrics-top
 		--btf --ringbuf-mb --sample-bytes --max-overhead --callsite-only -f --follow --unwind --max-depth
 		--wrapper --debuginfod-timeout --no-tty -v --verbose -h --help
 		-V --version"
@@ -94,6 +94,9 @@ _memtrace()
 		return 0 ;;
 	--vm-source)
 		COMPREPLY=($(compgen -W "auto uprobe tracepoint raw_tp" -- "$cur"))
+		return 0 ;;
+	--fault-source)
+		COMPREPLY=($(compgen -W "auto perf tracepoint" -- "$cur"))
 		return 0 ;;
 	--weight)
 		COMPREPLY=($(compgen -W "live_bytes live_objects alloc_bytes allocs" -- "$cur"))

@@ -63,6 +63,9 @@ static const char usage[] =
 "                         else the fallbacks), uprobe (the target's own syscall\n"
 "                         sites), tracepoint or raw_tp (both tax every process\n"
 "                         on the machine)\n"
+"      --fault-source SRC where page faults are seen: auto (default: perf, else\n"
+"                         tracepoint), perf (per-thread events on the target)\n"
+"                         or tracepoint (taxes every process on the machine)\n"
 "      --no-pools         do not look inside pool libraries (libmtpool's USDT)\n"
 "      --pool-events      trace every pool get/put with its stack (pool leaks by\n"
 "                         get site; costs a probe per get/put, docs/pools.md)\n"
@@ -156,6 +159,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		OPT_WRAPPER, OPT_DEBUGINFOD_TIMEOUT, OPT_JSON_LEAKS, OPT_LISTEN, OPT_METRICS_TOP, OPT_UNWIND,
 		OPT_MAX_DEPTH, OPT_PPROF, OPT_FOLDED, OPT_HTML, OPT_WEIGHT, OPT_SORT, OPT_JSON_SITES, OPT_MAX_OVERHEAD,
 		OPT_VM_SOURCE,
+		OPT_FAULT_SOURCE,
 		OPT_NO_POOLS, OPT_POOL_EVENTS,
 	};
 	static const struct option longopts[] = {
@@ -181,6 +185,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		{ "no-heap", no_argument, NULL, OPT_NO_HEAP },
 		{ "no-vm", no_argument, NULL, OPT_NO_VM },
 		{ "vm-source", required_argument, NULL, OPT_VM_SOURCE },
+		{ "fault-source", required_argument, NULL, OPT_FAULT_SOURCE },
 		{ "no-pools", no_argument, NULL, OPT_NO_POOLS },
 		{ "pool-events", no_argument, NULL, OPT_POOL_EVENTS },
 		{ "go", no_argument, NULL, OPT_GO },
@@ -307,6 +312,15 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			o->vm_source = (int)src;
 			break;
 		}
+		case OPT_FAULT_SOURCE: {
+			enum mt_vm_fault_source src;
+
+			if (mt_vm_fault_source_parse(optarg, &src))
+				return bad("invalid --fault-source '%s': auto, perf or tracepoint expected",
+					   optarg);
+			o->fault_source = (int)src;
+			break;
+		}
 		case OPT_NO_POOLS:
 			o->no_pools = true;
 			break;
@@ -418,6 +432,8 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "--no-heap and --no-vm leave nothing to trace");
 	if (o->no_vm && o->vm_source)
 		return bad("%s", "--vm-source chooses how the memory view sees syscalls, but --no-vm turns it off");
+	if (o->no_vm && o->fault_source)
+		return bad("%s", "--fault-source chooses how the memory view sees page faults, but --no-vm turns it off");
 	if (o->no_pools && o->pool_events)
 		return bad("%s", "--pool-events traces the pools that --no-pools leaves out");
 	if (o->no_heap && o->lib)

@@ -47,6 +47,7 @@ struct mt_opts {
 	bool no_heap;           /* --no-heap: kernel-side memory view only */
 	bool no_vm;             /* --no-vm: heap view only */
 	int vm_source;          /* --vm-source: enum mt_vm_source */
+	int fault_source;       /* --fault-source: enum mt_vm_fault_source */
 	bool no_pools;          /* --no-pools: no pool library probes */
 	bool pool_events;       /* --pool-events: every pool get/put */
 	int go;                 /* enum mt_go_mode: 0 auto (detected), --go, --no-go */

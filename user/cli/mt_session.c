@@ -362,6 +362,7 @@ static int attach_all(struct mt_session *s)
 		struct mt_vm_opts vo = { .pid = s->target.pid,
 					 .launched = s->launched,
 					 .source = (enum mt_vm_source)s->opts.vm_source,
+					 .fault_source = (enum mt_vm_fault_source)s->opts.fault_source,
 					 .uw = mt_heap_unwind(s->heap),
 					 .uw_sink = mt_heap_unwind_sink(s->heap),
 					 .unwind = (enum mt_unwind_mode)s->opts.unwind,

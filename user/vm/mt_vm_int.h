@@ -32,6 +32,9 @@ struct mt_vm {
 	struct mt_unwind *uw_own;
 	struct mt_unwind_sink sink_own;
 	bool exec_mapped;                 /* a new executable file mapping in this drain */
+	/* the per-thread page-fault events (mt_vm_perf.c) */
+	struct bpf_link **perf_links;
+	int nperf, perf_cap;
 	/* attach type used per source, NULL when none */
 	const char *att_sys, *att_fault, *att_kfault, *att_rss;
 	struct {
@@ -62,6 +65,12 @@ void mt_vm_unload(struct mt_vm *vm);
  * site found; -ESRCH: the process is gone or exiting) with nothing
  * attached and nothing printed. */
 int mt_vm_attach_sites(struct mt_vm *vm);
+
+/* mt_vm_perf.c: the per-target fault source, a PERF_COUNT_SW_PAGE_FAULTS
+ * event per thread of the target running mt_vm_fault_perf. 0, or -errno
+ * with nothing attached and nothing printed; detach accepts none. */
+int mt_vm_attach_perf(struct mt_vm *vm);
+void mt_vm_detach_perf(struct mt_vm *vm);
 
 /* mt_vm_read.c: the ring-buffer reader (0 or -errno after one line; close
  * accepts a never-opened reader), switching the BPF side on, seeding the

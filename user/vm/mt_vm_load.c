@@ -89,6 +89,43 @@ static const char *attach_first(struct mt_vm *vm, const char *what,
 	return NULL;
 }
 
+/* Page faults: per-thread perf events, else the machine-wide tracepoints
+ * (labelled, with one line on what they cost). 0 or -errno after a line. */
+static int attach_faults(struct mt_vm *vm, struct attach_choice *fault,
+			 struct attach_choice *kfault)
+{
+	enum mt_vm_fault_source fs = vm->o.fault_source;
+	int err = -ENOENT;
+
+	if (fs != MT_VM_FSRC_TRACEPOINT) {
+		err = mt_vm_attach_perf(vm);
+		if (!err) {
+			vm->att_fault = vm->att_kfault = "perf";  /* one event counts both */
+			return 0;
+		}
+		if (err == -ESRCH || (kill(vm->o.pid, 0) && errno == ESRCH))
+			return -ESRCH;
+		if (fs == MT_VM_FSRC_PERF) {
+			mt_err("cannot open page-fault perf events on the threads of PID %d: %s",
+			       (int)vm->o.pid, strerror(-err));
+			return err;
+		}
+		mt_debug("page faults: perf events failed: %s", strerror(-err));
+	}
+	vm->att_fault = attach_first(vm, "page faults", fault, 2, &err);
+	if (!vm->att_fault) {
+		mt_info("cannot attach exceptions:page_fault_user: %s; "
+			"page faults not counted", strerror(-err));
+		return 0;
+	}
+	if (fs == MT_VM_FSRC_AUTO)
+		mt_info("page faults seen through exceptions:page_fault_user (%s): machine-wide, "
+			"every process's page faults pay for it", vm->att_fault);
+	/* Optional: only adds faults the kernel takes on the target's behalf. */
+	vm->att_kfault = attach_first(vm, "kernel-mode page faults", kfault, 2, &err);
+	return 0;
+}
+
 static int attach_sources(struct mt_vm *vm)
 {
 	struct vm_bpf *s = vm->skel;
@@ -151,21 +188,24 @@ static int attach_sources(struct mt_vm *vm)
 							   : "syscall tracepoints",
 			(int)vm->o.pid);
 
-	vm->att_fault = attach_first(vm, "page faults", fault, 2, &err);
-	if (!vm->att_fault)
-		mt_info("cannot attach exceptions:page_fault_user: %s; "
-			"page faults not counted", strerror(-err));
-	else if (strcmp(vm->att_fault, "tp_btf") != 0)
-		mt_debug("tp_btf unavailable, page faults through raw_tp");
-	/* Optional: only adds faults the kernel takes on the target's behalf. */
-	if (vm->att_fault)
-		vm->att_kfault = attach_first(vm, "kernel-mode page faults", kfault, 2, &err);
+	err = attach_faults(vm, fault, kfault);
+	if (err)
+		return err;
 
 	/* kmem:rss_stat fires on every RSS change of every process and sums
 	 * a per-CPU counter for each before our filter runs: measured here,
-	 * another process's page faults cost 1.7x while it was attached. With
-	 * a per-target syscall source, RSS is read from /proc at each sample
-	 * instead (free for everyone else; the peak is the sampled one). */
+	 * another process's page faults cost 1.7x while it was attached.
+	 * With per-target faults, the target's own mm counters are read at
+	 * its faults and memory syscalls (the peak) and /proc at each sample
+	 * (the timeline): free for everyone else. */
+	if (vm->att_fault && strcmp(vm->att_fault, "perf") == 0) {
+		vm->skel->bss->mt_vm_rss_mm = 1;
+		vm->att_rss = "mm";
+		mt_debug("rss counters: the target's mm at its own events, /proc at each sample");
+		return 0;
+	}
+	/* Without a per-target fault source nothing reads the mm: with a
+	 * per-target syscall source, /proc at each sample alone. */
 	if (strcmp(vm->att_sys, "uprobe") == 0) {
 		mt_debug("rss counters: read from /proc at each sample (no machine-wide hook)");
 		return 0;
@@ -289,6 +329,19 @@ int mt_vm_source_parse(const char *s, enum mt_vm_source *out)
 	return -EINVAL;
 }
 
+int mt_vm_fault_source_parse(const char *s, enum mt_vm_fault_source *out)
+{
+	static const char *const names[] = { "auto", "perf", "tracepoint" };
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum mt_vm_fault_source)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 int mt_vm_load(struct mt_vm *vm)
 {
 	int err;
@@ -302,6 +355,7 @@ void mt_vm_unload(struct mt_vm *vm)
 {
 	while (vm->nlinks > 0)
 		bpf_link__destroy(vm->links[--vm->nlinks]);
+	mt_vm_detach_perf(vm);
 	mt_unwind_sink_close(&vm->sink_own);
 	vm_bpf__destroy(vm->skel);
 	vm->skel = NULL;

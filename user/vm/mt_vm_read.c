@@ -131,14 +131,18 @@ void mt_vm_rss_now(struct mt_vm *vm, uint64_t rss[MT_VM_RSS_N])
 	struct mt_proc_status st = vm->status_open;
 	int m;
 
-	if (!vm->att_rss && mt_proc_status(vm->o.pid, &st) != 0)
+	/* "mm": the BPF side reads the target's counters at its own events
+	 * for the peak only; the point's values are /proc's (folded, exact). */
+	bool traced = vm->att_rss && strcmp(vm->att_rss, "mm") != 0;
+
+	if (!traced && mt_proc_status(vm->o.pid, &st) != 0)
 		st = vm->status_open;
 	rss[MT_VM_RSS_FILE] = st.rss_file;
 	rss[MT_VM_RSS_ANON] = st.rss_anon;
 	rss[MT_VM_RSS_SWAP] = st.vm_swap;
 	rss[MT_VM_RSS_SHMEM] = st.rss_shmem;
 	for (m = 0; m < MT_VM_RSS_N; m++)
-		if (vm->att_rss && r->ts_ns[m])
+		if (traced && r->ts_ns[m])
 			rss[m] = r->bytes[m];
 	if (rss[MT_VM_RSS_FILE] + rss[MT_VM_RSS_ANON] + rss[MT_VM_RSS_SHMEM] > vm->rss_peak_sampled)
 		vm->rss_peak_sampled = rss[MT_VM_RSS_FILE] + rss[MT_VM_RSS_ANON] + rss[MT_VM_RSS_SHMEM];

@@ -318,6 +318,11 @@ int mt_vm_write_text(FILE *out, void *arg)
 	else if (vm->att_sys)
 		fprintf(out, "  syscalls seen through %s: every process's syscalls pay for it\n",
 			vm->att_sys);
+	if (vm->att_fault && strcmp(vm->att_fault, "perf") == 0)
+		fprintf(out, "  page faults seen through perf events on the target's threads\n");
+	else if (vm->att_fault)
+		fprintf(out, "  page faults seen through %s page_fault_user: every process's "
+			"faults pay for it\n", vm->att_fault);
 	fprintf(out, "  RSS %s: anon %s, file %s, shmem %s\n", mt_fmt_bytes(a, 32, f.rss_total),
 		mt_fmt_bytes(b, 32, f.rss[MT_VM_RSS_ANON]), mt_fmt_bytes(c, 32, f.rss[MT_VM_RSS_FILE]),
 		mt_fmt_bytes(d, 32, f.rss[MT_VM_RSS_SHMEM]));
