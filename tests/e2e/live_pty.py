@@ -206,7 +206,7 @@ def attach_quit(mt, wl, tmp):
     JSON exactly; 'q' ends tracing with status 0; the target runs on."""
     body = (f"{wl}/wl_hold >{tmp}/hold.out </dev/null & H=$!; echo $H >{tmp}/hold.pid\n"
             f"for i in $(seq 100); do grep -q ready {tmp}/hold.out && break; sleep 0.05; done\n"
-            f"{mt} --no-vm -p $H -i 0.3 --json {tmp}/b.json; rc=$?\n"
+            f"{mt} --no-vm --max-overhead off -p $H -i 0.3 --json {tmp}/b.json; rc=$?\n"
             f"stty -g >{tmp}/after\n"
             f"kill -0 $H && echo target=alive; kill $H; (exit $rc)")
     p = Pty(f"stty -g >{tmp}/before\n{body}\necho rc=$?\n")

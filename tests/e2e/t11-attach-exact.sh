@@ -10,7 +10,7 @@ args=(23 17 13 7 5 11)
 wl=$!
 CLEANUP_PIDS+=("$wl")
 wait_for "$TMP/wl.out" '^ready' || fail "workload did not start"
-"$MT" -p "$wl" --min-age 0 --json "$TMP/r.json" >"$TMP/out" 2>"$TMP/err" &
+"$MT" -p "$wl" --max-overhead off --min-age 0 --json "$TMP/r.json" >"$TMP/out" 2>"$TMP/err" &
 mt=$!
 CLEANUP_PIDS+=("$mt")
 wait_for "$TMP/err" 'attached to PID' || fail "memtrace did not attach"

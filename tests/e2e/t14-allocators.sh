@@ -30,7 +30,7 @@ for lib in libjemalloc.so.2 libtcmalloc_minimal.so.4 libmimalloc.so.2; do
 	wl=$!
 	CLEANUP_PIDS+=("$wl")
 	wait_for "$wlout" '^ready' || fail "workload did not start"
-	"$MT" --no-vm -p "$wl" --min-age 0 --json "$TMP/a.json" >/dev/null 2>"$mterr" &
+	"$MT" --no-vm -p "$wl" --max-overhead off --min-age 0 --json "$TMP/a.json" >/dev/null 2>"$mterr" &
 	mt=$!
 	CLEANUP_PIDS+=("$mt")
 	wait_for "$mterr" 'attached to PID' || fail "$lib: memtrace did not attach"

@@ -54,7 +54,7 @@ start_slots() {
 
 # Several threads, ended by SIGINT as a user's Ctrl-C.
 start_slots 4
-"$MT" -p "$SLOTS_PID" --min-age 0 --no-vm --json "$TMP/int.json" >"$TMP/int.out" 2>"$TMP/int.err" &
+"$MT" -p "$SLOTS_PID" --max-overhead off --min-age 0 --no-vm --json "$TMP/int.json" >"$TMP/int.out" 2>"$TMP/int.err" &
 mt=$!
 wait_for "$TMP/int.err" 'attached to PID' || fail "no attach"
 sleep 1
@@ -65,14 +65,14 @@ check_cut "$TMP/int.json" "$CAP" "4 threads, SIGINT"
 
 # With the reachability scan the cut is made while the target is paused:
 # the scanned memory and the report are the same instant.
-"$MT" -p "$SLOTS_PID" --min-age 0 --no-vm --reachability -d 1 --json "$TMP/r.json" \
+"$MT" -p "$SLOTS_PID" --max-overhead off --min-age 0 --no-vm --reachability -d 1 --json "$TMP/r.json" \
 	>"$TMP/r.out" 2>"$TMP/r.err" || fail "memtrace --reachability exited $?: $(cat "$TMP/r.err")"
 check_cut "$TMP/r.json" "$CAP" "4 threads, --reachability"
 kill -KILL "$SLOTS_PID"; wait "$SLOTS_PID" 2>/dev/null || true  # killed: 137
 
 # One thread, ended by -d.
 start_slots 1
-"$MT" -p "$SLOTS_PID" --min-age 0 --no-vm -d 1 --json "$TMP/d.json" >"$TMP/d.out" 2>"$TMP/d.err" ||
+"$MT" -p "$SLOTS_PID" --max-overhead off --min-age 0 --no-vm -d 1 --json "$TMP/d.json" >"$TMP/d.out" 2>"$TMP/d.err" ||
 	fail "memtrace -d exited $?: $(cat "$TMP/d.err")"
 check_cut "$TMP/d.json" "$CAP" "1 thread, -d"
 kill -KILL "$SLOTS_PID"; wait "$SLOTS_PID" 2>/dev/null || true  # killed: 137

@@ -6,7 +6,6 @@
 # memtrace diff; no temporary is left behind.
 . "$(dirname "$0")/lib.sh"
 need_bpf
-bad() { bad "FAIL: $*"; }
 D=$TMP/out
 mkdir "$D"
 # A private full device (/dev/full's numbers): if a regression deletes it,

@@ -6,7 +6,6 @@
 # exited), implementation details only with -v.
 . "$(dirname "$0")/lib.sh"
 need_bpf
-bad() { bad "FAIL: $*"; }
 
 # Launch mode: awk is /usr/bin/awk -> /etc/alternatives/awk -> gawk or mawk.
 awk_path=$(command -v awk)

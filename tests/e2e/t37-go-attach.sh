@@ -29,7 +29,7 @@ url="http://127.0.0.1:$(awk '/^listening/ { print $2 }' "$TMP/srv.out")/session"
 done ) >"$TMP/bg.out" 2>&1 &
 bg=$!
 CLEANUP_PIDS+=("$bg")
-"$MT" -p "$srv" --no-vm --json "$TMP/r.json" >"$TMP/mt.out" 2>"$TMP/mt.err" &
+"$MT" -p "$srv" --max-overhead off --no-vm --json "$TMP/r.json" >"$TMP/mt.out" 2>"$TMP/mt.err" &
 mt=$!
 CLEANUP_PIDS+=("$mt")
 wait_for "$TMP/mt.err" "attached to PID" || fail "no attach: $(cat "$TMP/mt.err")"

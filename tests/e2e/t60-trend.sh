@@ -10,7 +10,7 @@ need_bpf
 wl=$!
 CLEANUP_PIDS+=("$wl")
 wait_for "$TMP/wl.out" '^ready' || fail "workload did not start"
-"$MT" -p "$wl" -d 60 --json "$TMP/r.json" >"$TMP/out" 2>"$TMP/err" &
+"$MT" -p "$wl" --max-overhead off -d 60 --json "$TMP/r.json" >"$TMP/out" 2>"$TMP/err" &
 mt=$!
 CLEANUP_PIDS+=("$mt")
 wait_for "$TMP/err" 'attached to PID' || fail "memtrace did not attach"

@@ -96,7 +96,7 @@ python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert "reachabi
 wl=$!
 CLEANUP_PIDS+=("$wl")
 wait_for "$TMP/wl.out" '^ready' || fail "workload did not start"
-"$MT" -p "$wl" --no-vm --min-age 0 --reachability --json "$TMP/a.json" >"$TMP/a.out" 2>"$TMP/a.err" &
+"$MT" -p "$wl" --max-overhead off --no-vm --min-age 0 --reachability --json "$TMP/a.json" >"$TMP/a.out" 2>"$TMP/a.err" &
 mt=$!
 CLEANUP_PIDS+=("$mt")
 wait_for "$TMP/a.err" 'attached to PID' || fail "memtrace did not attach"

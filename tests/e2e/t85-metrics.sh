@@ -39,7 +39,7 @@ rc=0; "$MT" --listen "127.0.0.1:$(cat "$TMP/busy")" -- "$WL/wl_hold" now >"$TMP/
 wl=$!
 CLEANUP_PIDS+=("$wl")
 wait_for "$TMP/wl.out" '^ready' || fail "workload did not start"
-"$MT" -p "$wl" --listen 127.0.0.1:0 --metrics-top 5 --no-vm --json "$TMP/r.json" >"$TMP/out" 2>"$TMP/err" &
+"$MT" -p "$wl" --max-overhead off --listen 127.0.0.1:0 --metrics-top 5 --no-vm --json "$TMP/r.json" >"$TMP/out" 2>"$TMP/err" &
 mt=$!
 CLEANUP_PIDS+=("$mt")
 wait_for "$TMP/err" 'attached to PID' || fail "memtrace did not attach"

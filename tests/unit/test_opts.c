@@ -209,6 +209,39 @@ static void test_bad_usage(void)
 		    "--no-heap", "--fail-on-leak", "-p", "1");
 }
 
+/* The overhead budget is attach mode's default, of one process with no
+ * other cost bound; only an explicit budget conflicts with -f or
+ * --sample-bytes. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static void test_max_overhead(void)
+{
+	MT_CHECK_EQ_U64(parse("-p", "42", NULL), 0);
+	MT_CHECK(o.max_overhead_pct == MT_MAX_OVERHEAD_DEFAULT && !o.max_overhead_asked);
+	MT_CHECK(o.max_overhead_pct > 0);   /* attach mode is budgeted by default */
+	MT_CHECK_EQ_U64(parse("-p", "42", "--max-overhead", "off", NULL), 0);
+	MT_CHECK(o.max_overhead_pct == 0 && o.max_overhead_asked);
+	MT_CHECK_EQ_U64(parse("-p", "42", "--max-overhead", "2.5", NULL), 0);
+	MT_CHECK(o.max_overhead_pct == 2.5 && o.max_overhead_asked);
+	MT_CHECK_EQ_U64(parse("-f", "-p", "42", NULL), 0);
+	MT_CHECK(o.max_overhead_pct == 0);
+	MT_CHECK_EQ_U64(parse("-f", "-p", "42", "--max-overhead", "off", NULL), 0);
+	MT_CHECK(o.max_overhead_pct == 0);
+	MT_CHECK_EQ_U64(parse("--sample-bytes", "524288", "-p", "42", NULL), 0);
+	MT_CHECK(o.max_overhead_pct == 0);
+	MT_CHECK_EQ_U64(parse("--", "ls", NULL), 0);
+	MT_CHECK(o.max_overhead_pct == 0);
+	MT_CHECK_STR(err, "");
+	USAGE_ERROR("--max-overhead budgets one process: not with -f (use --max-overhead off)",
+		    "-f", "--max-overhead", "5", "-p", "1");
+	USAGE_ERROR("--max-overhead and --sample-bytes both bound the cost: give one",
+		    "--sample-bytes", "4096", "--max-overhead", "5", "-p", "1");
+	USAGE_ERROR("invalid --max-overhead '0': a percentage in (0, 100] or 'off' expected",
+		    "--max-overhead", "0", "-p", "1");
+	MT_CHECK_EQ_U64(parse("-h", NULL), 1);
+	MT_CHECK(strstr(out, "(default\n                         " STR(MT_MAX_OVERHEAD_DEFAULT) ")"));
+}
+
 int main(void)
 {
 	MT_RUN(test_defaults);
@@ -217,5 +250,6 @@ int main(void)
 	MT_RUN(test_help_version);
 	MT_RUN(test_bad_numbers);
 	MT_RUN(test_bad_usage);
+	MT_RUN(test_max_overhead);
 	return mt_test_done();
 }

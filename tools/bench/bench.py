@@ -143,11 +143,13 @@ def proc_status_kb(pid, key):
 
 
 class Memtrace:
-    """memtrace -p PID attached; stop() returns its JSON report."""
+    """memtrace -p PID attached, every call traced (--max-overhead off: these
+    runs measure the tracer's cost per call, not the default budget's; that
+    is budget.py's and redis.py's); stop() returns its JSON report."""
 
     def __init__(self, b, pid, extra=(), verbose=False):
         self.json = os.path.join(b.tmp, "mt-%d.json" % pid)
-        argv = [b.mt, "-p", str(pid), "--json", self.json] + list(extra)
+        argv = [b.mt, "-p", str(pid), "--max-overhead", "off", "--json", self.json] + list(extra)
         if verbose:
             argv.append("-v")
         self.t0 = time.monotonic()

@@ -61,7 +61,9 @@ def main():
     try:
         if not wl.stdout.readline().startswith("ready"):
             sys.exit("soak: the workload did not start")
+        # every call traced: the heaviest load on memtrace's own memory
         mt = subprocess.Popen([os.path.join(a.build, "memtrace"), "-p", str(wl.pid), "-i", "1",
+                               "--max-overhead", "off",
                                "--listen", "127.0.0.1:0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         m = re.search(r"serving metrics at (\S+)", mt.stderr.readline())
@@ -105,7 +107,7 @@ def main():
     mib = 1 << 20
     kern = subprocess.run(["uname", "-r"], capture_output=True, text=True).stdout.strip()
     out = [SECTION, "",
-           "Measured %s UTC on %s, %d CPUs, kernel %s; tools/bench/soak.py: memtrace -p -i 1 on "
+           "Measured %s UTC on %s, %d CPUs, kernel %s; tools/bench/soak.py: memtrace -p -i 1 --max-overhead off on "
            "bench_soak with %d churning threads for %.0f s, sampled every %.0f s. Other load on "
            "the machine during the run changes the CPU figures, not the memory ones. /metrics "
            "was scraped every %.1f s: %d scrapes (%d failed), up to %d bytes each." % (

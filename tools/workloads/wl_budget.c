@@ -11,7 +11,8 @@
  *   wl_budget [-t T] [-r REQ_PER_S] [-s SECONDS]
  *
  * -r 0 (default) runs flat out; otherwise requests are paced to that total
- * rate. Prints "ready" once running; at the end (SECONDS, or SIGTERM /
+ * rate until SIGUSR1 (a server whose load comes after the attach), then
+ * flat out. Prints "ready" once running; at the end (SECONDS, or SIGTERM /
  * SIGINT) prints "requests N seconds S per_s X" on stderr.
  */
 #include <pthread.h>
@@ -29,7 +30,7 @@
 
 static long nthreads = 2, rate;
 static double seconds = 1e9;
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, unpaced;
 static long total;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static void *volatile sink;
@@ -101,7 +102,7 @@ static void *worker(void *arg)
 			t = now_ns();
 			if (t >= end)
 				break;
-			if (per_ns && (double)n > (double)(t - start) * per_ns) {
+			if (per_ns && !unpaced && (double)n > (double)(t - start) * per_ns) {
 				uint64_t due = start + (uint64_t)((double)n / per_ns);
 
 				if (due > t)
@@ -136,6 +137,12 @@ static void on_stop(int sig)
 	stop = 1;
 }
 
+static void on_unpace(int sig)
+{
+	(void)sig;
+	unpaced = 1;
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t th[64], lk;
@@ -159,6 +166,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGTERM, on_stop);
 	signal(SIGINT, on_stop);
+	signal(SIGUSR1, on_unpace);
 	t0 = now_ns();
 	for (long i = 0; i < nthreads; i++)
 		if (pthread_create(&th[i], NULL, worker, (void *)(i + 1))) {

@@ -18,7 +18,8 @@
  * No false leaks from windows: an object allocated in a window whose free
  * fell outside every tail stays in the live table until a later window's
  * allocation reuses its address (the aggregator's stale_replaced). A
- * site's live objects sampled after each tail form a series; only a
+ * site's live objects from before the last window, counted after each
+ * tail, form a series; only a
  * significant rise (Mann-Kendall, one-sided) larger than the site's
  * objects replaced meanwhile (a leaked object's address is never reused)
  * makes its age-based leak candidates leaks, with the confidence 1 - p
@@ -50,6 +51,9 @@ enum mt_budget_mode {
 struct mt_budget_opts {
 	pid_t pid;
 	double max_overhead_pct;   /* > 0 */
+	/* --max-overhead given: a target that fits is also worth a line
+	 * (under the default, only a budgeted one is) */
+	bool asked;
 };
 
 /* Calibrates (prints one line and returns NULL with errno on failure). h
@@ -68,6 +72,15 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now_ns, int (*drain)(void *), v
 /* Milliseconds until the next tick is due (for poll), at most max_ms. */
 int mt_budget_timeout_ms(const struct mt_budget *b, uint64_t now_ns, int max_ms);
 enum mt_budget_mode mt_budget_mode(const struct mt_budget *b);
+
+/* Duty cycling: the fraction of the time the allocation probes were
+ * armed, in (0, 1]: counts are estimates. 0 when not cycling (or NULL). */
+double mt_budget_estimated_fraction(const struct mt_budget *b);
+
+/* /metrics (--listen): the budget's gauges (a struct mt_metrics_extra's
+ * write; arg is the budget). */
+struct mt_prom;
+int mt_budget_write_metrics(struct mt_prom *p, void *arg);
 
 /* Once decided, the one line for the user (mt_info). */
 void mt_budget_announce(const struct mt_budget *b);

@@ -87,11 +87,11 @@ static const char usage[] =
 "                         (524288 for production); figures become estimates,\n"
 "                         calls stay exact (docs/sampling.md); 0 = every call\n"
 "      --max-overhead PCT attach mode: keep the allocator probes' cost under PCT%\n"
-"                         of the target's CPU (at least of one core; 5 is a\n"
-"                         good start): when its call rate does not fit, the\n"
-"                         probes are armed in short windows and counts become\n"
-"                         labelled estimates; 'off' (the default for now)\n"
-"                         traces every call\n"
+"                         of the target's CPU, at least of one core (default\n"
+"                         " MT_STR(MT_MAX_OVERHEAD_DEFAULT) "): when its call rate does not fit, the probes\n"
+"                         are armed in short windows and counts become\n"
+"                         labelled estimates; 'off' traces every call, as do\n"
+"                         launch mode, -f and --sample-bytes\n"
 "      --callsite-only    sites are the immediate caller only: no stack walk,\n"
 "                         which is ~75% of an allocation's probe cost\n"
 "      --wrapper NAME     a function of the program's own that only wraps the\n"
@@ -215,7 +215,6 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->min_age_s = 1.0;
-	o->max_overhead_pct = -1;
 	o->top = MT_REPORT_TOP_SITES;
 	o->json_leaks = MT_JSON_LEAKS_DEFAULT;
 	o->metrics_top = 20;
@@ -290,6 +289,7 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 			o->sample_bytes = v;
 			break;
 		case OPT_MAX_OVERHEAD:
+			o->max_overhead_asked = true;
 			if (strcmp(optarg, "off") == 0)
 				o->max_overhead_pct = 0;
 			else if (parse_seconds(optarg, &o->max_overhead_pct) ||
@@ -448,16 +448,14 @@ int mt_opts_parse(int argc, char **argv, struct mt_opts *o)
 		return bad("%s", "only one of --json, --pprof, --folded, --html and -o can write to stdout ('-')");
 	if (o->follow && o->no_heap)
 		return bad("%s", "-f follows the allocator calls of children, but --no-heap probes none");
-	if (o->max_overhead_pct > 0 && o->sample_bytes)
+	if (o->max_overhead_asked && o->max_overhead_pct > 0 && o->sample_bytes)
 		return bad("%s", "--max-overhead and --sample-bytes both bound the cost: give one");
-	/* Off unless asked: the budget's leak verdicts under duty cycling are
-	 * still young (a consumer slower than the target can miss a window's
-	 * frees), so exact tracing stays the default until they have held on
-	 * real servers (docs/BENCHMARKS.md). */
-	if (o->max_overhead_pct < 0)
-		o->max_overhead_pct = 0;
-	if (o->max_overhead_pct > 0 && o->follow)
+	if (o->max_overhead_asked && o->max_overhead_pct > 0 && o->follow)
 		return bad("%s", "--max-overhead budgets one process: not with -f (use --max-overhead off)");
+	/* The default budget: attach mode, one process, no other cost bound. */
+	if (!o->max_overhead_asked)
+		o->max_overhead_pct = o->pid && !o->follow && !o->sample_bytes ?
+				      MT_MAX_OVERHEAD_DEFAULT : 0;
 	if (o->no_heap && (o->reachability_asked || o->fail_on_leak))
 		return bad("%s", "--reachability and --fail-on-leak need the allocator probes, "
 			   "but --no-heap probes none");

@@ -19,6 +19,12 @@
  * leak_summary still counts every one. */
 #define MT_JSON_LEAKS_DEFAULT 1000
 
+/* --max-overhead's default in attach mode: a busy target is meant to keep
+ * ~95% of its throughput (measured: docs/BENCHMARKS.md, redis-server), a
+ * quiet one fits and is traced exactly. Not the default with -f (the budget is
+ * per process), --sample-bytes (a cost bound of its own) or launch mode. */
+#define MT_MAX_OVERHEAD_DEFAULT 5
+
 struct mt_opts {
 	pid_t pid;              /* -p: attach mode */
 	char **cmd;             /* after --: launch mode */
@@ -51,9 +57,11 @@ struct mt_opts {
 	bool fail_on_leak;      /* --fail-on-leak[=BYTES]: exit 3 above the limit */
 	unsigned long long fail_leak_bytes;
 	/* --max-overhead: percent of the target's CPU (at least of one core)
-	 * its allocator probes may take; 0 = off (exact), also when not given
-	 * (< 0 until parsing ends). */
+	 * its allocator probes may take; 0 = off (exact). When not given:
+	 * MT_MAX_OVERHEAD_DEFAULT in attach mode, off with -f, --sample-bytes
+	 * or in launch mode. */
 	double max_overhead_pct;
+	bool max_overhead_asked; /* --max-overhead given, not the default */
 	const char *wrappers[MT_OPTS_MAX_WRAPPERS];  /* --wrapper, repeatable */
 	size_t nwrappers;
 	double debuginfod_timeout_s; /* --debuginfod-timeout: final report's wait */

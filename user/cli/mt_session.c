@@ -126,12 +126,16 @@ static int open_metrics(struct mt_session *s)
 		.name = "pools", .write = mt_pools_write_metrics, .lost = mt_pools_lost_arg,
 		.arg = s->pools,
 	};
+	struct mt_metrics_extra budget = {
+		.name = "budget", .write = mt_budget_write_metrics, .arg = s->budget,
+	};
 
 	if (!s->serve)
 		return 0;
 	s->metrics = mt_metrics_new(s->opts.no_heap ? NULL : s->agg, s->sym, &mo);
 	if (!s->metrics || (s->vm && mt_metrics_add_extra(s->metrics, &vm)) ||
-	    (s->pools && mt_metrics_add_extra(s->metrics, &pools))) {
+	    (s->pools && mt_metrics_add_extra(s->metrics, &pools)) ||
+	    (s->budget && mt_metrics_add_extra(s->metrics, &budget))) {
 		mt_err("cannot set up the metrics: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -345,11 +349,18 @@ static int attach_all(struct mt_session *s)
 	}
 	if (s->heap && s->opts.max_overhead_pct > 0 && !s->launched) {
 		struct mt_budget_opts bo = { .pid = s->target.pid,
-					     .max_overhead_pct = s->opts.max_overhead_pct };
+					     .max_overhead_pct = s->opts.max_overhead_pct,
+					     .asked = s->opts.max_overhead_asked };
 
-		s->budget = mt_budget_new(&bo, s->heap, &s->lib, s->agg);
-		if (!s->budget)
-			return -errno;
+		/* The default budget where it cannot be kept (no uprobe_multi,
+		 * a failed self-test): every call traced, as before it was one. */
+		if (!bo.asked && !mt_heap_can_arm(s->heap))
+			mt_debug("budget: the probes cannot be armed in windows here: tracing every call");
+		else if (!(s->budget = mt_budget_new(&bo, s->heap, &s->lib, s->agg))) {
+			if (bo.asked)
+				return -errno;
+			mt_err("warning: no overhead budget (%s): tracing every call", strerror(errno));
+		}
 	}
 	if (!s->opts.no_vm) {
 		/* the view's walker reads the heap tracer's tables */

@@ -126,6 +126,7 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 		s->write_failed = true;
 		return;
 	}
+	r.traced_fraction = mt_budget_estimated_fraction(s->budget);  /* labels the estimates */
 	if (final && s->reach && mt_reach_report(s->reach, &r))
 		mt_err("warning: the reachability section is missing from the report");
 	if (final) {

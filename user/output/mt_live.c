@@ -360,8 +360,12 @@ int mt_live_draw(struct mt_live *lv, const struct mt_live_frame *f)
 	line(lv, cols, "rates (last %.1f s): %.1f allocs/s   %.1f frees/s   %s/s", f->interval.seconds,
 	     f->interval.allocs_per_s, f->interval.frees_per_s,
 	     mt_fmt_bytes(b1, sizeof(b1), (uint64_t)(f->interval.bytes_per_s + 0.5)));
-	line(lv, cols, "lost events %" PRIu64 "%s", r->totals.lost_events + f->vm_lost,
-	     r->totals.lost_events + f->vm_lost ? "   (counts are not exact)" : "");
+	if (r->traced_fraction > 0)
+		line(lv, cols, "lost events %" PRIu64 "   ESTIMATES: overhead budget, traced %.2f%% of the time",
+		     r->totals.lost_events + f->vm_lost, r->traced_fraction * 100);
+	else
+		line(lv, cols, "lost events %" PRIu64 "%s", r->totals.lost_events + f->vm_lost,
+		     r->totals.lost_events + f->vm_lost ? "   (counts are not exact)" : "");
 	line(lv, cols, "%s", "");
 	/* 8, 9 */
 	nsites = r->nsites < mt_live_rows(lv) ? (unsigned)r->nsites : mt_live_rows(lv);

@@ -290,6 +290,12 @@ static int take_doc(struct load_ctx *c, const struct mt_jv *d)
 	r->opts.min_age_ns = (uint64_t)(min_age * 1e9);
 	mt_jv_num(d, "duration_s", &r->duration_s);
 	r->sample_bytes = u64(mt_jv_get(d, "sampling"), "mean_bytes");
+	/* a budgeted trace's estimates stay labelled in the outputs made from it */
+	v = mt_jv_get(mt_jv_get(d, "budget"), "estimated");
+	if (v && v->type == MT_JV_BOOL && v->b && mt_jv_num(mt_jv_get(d, "budget"), "traced_fraction", &min_age) &&
+	    min_age > 0 && min_age < 1)
+		r->traced_fraction = min_age;
+	min_age = 0;
 	mt_report_sort_parse(mt_jv_str(d, "sort"), &r->opts.sort);   /* absent: live bytes */
 
 	r->totals.c = (struct mt_counts){

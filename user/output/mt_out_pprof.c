@@ -573,7 +573,8 @@ int mt_out_pprof(const char *path, const struct mt_report *r, const char *versio
 	p.period = (int64_t)r->sample_bytes;
 	p.duration_nanos = (int64_t)(r->duration_s * 1e9);
 	snprintf(text, sizeof(text), "memtrace %s: pid %d (%s)%s", version ? version : "",
-		 r->target.pid, r->target.comm, r->sample_bytes ? ", sampled: estimates" : "");
+		 r->target.pid, r->target.comm, r->sample_bytes ? ", sampled: estimates" :
+		 r->traced_fraction > 0 ? ", overhead budget: estimates" : "");
 	comment[0] = str_id(&b, text, &err);
 	snprintf(text, sizeof(text), "%s", r->opts.launch ? "mode launch" : "mode attach");
 	comment[1] = str_id(&b, text, &err);

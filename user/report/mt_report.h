@@ -168,6 +168,10 @@ struct mt_report {
 	struct mt_report_site *leaks;  /* largest bytes first, all of them */
 	uint64_t leak_objects, leak_bytes;  /* sums over leaks */
 	uint64_t sample_bytes;    /* sampling mean, 0: exact; figures are estimates */
+	/* (0, 1): the overhead budget's duty cycle: heap counts are from that
+	 * fraction of the time, estimates (set after mt_report_build); 0: not
+	 * budgeted */
+	double traced_fraction;
 	bool reach;                         /* leaks carry the lost/reachable split */
 	uint64_t lost_objects, lost_bytes, reachable_objects, reachable_bytes;  /* sums */
 	/* A process tree or exec chain (mt_report_merge): the images, each

@@ -280,6 +280,10 @@ int mt_report_text(FILE *f, const struct mt_report *r, bool final)
 	if (r->sample_bytes)
 		fprintf(f, "(estimated) sampling 1 in ~%" PRIu64 " bytes: object and byte figures "
 			"are estimates; calls are exact\n", r->sample_bytes);
+	if (r->traced_fraction > 0)
+		fprintf(f, "(estimated) overhead budget: allocator probes armed %.2f%% of the time: "
+			"counts are estimates (x%.1f for totals); --max-overhead off traces every call\n",
+			r->traced_fraction * 100, 1 / r->traced_fraction);
 	fprintf(f, "allocs %" PRIu64 " (%s)  frees %" PRIu64 " (%s)\n",
 		c->allocs, mt_fmt_bytes(b1, sizeof(b1), c->alloc_bytes),
 		c->frees, mt_fmt_bytes(b2, sizeof(b2), c->free_bytes));
