@@ -5,6 +5,7 @@
  * the counting is done in the kernel and nothing streams.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -22,6 +23,12 @@ struct mt_go_alloc {
 	uint64_t ret_offs[MT_GO_MAX_RETS];
 	size_t nrets;                   /* RET places */
 	bool rets_on, stopped;
+	/* closing a window: its RET links are destroyed by this thread (each
+	 * uprobe unregister waits for a grace period: ~0.5 s in all, which
+	 * held memtrace's loop past the GC pause ring's 256 cycles) */
+	pthread_t closer;
+	bool closing;
+	struct bpf_link *closing_links[MT_GO_MAX_RETS];
 	uint32_t window;
 	int pid;
 	char *path;
@@ -95,6 +102,24 @@ void mt_go_alloc_enable(struct mt_go_alloc *a)
 	a->skel->bss->enabled = 1;
 }
 
+static void *close_links(void *arg)
+{
+	struct mt_go_alloc *a = arg;
+
+	for (size_t i = 0; i < a->nrets; i++) {
+		bpf_link__destroy(a->closing_links[i]);
+		a->closing_links[i] = NULL;
+	}
+	return NULL;
+}
+
+static void join_closer(struct mt_go_alloc *a)
+{
+	if (a->closing)
+		pthread_join(a->closer, NULL);
+	a->closing = false;
+}
+
 void mt_go_alloc_detach(struct mt_go_alloc *a)
 {
 	if (!a)
@@ -102,8 +127,9 @@ void mt_go_alloc_detach(struct mt_go_alloc *a)
 	a->skel->bss->enabled = 0;
 	bpf_link__destroy(a->link);
 	a->link = NULL;
+	a->stopped = true;   /* the RET probes go now, in this thread */
 	mt_go_alloc_sample_window(a, false);
-	a->stopped = true;
+	join_closer(a);
 }
 
 int mt_go_alloc_sample_window(struct mt_go_alloc *a, bool on)
@@ -114,13 +140,16 @@ int mt_go_alloc_sample_window(struct mt_go_alloc *a, bool on)
 
 	if (!a || !a->rb || on == a->rets_on || (on && a->stopped))
 		return 0;
+	join_closer(a);
 	if (!on) {   /* no new sample first, then the probes go */
 		a->skel->bss->sampling_window = 0;
-		for (i = 0; i < a->nrets; i++) {
-			bpf_link__destroy(a->rets[i]);
-			a->rets[i] = NULL;
-		}
+		memcpy(a->closing_links, a->rets, a->nrets * sizeof(*a->rets));
+		memset(a->rets, 0, sizeof(a->rets));
 		a->rets_on = false;
+		if (!a->stopped && !pthread_create(&a->closer, NULL, close_links, a))
+			a->closing = true;
+		else
+			close_links(a);   /* at the end, or no thread: here */
 		return 0;
 	}
 	for (i = 0; i < a->nrets; i++) {
@@ -168,6 +197,7 @@ void mt_go_alloc_free(struct mt_go_alloc *a)
 {
 	if (!a)
 		return;
+	join_closer(a);
 	bpf_link__destroy(a->link);
 	for (size_t i = 0; i < a->nrets; i++)
 		bpf_link__destroy(a->rets[i]);

@@ -23,6 +23,7 @@
 #include "util/mt_grow.h"
 #include "util/mt_json.h"
 #include "util/mt_log.h"
+#include "util/mt_time.h"
 #include "sym/mt_elf.h"
 #include "probe/mt_bpf_util.h"
 #include "go/mt_go_elf.h"
@@ -65,6 +66,7 @@ struct mt_go_gc {
 	struct mt_go_gc_cycle *cycles;
 	size_t ncycles, cap;
 	size_t sampled_at;              /* ncycles at the last MemStats reading */
+	uint64_t surv_polled_ns;        /* the last GC-survival poll */
 	struct mt_go_gc_stats st;
 	bool have_ms;
 	struct mt_go_memstats ms;
@@ -221,7 +223,11 @@ static int attach_probes(struct mt_go_gc *gc, const char *exe)
 		return err;
 	}
 	s->rodata->target_tgid = (__u32)gc->pid;
-	s->rodata->wakeup_bytes = 64 * 1024;
+	/* 4 KiB: a wakeup every ~13 cycles (5 events of 64 bytes each). The
+	 * pause ring is read after every 128 cycles consumed; at 64 KiB a
+	 * wakeup came every ~200 cycles, and a program collecting a thousand
+	 * times a second wrapped the runtime's 256-entry ring before it. */
+	s->rodata->wakeup_bytes = 4 * 1024;
 	gc->state = gc->rt != NULL;
 	if (gc->rt) {
 		s->rodata->numgc_addr = mt_go_rt_addr(gc->rt, MT_GO_W_NUMGC);
@@ -346,7 +352,6 @@ int mt_go_gc_consume(struct mt_go_gc *gc)
 		mt_err("cannot read the Go GC events: %s", strerror(-n));
 		return n;
 	}
-	mt_go_surv_poll(gc->surv);
 	/* The runtime keeps the pauses of its last 256 cycles only: a program
 	 * that collects faster than the once-a-second reading (a tight
 	 * GOMEMLIMIT) would wrap that ring between readings, so read again
@@ -354,6 +359,15 @@ int mt_go_gc_consume(struct mt_go_gc *gc)
 	if (gc->rt && gc->ncycles - gc->sampled_at >= MT_GO_PAUSE_RING / 2) {
 		gc->sampled_at = gc->ncycles;   /* a failed read is not retried at once */
 		mt_go_gc_sample(gc);
+	}
+	/* Survival reads the target's spans for every pending sample: at most
+	 * every 20 ms, not at every wakeup of a program collecting a thousand
+	 * times a second. */
+	uint64_t now = mt_now_ns();
+
+	if (now - gc->surv_polled_ns >= 20 * 1000000ull) {
+		gc->surv_polled_ns = now;
+		mt_go_surv_poll(gc->surv);
 	}
 	return 0;
 }
