@@ -19,7 +19,9 @@ mt=$!
 CLEANUP_PIDS+=("$mt")
 wait_for "$TMP/idle.err" 'attached to PID' || fail "memtrace did not attach"
 # every map memtrace holds, by id from its fdinfo, as bpftool sees it
-maps=$(for f in /proc/"$mt"/fdinfo/*; do awk '/^map_id:/ { print $2 }' "$f" 2>/dev/null; done |
+# (a file memtrace opens for a moment, e.g. a /proc read, may be gone by
+# the time awk reads its fdinfo: not a map, not an error)
+maps=$(for f in /proc/"$mt"/fdinfo/*; do awk '/^map_id:/ { print $2 }' "$f" 2>/dev/null || true; done |
 	sort -u | while read -r id; do bpftool -j map show id "$id"; echo; done |
 	python3 -c 'import json, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
