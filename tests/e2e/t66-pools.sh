@@ -48,17 +48,14 @@ done
 # fast paths stay untrapped), and all back to 0 once it has detached, so
 # the target pays nothing after it; a second attach raises them again.
 SEMS=$E2E/usdt_sems.py
-# sems_up PID MTPID: until memtrace's probes are in (the create probe's
-# semaphore raised), the semaphores in $TMP/sems.up
+# sems_up PID ERR: once memtrace says it is attached (on ERR, its stderr:
+# every probe is in by then; libbpf attaches them one by one), PID's
+# semaphores in $TMP/sems.up, the create probe's raised
 sems_up() {
-	local i
-	for ((i = 0; i < 400; i++)); do
-		python3 "$SEMS" "$1" mtpool >"$TMP/sems.up" || return 1
-		grep -q '^create [1-9]' "$TMP/sems.up" && return 0
-		alive "$2" || break
-		sleep 0.05
-	done
-	echo "the create probe's semaphore never rose while memtrace ran: $(tr '\n' ' ' <"$TMP/sems.up")"
+	wait_for "$2" 'attached to PID' 30 || return 1
+	python3 "$SEMS" "$1" mtpool >"$TMP/sems.up" || return 1
+	grep -q '^create [1-9]' "$TMP/sems.up" && return 0
+	echo "the create probe's semaphore is not up while memtrace is attached: $(tr '\n' ' ' <"$TMP/sems.up")"
 	return 1
 }
 # sems_zero PID: every mtpool semaphore of PID is 0
@@ -84,7 +81,7 @@ for b in wl_pool wl_pool_static; do
 		"$MT" -p "$wp" -d 2 --no-vm "${opts[@]}" >/dev/null 2>"$TMP/$b.at.err" &
 		mt=$!
 		CLEANUP_PIDS+=("$mt")
-		sems_up "$wp" "$mt" || fail "$b attach ($mode): $(tail -3 "$TMP/$b.at.err")"
+		sems_up "$wp" "$TMP/$b.at.err" || fail "$b attach ($mode): $(tail -3 "$TMP/$b.at.err")"
 		if [ "$mode" = default ]; then
 			grep -qx 'get 0' "$TMP/sems.up" && grep -qx 'put 0' "$TMP/sems.up" ||
 				fail "$b attach: get/put semaphores up without --pool-events: $(tr '\n' ' ' <"$TMP/sems.up")"
