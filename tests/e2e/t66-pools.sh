@@ -5,7 +5,8 @@
 # allocator and a buffer pool, whose idle buffers' data is the pool's
 # memory; in attach mode too, for pools created before it came); the objects a pool holds idle are not leak candidates; with
 # --pool-events, a planted pool leak is found by its get site; a
-# debug-mode double put is reported with its stack.
+# debug-mode double put is reported with its stack; the library's USDT
+# semaphores are up only while memtrace is attached.
 . "$(dirname "$0")/lib.sh"
 need_bpf
 for b in wl_pool wl_pool_static; do
@@ -41,14 +42,58 @@ for b in wl_pool wl_pool_static; do
 done
 # Attach mode: the pools created before memtrace came are found through
 # the library's list of pools (section .mtpool_trace), and read exactly
-# while the program sleeps.
+# while the program sleeps. The library's USDT semaphores (read from the
+# target's memory: tests/e2e/usdt_sems.py) are up while memtrace is
+# attached, get's and put's only with --pool-events (without it the inline
+# fast paths stay untrapped), and all back to 0 once it has detached, so
+# the target pays nothing after it; a second attach raises them again.
+SEMS=$E2E/usdt_sems.py
+# sems_up PID ERR: once memtrace says it is attached (on ERR, its stderr:
+# every probe is in by then; libbpf attaches them one by one), PID's
+# semaphores in $TMP/sems.up, the create probe's raised
+sems_up() {
+	wait_for "$2" 'attached to PID' 30 || return 1
+	python3 "$SEMS" "$1" mtpool >"$TMP/sems.up" || return 1
+	grep -q '^create [1-9]' "$TMP/sems.up" && return 0
+	echo "the create probe's semaphore is not up while memtrace is attached: $(tr '\n' ' ' <"$TMP/sems.up")"
+	return 1
+}
+# sems_zero PID: every mtpool semaphore of PID is 0
+sems_zero() {
+	python3 "$SEMS" "$1" mtpool >"$TMP/sems.now" || return 1
+	awk '$2 != 0 { bad = 1 } END { exit bad }' "$TMP/sems.now" && return 0
+	echo "semaphores up: $(tr '\n' ' ' <"$TMP/sems.now")"
+	return 1
+}
 for b in wl_pool wl_pool_static; do
 	"$WL/$b" hold >"$TMP/$b.at.out" &
 	wp=$!
 	CLEANUP_PIDS+=("$wp")
 	wait_for "$TMP/$b.at.out" '^holding' 20 || fail "$b hold did not start"
-	"$MT" -p "$wp" -d 1 --no-vm --json "$TMP/$b.at.json" >/dev/null 2>"$TMP/$b.at.err" ||
-		fail "$b attach: memtrace failed: $(tail -5 "$TMP/$b.at.err")"
+	sems_zero "$wp" || fail "$b: semaphores up before memtrace attached"
+	for mode in default --pool-events; do
+		# the exact check below reads the default mode's report
+		if [ "$mode" = default ]; then
+			opts=(--json "$TMP/$b.at.json")
+		else
+			opts=("$mode" --json "$TMP/$b.at.ev.json")
+		fi
+		"$MT" -p "$wp" -d 2 --no-vm "${opts[@]}" >/dev/null 2>"$TMP/$b.at.err" &
+		mt=$!
+		CLEANUP_PIDS+=("$mt")
+		sems_up "$wp" "$TMP/$b.at.err" || fail "$b attach ($mode): $(tail -3 "$TMP/$b.at.err")"
+		if [ "$mode" = default ]; then
+			grep -qx 'get 0' "$TMP/sems.up" && grep -qx 'put 0' "$TMP/sems.up" ||
+				fail "$b attach: get/put semaphores up without --pool-events: $(tr '\n' ' ' <"$TMP/sems.up")"
+		else
+			grep -q '^get [1-9]' "$TMP/sems.up" && grep -q '^put [1-9]' "$TMP/sems.up" ||
+				fail "$b attach --pool-events: get/put semaphores not up: $(tr '\n' ' ' <"$TMP/sems.up")"
+		fi
+		rc=0; wait "$mt" || rc=$?
+		[ $rc -eq 0 ] || fail "$b attach ($mode): memtrace failed ($rc): $(tail -5 "$TMP/$b.at.err")"
+		sems_zero "$wp" || fail "$b: semaphores not back to 0 after memtrace ($mode) detached"
+		echo "$b ($mode): semaphores while attached: $(tr '\n' ' ' <"$TMP/sems.up"), 0 after"
+	done
 	kill "$wp"
 	python3 "$CHECK" "$TMP/$b.at.json" "$TMP/$b.at.out" exact=wl_conn exact=wl_sc exact=wl_buf ||
 		fail "$b attach: the pools section disagrees with the program"

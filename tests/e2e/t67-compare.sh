@@ -7,9 +7,10 @@
 #    (allocs + frees, the advice's unit) by at least the advised amount
 #    within 10%, and so does each advised site; the text says "predicted
 #    ... achieved ..." with the JSON's numbers; the rounds' reports (--keep)
-#    still work with `memtrace diff`. Where the reports have memtrace's
-#    "pools" section: the pools' counters equal the program's own
-#    mtpool_*_stats(), and what they hold idle at exit is not a leak.
+#    still work with `memtrace diff`. The pooled report has memtrace's
+#    "pools" section (mt_server links libmtpool): the pools' counters equal
+#    the program's own mtpool_*_stats(), and what they hold idle at exit is
+#    not a leak.
 # 2. --env-a/--env-b with an LD_PRELOAD interposer (tools/preload) in both
 #    sides: compare's allocator calls per side equal what the interposer
 #    counted in that very process; A's environment does not leak into B;
@@ -98,13 +99,15 @@ for s in "ab":
         err.append("%s: peak RSS %d, the kernel-side view saw %s" % (s, r["rusage"]["peak_rss_bytes"], vm_peak))
     if m["allocator_calls"][s]["median"] != sum(rep["calls"].values()):
         err.append("%s: allocator calls %s, its report %d" % (s, m["allocator_calls"][s], sum(rep["calls"].values())))
-# With memtrace's view inside libmtpool (a "pools" section in the report):
-# its counters are the program's own, and the memory the pools hold idle
-# at exit (--keep-pools: the pools are never destroyed) is no leak. Stacks
-# through a pool's thread-cache setup (cache_attach) are the pools' own
-# structures, not objects they hand out.
+# memtrace's view inside libmtpool (the "pools" section, which a program
+# linking libmtpool must have): its counters are the program's own, and
+# the memory the pools hold idle at exit (--keep-pools: the pools are never
+# destroyed) is no leak. Stacks through a pool's thread-cache setup
+# (cache_attach) are the pools' own structures, not objects they hand out.
 b = json.load(open(c["b"]["rounds"][0]["report"]))
-if "pools" in b:
+if "pools" not in b:
+    err.append("the pooled round's report has no pools section: memtrace did not see libmtpool")
+else:
     got = {p["name"]: p for p in b["pools"]}
     for name, st in own.items():
         p = got.get(name)
@@ -117,8 +120,6 @@ if "pools" in b:
         funcs = [f.get("func") for f in l["stack"]]
         if set(funcs) & set(pooled) and "cache_attach" not in funcs and "mtpool__tcache_attach" not in funcs:
             err.append("pool memory reported as a leak: %d B at %s" % (l["bytes"], " < ".join(map(str, funcs[:6]))))
-else:
-    print("note: the report has no pools section: pool counters and idle memory not checked")
 if c["a"]["label"] != "unpooled" or c["a"]["env"] != ["MTPOOL_DISABLE=1"]:
     err.append("A is not the unpooled default: %s" % c["a"]["label"])
 for e in err:
