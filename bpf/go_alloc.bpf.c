@@ -158,7 +158,8 @@ sample:
 }
 
 /* On each RET of mallocgc: the sampled call of this goroutine, if any,
- * returns its object in RAX. Cost for the others: one hash lookup. */
+ * returns its object in RAX. Cost for the others: a counter (the trap
+ * is what the budget accounts) and one hash lookup. */
 SEC("uprobe")
 int mt_go_mallocgc_ret(struct pt_regs *ctx)
 {
@@ -168,6 +169,7 @@ int mt_go_mallocgc_ret(struct pt_regs *ctx)
 
 	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid || !enabled)
 		return 0;
+	count(MT_GO_C_RET_HITS, 1);
 	p = bpf_map_lookup_elem(&mt_go_pending, &g);
 	if (!p)
 		return 0;

@@ -77,6 +77,8 @@ enum mt_go_counter {
 	MT_GO_C_SAMPLE_DROPS, /* survival samples lost: ring buffer full, or a
 			       * return not matched to its call (the stack
 			       * moved, or the window ended in between) */
+	MT_GO_C_RET_HITS,     /* RET probe hits (a trap each: the overhead
+			       * budget counts them with the calls) */
 	MT_GO_NCOUNTERS,
 };
 

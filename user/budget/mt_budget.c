@@ -55,6 +55,12 @@
  * t65 saw rises of 77 against 70 cleaned, 5 against 2). */
 #define CLEANED_RATIO 4
 
+/* Calls seen: the allocator's allocation and free calls, the extra
+ * probe's hits. */
+struct cnt {
+	uint64_t alloc, fr, x;
+};
+
 enum phase { PH_RATE, PH_EXACT, PH_WINDOW, PH_TAIL, PH_OFF, PH_FAILED };
 
 struct site_verdict {
@@ -84,8 +90,19 @@ struct mt_budget {
 	/* cycle */
 	double win_ms, tail_ms, period_ms;
 	uint64_t armed_ns, free_armed_ns; /* allocation (free) side armed, summed */
-	uint64_t hits_alloc, hits_free;    /* calls seen */
-	uint64_t last_alloc, last_free;    /* counters at the last phase change */
+	struct cnt hits;                   /* calls (hits of the extra probe) seen */
+	struct cnt last;                   /* counters at the last phase change */
+	/* the extra probe set (mt_budget_probe), x.arm NULL when none */
+	struct mt_budget_probe x;
+	bool x_on;
+	double x_per_s, x_prog_ns;         /* its hits/s in the rate window, run time */
+	/* its hit as the target paid it in the rate window: system time per
+	 * hit (a trap is kernel time of the thread that hits it); 0 unknown */
+	double x_meas_ns;
+	uint64_t stime0;
+	/* summed over the windows (the rate window first): the target's
+	 * system time and the extra probe's hits, x_meas_ns their ratio */
+	double win_stime_ns, win_x_hits;
 	double trap_ns;                    /* estimated time the target spent trapping */
 	unsigned nwindows;
 	double arm_ms_sum, arm_ms_max, arm_ms_min, disarm_ms_sum, disarm_ms_max, disarm_ms_min;
@@ -116,21 +133,24 @@ struct mt_budget {
 
 static const char *const mode_names[] = { "off", "measuring", "exact", "budgeted" };
 
-/* Allocation and free calls the aggregator has seen so far. */
-static void calls(const struct mt_budget *b, uint64_t *alloc, uint64_t *fr)
+/* Allocation and free calls the aggregator has seen so far, and the
+ * extra probe's hits. */
+static void calls(const struct mt_budget *b, struct cnt *c)
 {
 	const struct mt_totals *t = mt_agg_totals(b->a);
 	unsigned i;
 
-	*alloc = *fr = 0;
-	for (i = 0; i < b->lib->neps && i < MT_AGG_MAX_EPS; i++) {
+	memset(c, 0, sizeof(*c));
+	for (i = 0; b->lib && i < b->lib->neps && i < MT_AGG_MAX_EPS; i++) {
 		uint64_t n = t->calls[i] + t->internal_calls[i];
 
 		if (b->lib->eps[i].kind == MT_K_FREE)
-			*fr += n;
+			c->fr += n;
 		else
-			*alloc += n;
+			c->alloc += n;
 	}
+	if (b->x.hits)
+		c->x = b->x.hits(b->x.arg);
 }
 
 /* CPU time of every thread of the target so far (ns), 0 when unreadable. */
@@ -163,6 +183,29 @@ static uint64_t target_cpu_ns(pid_t pid)
 	return sum;
 }
 
+/* System CPU time of the target so far (ns), 0 when unreadable. */
+static uint64_t target_stime_ns(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	long hz = sysconf(_SC_CLK_TCK);
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');   /* the name may hold spaces */
+	if (!p || hz <= 0 ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return st * (1000000000ull / (unsigned long long)hz);
+}
+
 static double alloc_hit_ns(const struct mt_budget *b)
 {
 	return 2 * b->prog_ns + b->cal.entry_ns + b->cal.ret_ns;
@@ -171,6 +214,55 @@ static double alloc_hit_ns(const struct mt_budget *b)
 static double free_hit_ns(const struct mt_budget *b)
 {
 	return b->prog_ns + b->cal.entry_ns;
+}
+
+/* One hit of the extra probe: an entry trap and its program, or what the
+ * target was seen to pay if more. The self-test's trap (a uprobe_multi
+ * link on an emulated push in memtrace) can be far cheaper than the
+ * extra probe's (a perf-event uprobe; a RET probe is single-stepped):
+ * 0.7 us self-tested against 1.7 us paid per mallocgc call here. */
+static double x_hit_ns(const struct mt_budget *b)
+{
+	return fmax(b->x_prog_ns + b->cal.entry_ns, b->x_meas_ns);
+}
+
+/* The extra probe's hit as the target pays it: its system time over the
+ * windows per hit (traps, and any syscalls it made: an upper bound),
+ * where the extra probe's hits are most of them; the calls from..to of
+ * the window that just closed, its system time since stime0. */
+static void measure_x(struct mt_budget *b, const struct cnt *to, const struct cnt *from)
+{
+	struct cnt z = { 0 };
+	uint64_t st = target_stime_ns(b->o.pid), hits;
+
+	if (!from)
+		from = &z;
+	hits = to->x - from->x + to->alloc - from->alloc + to->fr - from->fr;
+	if (!b->x.arm || to->x - from->x <= 2 * (hits - (to->x - from->x)) || st < b->stime0)
+		return;
+	b->win_stime_ns += (double)(st - b->stime0);
+	b->win_x_hits += (double)hits;
+	if (b->win_x_hits >= 1000)
+		b->x_meas_ns = b->win_stime_ns / b->win_x_hits;
+}
+
+/* The trap time of the calls between from and to (from NULL: all). */
+static double traps_of(const struct mt_budget *b, const struct cnt *to, const struct cnt *from)
+{
+	struct cnt z = { 0 };
+
+	if (!from)
+		from = &z;
+	return (double)(to->alloc - from->alloc) * alloc_hit_ns(b) +
+	       (double)(to->fr - from->fr) * free_hit_ns(b) +
+	       (double)(to->x - from->x) * x_hit_ns(b);
+}
+
+static void add_hits(struct cnt *sum, const struct cnt *to, const struct cnt *from)
+{
+	sum->alloc += to->alloc - from->alloc;
+	sum->fr += to->fr - from->fr;
+	sum->x += to->x - from->x;
 }
 
 /* A stale replacement is reported as a release at the very timestamp of
@@ -221,12 +313,13 @@ static void on_alloc(void *arg, uint64_t ts, uint32_t tid, uint32_t site, uint64
 }
 
 struct mt_budget *mt_budget_new(const struct mt_budget_opts *o, struct mt_heap *h,
-				const struct mt_alloc_lib *lib, struct mt_agg *a)
+				const struct mt_alloc_lib *lib, struct mt_agg *a,
+				const struct mt_budget_probe *extra)
 {
 	struct mt_budget *b;
 	int err;
 
-	if (!mt_heap_can_arm(h)) {
+	if (h ? !mt_heap_can_arm(h) : !extra) {
 		mt_err("--max-overhead needs uprobe_multi links (kernel 6.6+); use --max-overhead off");
 		errno = EOPNOTSUPP;
 		return NULL;
@@ -238,6 +331,10 @@ struct mt_budget *mt_budget_new(const struct mt_budget_opts *o, struct mt_heap *
 	b->h = h;
 	b->lib = lib;
 	b->a = a;
+	if (extra) {
+		b->x = *extra;
+		b->x_on = true;
+	}
 	b->mode = MT_BUDGET_MEASURING;
 	b->arm_ms_min = b->disarm_ms_min = 1e12;
 	b->rel_site = MT_SITE_NONE;
@@ -279,20 +376,36 @@ void mt_budget_start(struct mt_budget *b, uint64_t now_ns)
 	b->ph = PH_RATE;
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	b->cpu0 = target_cpu_ns(b->o.pid);
+	b->stime0 = target_stime_ns(b->o.pid);
+}
+
+/* What the lines call the probes the budget arms. */
+static const char *probes_name(const struct mt_budget *b)
+{
+	if (!b->x.arm)
+		return "allocator probes";
+	return b->h ? "allocator and runtime.mallocgc probes" : "runtime.mallocgc probe";
 }
 
 static void arm(struct mt_budget *b, unsigned want)
 {
 	uint64_t t = mt_now_ns();
-	unsigned had = mt_heap_armed(b->h);
-	int err = mt_heap_arm(b->h, want);
-	double ms = (double)(mt_now_ns() - t) / 1e6;
+	bool x_want = b->x.arm && (want & MT_ARM_ALLOC);
+	unsigned had = (b->h ? mt_heap_armed(b->h) : 0) | (b->x_on ? MT_ARM_ALLOC : 0);
+	int err = b->h ? mt_heap_arm(b->h, want) : 0;
+	double ms;
 
+	if (!err && b->x.arm && x_want != b->x_on && !(err = b->x.arm(b->x.arg, x_want)))
+		b->x_on = x_want;
+	ms = (double)(mt_now_ns() - t) / 1e6;
 	if (err && !b->arm_err) {
 		b->arm_err = err;
-		mt_err("warning: cannot arm the allocator probes: %s; allocator tracing stops",
-		       strerror(-err));
-		mt_heap_arm(b->h, 0);
+		mt_err("warning: cannot arm the %s: %s; allocation tracing stops",
+		       probes_name(b), strerror(-err));
+		if (b->h)
+			mt_heap_arm(b->h, 0);
+		if (b->x.arm && !b->x.arm(b->x.arg, false))
+			b->x_on = false;
 		b->ph = PH_FAILED;
 		return;
 	}
@@ -316,6 +429,8 @@ static void plan(struct mt_budget *b, double c, double cf)
 	 * the disarm's grace-period wait is memtrace's own time. */
 	double arm_ms = b->narm ? b->arm_ms_sum / b->narm : b->cal.arm_ms;
 	double floor_ms = fmax(WIN_MIN_MS, 2 * arm_ms);
+	/* no free probe (a Go target): no tail */
+	double tail_max = b->h ? TAIL_MAX_MS : 0;
 	double w, t, p = 500.0;
 
 	if (c <= 0)
@@ -328,36 +443,36 @@ static void plan(struct mt_budget *b, double c, double cf)
 		c = 1;
 	/* per period: w * c + (t + d) * cf <= budget * p, t = min(w, TAIL_MAX) */
 	w = (budget * p - d * cf) / (c + cf);
-	if (w > TAIL_MAX_MS)
-		w = (budget * p - (TAIL_MAX_MS + d) * cf) / c;
+	if (w > tail_max)
+		w = (budget * p - (tail_max + d) * cf) / c;
 	if (w < floor_ms) {
 		w = floor_ms;
-		t = fmin(w, TAIL_MAX_MS);
+		t = fmin(w, tail_max);
 		p = (w * c + (t + d) * cf) / budget;
 	}
 	if (w > WIN_MAX_MS) {
 		w = WIN_MAX_MS;
-		t = fmin(w, TAIL_MAX_MS);
+		t = fmin(w, tail_max);
 		p = (w * c + (t + d) * cf) / budget;
 	}
 	/* Enough windows for the survivor trend within seconds: a period
 	 * over PERIOD_MAX_MS gets a shorter window first (down to
 	 * WIN_HARD_MIN_MS, under the arm floor: still measured) */
 	if (p > PERIOD_MAX_MS) {
-		double w2 = (budget * PERIOD_MAX_MS - (fmin(w, TAIL_MAX_MS) + d) * cf) / c;
+		double w2 = (budget * PERIOD_MAX_MS - (fmin(w, tail_max) + d) * cf) / c;
 
 		if (w2 >= WIN_HARD_MIN_MS) {
 			w = fmin(w, w2);
 			p = PERIOD_MAX_MS;
 		} else {
 			w = WIN_HARD_MIN_MS;
-			t = fmin(w, TAIL_MAX_MS);
+			t = fmin(w, tail_max);
 			p = (w * c + (t + d) * cf) / budget;
 		}
 	}
 	if (p < PERIOD_MIN_MS)
 		p = PERIOD_MIN_MS;
-	t = fmin(fmin(w, TAIL_MAX_MS), p - w > 0 ? p - w : 0);
+	t = fmin(fmin(w, tail_max), p - w > 0 ? p - w : 0);
 	b->win_ms = w;
 	b->tail_ms = t;
 	b->period_ms = p;
@@ -367,12 +482,18 @@ static void start_cycling(struct mt_budget *b);
 
 static void decide(struct mt_budget *b, uint64_t now)
 {
-	uint64_t a, f, run_ns = 0, runs = 0;
+	uint64_t run_ns = 0, runs = 0;
 	double w_s = (double)(now - b->ph_start) / 1e9, cpu, traps;
+	struct cnt c;
 
-	calls(b, &a, &f);
-	if (stats_fd >= 0 && !mt_heap_prog_stats(b->h, &run_ns, &runs) && runs)
+	calls(b, &c);
+	if (stats_fd >= 0 && b->h && !mt_heap_prog_stats(b->h, &run_ns, &runs) && runs)
 		b->prog_ns = (double)run_ns / (double)runs;
+	if (stats_fd >= 0 && b->x.prog_stats && !b->x.prog_stats(b->x.arg, &run_ns, &runs) && runs)
+		b->x_prog_ns = (double)run_ns / (double)runs;
+	/* the target's system time per hit: the traps, and any syscalls it
+	 * made (an upper bound); only where the extra probe's hits are most */
+	measure_x(b, &c, NULL);
 	if (stats_fd >= 0)
 		close(stats_fd);
 	stats_fd = -1;
@@ -380,24 +501,23 @@ static void decide(struct mt_budget *b, uint64_t now)
 	/* a target gone in the window reads 0: its CPU is unknown, not negative */
 	cpu = cpu > (double)b->cpu0 ? cpu - (double)b->cpu0 : 0;
 	b->rate_s = w_s;
-	b->alloc_per_s = (double)a / w_s;
-	b->free_per_s = (double)f / w_s;
-	traps = (double)a * alloc_hit_ns(b) + (double)f * free_hit_ns(b);
+	b->alloc_per_s = (double)c.alloc / w_s;
+	b->free_per_s = (double)c.fr / w_s;
+	b->x_per_s = (double)c.x / w_s;
+	traps = traps_of(b, &c, NULL);
 	/* the traps ran on the target's CPU: never more than it used */
 	if (cpu > 0 && traps > cpu)
 		traps = cpu;
 	b->trap_ns += traps;
-	b->hits_alloc = a;
-	b->hits_free = f;
+	b->hits = c;
 	b->armed_ns += now - b->ph_start;
 	b->free_armed_ns += now - b->ph_start;
 	b->cpu_cores = cpu / (w_s * 1e9);
 	/* Untraced, the target would have used its CPU less the traps. */
 	b->ref_cores = fmax(1.0, (cpu - traps) / (w_s * 1e9));
 	b->full_cost_ns_per_s = traps / w_s;
-	b->free_cost_ns_per_s = (double)f * free_hit_ns(b) / w_s;
-	b->last_alloc = a;
-	b->last_free = f;
+	b->free_cost_ns_per_s = (double)c.fr * free_hit_ns(b) / w_s;
+	b->last = c;
 	if (b->full_cost_ns_per_s <= b->o.max_overhead_pct / 100 * b->ref_cores * 1e9) {
 		b->mode = MT_BUDGET_EXACT;
 		b->ph = PH_EXACT;
@@ -484,23 +604,19 @@ static void snapshot(struct mt_budget *b)
 /* Cost of the phase that just ended, from the calls it saw. */
 static void account(struct mt_budget *b, uint64_t now, bool alloc_side)
 {
-	uint64_t a, f;
+	struct cnt n;
 
-	calls(b, &a, &f);
-	b->trap_ns += (double)(a - b->last_alloc) * alloc_hit_ns(b) +
-		      (double)(f - b->last_free) * free_hit_ns(b);
-	b->hits_alloc += a - b->last_alloc;
-	b->hits_free += f - b->last_free;
+	calls(b, &n);
+	b->trap_ns += traps_of(b, &n, &b->last);
+	add_hits(&b->hits, &n, &b->last);
 	if (alloc_side && now > b->ph_start) {
-		double c = ((double)(a - b->last_alloc) * alloc_hit_ns(b) +
-			    (double)(f - b->last_free) * free_hit_ns(b)) /
-			   ((double)(now - b->ph_start) / 1e9);
+		double c = traps_of(b, &n, &b->last) / ((double)(now - b->ph_start) / 1e9);
 
 		/* the next window follows what this one cost */
 		b->full_cost_ns_per_s = 0.5 * b->full_cost_ns_per_s + 0.5 * c;
 		plan(b, b->full_cost_ns_per_s, b->free_cost_ns_per_s);
 	} else if (now > b->ph_start) {
-		double c = (double)(f - b->last_free) * free_hit_ns(b) /
+		double c = (double)(n.fr - b->last.fr) * free_hit_ns(b) /
 			   ((double)(now - b->ph_start) / 1e9);
 
 		/* the free probe alone: the target runs (and frees) faster */
@@ -510,8 +626,7 @@ static void account(struct mt_budget *b, uint64_t now, bool alloc_side)
 	if (alloc_side)
 		b->armed_ns += now - b->ph_start;
 	b->free_armed_ns += now - b->ph_start;
-	b->last_alloc = a;
-	b->last_free = f;
+	b->last = n;
 }
 
 int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void *arg)
@@ -520,11 +635,11 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 		return 0;
 	switch (b->ph) {
 	case PH_RATE: {
-		uint64_t a, f;
+		struct cnt c;
 
-		calls(b, &a, &f);
+		calls(b, &c);
 		if (now - b->ph_start < RATE_MS * MS &&
-		    (now - b->ph_start < RATE_MIN_MS * MS || a + f < RATE_HITS)) {
+		    (now - b->ph_start < RATE_MIN_MS * MS || c.alloc + c.fr + c.x < RATE_HITS)) {
 			b->next_ns = now + 10 * MS;
 			return 0;
 		}
@@ -536,12 +651,12 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 		/* Exact until the target's rate no longer fits: a server
 		 * attached while idle gets busy later. The last second's calls
 		 * at the calibrated costs against the budget of its CPU. */
-		uint64_t a, f, cpu_now = target_cpu_ns(b->o.pid);
+		uint64_t cpu_now = target_cpu_ns(b->o.pid);
 		double dt = (double)(now - b->ph_start) / 1e9, traps, cpu;
+		struct cnt c;
 
-		calls(b, &a, &f);
-		traps = (double)(a - b->last_alloc) * alloc_hit_ns(b) +
-			(double)(f - b->last_free) * free_hit_ns(b);
+		calls(b, &c);
+		traps = traps_of(b, &c, &b->last);
 		cpu = cpu_now > b->exact_cpu0 ? (double)(cpu_now - b->exact_cpu0) : 0;
 		if (cpu > 0 && traps > cpu)
 			traps = cpu;
@@ -554,11 +669,12 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 			break;
 		}
 		b->rate_s = dt;
-		b->alloc_per_s = (double)(a - b->last_alloc) / dt;
-		b->free_per_s = (double)(f - b->last_free) / dt;
+		b->alloc_per_s = (double)(c.alloc - b->last.alloc) / dt;
+		b->free_per_s = (double)(c.fr - b->last.fr) / dt;
+		b->x_per_s = (double)(c.x - b->last.x) / dt;
 		b->cpu_cores = cpu / (dt * 1e9);
 		b->ref_cores = fmax(1.0, (cpu - traps) / (dt * 1e9));
-		b->free_cost_ns_per_s = (double)(f - b->last_free) * free_hit_ns(b) / dt;
+		b->free_cost_ns_per_s = (double)(c.fr - b->last.fr) * free_hit_ns(b) / dt;
 		account(b, now, true);
 		b->full_cost_ns_per_s = traps / dt;
 		start_cycling(b);
@@ -571,6 +687,12 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 		arm(b, MT_ARM_FREE);
 		if (drain)
 			drain(arg);
+		if (b->x.arm) {
+			struct cnt n;
+
+			calls(b, &n);
+			measure_x(b, &n, &b->last);
+		}
 		account(b, end, true);
 		b->ph = PH_TAIL;
 		b->ph_start = b->disarm_start = mt_now_ns();
@@ -583,7 +705,8 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 		 * good (their grace period): before, a thread caught inside the
 		 * allocator ignores its frees. */
 		if (!b->tail_started) {
-			if (mt_heap_disarming(b->h)) {
+			if ((b->h && mt_heap_disarming(b->h)) ||
+			    (b->x.disarming && b->x.disarming(b->x.arg))) {
 				b->next_ns = now + 2 * MS;
 				return 0;
 			}
@@ -622,10 +745,11 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 	case PH_OFF: {
 		if (drain)
 			drain(arg);
-		calls(b, &b->last_alloc, &b->last_free);
+		calls(b, &b->last);
 		uint64_t t0 = mt_now_ns();
 
 		b->win_start = t0;
+		b->stime0 = target_stime_ns(b->o.pid);
 		arm(b, MT_ARM_ALLOC | MT_ARM_FREE);
 		if (b->ph == PH_FAILED)
 			break;
@@ -666,22 +790,35 @@ enum mt_budget_mode mt_budget_mode(const struct mt_budget *b)
 	return b ? b->mode : MT_BUDGET_OFF;
 }
 
+/* "N allocator calls/s", "N runtime.mallocgc calls/s", or both. */
+static void rate_words(const struct mt_budget *b, char *buf, size_t len)
+{
+	if (!b->x.arm)
+		snprintf(buf, len, "%.0f allocator calls/s", b->alloc_per_s + b->free_per_s);
+	else if (!b->h)
+		snprintf(buf, len, "%.0f %s calls/s", b->x_per_s, b->x.name);
+	else
+		snprintf(buf, len, "%.0f allocator calls/s and %.0f %s calls/s",
+			 b->alloc_per_s + b->free_per_s, b->x_per_s, b->x.name);
+}
+
 void mt_budget_announce(const struct mt_budget *b)
 {
 	double pct = b->full_cost_ns_per_s / (b->ref_cores * 1e9) * 100;
+	char rate[160];
 
+	rate_words(b, rate, sizeof(rate));
 	/* under the default, a target that fits is no news (-v says it) */
 	if (b->mode == MT_BUDGET_EXACT)
-		(b->o.asked ? mt_info : mt_debug)("budget: %.0f allocator calls/s would cost ~%.2f%% "
+		(b->o.asked ? mt_info : mt_debug)("budget: %s would cost ~%.2f%% "
 						  "(budget %g%%): tracing every call",
-						  b->alloc_per_s + b->free_per_s, pct,
-						  b->o.max_overhead_pct);
+						  rate, pct, b->o.max_overhead_pct);
 	else if (b->mode == MT_BUDGET_CYCLING)
-		mt_info("budget: %.0f allocator calls/s would cost ~%.0f%% (budget %g%%%s): allocator probes "
+		mt_info("budget: %s would cost ~%.0f%% (budget %g%%%s): %s "
 			"armed %.0f ms every %.0f ms (%.1f%% of the time), counts are estimates; "
 			"--max-overhead off traces every call",
-			b->alloc_per_s + b->free_per_s, pct, b->o.max_overhead_pct,
-			b->o.asked ? "" : ", the default", b->win_ms,
+			rate, pct, b->o.max_overhead_pct,
+			b->o.asked ? "" : ", the default", probes_name(b), b->win_ms,
 			b->period_ms, b->win_ms / b->period_ms * 100);
 }
 
@@ -838,6 +975,10 @@ static int write_json(struct mt_json *j, void *arg)
 	mt_json_key_double(j, "return", b->cal.ret_ns);
 	mt_json_key_double(j, "program", b->prog_ns);
 	mt_json_key_double(j, "self_test_ms", b->cal.took_ms);
+	if (b->x.arm) {
+		mt_json_key_double(j, "extra_program", b->x_prog_ns);
+		mt_json_key_double(j, "extra_measured", b->x_meas_ns);
+	}
 	mt_json_obj_end(j);
 	mt_json_key(j, "rate");
 	mt_json_obj_begin(j);
@@ -857,11 +998,23 @@ static int write_json(struct mt_json *j, void *arg)
 	mt_json_key_double(j, "window_ms", b->win_ms);
 	mt_json_key_double(j, "tail_ms", b->tail_ms);
 	mt_json_key_double(j, "period_ms", b->period_ms);
-	mt_json_key_u64(j, "alloc_hits", b->hits_alloc);
-	mt_json_key_u64(j, "free_hits", b->hits_free);
+	mt_json_key_u64(j, "alloc_hits", b->hits.alloc);
+	mt_json_key_u64(j, "free_hits", b->hits.fr);
 	mt_json_key_double(j, "estimated_cost_pct", est_cost_pct(b));
 	mt_json_key_double(j, "estimated_alloc_calls",
-			   f > 0 ? (double)b->hits_alloc / f : 0);
+			   f > 0 ? (double)b->hits.alloc / f : 0);
+	/* the other probe set under the budget (a Go target's mallocgc) */
+	mt_json_key(j, "extra");
+	if (b->x.arm) {
+		mt_json_obj_begin(j);
+		mt_json_key_str(j, "probe", b->x.name);
+		mt_json_key_double(j, "hits_per_s", b->x_per_s);
+		mt_json_key_u64(j, "hits", b->hits.x);
+		mt_json_key_double(j, "estimated_hits", f > 0 ? (double)b->hits.x / f : 0);
+		mt_json_obj_end(j);
+	} else {
+		mt_json_null(j);
+	}
 	mt_json_key(j, "arm_ms");
 	mt_json_obj_begin(j);
 	mt_json_key_u64(j, "count", b->narm);
@@ -894,6 +1047,10 @@ static int write_text(FILE *f, const struct mt_report *r, bool final, void *arg)
 	fprintf(f, "\nbudget: %s, max overhead %g%%\n", mode_names[b->mode], b->o.max_overhead_pct);
 	fprintf(f, "  probe hit: %.0f ns entry + %.0f ns return + %.0f ns program (self-test %.1f ms)\n",
 		b->cal.entry_ns, b->cal.ret_ns, b->prog_ns, b->cal.took_ms);
+	if (b->x.arm)
+		fprintf(f, "  %s: %.0f ns program a hit, %.0f ns paid by the target (its system "
+			"time per hit), %.0f hits/s in the rate window\n",
+			b->x.name, b->x_prog_ns, b->x_meas_ns, b->x_per_s);
 	fprintf(f, "  rate: %.0f alloc + %.0f free calls/s, target %.2f cores; full trace ~%.1f%%\n",
 		b->alloc_per_s, b->free_per_s, b->cpu_cores,
 		b->full_cost_ns_per_s / (b->ref_cores * 1e9) * 100);
@@ -908,8 +1065,11 @@ static int write_text(FILE *f, const struct mt_report *r, bool final, void *arg)
 			b->arm_ms_max, b->ndisarm ? b->disarm_ms_sum / b->ndisarm : 0,
 			b->ndisarm ? b->disarm_ms_min : 0, b->disarm_ms_max);
 	}
-	fprintf(f, "  hits taken: %llu alloc, %llu free; estimated cost %.2f%%\n",
-		(unsigned long long)b->hits_alloc, (unsigned long long)b->hits_free, est_cost_pct(b));
+	fprintf(f, "  hits taken: %llu alloc, %llu free", (unsigned long long)b->hits.alloc,
+		(unsigned long long)b->hits.fr);
+	if (b->x.arm)
+		fprintf(f, ", %llu %s", (unsigned long long)b->hits.x, b->x.name);
+	fprintf(f, "; estimated cost %.2f%%\n", est_cost_pct(b));
 	return 0;
 }
 

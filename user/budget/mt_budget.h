@@ -25,6 +25,13 @@
  * makes its age-based leak candidates leaks, with the confidence 1 - p
  * stated. Counts are from the
  * traced fraction of time: estimates, labelled with that fraction.
+ *
+ * Another allocation probe can be put under the same budget (struct
+ * mt_budget_probe: the Go heap's runtime.mallocgc probe, wired by the
+ * session, as budget/ and go/ do not know each other): its hits are
+ * costed at one entry hit plus its programs' run time, it is armed and
+ * disarmed with the allocation side, and it has no frees (no tail, no
+ * survivor trend). A pure Go target has only it.
  */
 #ifndef MT_BUDGET_H
 #define MT_BUDGET_H
@@ -56,10 +63,28 @@ struct mt_budget_opts {
 	bool asked;
 };
 
+/* An allocation probe set other than the allocator's, attached (armed)
+ * when the budget is made. Each function gets arg. */
+struct mt_budget_probe {
+	const char *name;     /* what it probes, for the lines: "runtime.mallocgc" */
+	/* attach (on) or remove its probes; 0 or -errno (printed) */
+	int (*arm)(void *arg, bool on);
+	/* a removal is still in progress (its uprobes' grace period) */
+	bool (*disarming)(void *arg);
+	/* probe hits so far (each one trap) */
+	uint64_t (*hits)(void *arg);
+	/* its programs' run time and runs (BPF statistics); 0 or -errno */
+	int (*prog_stats)(void *arg, uint64_t *run_ns, uint64_t *runs);
+	void *arg;
+};
+
 /* Calibrates (prints one line and returns NULL with errno on failure). h
- * must be attached with every probe armed; lib and a must outlive b. */
+ * must be attached with every probe armed; lib and a must outlive b. h
+ * and lib may be NULL when extra is given (a target with no C allocator
+ * probed); extra may be NULL, and is copied. */
 struct mt_budget *mt_budget_new(const struct mt_budget_opts *o, struct mt_heap *h,
-				const struct mt_alloc_lib *lib, struct mt_agg *a);
+				const struct mt_alloc_lib *lib, struct mt_agg *a,
+				const struct mt_budget_probe *extra);
 void mt_budget_free(struct mt_budget *b);          /* accepts NULL */
 
 /* The rate window starts now (tracing was just enabled). */

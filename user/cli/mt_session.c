@@ -347,21 +347,9 @@ static int attach_all(struct mt_session *s)
 			return err;
 		mt_session_self_trim();  /* capstone's tables, read placing probes */
 	}
-	if (s->heap && s->opts.max_overhead_pct > 0 && !s->launched) {
-		struct mt_budget_opts bo = { .pid = s->target.pid,
-					     .max_overhead_pct = s->opts.max_overhead_pct,
-					     .asked = s->opts.max_overhead_asked };
-
-		/* The default budget where it cannot be kept (no uprobe_multi,
-		 * a failed self-test): every call traced, as before it was one. */
-		if (!bo.asked && !mt_heap_can_arm(s->heap))
-			mt_debug("budget: the probes cannot be armed in windows here: tracing every call");
-		else if (!(s->budget = mt_budget_new(&bo, s->heap, &s->lib, s->agg))) {
-			if (bo.asked)
-				return -errno;
-			mt_err("warning: no overhead budget (%s): tracing every call", strerror(errno));
-		}
-	}
+	err = mt_session_open_budget(s);
+	if (err)
+		return err;
 	if (!s->opts.no_vm) {
 		/* the view's walker reads the heap tracer's tables */
 		struct mt_vm_opts vo = { .pid = s->target.pid,

@@ -124,6 +124,11 @@ void mt_session_self_debug(const struct mt_session *s);
  * RSS; returns the bytes of mappings trimmed. */
 uint64_t mt_session_self_trim(void);
 
+/* --max-overhead (attach mode): s->budget over the allocator's probes
+ * and a Go target's mallocgc probe, when there is one to keep; 0 or
+ * -errno (an explicit budget that cannot be kept). mt_session_budget.c. */
+int mt_session_open_budget(struct mt_session *s);
+
 /* Attach mode, full trace: once, 2 s in, when the target's allocator
  * calls cost it more than 5% of a core, one line saying so and what to
  * do (--max-overhead, --no-heap). mt_session_self.c. */

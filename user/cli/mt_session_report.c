@@ -155,6 +155,8 @@ void mt_session_report(struct mt_session *s, FILE *f, uint64_t now, bool final)
 			s->launched ? (s->launch.state == MT_LAUNCH_EXITED ? s->launch.exit_code : -1) :
 			mt_target_alive(&s->target) ? -1 : MT_PTREE_EXITED)))
 		mt_err("warning: the per-process figures are missing from the report: %s", strerror(-err));
+	/* the budget's duty cycle armed mallocgc too: its counts are estimates */
+	mt_go_set_estimate(s->go, mt_budget_estimated_fraction(s->budget));
 	if (final && s->go && mt_go_report(s->go, &r, now))
 		mt_err("warning: the Go section is missing from the report");
 	if (final && mt_budget_add(s->budget, &r))

@@ -28,6 +28,7 @@ struct mt_go {
 	const char *off;            /* why the heap is not traced */
 	uint64_t bias;              /* run-time minus link-time address (PIE) */
 	uint64_t start_ns, stop_ns;
+	double traced_fraction;     /* the overhead budget's, 0: exact */
 	bool built;
 	struct mt_go_heap heap;
 	struct mt_go_report rep;
@@ -253,7 +254,8 @@ int mt_go_report(struct mt_go *g, struct mt_report *r, uint64_t now_ns)
 
 		err = mt_go_heap_build(&g->heap, g->alloc, g->pcln, g->types,
 				       mt_go_gc_surv(g->rep.gc, &why), g->bias,
-				       end > g->start_ns ? (double)(end - g->start_ns) / 1e9 : 0);
+				       end > g->start_ns ? (double)(end - g->start_ns) / 1e9 : 0,
+				       g->traced_fraction);
 		if (err) {
 			mt_err("cannot read the Go allocation counters: %s", strerror(-err));
 			g->rep.heap_off = "the counters could not be read";
@@ -263,6 +265,17 @@ int mt_go_report(struct mt_go *g, struct mt_report *r, uint64_t now_ns)
 		}
 	}
 	return mt_report_add_extra(r, "go", mt_go_report_json, mt_go_report_text, &g->rep);
+}
+
+struct mt_go_alloc *mt_go_allocator(const struct mt_go *g)
+{
+	return g ? g->alloc : NULL;
+}
+
+void mt_go_set_estimate(struct mt_go *g, double traced_fraction)
+{
+	if (g)
+		g->traced_fraction = traced_fraction;
 }
 
 void mt_go_free(struct mt_go *g)

@@ -43,6 +43,13 @@ void mt_go_set_gc(struct mt_go *g, const struct mt_go_gc *gc);
  * once both are open; either may be NULL). */
 void mt_go_link_gc(struct mt_go *g, struct mt_go_gc *gc);
 int mt_go_report(struct mt_go *g, struct mt_report *r, uint64_t now_ns);
+/* The mallocgc tracer, for the session to wire into the overhead budget
+ * (mt_go_alloc_arm...); NULL when the heap is not traced. */
+struct mt_go_alloc;
+struct mt_go_alloc *mt_go_allocator(const struct mt_go *g);
+/* The budget armed the mallocgc probe traced_fraction of the time (0:
+ * always, exact): the next mt_go_report's counts are estimates from it. */
+void mt_go_set_estimate(struct mt_go *g, double traced_fraction);
 void mt_go_free(struct mt_go *g);    /* accepts NULL; detaches */
 /* Kernel memory of the Go allocation tracer's BPF maps (memlock), rings in
  * *ring_bytes; accepts NULL. */

@@ -18,17 +18,25 @@
 
 struct mt_go_alloc {
 	struct go_alloc_bpf *skel;
-	struct bpf_link *link;
+	struct bpf_link *link;          /* the entry probe; NULL while disarmed */
 	struct bpf_link *rets[MT_GO_MAX_RETS];
 	uint64_t ret_offs[MT_GO_MAX_RETS];
+	uint64_t off;                   /* the entry probe's file offset */
 	size_t nrets;                   /* RET places */
 	bool rets_on, stopped;
-	/* closing a window: its RET links are destroyed by this thread (each
-	 * uprobe unregister waits for a grace period: ~0.5 s in all, which
-	 * held memtrace's loop past the GC pause ring's 256 cycles) */
+	/* the survival schedule wants the RET probes: they are attached
+	 * while the entry probe is (a RET hit without it is a trap for
+	 * nothing) */
+	bool rets_wanted;
+	/* closing a window (or disarming): its links are destroyed by this
+	 * thread (each uprobe unregister waits for a grace period: ~0.5 s in
+	 * all, which held memtrace's loop past the GC pause ring's 256
+	 * cycles) */
 	pthread_t closer;
 	bool closing;
-	struct bpf_link *closing_links[MT_GO_MAX_RETS];
+	int closed;                     /* the thread is done (atomic) */
+	struct bpf_link *closing_links[MT_GO_MAX_RETS + 1];
+	size_t nclosing;
 	uint32_t window;
 	int pid;
 	char *path;
@@ -36,6 +44,21 @@ struct mt_go_alloc {
 	int (*fn)(void *arg, void *data, size_t len);
 	void *arg;
 };
+
+static int attach_entry(struct mt_go_alloc *a)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false);
+	int err;
+
+	a->link = bpf_program__attach_uprobe_opts(a->skel->progs.mt_go_mallocgc, a->pid, a->path,
+						  (size_t)a->off, &uo);
+	if (a->link)
+		return 0;
+	err = -errno;
+	mt_err("cannot attach to runtime.mallocgc in '%s' (offset 0x%llx): %s", a->path,
+	       (unsigned long long)a->off, strerror(-err));
+	return err;
+}
 
 static int on_sample(void *arg, void *data, size_t len)
 {
@@ -47,7 +70,6 @@ static int on_sample(void *arg, void *data, size_t len)
 int mt_go_alloc_open(int pid, const char *path, uint64_t off, const uint64_t *rets,
 		     size_t nrets, struct mt_go_alloc **out)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false);
 	struct mt_go_alloc *a = calloc(1, sizeof(*a));
 	int err;
 
@@ -67,21 +89,17 @@ int mt_go_alloc_open(int pid, const char *path, uint64_t off, const uint64_t *re
 		mt_err("cannot load the Go allocation probe: %s", strerror(-err));
 		goto fail;
 	}
-	a->link = bpf_program__attach_uprobe_opts(a->skel->progs.mt_go_mallocgc, pid, path,
-						  (size_t)off, &uo);
-	if (!a->link) {
-		err = -errno;
-		mt_err("cannot attach to runtime.mallocgc in '%s' (offset 0x%llx): %s", path,
-		       (unsigned long long)off, strerror(-err));
-		goto fail;
-	}
 	a->pid = pid;
+	a->off = off;
 	a->nrets = nrets;
 	memcpy(a->ret_offs, rets, nrets * sizeof(*rets));
-	if (nrets && !(a->path = strdup(path))) {
+	if (!(a->path = strdup(path))) {
 		err = -ENOMEM;
 		goto fail;
 	}
+	err = attach_entry(a);
+	if (err)
+		goto fail;
 	if (nrets) {
 		a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.mt_go_samples), on_sample, a, NULL);
 		if (!a->rb) {
@@ -106,10 +124,12 @@ static void *close_links(void *arg)
 {
 	struct mt_go_alloc *a = arg;
 
-	for (size_t i = 0; i < a->nrets; i++) {
+	for (size_t i = 0; i < a->nclosing; i++) {
 		bpf_link__destroy(a->closing_links[i]);
 		a->closing_links[i] = NULL;
 	}
+	a->nclosing = 0;
+	__atomic_store_n(&a->closed, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -120,38 +140,122 @@ static void join_closer(struct mt_go_alloc *a)
 	a->closing = false;
 }
 
+/* The RET probes (and with entry, the entry probe) go: destroyed by the
+ * closer thread, or here at the end. Call after join_closer. */
+static void close_probes(struct mt_go_alloc *a, bool entry)
+{
+	a->skel->bss->sampling_window = 0;   /* no new sample first, then the probes go */
+	a->nclosing = 0;
+	if (entry && a->link)
+		a->closing_links[a->nclosing++] = a->link;
+	if (entry)
+		a->link = NULL;
+	for (size_t i = 0; i < a->nrets; i++)
+		if (a->rets[i])
+			a->closing_links[a->nclosing++] = a->rets[i];
+	memset(a->rets, 0, sizeof(a->rets));
+	a->rets_on = false;
+	__atomic_store_n(&a->closed, 0, __ATOMIC_RELEASE);
+	if (!a->stopped && !pthread_create(&a->closer, NULL, close_links, a))
+		a->closing = true;
+	else
+		close_links(a);   /* at the end, or no thread: here */
+}
+
 void mt_go_alloc_detach(struct mt_go_alloc *a)
 {
 	if (!a)
 		return;
 	a->skel->bss->enabled = 0;
-	bpf_link__destroy(a->link);
-	a->link = NULL;
-	a->stopped = true;   /* the RET probes go now, in this thread */
-	mt_go_alloc_sample_window(a, false);
 	join_closer(a);
+	a->stopped = true;   /* every probe goes now, in this thread */
+	close_probes(a, true);
 }
+
+static int attach_rets(struct mt_go_alloc *a);
 
 int mt_go_alloc_sample_window(struct mt_go_alloc *a, bool on)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false);
-	size_t i;
-	int err = 0;
-
-	if (!a || !a->rb || on == a->rets_on || (on && a->stopped))
+	if (!a || !a->rb)
+		return 0;
+	a->rets_wanted = on;
+	/* while the entry probe is disarmed (the overhead budget), the RET
+	 * probes wait for it */
+	if (on == a->rets_on || (on && (a->stopped || !a->link)))
 		return 0;
 	join_closer(a);
-	if (!on) {   /* no new sample first, then the probes go */
-		a->skel->bss->sampling_window = 0;
-		memcpy(a->closing_links, a->rets, a->nrets * sizeof(*a->rets));
-		memset(a->rets, 0, sizeof(a->rets));
-		a->rets_on = false;
-		if (!a->stopped && !pthread_create(&a->closer, NULL, close_links, a))
-			a->closing = true;
-		else
-			close_links(a);   /* at the end, or no thread: here */
+	if (!on) {
+		close_probes(a, false);
 		return 0;
 	}
+	return attach_rets(a);
+}
+
+int mt_go_alloc_arm(struct mt_go_alloc *a, bool on)
+{
+	int err;
+
+	if (!a || a->stopped || on == (a->link != NULL))
+		return 0;
+	join_closer(a);
+	if (!on) {
+		close_probes(a, true);
+		return 0;
+	}
+	err = attach_entry(a);
+	/* the survival window goes on without its RET probes if they fail
+	 * (said once): the allocation counts do not need them */
+	if (!err && a->rets_wanted && a->rb && attach_rets(a))
+		a->rets_wanted = false;
+	return err;
+}
+
+bool mt_go_alloc_disarming(const struct mt_go_alloc *a)
+{
+	return a && a->closing && !__atomic_load_n(&a->closed, __ATOMIC_ACQUIRE);
+}
+
+uint64_t mt_go_alloc_hits(const struct mt_go_alloc *a)
+{
+	uint64_t calls = 0, rets = 0;
+	int fd;
+
+	if (!a)
+		return 0;
+	fd = bpf_map__fd(a->skel->maps.mt_go_counters);
+	if (mt_bpf_percpu_sum(fd, MT_GO_C_CALLS, &calls) ||
+	    mt_bpf_percpu_sum(fd, MT_GO_C_RET_HITS, &rets))
+		return 0;
+	return calls + rets;
+}
+
+int mt_go_alloc_prog_stats(const struct mt_go_alloc *a, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_program *p;
+
+	*run_ns = *runs = 0;
+	bpf_object__for_each_program(p, a->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_prog_get_info_by_fd(fd, &info, &len))
+			return -errno;
+		*run_ns += info.run_time_ns;
+		*runs += info.run_cnt;
+	}
+	return 0;
+}
+
+static int attach_rets(struct mt_go_alloc *a)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false);
+	size_t i;
+	int err;
+
 	for (i = 0; i < a->nrets; i++) {
 		a->rets[i] = bpf_program__attach_uprobe_opts(a->skel->progs.mt_go_mallocgc_ret, a->pid,
 							     a->path, (size_t)a->ret_offs[i], &uo);

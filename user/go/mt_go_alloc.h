@@ -32,6 +32,20 @@ int mt_go_alloc_sample_window(struct mt_go_alloc *a, bool on);
 int mt_go_alloc_samples(struct mt_go_alloc *a, int (*fn)(void *arg, void *data, size_t len),
 			void *arg);
 void mt_go_alloc_enable(struct mt_go_alloc *a);
+/* The overhead budget's duty cycle (wired by the session): attach (on)
+ * or remove the entry probe, and with it the RET probes of a survival
+ * window (they wait while it is off: a RET hit is a trap too). Removal
+ * is done by a thread, off the caller's path (each uprobe's unregister
+ * waits for a grace period); mt_go_alloc_disarming is true until it is
+ * done. 0 or -errno (printed). Nothing after mt_go_alloc_detach. */
+int mt_go_alloc_arm(struct mt_go_alloc *a, bool on);
+bool mt_go_alloc_disarming(const struct mt_go_alloc *a);
+/* Probe hits so far: mallocgc calls seen plus RET probe hits (0 when the
+ * counters cannot be read). */
+uint64_t mt_go_alloc_hits(const struct mt_go_alloc *a);
+/* Its programs' run time and runs (the kernel's BPF statistics, counted
+ * while they are enabled). 0 or -errno. */
+int mt_go_alloc_prog_stats(const struct mt_go_alloc *a, uint64_t *run_ns, uint64_t *runs);
 /* Stop counting and remove the probe (the maps stay readable). */
 void mt_go_alloc_detach(struct mt_go_alloc *a);
 void mt_go_alloc_free(struct mt_go_alloc *a);   /* accepts NULL */

@@ -5,6 +5,7 @@
  * function-table lookup per frame of each counted stack.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,16 @@ struct build {
 	const struct mt_go_types *t;
 	const struct mt_go_surv *sv;
 	uint64_t bias;
+	double f;                  /* traced fraction, 0: exact */
 	int err;
 };
+
+/* A counted figure as an estimate over the whole time (f: the fraction
+ * traced, 0 when exact). */
+static uint64_t scale(uint64_t n, double f)
+{
+	return f > 0 && f < 1 ? (uint64_t)llround((double)n / f) : n;
+}
 
 static bool is(const char *f, const char *name)
 {
@@ -100,8 +109,10 @@ static void one(const struct mt_go_key *k, const struct mt_go_val *v, void *arg)
 		return;
 	}
 	b->h->nsites++;
-	s->allocs = v->allocs;
-	s->bytes = v->bytes;
+	s->counted_allocs = v->allocs;
+	s->counted_bytes = v->bytes;
+	s->allocs = scale(v->allocs, b->f);
+	s->bytes = scale(v->bytes, b->f);
 	s->surv = mt_go_surv_site(b->sv, v->id, &s->surv_sampled, &s->surv_survived);
 	s->end = (uint8_t)k->end;
 	s->nframes = n;
@@ -193,6 +204,7 @@ static int sum_types(struct mt_go_heap *h)
 			h->ntypes++;
 		}
 		h->types[j].allocs += s->allocs;
+		h->types[j].counted_allocs += s->counted_allocs;
 		h->types[j].bytes += s->bytes;
 		h->types[j].surv_sampled += s->surv_sampled;
 		h->types[j].surv_survived += s->surv_survived;
@@ -209,9 +221,10 @@ double mt_go_short_lived(uint64_t sampled, uint64_t survived)
 
 int mt_go_heap_build(struct mt_go_heap *h, struct mt_go_alloc *a, const struct mt_go_pcln *p,
 		     const struct mt_go_types *t, const struct mt_go_surv *sv, uint64_t bias,
-		     double duration_s)
+		     double duration_s, double traced_fraction)
 {
-	struct build b = { .h = h, .p = p, .t = t, .sv = sv, .bias = bias };
+	double f = traced_fraction > 0 && traced_fraction < 1 ? traced_fraction : 0;
+	struct build b = { .h = h, .p = p, .t = t, .sv = sv, .bias = bias, .f = f };
 	uint64_t c[MT_GO_NCOUNTERS] = { 0 };
 	size_t i;
 	int err;
@@ -222,9 +235,12 @@ int mt_go_heap_build(struct mt_go_heap *h, struct mt_go_alloc *a, const struct m
 	if (!err)
 		err = b.err;
 	if (!err) {
-		h->calls = c[MT_GO_C_CALLS];
-		h->bytes = c[MT_GO_C_BYTES];
-		h->unsited = c[MT_GO_C_FULL];
+		h->traced_fraction = f;
+		h->counted_calls = c[MT_GO_C_CALLS];
+		h->counted_bytes = c[MT_GO_C_BYTES];
+		h->calls = scale(c[MT_GO_C_CALLS], f);
+		h->bytes = scale(c[MT_GO_C_BYTES], f);
+		h->unsited = scale(c[MT_GO_C_FULL], f);
 		h->surv = sv != NULL;
 		h->sample_drops = c[MT_GO_C_SAMPLE_DROPS];
 		if (h->nsites)

@@ -23,7 +23,9 @@ struct mt_go_frame {
 };
 
 struct mt_go_site {
-	uint64_t allocs, bytes;    /* mallocgc calls and their sizes */
+	uint64_t allocs, bytes;    /* mallocgc calls and their sizes (estimated
+				    * when the heap's traced_fraction > 0) */
+	uint64_t counted_allocs, counted_bytes;   /* as the probe counted them */
 	uint64_t type_size;        /* the type's size, 0 when unnamed */
 	char type[160];            /* as the program gets it: "*main.Session",
 				    * "[]uint8"; "" when untyped or unknown */
@@ -42,12 +44,19 @@ struct mt_go_site {
 struct mt_go_type_sum {
 	char type[160];
 	uint64_t allocs, bytes;
+	uint64_t counted_allocs;
 	uint64_t surv_sampled, surv_survived;   /* its sites' (0 sampled: none) */
 };
 
 struct mt_go_heap {
-	uint64_t calls, bytes;     /* every mallocgc call seen (exact) */
+	uint64_t calls, bytes;     /* every mallocgc call (exact, or estimated) */
 	uint64_t unsited;          /* calls not counted per site (the map was full) */
+	/* The overhead budget armed the probe traced_fraction of the time
+	 * (0: every call seen, exact): calls, bytes and every site's and
+	 * type's figures are the counted ones over it, estimates; the
+	 * counted_ ones are what the probe saw. */
+	double traced_fraction;
+	uint64_t counted_calls, counted_bytes;
 	double duration_s;         /* traced time, for the rates */
 	size_t nsites;
 	struct mt_go_site *sites;  /* most bytes first */
@@ -59,11 +68,12 @@ struct mt_go_heap {
 
 /* Read the tracer's counters and build h: frames named by p (link-time
  * PCs: bias is subtracted first), types by t (may be NULL), survival by
- * sv (may be NULL). 0 or -errno. */
+ * sv (may be NULL); with traced_fraction in (0, 1) the counts are scaled
+ * to estimates (0: exact). 0 or -errno. */
 struct mt_go_surv;
 int mt_go_heap_build(struct mt_go_heap *h, struct mt_go_alloc *a, const struct mt_go_pcln *p,
 		     const struct mt_go_types *t, const struct mt_go_surv *sv, uint64_t bias,
-		     double duration_s);
+		     double duration_s, double traced_fraction);
 /* The share of a site's (or type's) sampled objects that died before
  * their first GC; < 0 when none was sampled. */
 double mt_go_short_lived(uint64_t sampled, uint64_t survived);

@@ -79,6 +79,8 @@ static void json_site(struct mt_json *j, const struct mt_go_heap *h, const struc
 	mt_json_key_str(j, "via", s->via);
 	mt_json_key_u64(j, "allocs", s->allocs);
 	mt_json_key_u64(j, "bytes", s->bytes);
+	if (h->traced_fraction > 0)
+		mt_json_key_u64(j, "counted_allocs", s->counted_allocs);
 	mt_json_key_double(j, "allocs_per_s", per_s(s->allocs, h->duration_s));
 	mt_json_key_double(j, "bytes_per_s", per_s(s->bytes, h->duration_s));
 	mt_json_key_double(j, "gc_share", h->bytes ? (double)s->bytes / (double)h->bytes : 0);
@@ -106,6 +108,12 @@ void mt_go_report_json_heap(struct mt_json *j, const struct mt_go_heap *h, const
 	}
 	mt_json_key_u64(j, "allocs", h->calls);
 	mt_json_key_u64(j, "bytes", h->bytes);
+	/* the overhead budget's label, as on the C allocator's figures */
+	mt_json_key(j, "estimated");
+	mt_json_bool(j, h->traced_fraction > 0);
+	mt_json_key_double(j, "traced_fraction", h->traced_fraction > 0 ? h->traced_fraction : 1);
+	mt_json_key_u64(j, "counted_allocs", h->counted_calls);
+	mt_json_key_u64(j, "counted_bytes", h->counted_bytes);
 	mt_json_key_double(j, "duration_s", h->duration_s);
 	mt_json_key_double(j, "allocs_per_s", per_s(h->calls, h->duration_s));
 	mt_json_key_double(j, "bytes_per_s", per_s(h->bytes, h->duration_s));
@@ -119,6 +127,8 @@ void mt_go_report_json_heap(struct mt_json *j, const struct mt_go_heap *h, const
 		mt_json_key_str(j, "type", t->type[0] ? t->type : NULL);
 		mt_json_key_u64(j, "allocs", t->allocs);
 		mt_json_key_u64(j, "bytes", t->bytes);
+		if (h->traced_fraction > 0)
+			mt_json_key_u64(j, "counted_allocs", t->counted_allocs);
 		mt_json_key_double(j, "allocs_per_s", per_s(t->allocs, h->duration_s));
 		mt_json_key_double(j, "bytes_per_s", per_s(t->bytes, h->duration_s));
 		mt_json_key_double(j, "gc_share", h->bytes ? (double)t->bytes / (double)h->bytes : 0);
@@ -197,7 +207,13 @@ void mt_go_report_text_heap(FILE *f, const struct mt_go_report *gr)
 	}
 	mt_fmt_bytes(b1, sizeof(b1), h->bytes);
 	mt_fmt_bytes(b2, sizeof(b2), (uint64_t)per_s(h->bytes, h->duration_s));
-	fprintf(f, "  heap (runtime.mallocgc): %llu allocations, %s, %.0f/s, %s/s\n",
+	if (h->traced_fraction > 0)
+		fprintf(f, "  (estimated) overhead budget: runtime.mallocgc probed %.2f%% of the time, "
+			"%llu calls counted: figures below are estimates (x%.1f); --max-overhead off "
+			"traces every call\n", h->traced_fraction * 100,
+			(unsigned long long)h->counted_calls, 1 / h->traced_fraction);
+	fprintf(f, "  heap (runtime.mallocgc): %s%llu allocations, %s, %.0f/s, %s/s\n",
+		h->traced_fraction > 0 ? "~" : "",
 		(unsigned long long)h->calls, b1, per_s(h->calls, h->duration_s), b2);
 	if (h->unsited)
 		fprintf(f, "  warning: %llu allocations not counted per site (site table full)\n",

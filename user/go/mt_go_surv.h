@@ -6,7 +6,8 @@
  * allocation probe samples one call in MT_GO_SAMPLE_MASK + 1 per site
  * with its object's address (bpf/go_alloc.h), in the first 2 s of every
  * 30 s from attach (the RET probes that give the address cost every call
- * a second uprobe hit while attached); each sample's cycle is the
+ * a second uprobe hit while attached; under the overhead budget only
+ * while the entry probe is armed, mt_go_alloc_arm); each sample's cycle is the
  * first whose mark starts after the call (an object allocated during a
  * mark is allocated black and faces the next one); once that cycle has
  * marked, the object's bit is read from the target's memory by the

@@ -1,6 +1,8 @@
 // The Go side of `make bench` (tools/bench/go.py): N heap allocations of
 // one small type from one site, timed by the program itself; prints
-// "ns_per_alloc X" and "allocs N". The GC runs as usual.
+// "ns_per_alloc X" and "allocs N". The GC runs as usual. With a second
+// argument FILE it prints "ready" and waits until FILE exists (memtrace
+// attaches meanwhile) before it starts.
 package main
 
 import (
@@ -9,6 +11,16 @@ import (
 	"strconv"
 	"time"
 )
+
+func waitFor(path string) {
+	fmt.Println("ready")
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
 
 type Obj struct {
 	a, b int
@@ -26,6 +38,9 @@ func main() {
 	n := 2000000
 	if len(os.Args) > 1 {
 		n, _ = strconv.Atoi(os.Args[1])
+	}
+	if len(os.Args) > 2 {
+		waitFor(os.Args[2])
 	}
 	for i := 0; i < 10000; i++ { // warm up: heap grown, caches filled
 		sink = alloc(i)
