@@ -48,6 +48,16 @@ static double growth_score(void *arg, uint32_t site)
 	return site < l->ngrowth ? l->growth[site] : 0;
 }
 
+/* The text writer's extension hook: the saved sections it does not print
+ * from the model, where a live run prints its extensions (before the
+ * lost-events line). */
+static int text_ext(FILE *f, const struct mt_report *r, bool final, void *arg)
+{
+	const struct mt_out_loaded *l = arg;
+
+	return mt_out_text_ext(f, l->doc, r->opts.top_sites, r->opts.max_frames);
+}
+
 /* Calls per second over the run: all a saved report can say of a rate. */
 static double rate_score(void *arg, uint32_t site)
 {
@@ -127,7 +137,7 @@ int mt_out_main(int argc, char **argv)
 		return bad("%s", optind >= argc ? "no report given" : "give one report");
 	if (!pprof && !folded && !html)
 		text = true;
-	if (mt_out_load(argv[optind], &l, html != NULL))
+	if (mt_out_load(argv[optind], &l, (html ? MT_OUT_KEEP_TEXT : 0) | (text ? MT_OUT_KEEP_EXT : 0)))
 		return 1;
 	if (sorted) {
 		l.r.opts.sort = sort;
@@ -144,9 +154,12 @@ int mt_out_main(int argc, char **argv)
 		rc = 1;
 	if (text) {
 		struct mt_outfile o = { 0 };
-		int err = mt_outfile_open(&o, out ? out : "-");
+		int err = mt_report_add_extra(&l.r, "saved sections", NULL, text_ext, &l);
 
-		if (err) {
+		if (err) {   /* the loaded model has no extras: a bug */
+			mt_err("cannot render '%s': %s", argv[optind], strerror(-err));
+			rc = 1;
+		} else if ((err = mt_outfile_open(&o, out ? out : "-"))) {
 			rc = 1;   /* printed */
 		} else if ((err = mt_report_text(o.f, &l.r, true))) {
 			mt_err("cannot write '%s': %s", out ? out : "stdout", strerror(-err));
