@@ -25,11 +25,12 @@ static const char usage[] =
 "      --weight W      folded value: live_bytes (default), live_objects,\n"
 "                      alloc_bytes, allocs\n"
 "      --html FILE     a self-contained HTML report (open it in a browser)\n"
-"      --text          the text report (the default without other outputs)\n"
+"      --text          the text report (the default without other outputs),\n"
+"                      the saved sections (memory, pools, go, ...) after it\n"
 "      --sort KEY      rank sites by live_bytes, alloc_bytes, allocs, rate\n"
 "                      (calls per second over the run) or growth (the trend\n"
 "                      saved in the report); default: the report's own order\n"
-"      --top N         sites in the text (default 10)\n"
+"      --top N         sites, and entries of each list, in the text (default 10)\n"
 "  -o, --output FILE   write the text to FILE (default stdout)\n"
 "  -h, --help          this help\n";
 
