@@ -283,7 +283,12 @@ static void test_text_ext(void)
 		"   \"module\": \"/bin/exe\", \"file\": \"/s/a.c\", \"line\": 3}, {\"addr\": \"0x20\"},"
 		"   {\"addr\": \"0x30\", \"func\": \"g\"}]}],"
 		" \"odd\": [1, [2, {\"a\": null}], {}, \"s\", true], \"empty\": {}, \"none\": [],"
-		" \"esc\": \"a\\u001b[31mb\", \"stack\": [1, \"x\"], \"deep\": [[[[{\"stack\": {\"k\": 1}}]]]]}";
+		" \"esc\": \"a\\u001b[31mb\", \"stack\": [1, \"x\"], \"deep\": [[[[{\"stack\": {\"k\": 1}}]]]],"
+		" \"wide\": [{\"c0\": 0, \"c1\": 1, \"c2\": 2, \"c3\": 3, \"c4\": 4, \"c5\": 5, \"c6\": 6, \"c7\": 7,"
+		"   \"c8\": 8, \"c9\": 9, \"c10\": 10, \"c11\": 11, \"c12\": 12, \"c13\": 13, \"c14\": 14,"
+		"   \"c15\": 15, \"c16\": 16, \"c17\": 17, \"c18\": 18, \"c19\": 19, \"c20\": 20, \"c21\": 21,"
+		"   \"c22\": 22, \"c23\": 23, \"c24\": 24, \"c25\": 25, \"c26\": 26, \"c27\": 27, \"c28\": 28,"
+		"   \"c29\": 29, \"c30\": 30, \"c31\": 31, \"c32\": 32, \"c33\": 33}]}";
 	struct mt_jv *doc = NULL;
 	char msg[128], *out = NULL;
 	size_t len = 0;
@@ -309,6 +314,8 @@ static void test_text_ext(void)
 	MT_CHECK(strstr(out, "esc: a?[31mb\n"));
 	MT_CHECK(strstr(out, "empty: none\n") && strstr(out, "none: none\n"));
 	MT_CHECK(!strchr(out, '\033'));
+	/* past the columns a row has room for, members are lines under it */
+	MT_CHECK(strstr(out, "c31: 31") && strstr(out, "\n      c32: 32\n      c33: 33\n"));
 	free(out);
 	mt_jv_free(doc);
 	/* no document, a document that is not an object: nothing to show */

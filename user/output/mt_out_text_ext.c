@@ -228,7 +228,8 @@ static void members(struct ctx *c, const struct mt_jv *o, int ind)
 	}
 }
 
-/* The scalar members of the rows as columns, in first-seen order. */
+/* The scalar members of the rows as columns, in first-seen order; past
+ * MAX_COLS they are lines under their row. */
 static size_t columns(const struct mt_jv *a, size_t rows, const char **cols)
 {
 	size_t i, j, k, n = 0;
@@ -277,14 +278,22 @@ static void record(struct ctx *c, const struct mt_jv *e, size_t rank, const char
 	fputc('\n', c->f);
 }
 
-/* The nested members of a row, under it. */
-static void row_nested(struct ctx *c, const struct mt_jv *e, int ind)
+/* What a row's columns leave out, under it: scalars past MAX_COLS
+ * columns, then the nested members. */
+static void row_rest(struct ctx *c, const struct mt_jv *e, const char **cols, size_t ncols, int ind)
 {
-	size_t j;
+	size_t j, k;
+	int pass;
 
-	for (j = 0; e->type == MT_JV_OBJ && j < e->n; j++)
-		if (!scalar(&e->items[j]))
-			value(c, e->keys[j], &e->items[j], ind);
+	for (pass = 0; pass < 2; pass++)
+		for (j = 0; e->type == MT_JV_OBJ && j < e->n; j++) {
+			if (scalar(&e->items[j]) != (pass == 0))
+				continue;
+			for (k = 0; pass == 0 && k < ncols && strcmp(cols[k], e->keys[j]); k++)
+				;
+			if (pass == 1 || k == ncols)
+				value(c, e->keys[j], &e->items[j], ind);
+		}
 }
 
 /*
@@ -357,7 +366,7 @@ static int rows(struct ctx *c, const struct mt_jv *a, size_t n, int ind)
 					fprintf(c->f, "%*s%s: %s\n", ind + 4, "", cols[j], cell);
 			}
 		}
-		row_nested(c, e, ind + 4);
+		row_rest(c, e, cols, ncols, ind + 4);
 	}
 	free(cells);
 	return 0;
