@@ -15,7 +15,12 @@ included), so a page that fetched anything would log an error.
   html_check.py PAGE.html ARTIFACTS_DIR CHECKS.json
 CHECKS: {"leak_func": name that must be in the leak table, "zoom_func": a
 flame-graph frame to click, "totals": the report's totals, "text": [strings
-the page must show verbatim]}. Exits 1 naming the first failed check.
+the page must show verbatim], "sections": {id: [strings that section must
+show]}, "rows": [[id, [strings one table row of that section must show,
+each in a cell of its own]]], "charts": {id: charts drawn in it at least}}.
+Without leak_func (a report with no leak, a Go program's) the flame graph,
+leak table, zoom, weight and search checks are left out. Exits 1 naming
+the first failed check.
 """
 import base64
 import json
@@ -105,18 +110,39 @@ try:
         call("POST", s + f"/element/{list(e.values())[0]}/click", {})
 
     # the flame graph and the tables are drawn
+    heap = "leak_func" in checks
     nboxes = js("return document.querySelectorAll('#fg .fgn').length")
-    if nboxes < 3:
+    if heap and nboxes < 3:
         fail(f"flame graph: {nboxes} frames drawn")
-    for sec in ("summary", "timeline", "flame", "leaks", "sites"):
+    for sec in ("summary", "timeline", "flame", "leaks", "sites", *checks.get("sections", {})):
         if not js("var e = document.getElementById(arguments[0]); return !!e && e.offsetHeight > 0", sec):
             fail(f"section #{sec} missing or not rendered")
     rows = js("return document.querySelectorAll('#leaks tbody tr').length")
-    if rows < 1:
+    if heap and rows < 1:
         fail("leak table has no rows")
     leaks_text = js("return document.getElementById('leaks').textContent")
-    if checks["leak_func"] not in leaks_text:
+    if heap and checks["leak_func"] not in leaks_text:
         fail(f"leak site {checks['leak_func']!r} not in the rendered leak table")
+    # the extension sections: their text, a row with its cells, charts drawn
+    for sec, want in checks.get("sections", {}).items():
+        text = js("return document.getElementById(arguments[0]).textContent", sec)
+        for t in want:
+            if t not in text:
+                fail(f"section #{sec} does not show {t!r}")
+    for sec, cells in checks.get("rows", []):
+        got = js("return Array.from(document.querySelectorAll('#' + arguments[0] + ' tbody tr'))"
+                 ".map(function (r) { return Array.from(r.cells).map(function (c) { return c.textContent; }); })", sec)
+        if not any(all(c in r for c in cells) for r in got):
+            fail(f"no row of #{sec} has the cells {cells}: {got[:5]}")
+    for sec in list(checks.get("sections", {}))[:1]:
+        js("document.getElementById(arguments[0]).scrollIntoView()", sec)
+        png = call("GET", s + "/screenshot")
+        open(os.path.join(artifacts, "sections.png"), "wb").write(base64.b64decode(png))
+        js("window.scrollTo(0, 0)")
+    for sec, n in checks.get("charts", {}).items():
+        drawn = js("return document.querySelectorAll('#' + arguments[0] + ' .chart svg path').length", sec)
+        if drawn < n:
+            fail(f"section #{sec}: {drawn} chart lines drawn, at least {n} expected")
     dom = call("GET", s + "/source")
     open(os.path.join(artifacts, "dom.html"), "w").write(dom)
     body_text = js("return document.getElementById('app').textContent")   # drawn, not the data
@@ -133,39 +159,41 @@ try:
     png = call("GET", s + "/screenshot")
     open(os.path.join(artifacts, "report.png"), "wb").write(base64.b64decode(png))
 
-    # weight switching: the flame graph's total is the report's, per weight
-    for w in ("allocs", "live_objects"):
-        click(find(f"//select[@id='fg-weight']/option[@value='{w}']"))
+    # the heap's flame graph: weights, zoom, search (a report with a leak)
+    if heap:
+        # weight switching: the flame graph's total is the report's, per weight
+        for w in ("allocs", "live_objects"):
+            click(find(f"//select[@id='fg-weight']/option[@value='{w}']"))
+            status = js("return document.getElementById('fg-status').textContent")
+            want = f"total {checks['totals'][w]:,}"
+            if not status.startswith(want):
+                fail(f"weight {w}: status {status!r}, expected it to start with {want!r}")
+        click(find("//select[@id='fg-weight']/option[@value='live_bytes']"))
+
+        # zoom: click a frame; it spans the whole width, the status says so
+        z = checks["zoom_func"]
+        xp = f"//div[@id='fg']/div[contains(@class,'fgn') and not(contains(@class,'anc')) and text()='{z}']"
+        w_before = js("return arguments[0].getBoundingClientRect().width", find(xp))
+        click(find(xp))
+        e = find(xp)
+        w_after = js("return arguments[0].getBoundingClientRect().width", e)
+        fg_w = js("return document.getElementById('fg').clientWidth")
         status = js("return document.getElementById('fg-status').textContent")
-        want = f"total {checks['totals'][w]:,}"
-        if not status.startswith(want):
-            fail(f"weight {w}: status {status!r}, expected it to start with {want!r}")
-    click(find("//select[@id='fg-weight']/option[@value='live_bytes']"))
+        if f"zoomed into {z}" not in status or w_after < fg_w * 0.98 or w_after <= w_before:
+            fail(f"zoom into {z}: width {w_before:.0f} -> {w_after:.0f} of {fg_w}, status {status!r}")
+        click(find("//button[@id='fg-reset']"))
+        if "zoomed" in js("return document.getElementById('fg-status').textContent"):
+            fail("reset zoom did not reset")
 
-    # zoom: click a frame; it spans the whole width, the status says so
-    z = checks["zoom_func"]
-    xp = f"//div[@id='fg']/div[contains(@class,'fgn') and not(contains(@class,'anc')) and text()='{z}']"
-    w_before = js("return arguments[0].getBoundingClientRect().width", find(xp))
-    click(find(xp))
-    e = find(xp)
-    w_after = js("return arguments[0].getBoundingClientRect().width", e)
-    fg_w = js("return document.getElementById('fg').clientWidth")
-    status = js("return document.getElementById('fg-status').textContent")
-    if f"zoomed into {z}" not in status or w_after < fg_w * 0.98 or w_after <= w_before:
-        fail(f"zoom into {z}: width {w_before:.0f} -> {w_after:.0f} of {fg_w}, status {status!r}")
-    click(find("//button[@id='fg-reset']"))
-    if "zoomed" in js("return document.getElementById('fg-status').textContent"):
-        fail("reset zoom did not reset")
-
-    # search: typing marks the matching frames
-    box = find("//input[@id='fg-search']")
-    call("POST", s + f"/element/{list(box.values())[0]}/value", {"text": checks["leak_func"]})
-    hits = js("return document.querySelectorAll('#fg .fgn.hit').length")
-    status = js("return document.getElementById('fg-status').textContent")
-    if hits < 1 or "matched" not in status:
-        fail(f"search {checks['leak_func']!r}: {hits} frames marked, status {status!r}")
-    png = call("GET", s + "/screenshot")
-    open(os.path.join(artifacts, "search.png"), "wb").write(base64.b64decode(png))
+        # search: typing marks the matching frames
+        box = find("//input[@id='fg-search']")
+        call("POST", s + f"/element/{list(box.values())[0]}/value", {"text": checks["leak_func"]})
+        hits = js("return document.querySelectorAll('#fg .fgn.hit').length")
+        status = js("return document.getElementById('fg-status').textContent")
+        if hits < 1 or "matched" not in status:
+            fail(f"search {checks['leak_func']!r}: {hits} frames marked, status {status!r}")
+        png = call("GET", s + "/screenshot")
+        open(os.path.join(artifacts, "search.png"), "wb").write(base64.b64decode(png))
 
     # the console: nothing at error level (exceptions, CSP, failed loads)
     log = call("POST", s + "/se/log", {"type": "browser"})

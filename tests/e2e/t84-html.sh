@@ -10,11 +10,16 @@
 # same page from the saved JSON; `--html -` in attach mode sends the text
 # to stderr, not into the page. Escaping: a report whose names hold
 # markup, quotes, '&' and "</script>" shows them verbatim and creates no
-# element.
+# element. Extension sections: a libmtpool program's page shows each pool
+# (its name and gets in one row) and the debug-mode error; a Go program's
+# page (tests/e2e/go/surv, one toolchain) shows the Go section: the
+# mallocgc types (the type's row with its allocations), sites, MemStats,
+# and the heap-per-GC-cycle chart; a pool named with markup shows as text.
 . "$(dirname "$0")/lib.sh"
 need_bpf
 command -v chromium >/dev/null || skip "chromium not installed (tools/install-deps.sh)"
 command -v chromedriver >/dev/null || skip "chromedriver not installed (chromium-driver, tools/install-deps.sh)"
+command -v go >/dev/null || skip "the Go page needs golang-go (tools/install-deps.sh)"
 ART=$MT_BUILD/tests/artifacts/t84-html
 rm -rf "$ART"
 mkdir -p "$ART"
@@ -98,4 +103,57 @@ cp "$TMP/evil.html" "$ART/escaping.html"
 n=$(grep -oi '</script' "$TMP/evil.html" | wc -l)
 [ "$n" -eq 2 ] || fail "$n '</script' in the page: the data ends its element"
 browse "$TMP/evil.html" "$ART/escaping" "$TMP/checks-evil.json" || fail "the page of names holding markup"
+
+# Pools (libmtpool, docs/pools.md): every pool's row shows its name and
+# gets; the debug-mode double put is listed. A pool named with markup, as text.
+"$MT" --json "$TMP/pool.json" --html "$TMP/pool.html" -- "$WL/wl_pool" leak double >/dev/null 2>"$TMP/err" ||
+	fail "memtrace on wl_pool exited $?: $(cat "$TMP/err")"
+cp "$TMP/pool.html" "$ART/pools.html"
+python3 - "$TMP/pool.json" "$TMP/checks-pool.json" "$TMP/pool-evil.json" "$TMP/checks-pool-evil.json" <<'PY' ||
+import json, sys
+r = json.load(open(sys.argv[1]))
+pools = r.get("pools") or []
+assert pools and any(p["gets"] for p in pools), f"no pool with gets: {pools}"
+errs = (r.get("pool_events") or {}).get("errors") or []
+assert errs, "no pool error in the report (wl_pool double)"
+json.dump({"sections": {"pools": [], "pool-events": [errs[0]["error"], errs[0]["pool"]]},
+           "rows": [["pools", [p["name"], f"{p['gets']:,}"]] for p in pools],
+           "text": [r["target"]["comm"]]}, open(sys.argv[2], "w"))
+evil = "<img src=x onerror=alert(1)>&amp;</script>"
+r["pools"][0]["name"] = evil
+json.dump(r, open(sys.argv[3], "w"))
+json.dump({"sections": {"pools": [evil]}, "rows": [["pools", [evil, f"{pools[0]['gets']:,}"]]]},
+          open(sys.argv[4], "w"))
+PY
+	fail "the pools report: $(cat "$TMP/err")"
+browse "$TMP/pool.html" "$ART/pools" "$TMP/checks-pool.json" || fail "the pools page"
+"$MT" report "$TMP/pool-evil.json" --html "$TMP/pool-evil.html" 2>"$TMP/err" || fail "report --html: $(cat "$TMP/err")"
+browse "$TMP/pool-evil.html" "$ART/pools-escaping" "$TMP/checks-pool-evil.json" || fail "a pool named with markup"
+
+# Go: tests/e2e/go/surv (runtime.GC rounds: cycles with heap sizes, types
+# with GC survival), built with the default toolchain.
+. "$E2E/go/build.sh"
+go_build "$(command -v go)" surv "$TMP/surv" || fail "build"
+"$MT" --no-vm --json "$TMP/go.json" --html "$TMP/go.html" -- "$TMP/surv" 1 >/dev/null 2>"$TMP/err" ||
+	fail "memtrace on the Go program exited $?: $(cat "$TMP/err")"
+cp "$TMP/go.html" "$ART/go.html"
+"$MT" report "$TMP/go.json" --html "$TMP/go2.html" 2>"$TMP/err" || fail "memtrace report --html: $(cat "$TMP/err")"
+cmp -s "$TMP/go.html" "$TMP/go2.html" || fail "the Go page of memtrace report differs from the traced run's"
+python3 - "$TMP/go.json" "$TMP/checks-go.json" <<'PY' || fail "the Go report"
+import json, sys
+g = json.load(open(sys.argv[1])).get("go") or {}
+types = [t for t in g.get("types", []) if t["type"] == "*main.Temp"]
+assert types, f"no *main.Temp among the mallocgc types: {[t['type'] for t in g.get('types', [])]}"
+sites = [s for s in g["sites"] if s["type"] == "*main.Temp"]
+assert sites, "no site of *main.Temp"
+cycles = [p for p in (g.get("gc") or {}).get("pauses", []) if p["heap_end"] and p["goal"]]
+assert len(cycles) >= 2, f"{len(cycles)} GC cycles with heap sizes"
+json.dump({"sections": {"go": [g["version"]], "go-types": ["*main.Temp"], "go-sites": [sites[0]["function"]],
+                        "go-memstats": ["HeapAlloc", "NumGC"], "go-gc": [f"{g['gc']['cycles']} GC cycles"]},
+           "rows": [["go-types", ["*main.Temp", f"{types[0]['allocs']:,}"]],
+                    ["go-sites", [sites[0]["function"], "*main.Temp", f"{sites[0]['allocs']:,}"]],
+                    ["go-memstats", ["NumGC", str(g["memstats"]["num_gc"])]]],
+           "charts": {"go-gc": 3}}, open(sys.argv[2], "w"))
+PY
+browse "$TMP/go.html" "$ART/go" "$TMP/checks-go.json" || fail "the Go program's page"
 echo "ok: html"

@@ -254,6 +254,33 @@ static void test_keep(void)
 	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, NULL, &v, err, sizeof(err)) == -E2BIG);
 }
 
+/* MT_JV_KEEP_REST keeps every member the spec does not name, by its own
+ * sub spec; named members keep theirs, wherever the rest entry stands. */
+static void test_keep_rest(void)
+{
+	static const struct mt_jv_keep frame[] = { { .key = "func" }, { 0 } };
+	static const struct mt_jv_keep doc[] = {
+		{ .key = MT_JV_KEEP_REST }, { .key = "stack", .sub = frame }, { 0 },
+	};
+	const char *text = "{\"version\": 1, \"pools\": [{\"name\": \"p\", \"gets\": 7}],\n"
+			   " \"stack\": [{\"func\": \"f\", \"addr\": \"0x1\"}], \"go\": null}";
+	const struct mt_jv *p, *st;
+	struct mt_jv *v = NULL;
+	uint64_t u = 0;
+
+	MT_CHECK(mt_jv_parse_keep(text, strlen(text), doc, NULL, &v, err, sizeof(err)) == 0);
+	MT_CHECK_EQ_U64(v->n, 4);
+	MT_CHECK(mt_jv_u64(v, "version", &u) && u == 1);
+	p = mt_jv_get(v, "pools");                  /* the rest: kept whole */
+	MT_CHECK(p && p->type == MT_JV_ARR && p->n == 1);
+	MT_CHECK(mt_jv_u64(&p->items[0], "gets", &u) && u == 7);
+	MT_CHECK(mt_jv_get(v, "go") && mt_jv_get(v, "go")->type == MT_JV_NULL);
+	st = mt_jv_get(v, "stack");                 /* named: by its own spec */
+	MT_CHECK(st && st->n == 1 && !mt_jv_get(&st->items[0], "addr"));
+	MT_CHECK_STR(mt_jv_str(&st->items[0], "func"), "f");
+	mt_jv_free(v);
+}
+
 struct seen {
 	size_t n, bytes_sum;
 	char last[64];
@@ -313,6 +340,7 @@ int main(void)
 	MT_RUN(test_deep);
 	MT_RUN(test_round_trip);
 	MT_RUN(test_keep);
+	MT_RUN(test_keep_rest);
 	MT_RUN(test_each);
 	return mt_test_done();
 }

@@ -2,7 +2,8 @@
 /* Unit tests for the file outputs (user/output/) on a hand-built report:
  * the pprof profile decoded back with protobuf-c (go tool pprof reads the
  * real ones in t80), folded stacks' escaping and order, --sort, the HTML
- * page's embedding of the JSON (the browser checks it in t84). */
+ * page's embedding of the JSON (the browser checks it in t84), the text
+ * outline of a saved report's extension sections. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -264,6 +265,66 @@ static void test_sort(void)
 	MT_CHECK_EQ_U64(mt_report_sort_parse("bytes", &k), (uint64_t)-EINVAL);
 }
 
+/* A saved report's extension sections as text: the core members left to
+ * the text writer, units by key name with the exact number after, arrays
+ * bounded by top, stacks (C's and Go's frames) by the frame limit, control
+ * characters replaced, and shapes no writer makes rendered all the same. */
+static void test_text_ext(void)
+{
+	const char *json =
+		"{\"version\": 1, \"totals\": {\"allocs\": 3}, \"sites\": [],"
+		" \"memory\": {\"rss_peak_bytes\": 2097152, \"efficiency\": 0.5, \"duration_s\": 1.5},"
+		" \"pools\": [{\"name\": \"conn\", \"gets\": 12345, \"bytes_reserved\": 4096},"
+		"   {\"name\": \"buf\", \"gets\": 7}, {\"name\": \"third\", \"gets\": 1}],"
+		" \"go\": {\"gc\": {\"pause_total_ns\": 1500, \"pauses\": []},"
+		"   \"sites\": [{\"function\": \"main.f\", \"stack\": [{\"pc\": \"0x1\", \"function\": \"main.f\","
+		"     \"file\": \"/src/main.go\", \"line\": 7}]}]},"
+		" \"advice\": [{\"reason\": \"x\", \"stack\": [{\"addr\": \"0x10\", \"func\": \"f\", \"func_off\": 16,"
+		"   \"module\": \"/bin/exe\", \"file\": \"/s/a.c\", \"line\": 3}, {\"addr\": \"0x20\"},"
+		"   {\"addr\": \"0x30\", \"func\": \"g\"}]}],"
+		" \"odd\": [1, [2, {\"a\": null}], {}, \"s\", true], \"empty\": {}, \"none\": [],"
+		" \"esc\": \"a\\u001b[31mb\", \"stack\": [1, \"x\"], \"deep\": [[[[{\"stack\": {\"k\": 1}}]]]],"
+		" \"wide\": [{\"c0\": 0, \"c1\": 1, \"c2\": 2, \"c3\": 3, \"c4\": 4, \"c5\": 5, \"c6\": 6, \"c7\": 7,"
+		"   \"c8\": 8, \"c9\": 9, \"c10\": 10, \"c11\": 11, \"c12\": 12, \"c13\": 13, \"c14\": 14,"
+		"   \"c15\": 15, \"c16\": 16, \"c17\": 17, \"c18\": 18, \"c19\": 19, \"c20\": 20, \"c21\": 21,"
+		"   \"c22\": 22, \"c23\": 23, \"c24\": 24, \"c25\": 25, \"c26\": 26, \"c27\": 27, \"c28\": 28,"
+		"   \"c29\": 29, \"c30\": 30, \"c31\": 31, \"c32\": 32, \"c33\": 33}]}";
+	struct mt_jv *doc = NULL;
+	char msg[128], *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	MT_CHECK_EQ_U64(mt_jv_parse(json, strlen(json), &doc, msg, sizeof(msg)), 0);
+	f = open_memstream(&out, &len);
+	MT_CHECK(f);
+	MT_CHECK_EQ_U64(mt_out_text_ext(f, doc, 2, 2), 0);
+	fclose(f);
+	MT_CHECK(!strstr(out, "totals") && !strstr(out, "version") && !strstr(out, "sites (0)"));
+	MT_CHECK(strstr(out, "memory:\n  rss_peak_bytes: 2.0 MiB (2097152)\n  efficiency: 0.5\n"
+			"  duration_s: 1.500 s\n"));
+	MT_CHECK(strstr(out, "pools (3):\n"));
+	MT_CHECK(strstr(out, "conn") && strstr(out, "12345") && strstr(out, "4.0 KiB"));
+	MT_CHECK(strstr(out, "buf") && !strstr(out, "third"));   /* top 2 */
+	MT_CHECK(strstr(out, "  ... 1 more\n"));
+	MT_CHECK(strstr(out, "pause_total_ns: 1.5 us (1500)\n"));
+	MT_CHECK(strstr(out, "pauses: none\n"));
+	MT_CHECK(strstr(out, "        main.f main.go:7\n"));   /* Go's frame */
+	MT_CHECK(strstr(out, "      stack:\n        f+0x10 (exe) a.c:3\n        0x20\n"
+			"        ... 1 more frames\n"));
+	MT_CHECK(strstr(out, "esc: a?[31mb\n"));
+	MT_CHECK(strstr(out, "empty: none\n") && strstr(out, "none: none\n"));
+	MT_CHECK(!strchr(out, '\033'));
+	/* past the columns a row has room for, members are lines under it */
+	MT_CHECK(strstr(out, "c31: 31") && strstr(out, "\n      c32: 32\n      c33: 33\n"));
+	free(out);
+	mt_jv_free(doc);
+	/* no document, a document that is not an object: nothing to show */
+	MT_CHECK_EQ_U64(mt_out_text_ext(stdout, NULL, 10, 8), 0);
+	MT_CHECK_EQ_U64(mt_jv_parse("[1]", 3, &doc, msg, sizeof(msg)), 0);
+	MT_CHECK_EQ_U64(mt_out_text_ext(stdout, doc, 10, 8), 0);
+	mt_jv_free(doc);
+}
+
 int main(void)
 {
 	MT_RUN(test_pprof_shape);
@@ -271,5 +332,6 @@ int main(void)
 	MT_RUN(test_folded);
 	MT_RUN(test_sort);
 	MT_RUN(test_html);
+	MT_RUN(test_text_ext);
 	return mt_test_done();
 }

@@ -45,11 +45,15 @@ int mt_out_html_doc(const char *path, const char *json, size_t len);
  * reported with the path. */
 int mt_out_write_file(const char *path, const void *buf, size_t len);
 
+struct mt_jv;
+
 /*
  * A report read back from JSON (versions 1 to MT_REPORT_VERSION). r holds sites, leaks,
  * totals, calls, rates, target and sampling as the writer had them; the
- * strings are owned by the loaded report. Extension sections are not read
- * back (the text of a loaded report lacks them).
+ * strings are owned by the loaded report. Extension sections (memory,
+ * pools, go, the analyses, ...) are not in the model: with
+ * MT_OUT_KEEP_EXT the document is kept (doc) and the text shows them
+ * through mt_out_text_ext.
  */
 struct mt_out_loaded {
 	struct mt_report r;
@@ -59,13 +63,36 @@ struct mt_out_loaded {
 	char *ep_names[MT_AGG_MAX_EPS];
 	double *growth;           /* site id -> trend slope (bytes/s), for --sort growth */
 	size_t ngrowth;
-	char *text;               /* the document as read, with keep_text (--html) */
+	char *text;               /* the document as read, with MT_OUT_KEEP_TEXT (--html) */
 	size_t text_len;
+	/* With MT_OUT_KEEP_EXT: the document's top level as parsed, every
+	 * member but the entries of "sites" and "leaks" (streamed into r). */
+	struct mt_jv *doc;
 };
-/* 0, or -errno with one line on stderr naming path. keep_text: keep the
- * document's text in l->text (the HTML page embeds it whole). */
-int mt_out_load(const char *path, struct mt_out_loaded *l, bool keep_text);
+enum {
+	MT_OUT_KEEP_TEXT = 1,     /* the document's text in l->text (the HTML page embeds it) */
+	MT_OUT_KEEP_EXT = 2,      /* its sections in l->doc (the text's outline of them) */
+};
+/* keep: MT_OUT_KEEP_* flags. 0, or -errno with one line on stderr naming
+ * path. */
+int mt_out_load(const char *path, struct mt_out_loaded *l, unsigned keep);
 void mt_out_loaded_free(struct mt_out_loaded *l);
+
+/*
+ * The text of a saved report's sections that the text writer does not
+ * print from the model (every top-level member but the core ones it reads
+ * back: target, totals, calls, rates, sites, leaks, ...), so
+ * `memtrace report A.json --text` shows memory, pools, go, budget, the
+ * analyses, reachability, processes and modules, and sections newer than
+ * this reader. A generic outline, not each section's own live text: a
+ * heading per section; scalars as "key: value" (bytes, ns, s humanized
+ * by the key's name, the exact number after); nested objects indented;
+ * arrays of objects as aligned rows of their scalar members (records
+ * when too wide), at most top of them then "... N more"; "stack" arrays
+ * as frame lines of at most max_frames. Any shape is rendered, none
+ * trusted. 0 or -EIO on a write error.
+ */
+int mt_out_text_ext(FILE *f, const struct mt_jv *doc, unsigned top, unsigned max_frames);
 
 /* memtrace report A.json [--pprof F] [--folded F [--weight W]] [--html F] [--text]
  * [--sort S] [--top N] [-o F]: exit status. */

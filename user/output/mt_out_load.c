@@ -5,8 +5,11 @@
  * trace taken elsewhere with the same writers a live run uses. Entries of
  * "sites" and "leaks" stream through take_entry (mt_jv_parse_keep): memory
  * is the model's sites and their frames, not the document's tree.
- * Reads version 1 (what this memtrace writes). Not read back: extension
- * sections (memory, analyses, reachability details) and per-site extras.
+ * Reads version 1 (what this memtrace writes). Extension sections (memory,
+ * analyses, pools, go, ...) are not part of the model: with MT_OUT_KEEP_EXT
+ * the document's top level is kept as parsed (every member but the streamed
+ * entries), for the text's outline of them (mt_out_text_ext.c). Not read
+ * back: per-site extras.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -190,16 +193,17 @@ static const struct mt_jv_keep keep_entry[] = {
 	{ .key = "reachable_bytes" }, { .key = "trend", .sub = keep_trend }, { .key = "end" },
 	{ 0 },
 };
-static const struct mt_jv_keep keep_report[] = {
-	{ .key = "version" }, { .key = "target" }, { .key = "mode" }, { .key = "heap_traced" },
-	{ .key = "duration_s" }, { .key = "min_age_s" }, { .key = "lost_events" },
-	{ .key = "sampling" }, { .key = "drops" }, { .key = "totals" }, { .key = "calls" },
-	{ .key = "internal_calls" }, { .key = "rates" }, { .key = "leak_summary" },
-	{ .key = "sort" },
-	{ .key = "sites", .sub = keep_entry, .each = take_site },
-	{ .key = "leaks", .sub = keep_entry, .each = take_leak },
-	{ 0 },
-};
+#define KEEP_REPORT \
+	{ .key = "version" }, { .key = "target" }, { .key = "mode" }, { .key = "heap_traced" }, \
+	{ .key = "duration_s" }, { .key = "min_age_s" }, { .key = "lost_events" }, \
+	{ .key = "sampling" }, { .key = "drops" }, { .key = "totals" }, { .key = "calls" }, \
+	{ .key = "internal_calls" }, { .key = "rates" }, { .key = "leak_summary" }, \
+	{ .key = "sort" }, { .key = "untraced_children" }, \
+	{ .key = "sites", .sub = keep_entry, .each = take_site }, \
+	{ .key = "leaks", .sub = keep_entry, .each = take_leak }
+static const struct mt_jv_keep keep_report[] = { KEEP_REPORT, { .key = "budget" }, { 0 } };
+/* the same, and every other section whole */
+static const struct mt_jv_keep keep_report_ext[] = { KEEP_REPORT, { .key = MT_JV_KEEP_REST }, { 0 } };
 
 static char *slurp(const char *path, size_t *len, int *err)
 {
@@ -306,6 +310,8 @@ static int take_doc(struct load_ctx *c, const struct mt_jv *d)
 	r->totals.failed_allocs = u64(t, "failed_allocs");
 	r->totals.stale_replaced = u64(t, "stale_replaced");
 	r->totals.lost_events = u64(d, "lost_events");
+	/* null or absent: not counted (attach mode with --no-heap, older reports) */
+	r->untraced_children = mt_jv_u64(d, "untraced_children", &ver) ? (int64_t)ver : -1;
 	v = mt_jv_get(d, "drops");
 	r->drops = (struct mt_drops){
 		.ringbuf_full = u64(v, "ringbuf_full"), .stack_fail = u64(v, "stack_fail"),
@@ -342,7 +348,7 @@ static int take_doc(struct load_ctx *c, const struct mt_jv *d)
 	return err;
 }
 
-int mt_out_load(const char *path, struct mt_out_loaded *l, bool keep_text)
+int mt_out_load(const char *path, struct mt_out_loaded *l, unsigned keep)
 {
 	struct load_ctx c = { .l = l, .path = path };
 	struct mt_jv *doc = NULL;
@@ -354,14 +360,18 @@ int mt_out_load(const char *path, struct mt_out_loaded *l, bool keep_text)
 	text = slurp(path, &len, &err);
 	if (!text)
 		return err;
-	err = mt_jv_parse_keep(text, len, keep_report, &c, &doc, msg, sizeof(msg));
+	err = mt_jv_parse_keep(text, len, keep & MT_OUT_KEEP_EXT ? keep_report_ext : keep_report, &c,
+			       &doc, msg, sizeof(msg));
 	if (err && !c.err)
 		mt_err("cannot read '%s': %s", path,
 		       err == -ENOMEM ? strerror(ENOMEM) : len ? msg : "the file is empty");
 	if (!err)
 		err = take_doc(&c, doc);
-	mt_jv_free(doc);
-	if (!err && keep_text) {
+	if (!err && keep & MT_OUT_KEEP_EXT)
+		l->doc = doc;   /* freed with l */
+	else
+		mt_jv_free(doc);
+	if (!err && keep & MT_OUT_KEEP_TEXT) {
 		l->text = text;   /* freed with l */
 		l->text_len = len;
 	} else {
@@ -384,5 +394,6 @@ void mt_out_loaded_free(struct mt_out_loaded *l)
 		free(l->ep_names[i]);
 	free(l->growth);
 	free(l->text);
+	mt_jv_free(l->doc);
 	memset(l, 0, sizeof(*l));
 }

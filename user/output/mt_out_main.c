@@ -25,11 +25,12 @@ static const char usage[] =
 "      --weight W      folded value: live_bytes (default), live_objects,\n"
 "                      alloc_bytes, allocs\n"
 "      --html FILE     a self-contained HTML report (open it in a browser)\n"
-"      --text          the text report (the default without other outputs)\n"
+"      --text          the text report (the default without other outputs),\n"
+"                      the saved sections (memory, pools, go, ...) after it\n"
 "      --sort KEY      rank sites by live_bytes, alloc_bytes, allocs, rate\n"
 "                      (calls per second over the run) or growth (the trend\n"
 "                      saved in the report); default: the report's own order\n"
-"      --top N         sites in the text (default 10)\n"
+"      --top N         sites, and entries of each list, in the text (default 10)\n"
 "  -o, --output FILE   write the text to FILE (default stdout)\n"
 "  -h, --help          this help\n";
 
@@ -46,6 +47,16 @@ static double growth_score(void *arg, uint32_t site)
 	const struct mt_out_loaded *l = arg;
 
 	return site < l->ngrowth ? l->growth[site] : 0;
+}
+
+/* The text writer's extension hook: the saved sections it does not print
+ * from the model, where a live run prints its extensions (before the
+ * lost-events line). */
+static int text_ext(FILE *f, const struct mt_report *r, bool final, void *arg)
+{
+	const struct mt_out_loaded *l = arg;
+
+	return mt_out_text_ext(f, l->doc, r->opts.top_sites, r->opts.max_frames);
 }
 
 /* Calls per second over the run: all a saved report can say of a rate. */
@@ -127,7 +138,7 @@ int mt_out_main(int argc, char **argv)
 		return bad("%s", optind >= argc ? "no report given" : "give one report");
 	if (!pprof && !folded && !html)
 		text = true;
-	if (mt_out_load(argv[optind], &l, html != NULL))
+	if (mt_out_load(argv[optind], &l, (html ? MT_OUT_KEEP_TEXT : 0) | (text ? MT_OUT_KEEP_EXT : 0)))
 		return 1;
 	if (sorted) {
 		l.r.opts.sort = sort;
@@ -144,9 +155,12 @@ int mt_out_main(int argc, char **argv)
 		rc = 1;
 	if (text) {
 		struct mt_outfile o = { 0 };
-		int err = mt_outfile_open(&o, out ? out : "-");
+		int err = mt_report_add_extra(&l.r, "saved sections", NULL, text_ext, &l);
 
-		if (err) {
+		if (err) {   /* the loaded model has no extras: a bug */
+			mt_err("cannot render '%s': %s", argv[optind], strerror(-err));
+			rc = 1;
+		} else if ((err = mt_outfile_open(&o, out ? out : "-"))) {
 			rc = 1;   /* printed */
 		} else if ((err = mt_report_text(o.f, &l.r, true))) {
 			mt_err("cannot write '%s': %s", out ? out : "stdout", strerror(-err));

@@ -282,13 +282,19 @@ static int value(struct parser *ps, struct mt_jv *v, int depth, const struct mt_
 		 mt_jv_each_fn each);
 static void release(struct mt_jv *v);
 
-/* The spec entry for key; NULL when the key is not kept. */
+/* The spec entry for key (a named one before MT_JV_KEEP_REST's); NULL when
+ * the key is not kept. */
 static const struct mt_jv_keep *kept(const struct mt_jv_keep *keep, const char *key)
 {
-	for (; keep->key; keep++)
+	const struct mt_jv_keep *rest = NULL;
+
+	for (; keep->key; keep++) {
 		if (strcmp(keep->key, key) == 0)
 			return keep;
-	return NULL;
+		if (!rest && strcmp(keep->key, MT_JV_KEEP_REST) == 0)
+			rest = keep;
+	}
+	return rest;
 }
 
 /* A value the spec drops: parsed (so syntax errors still count) into a

@@ -50,8 +50,10 @@ void mt_jv_free(struct mt_jv *v);       /* accepts NULL */
  * Which members of objects to keep: an array of entries ended by
  * { 0 }. An entry's sub spec applies to its value (to each element when
  * the value is an array); sub NULL keeps the whole value. Members not
- * named are parsed (syntax errors still fail the parse) and dropped. A
- * NULL spec keeps everything (that is mt_jv_parse).
+ * named are parsed (syntax errors still fail the parse) and dropped,
+ * unless the spec has an entry of key MT_JV_KEEP_REST: it stands for every
+ * member no other entry names (a report's sections not known to the
+ * reader). A NULL spec keeps everything (that is mt_jv_parse).
  *   static const struct mt_jv_keep frame[] = { { .key = "func" }, { 0 } };
  *   static const struct mt_jv_keep doc[] = { { .key = "stack", .sub = frame }, { 0 } };
  *
@@ -64,6 +66,7 @@ void mt_jv_free(struct mt_jv *v);       /* accepts NULL */
  */
 typedef int (*mt_jv_each_fn)(void *arg, const struct mt_jv *elem, size_t index,
 			     const char *text, size_t len);
+#define MT_JV_KEEP_REST "*"
 struct mt_jv_keep {
 	const char *key;
 	const struct mt_jv_keep *sub;
