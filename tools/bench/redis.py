@@ -48,14 +48,34 @@ def start_server(leak_so, tmp):
     raise SystemExit("redis.py: redis-server did not start")
 
 
-def load(port, batches, batch):
-    """The bounded load, the same in every run: requests/s."""
+def load(port, batches, batch, mixed):
+    """The bounded load, the same in every run: requests/s. Mixed: the
+    five commands at once (one client per command, 4 connections each), as
+    a server sees its traffic; phased: redis-benchmark's own order, each
+    command alone for a fraction of a second (a budgeted trace samples
+    time, and phases shorter than its period rank by luck)."""
     t0 = time.monotonic()
     for _ in range(batches):
-        subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", "20",
-                        "--threads", "2", "-n", str(batch), "-r", "100000", "-t", TESTS, "-q"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        if not mixed:
+            subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", "20",
+                            "--threads", "2", "-n", str(batch), "-r", "100000", "-t", TESTS, "-q"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            continue
+        ps = [subprocess.Popen(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", "4",
+                                "-n", str(batch), "-r", "100000", "-t", t, "-q"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+              for t in TESTS.split(",")]
+        for p in ps:
+            if p.wait():
+                raise SystemExit("redis.py: redis-benchmark failed")
     return batches * batch * NTESTS / (time.monotonic() - t0)
+
+
+def cpu_s(pid):
+    """CPU seconds (user + system) pid has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        st = f.read().rsplit(")", 1)[1].split()
+    return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(a, leak_so, tmp, tag, mt_args):
@@ -77,7 +97,9 @@ def run(a, leak_so, tmp, tag, mt_args):
                     raise SystemExit(f"redis.py: memtrace {tag} exited {mt.returncode}")
                 time.sleep(0.1)
         t0 = time.monotonic()
-        rps = load(port, a.batches, a.batch)
+        c0 = cpu_s(srv.pid)
+        rps = load(port, a.batches, a.batch, a.load == "mixed")
+        cpu = cpu_s(srv.pid) - c0
         if mt:
             # the leak verdict needs windows: at least --seconds attached
             time.sleep(max(0, a.seconds - (time.monotonic() - t0)))
@@ -91,7 +113,7 @@ def run(a, leak_so, tmp, tag, mt_args):
         srv.kill()
         srv.wait()
     r = json.load(open(report)) if report else None
-    return rps, r, guidance
+    return rps, cpu / (a.batches * a.batch * NTESTS), r, guidance
 
 
 def funcs(e):
@@ -116,6 +138,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=20, help="memtrace attached at least this long")
     ap.add_argument("--batches", type=int, default=3)
     ap.add_argument("--batch", type=int, default=4000, help="requests per test per batch")
+    ap.add_argument("--load", choices=("mixed", "phased"), default="mixed")
     ap.add_argument("--doc", default="")
     a = ap.parse_args()
     for tool in ("redis-server", "redis-benchmark"):
@@ -125,12 +148,12 @@ def main():
     tmp = tempfile.mkdtemp()
     leak_so = os.path.join(a.build, "bench", "redis_leak.so")
     # untraced first and last: the drift of this shared machine in between
-    base1, _, _ = run(a, leak_so, tmp, "base", None)
-    kern, rk, _ = run(a, leak_so, tmp, "noheap", ["--no-heap"])
-    bud, rb, guide = run(a, leak_so, tmp, "default", [])
-    full, rf, _ = run(a, leak_so, tmp, "full", ["--max-overhead", "off"])
-    base2, _, _ = run(a, leak_so, tmp, "base2", None)
-    base = (base1 + base2) / 2
+    base1, bc1, _, _ = run(a, leak_so, tmp, "base", None)
+    kern, kc, rk, _ = run(a, leak_so, tmp, "noheap", ["--no-heap"])
+    bud, budc, rb, guide = run(a, leak_so, tmp, "default", [])
+    full, fc, rf, _ = run(a, leak_so, tmp, "full", ["--max-overhead", "off"])
+    base2, bc2, _, _ = run(a, leak_so, tmp, "base2", None)
+    base, basec = (base1 + base2) / 2, (bc1 + bc2) / 2
     b = rb.get("budget") or {}
     leak = [l for l in rb["leaks"] if "mt_bench_planted_leak" in funcs(l)]
     other = sorted({site_name(l) for l in rb["leaks"] if "mt_bench_planted_leak" not in funcs(l)})
@@ -148,16 +171,22 @@ def main():
     lines = [
         f"{machine_line()}; redis-server "
         f"{subprocess.run(['redis-server', '--version'], capture_output=True, text=True).stdout.split()[2]} "
-        f"(jemalloc, io-threads 2), redis-benchmark -c 20 --threads 2 -r 100000 -t {TESTS}: "
-        f"{a.batches} x {a.batch} requests per test in every run (bounded load), a fresh server each, "
-        f"memtrace attached at least {a.seconds} s; timings on a shared, noisy 2-CPU guest.",
+        f"(jemalloc, io-threads 2), redis-benchmark -r 100000 -t {TESTS}, "
+        + ("the five commands at once (one client each, 4 connections)" if a.load == "mixed"
+           else "one command after another (-c 20 --threads 2)")
+        + f": {a.batches} x {a.batch} requests per command in every run (bounded load), a fresh server each, "
+        f"memtrace attached at least {a.seconds} s; timings on a shared, noisy 2-CPU guest. "
+        f"Server CPU: redis-server's user+system time per request.",
         "",
-        "| run | requests/s | ratio to untraced |",
-        "|---|---|---|",
-        f"| untraced (mean of first and last run: {base1:.0f}, {base2:.0f}) | {base:.0f} | 1.000 |",
-        f"| full trace (`--max-overhead off`) | {full:.0f} | {full / base:.4f} |",
-        f"| default options (budget {b.get('max_overhead_pct', '?')}%: {b.get('mode', 'none')}) | {bud:.0f} | {bud / base:.3f} |",
-        f"| kernel-side only (`--no-heap`, syscalls via {mem.get('syscalls')}) | {kern:.0f} | {kern / base:.3f} |",
+        "| run | requests/s | ratio to untraced | server CPU µs/request | ratio to untraced |",
+        "|---|---|---|---|---|",
+        f"| untraced (mean of first and last run: {base1:.0f}, {base2:.0f} req/s; {bc1 * 1e6:.1f}, {bc2 * 1e6:.1f} µs) "
+        f"| {base:.0f} | 1.000 | {basec * 1e6:.1f} | 1.000 |",
+        f"| full trace (`--max-overhead off`) | {full:.0f} | {full / base:.4f} | {fc * 1e6:.1f} | {fc / basec:.3f} |",
+        f"| default options (budget {b.get('max_overhead_pct', '?')}%: {b.get('mode', 'none')}) | {bud:.0f} "
+        f"| {bud / base:.3f} | {budc * 1e6:.1f} | {budc / basec:.3f} |",
+        f"| kernel-side only (`--no-heap`, syscalls via {mem.get('syscalls')}) | {kern:.0f} | {kern / base:.3f} "
+        f"| {kc * 1e6:.1f} | {kc / basec:.3f} |",
         "",
     ]
     if b:
