@@ -11,6 +11,7 @@
 #include "heap.h"
 #include "budget/mt_budget.h"
 #include "budget/mt_budget_cal.h"
+#include "budget/mt_budget_meter.h"
 #include "collect/mt_agg.h"
 #include "probe/mt_alloc_lib.h"
 #include "probe/mt_heap.h"
@@ -35,9 +36,15 @@
 #define PERIOD_MIN_MS 200.0
 #define PERIOD_MAX_MS 1000.0
 #define WIN_HARD_MIN_MS 4.0
+/* The probes (window, tail, disarm) armed for at most this share of a
+ * period, whatever the cost: the rest is the meter's reference. */
+#define MAX_ARMED_SHARE 0.8
+/* Cycling assumes the worst slowdown until the meter measured it, for at
+ * most this many windows. */
+#define PENDING_WINDOWS 8
 /* Traced exactly, the rate is checked this often: a server idle at attach
  * and busy later pays a full trace for at most about this long. */
-#define EXACT_CHECK_MS 1000
+#define EXACT_CHECK_MS 250
 /* The free probe's tail after a window: objects younger than this when
  * the window closes are matched to their free. Capped, because the free
  * probe alone lets the target run fast and free a lot. */
@@ -54,6 +61,11 @@
  * with an allocator that merges freed blocks slowly (glibc, random sizes:
  * t65 saw rises of 77 against 70 cleaned, 5 against 2). */
 #define CLEANED_RATIO 4
+/* Without a measured slowdown (a target making few read/write calls, or
+ * idle when memtrace attached), every call stays traced only while the
+ * trap model says it costs under this share of the budget: the model can
+ * be an order of magnitude low (mt_budget_meter.h). */
+#define UNVERIFIED_SHARE 0.25
 
 /* Calls seen: the allocator's allocation and free calls, the extra
  * probe's hits. */
@@ -104,6 +116,12 @@ struct mt_budget {
 	 * system time and the extra probe's hits, x_meas_ns their ratio */
 	double win_stime_ns, win_x_hits;
 	double trap_ns;                    /* estimated time the target spent trapping */
+	/* the target's throughput (mt_budget_meter.h): the share lost in the
+	 * rate window against before the attach (-1 unknown), and k: the
+	 * target pays k times the trap model's cost (1 until measured) */
+	struct mt_meter meter;
+	double slow_before, k;
+	bool k_known;
 	unsigned nwindows;
 	double arm_ms_sum, arm_ms_max, arm_ms_min, disarm_ms_sum, disarm_ms_max, disarm_ms_min;
 	unsigned narm, ndisarm;
@@ -336,6 +354,10 @@ struct mt_budget *mt_budget_new(const struct mt_budget_opts *o, struct mt_heap *
 		b->x_on = true;
 	}
 	b->mode = MT_BUDGET_MEASURING;
+	if (o->before)
+		b->meter = *o->before;
+	b->slow_before = -1;
+	b->k = 1;
 	b->arm_ms_min = b->disarm_ms_min = 1e12;
 	b->rel_site = MT_SITE_NONE;
 	err = mt_agg_add_observer(a, &(struct mt_agg_observer){ .on_alloc = on_alloc,
@@ -377,6 +399,56 @@ void mt_budget_start(struct mt_budget *b, uint64_t now_ns)
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	b->cpu0 = target_cpu_ns(b->o.pid);
 	b->stime0 = target_stime_ns(b->o.pid);
+	mt_meter_start(&b->meter, b->o.pid, now_ns);
+}
+
+/* The measured share of the target's throughput lost while the probes
+ * are armed: against the off periods once cycling has both, else the rate
+ * window's against before the attach; -1 unknown. */
+static double slowdown(const struct mt_budget *b)
+{
+	double f = b->mode == MT_BUDGET_CYCLING ? mt_meter_slowdown(&b->meter, MT_METER_OFF) : -1;
+
+	return f >= 0 ? f : b->slow_before;
+}
+
+/* The slowdown the plan assumes: as measured; while cycling has not
+ * measured it yet (its first PENDING_WINDOWS), the worst, so that a
+ * target the trap model underrates does not pay for its windows until
+ * the meter speaks; after them, nothing: a target making too few
+ * read/write calls to measure has the model alone. */
+static double slowdown_to_plan(const struct mt_budget *b)
+{
+	double f = slowdown(b);
+
+	if (f < 0 && b->mode == MT_BUDGET_CYCLING && b->meter.ok && b->nwindows < PENDING_WINDOWS)
+		return 1;
+	return f;
+}
+
+/* What the target paid (slowdown f) against what the model says armed
+ * probes cost it (c ns per second): k, at least 1. */
+static void learn(struct mt_budget *b, double f, double c)
+{
+	if (f < 0)
+		return;
+	b->k_known = true;
+	if (c > 0)
+		b->k = fmax(1.0, f * b->ref_cores * 1e9 / c);
+}
+
+/* Whether tracing every call at the model's cost of c ns per second (of a
+ * target using ref_cores) keeps the budget: measured, or by the model
+ * with its learned factor, under UNVERIFIED_SHARE of it while never
+ * measured. */
+static bool fits(const struct mt_budget *b, double c, double ref_cores)
+{
+	double budget = b->o.max_overhead_pct / 100 * ref_cores * 1e9;
+	double f = slowdown(b);
+
+	if (f > b->o.max_overhead_pct / 100)
+		return false;
+	return c * b->k <= (b->k_known ? 1 : UNVERIFIED_SHARE) * budget;
 }
 
 /* What the lines call the probes the budget arms. */
@@ -431,35 +503,45 @@ static void plan(struct mt_budget *b, double c, double cf)
 	double floor_ms = fmax(WIN_MIN_MS, 2 * arm_ms);
 	/* no free probe (a Go target): no tail */
 	double tail_max = b->h ? TAIL_MAX_MS : 0;
-	double w, t, p = 500.0;
+	double w, t, p = 500.0, f = slowdown_to_plan(b);
 
+	/* What the target was seen to lose while armed, where more than the
+	 * model: (w + t + d) * f <= 0.8 * PCT% of the period */
+	if (f > 0) {
+		c = fmax(c, f * b->ref_cores * 1e9);
+		cf = fmax(cf, f * b->ref_cores * 1e9);
+	}
 	if (c <= 0)
 		c = 1;
 	/* The free probe stays while the allocation side is disarmed (its
 	 * grace period): that time is tail too. */
 	double d = b->ndisarm ? b->disarm_ms_sum / b->ndisarm : b->cal.disarm_ms;
 
+	/* the arm at the window's cost (the target traps on the probes
+	 * already in), the disarm at the tail's */
+	double fixed = arm_ms * c + d * cf;
+
 	if (c <= 0)
 		c = 1;
-	/* per period: w * c + (t + d) * cf <= budget * p, t = min(w, TAIL_MAX) */
-	w = (budget * p - d * cf) / (c + cf);
+	/* per period: w * c + t * cf + fixed <= budget * p, t = min(w, TAIL_MAX) */
+	w = (budget * p - fixed) / (c + cf);
 	if (w > tail_max)
-		w = (budget * p - (tail_max + d) * cf) / c;
+		w = (budget * p - tail_max * cf - fixed) / c;
 	if (w < floor_ms) {
 		w = floor_ms;
 		t = fmin(w, tail_max);
-		p = (w * c + (t + d) * cf) / budget;
+		p = (w * c + t * cf + fixed) / budget;
 	}
 	if (w > WIN_MAX_MS) {
 		w = WIN_MAX_MS;
 		t = fmin(w, tail_max);
-		p = (w * c + (t + d) * cf) / budget;
+		p = (w * c + t * cf + fixed) / budget;
 	}
 	/* Enough windows for the survivor trend within seconds: a period
 	 * over PERIOD_MAX_MS gets a shorter window first (down to
 	 * WIN_HARD_MIN_MS, under the arm floor: still measured) */
 	if (p > PERIOD_MAX_MS) {
-		double w2 = (budget * PERIOD_MAX_MS - (fmin(w, tail_max) + d) * cf) / c;
+		double w2 = (budget * PERIOD_MAX_MS - fmin(w, tail_max) * cf - fixed) / c;
 
 		if (w2 >= WIN_HARD_MIN_MS) {
 			w = fmin(w, w2);
@@ -467,12 +549,18 @@ static void plan(struct mt_budget *b, double c, double cf)
 		} else {
 			w = WIN_HARD_MIN_MS;
 			t = fmin(w, tail_max);
-			p = (w * c + (t + d) * cf) / budget;
+			p = (w * c + t * cf + fixed) / budget;
 		}
 	}
 	if (p < PERIOD_MIN_MS)
 		p = PERIOD_MIN_MS;
-	t = fmin(fmin(w, tail_max), p - w > 0 ? p - w : 0);
+	t = fmin(w, tail_max);
+	/* off for a part of every period at least: cycling is what measures
+	 * the target's pace off against armed (mt_budget_meter.h) */
+	if (p < (arm_ms + w + t + d) / MAX_ARMED_SHARE)
+		p = (arm_ms + w + t + d) / MAX_ARMED_SHARE;
+	mt_debug("budget: window %.1f ms + tail %.1f ms every %.0f ms (armed cost %.0f us/s, "
+		 "measured slowdown %.3f)", w, t, p, c / 1e3, f);
 	b->win_ms = w;
 	b->tail_ms = t;
 	b->period_ms = p;
@@ -518,7 +606,10 @@ static void decide(struct mt_budget *b, uint64_t now)
 	b->full_cost_ns_per_s = traps / w_s;
 	b->free_cost_ns_per_s = (double)c.fr * free_hit_ns(b) / w_s;
 	b->last = c;
-	if (b->full_cost_ns_per_s <= b->o.max_overhead_pct / 100 * b->ref_cores * 1e9) {
+	mt_meter_mark(&b->meter, now, MT_METER_ARMED);
+	b->slow_before = mt_meter_slowdown(&b->meter, MT_METER_BEFORE);
+	learn(b, b->slow_before, b->full_cost_ns_per_s);
+	if (fits(b, b->full_cost_ns_per_s, b->ref_cores)) {
 		b->mode = MT_BUDGET_EXACT;
 		b->ph = PH_EXACT;
 		b->ph_start = now;
@@ -534,6 +625,11 @@ static void decide(struct mt_budget *b, uint64_t now)
 static void start_cycling(struct mt_budget *b)
 {
 	b->mode = MT_BUDGET_CYCLING;
+	/* armed against off from here on, interleaved: a load that changes
+	 * changes both */
+	mt_meter_reset(&b->meter, MT_METER_ARMED);
+	mt_meter_reset(&b->meter, MT_METER_OFF);
+	mt_meter_mark(&b->meter, mt_now_ns(), MT_METER_IGNORE);
 	plan(b, b->full_cost_ns_per_s, b->free_cost_ns_per_s);
 	b->nwindows = 1;
 	arm(b, MT_ARM_FREE);
@@ -660,8 +756,8 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 		cpu = cpu_now > b->exact_cpu0 ? (double)(cpu_now - b->exact_cpu0) : 0;
 		if (cpu > 0 && traps > cpu)
 			traps = cpu;
-		if (dt <= 0 || traps / dt <= b->o.max_overhead_pct / 100 *
-					     fmax(1.0, (cpu - traps) / (dt * 1e9)) * 1e9) {
+		mt_meter_mark(&b->meter, now, MT_METER_ARMED);
+		if (dt <= 0 || fits(b, traps / dt, fmax(1.0, (cpu - traps) / (dt * 1e9)))) {
 			account(b, now, true);
 			b->ph_start = now;
 			b->exact_cpu0 = cpu_now;
@@ -733,6 +829,8 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 			return 0;
 		}
 		arm(b, 0);
+		/* arm, window, tail and disarm: the target's time with probes */
+		mt_meter_mark(&b->meter, mt_now_ns(), MT_METER_ARMED);
 		if (drain)
 			drain(arg);
 		account(b, mt_now_ns(), false);
@@ -750,6 +848,7 @@ int mt_budget_tick(struct mt_budget *b, uint64_t now, int (*drain)(void *), void
 
 		b->win_start = t0;
 		b->stime0 = target_stime_ns(b->o.pid);
+		mt_meter_mark(&b->meter, t0, MT_METER_OFF);
 		arm(b, MT_ARM_ALLOC | MT_ARM_FREE);
 		if (b->ph == PH_FAILED)
 			break;
@@ -804,10 +903,18 @@ static void rate_words(const struct mt_budget *b, char *buf, size_t len)
 
 void mt_budget_announce(const struct mt_budget *b)
 {
-	double pct = b->full_cost_ns_per_s / (b->ref_cores * 1e9) * 100;
-	char rate[160];
+	double pct = b->full_cost_ns_per_s * b->k / (b->ref_cores * 1e9) * 100, f = slowdown(b);
+	char rate[200];
 
 	rate_words(b, rate, sizeof(rate));
+	/* what the target was seen to lose, where it was measured */
+	if (f >= 0) {
+		size_t n = strlen(rate);
+
+		snprintf(rate + n, sizeof(rate) - n, " (%.0f%% of its read/write pace lost while traced)",
+			 f * 100);
+		pct = fmax(pct, f * 100);
+	}
 	/* under the default, a target that fits is no news (-v says it) */
 	if (b->mode == MT_BUDGET_EXACT)
 		(b->o.asked ? mt_info : mt_debug)("budget: %s would cost ~%.2f%% "
@@ -944,11 +1051,18 @@ static double duration_s(const struct mt_budget *b)
 	return end > b->start_ns ? (double)(end - b->start_ns) / 1e9 : 0;
 }
 
+/* The trap model's cost, times what the target was seen to pay beyond
+ * it; or the measured slowdown over the time anything was armed, if more. */
 static double est_cost_pct(const struct mt_budget *b)
 {
-	double d = duration_s(b);
+	double d = duration_s(b), pct, f = slowdown(b);
 
-	return d > 0 ? b->trap_ns / (d * 1e9 * b->ref_cores) * 100 : 0;
+	if (d <= 0)
+		return 0;
+	pct = b->trap_ns * b->k / (d * 1e9 * b->ref_cores) * 100;
+	if (f > 0)
+		pct = fmax(pct, f * b->meter.total_ns[MT_METER_ARMED] / (d * 1e9) * 100);
+	return pct;
 }
 
 static double confidence(double z)
@@ -959,6 +1073,26 @@ static double confidence(double z)
 static const char *verdict_name(int cls)
 {
 	return cls == 1 ? "growing" : cls == 2 ? "stable" : "unknown";
+}
+
+/* "throughput": the target's read/write calls per second before the
+ * attach, while armed and while off; the share lost while armed; the
+ * factor the model's trap cost was scaled by. */
+static void write_throughput(struct mt_json *j, const struct mt_budget *b)
+{
+	const struct mt_meter *m = &b->meter;
+	double before = mt_meter_rate(m, MT_METER_BEFORE), on = mt_meter_rate(m, MT_METER_ARMED);
+	double off = mt_meter_rate(m, MT_METER_OFF), f = slowdown(b);
+
+	mt_json_key(j, "throughput");
+	mt_json_obj_begin(j);
+	mt_json_key_str(j, "meter", "read and write system calls (/proc/PID/io syscr + syscw)");
+	mt_json_key_double_or_null(j, "before_per_s", before >= 0, before);
+	mt_json_key_double_or_null(j, "armed_per_s", on >= 0, on);
+	mt_json_key_double_or_null(j, "off_per_s", off >= 0, off);
+	mt_json_key_double_or_null(j, "slowdown_armed", f >= 0, f);
+	mt_json_key_double(j, "trap_cost_factor", b->k);
+	mt_json_obj_end(j);
 }
 
 static int write_json(struct mt_json *j, void *arg)
@@ -1001,6 +1135,7 @@ static int write_json(struct mt_json *j, void *arg)
 	mt_json_key_u64(j, "alloc_hits", b->hits.alloc);
 	mt_json_key_u64(j, "free_hits", b->hits.fr);
 	mt_json_key_double(j, "estimated_cost_pct", est_cost_pct(b));
+	write_throughput(j, b);
 	mt_json_key_double(j, "estimated_alloc_calls",
 			   f > 0 ? (double)b->hits.alloc / f : 0);
 	/* the other probe set under the budget (a Go target's mallocgc) */
@@ -1036,6 +1171,27 @@ static int write_json(struct mt_json *j, void *arg)
 	return 0;
 }
 
+static void write_throughput_text(FILE *f, const struct mt_budget *b)
+{
+	double before = mt_meter_rate(&b->meter, MT_METER_BEFORE);
+	double on = mt_meter_rate(&b->meter, MT_METER_ARMED);
+	double off = mt_meter_rate(&b->meter, MT_METER_OFF), sd = slowdown(b);
+
+	if (sd < 0) {
+		fprintf(f, "  throughput: not measured (too few read/write calls); the trap model "
+			"alone%s\n", b->k_known ? "" : ", trusted to a quarter of the budget");
+		return;
+	}
+	fprintf(f, "  throughput (read/write calls/s):");
+	if (before >= 0)
+		fprintf(f, " %.0f before attach,", before);
+	if (on >= 0)
+		fprintf(f, " %.0f armed,", on);
+	if (off >= 0)
+		fprintf(f, " %.0f off,", off);
+	fprintf(f, " %.1f%% lost while armed (trap model x%.1f)\n", sd * 100, b->k);
+}
+
 static int write_text(FILE *f, const struct mt_report *r, bool final, void *arg)
 {
 	struct mt_budget *b = arg;
@@ -1051,7 +1207,8 @@ static int write_text(FILE *f, const struct mt_report *r, bool final, void *arg)
 		fprintf(f, "  %s: %.0f ns program a hit, %.0f ns paid by the target (its system "
 			"time per hit), %.0f hits/s in the rate window\n",
 			b->x.name, b->x_prog_ns, b->x_meas_ns, b->x_per_s);
-	fprintf(f, "  rate: %.0f alloc + %.0f free calls/s, target %.2f cores; full trace ~%.1f%%\n",
+	fprintf(f, "  rate: %.0f alloc + %.0f free calls/s, target %.2f cores; full trace ~%.1f%% "
+		"by the trap model\n",
 		b->alloc_per_s, b->free_per_s, b->cpu_cores,
 		b->full_cost_ns_per_s / (b->ref_cores * 1e9) * 100);
 	if (b->mode == MT_BUDGET_CYCLING) {
@@ -1065,6 +1222,7 @@ static int write_text(FILE *f, const struct mt_report *r, bool final, void *arg)
 			b->arm_ms_max, b->ndisarm ? b->disarm_ms_sum / b->ndisarm : 0,
 			b->ndisarm ? b->disarm_ms_min : 0, b->disarm_ms_max);
 	}
+	write_throughput_text(f, b);
 	fprintf(f, "  hits taken: %llu alloc, %llu free", (unsigned long long)b->hits.alloc,
 		(unsigned long long)b->hits.fr);
 	if (b->x.arm)

@@ -55,9 +55,17 @@ enum mt_budget_mode {
 	MT_BUDGET_CYCLING,   /* duty cycling */
 };
 
+struct mt_meter;
+
+/* How long the session measures the target's throughput before the
+ * first allocation probe goes in (mt_meter_before). */
+#define MT_BUDGET_BEFORE_MS 250
+
 struct mt_budget_opts {
 	pid_t pid;
 	double max_overhead_pct;   /* > 0 */
+	/* the target's throughput before any probe (NULL: unknown) */
+	const struct mt_meter *before;
 	/* --max-overhead given: a target that fits is also worth a line
 	 * (under the default, only a budgeted one is) */
 	bool asked;

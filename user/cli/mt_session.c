@@ -330,6 +330,9 @@ static int attach_all(struct mt_session *s)
 	s->agg = mt_agg_new(mt_now_ns());
 	if (!s->agg)
 		return -ENOMEM;
+	/* the budget's reference: the target's pace before any probe */
+	if (!s->launched && s->opts.max_overhead_pct > 0 && !s->opts.no_heap)
+		mt_meter_before(&s->before, s->target.pid, MT_BUDGET_BEFORE_MS);
 	err = open_go(s);
 	if (err)
 		return err;

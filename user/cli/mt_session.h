@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "budget/mt_budget_meter.h"
 #include "cli/mt_opts.h"
 #include "probe/mt_alloc_lib.h"
 #include "target/mt_launch.h"
@@ -58,6 +59,7 @@ struct mt_session {
 	struct mt_go_gc *go_gc;    /* its GC and MemStats, NULL when not Go */
 	struct mt_analysis *analysis; /* lifetimes, size classes, trends, advice */
 	struct mt_budget *budget;  /* --max-overhead, NULL when off */
+	struct mt_meter before;    /* the target's throughput before the probes */
 	struct mt_go *go;          /* Go heap mode, NULL when not Go or --no-go */
 	struct mt_outfile json;    /* --json: f is NULL without it, and once written */
 	struct mt_outfile text;    /* -o FILE: the text report; f NULL without -o */

@@ -40,7 +40,8 @@ int mt_session_open_budget(struct mt_session *s)
 {
 	struct mt_budget_opts bo = { .pid = s->target.pid,
 				     .max_overhead_pct = s->opts.max_overhead_pct,
-				     .asked = s->opts.max_overhead_asked };
+				     .asked = s->opts.max_overhead_asked,
+				     .before = &s->before };
 	struct mt_go_alloc *ga = mt_go_allocator(s->go);
 	struct mt_budget_probe go = { .name = "runtime.mallocgc", .arm = go_arm,
 				      .disarming = go_disarming, .hits = go_hits,
