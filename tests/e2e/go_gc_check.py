@@ -20,6 +20,7 @@ for line in open(prog_out):
         when, key = parts[0].split(".", 1)
         prog.setdefault(when, {})[key] = float(parts[1]) if "." in parts[1] or "e" in parts[1] else int(parts[1])
 bad = []
+KEEP, HEAP_POINTS = 256, 1024   # pauses listed; heap timeline points (+ the last cycle)
 limited = prog.get("settings", {}).get("MemoryLimit", 2**63 - 1) < 2**63 - 1
 
 
@@ -56,7 +57,12 @@ def cycles_checks(exact_numbers):
     else:
         check(gc["cycles"] == delta,
               "probes counted %d cycles, NumGC rose by %d" % (gc["cycles"], delta))
-    check(len(pauses) == gc["cycles"], "%d pauses listed for %d cycles" % (len(pauses), gc["cycles"]))
+    # The last 256 cycles are listed (the runtime's own PauseNs ring), the
+    # rest counted; the totals cover every cycle.
+    check(len(pauses) == min(gc["cycles"], KEEP), "%d pauses listed for %d cycles" % (len(pauses), gc["cycles"]))
+    check(gc["pauses_omitted"] == gc["cycles"] - len(pauses),
+          "pauses_omitted %d, %d cycles, %d listed" % (gc["pauses_omitted"], gc["cycles"], len(pauses)))
+    whole = gc["pauses_omitted"] == 0
     if exact_numbers and pauses:
         check([p["n"] for p in pauses] == list(range(after["NumGC"] - len(pauses) + 1, after["NumGC"] + 1)),
               "cycle numbers %s do not end at NumGC %d" % ([p["n"] for p in pauses], after["NumGC"]))
@@ -76,8 +82,28 @@ def cycles_checks(exact_numbers):
             # black during the mark are in both, counted at different times)
             check((p["goal"] > 0 or limited) and p["heap_marked"] > 0 and p["heap_end"] > 0,
                   "cycle %d: heap timeline %s" % (p["n"], p))
-    check(gc["pause_total_ns"] == sum(p["sweep_term_ns"] + p["mark_term_ns"] for p in pauses),
-          "pause_total_ns is not the sum of the pauses")
+    listed = [p["sweep_term_ns"] + p["mark_term_ns"] for p in pauses]
+    if whole:
+        check(gc["pause_total_ns"] == sum(listed), "pause_total_ns is not the sum of the pauses")
+        check(gc["pause_max_ns"] == max(listed, default=0), "pause_max_ns is not the longest pause")
+    else:
+        check(gc["pause_total_ns"] > sum(listed), "pause_total_ns does not count the cycles not listed")
+        check(gc["pause_max_ns"] >= max(listed), "pause_max_ns below a listed pause")
+    hist = gc["pause_hist"]
+    check(sum(h["count"] for h in hist) == gc["cycles"], "pause_hist counts %d cycles of %d" %
+          (sum(h["count"] for h in hist), gc["cycles"]))
+    check(all(any(h["lo_ns"] <= v < max(2 * h["lo_ns"], 2) for h in hist) for v in listed),
+          "a listed pause outside every pause_hist bucket")
+    # The heap per cycle over the whole run: every stride-th cycle, and the last.
+    tl, stride = gc["heap_timeline"], gc["heap_timeline_stride"]
+    check(len(tl) <= HEAP_POINTS + 1, "%d heap timeline points" % len(tl))
+    n = gc["cycles"]
+    check(len(tl) == (n + stride - 1) // stride + (1 if n and (n - 1) % stride else 0),
+          "%d heap timeline points for %d cycles at stride %d" % (len(tl), n, stride))
+    if tl and pauses:
+        check(all(tl[i]["n"] == tl[0]["n"] + i * stride for i in range(len(tl) - 1)),
+              "heap timeline points not every %d cycles: %s" % (stride, [t["n"] for t in tl[:8]]))
+        check(tl[-1] == {k: pauses[-1][k] for k in tl[-1]}, "the last heap point %s is not the last cycle's" % tl[-1])
     check(gc["lost_events"] == 0, "%d GC events lost" % gc["lost_events"])
     if mode != "launch":
         # ReadMemStats stopped the world once while attached: not a GC pause.
@@ -86,11 +112,16 @@ def cycles_checks(exact_numbers):
         # The runtime's own pause of each cycle, from its PauseNs ring:
         # their sum is exactly how far PauseTotalNs rose.
         rt = [p["runtime_pause_ns"] for p in pauses]
+        rise = after["PauseTotalNs"] - before["PauseTotalNs"]
         check(None not in rt, "runtime pauses missing: %s" % rt)
+        check(gc["runtime_pauses"] == gc["cycles"], "%d runtime pauses read of %d cycles" %
+              (gc["runtime_pauses"], gc["cycles"]))
+        check(gc["runtime_pause_total_ns"] == rise, "runtime pauses total %d, PauseTotalNs rose by %d" %
+              (gc["runtime_pause_total_ns"], rise))
         if None not in rt:
-            check(sum(rt) == after["PauseTotalNs"] - before["PauseTotalNs"],
-                  "runtime pauses sum to %d, PauseTotalNs rose by %d" %
-                  (sum(rt), after["PauseTotalNs"] - before["PauseTotalNs"]))
+            check(gc["runtime_pause_max_ns"] >= max(rt, default=0), "runtime_pause_max_ns below a listed pause")
+            if whole:
+                check(sum(rt) == rise, "runtime pauses sum to %d, PauseTotalNs rose by %d" % (sum(rt), rise))
             check(rt[-1] == after["PauseNsLast"], "last pause %d, the program's PauseNs says %d" %
                   (rt[-1], after["PauseNsLast"]))
 
@@ -123,6 +154,7 @@ elif mode == "launch":
     cycles_checks(True)
 elif mode == "nodwarf":
     check(ms is None, "memstats present without DWARF")
+    check(not gc or gc["runtime_pauses"] == 0, "runtime pauses read without DWARF")
     cycles_checks(False)
 else:
     print("unknown mode %s" % mode)

@@ -142,3 +142,28 @@ progs_gone() {
 	echo "programs still loaded:$left"
 	return 1
 }
+
+# json_no_dup_keys FILE...: no object in these JSON documents has a key
+# twice (most readers reject such an object; Python and browsers keep the
+# last value, hiding the first). Prints each offender's keys.
+json_no_dup_keys() {
+	python3 - "$@" <<'PY'
+import collections, json, sys
+rc = 0
+for path in sys.argv[1:]:
+    dups = []
+    def pairs(kv, dups=dups):
+        n = collections.Counter(k for k, _ in kv)
+        if any(c > 1 for c in n.values()):
+            dups.append(([k for k, c in n.items() if c > 1], [k for k, _ in kv]))
+        return dict(kv)
+    with open(path) as f:
+        json.load(f, object_pairs_hook=pairs)
+    for twice, keys in dups[:5]:
+        print("%s: key %s twice in an object with keys %s" % (path, ", ".join(twice), keys))
+    if dups:
+        print("%s: %d objects with a key twice" % (path, len(dups)))
+        rc = 1
+sys.exit(rc)
+PY
+}

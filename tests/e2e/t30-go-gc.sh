@@ -5,7 +5,7 @@
 # while memtrace reads its memory at detach, then reads MemStats itself:
 # both readings must be equal field by field. The probes must count every
 # cycle of its GC phase, each pause told from its ReadMemStats stop of the
-# world. Then launch mode, and binaries built without DWARF (-w) and
+# world; past 256 cycles only the last 256 are listed, the totals exact. Then launch mode, and binaries built without DWARF (-w) and
 # without symbols (-s -w): their cycles are still all counted (the probes
 # placed from .gopclntab without symbols), and each says what is
 # unavailable.
@@ -30,6 +30,17 @@ import re, sys
 line = [l for l in open(sys.argv[1]) if "what if" in l]
 vals = [(int(g), float(c)) for g, c in re.findall(r"(\d+): ([0-9.]+)", line[0].split("GOGC", 1)[1])] if line else []
 sys.exit(0 if len(vals) == 4 and all(a[1] > b[1] for a, b in zip(vals, vals[1:])) and vals[0][1] > 0 else 1)
+PY
+
+# Many cycles (600 runtime.GC() calls, allocating nothing, and
+# FreeOSMemory's): the last 256 are listed, as many as the runtime's own
+# ring; the totals still count every one (NumGC, PauseTotalNs).
+GCPROG_ARGS="600 0" go_attach gcprog many
+python3 "$E2E/go_gc_check.py" attach "$TMP/many.json" "$TMP/many.out" || fail "600 cycles"
+python3 - "$TMP/many.json" <<'PY' || fail "600 cycles: the pauses listed are not bounded"
+import json, sys
+gc = json.load(open(sys.argv[1]))["go"]["gc"]
+assert gc["cycles"] > 600 and len(gc["pauses"]) == 256, (gc["cycles"], len(gc["pauses"]))
 PY
 
 # Another GOGC, and a memory limit low enough to set the heap goal: the

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Memory view (issue 4): mappings, faults, unmaps, brk growth and madvise
 # releases of wl_vm, per creating function, exactly; final RSS within 1% of
-# /proc/PID/status VmRSS. Launch mode, attach mode, and --no-heap.
+# /proc/PID/status VmRSS. Launch mode, attach mode, and --no-heap. A
+# single mapping (top_mappings) spans its mmap's length and carries its
+# origin's walk end; no object of a report has a key twice.
 . "$(dirname "$0")/lib.sh"
 # A skip under CI is a failure: the CI machine is meant to run this.
 skip() {
@@ -71,6 +73,7 @@ python3 "$CHECK" exact "$TMP/attach.json" "${args[@]}" || fail "attach: counts"
 python3 "$CHECK" rss "$TMP/attach.json" "$kb" || fail "attach: rss"
 alive "$pid" || fail "attach: wl_vm did not outlive memtrace"
 kill "$pid"
+json_no_dup_keys "$TMP"/{launch,raw,static,noheap,attach}.json || fail "an object of a report has a key twice"
 
 no_memtrace_progs || fail "memory-view BPF programs outlived memtrace"
 echo "pass"

@@ -75,4 +75,5 @@ for o in m["mappings"]:
             want[fn] = 0
 assert not any(want.values()), want
 PY
+json_no_dup_keys "$TMP/r.json" "$TMP/a.json" || fail "an object of a report has a key twice"
 echo "ok: the memory view's stacks are gdb's"

@@ -4,7 +4,8 @@
 # mt_demo traced with its planted leak (format_headers); the page loads
 # with every network request refused, logs no console error, draws the
 # flame graph and the tables (screenshots in build/tests/artifacts/t84-html),
-# shows the leak site in its leak table, zooms on a click, switches weight
+# shows the leak site in its leak table and a single mapping's address
+# range in the memory section, zooms on a click, switches weight
 # (the flame graph's total is the report's for each), and marks search hits.
 # The file names no http(s) URL. `memtrace report A.json --html` writes the
 # same page from the saved JSON; `--html -` in attach mode sends the text
@@ -61,9 +62,14 @@ for a, b in zip(tl, tl[1:]):
     assert a["t_s"] <= b["t_s"] and a["allocs"] <= b["allocs"] and a["alloc_bytes"] <= b["alloc_bytes"] \
         and a["frees"] <= b["frees"], f"timeline totals go back: {a} {b}"
 assert 0 < tl[-1]["allocs"] <= r["totals"]["allocs"], f"last point {tl[-1]['allocs']} allocs, totals {r['totals']}"
+# a single mapping with a walked stack: its row shows its address range
+walked = [m for m in r["memory"]["top_mappings"][:30] if m.get("stack_end")]
+assert walked, f"no walked stack among the top mappings: {r['memory']['top_mappings'][:3]}"
 json.dump({"leak_func": "format_headers", "zoom_func": "build_response", "totals": r["totals"],
-           "text": [r["target"]["comm"]]}, open(sys.argv[2], "w"))
+           "text": [r["target"]["comm"]], "rows": [["memory", [walked[0]["start"], walked[0]["end"]]]]},
+          open(sys.argv[2], "w"))
 PY
+json_no_dup_keys "$TMP/r.json" || fail "an object of the report has a key twice"
 browse "$TMP/r.html" "$ART/traced" "$TMP/checks.json" || fail "the traced run's page"
 
 # C++: demangled template names, as the symbolizer gives them; no kernel
@@ -156,4 +162,5 @@ json.dump({"sections": {"go": [g["version"]], "go-types": ["*main.Temp"], "go-si
            "charts": {"go-gc": 3}}, open(sys.argv[2], "w"))
 PY
 browse "$TMP/go.html" "$ART/go" "$TMP/checks-go.json" || fail "the Go program's page"
+json_no_dup_keys "$TMP/go.json" || fail "an object of the Go report has a key twice"
 echo "ok: html"

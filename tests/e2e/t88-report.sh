@@ -6,7 +6,8 @@
 # totals whole in pprof; --sort re-ranks; bad input gets one line. The
 # text of a saved report shows its extension sections (memory, pools,
 # pool errors, the analyses, modules, a Go program's go section, budget)
-# with the JSON's numbers, bounded by --top; odd shapes render.
+# with the JSON's numbers, bounded by --top; odd shapes render. No object
+# of a report (heap, memory view, pools, Go) has a key twice.
 . "$(dirname "$0")/lib.sh"
 need_bpf
 command -v go >/dev/null || skip "go tool pprof needs golang-go (tools/install-deps.sh)"
@@ -140,6 +141,7 @@ sed -n '/^pools (/,/^[a-z]/p' "$TMP/p2.txt" | grep -q "^  \.\.\. $((n - 2)) more
 go_build "$(command -v go)" surv "$TMP/surv" || fail "build"
 "$MT" --no-vm --json "$TMP/go.json" -- "$TMP/surv" 1 >/dev/null 2>"$TMP/err" || fail "surv: $(cat "$TMP/err")"
 "$MT" report "$TMP/go.json" >"$TMP/go.txt" 2>"$TMP/err" || fail "report of go.json: $(cat "$TMP/err")"
+json_no_dup_keys "$TMP"/{r,p,go}.json || fail "an object of a report has a key twice"
 ext_check "$TMP/go.json" "$TMP/go.txt" || fail "the Go report's text lacks its go section"
 # A budgeted trace stays labelled; its section is shown. Shapes no writer
 # makes render (exit 0, no control character through).

@@ -88,6 +88,24 @@ def exact(mem, na, sa, nb, sb, touch, unmap, brk, madv):
             if not str(fr.get("addr", "")).startswith("0x"):
                 errors.append("frame without a hex addr: %s" % fr)
                 break
+    # A single mapping: its address range in start/end, its origin's walk
+    # end in stack_end (end is taken by the address).
+    sizes = {"wl_vm_map_a": (sa, a), "wl_vm_map_b": (sb, b)}
+    mine = 0
+    for m in mem.get("top_mappings") or []:
+        for fn, (size, origin) in sizes.items():
+            if fn not in funcs(m):
+                continue
+            mine += 1
+            try:
+                span = int(m["end"], 16) - int(m["start"], 16)
+            except (KeyError, TypeError, ValueError):
+                errors.append("%s mapping: start %r, end %r" % (fn, m.get("start"), m.get("end")))
+                continue
+            expect(errors, "%s mapping end - start" % fn, span, size)
+            expect(errors, "%s mapping stack_end" % fn, m.get("stack_end"), origin.get("end"))
+    if not mine:
+        errors.append("no wl_vm_map_a/b mapping in top_mappings")
     if errors:
         sys.exit("FAIL: " + "; ".join(errors))
     print("ok: A %d maps/%d faults, B %d maps/%d faults, brk %d bytes, %d released" %

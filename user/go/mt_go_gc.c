@@ -20,12 +20,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "util/mt_fmt.h"
-#include "util/mt_grow.h"
 #include "util/mt_json.h"
 #include "util/mt_log.h"
 #include "util/mt_time.h"
 #include "sym/mt_elf.h"
 #include "probe/mt_bpf_util.h"
+#include "go/mt_go_cycles.h"
 #include "go/mt_go_elf.h"
 #include "go/mt_go_gc.h"
 #include "go/mt_go_pclntab.h"
@@ -63,9 +63,8 @@ struct mt_go_gc {
 	/* the cycle in progress (sweep termination seen, not yet ended) */
 	bool in_cycle;
 	struct mt_go_gc_cycle cur;
-	struct mt_go_gc_cycle *cycles;
-	size_t ncycles, cap;
-	size_t sampled_at;              /* ncycles at the last MemStats reading */
+	struct mt_go_cycles cycles;     /* bounded, exact totals */
+	uint64_t sampled_at;            /* cycles.count at the last MemStats reading */
 	uint64_t surv_polled_ns;        /* the last GC-survival poll */
 	struct mt_go_gc_stats st;
 	bool have_ms;
@@ -97,11 +96,7 @@ static void end_cycle(struct mt_go_gc *gc, const struct mt_go_gc_ev *e)
 	gc->in_cycle = false;
 	gc->st.cycles++;
 	gc->st.pause_ns += c.stw2_ns + c.stw1_ns;
-	if (MT_GROW(gc->cycles, gc->ncycles + 1, gc->cap)) {
-		mt_err("Go GC: out of memory: cycle %u not kept", c.n);
-		return;
-	}
-	gc->cycles[gc->ncycles++] = c;
+	mt_go_cycles_add(&gc->cycles, &c);
 }
 
 static void on_start_world(struct mt_go_gc *gc, const struct mt_go_gc_ev *e)
@@ -356,8 +351,8 @@ int mt_go_gc_consume(struct mt_go_gc *gc)
 	 * that collects faster than the once-a-second reading (a tight
 	 * GOMEMLIMIT) would wrap that ring between readings, so read again
 	 * after every 128 cycles seen. */
-	if (gc->rt && gc->ncycles - gc->sampled_at >= MT_GO_PAUSE_RING / 2) {
-		gc->sampled_at = gc->ncycles;   /* a failed read is not retried at once */
+	if (gc->rt && gc->cycles.count - gc->sampled_at >= MT_GO_PAUSE_RING / 2) {
+		gc->sampled_at = gc->cycles.count;   /* a failed read is not retried at once */
 		mt_go_gc_sample(gc);
 	}
 	/* Survival reads the target's spans for every pending sample: at most
@@ -372,21 +367,6 @@ int mt_go_gc_consume(struct mt_go_gc *gc)
 	return 0;
 }
 
-/* The runtime's own pause of each cycle still in its 256-entry ring. */
-static void fill_pauses(struct mt_go_gc *gc)
-{
-	size_t i;
-
-	for (i = gc->ncycles; i-- > 0;) {
-		struct mt_go_gc_cycle *c = &gc->cycles[i];
-
-		if (c->n > gc->ms.num_gc || gc->ms.num_gc - c->n >= MT_GO_PAUSE_RING)
-			break;
-		if (!c->pause_ns)
-			c->pause_ns = gc->ms.pause_ns[(c->n + MT_GO_PAUSE_RING - 1) % MT_GO_PAUSE_RING];
-	}
-}
-
 void mt_go_gc_sample(struct mt_go_gc *gc)
 {
 	struct mt_go_memstats ms;
@@ -395,14 +375,14 @@ void mt_go_gc_sample(struct mt_go_gc *gc)
 		return;
 	gc->ms = ms;
 	gc->have_ms = true;
-	gc->sampled_at = gc->ncycles;
+	gc->sampled_at = gc->cycles.count;
 	if (!gc->have_first) {
 		gc->first_numgc = ms.num_gc;
 		gc->first_total_alloc = ms.total_alloc;
 		gc->first_read_ns = ms.read_ns;
 		gc->have_first = true;
 	}
-	fill_pauses(gc);
+	mt_go_cycles_runtime_pauses(&gc->cycles, &ms);
 }
 
 void mt_go_gc_finish(struct mt_go_gc *gc, bool target_alive)
@@ -437,23 +417,12 @@ void mt_go_gc_free(struct mt_go_gc *gc)
 	go_gc_bpf__destroy(gc->skel);
 	mt_go_surv_free(gc->surv);
 	mt_go_rt_close(gc->rt);
-	free(gc->cycles);
 	free(gc);
 }
 
 void mt_go_gc_stats(const struct mt_go_gc *gc, struct mt_go_gc_stats *st)
 {
 	*st = gc->st;
-}
-
-size_t mt_go_gc_ncycles(const struct mt_go_gc *gc)
-{
-	return gc->ncycles;
-}
-
-const struct mt_go_gc_cycle *mt_go_gc_cycles(const struct mt_go_gc *gc)
-{
-	return gc->cycles;
 }
 
 const struct mt_go_memstats *mt_go_gc_memstats(const struct mt_go_gc *gc)
@@ -499,7 +468,6 @@ static void json_memstats(struct mt_json *j, const struct mt_go_memstats *ms)
 int mt_go_gc_json_members(struct mt_json *j, const struct mt_go_gc *gc)
 {
 	const struct mt_go_memstats *ms = mt_go_gc_memstats(gc);
-	size_t i;
 
 	mt_json_key(j, "gc");
 	if (!gc->skel && !ms) {
@@ -516,28 +484,7 @@ int mt_go_gc_json_members(struct mt_json *j, const struct mt_go_gc *gc)
 					ms && gc->have_first ? ms->num_gc - gc->first_numgc : 0);
 		mt_json_key_double_or_null(j, "cpu_fraction", ms != NULL, ms ? ms->gc_cpu_fraction : 0);
 		mt_json_key_u64(j, "lost_events", gc->st.drops);
-		mt_json_key(j, "pauses");
-		mt_json_arr_begin(j);
-		for (i = 0; i < gc->ncycles; i++) {
-			const struct mt_go_gc_cycle *c = &gc->cycles[i];
-
-			mt_json_obj_begin(j);
-			mt_json_key_u64(j, "n", c->n);
-			mt_json_key(j, "whole");
-			mt_json_bool(j, c->whole);
-			mt_json_key_u64(j, "start_ns", c->start_ns);
-			mt_json_key_u64(j, "end_ns", c->end_ns);
-			mt_json_key_u64(j, "sweep_term_ns", c->stw1_ns);
-			mt_json_key_u64(j, "mark_ns", c->mark_ns);
-			mt_json_key_u64(j, "mark_term_ns", c->stw2_ns);
-			mt_json_key_u64_or_null(j, "runtime_pause_ns", c->pause_ns, c->pause_ns);
-			mt_json_key_u64(j, "heap_start", c->heap_start);
-			mt_json_key_u64(j, "heap_end", c->heap_end);
-			mt_json_key_u64(j, "heap_marked", c->heap_marked);
-			mt_json_key_u64(j, "goal", c->goal);
-			mt_json_obj_end(j);
-		}
-		mt_json_arr_end(j);
+		mt_go_cycles_json(j, &gc->cycles);
 		mt_json_obj_end(j);
 	}
 	mt_json_key(j, "memstats");
@@ -609,12 +556,15 @@ int mt_go_gc_text(FILE *f, const struct mt_go_gc *gc)
 {
 	const struct mt_go_memstats *ms = mt_go_gc_memstats(gc);
 	char a[32], b[32], c[32], d[32], e[32];
-	size_t i, first;
+	size_t i, first, kept = mt_go_cycles_kept(&gc->cycles);
 
 	fprintf(f, "\nGo garbage collector:\n");
 	if (gc->skel) {
-		fprintf(f, "  %llu GC cycles traced, pauses %s in total",
-			(unsigned long long)gc->st.cycles, ns_str(a, sizeof(a), gc->st.pause_ns));
+		fprintf(f, "  %llu GC cycles traced, pauses %s in total", (unsigned long long)gc->st.cycles,
+			ns_str(a, sizeof(a), gc->st.pause_ns));
+		if (gc->st.cycles)
+			fprintf(f, ", longest cycle %s",
+				ns_str(c, sizeof(c), gc->cycles.pause_max_ns));
 		if (gc->st.other_stw)
 			fprintf(f, "; %llu other stops of the world (%s)",
 				(unsigned long long)gc->st.other_stw,
@@ -626,14 +576,15 @@ int mt_go_gc_text(FILE *f, const struct mt_go_gc *gc)
 	} else {
 		fprintf(f, "  GC cycles not traced (see the message at attach)\n");
 	}
-	if (gc->ncycles) {
+	if (kept) {
 		fprintf(f, "  %6s %10s %10s %10s %10s  %s\n", "cycle", "sweepterm", "mark",
 			"markterm", "pause(rt)", "heap start -> end -> marked, goal");
-		first = gc->ncycles > 20 ? gc->ncycles - 20 : 0;
+		first = kept > 20 ? kept - 20 : 0;
 		if (first)
-			fprintf(f, "  ... %zu earlier cycles in the JSON report\n", first);
-		for (i = first; i < gc->ncycles; i++) {
-			const struct mt_go_gc_cycle *y = &gc->cycles[i];
+			fprintf(f, "  ... %llu earlier cycles (the last %zu in the JSON report)\n",
+				(unsigned long long)(gc->cycles.count - kept + first), kept);
+		for (i = first; i < kept; i++) {
+			const struct mt_go_gc_cycle *y = mt_go_cycles_at(&gc->cycles, i);
 			char h0[16], h1[16], h2[16], g[16];
 
 			fprintf(f, "  %6u %10s %10s %10s %10s  %s -> %s -> %s, %s goal\n", y->n,

@@ -69,8 +69,6 @@ void mt_go_gc_free(struct mt_go_gc *gc);          /* accepts NULL */
 uint64_t mt_go_gc_map_bytes(const struct mt_go_gc *gc, uint64_t *ring_bytes);
 
 void mt_go_gc_stats(const struct mt_go_gc *gc, struct mt_go_gc_stats *st);
-size_t mt_go_gc_ncycles(const struct mt_go_gc *gc);
-const struct mt_go_gc_cycle *mt_go_gc_cycles(const struct mt_go_gc *gc);
 /* The last MemStats reading, NULL when none. */
 const struct mt_go_memstats *mt_go_gc_memstats(const struct mt_go_gc *gc);
 

@@ -81,7 +81,12 @@ static void origin_stack(struct mt_vm *vm, const struct mt_vm_origin *o, struct 
 		mt_report_stack_release(st);
 }
 
-static void json_stack(struct mt_json *j, struct mt_vm *vm, const struct mt_vm_origin *o)
+/* END_KEY names how the walk ended: "end" as beside every other stack,
+ * but a single mapping's "end" is its end address, so there the walk's
+ * end is "stack_end" (an object with one key twice is invalid JSON for
+ * most readers, and the last one wins in the rest). */
+static void json_stack(struct mt_json *j, struct mt_vm *vm, const struct mt_vm_origin *o,
+		       const char *end_key)
 {
 	struct mt_report_stack st;
 
@@ -89,7 +94,7 @@ static void json_stack(struct mt_json *j, struct mt_vm *vm, const struct mt_vm_o
 	mt_json_key(j, "stack");
 	mt_report_json_stack(j, &st);
 	if (mt_report_stack_end_name(st.end))
-		mt_json_key_str(j, "end", mt_report_stack_end_name(st.end));
+		mt_json_key_str(j, end_key, mt_report_stack_end_name(st.end));
 	mt_report_stack_release(&st);
 }
 
@@ -150,7 +155,7 @@ static int json_lists(struct mt_json *j, struct mt_vm *vm)
 		mt_json_obj_begin(j);
 		json_origin_head(j, o);
 		json_counts(j, &o->c);
-		json_stack(j, vm, o);
+		json_stack(j, vm, o, "end");
 		mt_json_obj_end(j);
 	}
 	mt_json_arr_end(j);
@@ -177,7 +182,7 @@ static int json_lists(struct mt_json *j, struct mt_vm *vm)
 		mt_json_key_u64(j, "page_faults", r->page_faults);
 		mt_json_key_u64(j, "bytes_faulted", r->bytes_faulted);
 		mt_json_key_u64(j, "bytes_released", r->bytes_released);
-		json_stack(j, vm, o);
+		json_stack(j, vm, o, "stack_end");
 		mt_json_obj_end(j);
 	}
 	mt_json_arr_end(j);

@@ -1,5 +1,5 @@
 // A Go program with known GC numbers for memtrace's tests (t30-go-gc.sh).
-// Standard library only. Usage: gcprog FIFO_START FIFO_END CYCLES
+// Standard library only. Usage: gcprog FIFO_START FIFO_END CYCLES [ALLOCS]
 //
 //	prints "ready", blocks opening FIFO_START (the test opens it once
 //	memtrace is attached); reads MemStats; allocates and forces CYCLES
@@ -7,7 +7,9 @@
 //	sweeping done, nothing left to scavenge); prints "parked" with a raw
 //	write (no allocation) and blocks opening FIFO_END, so memtrace reads
 //	its memory while nothing in it moves; then reads MemStats at once and
-//	prints both readings as "key value" lines.
+//	prints both readings as "key value" lines. ALLOCS (default 20000):
+//	objects allocated per cycle, a quarter of them kept; 0 for many
+//	cycles quickly.
 package main
 
 import (
@@ -41,11 +43,15 @@ func block(path string) {
 }
 
 func main() {
-	if len(os.Args) != 4 {
-		fmt.Fprintln(os.Stderr, "usage: gcprog FIFO_START FIFO_END CYCLES")
+	if len(os.Args) != 4 && len(os.Args) != 5 {
+		fmt.Fprintln(os.Stderr, "usage: gcprog FIFO_START FIFO_END CYCLES [ALLOCS]")
 		os.Exit(2)
 	}
 	cycles, _ := strconv.Atoi(os.Args[3])
+	allocs := 20000
+	if len(os.Args) == 5 {
+		allocs, _ = strconv.Atoi(os.Args[4])
+	}
 	parked := []byte("parked\n")
 	endPath := os.Args[2]
 	// The settings in force (GOGC, GOMEMLIMIT from the environment),
@@ -57,7 +63,7 @@ func main() {
 	block(os.Args[1])
 	runtime.ReadMemStats(&before)
 	for c := 0; c < cycles; c++ {
-		for i := 0; i < 20000; i++ {
+		for i := 0; i < allocs; i++ {
 			s := newSession(i)
 			if i%4 == 0 {
 				keep = append(keep, s)

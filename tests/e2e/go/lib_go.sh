@@ -11,14 +11,17 @@ go_build() {
 }
 
 # go_attach BINARY NAME [VAR=VALUE...]: run $TMP/BINARY in that
-# environment, attach, let it run its GCs, detach while it is parked;
-# leaves $TMP/NAME.json, .txt and .err (memtrace) and .out (the program).
+# environment, attach, let it run its GCs (6 cycles, or $GCPROG_ARGS:
+# CYCLES [ALLOCS]), detach while it is parked; leaves $TMP/NAME.json, .txt
+# and .err (memtrace) and .out (the program).
 go_attach() {
 	local bin=$1 name=$2 wl mt
 	shift 2
 	rm -f "$TMP/go1" "$TMP/go2"
 	mkfifo "$TMP/go1" "$TMP/go2"
-	env "$@" "$TMP/$bin" "$TMP/go1" "$TMP/go2" 6 >"$TMP/$name.out" 2>&1 &
+	local -a cycles
+	read -r -a cycles <<<"${GCPROG_ARGS:-6}"
+	env "$@" "$TMP/$bin" "$TMP/go1" "$TMP/go2" "${cycles[@]}" >"$TMP/$name.out" 2>&1 &
 	wl=$!
 	CLEANUP_PIDS+=("$wl")
 	wait_for "$TMP/$name.out" '^ready' || fail "$name did not start"
