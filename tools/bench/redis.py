@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
 """A real multi-threaded server under memtrace (make bench; docs/BENCHMARKS.md
 "redis-server"): redis-server (io-threads 2, no persistence, the planted
-slow leak of redis_leak.c preloaded) on 127.0.0.1, loaded by
-redis-benchmark (2 client threads, 20 connections, fixed-size batches of
-SET/GET/INCR/LPUSH/LPOP on 100,000 keys) for SECONDS per run: untraced,
-fully traced (--max-overhead off), with the default options (attach
-mode's overhead budget, 5%) and kernel-side only (--no-heap), one fresh
-server each. Reports throughput ratios, the top 10 sites by allocation
-count under the default budget against the full trace,
-whether the planted leak was found and how many other sites were called
-leaks. A benchmark: nothing fails on speed.
-Usage: redis.py --build DIR [--seconds S] [--doc FILE]"""
-import argparse, json, os, socket, subprocess, sys, tempfile, time
+slow leak of redis_leak.c preloaded) on 127.0.0.1, kept busy by
+redis-benchmark clients looping SET/GET/INCR/LPUSH/LPOP on 10,000 keys
+made beforehand (all at once by default, as a server sees its traffic). memtrace
+attaches to the busy server, as it would in production: untraced, with
+the default options (attach mode's overhead budget, 5%), fully traced
+(--max-overhead off) and kernel-side only (--no-heap), a fresh server
+each, untraced and default interleaved for --rounds rounds. Throughput is
+the commands the server processed (its INFO counter) over --measure
+seconds once memtrace has been attached --settle seconds (the first
+seconds after the attach are reported apart). Reports throughput ratios,
+the top 10 sites by allocation count under the default budget against
+the full trace, whether the planted leak was found and how many other
+sites were called leaks. A benchmark: nothing fails on speed.
+Usage: redis.py --build DIR [--rounds R] [--measure S] [--doc FILE]"""
+import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time
 
 from mt_bench_lib import machine_line, replace_section
 
 TESTS = "set,get,incr,lpush,lpop"
-NTESTS = 5
+KEYS = 10000
 # Frames that are the allocator or redis's wrappers around it: a site is
 # named by the first frame past them.
 WRAP = ("malloc", "calloc", "realloc", "free", "je_", "zmalloc", "zcalloc", "zrealloc", "ztry",
@@ -48,27 +52,47 @@ def start_server(leak_so, tmp):
     raise SystemExit("redis.py: redis-server did not start")
 
 
-def load(port, batches, batch, mixed):
-    """The bounded load, the same in every run: requests/s. Mixed: the
-    five commands at once (one client per command, 4 connections each), as
-    a server sees its traffic; phased: redis-benchmark's own order, each
-    command alone for a fraction of a second (a budgeted trace samples
-    time, and phases shorter than its period rank by luck)."""
-    t0 = time.monotonic()
-    for _ in range(batches):
-        if not mixed:
-            subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", "20",
-                            "--threads", "2", "-n", str(batch), "-r", "100000", "-t", TESTS, "-q"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-            continue
-        ps = [subprocess.Popen(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", "4",
-                                "-n", str(batch), "-r", "100000", "-t", t, "-q"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-              for t in TESTS.split(",")]
-        for p in ps:
-            if p.wait():
-                raise SystemExit("redis.py: redis-benchmark failed")
-    return batches * batch * NTESTS / (time.monotonic() - t0)
+def prefill(port):
+    """Every key the load touches made before memtrace comes: the keyspace
+    then stays as large (SET and INCR overwrite), so no site grows but the
+    planted leak."""
+    subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-r", str(KEYS), "-q",
+                    "-n", str(8 * KEYS), "-c", "20", "-t", "set,incr"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+
+def start_load(port, mixed):
+    """Clients looping until killed. Mixed: SET, GET and INCR at once (one
+    client each, 4 connections), and LPUSH/LPOP in short alternating
+    batches (the list stays short: it does not grow); phased:
+    redis-benchmark's own order, each command alone for a while (a
+    budgeted trace samples time, and phases shorter than its period rank
+    by luck)."""
+    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-r", str(KEYS), "-q", "-l"]
+    if not mixed:
+        return [subprocess.Popen(cmd + ["-n", "100000", "-c", "20", "--threads", "2", "-t", TESTS],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    ps = [subprocess.Popen(cmd + ["-n", "100000", "-c", "4", "-t", t], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL) for t in ("set", "get", "incr")]
+    ps.append(subprocess.Popen(cmd + ["-n", "2000", "-c", "4", "-t", "lpush,lpop"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return ps
+
+
+def commands(port):
+    """The server's total_commands_processed (INFO stats)."""
+    with socket.create_connection(("127.0.0.1", port), 5) as c:
+        c.sendall(b"INFO stats\r\n")
+        buf = b""
+        while b"total_commands_processed:" not in buf or not buf.endswith(b"\r\n\r\n"):
+            d = c.recv(65536)
+            if not d:
+                break
+            buf += d
+    for line in buf.decode(errors="replace").splitlines():
+        if line.startswith("total_commands_processed:"):
+            return int(line.split(":")[1])
+    raise SystemExit("redis.py: no total_commands_processed in INFO")
 
 
 def cpu_s(pid):
@@ -78,42 +102,62 @@ def cpu_s(pid):
     return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rate(port, pid, seconds):
+    """Commands/s and server CPU µs per command over the next seconds."""
+    c0, t0, u0 = commands(port), time.monotonic(), cpu_s(pid)
+    time.sleep(seconds)
+    c1, t1, u1 = commands(port), time.monotonic(), cpu_s(pid)
+    n = max(c1 - c0, 1)
+    return n / (t1 - t0), (u1 - u0) / n * 1e6
+
+
 def run(a, leak_so, tmp, tag, mt_args):
+    """One fresh, busy server: (commands/s while measured, CPU µs per
+    command, commands/s in the first --settle s after the attach, report,
+    memtrace's budget lines)."""
     srv, port = start_server(leak_so, tmp)
-    mt, report, err = None, None, None
+    prefill(port)
+    clients = start_load(port, a.load == "mixed")
+    mt, report, err, guidance, first = None, None, None, [], None
     try:
+        time.sleep(a.warmup)
         if mt_args is not None:
             report = os.path.join(tmp, tag + ".json")
             err = open(os.path.join(tmp, tag + ".err"), "w+")
             mt = subprocess.Popen([f"{a.build}/memtrace", "-p", str(srv.pid), "--top", "100",
                                    "--json-leaks", "all", "--json", report, "-o", os.devnull] + mt_args,
                                   stdout=subprocess.DEVNULL, stderr=err, text=True)
-            t0 = time.monotonic()
-            while time.monotonic() - t0 < 60:
+            while True:
                 err.seek(0)
                 if "attached to PID" in err.read():
                     break
                 if mt.poll() is not None:
                     raise SystemExit(f"redis.py: memtrace {tag} exited {mt.returncode}")
-                time.sleep(0.1)
-        t0 = time.monotonic()
-        c0 = cpu_s(srv.pid)
-        rps = load(port, a.batches, a.batch, a.load == "mixed")
-        cpu = cpu_s(srv.pid) - c0
+                time.sleep(0.05)
+            t_att = time.monotonic()
+        else:
+            t_att = time.monotonic()
+        first, _ = rate(port, srv.pid, a.settle)
+        rps, cpu = rate(port, srv.pid, a.measure)
         if mt:
             # the leak verdict needs windows: at least --seconds attached
-            time.sleep(max(0, a.seconds - (time.monotonic() - t0)))
+            time.sleep(max(0, a.seconds - (time.monotonic() - t_att)))
             mt.send_signal(2)
-            mt.wait(timeout=300)
+            if mt.wait(timeout=300):
+                raise SystemExit(f"redis.py: memtrace {tag} exited {mt.returncode}")
             err.seek(0)
             guidance = [l.strip() for l in err if "budget" in l.lower() or "overhead" in l.lower()]
-        else:
-            guidance = []
     finally:
+        for c in clients:
+            c.kill()
+            c.wait()
+        if mt and mt.poll() is None:
+            mt.kill()
+            mt.wait()
         srv.kill()
         srv.wait()
     r = json.load(open(report)) if report else None
-    return rps, cpu / (a.batches * a.batch * NTESTS), r, guidance
+    return rps, cpu, first, r, guidance
 
 
 def funcs(e):
@@ -132,12 +176,29 @@ def top10(r):
     return [" < ".join(funcs(s)) for s in sites]
 
 
+def top_agree(rf, rb):
+    """The budget's top 10 by allocation count against the full trace's:
+    (same set, in both, tied): a budget site outside the full top 10 is a
+    tie when its full-trace count is within its estimate's own sampling
+    error (3 sigma of the calls it counted) of the 10th."""
+    tf, tb = top10(rf), top10(rb)
+    full_count = {" < ".join(funcs(s)): s["allocs"] for s in rf["sites"]}
+    tenth = sorted(full_count.values(), reverse=True)[9] if len(full_count) >= 10 else 0
+    frac = (rb.get("budget") or {}).get("traced_fraction") or 1
+    counted = {" < ".join(funcs(s)): s["allocs"] * frac for s in rb["sites"]}
+    tied = all(k in tf or full_count.get(k, 0) >= tenth * (1 - 3 / max(counted.get(k, 1), 1) ** 0.5)
+               for k in tb)
+    return set(tf) == set(tb), len(set(tf) & set(tb)), tied, [full_count.get(k, 0) for k in tb], tenth
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--seconds", type=int, default=20, help="memtrace attached at least this long")
-    ap.add_argument("--batches", type=int, default=3)
-    ap.add_argument("--batch", type=int, default=4000, help="requests per test per batch")
+    ap.add_argument("--rounds", type=int, default=3, help="untraced and default runs, interleaved")
+    ap.add_argument("--warmup", type=float, default=2, help="load before the attach (s)")
+    ap.add_argument("--settle", type=float, default=3, help="after the attach, reported apart (s)")
+    ap.add_argument("--measure", type=float, default=10, help="throughput measured over (s)")
     ap.add_argument("--load", choices=("mixed", "phased"), default="mixed")
     ap.add_argument("--doc", default="")
     a = ap.parse_args()
@@ -147,72 +208,65 @@ def main():
             return
     tmp = tempfile.mkdtemp()
     leak_so = os.path.join(a.build, "bench", "redis_leak.so")
-    # untraced first and last: the drift of this shared machine in between
-    base1, bc1, _, _ = run(a, leak_so, tmp, "base", None)
-    kern, kc, rk, _ = run(a, leak_so, tmp, "noheap", ["--no-heap"])
-    bud, budc, rb, guide = run(a, leak_so, tmp, "default", [])
-    full, fc, rf, _ = run(a, leak_so, tmp, "full", ["--max-overhead", "off"])
-    base2, bc2, _, _ = run(a, leak_so, tmp, "base2", None)
-    base, basec = (base1 + base2) / 2, (bc1 + bc2) / 2
-    b = rb.get("budget") or {}
-    leak = [l for l in rb["leaks"] if "mt_bench_planted_leak" in funcs(l)]
-    other = sorted({site_name(l) for l in rb["leaks"] if "mt_bench_planted_leak" not in funcs(l)})
-    full_leak = [l for l in rf["leaks"] if "mt_bench_planted_leak" in funcs(l)]
-    tf, tb = top10(rf), top10(rb)
-    same = set(tf) == set(tb)
-    # Sites with equal true counts (one allocation per request of a test:
-    # 12,000 each) cannot be ranked by an estimate: a budget site is in the
-    # full trace's top 10 up to ties when its full count reaches the 10th.
-    full_count = {" < ".join(funcs(s)): s["allocs"] for s in rf["sites"]}
-    tenth = sorted(full_count.values(), reverse=True)[9] if len(full_count) >= 10 else 0
-    tied = all(full_count.get(k, 0) >= tenth for k in tb)
-    conf = (leak[0].get("budget") or {}).get("confidence") if leak else None
-    mem = rk.get("memory", {}).get("attach", {})
+    base, bud = [], []
+    for i in range(a.rounds):
+        base.append(run(a, leak_so, tmp, f"base{i}", None))
+        bud.append(run(a, leak_so, tmp, f"default{i}", []))
+    base.append(run(a, leak_so, tmp, "base_last", None))
+    full = run(a, leak_so, tmp, "full", ["--max-overhead", "off"])
+    kern = run(a, leak_so, tmp, "noheap", ["--no-heap"])
+    med = statistics.median
+    B, Bc = med(x[0] for x in base), med(x[1] for x in base)
+    D, Dc = med(x[0] for x in bud), med(x[1] for x in bud)
+    rf = full[3]
+    mem = kern[3].get("memory", {}).get("attach", {})
+    fmt = lambda xs: ", ".join("%.0f" % x for x in xs)
     lines = [
         f"{machine_line()}; redis-server "
         f"{subprocess.run(['redis-server', '--version'], capture_output=True, text=True).stdout.split()[2]} "
-        f"(jemalloc, io-threads 2), redis-benchmark -r 100000 -t {TESTS}, "
-        + ("the five commands at once (one client each, 4 connections)" if a.load == "mixed"
+        f"(jemalloc, io-threads 2), keys prefilled, then kept busy by redis-benchmark -r {KEYS} -t {TESTS} looping, "
+        + ("SET, GET, INCR at once (one client each, 4 connections) and LPUSH/LPOP alternating in batches of 2000" if a.load == "mixed"
            else "one command after another (-c 20 --threads 2)")
-        + f": {a.batches} x {a.batch} requests per command in every run (bounded load), a fresh server each, "
-        f"memtrace attached at least {a.seconds} s; timings on a shared, noisy 2-CPU guest. "
-        f"Server CPU: redis-server's user+system time per request.",
+        + f"; memtrace attached to the busy server (after {a.warmup:g} s of load), throughput = the server's "
+        f"commands/s over {a.measure:g} s from {a.settle:g} s after the attach (the first {a.settle:g} s apart); "
+        f"{a.rounds} rounds of untraced and default options interleaved (and one more untraced), medians; "
+        f"a fresh server each run; memtrace attached at least {a.seconds} s; a shared, noisy 2-CPU guest. "
+        f"Server CPU: redis-server's user+system time per command (its I/O threads spin while waiting).",
         "",
-        "| run | requests/s | ratio to untraced | server CPU µs/request | ratio to untraced |",
+        "| run | commands/s | ratio to untraced | first seconds after attach | server CPU µs/command |",
         "|---|---|---|---|---|",
-        f"| untraced (mean of first and last run: {base1:.0f}, {base2:.0f} req/s; {bc1 * 1e6:.1f}, {bc2 * 1e6:.1f} µs) "
-        f"| {base:.0f} | 1.000 | {basec * 1e6:.1f} | 1.000 |",
-        f"| full trace (`--max-overhead off`) | {full:.0f} | {full / base:.4f} | {fc * 1e6:.1f} | {fc / basec:.3f} |",
-        f"| default options (budget {b.get('max_overhead_pct', '?')}%: {b.get('mode', 'none')}) | {bud:.0f} "
-        f"| {bud / base:.3f} | {budc * 1e6:.1f} | {budc / basec:.3f} |",
-        f"| kernel-side only (`--no-heap`, syscalls via {mem.get('syscalls')}) | {kern:.0f} | {kern / base:.3f} "
-        f"| {kc * 1e6:.1f} | {kc / basec:.3f} |",
+        f"| untraced ({fmt(x[0] for x in base)}) | {B:.0f} | 1.000 | | {Bc:.1f} |",
+        f"| default options, budget 5% ({fmt(x[0] for x in bud)}) | {D:.0f} | **{D / B:.3f}** "
+        f"| {med(x[2] for x in bud) / B:.3f} | {Dc:.1f} |",
+        f"| full trace (`--max-overhead off`) | {full[0]:.0f} | {full[0] / B:.4f} | {full[2] / B:.4f} | {full[1]:.1f} |",
+        f"| kernel-side only (`--no-heap`, syscalls via {mem.get('syscalls')}) | {kern[0]:.0f} | {kern[0] / B:.3f} "
+        f"| {kern[2] / B:.3f} | {kern[1]:.1f} |",
         "",
     ]
-    if b:
+    for i, x in enumerate(bud):
+        rb = x[3]
+        b = rb.get("budget") or {}
+        tp = b.get("throughput") or {}
+        same, both, tied, counts, tenth = top_agree(rf, rb)
+        leak = [l for l in rb["leaks"] if "mt_bench_planted_leak" in funcs(l)]
+        other = sorted({site_name(l) for l in rb["leaks"] if "mt_bench_planted_leak" not in funcs(l)})
+        conf = (leak[0].get("budget") or {}).get("confidence") if leak else None
         lines.append(
-            f"Budget: mode {b.get('mode')}, duty cycle {b.get('duty_cycle', 0):.4f}, {b.get('windows')} windows, "
-            f"hits {b.get('alloc_hits')} alloc + {b.get('free_hits')} free, estimated cost "
-            f"{b.get('estimated_cost_pct', 0):.2f}%; rate {b.get('rate', {}).get('alloc_calls_per_s', 0):.0f} "
-            f"alloc calls/s in the rate window, full trace projected "
-            f"{b.get('rate', {}).get('full_trace_cost_pct', 0):.0f}%.")
-        lines.append("")
-    if guide:
-        lines.append(f"memtrace said on attach: `{guide[0]}`")
-        lines.append("")
-    lines += [
-        f"Top 10 sites by allocation count (whole stacks), default budget vs full trace: "
-        f"{'same set' if same else ('same set up to ties at the 10th count (%d)' % tenth if tied else 'DIFFERENT')}; "
-        f"in both: {len(set(tf) & set(tb))} of 10; full-trace counts of the budget's top 10: "
-        f"{[full_count.get(k, 0) for k in tb]}.",
-        f"  full: {[site_name(s) for s in sorted(rf['sites'], key=lambda s: -s['allocs'])[:10]]}",
-        f"  default: {[site_name(s) for s in sorted(rb['sites'], key=lambda s: -s['allocs'])[:10]]}",
-        f"Planted leak (12.8 KB/s) found with the default options within {max(a.seconds, 0)} s or the load: "
-        f"{'yes, confidence %.4f' % conf if conf is not None else ('yes' if leak else 'NO')}; "
-        f"other sites reported as leaks: {len(other)} {other[:10] if other else ''}. "
-        f"(Full trace: planted leak {'listed' if full_leak else 'not listed'}, "
-        f"{len(rf['leaks'])} leak stacks in all.)",
-    ]
+            f"- default run {i + 1}: {x[0] / B:.3f} of untraced; mode {b.get('mode')}, duty cycle "
+            f"{b.get('duty_cycle', 0):.4f}, {b.get('windows')} windows, estimated cost "
+            f"{b.get('estimated_cost_pct', 0):.2f}% (read/write calls/s before attach "
+            f"{tp.get('before_per_s') or 0:.0f}, armed {tp.get('armed_per_s') or 0:.0f}, off "
+            f"{tp.get('off_per_s') or 0:.0f}: {100 * (tp.get('slowdown_armed') or 0):.0f}% lost while armed, "
+            f"trap model x{tp.get('trap_cost_factor', 1):.1f}); top 10 by allocations vs full trace: "
+            + ("same set" if same else ("same set up to sampling ties at the 10th (%d)" % tenth if tied
+                                        else "DIFFERENT")) + f", {both} of 10 in both "
+            f"(full-trace counts of the budget's top 10: {counts}); planted leak "
+            + (f"found, confidence {conf:.4f}" if conf is not None else ("found" if leak else "NOT found"))
+            + f"; other sites called leaks: {len(other)}{' ' + str(other[:5]) if other else ''}.")
+    if bud[0][4]:
+        lines += ["", f"memtrace said on attach (run 1): `{bud[0][4][0]}`"]
+    lines += ["", f"Full trace: planted leak {'listed' if any('mt_bench_planted_leak' in funcs(l) for l in rf['leaks']) else 'not listed'}, "
+              f"{len(rf['leaks'])} leak stacks in all; its top 10: {[site_name(s) for s in sorted(rf['sites'], key=lambda s: -s['allocs'])[:10]]}."]
     text = "\n".join(lines)
     print(text)
     if a.doc:
