@@ -19,7 +19,8 @@ redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --io-thre
 srv=$!
 CLEANUP_PIDS+=("$srv")
 for _ in $(seq 100); do
-	redis-benchmark -h 127.0.0.1 -p "$port" -c 1 -n 1 -t ping -q >/dev/null 2>&1 && break
+	# (redis-benchmark -n 1 spins forever: a PING of our own)
+	python3 -c 'import socket, sys; c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1); c.sendall(b"PING\r\n"); sys.exit(c.recv(16) != b"+PONG\r\n")' "$port" 2>/dev/null && break
 	sleep 0.1
 done
 redis-benchmark -h 127.0.0.1 -p "$port" -r 10000 -n 80000 -c 20 -t set,incr -q >/dev/null 2>&1 ||
