@@ -231,23 +231,7 @@ uint64_t mt_go_alloc_hits(const struct mt_go_alloc *a)
 
 int mt_go_alloc_prog_stats(const struct mt_go_alloc *a, uint64_t *run_ns, uint64_t *runs)
 {
-	struct bpf_program *p;
-
-	*run_ns = *runs = 0;
-	bpf_object__for_each_program(p, a->skel->obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(p);
-
-		if (fd < 0)
-			continue;
-		memset(&info, 0, sizeof(info));
-		if (bpf_prog_get_info_by_fd(fd, &info, &len))
-			return -errno;
-		*run_ns += info.run_time_ns;
-		*runs += info.run_cnt;
-	}
-	return 0;
+	return mt_bpf_obj_prog_stats(a->skel->obj, run_ns, runs);
 }
 
 static int attach_rets(struct mt_go_alloc *a)

@@ -16,6 +16,11 @@
 int mt_bpf_percpu_sum(int fd, uint32_t key, uint64_t *sum);
 
 struct bpf_object;
+/* Run time and run count summed over obj's loaded programs (the kernel
+ * counts them while kernel.bpf_stats_enabled is on). 0 or -errno. */
+int mt_bpf_obj_prog_stats(const struct bpf_object *obj, uint64_t *run_ns, uint64_t *runs);
+
+struct bpf_object;
 
 /* Kernel memory of the maps of obj, in bytes: the sum of each map's
  * "memlock" in /proc/self/fdinfo (what the kernel charges for it; a ring

@@ -794,23 +794,7 @@ static void take_side(struct mt_heap_group *g, unsigned side, struct bpf_link **
 
 int mt_heap_prog_stats(const struct mt_heap *h, uint64_t *run_ns, uint64_t *runs)
 {
-	struct bpf_program *p;
-
-	*run_ns = *runs = 0;
-	bpf_object__for_each_program(p, h->skel->obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(p);
-
-		if (fd < 0)
-			continue;
-		memset(&info, 0, sizeof(info));
-		if (bpf_prog_get_info_by_fd(fd, &info, &len))
-			return -errno;
-		*run_ns += info.run_time_ns;
-		*runs += info.run_cnt;
-	}
-	return 0;
+	return mt_bpf_obj_prog_stats(h->skel->obj, run_ns, runs);
 }
 
 bool mt_heap_can_arm(const struct mt_heap *h)
