@@ -521,8 +521,6 @@ static void plan(struct mt_budget *b, double c, double cf)
 	 * already in), the disarm at the tail's */
 	double fixed = arm_ms * c + d * cf;
 
-	if (c <= 0)
-		c = 1;
 	/* per period: w * c + t * cf + fixed <= budget * p, t = min(w, TAIL_MAX) */
 	w = (budget * p - fixed) / (c + cf);
 	if (w > tail_max)
